@@ -1,0 +1,14 @@
+export { DeployRulesError, type DeployRulesErrorCode, type DeployRulesProblem } from "./errors.js";
+export { explain } from "./explain.js";
+export {
+  type Assignment,
+  type BackendInput,
+  type ChosenBy,
+  compileDeployRules,
+  type DeployRule,
+  type Resolution,
+  type ResolveInput,
+  type ResolveWarning,
+  resolveDeployRules,
+} from "./resolve.js";
+export { checkRulePattern, MAX_PATTERN_LENGTH, type PatternVerdict } from "./safe-regex.js";

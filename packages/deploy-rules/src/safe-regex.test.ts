@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { checkRulePattern, MAX_PATTERN_LENGTH } from "./safe-regex.js";
+
+describe("checkRulePattern", () => {
+  it.each([
+    "^(?!backend-1).*$",
+    "^my-registry\\/image-for-other-backends:tag.*$",
+    "^backend-1.*$",
+    ".*",
+    "^(api|worker)-[0-9]+$",
+  ])("accepts the safe pattern %s", (pattern) => {
+    const verdict = checkRulePattern(pattern);
+    expect(verdict.ok).toBe(true);
+  });
+
+  // Known catastrophic patterns from the ReDoS literature (OWASP's list among them).
+  it.each(["^(a+)+$", "(a|a)*$", "^(a|aa)+$", "^(.*a){12}$", "^([a-zA-Z0-9])(([\\-.]|[_]+)?([a-zA-Z0-9]+))*(@){1}[a-z0-9]+[.]{1}(([a-z]{2,3})|([a-z]{2,3}[.]{1}[a-z]{2,3}))$", "(\\w+\\s?)*$"])(
+    "refuses the catastrophic pattern %s with a clear reason",
+    (pattern) => {
+      const verdict = checkRulePattern(pattern);
+      expect(verdict).toMatchObject({ ok: false, code: "UNSAFE_PATTERN" });
+      if (!verdict.ok) expect(verdict.message).toMatch(/catastrophic backtracking/);
+    },
+  );
+
+  it("refuses a pattern that does not compile, quoting the engine's reason", () => {
+    expect(checkRulePattern("^(backend")).toEqual({
+      ok: false,
+      code: "INVALID_PATTERN",
+      message: "not a valid JavaScript regular expression: /^(backend/: Unterminated group",
+    });
+  });
+
+  it("refuses empty and overlong patterns", () => {
+    expect(checkRulePattern("")).toMatchObject({ ok: false, code: "INVALID_PATTERN" });
+    expect(checkRulePattern("a".repeat(MAX_PATTERN_LENGTH + 1))).toMatchObject({ ok: false, code: "INVALID_PATTERN" });
+  });
+
+  it("an accepted pattern never backtracks catastrophically on a hostile input", () => {
+    const verdict = checkRulePattern("^(?!backend-1).*$");
+    if (!verdict.ok) throw new Error(verdict.message);
+    // 100k characters is far beyond any image reference or backend name; linear patterns finish at once.
+    expect(verdict.regex.test(`${"a".repeat(100_000)}!`)).toBe(true);
+  });
+});

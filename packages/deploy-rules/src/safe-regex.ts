@@ -1,0 +1,65 @@
+/**
+ * Deploy rule patterns arrive over the network from CI, so each one is compiled and then proven free of
+ * catastrophic backtracking (ReDoS) by recheck before it is ever run against an image or backend name.
+ * Verdicts are cached by pattern: CI posts the same rules on every deploy.
+ */
+import { checkSync } from "recheck";
+
+/** Longest pattern accepted. Real rules are a few dozen characters. */
+export const MAX_PATTERN_LENGTH = 1000;
+/** How long recheck may think about one pattern before we refuse it as unprovable. */
+export const SAFETY_CHECK_TIMEOUT_MS = 2000;
+
+export type PatternVerdict =
+  | { ok: true; regex: RegExp }
+  | { ok: false; code: "INVALID_PATTERN" | "UNSAFE_PATTERN"; message: string };
+
+const cache = new Map<string, PatternVerdict>();
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Compiles a rule pattern with JavaScript semantics (no flags, lookahead allowed) and checks it with recheck.
+ * Never throws: the verdict says what is wrong in one sentence.
+ */
+export function checkRulePattern(pattern: string): PatternVerdict {
+  const cached = cache.get(pattern);
+  if (cached) return cached;
+  const verdict = judge(pattern);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(pattern, verdict);
+  return verdict;
+}
+
+function judge(pattern: string): PatternVerdict {
+  if (pattern.length === 0) return { ok: false, code: "INVALID_PATTERN", message: "empty pattern; use .* to match anything" };
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    return {
+      ok: false,
+      code: "INVALID_PATTERN",
+      message: `pattern is ${pattern.length} characters long; at most ${MAX_PATTERN_LENGTH} are accepted`,
+    };
+  }
+  let regex: RegExp;
+  try {
+    regex = new RegExp(pattern);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, "") : String(error);
+    return { ok: false, code: "INVALID_PATTERN", message: `not a valid JavaScript regular expression: ${reason}` };
+  }
+  const diagnostics = checkSync(pattern, "", { timeout: SAFETY_CHECK_TIMEOUT_MS });
+  if (diagnostics.status === "safe") return { ok: true, regex };
+  if (diagnostics.status === "vulnerable") {
+    const attack = diagnostics.attack.pattern ?? JSON.stringify(diagnostics.attack.string.slice(0, 40));
+    return {
+      ok: false,
+      code: "UNSAFE_PATTERN",
+      message: `refused: catastrophic backtracking (${diagnostics.complexity.summary} time on inputs like ${attack}); remove nested or overlapping repetition such as (a+)+`,
+    };
+  }
+  const why = diagnostics.error.kind === "timeout" ? "the safety check timed out" : diagnostics.error.kind;
+  return {
+    ok: false,
+    code: "UNSAFE_PATTERN",
+    message: `refused: could not prove the pattern free of catastrophic backtracking (${why}); simplify it`,
+  };
+}
