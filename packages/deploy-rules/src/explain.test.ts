@@ -10,7 +10,10 @@ describe("explain", () => {
         { source: "^r/api:", target: "^api$" },
         { source: "^r/web:", target: "^web$" },
       ],
-      backends: [{ name: "api", currentImage: "r/api:1" }, { name: "cron", currentImage: "r/cron:5" }],
+      backends: [
+        { name: "api", currentImage: "r/api:1" },
+        { name: "cron", currentImage: "r/cron:5" },
+      ],
     });
     expect(explain(resolution)).toBe(
       [
@@ -18,7 +21,7 @@ describe("explain", () => {
         "api      r/api:1 -> r/api:2  rule 0: /^r/api:/ -> /^api$/",
         "cron     r/cron:5            no rule targets it: unchanged",
         "warning: backends.deployRules[1].target: /^web$/ matches no backend",
-        "warning: backends.images[1]: \"r/web:2\" is deployed to no backend",
+        'warning: backends.images[1]: "r/web:2" is deployed to no backend',
         "",
       ].join("\n"),
     );

@@ -5,7 +5,11 @@ export function explain(resolution: Resolution): string {
   const header = ["BACKEND", "IMAGE", "CHOSEN BY"];
   const rows = resolution.assignments.map((a) =>
     a.change === "update"
-      ? [a.backend, a.currentImage ? `${a.currentImage} -> ${a.image}` : a.image, `rule ${a.rule.index}: /${a.rule.source}/ -> /${a.rule.target}/`]
+      ? [
+          a.backend,
+          a.currentImage ? `${a.currentImage} -> ${a.image}` : a.image,
+          `rule ${a.rule.index}: /${a.rule.source}/ -> /${a.rule.target}/`,
+        ]
       : [a.backend, a.image ?? "(current image)", "no rule targets it: unchanged"],
   );
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));

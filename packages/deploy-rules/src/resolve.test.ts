@@ -37,7 +37,7 @@ describe("resolveDeployRules", () => {
 
   it("matches source against the full reference, registry and tag included", () => {
     const result = resolveDeployRules({
-      images: ["registry.example.com:5000/team/api@sha256:" + "a".repeat(64)],
+      images: [`registry.example.com:5000/team/api@sha256:${"a".repeat(64)}`],
       rules: [{ source: "^registry\\.example\\.com:5000/team/api@sha256:a+$", target: "^api$" }],
       backends: ["api"],
     });
@@ -49,7 +49,11 @@ describe("resolveDeployRules", () => {
       resolveDeployRules({ images: [...seedImages, "other/thing:1"], rules: seedRules, backends: ["backend-2"] }),
     );
     expect(problems).toEqual([
-      expect.objectContaining({ code: "UNMATCHED_IMAGE", path: "backends.images[2]", message: expect.stringContaining('"other/thing:1"') }),
+      expect.objectContaining({
+        code: "UNMATCHED_IMAGE",
+        path: "backends.images[2]",
+        message: expect.stringContaining('"other/thing:1"'),
+      }),
     ]);
   });
 
@@ -57,7 +61,10 @@ describe("resolveDeployRules", () => {
     const problems = problemsOf(() =>
       resolveDeployRules({
         images: seedImages,
-        rules: [{ ...seedRules[0], target: "^backend-" } as (typeof seedRules)[0], seedRules[1] as (typeof seedRules)[0]],
+        rules: [
+          { ...seedRules[0], target: "^backend-" } as (typeof seedRules)[0],
+          seedRules[1] as (typeof seedRules)[0],
+        ],
         backends: ["backend-1", "backend-2"],
       }),
     );
@@ -98,8 +105,15 @@ describe("resolveDeployRules", () => {
       ],
       backends: ["api", { name: "worker", currentImage: "r/w:7" }],
     });
-    expect(result.warnings).toEqual([{ path: "backends.deployRules[1].target", message: "/^nope$/ matches no backend" }]);
-    expect(result.assignments[1]).toEqual({ backend: "worker", change: "unchanged", image: "r/w:7", currentImage: "r/w:7" });
+    expect(result.warnings).toEqual([
+      { path: "backends.deployRules[1].target", message: "/^nope$/ matches no backend" },
+    ]);
+    expect(result.assignments[1]).toEqual({
+      backend: "worker",
+      change: "unchanged",
+      image: "r/w:7",
+      currentImage: "r/w:7",
+    });
   });
 
   it("reports an unchanged backend when the chosen image is already running", () => {
@@ -132,21 +146,25 @@ describe("resolveDeployRules", () => {
   it("is deterministic: the same input always gives the same output", () => {
     const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
     fc.assert(
-      fc.property(fc.uniqueArray(name, { minLength: 1, maxLength: 6 }), fc.uniqueArray(name, { maxLength: 6 }), (images, backends) => {
-        const input = {
-          images: images.map((i) => `reg/${i}:1`),
-          rules: images.map((i) => ({ source: `^reg/${i}:1$`, target: `^${i}` })),
-          backends,
-        };
-        const run = () => {
-          try {
-            return resolveDeployRules(input);
-          } catch (error) {
-            return (error as DeployRulesError).problems;
-          }
-        };
-        expect(run()).toEqual(run());
-      }),
+      fc.property(
+        fc.uniqueArray(name, { minLength: 1, maxLength: 6 }),
+        fc.uniqueArray(name, { maxLength: 6 }),
+        (images, backends) => {
+          const input = {
+            images: images.map((i) => `reg/${i}:1`),
+            rules: images.map((i) => ({ source: `^reg/${i}:1$`, target: `^${i}` })),
+            backends,
+          };
+          const run = () => {
+            try {
+              return resolveDeployRules(input);
+            } catch (error) {
+              return (error as DeployRulesError).problems;
+            }
+          };
+          expect(run()).toEqual(run());
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -56,11 +56,21 @@ export function compileDeployRules(rules: readonly DeployRule[]): CompiledRule[]
   rules.forEach((rule, index) => {
     const source = checkRulePattern(rule.source);
     const target = checkRulePattern(rule.target);
-    for (const [field, verdict] of [["source", source], ["target", target]] as const) {
-      if (!verdict.ok) problems.push({ code: verdict.code, path: `${rulePath(index)}.${field}`, message: verdict.message });
+    for (const [field, verdict] of [
+      ["source", source],
+      ["target", target],
+    ] as const) {
+      if (!verdict.ok)
+        problems.push({ code: verdict.code, path: `${rulePath(index)}.${field}`, message: verdict.message });
     }
     if (source.ok && target.ok) {
-      compiled.push({ index, source: rule.source, target: rule.target, sourceRe: source.regex, targetRe: target.regex });
+      compiled.push({
+        index,
+        source: rule.source,
+        target: rule.target,
+        sourceRe: source.regex,
+        targetRe: target.regex,
+      });
     }
   });
   if (problems.length > 0) throw new DeployRulesError(problems);
@@ -141,7 +151,12 @@ export function resolveDeployRules(input: ResolveInput): Resolution {
   const assignments = backends.map((backend): Assignment => {
     const pick = chosen.get(backend.name);
     if (!pick || pick.image === backend.currentImage) {
-      return { backend: backend.name, change: "unchanged", image: backend.currentImage, currentImage: backend.currentImage };
+      return {
+        backend: backend.name,
+        change: "unchanged",
+        image: backend.currentImage,
+        currentImage: backend.currentImage,
+      };
     }
     const { index, source, target } = pick.rule;
     return {

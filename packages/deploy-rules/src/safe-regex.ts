@@ -31,7 +31,8 @@ export function checkRulePattern(pattern: string): PatternVerdict {
 }
 
 function judge(pattern: string): PatternVerdict {
-  if (pattern.length === 0) return { ok: false, code: "INVALID_PATTERN", message: "empty pattern; use .* to match anything" };
+  if (pattern.length === 0)
+    return { ok: false, code: "INVALID_PATTERN", message: "empty pattern; use .* to match anything" };
   if (pattern.length > MAX_PATTERN_LENGTH) {
     return {
       ok: false,

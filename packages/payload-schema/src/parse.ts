@@ -1,0 +1,205 @@
+/**
+ * `parseDeployPayload`: JSON text or a value in, a typed payload (defaults applied) out, or one PayloadError
+ * listing every problem with its path, and with line and column when the payload came as text.
+ */
+import { closest, distance } from "fastest-levenshtein";
+import { findNodeAtLocation, type Node, type ParseError, parseTree, printParseErrorCode, visit } from "jsonc-parser";
+import { z } from "zod";
+import { PayloadError, type PayloadProblem } from "./errors.js";
+import { type DeployPayload, DeployPayloadSchema } from "./schema.js";
+
+/** Payloads are a few kilobytes; anything this large is a mistake or an attack. */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+export function parseDeployPayload(input: string | unknown): DeployPayload {
+  let value: unknown = input;
+  let text: string | undefined;
+  let tree: Node | undefined;
+  if (typeof input === "string") {
+    text = input;
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new PayloadError("INVALID_JSON", [
+        { path: "(payload)", message: `${bytes} bytes; a deploy payload may be at most ${MAX_PAYLOAD_BYTES} bytes` },
+      ]);
+    }
+    tree = parseJsonText(text);
+    value = JSON.parse(text);
+  }
+  const result = DeployPayloadSchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((issue) => toProblems(issue, value));
+  if (text !== undefined && tree) for (const p of problems) locate(p, tree, text);
+  throw new PayloadError("INVALID_PAYLOAD", problems, { cause: result.error });
+}
+
+function parseJsonText(text: string): Node {
+  if (text.trim() === "")
+    throw new PayloadError("INVALID_JSON", [{ path: "(payload)", message: "empty body; expected a JSON object" }]);
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  // The parser may report one mistake more than once at the same place (e.g. property and value expected).
+  const problems = [
+    ...new Map(errors.map((e) => describeJsonError(text, e)).map((p) => [`${p.line}:${p.column}`, p])).values(),
+  ];
+  problems.push(...duplicateKeys(text));
+  if (problems.length > 0 || !tree) {
+    throw new PayloadError(
+      "INVALID_JSON",
+      problems.length > 0 ? problems : [{ path: "(payload)", message: "not JSON" }],
+    );
+  }
+  return tree;
+}
+
+function describeJsonError(text: string, error: ParseError): PayloadProblem {
+  // The most common mistake (the seed's own example has it): a comma before a closing brace or bracket.
+  const closing = text[error.offset];
+  if (closing === "}" || closing === "]") {
+    const before = text.slice(0, error.offset).trimEnd();
+    if (before.endsWith(",")) {
+      const at = position(text, before.length - 1);
+      return {
+        path: "(payload)",
+        message: `trailing comma before '${closing}': JSON allows none after the last ${closing === "}" ? "property" : "element"}; remove it`,
+        ...at,
+      };
+    }
+  }
+  const found =
+    error.offset < text.length
+      ? `found ${JSON.stringify(text.slice(error.offset, error.offset + 12))}`
+      : "found the end of the text";
+  return {
+    path: "(payload)",
+    message: `${humanise(printParseErrorCode(error.error))}, ${found}`,
+    ...position(text, error.offset),
+  };
+}
+
+function humanise(code: string): string {
+  return code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+}
+
+function duplicateKeys(text: string): PayloadProblem[] {
+  const problems: PayloadProblem[] = [];
+  const seen: Set<string>[] = [];
+  const path: (string | number)[] = [];
+  visit(text, {
+    onObjectBegin: () => {
+      seen.push(new Set());
+    },
+    onObjectEnd: () => {
+      seen.pop();
+    },
+    onObjectProperty: (key, offset, _length, _line, _column, pathSupplier) => {
+      const keys = seen[seen.length - 1];
+      if (!keys) return;
+      if (keys.has(key)) {
+        path.splice(0, path.length, ...pathSupplier(), key);
+        problems.push({
+          path: formatPath(path),
+          message: "duplicate key: JSON keeps only the last one, so one of them would be silently ignored; remove one",
+          ...position(text, offset),
+        });
+      }
+      keys.add(key);
+    },
+  });
+  return problems;
+}
+
+function position(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Points a problem at its place in the text: the value at its path, or the closest enclosing one that exists. */
+function locate(problem: PayloadProblem, tree: Node, text: string): void {
+  const segments = problem.path === "(payload)" ? [] : parsePath(problem.path);
+  for (let n = segments.length; n >= 0; n--) {
+    const node = findNodeAtLocation(tree, segments.slice(0, n));
+    if (node) {
+      const target = n === segments.length && node.parent?.type === "property" ? node.parent : node;
+      Object.assign(problem, position(text, target.offset));
+      return;
+    }
+  }
+}
+
+function parsePath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    out.push(match[2] !== undefined ? Number(match[2]) : (match[1] as string));
+  }
+  return out;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else out += out === "" ? String(segment) : `.${String(segment)}`;
+  }
+  return out === "" ? "(payload)" : out;
+}
+
+function toProblems(issue: z.core.$ZodIssue, value: unknown): PayloadProblem[] {
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeysAt(issue.path);
+    return issue.keys.map((key) => ({
+      path: formatPath([...issue.path, key]),
+      message: `unknown key${suggest(key, known)}`,
+    }));
+  }
+  if (issue.code === "invalid_type" && valueAt(value, issue.path) === undefined) {
+    return [{ path: formatPath(issue.path), message: "required" }];
+  }
+  return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current = value;
+  for (const segment of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = Object.hasOwn(current, segment) ? (current as Record<PropertyKey, unknown>)[segment] : undefined;
+  }
+  return current;
+}
+
+function suggest(key: string, known: readonly string[]): string {
+  if (known.length === 0) return "";
+  const sameLetters = known.find((k) => k.toLowerCase() === key.toLowerCase());
+  const near = sameLetters ?? closest(key, known as string[]);
+  const close = sameLetters !== undefined || distance(key, near) <= Math.max(2, Math.floor(near.length / 3));
+  return close ? `; did you mean "${near}"?` : `; known keys here: ${known.join(", ")}`;
+}
+
+/** The keys the schema allows for the object at `path` (array indices skipped). */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = DeployPayloadSchema;
+  for (const segment of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodArray && typeof segment === "number") schema = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodObject) {
+      const next = (schema.shape as Record<string, z.ZodType>)[String(segment)];
+      if (!next) return [];
+      schema = next;
+    } else return [];
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault) current = current.unwrap() as z.ZodType;
+  return current;
+}

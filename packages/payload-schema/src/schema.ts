@@ -1,0 +1,117 @@
+/**
+ * The deploy payload of seed 004 as zod schemas: the single source of truth for its TypeScript types, its
+ * validation and its JSON Schema. Every object is strict: in a production deploy a typo must never be ignored.
+ */
+import { checkRulePattern } from "@rollway/deploy-rules";
+import { z } from "zod";
+import { parseImageReference } from "./image-reference.js";
+
+/** The arguments the deploy process understands today (seed 004: only `--force-sync`). */
+export const KNOWN_EXTRA_ARGS = ["--force-sync"] as const;
+
+export const ImageReferenceSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? "required" : "expected an image reference string") })
+  .superRefine((value, ctx) => {
+    const parsed = parseImageReference(value);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: "custom", message: parsed.message });
+    } else if (!parsed.value.tag && !parsed.value.digest) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" has no tag or digest; pin the version you deploy, e.g. "${value}:1.2.3"`,
+      });
+    }
+  })
+  .describe("An OCI image reference with a tag and/or digest: [registry[:port]/]repository[:tag][@digest]");
+
+const RulePatternSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? "required" : "expected a regular expression string") })
+  .superRefine((value, ctx) => {
+    const verdict = checkRulePattern(value);
+    if (!verdict.ok) ctx.addIssue({ code: "custom", message: verdict.message });
+  });
+
+export const DeployRuleSchema = z.strictObject({
+  source: RulePatternSchema.describe("A JavaScript regular expression matched against the full image reference."),
+  target: RulePatternSchema.describe("A JavaScript regular expression matched against backend names."),
+});
+
+const Mode = (what: string) =>
+  z
+    .enum(["auto", "manual"], { error: (issue) => `expected "auto" or "manual", got ${JSON.stringify(issue.input)}` })
+    .describe(what);
+
+export const BackendsSchema = z
+  .strictObject({
+    images: z
+      .array(ImageReferenceSchema, { error: "expected an array of image references" })
+      .min(1, { error: "at least one image is needed when backends is present" })
+      .describe("Backend images to deploy, routed to backends by the deploy rules."),
+    deployRules: z
+      .array(DeployRuleSchema, { error: "expected an array of { source, target } rules" })
+      .optional()
+      .describe("Which image goes to which backends. Required when backends.images is present."),
+  })
+  .superRefine((backends, ctx) => {
+    if (backends.images.length > 0 && (!backends.deployRules || backends.deployRules.length === 0)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["deployRules"],
+        message: 'required when backends.images is present: add at least one { "source": ..., "target": ... } rule',
+      });
+    }
+  });
+
+export const CodeAsDataSchema = z.strictObject({
+  image: ImageReferenceSchema.optional().describe("The code-as-data image to deploy, if any."),
+  updateMode: Mode("Deploy code as data automatically, or after an approval step.").default("auto"),
+});
+
+export const FrontendSchema = z.strictObject({
+  image: ImageReferenceSchema.describe("The frontend image to deploy."),
+});
+
+export const NoDowntimeSchema = z.strictObject({
+  promotionMode: Mode("Promote the new version automatically once ready, or after an approval.").default("auto"),
+});
+
+export const DeployPayloadSchema = z
+  .strictObject({
+    backends: BackendsSchema.optional(),
+    codeAsData: CodeAsDataSchema.optional(),
+    frontend: FrontendSchema.optional(),
+    noDowntime: NoDowntimeSchema.optional(),
+    skipUpdateVersions: z
+      .boolean({ error: "expected true or false" })
+      .default(false)
+      .describe("Skip the automatic update of platform components to their stable versions."),
+    extraArgs: z
+      .array(
+        z.string({ error: "expected a string" }).superRefine((value, ctx) => {
+          if (!(KNOWN_EXTRA_ARGS as readonly string[]).includes(value)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `unknown argument ${JSON.stringify(value)}; known: ${KNOWN_EXTRA_ARGS.join(", ")}`,
+            });
+          }
+        }),
+        { error: "expected an array of arguments" },
+      )
+      .default([])
+      .describe("Additional arguments for the deploy process. Only --force-sync is known today."),
+  })
+  .superRefine((payload, ctx) => {
+    if (!payload.backends && !payload.frontend?.image && !payload.codeAsData?.image) {
+      ctx.addIssue({
+        code: "custom",
+        message: "nothing to deploy: give backends.images, frontend.image or codeAsData.image",
+      });
+    }
+  })
+  .describe("The deploy payload CI posts to rollway (seed 004).");
+
+/** A valid deploy payload, defaults applied. */
+export type DeployPayload = z.output<typeof DeployPayloadSchema>;
+/** What a client may send: defaults may be left out. */
+export type DeployPayloadInput = z.input<typeof DeployPayloadSchema>;
+export type DeployRule = z.output<typeof DeployRuleSchema>;
