@@ -1,0 +1,69 @@
+export { canonicalJson, contentHash, prettyCanonicalJson } from "./canonical.js";
+export {
+  diffOConfig,
+  diffVersions,
+  formatOConfigDiff,
+  type OConfigChange,
+  type OConfigDiff,
+  REDACTED,
+  SECRET_KEY_PATTERN,
+} from "./diff.js";
+export {
+  describeProblem,
+  formatProblemPath,
+  OConfigError,
+  type OConfigErrorCode,
+  type OConfigProblem,
+} from "./errors.js";
+export {
+  type ExistingConfigMap,
+  type GcInput,
+  type GcKeepReason,
+  type GcPlan,
+  planConfigMapGc,
+  type ReleaseConfigMaps,
+} from "./gc.js";
+export {
+  LEGACY_VERSION,
+  type OConfigValidation,
+  type OConfigVersion,
+  type ParsedOConfig,
+  type ParseOConfigOptions,
+  PRODUCTION_KEY,
+  parseOConfig,
+  validateOConfig,
+} from "./parse.js";
+export {
+  type ContainerLike,
+  DEFAULT_OCONFIG_MOUNT_PATH,
+  OCONFIG_VOLUME_NAME,
+  type PodTemplateLike,
+  type ReferenceConfigMapOptions,
+  referenceConfigMap,
+  referencedConfigMap,
+} from "./pod-template.js";
+export { recordCurrent, recordNextAsCurrent } from "./record.js";
+export {
+  ANNOTATION_OCONFIG_HASH,
+  type ConfigMapManifest,
+  configMapName,
+  HASH_LENGTH,
+  LABEL_MANAGED_BY,
+  LABEL_OCONFIG_VERSION,
+  LABEL_SERVICE,
+  MANAGED_BY_VALUE,
+  OCONFIG_DATA_KEY,
+  OCONFIG_SELECTOR,
+  renderConfigMap,
+  renderReleaseConfigMaps,
+} from "./render.js";
+export {
+  configEntrySchema,
+  legacyOConfigSchema,
+  type OConfigInput,
+  oConfigSchema,
+  VERSION_NAME_PATTERN,
+  type VersionedOConfigInput,
+  versionedOConfigSchema,
+  versionNameSchema,
+} from "./schema.js";
