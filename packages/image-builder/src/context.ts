@@ -1,0 +1,61 @@
+/**
+ * The build context sent to the engine: a tar of the Dockerfile's folder and the sources folder (plus any extra
+ * paths asked for), not the whole project, so `node_modules` and `.git` never travel. `.dockerignore` at the project
+ * root is honoured as docker does; a built-in Dockerfile is added under `.rollway/`.
+ */
+import { readFile } from "node:fs/promises";
+import { relative, sep } from "node:path";
+import type { Readable } from "node:stream";
+import dockerignoreModule from "@balena/dockerignore";
+import { pack } from "tar-fs";
+
+type IgnoreFactory = (options?: { ignorecase?: boolean }) => {
+  add(patterns: string | string[]): unknown;
+  ignores(path: string): boolean;
+};
+// The package is CommonJS with a declared default export: take whichever shape the loader gives.
+const createIgnore: IgnoreFactory =
+  (dockerignoreModule as unknown as { default?: IgnoreFactory }).default ??
+  (dockerignoreModule as unknown as IgnoreFactory);
+
+export interface ContextInput {
+  /** Project root: the context's root, as the seed's `--context .`. */
+  projectDir: string;
+  /** Paths relative to `projectDir` to send (folders are sent whole). */
+  entries: readonly string[];
+  /** A Dockerfile that is not in the project: its path inside the context and its text. */
+  extraFile?: { path: string; content: string } | undefined;
+}
+
+export async function packContext(input: ContextInput): Promise<Readable> {
+  const ignorer = await readDockerignore(input.projectDir);
+  const entries = [...new Set(input.entries.map((e) => e.split("/").join(sep)))];
+  const stream = pack(input.projectDir, {
+    entries,
+    ignore: ignorer
+      ? (name: string) => {
+          const rel = relative(input.projectDir, name).split(sep).join("/");
+          return rel !== "" && ignorer.ignores(rel);
+        }
+      : undefined,
+    finalize: input.extraFile === undefined,
+    finish(tar) {
+      if (!input.extraFile) return;
+      tar.entry({ name: input.extraFile.path, mode: 0o644 }, input.extraFile.content);
+      tar.finalize();
+    },
+  });
+  return stream as unknown as Readable;
+}
+
+async function readDockerignore(projectDir: string) {
+  let text: string;
+  try {
+    text = await readFile(`${projectDir}/.dockerignore`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const ignorer = createIgnore({ ignorecase: false });
+  ignorer.add(text.split(/\r?\n/));
+  return ignorer;
+}

@@ -1,0 +1,59 @@
+/**
+ * The three image kinds of seed 004 and the Dockerfiles used when a project has none in its `docker/` folder. They
+ * are the seed's, with the base image as a build argument (`BASE_IMAGE`) so it can be configured; the code-as-data
+ * one sets the mode with `COPY --chmod` instead of `RUN chmod`, so building it needs no shell in the base image.
+ */
+
+export const IMAGE_KINDS = ["frontend", "backend", "codeAsData"] as const;
+export type ImageKind = (typeof IMAGE_KINDS)[number];
+
+export interface KindDefaults {
+  /** Build folder the seed's `npm run build:*` / `olympe buildCodeAsData` writes (`SOURCES_PATH`). */
+  sources: string;
+  /** The seed's `$DOCKERFILE`: file `docker/<name>.Dockerfile`, and suffix of the image name. */
+  name: string;
+  baseImage: string;
+  dockerfile: string;
+}
+
+export const KIND_DEFAULTS: Readonly<Record<ImageKind, KindDefaults>> = {
+  frontend: {
+    sources: "dist/web",
+    name: "frontend",
+    baseImage: "olympeio/frontend-base:stable",
+    dockerfile: [
+      "ARG BASE_IMAGE=olympeio/frontend-base:stable",
+      "FROM $BASE_IMAGE",
+      "ARG SOURCES_PATH",
+      "COPY --chown=nginx:root $SOURCES_PATH /usr/share/nginx/html",
+      "",
+    ].join("\n"),
+  },
+  backend: {
+    sources: "dist/node",
+    name: "backend",
+    baseImage: "olympeio/backend-base:18-stable",
+    dockerfile: [
+      "ARG BASE_IMAGE=olympeio/backend-base:18-stable",
+      "FROM $BASE_IMAGE",
+      "ARG SOURCES_PATH",
+      "COPY $SOURCES_PATH /home/node/app",
+      "",
+    ].join("\n"),
+  },
+  codeAsData: {
+    sources: "dist/codeAsData",
+    name: "codeasdata",
+    baseImage: "olympeio/codeasdata-base:stable",
+    dockerfile: [
+      "ARG BASE_IMAGE=olympeio/codeasdata-base:stable",
+      "FROM $BASE_IMAGE",
+      "ARG SOURCES_PATH",
+      "COPY --chown=1000:1000 --chmod=775 $SOURCES_PATH /root/patches",
+      "",
+    ].join("\n"),
+  },
+};
+
+/** Where the built-in Dockerfile is put inside the build context (never in the project itself). */
+export const BUILTIN_DOCKERFILE_DIR = ".rollway";

@@ -1,0 +1,151 @@
+/**
+ * What goes over the wire to the Docker Engine API (docker, or podman's `podman system service`), through dockerode:
+ * `POST /build`, `POST /images/{name}/push`, `GET /_ping`. Each call reads the engine's JSON message stream and
+ * turns an error message in it into an ImageBuildError with the failing step.
+ */
+import type { Readable } from "node:stream";
+import Docker from "dockerode";
+import type { RegistryAuth } from "./credentials.js";
+import { type FailedStep, imageBuildError } from "./errors.js";
+import { BuildStreamReader, type EngineMessage, engineMessages, PushStreamReader } from "./stream.js";
+
+/** How to reach the engine: a dockerode instance, its options, or nothing for `DOCKER_HOST` / the default socket. */
+export type EngineConnection = Docker | Docker.DockerOptions | undefined;
+
+export function connectEngine(connection: EngineConnection): Docker {
+  return connection instanceof Docker ? connection : new Docker(connection);
+}
+
+export async function pingEngine(docker: Docker, signal?: AbortSignal): Promise<void> {
+  try {
+    await (docker as unknown as { ping(options: { abortSignal?: AbortSignal }): Promise<unknown> }).ping({
+      abortSignal: signal,
+    } as { abortSignal?: AbortSignal });
+  } catch (error) {
+    throwIfAborted(signal, error);
+    const where = describeEngine(docker);
+    throw imageBuildError(
+      "ENGINE_UNREACHABLE",
+      where,
+      `no Docker Engine API answers (${(error as Error).message}); start docker, or podman with ` +
+        "`podman system service --time=0 unix:///run/podman/podman.sock`, and set DOCKER_HOST to its socket",
+      { cause: error },
+    );
+  }
+}
+
+export interface BuildRequest {
+  context: Readable;
+  /** Path of the Dockerfile inside the context. */
+  dockerfile: string;
+  tags: readonly string[];
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  /** Repository, for errors and progress. */
+  image: string;
+  onLine: (line: string) => void;
+  signal?: AbortSignal | undefined;
+}
+
+/** `POST /build`; returns the image ID. */
+export async function buildOnEngine(docker: Docker, request: BuildRequest): Promise<string> {
+  const reader = new BuildStreamReader();
+  try {
+    const stream = await docker.buildImage(request.context, {
+      t: [...request.tags],
+      dockerfile: request.dockerfile,
+      buildargs: request.buildArgs,
+      labels: request.labels,
+      rm: true,
+      forcerm: true,
+      abortSignal: request.signal,
+    } as unknown as Docker.ImageBuildOptions);
+    for await (const message of engineMessages(stream)) {
+      for (const line of reader.read(message)) request.onLine(line);
+    }
+  } catch (error) {
+    throwIfAborted(request.signal, error);
+    throw imageBuildError("BUILD_FAILED", request.image, `the engine refused the build: ${engineErrorText(error)}`, {
+      cause: error,
+      image: request.image,
+    });
+  }
+  if (reader.error !== undefined) throw buildFailed(request.image, reader.error, reader.step, reader.lines);
+  if (!reader.imageId) {
+    throw imageBuildError("BUILD_FAILED", request.image, "the engine ended the build without an image ID", {
+      image: request.image,
+    });
+  }
+  return reader.imageId;
+}
+
+function buildFailed(image: string, error: string, step: FailedStep | undefined, lines: string[]) {
+  const at = step ? ` at step ${step.number}/${step.total} (${step.instruction})` : "";
+  const tail = lines.slice(-5).map((l) => `    ${l}`);
+  return imageBuildError(
+    "BUILD_FAILED",
+    image,
+    `build failed${at}: ${error}${tail.length > 0 ? `\n  last output:\n${tail.join("\n")}` : ""}`,
+    { step, image },
+  );
+}
+
+export interface PushRequest {
+  repository: string;
+  tag: string;
+  auth: RegistryAuth | undefined;
+  onStatus: (message: EngineMessage) => void;
+  signal?: AbortSignal | undefined;
+}
+
+/** `POST /images/{repository}/push?tag=…`; returns the digest the registry stored. */
+export async function pushOnEngine(docker: Docker, request: PushRequest): Promise<string | undefined> {
+  const reference = `${request.repository}:${request.tag}`;
+  const reader = new PushStreamReader();
+  try {
+    const stream = await docker.getImage(request.repository).push({
+      tag: request.tag,
+      // The engine wants the header even for anonymous pushes.
+      authconfig: request.auth ?? {},
+      abortSignal: request.signal,
+    } as Parameters<Docker.Image["push"]>[0]);
+    for await (const message of engineMessages(stream as unknown as Readable)) {
+      reader.read(message);
+      request.onStatus(message);
+    }
+  } catch (error) {
+    throwIfAborted(request.signal, error);
+    throw pushFailed(reference, engineErrorText(error), request.auth, error);
+  }
+  if (reader.error !== undefined) throw pushFailed(reference, reader.error, request.auth);
+  return reader.digest;
+}
+
+function pushFailed(reference: string, text: string, auth: RegistryAuth | undefined, cause?: unknown) {
+  const registry = reference.split("/")[0];
+  if (/unauthorized|authentication required|denied|401/i.test(text)) {
+    const hint = auth
+      ? `the registry refused the credentials used for ${auth.serveraddress}; check them (docker login ${auth.serveraddress})`
+      : `no credentials were found for ${registry}; run docker login or pass credentials`;
+    return imageBuildError("AUTH_FAILED", reference, `push refused: ${text}. ${hint}`, { cause, image: reference });
+  }
+  return imageBuildError("PUSH_FAILED", reference, `push failed: ${text}`, { cause, image: reference });
+}
+
+function engineErrorText(error: unknown): string {
+  const json = (error as { json?: { message?: string } }).json;
+  return (json?.message ?? (error as Error).message ?? String(error)).trim();
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined, cause?: unknown): void {
+  if (signal?.aborted) {
+    throw imageBuildError("ABORTED", "signal", "the build was cancelled", { cause: cause ?? signal.reason });
+  }
+}
+
+function describeEngine(docker: Docker): string {
+  const modem = docker.modem as { socketPath?: unknown; host?: unknown; port?: unknown };
+  if (typeof modem.socketPath === "string") return `unix://${modem.socketPath}`;
+  if (typeof modem.host === "string") return `${modem.host}:${String(modem.port ?? "")}`;
+  return "DOCKER_HOST";
+}
