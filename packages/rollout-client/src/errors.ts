@@ -1,0 +1,92 @@
+/**
+ * The one error class of rollout-client. Every failure that reaches a caller is a RolloutClientError with a `code`,
+ * the resource and namespace it concerns, and the API server's own reason when there was one.
+ */
+export type RolloutClientErrorCode = "NOT_FOUND" | "FORBIDDEN" | "CONFLICT" | "INVALID" | "TIMEOUT" | "UNAVAILABLE";
+
+/** What a request was about: `Rollout/web` in `shop`. */
+export interface ResourceRef {
+  kind: string;
+  name?: string;
+  namespace?: string;
+}
+
+export interface RolloutClientErrorOptions {
+  resource: ResourceRef;
+  /** The HTTP status the API server answered, when it answered. */
+  httpStatus?: number;
+  /** The API server's `Status.reason` (`NotFound`, `AlreadyExists`, `Conflict`, `Invalid`, ...). */
+  reason?: string;
+  cause?: unknown;
+}
+
+export class RolloutClientError extends Error {
+  override readonly name = "RolloutClientError";
+  readonly code: RolloutClientErrorCode;
+  readonly resource: ResourceRef;
+  readonly httpStatus: number | undefined;
+  readonly reason: string | undefined;
+
+  constructor(code: RolloutClientErrorCode, message: string, options: RolloutClientErrorOptions) {
+    super(
+      `${describeResource(options.resource)}: ${message}`,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
+    this.code = code;
+    this.resource = options.resource;
+    this.httpStatus = options.httpStatus;
+    this.reason = options.reason;
+  }
+}
+
+export function describeResource(ref: ResourceRef): string {
+  const what = ref.name ? `${ref.kind} "${ref.name}"` : ref.kind;
+  return ref.namespace ? `${what} in namespace "${ref.namespace}"` : what;
+}
+
+/** The fields of a Kubernetes `Status` object that explain a failure. */
+export interface KubeStatusBody {
+  kind?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+}
+
+/**
+ * Maps an API server answer to our codes, following the reasons `k8s.io/apimachinery/pkg/api/errors` defines:
+ * 404 NotFound, 401/403 Forbidden, 409 Conflict/AlreadyExists, 400/422 Invalid/BadRequest, 408/504 Timeout, 410 Gone
+ * and 429/5xx Unavailable.
+ */
+export function errorFromResponse(httpStatus: number, body: KubeStatusBody | undefined, resource: ResourceRef) {
+  const reason = body?.reason;
+  const serverMessage = body?.message ? redactSecrets(body.message) : `the API server answered HTTP ${httpStatus}`;
+  const code = codeForStatus(httpStatus);
+  const hint = HINTS[code];
+  return new RolloutClientError(code, hint ? `${serverMessage} (${hint})` : serverMessage, {
+    resource,
+    httpStatus,
+    reason,
+  });
+}
+
+function codeForStatus(httpStatus: number): RolloutClientErrorCode {
+  if (httpStatus === 404) return "NOT_FOUND";
+  if (httpStatus === 401 || httpStatus === 403) return "FORBIDDEN";
+  if (httpStatus === 409) return "CONFLICT";
+  if (httpStatus === 408 || httpStatus === 504) return "TIMEOUT";
+  if (httpStatus === 400 || httpStatus === 415 || httpStatus === 422) return "INVALID";
+  return "UNAVAILABLE";
+}
+
+const HINTS: Partial<Record<RolloutClientErrorCode, string>> = {
+  FORBIDDEN: "check the RBAC rules of the user or service account in the kubeconfig",
+  CONFLICT: "the object kept changing while rollway tried to write it; try again",
+};
+
+/** Removes credentials from anything that may end up in a message: `https://user:pass@host` and bearer tokens. */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, "$1***@")
+    .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, "$1***")
+    .replace(/((?:token|password)=)[^&\s]+/gi, "$1***");
+}

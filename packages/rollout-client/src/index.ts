@@ -1,0 +1,62 @@
+export { connect, type RolloutClient } from "./client.js";
+export {
+  type ConnectOptions,
+  type KubeconfigSource,
+  loadKubeConfig,
+  PATCH_CONTENT_TYPES,
+  type PatchType,
+} from "./connect.js";
+export { type ResourceRef, RolloutClientError, type RolloutClientErrorCode } from "./errors.js";
+export { abortPatch, retryRolloutPatch } from "./operations/abort.js";
+export { GATE_PATHS, type GateDecision, type GateType } from "./operations/flagger-gate.js";
+export type { Revision } from "./operations/history.js";
+export {
+  deploymentPausePatch,
+  deploymentRestartPatch,
+  deploymentResumePatch,
+  pausePatch,
+  RESTARTED_AT_ANNOTATION,
+  restartPatch,
+  resumePatch,
+} from "./operations/pause.js";
+export {
+  clearPauseConditionsAndControllerPausePatch,
+  clearPauseConditionsPatch,
+  clearPauseConditionsPatchWithStep,
+  type OperationResult,
+  type PromoteOptions,
+  type PromotePatches,
+  promoteFullPatch,
+  promotePatches,
+  unpauseAndClearPauseConditionsPatch,
+  unpauseAndClearPauseConditionsPatchWithStep,
+  unpauseAndPromoteFullPatch,
+  unpausePatch,
+} from "./operations/promote.js";
+export type { PodTemplateChange } from "./operations/set-images.js";
+export {
+  replaceTemplateAndAnnotationsPatch,
+  replaceTemplatePatch,
+  type UndoOptions,
+  type UndoResult,
+} from "./operations/undo.js";
+export {
+  type ContainerImage,
+  canaryStatus,
+  deploymentStatus,
+  type Endpoint,
+  type Phase,
+  rolloutStatus,
+  type WorkloadKind,
+  type WorkloadStatus,
+} from "./status.js";
+export type { Strategy, Target } from "./targets/target.js";
+export {
+  isHealthy,
+  isPaused,
+  isSettled,
+  type Timers,
+  type WaitForOptions,
+  WaitTimeoutError,
+  type WatchOptions,
+} from "./watch.js";

@@ -1,0 +1,88 @@
+/** Helpers every operation shares: reads, writes, the conflict retry loop, and merge-patch diffs. */
+import type { Connection, PatchType } from "../connect.js";
+import { RolloutClientError } from "../errors.js";
+import { type KindName, resourcePath } from "../resources.js";
+import type { Target } from "../targets/target.js";
+
+export async function readObject<T>(conn: Connection, kind: KindName, namespace: string, name: string): Promise<T> {
+  return conn.request<T>({
+    method: "GET",
+    path: resourcePath(kind, namespace, name),
+    resource: { kind, name, namespace },
+  });
+}
+
+export async function patchObject<T>(
+  conn: Connection,
+  kind: KindName,
+  namespace: string,
+  name: string,
+  patchType: PatchType,
+  body: unknown,
+  subresource?: "status",
+): Promise<T> {
+  return conn.request<T>({
+    method: "PATCH",
+    path: resourcePath(kind, namespace, name, subresource),
+    patchType,
+    body,
+    resource: { kind: subresource ? `${kind} status` : kind, name, namespace },
+  });
+}
+
+/**
+ * Runs a read-decide-write step again, from a fresh read, when the write answers 409 Conflict, at most
+ * `conn.conflictRetries` more times (client-go's `retry.RetryOnConflict` does the same).
+ */
+export async function withConflictRetry<T>(conn: Connection, step: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!(error instanceof RolloutClientError) || error.code !== "CONFLICT" || attempt >= conn.conflictRetries) {
+        throw error;
+      }
+    }
+  }
+}
+
+export function unsupported(target: Target, operation: string, hint: string): RolloutClientError {
+  return new RolloutClientError("INVALID", `${operation} does not apply to a ${target.kind}; ${hint}`, {
+    resource: { kind: target.kind, name: target.name, namespace: target.namespace },
+  });
+}
+
+/** RFC 7386 merge patch turning `from` into `to`: removed keys become null, arrays are replaced whole. */
+export function createMergePatch(from: unknown, to: unknown): unknown {
+  if (!isPlainObject(from) || !isPlainObject(to)) return to;
+  const patch: Record<string, unknown> = {};
+  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
+  for (const [key, value] of Object.entries(to)) {
+    if (!(key in from)) patch[key] = value;
+    else if (!deepEqual(from[key], value)) patch[key] = createMergePatch(from[key], value);
+  }
+  return patch;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => k in b && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** Go's `time.RFC3339` in UTC, as the plugin and kubectl format timestamps: `2026-11-27T10:48:38Z`. */
+export function rfc3339(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}

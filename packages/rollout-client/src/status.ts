@@ -1,0 +1,384 @@
+/**
+ * One status shape for Rollouts, Deployments and Flagger Canaries, computed by pure functions from the objects the
+ * API server returns. The decisions follow the tools users already trust:
+ * - Rollout: `GetRolloutPhase` of argo-rollouts (utils/rollout/rolloututil.go), which the kubectl plugin's `status`
+ *   and `get` print;
+ * - Deployment: `DeploymentStatusViewer.Status` of kubectl (pkg/polymorphichelpers/rollout_status.go);
+ * - Canary: Flagger's own `status.phase` (pkg/apis/flagger/v1beta1/status.go).
+ */
+import {
+  type CanaryObject,
+  type Container,
+  DEPLOYMENT_HASH_LABEL,
+  DEPLOYMENT_REVISION_ANNOTATION,
+  type DeploymentObject,
+  type PodTemplate,
+  type ReplicaSetObject,
+  ROLLOUT_HASH_LABEL,
+  ROLLOUT_REVISION_ANNOTATION,
+  type RolloutObject,
+} from "./resources.js";
+
+/**
+ * - Healthy: the desired version is fully rolled out and serving.
+ * - Progressing: the controller is moving towards the desired version.
+ * - Paused: waiting for a person or a gate (blue-green promotion, a canary pause step, a Flagger confirm gate,
+ *   `spec.paused`).
+ * - Degraded: the rollout cannot make progress (progress deadline exceeded, invalid spec).
+ * - Aborted: the update was stopped and traffic is back on the stable version (Argo abort, Flagger Failed).
+ */
+export type Phase = "Healthy" | "Progressing" | "Paused" | "Degraded" | "Aborted";
+
+export type WorkloadKind = "Rollout" | "Deployment" | "Canary";
+
+export interface ContainerImage {
+  container: string;
+  image: string;
+}
+
+export interface Endpoint {
+  /** The Service name. */
+  service: string;
+  /** The pod-template hash the Service selects now, when the controller publishes it. */
+  podTemplateHash?: string;
+}
+
+export interface WorkloadStatus {
+  kind: WorkloadKind;
+  name: string;
+  namespace: string;
+  phase: Phase;
+  /** Why, in the controller's own words (empty when Healthy). */
+  message: string;
+  /** Revision (1, 2, ...) of the version that serves users; undefined until its ReplicaSet has been seen. */
+  stableRevision?: number;
+  /** Revision of the version the spec asks for. */
+  desiredRevision?: number;
+  /** Images of the pod template the spec asks for, init containers first. */
+  images: ContainerImage[];
+  /** Images of the stable version, when known. */
+  stableImages?: ContainerImage[];
+  readyReplicas: number;
+  desiredReplicas: number;
+  updatedReplicas: number;
+  /** Where users are sent (active Service) and where the new version can be tried (preview/canary Service). */
+  endpoints: { active?: Endpoint; preview?: Endpoint };
+  /** For canaries: the step reached and the traffic weight sent to the new version. */
+  canary?: { stepIndex?: number; steps?: number; weight?: number };
+}
+
+/** Inputs beside the main object: the ReplicaSets it owns, for revisions and stable images. */
+export interface RolloutStatusInput {
+  rollout: RolloutObject;
+  replicaSets?: ReplicaSetObject[];
+}
+
+export function rolloutStatus({ rollout, replicaSets = [] }: RolloutStatusInput): WorkloadStatus {
+  const { phase, message } = rolloutPhase(rollout);
+  const status = rollout.status ?? {};
+  const stableRS = replicaSets.find(
+    (rs) => rs.metadata.labels?.[ROLLOUT_HASH_LABEL] === status.stableRS && status.stableRS,
+  );
+  const blueGreen = rollout.spec.strategy?.blueGreen;
+  const canary = rollout.spec.strategy?.canary;
+  const endpoints: WorkloadStatus["endpoints"] = {};
+  if (blueGreen?.activeService) {
+    endpoints.active = withHash(blueGreen.activeService, status.blueGreen?.activeSelector);
+  }
+  if (blueGreen?.previewService) {
+    endpoints.preview = withHash(blueGreen.previewService, status.blueGreen?.previewSelector);
+  }
+  if (canary?.stableService) endpoints.active = withHash(canary.stableService, status.stableRS);
+  if (canary?.canaryService) endpoints.preview = withHash(canary.canaryService, status.currentPodHash);
+  const result: WorkloadStatus = {
+    kind: "Rollout",
+    name: rollout.metadata.name,
+    namespace: rollout.metadata.namespace ?? "",
+    phase,
+    message,
+    images: templateImages(rollout.spec.template),
+    readyReplicas: status.readyReplicas ?? 0,
+    desiredReplicas: rollout.spec.replicas ?? 1,
+    updatedReplicas: status.updatedReplicas ?? 0,
+    endpoints,
+  };
+  const desiredRevision = revisionOf(rollout.metadata.annotations?.[ROLLOUT_REVISION_ANNOTATION]);
+  if (desiredRevision !== undefined) result.desiredRevision = desiredRevision;
+  if (stableRS) {
+    const stableRevision = revisionOf(stableRS.metadata.annotations?.[ROLLOUT_REVISION_ANNOTATION]);
+    if (stableRevision !== undefined) result.stableRevision = stableRevision;
+    result.stableImages = templateImages(stableRS.spec.template);
+  } else if (status.stableRS && status.stableRS === status.currentPodHash && desiredRevision !== undefined) {
+    result.stableRevision = desiredRevision;
+    result.stableImages = result.images;
+  }
+  if (canary) {
+    const steps = canary.steps?.length ?? 0;
+    result.canary = { steps };
+    if (status.currentStepIndex !== undefined) result.canary.stepIndex = status.currentStepIndex;
+    const weight = status.canary?.weights?.canary?.weight ?? currentSetWeight(rollout);
+    if (weight !== undefined) result.canary.weight = weight;
+  }
+  return result;
+}
+
+/**
+ * `GetRolloutPhase` then `CalculateRolloutPhase` from argo-rollouts, mapped to our phases: the plugin reports an
+ * abort as Degraded with the message `RolloutAborted: ...`; we call it Aborted because the stable version is
+ * serving and the remedy (retry or a new version) differs from a stuck rollout's.
+ */
+export function rolloutPhase(rollout: RolloutObject): { phase: Phase; message: string } {
+  const { phase, message } = argoRolloutPhase(rollout);
+  if (phase === "Degraded" && (rollout.status?.abort || message.startsWith("RolloutAborted"))) {
+    return { phase: "Aborted", message };
+  }
+  return { phase, message };
+}
+
+type ArgoPhase = "Healthy" | "Progressing" | "Paused" | "Degraded";
+
+function argoRolloutPhase(ro: RolloutObject): { phase: ArgoPhase; message: string } {
+  const status = ro.status ?? {};
+  if (!isGenerationObserved(ro)) {
+    return { phase: "Progressing", message: "waiting for rollout spec update to be observed" };
+  }
+  if (status.controllerPause && (status.pauseConditions ?? []).length === 0) {
+    return { phase: "Progressing", message: "waiting for rollout to unpause" };
+  }
+  if (isArgoPhase(status.phase)) {
+    // Controllers 1.0+ compute phase and message themselves.
+    return { phase: status.phase, message: status.message ?? "" };
+  }
+  return calculateRolloutPhase(ro);
+}
+
+function isArgoPhase(phase: string | undefined): phase is ArgoPhase {
+  return phase === "Healthy" || phase === "Progressing" || phase === "Paused" || phase === "Degraded";
+}
+
+function isGenerationObserved(ro: RolloutObject): boolean {
+  const observed = ro.status?.observedGeneration;
+  // Rollouts v0.9 stored a hash here: anything not numeric counts as observed, as in the plugin.
+  if (observed === undefined || !/^\d+$/.test(observed)) return true;
+  const generation = ro.metadata.generation ?? 0;
+  return Number(observed) >= generation;
+}
+
+/** `CalculateRolloutPhase`, for controllers older than 1.0 that do not write `status.phase`. */
+export function calculateRolloutPhase(ro: RolloutObject): { phase: ArgoPhase; message: string } {
+  const status = ro.status ?? {};
+  for (const cond of status.conditions ?? []) {
+    if (cond.type === "InvalidSpec") return { phase: "Degraded", message: `InvalidSpec: ${cond.message ?? ""}` };
+    if (cond.reason === "RolloutAborted" || cond.reason === "ProgressDeadlineExceeded") {
+      return { phase: "Degraded", message: `${cond.reason}: ${cond.message ?? ""}` };
+    }
+  }
+  if (ro.spec.paused) return { phase: "Paused", message: "manually paused" };
+  const firstPause = (status.pauseConditions ?? [])[0];
+  if (firstPause) return { phase: "Paused", message: firstPause.reason };
+  if (ro.spec.restartAt && (!status.restartedAt || Date.parse(ro.spec.restartAt) !== Date.parse(status.restartedAt))) {
+    return { phase: "Progressing", message: "rollout is restarting" };
+  }
+  const replicas = ro.spec.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  if (updated < replicas) return { phase: "Progressing", message: "more replicas need to be updated" };
+  if ((status.availableReplicas ?? 0) < updated) {
+    return { phase: "Progressing", message: "updated replicas are still becoming available" };
+  }
+  const fullyPromoted = status.stableRS === status.currentPodHash;
+  const blueGreen = ro.spec.strategy?.blueGreen;
+  if (blueGreen) {
+    const active = status.blueGreen?.activeSelector;
+    if (!active || active !== status.currentPodHash) {
+      return { phase: "Progressing", message: "active service cutover pending" };
+    }
+    if (!status.stableRS || !fullyPromoted) {
+      const analysis = status.blueGreen?.postPromotionAnalysisRunStatus?.status;
+      if (
+        blueGreen.postPromotionAnalysis &&
+        !["Successful", "Failed", "Error", "Inconclusive"].includes(analysis ?? "")
+      ) {
+        return { phase: "Progressing", message: "waiting for analysis to complete" };
+      }
+      return { phase: "Progressing", message: "waiting for post-promotion verification to complete" };
+    }
+  } else if (ro.spec.strategy?.canary) {
+    if (!ro.spec.strategy.canary.trafficRouting && (status.replicas ?? 0) > updated) {
+      return { phase: "Progressing", message: "old replicas are pending termination" };
+    }
+    if (!status.stableRS || !fullyPromoted)
+      return { phase: "Progressing", message: "waiting for all steps to complete" };
+  }
+  return { phase: "Healthy", message: "" };
+}
+
+export interface DeploymentStatusInput {
+  deployment: DeploymentObject;
+  replicaSets?: ReplicaSetObject[];
+}
+
+export function deploymentStatus({ deployment, replicaSets = [] }: DeploymentStatusInput): WorkloadStatus {
+  const { phase, message } = deploymentPhase(deployment);
+  const status = deployment.status ?? {};
+  const desiredRevision = revisionOf(deployment.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION]);
+  const result: WorkloadStatus = {
+    kind: "Deployment",
+    name: deployment.metadata.name,
+    namespace: deployment.metadata.namespace ?? "",
+    phase,
+    message,
+    images: templateImages(deployment.spec.template),
+    readyReplicas: status.readyReplicas ?? 0,
+    desiredReplicas: deployment.spec.replicas ?? 1,
+    updatedReplicas: status.updatedReplicas ?? 0,
+    endpoints: {},
+  };
+  if (desiredRevision !== undefined) result.desiredRevision = desiredRevision;
+  const stable = stableDeploymentReplicaSet(deployment, replicaSets, phase === "Healthy");
+  if (stable) {
+    const stableRevision = revisionOf(stable.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION]);
+    if (stableRevision !== undefined) result.stableRevision = stableRevision;
+    result.stableImages = templateImages(stable.spec.template);
+  } else if (phase === "Healthy" && desiredRevision !== undefined) {
+    result.stableRevision = desiredRevision;
+    result.stableImages = result.images;
+  }
+  return result;
+}
+
+/**
+ * For a Deployment the "stable" version is the one users were on before this update: the newest ReplicaSet with
+ * available pods other than the desired one, or the desired one once the rollout is complete.
+ */
+function stableDeploymentReplicaSet(
+  deployment: DeploymentObject,
+  replicaSets: ReplicaSetObject[],
+  complete: boolean,
+): ReplicaSetObject | undefined {
+  const desired = deployment.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION];
+  const owned = replicaSets.filter((rs) => rs.metadata.labels?.[DEPLOYMENT_HASH_LABEL] !== undefined);
+  if (complete) return owned.find((rs) => rs.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION] === desired);
+  return owned
+    .filter(
+      (rs) =>
+        rs.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION] !== desired &&
+        (rs.status?.availableReplicas ?? 0) > 0,
+    )
+    .sort(
+      (a, b) =>
+        (revisionOf(b.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION]) ?? 0) -
+        (revisionOf(a.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION]) ?? 0),
+    )[0];
+}
+
+/**
+ * kubectl's `rollout status` decision, word for word. kubectl has no notion of a paused Deployment (it waits); we
+ * report an unfinished paused Deployment as Paused so callers do not wait for a rollout nobody will resume.
+ */
+export function deploymentPhase(deployment: DeploymentObject): { phase: Phase; message: string } {
+  const name = deployment.metadata.name;
+  const status = deployment.status ?? {};
+  const generation = deployment.metadata.generation ?? 0;
+  let waiting: string;
+  if (generation <= (status.observedGeneration ?? 0)) {
+    const progressing = status.conditions?.find((c) => c.type === "Progressing");
+    if (progressing?.reason === "ProgressDeadlineExceeded") {
+      return { phase: "Degraded", message: `deployment "${name}" exceeded its progress deadline` };
+    }
+    const replicas = deployment.spec.replicas;
+    const updated = status.updatedReplicas ?? 0;
+    const current = status.replicas ?? 0;
+    const available = status.availableReplicas ?? 0;
+    if (replicas !== undefined && updated < replicas) {
+      waiting = `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${replicas} new replicas have been updated...`;
+    } else if (current > updated) {
+      waiting = `Waiting for deployment "${name}" rollout to finish: ${current - updated} old replicas are pending termination...`;
+    } else if (available < updated) {
+      waiting = `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...`;
+    } else {
+      return { phase: "Healthy", message: "" };
+    }
+  } else {
+    waiting = "Waiting for deployment spec update to be observed...";
+  }
+  if (deployment.spec.paused) return { phase: "Paused", message: `manually paused; ${waiting}` };
+  return { phase: "Progressing", message: waiting };
+}
+
+export interface CanaryStatusInput {
+  canary: CanaryObject;
+  /** The Deployment the Canary targets (the desired version). */
+  target?: DeploymentObject;
+  /** `<target>-primary`, which Flagger keeps serving users (the stable version). */
+  primary?: DeploymentObject;
+}
+
+/** Flagger's phases (pkg/apis/flagger/v1beta1/status.go) in our vocabulary. */
+const CANARY_PHASES: Record<string, { phase: Phase; message: string }> = {
+  Initializing: { phase: "Progressing", message: "Flagger is creating the primary Deployment and Services" },
+  Initialized: { phase: "Healthy", message: "" },
+  Waiting: { phase: "Paused", message: "waiting for the confirm-rollout gate" },
+  Progressing: { phase: "Progressing", message: "canary analysis is running" },
+  WaitingPromotion: { phase: "Paused", message: "waiting for the confirm-promotion gate" },
+  Promoting: { phase: "Progressing", message: "copying the canary spec to the primary" },
+  Finalising: { phase: "Progressing", message: "routing all traffic back to the primary" },
+  Succeeded: { phase: "Healthy", message: "" },
+  Failed: { phase: "Aborted", message: "canary analysis failed; the primary keeps serving" },
+  Terminating: { phase: "Progressing", message: "the Canary is being deleted" },
+  Terminated: { phase: "Degraded", message: "the Canary was deleted" },
+};
+
+export function canaryStatus({ canary, target, primary }: CanaryStatusInput): WorkloadStatus {
+  const status = canary.status ?? {};
+  const known = CANARY_PHASES[status.phase ?? ""];
+  const promoted = status.conditions?.find((c) => c.type === "Promoted");
+  const phase: Phase = known?.phase ?? "Progressing";
+  let message = known ? known.message : `waiting for Flagger to initialise the Canary`;
+  if (promoted?.message && phase !== "Healthy") message = `${message} (${promoted.message})`;
+  const apex = canary.spec.service?.name ?? canary.spec.targetRef.name;
+  const result: WorkloadStatus = {
+    kind: "Canary",
+    name: canary.metadata.name,
+    namespace: canary.metadata.namespace ?? "",
+    phase,
+    message,
+    images: templateImages(target?.spec.template),
+    readyReplicas: primary?.status?.readyReplicas ?? 0,
+    desiredReplicas: primary?.spec.replicas ?? target?.spec.replicas ?? 1,
+    updatedReplicas: primary?.status?.updatedReplicas ?? 0,
+    endpoints: { active: { service: apex }, preview: { service: `${apex}-canary` } },
+    canary: { weight: status.canaryWeight ?? 0 },
+  };
+  if (primary) result.stableImages = templateImages(primary.spec.template);
+  const targetRevision = revisionOf(target?.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION]);
+  if (targetRevision !== undefined) result.desiredRevision = targetRevision;
+  return result;
+}
+
+export function templateImages(template: PodTemplate | undefined): ContainerImage[] {
+  const containers: Container[] = [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])];
+  return containers.map((c) => ({ container: c.name, image: c.image ?? "" }));
+}
+
+function withHash(service: string, hash: string | undefined): Endpoint {
+  return hash ? { service, podTemplateHash: hash } : { service };
+}
+
+function revisionOf(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** The weight of the last `setWeight` step at or before the current step, as the plugin shows it without traffic routing. */
+function currentSetWeight(rollout: RolloutObject): number | undefined {
+  const steps = rollout.spec.strategy?.canary?.steps ?? [];
+  const index = rollout.status?.currentStepIndex;
+  if (rollout.status?.stableRS && rollout.status.stableRS === rollout.status.currentPodHash) return 100;
+  if (index === undefined) return undefined;
+  let weight = 0;
+  for (let i = 0; i < Math.min(index, steps.length); i++) {
+    const setWeight = steps[i]?.setWeight;
+    if (typeof setWeight === "number") weight = setWeight;
+  }
+  return weight;
+}

@@ -1,0 +1,118 @@
+/**
+ * Finds a component's workload whatever drives it. A component named `web` may be a Rollout `web`, a Rollout whose
+ * `workloadRef` names Deployment `web`, a Flagger Canary `web` or one targeting Deployment `web`, or a plain
+ * Deployment `web`; Rollouts win over Canaries, which win over Deployments, because the first two own the third.
+ */
+import type { Connection } from "../connect.js";
+import { RolloutClientError } from "../errors.js";
+import {
+  type CanaryObject,
+  type DeploymentObject,
+  type ListObject,
+  type RolloutObject,
+  resourcePath,
+} from "../resources.js";
+import type { Strategy, Target } from "./target.js";
+
+export async function findTarget(conn: Connection, component: string, namespace = conn.namespace): Promise<Target> {
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(component)) {
+    throw new RolloutClientError(
+      "INVALID",
+      `"${component}" is not a valid object name (lower-case letters, digits, "-" and ".")`,
+      { resource: { kind: "component", name: component, namespace } },
+    );
+  }
+  const rollouts = await listIfServed<RolloutObject>(conn, resourcePath("Rollout", namespace), "Rollout", namespace);
+  const rollout =
+    rollouts.find((r) => r.metadata.name === component) ??
+    rollouts.find((r) => r.spec.workloadRef?.kind === "Deployment" && r.spec.workloadRef.name === component);
+  if (rollout) return rolloutTarget(rollout, namespace);
+
+  const canaries = await listIfServed<CanaryObject>(conn, resourcePath("Canary", namespace), "Canary", namespace);
+  const canary =
+    canaries.find((c) => c.metadata.name === component) ??
+    canaries.find((c) => c.spec.targetRef.kind === "Deployment" && c.spec.targetRef.name === component);
+  if (canary) {
+    const target = await conn.request<DeploymentObject>({
+      method: "GET",
+      path: resourcePath("Deployment", namespace, canary.spec.targetRef.name),
+      resource: { kind: "Deployment", name: canary.spec.targetRef.name, namespace },
+    });
+    return canaryTarget(canary, target, namespace);
+  }
+
+  try {
+    const deployment = await conn.request<DeploymentObject>({
+      method: "GET",
+      path: resourcePath("Deployment", namespace, component),
+      resource: { kind: "Deployment", name: component, namespace },
+    });
+    return deploymentTarget(deployment, namespace);
+  } catch (error) {
+    if (error instanceof RolloutClientError && error.code === "NOT_FOUND") {
+      throw new RolloutClientError(
+        "NOT_FOUND",
+        "no Rollout, Flagger Canary or Deployment drives this component (looked for the name and for workloadRef/targetRef)",
+        { resource: { kind: "component", name: component, namespace }, httpStatus: 404, cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Lists a kind, treating "this cluster does not serve the kind" (CRD not installed) as an empty list. */
+async function listIfServed<T>(conn: Connection, path: string, kind: string, namespace: string): Promise<T[]> {
+  try {
+    const list = await conn.request<ListObject<T>>({ method: "GET", path, resource: { kind, namespace } });
+    return list.items ?? [];
+  } catch (error) {
+    if (error instanceof RolloutClientError && error.code === "NOT_FOUND") return [];
+    throw error;
+  }
+}
+
+export function rolloutTarget(rollout: RolloutObject, namespace: string): Target {
+  const strategy: Strategy = rollout.spec.strategy?.blueGreen ? "blueGreen" : "canary";
+  const ref = rollout.spec.workloadRef;
+  if (ref && ref.kind !== "Deployment") {
+    throw new RolloutClientError("INVALID", `workloadRef kind "${ref.kind}" is not supported; only Deployment is`, {
+      resource: { kind: "Rollout", name: rollout.metadata.name, namespace },
+    });
+  }
+  return {
+    kind: "Rollout",
+    name: rollout.metadata.name,
+    namespace,
+    strategy,
+    workload: ref ? { kind: "Deployment", name: ref.name } : { kind: "Rollout", name: rollout.metadata.name },
+    selector: rollout.spec.selector ?? {},
+  };
+}
+
+export function canaryTarget(canary: CanaryObject, target: DeploymentObject, namespace: string): Target {
+  const analysis = canary.spec.analysis ?? {};
+  // Flagger's blue/green runs `iterations` without shifting weights; canary shifts with stepWeight(s)/maxWeight.
+  const strategy: Strategy =
+    analysis.iterations !== undefined && analysis.stepWeight === undefined && analysis.maxWeight === undefined
+      ? "flaggerBlueGreen"
+      : "flaggerCanary";
+  return {
+    kind: "Canary",
+    name: canary.metadata.name,
+    namespace,
+    strategy,
+    workload: { kind: "Deployment", name: canary.spec.targetRef.name },
+    selector: target.spec.selector ?? {},
+  };
+}
+
+export function deploymentTarget(deployment: DeploymentObject, namespace: string): Target {
+  return {
+    kind: "Deployment",
+    name: deployment.metadata.name,
+    namespace,
+    strategy: deployment.spec.strategy?.type === "Recreate" ? "recreate" : "rollingUpdate",
+    workload: { kind: "Deployment", name: deployment.metadata.name },
+    selector: deployment.spec.selector ?? {},
+  };
+}

@@ -1,0 +1,300 @@
+/**
+ * watch and waitFor, on the watch API only: no polling. Each target is followed through a few watches (the object,
+ * and the ReplicaSets or Deployments its status needs). A watch starts without a resourceVersion, so the server
+ * first replays the current objects as ADDED events; when the stream drops it resumes from the last resourceVersion
+ * seen (bookmarks included); when the server answers 410 Gone (that version is compacted away) it relists once and
+ * resumes from the list's resourceVersion, as client-go's reflector does.
+ */
+import type { Connection, RawWatchEvent } from "./connect.js";
+import { RolloutClientError } from "./errors.js";
+import {
+  type CanaryObject,
+  type DeploymentObject,
+  type KindName,
+  type KubeObject,
+  type ListObject,
+  type ReplicaSetObject,
+  type RolloutObject,
+  resourcePath,
+  selectorToString,
+} from "./resources.js";
+import { canaryStatus, deploymentStatus, rolloutStatus, type WorkloadStatus } from "./status.js";
+import type { Target } from "./targets/target.js";
+
+/** Timers, injectable so tests drive time instead of sleeping. The global timers by default. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface WatchOptions {
+  signal?: AbortSignal;
+  timers?: Timers;
+}
+
+interface Source {
+  kind: KindName;
+  fieldSelector?: string;
+  labelSelector?: string;
+}
+
+function sourcesFor(target: Target): { primary: Source; others: Source[] } {
+  const byName = (kind: KindName, name: string): Source => ({ kind, fieldSelector: `metadata.name=${name}` });
+  const replicaSets: Source = { kind: "ReplicaSet", labelSelector: selectorToString(target.selector) };
+  if (target.kind === "Canary") {
+    return {
+      primary: byName("Canary", target.name),
+      others: [byName("Deployment", target.workload.name), byName("Deployment", `${target.workload.name}-primary`)],
+    };
+  }
+  return { primary: byName(target.kind, target.name), others: [replicaSets] };
+}
+
+/** The objects one source currently sees, kept up to date by its watch. */
+class SourceCache {
+  readonly objects = new Map<string, KubeObject>();
+  resourceVersion: string | undefined;
+  constructor(readonly source: Source) {}
+}
+
+const RECONNECT_DELAYS_MS = [0, 100, 250, 500, 1000, 2000, 5000];
+
+/**
+ * Status changes of a target, first the current status, then each time it changes. Ends only when the signal
+ * aborts (the iterator then finishes quietly) or on an error the watch cannot recover from (thrown).
+ */
+export async function* watchStatus(
+  conn: Connection,
+  target: Target,
+  options: WatchOptions = {},
+): AsyncGenerator<WorkloadStatus> {
+  const timers = options.timers ?? realTimers;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal?.reason);
+  if (options.signal?.aborted) return;
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const { primary, others } = sourcesFor(target);
+  const caches = [primary, ...others].map((s) => new SourceCache(s));
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  let dirty = false;
+  const notify = () => {
+    dirty = true;
+    wake?.();
+  };
+  stop.signal.addEventListener("abort", notify, { once: true });
+
+  const runs = caches.map((cache, index) =>
+    follow(conn, target, cache, index === 0, stop.signal, timers, notify).catch((error: unknown) => {
+      if (!stop.signal.aborted) {
+        failure = error;
+        notify();
+      }
+    }),
+  );
+
+  let last: string | undefined;
+  try {
+    while (!stop.signal.aborted) {
+      if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      dirty = false;
+      if (failure !== undefined) throw failure;
+      if (stop.signal.aborted) break;
+      const status = computeStatus(target, caches);
+      if (!status) continue;
+      const key = JSON.stringify(status);
+      if (key === last) continue;
+      last = key;
+      yield status;
+    }
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    stop.abort();
+    await Promise.allSettled(runs);
+  }
+}
+
+function computeStatus(target: Target, caches: SourceCache[]): WorkloadStatus | undefined {
+  const [primaryCache, ...rest] = caches;
+  const object = primaryCache?.objects.get(target.name);
+  if (!object) return undefined;
+  if (target.kind === "Rollout") {
+    const replicaSets = [...(rest[0]?.objects.values() ?? [])] as ReplicaSetObject[];
+    const uid = object.metadata.uid;
+    const owned = replicaSets.filter((rs) => !uid || rs.metadata.ownerReferences?.some((r) => r.uid === uid));
+    return rolloutStatus({ rollout: object as RolloutObject, replicaSets: owned });
+  }
+  if (target.kind === "Deployment") {
+    const replicaSets = [...(rest[0]?.objects.values() ?? [])] as ReplicaSetObject[];
+    const uid = object.metadata.uid;
+    const owned = replicaSets.filter((rs) => !uid || rs.metadata.ownerReferences?.some((r) => r.uid === uid));
+    return deploymentStatus({ deployment: object as DeploymentObject, replicaSets: owned });
+  }
+  const input: Parameters<typeof canaryStatus>[0] = { canary: object as CanaryObject };
+  const targetDeployment = rest[0]?.objects.get(target.workload.name) as DeploymentObject | undefined;
+  const primaryDeployment = rest[1]?.objects.get(`${target.workload.name}-primary`) as DeploymentObject | undefined;
+  if (targetDeployment) input.target = targetDeployment;
+  if (primaryDeployment) input.primary = primaryDeployment;
+  return canaryStatus(input);
+}
+
+async function follow(
+  conn: Connection,
+  target: Target,
+  cache: SourceCache,
+  isPrimary: boolean,
+  signal: AbortSignal,
+  timers: Timers,
+  notify: () => void,
+): Promise<void> {
+  const { source } = cache;
+  const path = resourcePath(source.kind, target.namespace);
+  const resource = { kind: source.kind, namespace: target.namespace, name: isPrimary ? target.name : undefined };
+  const selectors = { fieldSelector: source.fieldSelector, labelSelector: source.labelSelector || undefined };
+  let failures = 0;
+  while (!signal.aborted) {
+    try {
+      const query = { ...selectors, allowWatchBookmarks: "true", resourceVersion: cache.resourceVersion };
+      let received = 0;
+      for await (const event of conn.watchStream(path, query, resource, signal)) {
+        received++;
+        failures = 0;
+        if (event.type === "ERROR") {
+          const code = (event.object as { code?: number }).code;
+          if (code === 410) throw new GoneError();
+          throw new RolloutClientError(
+            "UNAVAILABLE",
+            `the watch failed: ${String((event.object as { message?: string }).message)}`,
+            {
+              resource,
+              httpStatus: code,
+            },
+          );
+        }
+        apply(cache, event);
+        if (event.type === "DELETED" && isPrimary) {
+          throw new RolloutClientError("NOT_FOUND", "was deleted while being watched", { resource, httpStatus: 404 });
+        }
+        if (event.type !== "BOOKMARK") notify();
+      }
+      // The server closed the stream (its watch timeout, or a dropped connection): resume from where we are,
+      // backing off only when streams keep closing without a single event.
+      if (received === 0) failures++;
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof GoneError || (error instanceof RolloutClientError && error.httpStatus === 410)) {
+        await relist(conn, cache, path, selectors, resource, signal);
+        notify();
+        continue;
+      }
+      if (!(error instanceof RolloutClientError) || error.code !== "UNAVAILABLE") throw error;
+      failures++;
+      if (failures >= RECONNECT_DELAYS_MS.length + 3) throw error;
+    }
+    const delay = RECONNECT_DELAYS_MS[Math.min(failures, RECONNECT_DELAYS_MS.length - 1)] ?? 0;
+    if (delay > 0) await sleep(delay, timers, signal);
+  }
+}
+
+class GoneError extends Error {}
+
+function apply(cache: SourceCache, event: RawWatchEvent): void {
+  const object = event.object as unknown as KubeObject;
+  const rv = object.metadata?.resourceVersion;
+  if (rv) cache.resourceVersion = rv;
+  if (event.type === "BOOKMARK") return;
+  if (event.type === "DELETED") cache.objects.delete(object.metadata.name);
+  else cache.objects.set(object.metadata.name, object);
+}
+
+async function relist(
+  conn: Connection,
+  cache: SourceCache,
+  path: string,
+  selectors: Record<string, string | undefined>,
+  resource: { kind: string; namespace: string },
+  signal: AbortSignal,
+): Promise<void> {
+  const list = await conn.request<ListObject<KubeObject>>({ method: "GET", path, query: selectors, resource, signal });
+  cache.objects.clear();
+  for (const item of list.items ?? []) cache.objects.set(item.metadata.name, item);
+  cache.resourceVersion = list.metadata?.resourceVersion;
+}
+
+function sleep(ms: number, timers: Timers, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const handle = timers.setTimeout(() => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    }, ms);
+    const done = () => {
+      timers.clearTimeout(handle);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+export interface WaitForOptions extends WatchOptions {
+  /** Give up after this many milliseconds with a TIMEOUT error carrying the last status seen. */
+  timeout?: number;
+}
+
+/** Thrown by waitFor when time runs out; `lastStatus` says where the target was stuck. */
+export class WaitTimeoutError extends RolloutClientError {
+  readonly lastStatus: WorkloadStatus | undefined;
+  constructor(target: Target, timeout: number, lastStatus: WorkloadStatus | undefined) {
+    const where = lastStatus
+      ? `it is ${lastStatus.phase}${lastStatus.message ? `: ${lastStatus.message}` : ""}`
+      : "no status was seen";
+    super("TIMEOUT", `the condition was not met within ${timeout} ms; ${where}`, {
+      resource: { kind: target.kind, name: target.name, namespace: target.namespace },
+    });
+    this.lastStatus = lastStatus;
+  }
+}
+
+/** Resolves with the first status that satisfies the predicate. */
+export async function waitFor(
+  conn: Connection,
+  target: Target,
+  predicate: (status: WorkloadStatus) => boolean,
+  options: WaitForOptions = {},
+): Promise<WorkloadStatus> {
+  const timers = options.timers ?? realTimers;
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let timedOut = false;
+  const handle =
+    options.timeout === undefined
+      ? undefined
+      : timers.setTimeout(() => {
+          timedOut = true;
+          stop.abort();
+        }, options.timeout);
+  let lastStatus: WorkloadStatus | undefined;
+  try {
+    for await (const status of watchStatus(conn, target, { signal, timers })) {
+      lastStatus = status;
+      if (predicate(status)) return status;
+    }
+  } finally {
+    if (handle !== undefined) timers.clearTimeout(handle);
+    stop.abort();
+  }
+  if (timedOut) throw new WaitTimeoutError(target, options.timeout ?? 0, lastStatus);
+  throw options.signal?.reason ?? new Error("waitFor was aborted");
+}
+
+export const isHealthy = (status: WorkloadStatus) => status.phase === "Healthy";
+export const isPaused = (status: WorkloadStatus) => status.phase === "Paused";
+/** Healthy, Degraded or Aborted: nothing more will happen without someone acting. */
+export const isSettled = (status: WorkloadStatus) =>
+  status.phase === "Healthy" || status.phase === "Degraded" || status.phase === "Aborted";
