@@ -1,0 +1,78 @@
+/**
+ * Where code as data comes from. Two real implementations: an export file and an HTTP endpoint serving the same
+ * records. Both stream; `loadGraph` validates every record and builds the graph.
+ */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { SnapshooterError } from "../errors.js";
+import { basicAuthorization, redactUrlCredentials, splitCredentials } from "../redact.js";
+import { type RawRecord, readExportStream } from "./parse-stream.js";
+
+export interface CodeAsDataSource {
+  /** For messages; never holds a credential. */
+  readonly description: string;
+  records(signal?: AbortSignal): AsyncIterable<RawRecord>;
+}
+
+/** An export file: a JSON array of records, or NDJSON (one record a line). */
+export function fileSource(file: string): CodeAsDataSource {
+  const label = path.basename(file);
+  return {
+    description: file,
+    async *records(signal) {
+      try {
+        const info = await stat(file);
+        if (!info.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
+      } catch (error) {
+        throw new SnapshooterError("SOURCE_UNAVAILABLE", `cannot read the code-as-data export ${path.resolve(file)}`, {
+          problems: [{ path: file, message: (error as NodeJS.ErrnoException).code ?? String(error) }],
+          cause: error,
+        });
+      }
+      yield* readExportStream(createReadStream(file, { signal, highWaterMark: 1 << 20 }), label);
+    },
+  };
+}
+
+/** An HTTP(S) endpoint answering GET with the export, in either format. Credentials in the URL become a header. */
+export function httpSource(url: string, options: { headers?: Record<string, string> } = {}): CodeAsDataSource {
+  const { url: bare, credentials } = splitCredentials(url);
+  const description = redactUrlCredentials(url);
+  return {
+    description,
+    async *records(signal) {
+      const headers: Record<string, string> = { accept: "application/x-ndjson, application/json", ...options.headers };
+      if (credentials) headers.authorization = basicAuthorization(credentials);
+      let response: Response;
+      try {
+        response = await fetch(bare, { headers, ...(signal ? { signal } : {}) });
+      } catch (error) {
+        if (signal?.aborted) throw new SnapshooterError("ABORTED", "the snapshot was aborted");
+        const reason = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw new SnapshooterError("SOURCE_UNAVAILABLE", `cannot reach the code-as-data endpoint ${description}`, {
+          problems: [{ path: description, message: reason?.code ?? reason?.message ?? String(error) }],
+        });
+      }
+      if (!response.ok || !response.body) {
+        await response.body?.cancel();
+        throw new SnapshooterError(
+          "SOURCE_UNAVAILABLE",
+          `the code-as-data endpoint ${description} answered ${response.status}`,
+          {
+            problems: [{ path: description, message: `HTTP ${response.status} ${response.statusText}`.trim() }],
+          },
+        );
+      }
+      const stream = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+      yield* readExportStream(stream, new URL(bare).pathname.split("/").pop() || description);
+    },
+  };
+}
+
+/** `http://` and `https://` addresses are endpoints; anything else is a file path. */
+export function openSource(location: string): CodeAsDataSource {
+  return /^https?:\/\//i.test(location) ? httpSource(location) : fileSource(location);
+}

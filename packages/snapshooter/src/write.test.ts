@@ -1,0 +1,98 @@
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { useTempDir } from "./test-helpers/resources.js";
+import { syncPatchFiles } from "./write.js";
+
+const A = "folders/10000000000000000000.json";
+const B = "projects/20000000000000000001.json";
+
+async function snapshotOf(dir: string): Promise<Record<string, { text: string; mtimeMs: number }>> {
+  const out: Record<string, { text: string; mtimeMs: number }> = {};
+  async function walk(rel: string) {
+    for (const entry of await readdir(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(child);
+      else
+        out[child] = {
+          text: await readFile(path.join(dir, child), "utf8"),
+          mtimeMs: (await stat(path.join(dir, child))).mtimeMs,
+        };
+    }
+  }
+  await walk("");
+  return out;
+}
+
+describe("syncPatchFiles", () => {
+  it("writes new files, then writes nothing when run again on the same content", async () => {
+    const dir = await useTempDir();
+    const files = new Map([
+      [A, "a\n"],
+      [B, "b\n"],
+      ["manifest.json", "m\n"],
+    ]);
+    expect(await syncPatchFiles(dir, files)).toEqual({ added: [A, B, "manifest.json"], changed: [], removed: [] });
+    const before = await snapshotOf(dir);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await syncPatchFiles(dir, files)).toEqual({ added: [], changed: [], removed: [] });
+    expect(await snapshotOf(dir)).toEqual(before);
+  });
+
+  it("rewrites changed files, removes vanished patches, and leaves other files alone", async () => {
+    const dir = await useTempDir();
+    await syncPatchFiles(
+      dir,
+      new Map([
+        [A, "a\n"],
+        [B, "b\n"],
+        ["manifest.json", "m\n"],
+      ]),
+    );
+    await writeFile(path.join(dir, "README.md"), "mine\n");
+    await writeFile(path.join(dir, "projects", "notes.txt"), "mine too\n");
+    const changes = await syncPatchFiles(
+      dir,
+      new Map([
+        [A, "a2\n"],
+        ["manifest.json", "m2\n"],
+      ]),
+    );
+    expect(changes).toEqual({ added: [], changed: [A, "manifest.json"], removed: [B] });
+    expect(Object.fromEntries(Object.entries(await snapshotOf(dir)).map(([k, v]) => [k, v.text]))).toEqual({
+      "README.md": "mine\n",
+      [A]: "a2\n",
+      "manifest.json": "m2\n",
+      "projects/notes.txt": "mine too\n",
+    });
+  });
+
+  it("changes nothing on a dry run", async () => {
+    const dir = await useTempDir();
+    await syncPatchFiles(dir, new Map([[A, "a\n"]]));
+    const before = await snapshotOf(dir);
+    expect(await syncPatchFiles(dir, new Map([[B, "b\n"]]), { dryRun: true })).toEqual({
+      added: [B],
+      changed: [],
+      removed: [A],
+    });
+    expect(await snapshotOf(dir)).toEqual(before);
+  });
+
+  it("cleans the temporary files a crashed run left, and never leaves its own", async () => {
+    const dir = await useTempDir();
+    await mkdir(path.join(dir, "folders"), { recursive: true });
+    await writeFile(path.join(dir, "folders", ".10000000000000000000.json.tmp-0badc0ffee00"), "half a pat");
+    await syncPatchFiles(dir, new Map([[A, "a\n"]]));
+    expect(await readdir(path.join(dir, "folders"))).toEqual(["10000000000000000000.json"]);
+  });
+
+  it("says which file it could not write", async () => {
+    const dir = await useTempDir();
+    await writeFile(path.join(dir, "folders"), "a file where a folder should be");
+    await expect(syncPatchFiles(dir, new Map([[A, "a\n"]]))).rejects.toMatchObject({
+      code: "WRITE_FAILED",
+      problems: [{ path: path.join(dir, "folders"), message: "EEXIST" }],
+    });
+  });
+});
