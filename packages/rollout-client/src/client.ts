@@ -10,7 +10,7 @@ import { type UndoOptions, type UndoResult, undo } from "./operations/undo.js";
 import type { WorkloadStatus } from "./status.js";
 import { findTarget } from "./targets/find.js";
 import type { Target } from "./targets/target.js";
-import { type WaitForOptions, type WatchOptions, waitFor, watchStatus } from "./watch.js";
+import { readStatus, type WaitForOptions, type WatchOptions, waitFor, watchStatus } from "./watch.js";
 
 export interface RolloutClient {
   /** The namespace targets are looked up in when none is given. */
@@ -19,8 +19,8 @@ export interface RolloutClient {
   readonly context: string;
   /** Finds the Rollout, Flagger Canary or Deployment that runs a component. */
   target(component: string, namespace?: string): Promise<Target>;
-  /** The current status (one read of each object the status needs, through a short-lived watch). */
-  status(target: Target, options?: WatchOptions): Promise<WorkloadStatus>;
+  /** The current status, from one read of each object it needs. */
+  status(target: Target): Promise<WorkloadStatus>;
   /** Status changes, from the current one on, until the signal aborts. */
   watch(target: Target, options?: WatchOptions): AsyncGenerator<WorkloadStatus>;
   waitFor(
@@ -37,7 +37,8 @@ export interface RolloutClient {
   undo(target: Target, options?: UndoOptions): Promise<UndoResult>;
   pause(target: Target): Promise<OperationResult>;
   resume(target: Target): Promise<OperationResult>;
-  restart(target: Target, now?: Date): Promise<OperationResult>;
+  /** Restarts every pod of the target, stamping the time from the client's clock. */
+  restart(target: Target): Promise<OperationResult>;
   /** Opens or closes a Flagger Canary's gate at its flagger-loadtester. */
   gate(target: Target, gate: GateType, decision: GateDecision): Promise<OperationResult>;
   history(target: Target): Promise<Revision[]>;
@@ -51,7 +52,7 @@ export async function connect(options: ConnectOptions = {}): Promise<RolloutClie
     namespace: conn.namespace,
     context: conn.context,
     target: (component, namespace) => findTarget(conn, component, namespace),
-    status: (target, opts) => waitFor(conn, target, () => true, opts ?? {}),
+    status: (target) => readStatus(conn, target),
     watch: (target, opts) => watchStatus(conn, target, opts),
     waitFor: (target, predicate, opts) => waitFor(conn, target, predicate, opts),
     setImages: (target, images) => setImages(conn, target, images),
@@ -62,7 +63,7 @@ export async function connect(options: ConnectOptions = {}): Promise<RolloutClie
     undo: (target, opts) => undo(conn, target, opts),
     pause: (target) => pause(conn, target),
     resume: (target) => resume(conn, target),
-    restart: (target, now) => restart(conn, target, now),
+    restart: (target) => restart(conn, target),
     gate: (target, gate, decision) => canaryGate(conn, target, gate, decision),
     history: (target) => history(conn, target),
     close: () => conn.close(),

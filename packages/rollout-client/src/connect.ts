@@ -22,6 +22,20 @@ export type KubeconfigSource =
   | { kubeConfig: KubeConfig }
   | { inCluster: true; pathPrefix?: string };
 
+/** Time, injectable so tests drive it instead of sleeping; the same shape as kube-sim's clock. */
+export interface Clock {
+  now(): number;
+  setTimer(ms: number, fn: () => void): { cancel(): void };
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const timer = setTimeout(fn, Math.max(0, ms));
+    return { cancel: () => clearTimeout(timer) };
+  },
+};
+
 export interface ConnectOptions {
   kubeconfig?: KubeconfigSource;
   /** A context of the kubeconfig; default: its `current-context`. */
@@ -32,6 +46,8 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** How many times a write that answers 409 Conflict is retried after a fresh read. Default 5. */
   conflictRetries?: number;
+  /** Time for waitFor timeouts, watch reconnect back-off and restart timestamps. Default: the wall clock. */
+  clock?: Clock;
   /** Called for every HTTP request sent, watches included: for metrics and request counting. */
   onRequest?: (request: { method: string; path: string }) => void;
 }
@@ -67,6 +83,7 @@ export interface Connection {
   readonly context: string;
   readonly server: string;
   readonly conflictRetries: number;
+  readonly clock: Clock;
   request<T>(spec: RequestSpec): Promise<T>;
   /**
    * Opens a watch and yields its events until the server closes the stream (the iterator then ends) or the signal
@@ -265,6 +282,7 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
     context: contextName,
     server,
     conflictRetries: options.conflictRetries ?? 5,
+    clock: options.clock ?? realClock,
     request,
     watchStream,
     close: () => agent.destroy(),

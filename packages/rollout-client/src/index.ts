@@ -55,7 +55,6 @@ export {
   isHealthy,
   isPaused,
   isSettled,
-  type Timers,
   type WaitForOptions,
   WaitTimeoutError,
   type WatchOptions,

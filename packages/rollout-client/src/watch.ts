@@ -5,7 +5,7 @@
  * seen (bookmarks included); when the server answers 410 Gone (that version is compacted away) it relists once and
  * resumes from the list's resourceVersion, as client-go's reflector does.
  */
-import type { Connection, RawWatchEvent } from "./connect.js";
+import type { Clock, Connection, RawWatchEvent } from "./connect.js";
 import { RolloutClientError } from "./errors.js";
 import {
   type CanaryObject,
@@ -21,20 +21,10 @@ import {
 import { canaryStatus, deploymentStatus, rolloutStatus, type WorkloadStatus } from "./status.js";
 import type { Target } from "./targets/target.js";
 
-/** Timers, injectable so tests drive time instead of sleeping. The global timers by default. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 export interface WatchOptions {
   signal?: AbortSignal;
-  timers?: Timers;
+  /** Time for timeouts and reconnect back-off; default the wall clock. kube-sim's clock fits. */
+  clock?: Clock;
 }
 
 interface Source {
@@ -73,7 +63,7 @@ export async function* watchStatus(
   target: Target,
   options: WatchOptions = {},
 ): AsyncGenerator<WorkloadStatus> {
-  const timers = options.timers ?? realTimers;
+  const clock = options.clock ?? conn.clock;
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal?.reason);
   if (options.signal?.aborted) return;
@@ -91,7 +81,7 @@ export async function* watchStatus(
   stop.signal.addEventListener("abort", notify, { once: true });
 
   const runs = caches.map((cache, index) =>
-    follow(conn, target, cache, index === 0, stop.signal, timers, notify).catch((error: unknown) => {
+    follow(conn, target, cache, index === 0, stop.signal, clock, notify).catch((error: unknown) => {
       if (!stop.signal.aborted) {
         failure = error;
         notify();
@@ -119,6 +109,32 @@ export async function* watchStatus(
     stop.abort();
     await Promise.allSettled(runs);
   }
+}
+
+/** The status now, from one read of each object the status needs (a GET, and a LIST per other source). */
+export async function readStatus(conn: Connection, target: Target, signal?: AbortSignal): Promise<WorkloadStatus> {
+  const { primary, others } = sourcesFor(target);
+  const caches = [primary, ...others].map((s) => new SourceCache(s));
+  await Promise.all(
+    caches.map((cache) =>
+      relist(
+        conn,
+        cache,
+        resourcePath(cache.source.kind, target.namespace),
+        { fieldSelector: cache.source.fieldSelector, labelSelector: cache.source.labelSelector || undefined },
+        { kind: cache.source.kind, namespace: target.namespace },
+        signal,
+      ),
+    ),
+  );
+  const status = computeStatus(target, caches);
+  if (!status) {
+    throw new RolloutClientError("NOT_FOUND", "does not exist any more", {
+      resource: { kind: target.kind, name: target.name, namespace: target.namespace },
+      httpStatus: 404,
+    });
+  }
+  return status;
 }
 
 function computeStatus(target: Target, caches: SourceCache[]): WorkloadStatus | undefined {
@@ -151,7 +167,7 @@ async function follow(
   cache: SourceCache,
   isPrimary: boolean,
   signal: AbortSignal,
-  timers: Timers,
+  clock: Clock,
   notify: () => void,
 ): Promise<void> {
   const { source } = cache;
@@ -199,7 +215,7 @@ async function follow(
       if (failures >= RECONNECT_DELAYS_MS.length + 3) throw error;
     }
     const delay = RECONNECT_DELAYS_MS[Math.min(failures, RECONNECT_DELAYS_MS.length - 1)] ?? 0;
-    if (delay > 0) await sleep(delay, timers, signal);
+    if (delay > 0) await sleep(delay, clock, signal);
   }
 }
 
@@ -220,22 +236,28 @@ async function relist(
   path: string,
   selectors: Record<string, string | undefined>,
   resource: { kind: string; namespace: string },
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
-  const list = await conn.request<ListObject<KubeObject>>({ method: "GET", path, query: selectors, resource, signal });
+  const list = await conn.request<ListObject<KubeObject>>({
+    method: "GET",
+    path,
+    query: selectors,
+    resource,
+    ...(signal ? { signal } : {}),
+  });
   cache.objects.clear();
   for (const item of list.items ?? []) cache.objects.set(item.metadata.name, item);
   cache.resourceVersion = list.metadata?.resourceVersion;
 }
 
-function sleep(ms: number, timers: Timers, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, clock: Clock, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const handle = timers.setTimeout(() => {
+    const timer = clock.setTimer(ms, () => {
       signal.removeEventListener("abort", done);
       resolve();
-    }, ms);
+    });
     const done = () => {
-      timers.clearTimeout(handle);
+      timer.cancel();
       resolve();
     };
     signal.addEventListener("abort", done, { once: true });
@@ -268,25 +290,25 @@ export async function waitFor(
   predicate: (status: WorkloadStatus) => boolean,
   options: WaitForOptions = {},
 ): Promise<WorkloadStatus> {
-  const timers = options.timers ?? realTimers;
+  const clock = options.clock ?? conn.clock;
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   let timedOut = false;
-  const handle =
+  const timer =
     options.timeout === undefined
       ? undefined
-      : timers.setTimeout(() => {
+      : clock.setTimer(options.timeout, () => {
           timedOut = true;
           stop.abort();
-        }, options.timeout);
+        });
   let lastStatus: WorkloadStatus | undefined;
   try {
-    for await (const status of watchStatus(conn, target, { signal, timers })) {
+    for await (const status of watchStatus(conn, target, { signal, clock })) {
       lastStatus = status;
       if (predicate(status)) return status;
     }
   } finally {
-    if (handle !== undefined) timers.clearTimeout(handle);
+    timer?.cancel();
     stop.abort();
   }
   if (timedOut) throw new WaitTimeoutError(target, options.timeout ?? 0, lastStatus);

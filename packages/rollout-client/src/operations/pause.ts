@@ -42,8 +42,8 @@ export async function resume(conn: Connection, target: Target): Promise<Operatio
   return { writes: 1 };
 }
 
-export async function restart(conn: Connection, target: Target, now: Date = new Date()): Promise<OperationResult> {
-  const at = rfc3339(now);
+export async function restart(conn: Connection, target: Target): Promise<OperationResult> {
+  const at = rfc3339(new Date(conn.clock.now()));
   if (target.kind === "Rollout") {
     await patchObject(conn, "Rollout", target.namespace, target.name, "merge", restartPatch(at));
   } else {

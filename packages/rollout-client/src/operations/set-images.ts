@@ -90,14 +90,7 @@ export async function setImages(
     if (Object.keys(changed).length === 0) return { writes: 0 };
     if (kind === "Deployment") {
       const order = { initContainers: template.spec?.initContainers, containers: template.spec?.containers };
-      await patchObject(
-        conn,
-        kind,
-        target.namespace,
-        name,
-        "strategic",
-        setImageStrategicPatch(changed, order as never),
-      );
+      await patchObject(conn, kind, target.namespace, name, "strategic", setImageStrategicPatch(changed, order));
     } else {
       const templatePatch: Record<string, unknown> = {};
       for (const list of CONTAINER_LISTS) if (changed[list]) templatePatch[list] = updated.spec?.[list];
