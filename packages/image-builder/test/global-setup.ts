@@ -27,6 +27,8 @@ declare module "vitest" {
 let started: (PodmanResource | RegistryResource)[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
+  // Benchmarks pack build contexts only: no engine to start.
+  if (project.vitest.mode === "benchmark") return;
   try {
     const registry = await startRegistry();
     started.push(registry);

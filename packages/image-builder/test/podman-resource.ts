@@ -3,7 +3,7 @@
  * and tmp folders, registries.conf marking the test registries insecure) in a temp folder. `stop()` ends it and
  * removes everything.
  */
-import { watch } from "node:fs";
+import { type FSWatcher, watch } from "node:fs";
 import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,36 +38,35 @@ export async function startPodman(options: { insecureRegistries: string[] }): Pr
     "--time=0",
     `unix://${socketPath}`,
   ];
+  let watcher: FSWatcher | undefined;
   const socketCreated = new Promise<void>((resolve) => {
-    const watcher = watch(dir, () => {
-      access(socketPath).then(
-        () => {
-          watcher.close();
-          resolve();
-        },
-        () => {},
-      );
+    watcher = watch(dir, () => {
+      access(socketPath).then(resolve, () => {});
     });
   });
-  const podman = await startProcess("podman", args, {
-    env: { ...process.env, CONTAINERS_REGISTRIES_CONF: registriesConf, TMPDIR: join(dir, "tmp") },
-    installHint: INSTALL_HINT,
-  }).catch(async (error: unknown) => {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  });
   try {
-    await Promise.race([socketCreated, waitForOutput(podman, /(?!)/, "podman system service")]);
+    const podman = await startProcess("podman", args, {
+      env: { ...process.env, CONTAINERS_REGISTRIES_CONF: registriesConf, TMPDIR: join(dir, "tmp") },
+      installHint: INSTALL_HINT,
+    });
+    try {
+      // Ready when the socket appears; an exit before that is an error with podman's output.
+      await Promise.race([socketCreated, waitForOutput(podman, /(?!)/, "podman system service")]);
+    } catch (error) {
+      await podman.stop();
+      throw error;
+    }
+    return {
+      socketPath,
+      async stop() {
+        await podman.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   } catch (error) {
-    await podman.stop();
     await rm(dir, { recursive: true, force: true });
     throw error;
+  } finally {
+    watcher?.close();
   }
-  return {
-    socketPath,
-    async stop() {
-      await podman.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
