@@ -1,0 +1,102 @@
+/**
+ * Load benchmark: autocannon on loopback against the real server (built `dist/main.js`, its own process) and a
+ * bare Hono hello-world in the same run. Reports throughput, p99 latency and the server's memory.
+ * Run with `pnpm bench` after `pnpm build`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const TOKEN = "bench-deploy-token-0123456789abcdef";
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const payload = JSON.stringify({
+  backends: {
+    images: ["my-registry/image-for-backend-1:tag", "my-registry/image-for-other-backends:tag"],
+    deployRules: [
+      { source: "^my-registry/image-for-other-backends:tag.*$", target: "^(?!backend-1).*$" },
+      { source: "^my-registry/image-for-backend-1:tag.*$", target: "^backend-1.*$" },
+    ],
+  },
+  codeAsData: { image: "my-registry/image-for-codeasdata:tag" },
+  frontend: { image: "my-registry/image-for-frontend:tag" },
+});
+
+function start(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${url} did not start`);
+}
+
+function rssMiB(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function load(title: string, opts: autocannon.Options) {
+  const r = await autocannon({ connections: 20, duration: DURATION, ...opts });
+  return { title, rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+const serverPort = 18_480;
+const helloPort = 18_481;
+const server = start([fileURLToPath(new URL("../dist/main.js", import.meta.url))], {
+  ROLLWAY_HOST: "127.0.0.1",
+  ROLLWAY_PORT: String(serverPort),
+  ROLLWAY_LOG_LEVEL: "warn",
+  ROLLWAY_RATE_LIMIT_PER_MINUTE: "100000000",
+  ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "shop", environment: "prod", tokens: [TOKEN] }]),
+});
+const hello = start(["--import", "tsx", fileURLToPath(new URL("./hello-world.ts", import.meta.url))], {
+  PORT: String(helloPort),
+});
+try {
+  await waitFor(`http://127.0.0.1:${serverPort}/healthz`);
+  await waitFor(`http://127.0.0.1:${helloPort}/`);
+  const idle = rssMiB(server);
+  const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };
+  const results = [
+    await load("hello-world POST (baseline)", {
+      url: `http://127.0.0.1:${helloPort}/`,
+      method: "POST",
+      body: payload,
+      headers,
+    }),
+    await load("dry-run deploy validation", {
+      url: `http://127.0.0.1:${serverPort}/v1/projects/shop/environments/prod/validate`,
+      method: "POST",
+      body: payload,
+      headers,
+    }),
+    await load("hello-world GET (baseline)", { url: `http://127.0.0.1:${helloPort}/` }),
+    await load("GET /readyz", { url: `http://127.0.0.1:${serverPort}/readyz` }),
+  ];
+  const loaded = rssMiB(server);
+  for (const r of results)
+    console.log(
+      `${r.title.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`,
+    );
+  const [helloPost, validate, helloGet, ready] = results as [
+    (typeof results)[0],
+    (typeof results)[0],
+    (typeof results)[0],
+    (typeof results)[0],
+  ];
+  console.log(
+    `ratio validation / hello POST: ${(validate.rps / helloPost.rps).toFixed(2)}; readyz / hello GET: ${(ready.rps / helloGet.rps).toFixed(2)}`,
+  );
+  console.log(`server memory: idle ${idle.toFixed(0)} MiB, after load ${loaded.toFixed(0)} MiB`);
+} finally {
+  server.kill("SIGTERM");
+  hello.kill("SIGTERM");
+}

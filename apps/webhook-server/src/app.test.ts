@@ -1,0 +1,284 @@
+import { createHmac } from "node:crypto";
+import { request } from "node:http";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  APPROVE_TOKEN,
+  DEPLOY_TOKEN,
+  DEPLOY_TOKEN_NEXT,
+  OTHER_TOKEN,
+  SIGNING_SECRET,
+  startTestServer,
+  type TestServer,
+} from "./test-server.js";
+
+const payload = JSON.stringify({ frontend: { image: "reg.example.com/web:1.0.0" } });
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ rateLimitPerMinute: 100_000 });
+});
+afterAll(() => server.shutdown());
+
+function post(path: string, body: string | Uint8Array, headers: Record<string, string> = {}) {
+  return fetch(`${server.url}${path}`, {
+    method: "POST",
+    body,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
+}
+const validate = (project: string, env: string, body: string, headers: Record<string, string> = {}) =>
+  post(`/v1/projects/${project}/environments/${env}/validate`, body, headers);
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+describe("authentication and authorisation", () => {
+  it.each<[string, Record<string, string>, string, number]>([
+    ["no Authorization header", {}, "prod", 401],
+    ["a Basic scheme", { Authorization: `Basic ${Buffer.from(`x:${DEPLOY_TOKEN}`).toString("base64")}` }, "prod", 401],
+    ["an unknown token", bearer("not-a-real-token-at-all-000000"), "prod", 401],
+    ["a token with a prefix of a valid one", bearer(DEPLOY_TOKEN.slice(0, -1)), "prod", 401],
+    ["an approve token on a deploy route", bearer(APPROVE_TOKEN), "prod", 403],
+    ["another project's token", bearer(OTHER_TOKEN), "prod", 403],
+    ["the deploy token for another environment", bearer(DEPLOY_TOKEN), "staging", 403],
+    ["the deploy token", bearer(DEPLOY_TOKEN), "prod", 200],
+    ["the rotated-in second deploy token", bearer(DEPLOY_TOKEN_NEXT), "prod", 200],
+  ])("answers %s with %i, saying nothing of which part was wrong", async (_name, headers, env, status) => {
+    const res = await validate("shop", env, payload, headers);
+    expect(res.status).toBe(status);
+    const body = (await res.json()) as { message: string };
+    expect(body.message).toBe(status === 200 ? "valid" : status === 401 ? "unauthorized" : "forbidden");
+  });
+
+  it("lets a wildcard grant cover every environment of its project", async () => {
+    expect((await validate("blog", "anything", payload, bearer(OTHER_TOKEN))).status).toBe(200);
+  });
+});
+
+describe("signed deliveries (X-Hub-Signature-256)", () => {
+  const sign = (body: string, secret = SIGNING_SECRET) =>
+    `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+
+  it("accepts a body signed with the environment's secret", async () => {
+    const res = await validate("shop", "signed", payload, {
+      ...bearer(DEPLOY_TOKEN),
+      "X-Hub-Signature-256": sign(payload),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it.each([
+    ["no signature", undefined],
+    ["a signature with another secret", sign(payload, "another-secret-0000000000")],
+    ["a signature of another body", sign(`${payload} `)],
+    ["a malformed signature", "sha256=zz"],
+  ])("refuses %s with 401", async (_name, signature) => {
+    const headers: Record<string, string> = {
+      ...bearer(DEPLOY_TOKEN),
+      ...(signature ? { "X-Hub-Signature-256": signature } : {}),
+    };
+    const res = await validate("shop", "signed", payload, headers);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ message: "unauthorized" });
+  });
+});
+
+describe("bad payloads get 400 and every problem at its place", () => {
+  it.each<[string, string, unknown[]]>([
+    [
+      "the seed's trailing comma",
+      '{\n  "codeAsData": {\n    "image": "r/cad:1",\n  }\n}',
+      [
+        {
+          path: "(payload)",
+          line: 3,
+          column: 23,
+          message: "trailing comma before '}': JSON allows none after the last property; remove it",
+        },
+      ],
+    ],
+    [
+      "a typo in a key",
+      '{"frontend": {"image": "r/w:1"}, "noDowntime": {"promotionmode": "manual"}}',
+      [
+        {
+          path: "noDowntime.promotionmode",
+          line: 1,
+          column: 49,
+          message: 'unknown key; did you mean "promotionMode"?',
+        },
+      ],
+    ],
+    [
+      "a catastrophic pattern",
+      '{"backends": {"images": ["r/a:1"], "deployRules": [{"source": "^(a+)+$", "target": ".*"}]}}',
+      [
+        expect.objectContaining({
+          path: "backends.deployRules[0].source",
+          message: expect.stringContaining("catastrophic backtracking"),
+        }),
+      ],
+    ],
+    [
+      "a missing target",
+      '{"backends": {"images": ["r/a:1"], "deployRules": [{"source": ".*"}]}}',
+      [expect.objectContaining({ path: "backends.deployRules[0].target", message: "required" })],
+    ],
+    ["an array", "[]", [expect.objectContaining({ path: "(payload)" })]],
+    ["empty", " ", [{ path: "(payload)", message: "empty body; expected a JSON object" }]],
+  ])("%s", async (_name, body, problems) => {
+    const res = await validate("shop", "prod", body, bearer(DEPLOY_TOKEN));
+    expect(res.status).toBe(400);
+    const json = (await res.json()) as { message: string; problems: unknown[] };
+    expect(json.message).toBe("invalid payload");
+    expect(json.problems).toEqual(problems);
+  });
+
+  it("refuses a body that is not UTF-8", async () => {
+    const res = await validate(
+      "shop",
+      "prod",
+      new Uint8Array([0x7b, 0xff, 0x7d]) as unknown as string,
+      bearer(DEPLOY_TOKEN),
+    );
+    expect(res.status).toBe(400);
+  });
+
+  it("refuses a body that is not JSON by Content-Type with 415", async () => {
+    const res = await validate("shop", "prod", payload, { ...bearer(DEPLOY_TOKEN), "Content-Type": "text/plain" });
+    expect(res.status).toBe(415);
+  });
+
+  it("refuses a body over the limit with 413 before reading it all", async () => {
+    const res = await validate("shop", "prod", " ".repeat(1024 * 1024 + 1), bearer(DEPLOY_TOKEN));
+    expect(res.status).toBe(413);
+  });
+});
+
+describe("operations", () => {
+  it("answers /healthz, /readyz and /metrics", async () => {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${server.url}/readyz`)).json()).toEqual({ message: "ready" });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /rollway_http_requests_total\{route="\/v1\/projects\/:project\/environments\/:environment\/validate",method="POST",status="200"\} \d+/,
+    );
+    expect(metrics).toContain("rollway_payloads_validated_total");
+  });
+
+  it("serves an OpenAPI document whose payload schema comes from the zod schema", async () => {
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      openapi: string;
+      components: { schemas: { DeployPayload: { properties: object } } };
+    };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.components.schemas.DeployPayload.properties)).toContain("noDowntime");
+  });
+
+  it("answers unknown routes with 404 JSON and echoes a request id", async () => {
+    const res = await fetch(`${server.url}/nope`, { headers: { "X-Request-Id": "req-123" } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("X-Request-Id")).toBe("req-123");
+  });
+});
+
+describe("never a 500, never a crash", () => {
+  it("survives 10,000 fuzzed bodies and headers", async () => {
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.constant(payload),
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify({ backends: v, frontend: v })),
+        ),
+        fc.oneof(
+          fc.constant(`Bearer ${DEPLOY_TOKEN}`),
+          fc.string({ maxLength: 80 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")),
+        ),
+        fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", ""),
+        async (body, authorization, contentType) => {
+          const headers: Record<string, string> = { Authorization: authorization };
+          if (contentType) headers["Content-Type"] = contentType;
+          const res = await fetch(`${server.url}/v1/projects/shop/environments/prod/validate`, {
+            method: "POST",
+            body,
+            headers,
+          });
+          await res.arrayBuffer();
+          statuses.add(res.status);
+          expect(res.status).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 10_000 },
+    );
+    expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 400, 401]));
+  }, 120_000);
+});
+
+describe("logs", () => {
+  it("never contain a token, a signature secret or a query value", async () => {
+    await fetch(`${server.url}/v1/projects/shop/environments/prod/validate?token=${DEPLOY_TOKEN}`, {
+      method: "POST",
+      body: payload,
+      headers: { ...bearer(DEPLOY_TOKEN), "Content-Type": "application/json" },
+    });
+    const text = server.logs.join("\n");
+    expect(server.logs.length).toBeGreaterThan(10);
+    for (const secret of [DEPLOY_TOKEN, DEPLOY_TOKEN_NEXT, APPROVE_TOKEN, OTHER_TOKEN, SIGNING_SECRET]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(JSON.parse(server.logs.at(-1) as string)).toMatchObject({ msg: "request", status: 200, method: "POST" });
+  });
+});
+
+describe("rate limit", () => {
+  it("answers 429 with Retry-After once a token has used its budget", async () => {
+    await using limited = await startTestServer({ rateLimitPerMinute: 3 });
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${limited.url}/v1/projects/shop/environments/prod/validate`, {
+        method: "POST",
+        body: payload,
+        headers: { ...bearer(DEPLOY_TOKEN), "Content-Type": "application/json" },
+      });
+      codes.push(res.status);
+      if (res.status === 429) expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+    }
+    expect(codes).toEqual([200, 200, 200, 429, 429]);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("stops being ready, finishes the request in flight, then refuses new connections", async () => {
+    const s = await startTestServer();
+    const { port } = new URL(s.url);
+    // A request whose body is still arriving when shutdown begins.
+    const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/v1/projects/shop/environments/prod/validate",
+          headers: { ...bearer(DEPLOY_TOKEN), "Content-Type": "application/json" },
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (c) => {
+            body += c;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      req.write(payload.slice(0, 10));
+      setTimeout(() => req.end(payload.slice(10)), 300);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = s.shutdown();
+    const done = await inFlight;
+    expect(done.status).toBe(200);
+    await stopped;
+    await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Bearer tokens per project and environment, each with a scope: `deploy` (post payloads) or `approve` (promote,
+ * abort, roll back, approve code as data). Only SHA-256 digests are kept in memory, and a presented token is compared
+ * with every candidate in constant time, so neither timing nor errors tell a caller which part was wrong. Two tokens
+ * may be valid at once for one place, for rotation.
+ */
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+
+export type Scope = "deploy" | "approve";
+
+export interface TokenGrant {
+  scope: Scope;
+  /** A project name, or "*" for any. */
+  project: string;
+  /** An environment name, or "*" for any. */
+  environment: string;
+  /** The valid tokens (two while rotating). */
+  tokens: readonly string[];
+}
+
+export interface SigningSecret {
+  project: string;
+  environment: string;
+  secret: string;
+}
+
+interface StoredGrant {
+  scope: Scope;
+  project: string;
+  environment: string;
+  digest: Buffer;
+}
+
+export type AuthResult =
+  | { ok: true; tokenId: string }
+  | { ok: false; status: 401 | 403; reason: "unauthenticated" | "forbidden" };
+
+const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
+const matches = (pattern: string, value: string) => pattern === "*" || pattern === value;
+
+export class Authenticator {
+  readonly #grants: StoredGrant[];
+  readonly #secrets: SigningSecret[];
+
+  constructor(grants: readonly TokenGrant[], secrets: readonly SigningSecret[] = []) {
+    this.#grants = grants.flatMap((g) =>
+      g.tokens.map((token) => ({
+        scope: g.scope,
+        project: g.project,
+        environment: g.environment,
+        digest: digest(token),
+      })),
+    );
+    this.#secrets = [...secrets];
+  }
+
+  get tokenCount(): number {
+    return this.#grants.length;
+  }
+
+  /**
+   * Checks `Authorization: Bearer <token>` for a scope at a project and environment. 401 for anything that does not
+   * identify a known token (missing, malformed, unknown); 403 for a known token used outside its grants.
+   */
+  authorize(header: string | undefined, scope: Scope, project: string, environment: string): AuthResult {
+    const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header ?? "");
+    if (!match) return { ok: false, status: 401, reason: "unauthenticated" };
+    const presented = digest(match[1] as string);
+    let known = false;
+    let allowed = false;
+    // No early exit: every candidate is compared, whatever matches.
+    for (const grant of this.#grants) {
+      const same = timingSafeEqual(presented, grant.digest);
+      known ||= same;
+      allowed ||=
+        same && grant.scope === scope && matches(grant.project, project) && matches(grant.environment, environment);
+    }
+    if (allowed) return { ok: true, tokenId: presented.subarray(0, 6).toString("hex") };
+    return known
+      ? { ok: false, status: 403, reason: "forbidden" }
+      : { ok: false, status: 401, reason: "unauthenticated" };
+  }
+
+  /** True when a signing secret is configured for this place (then a valid signature is required). */
+  requiresSignature(project: string, environment: string): boolean {
+    return this.#secrets.some((s) => matches(s.project, project) && matches(s.environment, environment));
+  }
+
+  /** Verifies GitHub's `X-Hub-Signature-256: sha256=<hex HMAC of the raw body>` against every configured secret. */
+  verifySignature(header: string | undefined, body: Uint8Array, project: string, environment: string): boolean {
+    const match = /^sha256=([0-9a-f]{64})$/.exec(header ?? "");
+    const presented = Buffer.from(match?.[1] ?? "0".repeat(64), "hex");
+    let ok = false;
+    for (const s of this.#secrets) {
+      if (!matches(s.project, project) || !matches(s.environment, environment)) continue;
+      const expected = createHmac("sha256", s.secret).update(body).digest();
+      ok ||= timingSafeEqual(presented, expected) && match !== null;
+    }
+    return ok;
+  }
+}

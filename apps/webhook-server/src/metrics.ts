@@ -1,0 +1,30 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+/** Prometheus metrics of one server instance (its own registry, so tests can run several). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new Counter({
+      name: "rollway_http_requests_total",
+      help: "HTTP requests by route, method and status code",
+      labelNames: ["route", "method", "status"] as const,
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: "rollway_http_request_duration_seconds",
+      help: "HTTP request duration by route",
+      labelNames: ["route"] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    payloadsValidated: new Counter({
+      name: "rollway_payloads_validated_total",
+      help: "Deploy payloads validated, by result",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;
