@@ -55,7 +55,7 @@ export class SnapshooterError extends Error {
 
 export function formatProblem(p: SnapshooterProblem): string {
   const where = p.line === undefined ? "" : ` (line ${p.line}${p.column === undefined ? "" : `, column ${p.column}`})`;
-  return `${p.path}${where}: ${p.message}`;
+  return `${p.path}${where}: ${p.message.replaceAll("\n", "\n    ")}`;
 }
 
 export function isAbortError(error: unknown): boolean {

@@ -40,6 +40,8 @@ export type GitEvent =
   | { type: "cloned"; entry: string; checkout: string }
   | { type: "committed"; entry: string; sha: string }
   | { type: "push-refused"; entry: string; attempt: number; reason: string }
+  /** Our snapshot commit, re-made on top of the remote's new tip, about to be pushed again. */
+  | { type: "caught-up"; entry: string; sha: string; how: "rebase" | "rewrite" }
   | { type: "pushed"; entry: string; sha: string; attempts: number };
 
 export interface GitTarget {
@@ -135,7 +137,12 @@ class Git {
   failure(name: string, error: unknown): SnapshooterError {
     if (this.signal?.aborted) return new SnapshooterError("ABORTED", "the snapshot was aborted", { entry: this.entry });
     const raw = error instanceof Error ? error.message : String(error);
-    const text = this.redact(raw).trim() || "git failed without a message";
+    const text =
+      this.redact(raw)
+        .split("\n")
+        .filter((line) => !/^(Cloning into|remote: |To |hint: )/.test(line.trim()) && line.trim() !== "")
+        .join("\n")
+        .trim() || "git failed without a message";
     const where = redactUrlCredentials(this.url);
     return new SnapshooterError("GIT_FAILED", `git ${name} failed for ${where} (branch ${this.target.branch})`, {
       entry: this.entry,
@@ -146,10 +153,10 @@ class Git {
 
 function hintFor(text: string): string {
   if (/Remote branch .* not found|couldn't find remote ref/i.test(text)) {
-    return `${text}\n  (the branch must exist on the remote; create it once by hand)`;
+    return `${text}\n(the branch must exist on the remote; create it once by hand)`;
   }
-  if (/Authentication failed|could not read (Username|Password)|403|401/i.test(text)) {
-    return `${text}\n  (check the token in git.repo: it needs read and write access to the repository)`;
+  if (/Authentication failed|could not read (Username|Password)|\b40[13]\b/i.test(text)) {
+    return `${text}\n(the remote refused the credentials: check the token in git.repo; it needs read and write access)`;
   }
   return text;
 }
@@ -257,8 +264,10 @@ export async function snapshotToGit(options: GitSnapshotOptions): Promise<GitSna
             );
           }
         }
-        commit = await catchUp(git, repo, outputDir, options, commitIfChanged);
-        if (commit === null) return { changes, commit: null, pushed: false, pushAttempts: attempt };
+        const caughtUp = await catchUp(git, repo, outputDir, options, commitIfChanged);
+        if (caughtUp.sha === null) return { changes, commit: null, pushed: false, pushAttempts: attempt };
+        commit = caughtUp.sha;
+        emit({ type: "caught-up", entry, sha: commit, how: caughtUp.how });
       }
     } finally {
       await rm(checkout, { recursive: true, force: true }).catch(() => undefined);
@@ -278,7 +287,7 @@ async function catchUp(
   outputDir: string,
   options: GitSnapshotOptions,
   commitIfChanged: () => Promise<string | null>,
-): Promise<string | null> {
+): Promise<{ sha: string | null; how: "rebase" | "rewrite" }> {
   const upstream = `origin/${options.target.branch}`;
   await git.step("fetch", () => repo.raw(FETCH_ARGS(options.target.branch)));
   const rebased = await repo.raw(["rebase", "--quiet", upstream]).then(
@@ -297,8 +306,8 @@ async function catchUp(
     if (staged.trim() !== "")
       await git.step("commit", () => repo.raw(["commit", "--quiet", "--no-verify", "--amend", "--no-edit"]));
     const ahead = await git.step("rev-list", () => repo.raw(["rev-list", "--count", `${upstream}..HEAD`]));
-    if (ahead.trim() === "0") return null;
-    return (await git.step("rev-parse", () => repo.revparse(["HEAD"]))).trim();
+    if (ahead.trim() === "0") return { sha: null, how: "rebase" };
+    return { sha: (await git.step("rev-parse", () => repo.revparse(["HEAD"]))).trim(), how: "rebase" };
   }
-  return commitIfChanged();
+  return { sha: await commitIfChanged(), how: "rewrite" };
 }
