@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import {
   discoverEnvironment,
   EnvironmentError,
@@ -279,6 +281,13 @@ hooks:
       "image is a repository without tag",
     ],
     [
+      "a backend name that is not a DNS label",
+      base.replace("  api:", "  Api_1:"),
+      "INVALID_ENVIRONMENT",
+      "backends.Api_1",
+      'the name "Api_1" is not valid: a component name uses lower-case letters',
+    ],
+    [
       "a missing apiVersion",
       base.replace("apiVersion: rollway.dev/v1alpha1\n", ""),
       "INVALID_ENVIRONMENT",
@@ -334,6 +343,15 @@ describe("the committed JSON Schema", () => {
     const generated = `${JSON.stringify(environmentJsonSchema(), null, 2)}\n`;
     if (process.env.UPDATE_SCHEMA) writeFileSync(schemaFile, generated);
     expect(readFileSync(schemaFile, "utf8")).toBe(generated);
+  });
+
+  it("accepts the demo file and rejects a typo, as an editor using it would", () => {
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(
+      JSON.parse(readFileSync(schemaFile, "utf8")) as object,
+    );
+    expect(validate(parseYaml(demoText)), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(parseYaml(demoText.replace("mode: manual", "mode: later")))).toBe(false);
+    expect(validate.errors?.map((e) => e.instancePath)).toContain("/promotion/mode");
   });
 
   it("describes every part of an environment, oConfig included", () => {

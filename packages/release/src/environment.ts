@@ -376,6 +376,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   }
   if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) return "missing";
+  if (issue.code === "invalid_key") {
+    return `the name ${JSON.stringify(String(issue.path.at(-1)))} is not valid: ${issue.issues[0]?.message ?? issue.message}`;
+  }
   return issue.message;
 }
 
