@@ -1,5 +1,5 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, inject, it } from "vitest";
 import { BASE_IMAGES, TEST_USER } from "../test/global-setup.js";
@@ -174,6 +174,41 @@ describe("buildImages against podman and a registry", () => {
       `${inject("registry")}/team/${opts.name}-backend:release-2-0-3f2a9c1d`,
     ]);
     expect(events.some((e) => e.type.startsWith("push"))).toBe(false);
+  });
+});
+
+describe("buildImages with the defaults", () => {
+  it("builds every kind whose build folder exists, with the project's Dockerfiles, named after the project folder", async () => {
+    const project = await seedProject({
+      "docker/frontend.Dockerfile": `FROM ${BASE_IMAGES.frontend}\nARG SOURCES_PATH\nCOPY $SOURCES_PATH /usr/share/nginx/html\n`,
+      "docker/backend.Dockerfile": `FROM ${BASE_IMAGES.backend}\nARG SOURCES_PATH\nCOPY $SOURCES_PATH /home/node/app\n`,
+    });
+    await rm(join(project, "dist/codeAsData"), { recursive: true });
+    const events: BuildProgressEvent[] = [];
+    const opts = options(project, {
+      images: undefined,
+      name: undefined,
+      push: false,
+      onProgress: (e) => events.push(e),
+    });
+    const result = await buildImages(opts);
+    const name = basename(project).toLowerCase();
+    expect(result.images.map((i) => [i.kind, i.repository])).toEqual([
+      ["frontend", `${inject("registry")}/team/${name}-frontend`],
+      ["backend", `${inject("registry")}/team/${name}-backend`],
+    ]);
+    expect(
+      events.filter((e) => e.type === "build-started").map((e) => e.type === "build-started" && e.dockerfile),
+    ).toEqual(["docker/frontend.Dockerfile", "docker/backend.Dockerfile"]);
+  });
+
+  it("reports a base image that cannot be pulled as a failure of the FROM step", async () => {
+    const project = await seedProject();
+    const error = await failure(buildImages(options(project, { images: ["frontend"], push: false })));
+    expect(error.code).toBe("BUILD_FAILED");
+    // The built-in Dockerfile's default base; podman shows the step with the argument expanded.
+    expect(error.step).toMatchObject({ number: 1, instruction: "FROM olympeio/frontend-base:stable" });
+    expect(error.message).toContain("olympeio/frontend-base:stable");
   });
 });
 

@@ -231,7 +231,7 @@ async function planImages(options: BuildImagesOptions): Promise<PlannedImage[]> 
   const planned: PlannedImage[] = [];
   const seenRepositories = new Map<string, string>();
   const countByKind = new Map<ImageKind, number>();
-  const name = options.name ?? projectDir.split(sep).pop() ?? "";
+  const name = options.name ?? defaultName(projectDir);
   for (const { spec, path } of specs) {
     if (!IMAGE_KINDS.includes(spec.kind)) {
       problems.push({
@@ -349,6 +349,14 @@ async function checkProjectPath(projectDir: string, path: string, want: "file" |
   if (want === "folder" && !info.isDirectory()) return `${full} is not a folder`;
   if (want === "file" && !info.isFile()) return `${full} is not a file`;
   return undefined;
+}
+
+/** The project folder's name, made a valid repository component (`My_App` → `my_app`). */
+function defaultName(projectDir: string): string {
+  return (projectDir.split(sep).pop() ?? "")
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
 }
 
 const isDirectory = (path: string) =>

@@ -10,6 +10,9 @@ import { type FailedStep, imageBuildError } from "./errors.js";
 import { BuildStreamReader, type EngineMessage, engineMessages, PushStreamReader } from "./stream.js";
 
 /** How to reach the engine: a dockerode instance, its options, or nothing for `DOCKER_HOST` / the default socket. */
+/** Query options of every `POST /build`: remove intermediate containers, even after a failed build. */
+export const BUILD_QUERY = { rm: true, forcerm: true } as const;
+
 export type EngineConnection = Docker | Docker.DockerOptions | undefined;
 
 export function connectEngine(connection: EngineConnection): Docker {
@@ -56,8 +59,7 @@ export async function buildOnEngine(docker: Docker, request: BuildRequest): Prom
       dockerfile: request.dockerfile,
       buildargs: request.buildArgs,
       labels: request.labels,
-      rm: true,
-      forcerm: true,
+      ...BUILD_QUERY,
       abortSignal: request.signal,
     } as unknown as Docker.ImageBuildOptions);
     for await (const message of engineMessages(stream)) {

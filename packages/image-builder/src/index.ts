@@ -1,3 +1,4 @@
+export { DEFAULT_VERSION_FILE, readAppVersion } from "./app-version.js";
 export {
   type BuildImagesOptions,
   type BuildImagesResult,

@@ -101,3 +101,9 @@ describe("parseRepository", () => {
     expect(parseRepository(name)).toContain(why);
   });
 });
+
+describe("refSlug on non-ASCII refs", () => {
+  it("replaces each character, not each UTF-16 unit, as GitLab does", () => {
+    expect(refSlug("feat/émoji-😀")).toBe("feat--moji");
+  });
+});

@@ -33,7 +33,7 @@ export interface GitRevision {
 export function refSlug(ref: string): string {
   return ref
     .toLowerCase()
-    .replace(/[^a-z0-9]/g, "-")
+    .replace(/[^a-z0-9]/gu, "-")
     .slice(0, 63)
     .replace(/^-+|-+$/g, "");
 }
