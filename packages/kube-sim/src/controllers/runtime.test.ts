@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../clock.js";
+import type { KubeObject } from "../crds.js";
+import type { ResourceType } from "../resources.js";
+import { startKubeSim } from "../sim.js";
+import { defineController } from "./runtime.js";
+
+// The README's "Writing a controller" example: stamps each ConfigMap with how long ago it was first seen,
+// re-checking every 10 s of clock time.
+const stamp = defineController({
+  name: "stamp",
+  for: { apiVersion: "v1", kind: "ConfigMap" },
+  reconcile(ctx, key) {
+    const type = ctx.store.types.get("", "configmaps") as ResourceType;
+    const cm = ctx.store.peek(type, key.namespace, key.name);
+    if (!cm) return undefined;
+    const ageSeconds = Math.floor((ctx.clock.now() - Date.parse(cm.metadata.creationTimestamp as string)) / 1000);
+    ctx.store.patch(type, key.namespace, key.name, "merge", {
+      metadata: { annotations: { "example.com/age": String(ageSeconds) } },
+    });
+    return { requeueAfterMs: 10_000 };
+  },
+});
+
+function annotation(o: KubeObject): string | undefined {
+  return o.metadata.annotations?.["example.com/age"];
+}
+
+describe("controller runtime", () => {
+  it("reconciles on watch events and on clock requeues, without real sleeps", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [stamp] });
+    const type = sim.store.types.get("", "configmaps") as ResourceType;
+    sim.store.create(type, "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" } });
+    await sim.settle();
+    expect(annotation(sim.store.get(type, "default", "c"))).toBe("0");
+    await sim.advance(25_000);
+    expect(annotation(sim.store.get(type, "default", "c"))).toBe("20");
+  });
+
+  it("throws a failing reconcile from settle(), naming the controller and object", async () => {
+    const broken = defineController({
+      name: "broken",
+      for: { apiVersion: "v1", kind: "ConfigMap" },
+      reconcile() {
+        throw new Error("boom");
+      },
+    });
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [broken] });
+    const type = sim.store.types.get("", "configmaps") as ResourceType;
+    sim.store.create(type, "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" } });
+    await expect(sim.settle()).rejects.toThrow("controller broken failed to reconcile default/c: boom");
+  });
+
+  it("refuses sim.advance() on the real clock with a clear error", async () => {
+    await using sim = await startKubeSim({ controllers: [] });
+    await expect(sim.advance(1000)).rejects.toThrow("sim.advance() needs the simulator to run on a ManualClock");
+  });
+});

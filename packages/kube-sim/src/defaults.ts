@@ -1,0 +1,110 @@
+/**
+ * The defaults the real API server fills in for built-in kinds (pkg/apis/<group>/v1/defaults.go), limited to the
+ * fields that controllers and clients read back: replicas, strategies, restart policy, pull policy, service ports.
+ */
+import type { KubeObject } from "./crds.js";
+import { isPlainObject } from "./patch/index.js";
+
+type Obj = Record<string, unknown>;
+
+function obj(parent: Obj, key: string): Obj {
+  const v = parent[key];
+  if (isPlainObject(v)) return v;
+  const fresh: Obj = {};
+  parent[key] = fresh;
+  return fresh;
+}
+
+function setDefault(o: Obj, key: string, value: unknown): void {
+  if (o[key] === undefined || o[key] === null) o[key] = value;
+}
+
+function defaultContainer(c: Obj): void {
+  setDefault(c, "terminationMessagePath", "/dev/termination-log");
+  setDefault(c, "terminationMessagePolicy", "File");
+  if (c.imagePullPolicy === undefined) {
+    const image = String(c.image ?? "");
+    const tag = image.includes("@") ? "digest" : (/:([^/:]+)$/.exec(image)?.[1] ?? "latest");
+    c.imagePullPolicy = tag === "latest" ? "Always" : "IfNotPresent";
+  }
+  setDefault(c, "resources", {});
+  if (Array.isArray(c.ports)) for (const p of c.ports as Obj[]) setDefault(p, "protocol", "TCP");
+}
+
+export function defaultPodSpec(spec: Obj, restartPolicy = "Always"): void {
+  setDefault(spec, "restartPolicy", restartPolicy);
+  setDefault(spec, "terminationGracePeriodSeconds", 30);
+  setDefault(spec, "dnsPolicy", "ClusterFirst");
+  setDefault(spec, "securityContext", {});
+  setDefault(spec, "schedulerName", "default-scheduler");
+  for (const list of ["containers", "initContainers"]) {
+    const cs = spec[list];
+    if (Array.isArray(cs)) for (const c of cs) if (isPlainObject(c)) defaultContainer(c);
+  }
+}
+
+function defaultTemplate(spec: Obj, restartPolicy?: string): void {
+  const template = obj(spec, "template");
+  obj(template, "metadata");
+  const podSpec = template.spec;
+  if (isPlainObject(podSpec)) defaultPodSpec(podSpec, restartPolicy);
+}
+
+/** Fills in defaults in place, for the kinds that have them. */
+export function applyDefaults(group: string, resource: string, o: KubeObject): void {
+  const spec = isPlainObject(o.spec) ? o.spec : undefined;
+  switch (`${group}/${resource}`) {
+    case "apps/deployments": {
+      if (!spec) return;
+      setDefault(spec, "replicas", 1);
+      const strategy = obj(spec, "strategy");
+      setDefault(strategy, "type", "RollingUpdate");
+      if (strategy.type === "RollingUpdate") {
+        const ru = obj(strategy, "rollingUpdate");
+        setDefault(ru, "maxUnavailable", "25%");
+        setDefault(ru, "maxSurge", "25%");
+      }
+      setDefault(spec, "revisionHistoryLimit", 10);
+      setDefault(spec, "progressDeadlineSeconds", 600);
+      defaultTemplate(spec);
+      return;
+    }
+    case "apps/replicasets":
+      if (!spec) return;
+      setDefault(spec, "replicas", 1);
+      defaultTemplate(spec);
+      return;
+    case "batch/jobs":
+      if (!spec) return;
+      setDefault(spec, "parallelism", 1);
+      setDefault(spec, "completions", 1);
+      setDefault(spec, "backoffLimit", 6);
+      setDefault(spec, "completionMode", "NonIndexed");
+      setDefault(spec, "suspend", false);
+      setDefault(spec, "manualSelector", undefined);
+      if (spec.manualSelector === undefined) delete spec.manualSelector;
+      defaultTemplate(spec);
+      return;
+    case "/pods":
+      if (spec) defaultPodSpec(spec);
+      return;
+    case "/services": {
+      if (!spec) return;
+      setDefault(spec, "type", "ClusterIP");
+      setDefault(spec, "sessionAffinity", "None");
+      if (Array.isArray(spec.ports))
+        for (const p of spec.ports as Obj[]) {
+          setDefault(p, "protocol", "TCP");
+          setDefault(p, "targetPort", p.port);
+        }
+      return;
+    }
+    case "/namespaces": {
+      const s = obj(o as Obj, "spec");
+      setDefault(s, "finalizers", ["kubernetes"]);
+      const status = obj(o as Obj, "status");
+      setDefault(status, "phase", "Active");
+      return;
+    }
+  }
+}

@@ -1,0 +1,443 @@
+/**
+ * The HTTP face of the store: turns Kubernetes REST requests into store calls and store answers (or errors) into
+ * the JSON a real kube-apiserver sends, including list envelopes, watch streams and Status objects.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import jsYaml from "js-yaml";
+import type { KubeObject } from "../crds.js";
+import { apiErrors, KubeApiError } from "../errors.js";
+import type { Faults, RequestInfo } from "../faults.js";
+import { applyJsonPatch, applyMergePatch, isPlainObject, PATCH_CONTENT_TYPES } from "../patch/index.js";
+import { apiVersionOf, type ResourceType } from "../resources.js";
+import type { PatchType, Propagation, Store } from "../store.js";
+import type { FieldValidation } from "../validation.js";
+import { openWatch, type WatchEvent } from "../watch.js";
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./discovery.js";
+import { openApiV3GroupVersion, openApiV3Index, parseOpenApiPath } from "./openapi.js";
+import { parsePath, type ResourceRequest } from "./routes.js";
+import { toTable, wantsTable } from "./table.js";
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+const notFoundPath = () => new KubeApiError(404, "NotFound", "the server could not find the requested resource", {});
+
+export interface HandlerDeps {
+  store: Store;
+  faults: Faults;
+  serverAddress: () => string;
+  now: () => number;
+}
+
+export interface ApiHandler {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Ends every open watch stream (on close, or as a fault). */
+  closeWatches(): void;
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string | string[]> = {
+    "Content-Type": "application/json",
+    "Content-Length": String(Buffer.byteLength(text)),
+    "Cache-Control": "no-cache, private",
+  };
+  if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: KubeApiError): void {
+  if (error.code === 429 && error.details?.retryAfterSeconds)
+    res.setHeader("Retry-After", String(error.details.retryAfterSeconds));
+  sendJson(res, error.code, error.toStatus());
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES)
+      throw new KubeApiError(413, "BadRequest", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return undefined;
+  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
+  try {
+    if (type.includes("yaml")) return jsYaml.load(text);
+    return JSON.parse(text);
+  } catch (error) {
+    throw apiErrors.badRequest(
+      `the request body is not valid ${type.includes("yaml") ? "YAML" : "JSON"}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Objects go out in the version the client asked for; custom resources have no conversion beyond apiVersion. */
+function inVersion(obj: KubeObject, type: ResourceType, version: string): KubeObject {
+  const want = apiVersionOf(type.group, version);
+  return obj.apiVersion === want ? obj : { ...obj, apiVersion: want };
+}
+
+function verbOf(method: string, r: ResourceRequest, query: URLSearchParams): string {
+  switch (method) {
+    case "GET":
+    case "HEAD":
+      if (r.legacyWatch || query.get("watch") === "true" || query.get("watch") === "1") return "watch";
+      return r.name === undefined ? "list" : "get";
+    case "POST":
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return r.name === undefined ? "deletecollection" : "delete";
+    default:
+      return method.toLowerCase();
+  }
+}
+
+function fieldValidationOf(query: URLSearchParams): FieldValidation {
+  const v = query.get("fieldValidation");
+  if (v === null || v === "") return "Warn";
+  if (v === "Strict" || v === "Warn" || v === "Ignore") return v;
+  throw apiErrors.badRequest(`fieldValidation must be one of Strict, Warn, Ignore; got "${v}"`);
+}
+
+function dryRunOf(query: URLSearchParams): boolean {
+  const v = query.getAll("dryRun");
+  if (v.length === 0) return false;
+  if (v.every((x) => x === "All")) return true;
+  throw apiErrors.badRequest(`dryRun: Unsupported value: ${JSON.stringify(v)}: supported values: "All"`);
+}
+
+function patchTypeOf(contentType: string): PatchType {
+  const t = contentType.split(";")[0]?.trim() ?? "";
+  if (t === PATCH_CONTENT_TYPES.json) return "json";
+  if (t === PATCH_CONTENT_TYPES.merge) return "merge";
+  if (t === PATCH_CONTENT_TYPES.strategic) return "strategic";
+  if (t === PATCH_CONTENT_TYPES.apply) {
+    throw new KubeApiError(
+      415,
+      "UnsupportedMediaType",
+      "server-side apply (application/apply-patch+yaml) is not supported by kube-sim; use client-side apply (kubectl apply without --server-side)",
+    );
+  }
+  throw apiErrors.unsupportedMediaType(t);
+}
+
+function scaleOf(obj: KubeObject) {
+  const spec = (obj.spec ?? {}) as Record<string, unknown>;
+  const status = (obj.status ?? {}) as Record<string, unknown>;
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: {
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      uid: obj.metadata.uid,
+      resourceVersion: obj.metadata.resourceVersion,
+      creationTimestamp: obj.metadata.creationTimestamp,
+    },
+    spec: { replicas: spec.replicas ?? 0 },
+    status: {
+      replicas: status.replicas ?? 0,
+      ...(typeof status.selector === "string" ? { selector: status.selector } : {}),
+    },
+  };
+}
+
+export function createApiHandler(deps: HandlerDeps): ApiHandler {
+  const { store, faults } = deps;
+  const watches = new Set<ServerResponse>();
+
+  async function handleResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: ResourceRequest,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const method = req.method ?? "GET";
+    const verb = verbOf(method, r, query);
+    const info: RequestInfo = { verb, resource: r.resource, group: r.group };
+    if (r.namespace !== undefined) info.namespace = r.namespace;
+    if (r.name !== undefined) info.name = r.name;
+    if (r.subresource !== undefined) info.subresource = r.subresource;
+    const fault = faults.forRequest(info);
+    if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault.error) throw fault.error;
+
+    const type = store.types.lookup(r.group, r.version, r.resource);
+    if (!type) throw notFoundPath();
+    if (r.namespace !== undefined && !type.namespaced) throw notFoundPath();
+    const ns = type.namespaced ? r.namespace : undefined;
+    if (
+      r.subresource !== undefined &&
+      !((r.subresource === "status" && type.status) || (r.subresource === "scale" && type.scale))
+    )
+      throw notFoundPath();
+    const version = r.version;
+    const out = (o: KubeObject) => inVersion(o, type, version);
+
+    switch (verb) {
+      case "get": {
+        const obj = store.peek(type, ns, r.name as string);
+        if (!obj) throw apiErrors.notFound(type, r.name as string);
+        if (r.subresource === "scale") return sendJson(res, 200, scaleOf(obj));
+        if (wantsTable(req.headers.accept))
+          return sendJson(res, 200, toTable(type, version, [obj], store.resourceVersion(), undefined, deps.now()));
+        return sendJson(res, 200, out(obj));
+      }
+      case "list": {
+        const limit = query.get("limit");
+        const result = store.listRaw(type, ns, {
+          labelSelector: query.get("labelSelector") ?? undefined,
+          fieldSelector: query.get("fieldSelector") ?? undefined,
+          limit: limit ? Number(limit) : undefined,
+          continue: query.get("continue") ?? undefined,
+        });
+        const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
+        if (result.continue) metadata.continue = result.continue;
+        if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
+        if (wantsTable(req.headers.accept))
+          return sendJson(res, 200, toTable(type, version, result.items, result.resourceVersion, metadata, deps.now()));
+        // Built-in list items carry no apiVersion/kind on the wire; custom resource items do.
+        const items = type.custom
+          ? result.items.map(out)
+          : result.items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+        return sendJson(res, 200, {
+          kind: `${type.kind}List`,
+          apiVersion: apiVersionOf(type.group, version),
+          metadata,
+          items,
+        });
+      }
+      case "watch":
+        return startWatch(req, res, type, version, ns, r, query);
+      case "create": {
+        if (r.name !== undefined && r.subresource === undefined)
+          throw apiErrors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+        const body = await readBody(req);
+        const { object, warnings } = store.create(type, ns, body, {
+          dryRun: dryRunOf(query),
+          fieldValidation: fieldValidationOf(query),
+          version,
+        });
+        return sendJson(res, 201, out(object), warnings);
+      }
+      case "update":
+      case "patch": {
+        const body = await readBody(req);
+        const name = r.name as string;
+        const options = { dryRun: dryRunOf(query), fieldValidation: fieldValidationOf(query), version };
+        if (r.subresource === "scale")
+          return writeScale(res, type, ns, name, verb, body, req.headers["content-type"] ?? "");
+        const sub = r.subresource === "status" ? { subresource: "status" as const } : {};
+        const result =
+          verb === "update"
+            ? store.update(type, ns, name, body, { ...options, ...sub })
+            : store.patch(type, ns, name, patchTypeOf(req.headers["content-type"] ?? ""), body, { ...options, ...sub });
+        return sendJson(res, 200, out(result.object), result.warnings);
+      }
+      case "delete": {
+        const body = await readBody(req);
+        const opts = isPlainObject(body) ? body : {};
+        const propagation = (query.get("propagationPolicy") ?? opts.propagationPolicy) as Propagation | undefined;
+        if (propagation !== undefined && !["Background", "Foreground", "Orphan"].includes(propagation)) {
+          throw apiErrors.badRequest(
+            `propagationPolicy: Unsupported value: "${propagation}": supported values: "Foreground", "Background", "Orphan"`,
+          );
+        }
+        const result = store.delete(type, ns, r.name as string, {
+          dryRun: dryRunOf(query),
+          propagationPolicy: propagation,
+          preconditions: isPlainObject(opts.preconditions)
+            ? (opts.preconditions as { uid?: string; resourceVersion?: string })
+            : undefined,
+        });
+        // A real server answers 200 with the object when it is gone or only marked for deletion (finalizers).
+        return sendJson(
+          res,
+          200,
+          result.deleted && !type.custom && type.resource !== "pods"
+            ? successStatus(type, result.object)
+            : out(result.object),
+        );
+      }
+      case "deletecollection": {
+        const items = store.deleteCollection(type, ns, {
+          labelSelector: query.get("labelSelector") ?? undefined,
+          fieldSelector: query.get("fieldSelector") ?? undefined,
+          dryRun: dryRunOf(query),
+        });
+        return sendJson(res, 200, {
+          kind: `${type.kind}List`,
+          apiVersion: apiVersionOf(type.group, version),
+          metadata: { resourceVersion: store.resourceVersion() },
+          items: items.map(out),
+        });
+      }
+      default:
+        throw apiErrors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+    }
+  }
+
+  function successStatus(type: ResourceType, obj: KubeObject) {
+    return {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Success",
+      details: { name: obj.metadata.name, group: type.group, kind: type.resource, uid: obj.metadata.uid },
+    };
+  }
+
+  function writeScale(
+    res: ServerResponse,
+    type: ResourceType,
+    ns: string | undefined,
+    name: string,
+    verb: string,
+    body: unknown,
+    contentType: string,
+  ): void {
+    const current = store.get(type, ns, name);
+    let scale: unknown = scaleOf(current);
+    if (verb === "update") scale = body;
+    else {
+      const kind = patchTypeOf(contentType);
+      scale = kind === "json" ? applyJson(scale, body) : mergeLike(scale, body);
+    }
+    const replicas = isPlainObject(scale) && isPlainObject(scale.spec) ? scale.spec.replicas : undefined;
+    if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
+      throw apiErrors.invalid({ group: "autoscaling", resource: "scale", kind: "Scale" }, name, [
+        { field: "spec.replicas", message: `Invalid value: ${String(replicas)}: must be greater than or equal to 0` },
+      ]);
+    }
+    const { object } = store.patch(type, ns, name, "merge", { spec: { replicas } });
+    sendJson(res, 200, scaleOf(object));
+  }
+
+  function startWatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    type: ResourceType,
+    version: string,
+    ns: string | undefined,
+    r: ResourceRequest,
+    query: URLSearchParams,
+  ): void {
+    let fieldSelector = query.get("fieldSelector") ?? undefined;
+    if (r.name !== undefined) fieldSelector = [fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(",");
+    const pending: string[] = [];
+    let started = false;
+    const write = (e: WatchEvent) => {
+      const object = e.type === "ERROR" ? e.object : inVersion(e.object, type, version);
+      const line = `${JSON.stringify({ type: e.type, object })}\n`;
+      if (started) res.write(line);
+      else pending.push(line);
+    };
+    const watch = openWatch(
+      store,
+      type,
+      {
+        namespace: ns,
+        labelSelector: query.get("labelSelector") ?? undefined,
+        fieldSelector,
+        resourceVersion: query.get("resourceVersion") ?? undefined,
+      },
+      write,
+    );
+    res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Transfer-Encoding": "chunked",
+      "Cache-Control": "no-cache, private",
+    });
+    res.flushHeaders();
+    started = true;
+    for (const line of pending) res.write(line);
+    if (query.get("allowWatchBookmarks") === "true" && query.get("sendInitialEvents") === "true") {
+      res.write(
+        `${JSON.stringify({ type: "BOOKMARK", object: { kind: type.kind, apiVersion: apiVersionOf(type.group, version), metadata: { resourceVersion: store.resourceVersion(), annotations: { "k8s.io/initial-events-end": "true" } } } })}\n`,
+      );
+    }
+    watches.add(res);
+    const timeout = Number(query.get("timeoutSeconds") ?? "0");
+    const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
+    timer?.unref();
+    const stop = () => {
+      watch.close();
+      if (timer) clearTimeout(timer);
+      watches.delete(res);
+    };
+    res.on("close", stop);
+    req.on("close", stop);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://kube-sim");
+    const parsed = parsePath(url.pathname);
+    if (parsed.kind === "other") {
+      const p = parsed.path.replace(/\/+$/, "");
+      if (req.method === "GET" && p === "/version") return sendJson(res, 200, SERVER_VERSION);
+      const openapi = req.method === "GET" ? parseOpenApiPath(p) : undefined;
+      if (openapi === "index") return sendJson(res, 200, openApiV3Index(store.types));
+      if (openapi) {
+        const doc = openApiV3GroupVersion(store.types, openapi.group, openapi.version);
+        if (doc) return sendJson(res, 200, doc);
+      }
+      if (req.method === "GET" && (p === "/healthz" || p === "/readyz" || p === "/livez")) {
+        res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+        res.end("ok");
+        return;
+      }
+      throw notFoundPath();
+    }
+    if (parsed.kind === "discovery") {
+      if (req.method !== "GET")
+        throw apiErrors.methodNotAllowed("the server does not allow this method on the requested resource");
+      if (parsed.legacy && parsed.version === undefined) return sendJson(res, 200, apiVersions(deps.serverAddress()));
+      if (parsed.group === undefined) return sendJson(res, 200, apiGroupList(store.types));
+      if (parsed.version === undefined) {
+        const g = apiGroup(store.types, parsed.group);
+        if (!g) throw notFoundPath();
+        return sendJson(res, 200, g);
+      }
+      const list = apiResourceList(store.types, parsed.group, parsed.version);
+      if (!list) throw notFoundPath();
+      return sendJson(res, 200, list);
+    }
+    return handleResource(req, res, parsed.request, url.searchParams);
+  }
+
+  return {
+    handle(req, res) {
+      route(req, res).catch((error: unknown) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (error instanceof KubeApiError) sendError(res, error);
+        else sendError(res, apiErrors.internal((error as Error)?.message ?? String(error), error));
+      });
+    },
+    closeWatches() {
+      for (const res of [...watches]) res.end();
+      watches.clear();
+    },
+  };
+}
+
+function applyJson(target: unknown, patch: unknown): unknown {
+  try {
+    return applyJsonPatch(target, patch);
+  } catch (error) {
+    throw apiErrors.badRequest((error as Error).message);
+  }
+}
+
+function mergeLike(target: unknown, patch: unknown): unknown {
+  return applyMergePatch(target, patch);
+}

@@ -1,0 +1,182 @@
+/**
+ * Server-side printing: the `meta.k8s.io/v1` Table that `kubectl get` asks for (Accept: ...;as=Table), with the
+ * usual columns for common built-in kinds and a CRD's additionalPrinterColumns for custom resources.
+ */
+import type { KubeObject } from "../crds.js";
+import type { PrinterColumn, ResourceType } from "../resources.js";
+
+type Obj = Record<string, unknown>;
+
+export function wantsTable(accept: string | undefined): boolean {
+  return accept !== undefined && /as=Table/.test(accept);
+}
+
+/** kubectl's duration format: 5s, 3m20s, 4h, 2d. */
+export function humanAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+  if (m < 180) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+/** Evaluates the simple JSONPath forms used in printer columns: `.a.b`, `.a[0].b`, `.a[?(@.k=="v")].b`. */
+export function jsonPath(obj: unknown, path: string): unknown {
+  const tokens = path.replace(/^\{|\}$/g, "").match(/\.[^.[]+|\[[^\]]*\]/g) ?? [];
+  let current: unknown[] = [obj];
+  for (const t of tokens) {
+    const next: unknown[] = [];
+    for (const c of current) {
+      if (t.startsWith(".")) {
+        if (c && typeof c === "object" && !Array.isArray(c)) next.push((c as Obj)[t.slice(1)]);
+      } else if (Array.isArray(c)) {
+        const filter = /^\[\?\(@\.([\w.]+)\s*==\s*["']([^"']*)["']\)\]$/.exec(t);
+        if (filter)
+          for (const e of c)
+            if (e && typeof e === "object" && String((e as Obj)[filter[1] as string]) === filter[2]) next.push(e);
+        const index = /^\[(\d+)\]$/.exec(t);
+        if (index) next.push(c[Number(index[1])]);
+        if (t === "[*]") next.push(...c);
+      }
+    }
+    current = next.filter((v) => v !== undefined);
+  }
+  return current.length === 0 ? undefined : current.length === 1 ? current[0] : current;
+}
+
+interface Column {
+  def: PrinterColumn & { format?: string };
+  cell(o: KubeObject, now: number): unknown;
+}
+
+const nameColumn: Column = {
+  def: {
+    name: "Name",
+    type: "string",
+    jsonPath: ".metadata.name",
+    description: "Name must be unique within a namespace.",
+    priority: 0,
+    format: "name",
+  },
+  cell: (o) => o.metadata.name,
+};
+const ageColumn: Column = {
+  def: {
+    name: "Age",
+    type: "string",
+    jsonPath: ".metadata.creationTimestamp",
+    description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    priority: 0,
+  },
+  cell: (o, now) =>
+    o.metadata.creationTimestamp ? humanAge(now - Date.parse(o.metadata.creationTimestamp)) : "<unknown>",
+};
+
+function col(name: string, type: string, cell: (o: KubeObject) => unknown): Column {
+  return { def: { name, type, jsonPath: "", description: name, priority: 0 }, cell };
+}
+
+const num = (v: unknown) => (typeof v === "number" ? v : 0);
+const spec = (o: KubeObject) => (o.spec ?? {}) as Obj;
+const status = (o: KubeObject) => (o.status ?? {}) as Obj;
+
+function podStatus(o: KubeObject): string {
+  if (o.metadata.deletionTimestamp) return "Terminating";
+  const statuses = (status(o).containerStatuses ?? []) as Obj[];
+  for (const c of statuses) {
+    const state = (c.state ?? {}) as Obj;
+    const waiting = state.waiting as Obj | undefined;
+    if (waiting?.reason) return String(waiting.reason);
+    const terminated = state.terminated as Obj | undefined;
+    if (terminated?.reason && status(o).phase === "Running") return String(terminated.reason);
+  }
+  return String(status(o).phase ?? "Pending");
+}
+
+const builtInColumns: Record<string, Column[]> = {
+  "/pods": [
+    col("Ready", "string", (o) => {
+      const cs = (status(o).containerStatuses ?? []) as Obj[];
+      return `${cs.filter((c) => c.ready === true).length}/${((spec(o).containers ?? []) as unknown[]).length}`;
+    }),
+    col("Status", "string", podStatus),
+    col("Restarts", "string", (o) =>
+      String(((status(o).containerStatuses ?? []) as Obj[]).reduce((n, c) => n + num(c.restartCount), 0)),
+    ),
+  ],
+  "apps/deployments": [
+    col("Ready", "string", (o) => `${num(status(o).readyReplicas)}/${num(spec(o).replicas)}`),
+    col("Up-to-date", "integer", (o) => num(status(o).updatedReplicas)),
+    col("Available", "integer", (o) => num(status(o).availableReplicas)),
+  ],
+  "apps/replicasets": [
+    col("Desired", "integer", (o) => num(spec(o).replicas)),
+    col("Current", "integer", (o) => num(status(o).replicas)),
+    col("Ready", "integer", (o) => num(status(o).readyReplicas)),
+  ],
+  "batch/jobs": [
+    col("Status", "string", (o) => {
+      const conditions = (status(o).conditions ?? []) as Obj[];
+      if (conditions.some((c) => c.type === "Complete" && c.status === "True")) return "Complete";
+      if (conditions.some((c) => c.type === "Failed" && c.status === "True")) return "Failed";
+      return "Running";
+    }),
+    col("Completions", "string", (o) => `${num(status(o).succeeded)}/${num(spec(o).completions ?? 1)}`),
+  ],
+  "/services": [
+    col("Type", "string", (o) => spec(o).type ?? "ClusterIP"),
+    col("Cluster-IP", "string", (o) => spec(o).clusterIP ?? "<none>"),
+    col("External-IP", "string", () => "<none>"),
+    col(
+      "Port(s)",
+      "string",
+      (o) => ((spec(o).ports ?? []) as Obj[]).map((p) => `${p.port}/${p.protocol ?? "TCP"}`).join(",") || "<none>",
+    ),
+  ],
+  "/namespaces": [col("Status", "string", (o) => status(o).phase ?? "Active")],
+};
+
+function columnsFor(type: ResourceType, version: string): Column[] {
+  if (type.custom) {
+    const defs = type.printerColumns?.get(version) ?? [];
+    const cols = defs.map((d) => ({ def: d, cell: (o: KubeObject, now: number) => customCell(o, d, now) }));
+    return [
+      nameColumn,
+      ...cols,
+      ...(defs.some((d) => d.jsonPath === ".metadata.creationTimestamp") ? [] : [ageColumn]),
+    ];
+  }
+  return [nameColumn, ...(builtInColumns[`${type.group}/${type.resource}`] ?? []), ageColumn];
+}
+
+function customCell(o: KubeObject, d: PrinterColumn, now: number): unknown {
+  const v = jsonPath(o, d.jsonPath);
+  if (v === undefined) return null;
+  if (d.type === "date" && typeof v === "string") return humanAge(now - Date.parse(v));
+  if (Array.isArray(v)) return v.join(",");
+  return v;
+}
+
+export function toTable(
+  type: ResourceType,
+  version: string,
+  objects: KubeObject[],
+  resourceVersion: string,
+  listMeta: Obj | undefined,
+  now: number,
+) {
+  const columns = columnsFor(type, version);
+  return {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: listMeta ?? { resourceVersion },
+    columnDefinitions: columns.map((c) => ({ ...c.def, format: c.def.format ?? "", priority: c.def.priority ?? 0 })),
+    rows: objects.map((o) => ({
+      cells: columns.map((c) => c.cell(o, now)),
+      object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata },
+    })),
+  };
+}
