@@ -260,6 +260,11 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
       throw errorFromResponse(res.statusCode ?? 0, parseJson(text) as KubeStatusBody | undefined, resource);
     }
     const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
+    // readline's iterator only ends on `close`: make an abort and a cut connection both close it.
+    const end = () => lines.close();
+    signal.addEventListener("abort", end, { once: true });
+    res.once("close", end);
+    res.once("error", end);
     try {
       for await (const line of lines) {
         if (!line.trim()) continue;
@@ -272,6 +277,7 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
       if ((cause as { code?: string }).code === "ECONNRESET" || (cause as Error).message === "aborted") return;
       throw cause;
     } finally {
+      signal.removeEventListener("abort", end);
       lines.close();
       res.destroy();
     }

@@ -252,6 +252,10 @@ async function relist(
 
 function sleep(ms: number, clock: Clock, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
     const timer = clock.setTimer(ms, () => {
       signal.removeEventListener("abort", done);
       resolve();
