@@ -9,6 +9,7 @@ import {
   type EnvironmentProblem,
   environmentJsonSchema,
   type KubeObject,
+  listComponents,
   parseEnvironment,
   parseEnvironmentYaml,
 } from "./environment.js";
@@ -66,6 +67,18 @@ describe("parseEnvironmentYaml", () => {
     expect(env.codeAsData?.job.spec.template.spec.containers).toEqual([{ name: "codeasdata" }]);
     expect(env.platform).toEqual([]);
     expect(env.hooks).toEqual({ preRelease: [], migration: [] });
+  });
+
+  it("lists the components in release order: the frontend, then the backends as written", () => {
+    const env = parseEnvironmentYaml(demoText);
+    expect(listComponents(env).map((c) => `${c.role}:${c.name}`)).toEqual([
+      "frontend:frontend",
+      "backend:backend-1",
+      "backend:backend-2",
+      "backend:backend-3",
+      "backend:backend-4",
+      "backend:backend-5",
+    ]);
   });
 
   it("derives the preview host from the host (seed 000: preview.<host>)", () => {
@@ -127,7 +140,13 @@ hooks:
       base.replace("host: shop", "hots: shop"),
       [
         { code: "INVALID_ENVIRONMENT", path: ["host"], message: "missing", line: 1, column: 1 },
-        { code: "INVALID_ENVIRONMENT", path: [], message: 'unknown key "hots"', line: 5, column: 1 },
+        {
+          code: "INVALID_ENVIRONMENT",
+          path: [],
+          message: 'unknown key "hots"; did you mean "host"?',
+          line: 5,
+          column: 1,
+        },
       ],
     ],
     [
@@ -279,6 +298,20 @@ hooks:
       "INVALID_ENVIRONMENT",
       "platform[0].image",
       "image is a repository without tag",
+    ],
+    [
+      "a misspelt strategy field, suggesting the right one for that strategy type",
+      base.replace("activeService: api", "activService: api"),
+      "INVALID_ENVIRONMENT",
+      "backends.api.strategy",
+      'unknown key "activService"; did you mean "activeService"?',
+    ],
+    [
+      "an unknown key far from any known one, listing the known ones",
+      base.replace("    container: api\n", "    container: api\n    replicas: 3\n"),
+      "INVALID_ENVIRONMENT",
+      "backends.api",
+      'unknown key "replicas"; the keys here are workload, container, strategy, oConfig, oConfigMountPath',
     ],
     [
       "a backend name that is not a DNS label",

@@ -11,6 +11,7 @@ import {
   oConfigSchema,
   validateOConfig,
 } from "@rollway/oconfig-versioning";
+import { closest, distance } from "fastest-levenshtein";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Scalar, type Node as YamlNode } from "yaml";
 import { z } from "zod";
 
@@ -314,6 +315,21 @@ export function environmentJsonSchema(): Record<string, unknown> {
   };
 }
 
+export interface NamedComponent {
+  /** `frontend` or the backend's name: the service name of its oConfig and the target of deploy rules. */
+  name: string;
+  role: "frontend" | "backend";
+  component: Component;
+}
+
+/** The frontend (if any) then the backends in file order: the order plans, events and rollbacks use. */
+export function listComponents(env: Pick<Environment, "frontend" | "backends">): NamedComponent[] {
+  return [
+    ...(env.frontend ? [{ name: "frontend", role: "frontend" as const, component: env.frontend }] : []),
+    ...Object.entries(env.backends).map(([name, component]) => ({ name, role: "backend" as const, component })),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
 
@@ -371,9 +387,54 @@ export class EnvironmentError extends Error {
 // ---------------------------------------------------------------------------------------------------------------
 // Validation
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** The object schema at `path`, choosing the union option the input's `type` names (strategies). */
+function objectSchemaAt(path: readonly (string | number)[], input: unknown): z.ZodObject | undefined {
+  let schema: z.ZodType = EnvironmentSchema;
+  let value = input;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    let current = s;
+    for (;;) {
+      if (current instanceof z.ZodOptional || current instanceof z.ZodDefault)
+        current = current.def.innerType as z.ZodType;
+      else if (current instanceof z.ZodUnion) {
+        const type = asRecord(value).type;
+        const objects = (current.options as z.ZodType[]).filter((o): o is z.ZodObject => o instanceof z.ZodObject);
+        const chosen = objects.find((o) => (o.shape.type as z.ZodLiteral | undefined)?.value === type) ?? objects[0];
+        if (!chosen) return current;
+        current = chosen;
+      } else return current;
+    }
+  };
+  for (const segment of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject)
+      schema = (schema.shape as Record<string, z.ZodType>)[String(segment)] as z.ZodType;
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else return undefined;
+    if (!schema) return undefined;
+    value = asRecord(value)[segment];
+  }
+  const found = unwrap(schema);
+  return found instanceof z.ZodObject ? found : undefined;
+}
+
+/** `; did you mean "host"?`, or the keys allowed here when nothing is close. */
+function suggestKey(key: string, known: readonly string[]): string {
+  if (known.length === 0) return "";
+  const sameLetters = known.find((k) => k.toLowerCase() === key.toLowerCase());
+  const near = sameLetters ?? closest(key, [...known]);
+  const close = sameLetters !== undefined || distance(key, near) <= Math.max(2, Math.floor(near.length / 3));
+  return close ? `; did you mean "${near}"?` : `; the keys here are ${known.join(", ")}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === "unrecognized_keys") {
-    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+    const known = Object.keys(objectSchemaAt(issue.path as (string | number)[], input)?.shape ?? {});
+    const hint =
+      issue.keys.length === 1 ? suggestKey(issue.keys[0] as string, known) : `; the keys here are ${known.join(", ")}`;
+    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}${known.length > 0 ? hint : ""}`;
   }
   if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) return "missing";
   if (issue.code === "invalid_key") {
@@ -540,7 +601,12 @@ function validate(value: unknown): Validation {
           continue;
         }
       }
-      problems.push({ code: "INVALID_ENVIRONMENT", path, message: describeIssue(issue), ...unknownKeyOf(issue) });
+      problems.push({
+        code: "INVALID_ENVIRONMENT",
+        path,
+        message: describeIssue(issue, value),
+        ...unknownKeyOf(issue),
+      });
     }
     return { ok: false, problems };
   }

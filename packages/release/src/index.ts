@@ -19,6 +19,8 @@ export {
   LABEL_COMPONENT,
   LABEL_ENVIRONMENT,
   LABEL_NAME,
+  listComponents,
+  type NamedComponent,
   type ParseEnvironmentYamlOptions,
   type PlatformComponent,
   parseEnvironment,
