@@ -1,0 +1,758 @@
+// One analysis tick of the simulated Flagger controller for a Canary with a Deployment target: a port
+// of fluxcd/flagger pkg/controller/scheduler.go advanceCanary with the kubernetes (blue/green) router,
+// pkg/canary/deployment_controller.go and pkg/controller/{webhook,scheduler_hooks,events}.go.
+// Webhooks are called over real HTTP with Flagger's payload; metric checks are not evaluated.
+import type { Deployment, PodTemplate, Service } from "./argo-rollout-types.js";
+import {
+  CANARY_KIND,
+  type Canary,
+  type CanaryPhase,
+  type CanaryStatus,
+  type CanaryWebhook,
+  type CanaryWebhookPayload,
+  canaryChecksum,
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
+  deploymentStrategy,
+  FLAGGER_API_VERSION,
+  hasSpecChanged,
+  makeStatusConditions,
+  maxWeight,
+  nextStepWeight,
+  parseGoDuration,
+  selectorLabel,
+  serviceNames,
+  skipAnalysis,
+  templateHash,
+  validateCanary,
+} from "./flagger-model.js";
+
+export interface WebhookResponse {
+  status: number;
+  body: string;
+}
+
+/** What an analysis tick may read and write. The kube-sim adapter implements it over the store. */
+export interface FlaggerWorld {
+  now(): Date;
+  getCanary(namespace: string, name: string): Promise<Canary | undefined>;
+  /** Merge patch on the Canary's status subresource; returns the updated Canary. */
+  patchCanaryStatus(namespace: string, name: string, patch: Record<string, unknown>): Promise<Canary>;
+  getDeployment(namespace: string, name: string): Promise<DeploymentWithStatus | undefined>;
+  createDeployment(namespace: string, dep: Deployment): Promise<void>;
+  /** Merge patch on a Deployment. */
+  patchDeployment(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
+  getService(namespace: string, name: string): Promise<Service | undefined>;
+  createService(namespace: string, svc: Record<string, unknown>): Promise<void>;
+  patchService(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
+  /** POSTs JSON; resolves with the response, rejects on a network error or timeout. */
+  postJson(url: string, body: unknown, timeoutMs: number): Promise<WebhookResponse>;
+  /** Records a Kubernetes Event for the Canary (optional). */
+  recordEvent?(canary: Canary, type: "Normal" | "Warning", message: string): Promise<void>;
+}
+
+export interface DeploymentWithStatus extends Deployment {
+  spec?: Deployment["spec"] & {
+    strategy?: unknown;
+    minReadySeconds?: number;
+    progressDeadlineSeconds?: number;
+    revisionHistoryLimit?: number;
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    readyReplicas?: number;
+    conditions?: Array<{ type: string; status: string; reason?: string; lastUpdateTime?: string }>;
+  };
+}
+
+function kubeTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+class NotReady extends Error {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+class FlaggerPass {
+  readonly ns: string;
+  readonly name: string;
+  constructor(
+    readonly world: FlaggerWorld,
+    public cd: Canary,
+  ) {
+    this.ns = cd.metadata.namespace ?? "default";
+    this.name = cd.metadata.name;
+  }
+
+  get status(): CanaryStatus {
+    return this.cd.status ?? {};
+  }
+  get targetName(): string {
+    return this.cd.spec.targetRef.name;
+  }
+  get primaryName(): string {
+    return `${this.targetName}-primary`;
+  }
+  get analysisIterations(): number {
+    return this.cd.spec.analysis?.iterations ?? 0;
+  }
+  nowIso(): string {
+    return kubeTime(this.world.now());
+  }
+
+  // ------------------------------------------------------------------ events and webhooks
+
+  async event(type: "Normal" | "Warning", message: string): Promise<void> {
+    await this.world.recordEvent?.(this.cd, type, message);
+    for (const hook of this.cd.spec.analysis?.webhooks ?? []) {
+      if (hook.type !== "event") continue;
+      const metadata: Record<string, string> = {
+        eventMessage: message,
+        eventType: type,
+        timestamp: String(this.world.now().getTime()),
+      };
+      for (const [k, v] of Object.entries(hook.metadata ?? {})) if (!(k in metadata)) metadata[k] = v;
+      const payload: CanaryWebhookPayload = {
+        name: this.name,
+        namespace: this.ns,
+        phase: this.status.phase ?? "",
+        checksum: canaryChecksum(this.cd),
+        metadata,
+      };
+      // Flagger logs and ignores event webhook failures.
+      await this.post(hook, payload);
+    }
+  }
+
+  /** CallWebhook: POST the payload; an error message for anything but 2xx up to 202. */
+  async callWebhook(hook: CanaryWebhook, phase: CanaryPhase | ""): Promise<string | undefined> {
+    const payload: CanaryWebhookPayload = {
+      name: this.name,
+      namespace: this.ns,
+      phase,
+      checksum: canaryChecksum(this.cd),
+    };
+    if (hook.metadata) payload.metadata = hook.metadata;
+    return this.post(hook, payload);
+  }
+
+  private async post(hook: CanaryWebhook, payload: CanaryWebhookPayload): Promise<string | undefined> {
+    const timeoutText = !hook.timeout || hook.timeout.length < 2 ? "10s" : hook.timeout;
+    const timeoutMs = parseGoDuration(timeoutText);
+    if (timeoutMs === undefined) return `time: invalid duration "${timeoutText}"`;
+    const attempts = Math.max(0, hook.retries ?? 0) + 1;
+    let last = "";
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      try {
+        const res = await this.world.postJson(hook.url, payload, timeoutMs);
+        if (res.status >= 500 && attempt < attempts - 1) {
+          last = res.body;
+          continue;
+        }
+        return res.status > 202 ? res.body || `status ${res.status}` : undefined;
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
+      }
+    }
+    return last || "webhook call failed";
+  }
+
+  hooks(type: CanaryWebhook["type"]): CanaryWebhook[] {
+    return (this.cd.spec.analysis?.webhooks ?? []).filter((h) => h.type === type || (type === "rollout" && !h.type));
+  }
+
+  // ------------------------------------------------------------------ status writes
+
+  private async writeStatus(changes: Partial<CanaryStatus>, phase?: CanaryPhase): Promise<void> {
+    const now = this.nowIso();
+    const next: CanaryStatus = { ...this.status, ...changes, lastTransitionTime: now };
+    if (phase) {
+      const conditions = makeStatusConditions({ ...this.cd, status: this.status }, phase, now);
+      if (conditions) next.conditions = conditions;
+    }
+    const patch: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(next)) {
+      if (JSON.stringify((this.status as Record<string, unknown>)[k]) !== JSON.stringify(v)) patch[k] = v;
+    }
+    this.cd = await this.world.patchCanaryStatus(this.ns, this.name, { status: patch });
+  }
+
+  async targetTemplate(): Promise<PodTemplate | undefined> {
+    return (await this.world.getDeployment(this.ns, this.targetName))?.spec?.template;
+  }
+
+  /** SyncStatus: phase, counters and lastAppliedSpec from the target's current template. */
+  async syncStatus(
+    phase: CanaryPhase,
+    counters: { canaryWeight?: number; failedChecks?: number; iterations?: number } = {},
+  ) {
+    const hash = templateHash(await this.targetTemplate());
+    const changes: Partial<CanaryStatus> = {
+      phase,
+      canaryWeight: counters.canaryWeight ?? 0,
+      failedChecks: counters.failedChecks ?? 0,
+      iterations: counters.iterations ?? 0,
+      lastAppliedSpec: hash,
+    };
+    if (phase === "Initialized") changes.lastPromotedSpec = hash;
+    await this.writeStatus(changes, phase);
+  }
+
+  async setStatusPhase(phase: CanaryPhase): Promise<void> {
+    const changes: Partial<CanaryStatus> = { phase };
+    if (phase !== "Progressing" && phase !== "Waiting" && phase !== "Promoting") {
+      changes.canaryWeight = 0;
+      changes.iterations = phase === "WaitingPromotion" ? this.analysisIterations - 1 : 0;
+    }
+    if (phase === "Initialized" || phase === "Succeeded") changes.lastPromotedSpec = this.status.lastAppliedSpec;
+    await this.writeStatus(changes, phase);
+  }
+
+  async setFailedChecks(n: number): Promise<void> {
+    await this.writeStatus({ failedChecks: n });
+  }
+  async setIterations(n: number): Promise<void> {
+    await this.writeStatus({ iterations: n });
+  }
+  async setWeight(n: number): Promise<void> {
+    await this.writeStatus({ canaryWeight: n });
+  }
+
+  // ------------------------------------------------------------------ Deployments and Services
+
+  ownerRef() {
+    return {
+      apiVersion: FLAGGER_API_VERSION,
+      kind: CANARY_KIND,
+      name: this.name,
+      uid: this.cd.metadata.uid ?? "",
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+  }
+
+  async reconcileService(name: string, label: string, podSelector: string): Promise<void> {
+    const svcSpec = this.cd.spec.service;
+    const port = {
+      name: svcSpec.portName || "http",
+      protocol: "TCP",
+      port: svcSpec.port,
+      targetPort: svcSpec.targetPort ?? svcSpec.port,
+    };
+    const existing = await this.world.getService(this.ns, name);
+    if (!existing) {
+      await this.world.createService(this.ns, {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name, namespace: this.ns, labels: { [label]: name }, ownerReferences: [this.ownerRef()] },
+        spec: { type: "ClusterIP", selector: { [label]: podSelector }, ports: [port] },
+      });
+      return;
+    }
+    const selector = existing.spec?.selector ?? {};
+    if (Object.keys(selector).length !== 1 || selector[label] !== podSelector) {
+      // The whole selector is replaced, so a merge patch nulls the keys Flagger does not keep.
+      const next: Record<string, string | null> = {};
+      for (const key of Object.keys(selector)) next[key] = null;
+      next[label] = podSelector;
+      await this.world.patchService(this.ns, name, { spec: { selector: next, ports: [port] } });
+    }
+  }
+
+  async createPrimaryDeployment(target: DeploymentWithStatus, label: string, value: string): Promise<void> {
+    if (await this.world.getDeployment(this.ns, this.primaryName)) return;
+    const primaryValue = `${value}-primary`;
+    const replicas = (target.spec?.replicas ?? 0) > 0 ? (target.spec?.replicas ?? 1) : 1;
+    const template = structuredClone(target.spec?.template ?? {});
+    await this.world.createDeployment(this.ns, {
+      metadata: {
+        name: this.primaryName,
+        namespace: this.ns,
+        labels: { ...target.metadata.labels, [label]: primaryValue },
+        ownerReferences: [this.ownerRef()],
+      },
+      spec: {
+        replicas,
+        selector: { matchLabels: { [label]: primaryValue } },
+        template: {
+          metadata: {
+            ...template.metadata,
+            labels: { ...template.metadata?.labels, [label]: primaryValue },
+          },
+          spec: template.spec,
+        },
+        ...(target.spec?.strategy ? { strategy: target.spec.strategy } : {}),
+        ...(target.spec?.minReadySeconds !== undefined ? { minReadySeconds: target.spec.minReadySeconds } : {}),
+      } as Deployment["spec"],
+    } as Deployment);
+  }
+
+  /** Promote: copy the target's pod template (with primary labels) and replicas to the primary. */
+  async promote(label: string, value: string): Promise<void> {
+    const target = await this.world.getDeployment(this.ns, this.targetName);
+    if (!target?.spec?.template) throw new Error(`deployment ${this.targetName}.${this.ns} get query error: not found`);
+    const primaryValue = `${value}-primary`;
+    const template = structuredClone(target.spec.template);
+    const primary = await this.world.getDeployment(this.ns, this.primaryName);
+    // Replace the template whole: null the labels and annotations that are gone.
+    const labels: Record<string, string | null> = {};
+    for (const k of Object.keys(primary?.spec?.template?.metadata?.labels ?? {})) labels[k] = null;
+    Object.assign(labels, template.metadata?.labels, { [label]: primaryValue });
+    const annotations: Record<string, string | null> = {};
+    for (const k of Object.keys(primary?.spec?.template?.metadata?.annotations ?? {})) annotations[k] = null;
+    Object.assign(annotations, template.metadata?.annotations);
+    await this.world.patchDeployment(this.ns, this.primaryName, {
+      spec: {
+        replicas: target.spec.replicas ?? primary?.spec?.replicas ?? 1,
+        template: { metadata: { labels, annotations }, spec: template.spec ?? {} },
+      },
+    });
+  }
+
+  async scaleToZero(): Promise<void> {
+    await this.world.patchDeployment(this.ns, this.targetName, { spec: { replicas: 0 } });
+  }
+
+  async scaleFromZero(): Promise<void> {
+    const target = await this.world.getDeployment(this.ns, this.targetName);
+    let replicas = target?.spec?.replicas ?? 0;
+    if (!(replicas > 0)) {
+      const primary = await this.world.getDeployment(this.ns, this.primaryName);
+      replicas = (primary?.spec?.replicas ?? 0) > 0 ? (primary?.spec?.replicas ?? 1) : 1;
+    }
+    await this.world.patchDeployment(this.ns, this.targetName, { spec: { replicas } });
+  }
+
+  /** isDeploymentReady, with Flagger's messages; NotReady.retriable false past the deadline. */
+  async ensureReady(name: string, threshold: number, kindLabel: "primary" | "canary"): Promise<void> {
+    const dep = await this.world.getDeployment(this.ns, name);
+    if (!dep) throw new NotReady(`deployment ${name}.${this.ns} get query error: not found`, true);
+    const prefix =
+      kindLabel === "primary" ? `${name}.${this.ns} not ready: ` : `canary deployment ${name}.${this.ns} not ready: `;
+    const status = dep.status ?? {};
+    const deadline = this.cd.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+    if ((dep.metadata.generation ?? 1) > (status.observedGeneration ?? 0)) {
+      throw new NotReady(
+        `${prefix}waiting for rollout to finish: observed deployment generation less than desired generation`,
+        true,
+      );
+    }
+    const progress = status.conditions?.find((c) => c.type === "Progressing");
+    const available = status.conditions?.find((c) => c.type === "Available");
+    let retriable = true;
+    if (progress && available?.status === "False" && available.reason === "MinimumReplicasUnavailable") {
+      const from = Date.parse(available.lastUpdateTime ?? "");
+      if (!Number.isNaN(from)) retriable = from + deadline * 1000 >= this.world.now().getTime();
+    }
+    const specReplicas = dep.spec?.replicas ?? 1;
+    const updated = status.updatedReplicas ?? 0;
+    const readyUpdated = Math.floor(updated * (threshold / 100));
+    if (progress?.reason === "ProgressDeadlineExceeded") {
+      throw new NotReady(`${prefix}deployment "${name}" exceeded its progress deadline`, false);
+    }
+    if (updated < specReplicas) {
+      throw new NotReady(
+        `${prefix}waiting for rollout to finish: ${updated} out of ${specReplicas} new replicas have been updated`,
+        retriable,
+      );
+    }
+    if ((status.replicas ?? 0) > updated) {
+      throw new NotReady(
+        `${prefix}waiting for rollout to finish: ${(status.replicas ?? 0) - updated} old replicas are pending termination`,
+        retriable,
+      );
+    }
+    if ((status.availableReplicas ?? 0) < readyUpdated) {
+      throw new NotReady(
+        `${prefix}waiting for rollout to finish: ${status.availableReplicas ?? 0} of ${readyUpdated} (readyThreshold ${threshold}%) updated replicas are available`,
+        retriable,
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------ the tick
+
+  async rollback(): Promise<void> {
+    if ((this.status.failedChecks ?? 0) >= threshold(this.cd)) {
+      await this.event(
+        "Warning",
+        `Rolling back ${this.name}.${this.ns} failed checks threshold reached ${this.status.failedChecks ?? 0}`,
+      );
+    }
+    await this.event("Warning", `Canary failed! Scaling down ${this.name}.${this.ns}`);
+    await this.scaleToZero();
+    await this.syncStatus("Failed", { canaryWeight: 0 });
+    await this.runPostRolloutHooks("Failed");
+  }
+
+  async runPostRolloutHooks(phase: CanaryPhase): Promise<void> {
+    for (const hook of this.hooks("post-rollout")) {
+      const err = await this.callWebhook(hook, phase);
+      if (err) {
+        await this.event("Warning", `Post-rollout hook ${hook.name} failed ${err}`);
+        return;
+      }
+      await this.event("Normal", `Post-rollout check ${hook.name} passed`);
+    }
+  }
+
+  async runConfirmRolloutHooks(): Promise<boolean> {
+    for (const hook of this.hooks("confirm-rollout")) {
+      const err = await this.callWebhook(hook, this.status.phase ?? "");
+      if (err) {
+        if (this.status.phase !== "Waiting") {
+          await this.setStatusPhase("Waiting");
+          await this.event("Warning", `Halt ${this.name}.${this.ns} advancement waiting for approval ${hook.name}`);
+        }
+        return false;
+      }
+      await this.event("Normal", `Confirm-rollout check ${hook.name} passed`);
+    }
+    return true;
+  }
+
+  async runConfirmPromotionHooks(): Promise<boolean> {
+    for (const hook of this.hooks("confirm-promotion")) {
+      const err = await this.callWebhook(hook, "Progressing");
+      if (err) {
+        if (this.status.phase !== "WaitingPromotion") {
+          await this.setStatusPhase("WaitingPromotion");
+          await this.event(
+            "Warning",
+            `Halt ${this.name}.${this.ns} advancement waiting for promotion approval ${hook.name}`,
+          );
+        } else {
+          await this.setIterations(this.analysisIterations - 1);
+        }
+        return false;
+      }
+      await this.event("Normal", `Confirm-promotion check ${hook.name} passed`);
+    }
+    return true;
+  }
+
+  async runPreRolloutHooks(): Promise<boolean> {
+    for (const hook of this.hooks("pre-rollout")) {
+      const err = await this.callWebhook(hook, "Progressing");
+      if (err) {
+        await this.event(
+          "Warning",
+          `Halt ${this.name}.${this.ns} advancement pre-rollout check ${hook.name} failed ${err}`,
+        );
+        return false;
+      }
+      await this.event("Normal", `Pre-rollout check ${hook.name} passed`);
+    }
+    return true;
+  }
+
+  async runAnalysis(): Promise<boolean> {
+    for (const hook of this.hooks("rollout")) {
+      const err = await this.callWebhook(hook, "Progressing");
+      if (err) {
+        await this.event(
+          "Warning",
+          `Halt ${this.name}.${this.ns} advancement external check ${hook.name} failed ${err}`,
+        );
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async runRollbackHooks(phase: CanaryPhase): Promise<boolean> {
+    for (const hook of this.hooks("rollback")) {
+      const err = await this.callWebhook(hook, phase);
+      if (!err) {
+        await this.event("Warning", `Rollback check ${hook.name} passed`);
+        return true;
+      }
+      await this.event("Normal", `Rollback hook ${hook.name} not signaling a rollback`);
+    }
+    return false;
+  }
+
+  async runConfirmTrafficIncreaseHooks(): Promise<boolean> {
+    for (const hook of this.hooks("confirm-traffic-increase")) {
+      const err = await this.callWebhook(hook, "Progressing");
+      if (err) {
+        await this.event(
+          "Warning",
+          `Halt ${this.name}.${this.ns} advancement waiting for traffic increase approval ${hook.name}`,
+        );
+        return false;
+      }
+      await this.event("Normal", `Confirm-traffic-increase check ${hook.name} passed`);
+    }
+    return true;
+  }
+
+  async advance(): Promise<void> {
+    const cd = this.cd;
+    if (cd.spec.suspend) return;
+    const invalid = validateCanary(cd);
+    if (invalid) {
+      await this.event("Warning", invalid);
+      return;
+    }
+    const target = await this.world.getDeployment(this.ns, this.targetName);
+    if (!target) {
+      await this.event("Warning", `deployment ${this.targetName}.${this.ns} get query error: not found`);
+      return;
+    }
+    const sel = selectorLabel(target);
+    if (!sel) {
+      await this.event(
+        "Warning",
+        `deployment ${this.targetName}.${this.ns} spec.selector.matchLabels must contain one of [app name app.kubernetes.io/name]`,
+      );
+      return;
+    }
+    const names = serviceNames(cd);
+    // KubernetesDefaultRouter.Initialize: canary and primary Services.
+    await this.reconcileService(names.canary, sel.label, sel.value);
+    await this.reconcileService(names.primary, sel.label, `${sel.value}-primary`);
+
+    // DeploymentController.Initialize: the primary, ready before the first analysis.
+    await this.createPrimaryDeployment(target, sel.label, sel.value);
+    const phase = this.status.phase;
+    const initializing = !phase || phase === "Initializing";
+    if (initializing && !skipAnalysis(cd)) {
+      try {
+        await this.ensureReady(this.primaryName, cd.spec.analysis?.primaryReadyThreshold ?? 100, "primary");
+      } catch (err) {
+        if (err instanceof NotReady) {
+          await this.event("Warning", err.message);
+          return;
+        }
+        throw err;
+      }
+    }
+    // KubernetesDefaultRouter.Reconcile: the apex Service selects the primary.
+    await this.reconcileService(names.apex, sel.label, `${sel.value}-primary`);
+    if (initializing) await this.scaleToZero();
+
+    if (initializing) {
+      await this.syncStatus("Initialized");
+      await this.event("Normal", `Initialization done! ${this.name}.${this.ns}`);
+    }
+
+    if (!(await this.shouldAdvance())) return;
+
+    if (!skipAnalysis(cd)) {
+      try {
+        await this.ensureReady(this.primaryName, cd.spec.analysis?.primaryReadyThreshold ?? 100, "primary");
+      } catch (err) {
+        if (!(err instanceof NotReady)) throw err;
+        await this.event("Warning", err.message);
+        if (!err.retriable) await this.rollback();
+        return;
+      }
+    }
+
+    // The kubernetes router has no weights: GetRoutes reports 0/0.
+    const canaryWeight = this.status.canaryWeight ?? 0;
+    const primaryWeight = 100 - canaryWeight;
+
+    if (!(await this.checkCanaryStatus())) return;
+
+    const current = this.status.phase;
+    if (
+      (current === "Progressing" || current === "WaitingPromotion") &&
+      hasSpecChanged(this.cd, await this.targetTemplate())
+    ) {
+      await this.event("Normal", `New revision detected! Restarting analysis for ${this.targetName}.${this.ns}`);
+      await this.syncStatus("Progressing");
+      return;
+    }
+
+    let canaryError: NotReady | undefined;
+    try {
+      await this.ensureReady(this.targetName, cd.spec.analysis?.canaryReadyThreshold ?? 100, "canary");
+    } catch (err) {
+      if (!(err instanceof NotReady)) throw err;
+      canaryError = err;
+      await this.event("Warning", err.message);
+      if (err.retriable) return;
+    }
+
+    if (skipAnalysis(cd) && !canaryError) {
+      await this.event(
+        "Normal",
+        `Copying ${this.targetName}.${this.ns} template spec to ${this.primaryName}.${this.ns}`,
+      );
+      await this.promote(sel.label, sel.value);
+      await this.scaleToZero();
+      await this.setStatusPhase("Succeeded");
+      await this.runPostRolloutHooks("Succeeded");
+      await this.event("Normal", `Promotion completed! Canary analysis was skipped for ${this.targetName}.${this.ns}`);
+      return;
+    }
+
+    const phaseNow = this.status.phase;
+    if (phaseNow === "Progressing" || phaseNow === "Waiting" || phaseNow === "WaitingPromotion") {
+      if (await this.runRollbackHooks(phaseNow)) {
+        await this.event("Warning", `Rolling back ${this.name}.${this.ns} manual webhook invoked`);
+        await this.rollback();
+        return;
+      }
+    }
+
+    if (phaseNow === "Promoting") {
+      // runPromotionTrafficShift with the kubernetes provider goes straight to Finalising.
+      await this.event("Normal", "Routing all traffic to primary");
+      await this.setStatusPhase("Finalising");
+      return;
+    }
+
+    if (phaseNow === "Finalising") {
+      await this.scaleToZero();
+      await this.setStatusPhase("Succeeded");
+      await this.runPostRolloutHooks("Succeeded");
+      await this.event("Normal", `Promotion completed! Scaling down ${this.targetName}.${this.ns}`);
+      return;
+    }
+
+    if (
+      (phaseNow === "Progressing" || phaseNow === "WaitingPromotion") &&
+      (canaryError !== undefined || (this.status.failedChecks ?? 0) >= threshold(cd))
+    ) {
+      if (canaryError)
+        await this.event(
+          "Warning",
+          `Rolling back ${this.name}.${this.ns} progress deadline exceeded ${canaryError.message}`,
+        );
+      await this.rollback();
+      return;
+    }
+
+    if (canaryWeight === 0 && (this.status.iterations ?? 0) === 0) {
+      if (!(await this.runPreRolloutHooks())) {
+        await this.setFailedChecks((this.status.failedChecks ?? 0) + 1);
+        return;
+      }
+    } else if (!(await this.runAnalysis())) {
+      await this.setFailedChecks((this.status.failedChecks ?? 0) + 1);
+      return;
+    }
+
+    const provider = cd.spec.provider ?? "kubernetes";
+    const analysis = cd.spec.analysis ?? {};
+    let iterations = analysis.iterations ?? 0;
+    if (provider === "kubernetes" && iterations < 1) {
+      await this.event("Warning", "Progressive traffic is not supported when using the kubernetes provider");
+      await this.event("Warning", "Setting canaryAnalysis.iterations: 10");
+      iterations = 10;
+    }
+    const strategy = provider === "kubernetes" ? "blue-green" : deploymentStrategy(cd);
+    if (strategy === "blue-green" || strategy === "ab-testing") {
+      await this.runBlueGreen(iterations, sel.label, sel.value);
+      return;
+    }
+    if (nextStepWeight(analysis, canaryWeight) > 0) {
+      if (phaseNow !== "WaitingPromotion") {
+        if (!(await this.runConfirmTrafficIncreaseHooks())) return;
+      }
+      await this.runCanary(canaryWeight, primaryWeight, sel.label, sel.value);
+    }
+  }
+
+  async runBlueGreen(iterations: number, label: string, value: string): Promise<void> {
+    const done = this.status.iterations ?? 0;
+    if (iterations > done) {
+      await this.setIterations(done + 1);
+      await this.event("Normal", `Advance ${this.name}.${this.ns} canary iteration ${done + 1}/${iterations}`);
+      return;
+    }
+    if (!(await this.runConfirmPromotionHooks())) return;
+    if (iterations === (this.status.iterations ?? 0)) {
+      await this.setIterations((this.status.iterations ?? 0) + 1);
+      return;
+    }
+    await this.event("Normal", `Copying ${this.targetName}.${this.ns} template spec to ${this.primaryName}.${this.ns}`);
+    await this.promote(label, value);
+    await this.setStatusPhase("Promoting");
+  }
+
+  /** runCanary: only status.canaryWeight moves, as kube-sim routes no traffic by weight. */
+  async runCanary(canaryWeight: number, _primaryWeight: number, label: string, value: string): Promise<void> {
+    const analysis = this.cd.spec.analysis;
+    const max = maxWeight(analysis);
+    if (canaryWeight < max) {
+      const next = Math.min(100, canaryWeight + nextStepWeight(analysis, canaryWeight));
+      await this.setWeight(next);
+      await this.event("Normal", `Advance ${this.name}.${this.ns} canary weight ${next}`);
+      return;
+    }
+    if (!(await this.runConfirmPromotionHooks())) return;
+    await this.event("Normal", `Copying ${this.targetName}.${this.ns} template spec to ${this.primaryName}.${this.ns}`);
+    await this.promote(label, value);
+    await this.setStatusPhase("Promoting");
+  }
+
+  async shouldAdvance(): Promise<boolean> {
+    const phase = this.status.phase;
+    if (
+      phase === "Progressing" ||
+      phase === "Waiting" ||
+      phase === "WaitingPromotion" ||
+      phase === "Promoting" ||
+      phase === "Finalising"
+    ) {
+      return true;
+    }
+    if (phase === "Failed") {
+      await this.syncStatus("Failed", {
+        canaryWeight: this.status.canaryWeight,
+        failedChecks: this.status.failedChecks,
+        iterations: this.status.iterations,
+      });
+    }
+    return hasSpecChanged(this.cd, await this.targetTemplate());
+  }
+
+  /** checkCanaryStatus: a new revision waits for confirm-rollout, then scales the target up. */
+  async checkCanaryStatus(): Promise<boolean> {
+    const phase = this.status.phase;
+    if (phase === "Progressing" || phase === "WaitingPromotion" || phase === "Promoting" || phase === "Finalising") {
+      return true;
+    }
+    const fresh = await this.world.getCanary(this.ns, this.name);
+    if (!fresh) return false;
+    this.cd = fresh;
+    if (!(await this.runConfirmRolloutHooks())) return false;
+    await this.event("Normal", `New revision detected! Scaling up ${this.targetName}.${this.ns}`);
+    await this.scaleFromZero();
+    await this.syncStatus("Progressing");
+    return false;
+  }
+}
+
+function threshold(cd: Canary): number {
+  const t = cd.spec.analysis?.threshold ?? 0;
+  return t > 0 ? t : 1;
+}
+
+/** The controller's sync of a new Canary: status Initializing with the Promoted condition. */
+export async function initializeCanary(world: FlaggerWorld, canary: Canary): Promise<void> {
+  if (canary.status?.conditions) return;
+  const now = kubeTime(world.now());
+  const conditions = makeStatusConditions(canary, "Initializing", now);
+  await world.patchCanaryStatus(canary.metadata.namespace ?? "default", canary.metadata.name, {
+    status: { phase: "Initializing", lastTransitionTime: now, ...(conditions ? { conditions } : {}) },
+  });
+}
+
+/** Runs one analysis tick (advanceCanary) for the named Canary. */
+export async function advanceCanary(world: FlaggerWorld, namespace: string, name: string): Promise<void> {
+  const canary = await world.getCanary(namespace, name);
+  if (!canary || canary.metadata.deletionTimestamp) return;
+  await new FlaggerPass(world, canary).advance();
+}

@@ -1,0 +1,126 @@
+/**
+ * The Flagger controller (flagger.app/v1beta1 Canary with a Deployment target and the kubernetes provider) on the
+ * kube-sim controller runtime. Like Flagger, it runs one analysis step per `analysis.interval` tick of the clock
+ * (the first tick one interval after the Canary appears); watch events in between only re-arm the tick. Webhooks
+ * are POSTed over real HTTP with Flagger's payload. The tick logic lives in `flagger-reconcile.ts`.
+ */
+import type { KubeObject } from "../crds.js";
+import type { ResourceType } from "../resources.js";
+import type { Store } from "../store.js";
+import { analysisIntervalMs, type Canary } from "./flagger-model.js";
+import { advanceCanary, type DeploymentWithStatus, type FlaggerWorld, initializeCanary } from "./flagger-reconcile.js";
+import { type ControllerContext, defineController } from "./runtime.js";
+
+const CANARY = { apiVersion: "flagger.app/v1beta1", kind: "Canary" };
+const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
+const SERVICE = { apiVersion: "v1", kind: "Service" };
+
+/** Clock time of each Canary's next analysis tick, per simulator. */
+const nextTicks = new WeakMap<Store, Map<string, number>>();
+
+function typeOf(store: Store, ref: { apiVersion: string; kind: string }): ResourceType {
+  const type = store.types.byKind(ref.apiVersion, ref.kind);
+  if (!type) throw new Error(`kube-sim has no ${ref.kind} (${ref.apiVersion}) type: is the Flagger CRD installed?`);
+  return type;
+}
+
+function clone<T>(obj: unknown): T {
+  return structuredClone(obj) as T;
+}
+
+/** Strips user:password from a URL so webhook errors never leak credentials. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = "";
+      u.password = "";
+    }
+    return u.toString();
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+/** POSTs JSON with Flagger's headers; network errors and timeouts reject with a message that names no secret. */
+export async function postWebhook(
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: res.status, body: await res.text() };
+  } catch (error) {
+    const reason = (error as Error)?.name === "TimeoutError" ? `timed out after ${timeoutMs}ms` : "connection failed";
+    throw new Error(`Post "${redactUrl(url)}": ${reason}`, { cause: error });
+  }
+}
+
+/** The store seen through the `FlaggerWorld` interface; every read is a copy. */
+export function flaggerWorld(ctx: ControllerContext): FlaggerWorld {
+  const { store } = ctx;
+  return {
+    now: () => new Date(ctx.clock.now()),
+    getCanary: async (ns, name) => clone<Canary | undefined>(store.peek(typeOf(store, CANARY), ns, name)),
+    patchCanaryStatus: async (ns, name, patch) =>
+      clone<Canary>(store.patch(typeOf(store, CANARY), ns, name, "merge", patch, { subresource: "status" }).object),
+    getDeployment: async (ns, name) =>
+      clone<DeploymentWithStatus | undefined>(store.peek(typeOf(store, DEPLOYMENT), ns, name)),
+    createDeployment: async (ns, dep) => {
+      store.create(typeOf(store, DEPLOYMENT), ns, { apiVersion: "apps/v1", kind: "Deployment", ...dep });
+    },
+    patchDeployment: async (ns, name, patch) => {
+      store.patch(typeOf(store, DEPLOYMENT), ns, name, "merge", patch);
+    },
+    getService: async (ns, name) => clone(store.peek(typeOf(store, SERVICE), ns, name)),
+    createService: async (ns, svc) => {
+      store.create(typeOf(store, SERVICE), ns, svc);
+    },
+    patchService: async (ns, name, patch) => {
+      store.patch(typeOf(store, SERVICE), ns, name, "merge", patch);
+    },
+    postJson: postWebhook,
+    recordEvent: async (canary, type, message) => {
+      ctx.recordEvent(canary as unknown as KubeObject, type, "Synced", message, "flagger");
+    },
+  };
+}
+
+/** Runs Flagger's analysis loop for each Canary on the simulator's clock. */
+export const flaggerController = defineController({
+  name: "flagger",
+  for: CANARY,
+  owns: [DEPLOYMENT, SERVICE],
+  async reconcile(ctx, key) {
+    const type = ctx.store.types.byKind(CANARY.apiVersion, CANARY.kind);
+    if (!type) return undefined;
+    const ticks = nextTicks.get(ctx.store) ?? new Map<string, number>();
+    nextTicks.set(ctx.store, ticks);
+    const id = `${key.namespace ?? ""}/${key.name}`;
+    const stored = ctx.store.peek(type, key.namespace, key.name);
+    if (!stored || stored.metadata.deletionTimestamp) {
+      ticks.delete(id);
+      return undefined;
+    }
+    const canary = clone<Canary>(stored);
+    const world = flaggerWorld(ctx);
+    const interval = analysisIntervalMs(canary);
+    const now = ctx.clock.now();
+    await initializeCanary(world, canary);
+    const due = ticks.get(id);
+    if (due === undefined) {
+      ticks.set(id, now + interval);
+      return { requeueAfterMs: interval };
+    }
+    if (now < due) return { requeueAfterMs: due - now };
+    ticks.set(id, now + interval);
+    await advanceCanary(world, key.namespace ?? "default", key.name);
+    return { requeueAfterMs: interval };
+  },
+});

@@ -1,0 +1,1374 @@
+// One reconcile pass of the simulated Argo Rollouts controller, a port of argoproj/argo-rollouts
+// rollout/{controller,context,sync,bluegreen,canary,pause,replicaset,service,restart}.go reduced to
+// what runs without traffic routers and analysis. It reads the world through `RolloutWorld` and
+// writes the same objects, annotations and status fields the real controller writes; Pods come from
+// the kube-sim ReplicaSet controller. Every time comes from `world.now()`, so a manual clock drives it.
+import {
+  calculateRolloutPhase,
+  canonicalJson,
+  computePodTemplateHash,
+  computeStepHash,
+  durationSeconds,
+  getCondition,
+  isFullyPromoted,
+  mergePatchBetween,
+  newCondition,
+  podTemplateHashOf,
+  removeCondition,
+  replicasOf,
+  rolloutCompleted,
+  rolloutHealthy,
+  rolloutProgressing,
+  setCondition,
+} from "./argo-rollout-status.js";
+import {
+  DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS,
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
+  DEFAULT_REVISION_HISTORY_LIMIT,
+  DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+  DESIRED_REPLICAS_ANNOTATION,
+  type Deployment,
+  MANAGED_BY_ROLLOUTS_ANNOTATION,
+  MESSAGES,
+  type PauseCondition,
+  type PauseReason,
+  POD_TEMPLATE_HASH_LABEL,
+  type Pod,
+  type PodTemplate,
+  REASONS,
+  REVISION_ANNOTATION,
+  type ReplicaSet,
+  ROLLOUT_API_VERSION,
+  ROLLOUT_KIND,
+  type Rollout,
+  type RolloutSpec,
+  type RolloutStatus,
+  SCALE_DOWN_DEADLINE_ANNOTATION,
+  type Service,
+  WORKLOAD_GENERATION_ANNOTATION,
+} from "./argo-rollout-types.js";
+
+/** What a reconcile pass may read and write. The kube-sim adapter implements it over the store. */
+export interface RolloutWorld {
+  now(): Date;
+  listReplicaSets(namespace: string): Promise<ReplicaSet[]>;
+  listPods(namespace: string): Promise<Pod[]>;
+  getService(namespace: string, name: string): Promise<Service | undefined>;
+  getDeployment(namespace: string, name: string): Promise<Deployment | undefined>;
+  createReplicaSet(namespace: string, rs: ReplicaSet): Promise<ReplicaSet>;
+  /** JSON merge patch on a ReplicaSet. */
+  patchReplicaSet(namespace: string, name: string, patch: Record<string, unknown>): Promise<ReplicaSet>;
+  deleteReplicaSet(namespace: string, name: string): Promise<void>;
+  /** Merge patch on a Service (the real controller sends a strategic merge patch of the same shape). */
+  patchService(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
+  patchDeployment(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
+  /** Merge patch on the Rollout's metadata (revision annotation). */
+  patchRollout(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
+  /** Merge patch on the Rollout's status subresource. */
+  patchRolloutStatus(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
+  deletePod(namespace: string, name: string): Promise<void>;
+  /** Records a Kubernetes Event on the Rollout, with the controller's reasons (optional). */
+  event?(type: "Normal" | "Warning", reason: string, message: string): void;
+}
+
+export interface ReconcileOutcome {
+  /** Milliseconds (on the world's clock) after which the Rollout must be reconciled again. */
+  requeueAfterMs?: number;
+}
+
+/** Kubernetes metav1.Time: RFC 3339 with whole seconds. */
+export function kubeTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+const RESTART_POD_CHECK_MS = 30_000;
+
+class PauseContext {
+  addPauseReasons: PauseReason[] = [];
+  removePauseReasons: PauseReason[] = [];
+  clearPauseConditions = false;
+  addAbort = false;
+  removeAbort = false;
+  abortMessage = "";
+  constructor(private readonly rollout: Rollout) {}
+
+  isAborted(): boolean {
+    if (this.removeAbort) return false;
+    return this.addAbort || !!this.rollout.status?.abort;
+  }
+  hasAddPause(): boolean {
+    return this.addPauseReasons.length > 0;
+  }
+  calculatePauseStatus(newStatus: RolloutStatus, now: string): void {
+    const prev = this.rollout.status ?? {};
+    if (this.addAbort || (!this.removeAbort && prev.abort)) {
+      newStatus.abort = true;
+      newStatus.abortedAt = prev.abortedAt ?? now;
+      return;
+    }
+    newStatus.abort = undefined;
+    newStatus.abortedAt = undefined;
+    if (this.clearPauseConditions) return;
+    let controllerPause = !!prev.controllerPause;
+    const exists = new Set<PauseReason>();
+    const next: PauseCondition[] = [];
+    for (const cond of prev.pauseConditions ?? []) {
+      if (!this.removePauseReasons.includes(cond.reason)) next.push(cond);
+      exists.add(cond.reason);
+    }
+    for (const reason of this.addPauseReasons) {
+      if (!exists.has(reason)) {
+        next.push({ reason, startTime: now });
+        controllerPause = true;
+      }
+    }
+    if (next.length === 0) return;
+    newStatus.controllerPause = controllerPause;
+    newStatus.pauseConditions = next;
+  }
+}
+
+function sumOf(rss: Array<ReplicaSet | undefined>, pick: (rs: ReplicaSet) => number | undefined): number {
+  let total = 0;
+  for (const rs of rss) if (rs) total += pick(rs) ?? 0;
+  return total;
+}
+
+function revisionOf(rs: ReplicaSet | undefined): number {
+  return Number(rs?.metadata.annotations?.[REVISION_ANNOTATION] ?? 0) || 0;
+}
+
+function formatSelector(selector: { matchLabels?: Record<string, string> } | undefined): string {
+  return Object.entries(selector?.matchLabels ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}
+
+function createdAt(rs: ReplicaSet): number {
+  return Date.parse(rs.metadata.creationTimestamp ?? "") || 0;
+}
+
+/** The reconcile state of one pass (rolloutContext in the real controller). */
+class RolloutPass {
+  readonly ns: string;
+  readonly name: string;
+  readonly now: Date;
+  readonly nowIso: string;
+  readonly pause: PauseContext;
+  /** Spec with workloadRef resolved into template. */
+  spec: RolloutSpec;
+  allRSs: ReplicaSet[] = [];
+  newRS: ReplicaSet | undefined;
+  stableRS: ReplicaSet | undefined;
+  otherRSs: ReplicaSet[] = [];
+  restartedAt: string | undefined;
+  requeueMs: number | undefined;
+  workloadGeneration: number | undefined;
+  /** Whether the desired ReplicaSet still had a future scale-down deadline when this pass began. */
+  newRSWithinDelay = false;
+  /** The status as stored, which status patches are computed against. */
+  readonly storedStatus: RolloutStatus;
+
+  constructor(
+    readonly world: RolloutWorld,
+    readonly rollout: Rollout,
+  ) {
+    this.ns = rollout.metadata.namespace ?? "default";
+    this.name = rollout.metadata.name;
+    this.now = world.now();
+    this.nowIso = kubeTime(this.now);
+    this.pause = new PauseContext(rollout);
+    this.spec = rollout.spec;
+    this.restartedAt = rollout.status?.restartedAt;
+    this.storedStatus = structuredClone(rollout.status ?? {});
+  }
+
+  get status(): RolloutStatus {
+    return this.rollout.status ?? {};
+  }
+  get bg() {
+    return this.spec.strategy.blueGreen;
+  }
+  get canary() {
+    return this.spec.strategy.canary;
+  }
+  get replicas(): number {
+    return replicasOf(this.spec);
+  }
+  requeue(ms: number): void {
+    if (ms <= 0) ms = 1;
+    this.requeueMs = this.requeueMs === undefined ? ms : Math.min(this.requeueMs, ms);
+  }
+
+  // ---------------------------------------------------------------- setup and validation
+
+  /** Resolves workloadRef and validates; returns an InvalidSpec message when the spec is unusable. */
+  async resolve(): Promise<string | undefined> {
+    const ref = this.rollout.spec.workloadRef;
+    if (ref) {
+      if (this.rollout.spec.template?.spec && Object.keys(this.rollout.spec.template.spec).length > 0) {
+        return "template must be empty for workload reference rollout";
+      }
+      const dep = await this.world.getDeployment(this.ns, ref.name);
+      if (!dep?.spec?.template) {
+        return `The Rollout "${this.name}" is invalid: spec.workloadRef.name: Invalid value: "${ref.name}": deployments.apps "${ref.name}" not found`;
+      }
+      this.spec = { ...this.rollout.spec, template: dep.spec.template as PodTemplate };
+      this.workloadGeneration = dep.metadata.generation ?? 1;
+    }
+    if (!this.spec.selector?.matchLabels || Object.keys(this.spec.selector.matchLabels).length === 0) {
+      return MESSAGES.missingField("spec.selector");
+    }
+    if (!this.spec.template) return MESSAGES.missingField("spec.template");
+    if (!this.bg && !this.canary) return MESSAGES.missingField("spec.strategy.canary or spec.strategy.blueGreen");
+    if (this.bg && !this.bg.activeService) return MESSAGES.missingField("spec.strategy.blueGreen.activeService");
+    if (this.bg) {
+      for (const svc of [this.bg.activeService, this.bg.previewService]) {
+        if (svc && !(await this.world.getService(this.ns, svc))) {
+          return `The Rollout "${this.name}" is invalid: spec.strategy.blueGreen: Invalid value: "${svc}": service "${svc}" not found`;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  async loadReplicaSets(): Promise<void> {
+    const uid = this.rollout.metadata.uid;
+    const all = await this.world.listReplicaSets(this.ns);
+    this.allRSs = all
+      .filter((rs) =>
+        (rs.metadata.ownerReferences ?? []).some(
+          (o) => o.controller && o.kind === ROLLOUT_KIND && (uid ? o.uid === uid : o.name === this.name),
+        ),
+      )
+      .filter((rs) => !rs.metadata.deletionTimestamp)
+      .sort((a, b) => createdAt(a) - createdAt(b) || a.metadata.name.localeCompare(b.metadata.name));
+    const hash = this.desiredHash();
+    // FindNewReplicaSet: by hash, else by template ignoring the hash label (an undo copies back a
+    // ReplicaSet's template, which the API server has defaulted, so its hash differs).
+    const wanted = canonicalJson(this.spec.template ?? {});
+    this.newRS =
+      this.allRSs.find((rs) => podTemplateHashOf(rs) === hash) ??
+      this.allRSs.find((rs) => canonicalJson(templateWithoutHash(rs.spec.template)) === wanted);
+    this.classify();
+    this.newRSWithinDelay = this.remainingBeforeScaleDown(this.newRS) !== undefined;
+  }
+
+  desiredHash(): string {
+    return computePodTemplateHash(this.spec.template ?? {}, this.status.collisionCount);
+  }
+
+  classify(): void {
+    const stableHash = this.status.stableRS;
+    this.stableRS = stableHash ? this.allRSs.find((rs) => podTemplateHashOf(rs) === stableHash) : undefined;
+    this.otherRSs = this.allRSs.filter((rs) => rs !== this.newRS && rs !== this.stableRS);
+  }
+
+  replaceRS(updated: ReplicaSet): void {
+    const i = this.allRSs.findIndex((rs) => rs.metadata.name === updated.metadata.name);
+    const old = this.allRSs[i];
+    if (i < 0 || !old) return;
+    this.allRSs[i] = updated;
+    if (this.newRS === old) this.newRS = updated;
+    if (this.stableRS === old) this.stableRS = updated;
+    this.otherRSs = this.otherRSs.map((rs) => (rs === old ? updated : rs));
+  }
+
+  // ---------------------------------------------------------------- ReplicaSets
+
+  async createDesiredReplicaSet(): Promise<void> {
+    const hash = this.desiredHash();
+    const template = structuredClone(this.spec.template ?? {});
+    template.metadata = {
+      ...template.metadata,
+      labels: { ...template.metadata?.labels, [POD_TEMPLATE_HASH_LABEL]: hash },
+    };
+    const revision = Math.max(0, ...this.allRSs.map(revisionOf)) + 1;
+    const rs: ReplicaSet = {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: {
+        name: `${this.name}-${hash}`,
+        namespace: this.ns,
+        labels: { ...template.metadata.labels },
+        annotations: { [REVISION_ANNOTATION]: String(revision), [DESIRED_REPLICAS_ANNOTATION]: String(this.replicas) },
+        ownerReferences: [
+          {
+            apiVersion: ROLLOUT_API_VERSION,
+            kind: ROLLOUT_KIND,
+            name: this.name,
+            uid: this.rollout.metadata.uid ?? "",
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        replicas: 0,
+        minReadySeconds: this.spec.minReadySeconds ?? 0,
+        selector: { matchLabels: { ...this.spec.selector?.matchLabels, [POD_TEMPLATE_HASH_LABEL]: hash } },
+        template,
+      },
+    };
+    const created = await this.world.createReplicaSet(this.ns, rs);
+    this.world.event?.(
+      "Normal",
+      "NewReplicaSetCreated",
+      `Created ReplicaSet ${created.metadata.name} (revision ${revision})`,
+    );
+    this.allRSs.push(created);
+    this.newRS = created;
+    this.classify();
+    await this.setRolloutRevision(String(revision));
+    const progressing = newCondition(
+      "Progressing",
+      "True",
+      REASONS.newReplicaSetCreated,
+      MESSAGES.newReplicaSet(created.metadata.name),
+      this.nowIso,
+    );
+    const status = structuredClone(this.status);
+    setCondition(status, progressing);
+    this.rollout.status = status;
+  }
+
+  /** syncReplicaSetRevision: a reused (rolled back to) ReplicaSet gets the next revision number. */
+  async syncReplicaSetRevision(): Promise<void> {
+    const newRS = this.newRS;
+    if (!newRS) return;
+    const maxOld = Math.max(0, ...this.allRSs.filter((rs) => rs !== newRS).map(revisionOf));
+    if (revisionOf(newRS) < maxOld + 1 || newRS.metadata.annotations?.[REVISION_ANNOTATION] === undefined) {
+      const updated = await this.world.patchReplicaSet(this.ns, newRS.metadata.name, {
+        metadata: { annotations: { [REVISION_ANNOTATION]: String(maxOld + 1) } },
+      });
+      this.replaceRS(updated);
+    }
+    await this.setRolloutRevision(String(revisionOf(this.newRS)));
+    if (!getCondition(this.status, "Progressing")) {
+      const status = structuredClone(this.status);
+      setCondition(
+        status,
+        newCondition(
+          "Progressing",
+          "True",
+          REASONS.foundNewReplicaSet,
+          MESSAGES.foundNewReplicaSet(newRS.metadata.name),
+          this.nowIso,
+        ),
+      );
+      this.rollout.status = status;
+    }
+  }
+
+  async setRolloutRevision(revision: string): Promise<void> {
+    const annotations = this.rollout.metadata.annotations ?? {};
+    const wantGen = this.workloadGeneration !== undefined ? String(this.workloadGeneration) : undefined;
+    const patch: Record<string, string> = {};
+    if (annotations[REVISION_ANNOTATION] !== revision) patch[REVISION_ANNOTATION] = revision;
+    if (wantGen !== undefined && annotations[WORKLOAD_GENERATION_ANNOTATION] !== wantGen) {
+      patch[WORKLOAD_GENERATION_ANNOTATION] = wantGen;
+    }
+    if (Object.keys(patch).length === 0) return;
+    await this.world.patchRollout(this.ns, this.name, { metadata: { annotations: patch } });
+    if (patch[REVISION_ANNOTATION])
+      this.world.event?.("Normal", "RolloutUpdated", `Rollout updated to revision ${revision}`);
+    this.rollout.metadata.annotations = { ...annotations, ...patch };
+  }
+
+  async scaleReplicaSet(rs: ReplicaSet, replicas: number): Promise<boolean> {
+    const sizeChanged = (rs.spec.replicas ?? 0) !== replicas;
+    const desiredAnn = String(this.replicas);
+    const annChanged = rs.metadata.annotations?.[DESIRED_REPLICAS_ANNOTATION] !== desiredAnn;
+    if (!sizeChanged && !annChanged) return false;
+    const annotations: Record<string, string | null> = { [DESIRED_REPLICAS_ANNOTATION]: desiredAnn };
+    if (replicas === 0 && !this.shouldDelayScaleDownOnAbort()) {
+      if (rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION]) annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = null;
+    }
+    const updated = await this.world.patchReplicaSet(this.ns, rs.metadata.name, {
+      metadata: { annotations },
+      spec: { replicas },
+    });
+    this.replaceRS(updated);
+    if (sizeChanged) {
+      const from = rs.spec.replicas ?? 0;
+      this.world.event?.(
+        "Normal",
+        "ScalingReplicaSet",
+        `Scaled ${replicas > from ? "up" : "down"} ReplicaSet ${rs.metadata.name} (revision ${revisionOf(rs)}) from ${from} to ${replicas}`,
+      );
+    }
+    return sizeChanged;
+  }
+
+  async addScaleDownDelay(rs: ReplicaSet, seconds: number): Promise<void> {
+    if (seconds <= 0) {
+      await this.removeScaleDownDelay(rs);
+      return;
+    }
+    const deadline = kubeTime(new Date(this.now.getTime() + seconds * 1000));
+    const updated = await this.world.patchReplicaSet(this.ns, rs.metadata.name, {
+      metadata: { annotations: { [SCALE_DOWN_DEADLINE_ANNOTATION]: deadline } },
+    });
+    this.replaceRS(updated);
+  }
+
+  async removeScaleDownDelay(rs: ReplicaSet): Promise<void> {
+    if (!rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION]) return;
+    const updated = await this.world.patchReplicaSet(this.ns, rs.metadata.name, {
+      metadata: { annotations: { [SCALE_DOWN_DEADLINE_ANNOTATION]: null } },
+    });
+    this.replaceRS(updated);
+  }
+
+  /** Milliseconds left before the ReplicaSet's scale-down deadline, or undefined if none or passed. */
+  remainingBeforeScaleDown(rs: ReplicaSet | undefined): number | undefined {
+    const at = rs?.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION];
+    if (!at) return undefined;
+    const left = Date.parse(at) - this.now.getTime();
+    return left > 0 ? left : undefined;
+  }
+
+  async removeScaleDownDeadlines(): Promise<void> {
+    if (this.newRS && !this.shouldDelayScaleDownOnAbort()) await this.removeScaleDownDelay(this.newRS);
+    if (this.stableRS && this.stableRS !== this.newRS) await this.removeScaleDownDelay(this.stableRS);
+  }
+
+  abortScaleDownDelaySeconds(): number | undefined {
+    const bg = this.bg;
+    const canary = this.canary;
+    if (bg) {
+      if (bg.abortScaleDownDelaySeconds === 0) return undefined;
+      return bg.abortScaleDownDelaySeconds ?? DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS;
+    }
+    if (canary?.trafficRouting) {
+      if (canary.abortScaleDownDelaySeconds === 0) return undefined;
+      return canary.abortScaleDownDelaySeconds ?? DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS;
+    }
+    return undefined;
+  }
+
+  shouldDelayScaleDownOnAbort(): boolean {
+    if (!this.pause.isAborted() || !this.stableRS) return false;
+    if (this.canary && !this.canary.trafficRouting) return false;
+    return this.abortScaleDownDelaySeconds() !== undefined;
+  }
+
+  async reconcileNewReplicaSet(): Promise<boolean> {
+    const newRS = this.newRS;
+    if (!newRS) return false;
+    let count = this.newRSNewReplicas(newRS);
+    if (this.shouldDelayScaleDownOnAbort()) {
+      const at = newRS.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION];
+      if (at) {
+        const left = Date.parse(at) - this.now.getTime();
+        if (left > 0) {
+          this.requeue(left);
+          return false;
+        }
+        count = 0;
+      } else {
+        if ((this.stableRS?.status?.availableReplicas ?? 0) >= this.replicas) {
+          await this.addScaleDownDelay(newRS, this.abortScaleDownDelaySeconds() ?? 0);
+          this.requeue((this.abortScaleDownDelaySeconds() ?? 0) * 1000);
+        }
+        return false;
+      }
+    }
+    return this.scaleReplicaSet(newRS, count);
+  }
+
+  /** replicasetutil.NewRSNewReplicas */
+  newRSNewReplicas(newRS: ReplicaSet): number {
+    const status = this.status;
+    if (this.bg) {
+      const preview = this.bg.previewReplicaCount;
+      if (preview === undefined) return this.replicas;
+      const activeRS = this.allRSs.find((rs) => podTemplateHashOf(rs) === status.blueGreen?.activeSelector);
+      if (!activeRS || activeRS.metadata.name === newRS.metadata.name) return this.replicas;
+      if (status.promoteFull) return this.replicas;
+      if (podTemplateHashOf(newRS) !== status.currentPodHash) return preview;
+      const notPaused = !this.spec.paused && (status.pauseConditions ?? []).length === 0;
+      if (notPaused && status.blueGreen?.scaleUpPreviewCheckPoint) return this.replicas;
+      return preview;
+    }
+    return this.canaryReplicaCounts().newRS;
+  }
+
+  isReplicaSetReferenced(rs: ReplicaSet, services: Array<Service | undefined>): boolean {
+    const hash = podTemplateHashOf(rs);
+    if (!hash) return false;
+    const s = this.status;
+    const refs = [s.stableRS, s.currentPodHash, s.blueGreen?.activeSelector, s.blueGreen?.previewSelector];
+    if (s.canary?.weights) refs.push(s.canary.weights.canary.podTemplateHash, s.canary.weights.stable.podTemplateHash);
+    if (refs.includes(hash)) return true;
+    return services.some((svc) => svc?.spec?.selector?.[POD_TEMPLATE_HASH_LABEL] === hash);
+  }
+
+  /** scaleDownDelayHelper: keeps an old ReplicaSet up until its scale-down deadline passes. */
+  async scaleDownDelayHelper(rs: ReplicaSet, annotated: number, keepReplicas: number): Promise<[number, number]> {
+    let desired = 0;
+    const limit = this.bg?.scaleDownDelayRevisionLimit ?? Number.MAX_SAFE_INTEGER;
+    const hasDeadline = !!rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION];
+    if (!hasDeadline && (rs.spec.replicas ?? 0) > 0) {
+      if (annotated < limit) {
+        annotated++;
+        const delay = this.bg?.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS;
+        if (delay > 0) {
+          desired = rs.spec.replicas ?? 0;
+          await this.addScaleDownDelay(rs, delay);
+          this.requeue(delay * 1000);
+        }
+      }
+    } else if (hasDeadline) {
+      annotated++;
+      if (annotated <= limit) {
+        const left = this.remainingBeforeScaleDown(rs);
+        if (left !== undefined) {
+          this.requeue(left);
+          desired = keepReplicas;
+        }
+      }
+    }
+    return [annotated, desired];
+  }
+
+  async reconcileOtherReplicaSets(services: Array<Service | undefined>): Promise<boolean> {
+    const others = this.otherRSs.filter((rs) => (rs.spec.replicas ?? 0) > 0);
+    if (others.length === 0) return false;
+    let scaled = false;
+    if (this.bg) {
+      others.sort((a, b) => revisionOf(b) - revisionOf(a));
+      let annotated = 0;
+      for (const rs of others) {
+        if (this.isReplicaSetReferenced(rs, services)) continue;
+        const [a, desired] = await this.scaleDownDelayHelper(rs, annotated, this.replicas);
+        annotated = a;
+        const current = this.allRSs.find((x) => x.metadata.name === rs.metadata.name) ?? rs;
+        if ((current.spec.replicas ?? 0) === desired) continue;
+        await this.scaleReplicaSet(current, desired);
+        scaled = true;
+      }
+      return scaled;
+    }
+    // Basic canary: old ReplicaSets go down as far as availability allows (maxUnavailable 25%).
+    const available = sumOf(this.allRSs, (rs) => rs.status?.availableReplicas);
+    let maxScaleDown = available - (this.replicas - this.maxUnavailable());
+    for (const rs of others.sort((a, b) => revisionOf(b) - revisionOf(a))) {
+      if (this.canary?.trafficRouting) {
+        if (this.isReplicaSetReferenced(rs, services)) continue;
+        if (!isFullyPromoted(this.status) && !rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION]) continue;
+        const [, desired] = await this.scaleDownDelayHelper(rs, 0, rs.spec.replicas ?? 0);
+        if ((rs.spec.replicas ?? 0) !== desired) {
+          await this.scaleReplicaSet(rs, desired);
+          scaled = true;
+        }
+        continue;
+      }
+      if (maxScaleDown <= 0) break;
+      const current = rs.spec.replicas ?? 0;
+      const desired = current > maxScaleDown ? current - maxScaleDown : 0;
+      await this.scaleReplicaSet(rs, desired);
+      maxScaleDown -= current - desired;
+      scaled = true;
+    }
+    return scaled;
+  }
+
+  async reconcileRevisionHistoryLimit(): Promise<void> {
+    const limit = this.spec.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT;
+    const cleanable = [...this.otherRSs].sort((a, b) => createdAt(a) - createdAt(b));
+    const excess = cleanable.length - limit;
+    for (let i = 0; i < excess; i++) {
+      const rs = cleanable[i];
+      if (!rs || (rs.spec.replicas ?? 0) !== 0 || (rs.status?.replicas ?? 0) !== 0) continue;
+      await this.world.deleteReplicaSet(this.ns, rs.metadata.name);
+      this.allRSs = this.allRSs.filter((x) => x !== rs);
+      this.otherRSs = this.otherRSs.filter((x) => x !== rs);
+    }
+  }
+
+  maxUnavailable(): number {
+    return Math.max(0, this.resolvePercent(this.canary?.maxUnavailable, "25%", false));
+  }
+  maxSurge(): number {
+    return this.resolvePercent(this.canary?.maxSurge, "25%", true);
+  }
+  private resolvePercent(value: number | string | undefined, fallback: string, roundUp: boolean): number {
+    const v = value ?? fallback;
+    if (typeof v === "number") return v;
+    const pct = Number(v.replace("%", "")) / 100;
+    return roundUp ? Math.ceil(pct * this.replicas) : Math.floor(pct * this.replicas);
+  }
+
+  // ---------------------------------------------------------------- services
+
+  async switchServiceSelector(svc: Service, hash: string): Promise<void> {
+    const current = svc.spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
+    const managed = svc.metadata.annotations?.[MANAGED_BY_ROLLOUTS_ANNOTATION];
+    if (current === hash && managed) return;
+    const patch: Record<string, unknown> = { spec: { selector: { [POD_TEMPLATE_HASH_LABEL]: hash } } };
+    if (!managed) patch.metadata = { annotations: { [MANAGED_BY_ROLLOUTS_ANNOTATION]: this.name } };
+    await this.world.patchService(this.ns, svc.metadata.name, patch);
+    this.world.event?.(
+      "Normal",
+      "SwitchService",
+      `Switched selector for service '${svc.metadata.name}' from '${current ?? ""}' to '${hash}'`,
+    );
+    svc.spec = { ...svc.spec, selector: { ...svc.spec?.selector, [POD_TEMPLATE_HASH_LABEL]: hash } };
+    svc.metadata.annotations = { ...svc.metadata.annotations, [MANAGED_BY_ROLLOUTS_ANNOTATION]: managed ?? this.name };
+  }
+
+  haltProgress(): string {
+    if (this.spec.paused) return "user paused";
+    return "";
+  }
+
+  // ---------------------------------------------------------------- rollback detection
+
+  isRollback(): boolean {
+    if (!this.newRS || !this.stableRS) return false;
+    return this.status.stableRS === podTemplateHashOf(this.newRS) || createdAt(this.newRS) < createdAt(this.stableRS);
+  }
+  isFastRollback(): boolean {
+    if (!this.isRollback()) return false;
+    const withinDelay = !!this.bg && this.newRSWithinDelay;
+    return withinDelay || this.status.stableRS === podTemplateHashOf(this.newRS);
+  }
+  podSpecChanged(): boolean {
+    const current = this.status.currentPodHash;
+    if (!current) return false;
+    const hash = this.newRS ? podTemplateHashOf(this.newRS) : this.desiredHash();
+    return current !== hash;
+  }
+  stepsChanged(): boolean {
+    const prev = this.status.currentStepHash;
+    return !!this.canary && prev !== undefined && prev !== "" && prev !== computeStepHash(this.spec);
+  }
+
+  // ---------------------------------------------------------------- restart (spec.restartAt)
+
+  /** RolloutPodRestarter.Reconcile: evicts Pods older than spec.restartAt, keeping availability. */
+  async reconcileRestart(): Promise<number> {
+    const restartAt = this.spec.restartAt;
+    if (!restartAt) return 0;
+    const at = Date.parse(restartAt);
+    if (at > this.now.getTime()) {
+      this.requeue(at - this.now.getTime());
+      return 0;
+    }
+    if (this.status.restartedAt === restartAt) return 0;
+    const uids = new Set(this.allRSs.map((rs) => rs.metadata.uid));
+    const pods = (await this.world.listPods(this.ns)).filter((p) =>
+      (p.metadata.ownerReferences ?? []).some((o) => uids.has(o.uid)),
+    );
+    const total = sumOf(this.allRSs, (rs) => rs.spec.replicas);
+    const available = pods.filter((p) => !p.metadata.deletionTimestamp && isPodReady(p)).length;
+    const concurrent = Math.max(this.canary ? this.maxUnavailable() : 0, 1);
+    let canRestart = available - (Math.max(this.replicas, total) - concurrent);
+    let needs = 0;
+    let restarted = 0;
+    for (const pod of pods) {
+      if (Date.parse(pod.metadata.creationTimestamp ?? "") >= at) continue;
+      needs++;
+      if (canRestart <= 0 || pod.metadata.deletionTimestamp) continue;
+      await this.world.deletePod(this.ns, pod.metadata.name);
+      canRestart--;
+      restarted++;
+    }
+    if (needs - restarted !== 0) this.requeue(RESTART_POD_CHECK_MS);
+    else this.restartedAt = restartAt;
+    return restarted;
+  }
+
+  // ---------------------------------------------------------------- status
+
+  calculateBaseStatus(): RolloutStatus {
+    const prev = this.status;
+    const currentPodHash = this.newRS ? (podTemplateHashOf(this.newRS) ?? "") : this.desiredHash();
+    const conditions = (prev.conditions ?? []).filter((c) => c.type !== "InvalidSpec");
+    const status: RolloutStatus = {
+      restartedAt: this.restartedAt,
+      currentPodHash,
+      replicas: sumOf(this.allRSs, (rs) => rs.status?.replicas),
+      updatedReplicas: this.newRS?.status?.replicas ?? 0,
+      readyReplicas: sumOf(this.allRSs, (rs) => rs.status?.readyReplicas),
+      collisionCount: prev.collisionCount,
+      conditions,
+      canary: {},
+      blueGreen: {},
+      promoteFull: currentPodHash !== prev.stableRS && !!prev.promoteFull,
+    };
+    return status;
+  }
+
+  resetRolloutStatus(status: RolloutStatus): void {
+    this.pause.clearPauseConditions = true;
+    this.pause.removeAbort = true;
+    this.restartedAt = this.spec.restartAt;
+    status.restartedAt = this.spec.restartAt;
+    status.promoteFull = false;
+    if (status.blueGreen) status.blueGreen.scaleUpPreviewCheckPoint = false;
+    status.currentStepIndex = this.canary && (this.canary.steps?.length ?? 0) > 0 ? 0 : undefined;
+  }
+
+  promoteStable(status: RolloutStatus, reason: string): void {
+    this.pause.clearPauseConditions = true;
+    this.pause.removeAbort = true;
+    status.promoteFull = false;
+    if (status.blueGreen) status.blueGreen.scaleUpPreviewCheckPoint = false;
+    if (this.canary) {
+      const steps = this.canary.steps?.length ?? 0;
+      status.currentStepIndex = steps > 0 ? steps : undefined;
+    }
+    if (status.stableRS !== status.currentPodHash) {
+      this.world.event?.(
+        "Normal",
+        "RolloutCompleted",
+        `Rollout completed update to revision ${revisionOf(this.newRS)} (${status.currentPodHash ?? ""}): ${reason}`,
+      );
+    }
+    status.stableRS = status.currentPodHash;
+  }
+
+  calculateRolloutConditions(status: RolloutStatus): void {
+    const now = this.nowIso;
+    const isPaused = (status.pauseConditions ?? []).length > 0 || !!this.spec.paused;
+    const isAborted = this.pause.isAborted();
+    const ro: Rollout = { ...this.rollout, spec: this.spec };
+    let becameUnhealthy = false;
+    if (!isPaused && rolloutHealthy(ro, status)) {
+      setCondition(status, newCondition("Healthy", "True", REASONS.rolloutHealthy, MESSAGES.rolloutHealthy, now));
+    } else if (getCondition(this.status, "Healthy")) {
+      becameUnhealthy = setCondition(
+        status,
+        newCondition("Healthy", "False", REASONS.rolloutHealthy, MESSAGES.rolloutNotHealthy, now),
+      );
+    }
+    if (isAborted) {
+      let message = MESSAGES.rolloutAborted(
+        revisionOf(this.newRS) || Number(this.rollout.metadata.annotations?.[REVISION_ANNOTATION] ?? 0),
+      );
+      if (this.pause.abortMessage) message = `${message}: ${this.pause.abortMessage}`;
+      if (setCondition(status, newCondition("Progressing", "False", REASONS.rolloutAborted, message, now))) {
+        this.world.event?.("Warning", REASONS.rolloutAborted, message);
+      }
+    }
+    const current = getCondition(this.status, "Progressing");
+    const isHealthyRollout =
+      status.replicas === status.availableReplicas &&
+      current?.reason === REASONS.newReplicaSetAvailable &&
+      current.type !== "Progressing";
+    if (!isHealthyRollout && !isAborted) {
+      if (rolloutHealthy(ro, status)) {
+        setCondition(
+          status,
+          newCondition(
+            "Progressing",
+            "True",
+            REASONS.newReplicaSetAvailable,
+            MESSAGES.replicaSetCompleted(this.newRS?.metadata.name ?? ""),
+            now,
+          ),
+        );
+      } else if (rolloutProgressing(ro, status) || becameUnhealthy) {
+        let message = this.newRS
+          ? MESSAGES.replicaSetProgressing(this.newRS.metadata.name)
+          : MESSAGES.rolloutProgressing(this.name);
+        let reason: string = REASONS.replicaSetUpdated;
+        if (status.stableRS === status.currentPodHash && becameUnhealthy) {
+          reason = REASONS.replicaSetNotAvailable;
+          message = MESSAGES.notAvailable;
+        }
+        const cond = newCondition("Progressing", "True", reason, message, now);
+        if (current?.status === "True") cond.lastTransitionTime = current.lastTransitionTime;
+        removeCondition(status, "Progressing");
+        setCondition(status, cond);
+      } else if (!this.isIndefiniteStep() && !this.isWaitingForScaleDown() && this.timedOut(status)) {
+        const message = this.newRS
+          ? MESSAGES.replicaSetTimedOut(this.newRS.metadata.name)
+          : `Rollout "${this.name}" has timed out progressing.`;
+        setCondition(status, newCondition("Progressing", "False", REASONS.timedOut, message, now));
+      }
+    }
+    const activeRS = this.allRSs.find((rs) => podTemplateHashOf(rs) === status.blueGreen?.activeSelector);
+    const available =
+      (this.bg && activeRS && this.isSaturated(activeRS)) ||
+      (this.canary && sumOf(this.allRSs, (rs) => rs.status?.availableReplicas) >= this.replicas);
+    setCondition(
+      status,
+      available
+        ? newCondition("Available", "True", REASONS.available, MESSAGES.available, now)
+        : newCondition("Available", "False", REASONS.available, MESSAGES.notAvailable, now),
+    );
+    setCondition(
+      status,
+      newCondition(
+        "Completed",
+        rolloutCompleted(status) ? "True" : "False",
+        REASONS.rolloutCompleted,
+        REASONS.rolloutCompleted,
+        now,
+      ),
+    );
+  }
+
+  isIndefiniteStep(): boolean {
+    const step = this.currentCanaryStep().step;
+    if (step && (step.pause || step.analysis || step.experiment)) return true;
+    return getCondition(this.status, "Paused")?.status === "True";
+  }
+  isWaitingForScaleDown(): boolean {
+    return this.otherRSs.some((rs) => !!rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION]);
+  }
+  timedOut(status: RolloutStatus): boolean {
+    const cond = getCondition(status, "Progressing");
+    if (!cond || cond.reason === REASONS.rolloutAborted || cond.reason === REASONS.rolloutPaused) return false;
+    if (cond.reason === REASONS.timedOut) return true;
+    const deadline = (this.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS) * 1000;
+    return Date.parse(cond.lastUpdateTime) + deadline < this.now.getTime();
+  }
+
+  isSaturated(rs: ReplicaSet | undefined): boolean {
+    if (!rs) return false;
+    const desired = Number(rs.metadata.annotations?.[DESIRED_REPLICAS_ANNOTATION]);
+    return (
+      (rs.spec.replicas ?? 0) === this.replicas &&
+      desired === this.replicas &&
+      (rs.status?.availableReplicas ?? 0) === this.replicas
+    );
+  }
+
+  async persistStatus(status: RolloutStatus): Promise<void> {
+    status.observedGeneration = String(this.rollout.metadata.generation ?? 1);
+    if (this.rollout.spec.workloadRef && this.workloadGeneration !== undefined) {
+      status.workloadObservedGeneration = String(this.workloadGeneration);
+    }
+    this.pause.calculatePauseStatus(status, this.nowIso);
+    this.calculateRolloutConditions(status);
+    const { phase, message } = calculateRolloutPhase(this.spec, status);
+    status.phase = phase;
+    status.message = message;
+    const next = omitEmpty(status);
+    const patch = mergePatchBetween(this.storedStatus, next);
+    if (patch && Object.keys(patch).length > 0) {
+      await this.world.patchRolloutStatus(this.ns, this.name, { status: patch });
+      const wasPaused = (this.storedStatus.pauseConditions ?? []).length > 0;
+      const firstPause = next.pauseConditions?.[0];
+      if (!wasPaused && firstPause) {
+        this.world.event?.("Normal", REASONS.rolloutPaused, `${MESSAGES.rolloutPaused} (${firstPause.reason})`);
+      } else if (wasPaused && !firstPause && !next.abortedAt) {
+        this.world.event?.("Normal", REASONS.rolloutResumed, MESSAGES.rolloutResumed);
+      }
+    }
+    this.scheduleProgressDeadline(next);
+  }
+
+  /** requeueStuckRollout: wake up when the progress deadline would pass. */
+  scheduleProgressDeadline(status: RolloutStatus): void {
+    const cond = getCondition(status, "Progressing");
+    if (!cond) return;
+    const paused = (status.pauseConditions ?? []).length > 0 || !!this.spec.paused;
+    if (cond.reason === REASONS.timedOut || cond.reason === REASONS.newReplicaSetAvailable) return;
+    if (paused || status.abort || this.isIndefiniteStep()) return;
+    const deadline = (this.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS) * 1000;
+    this.requeue(Date.parse(cond.lastUpdateTime) + deadline + 1000 - this.now.getTime());
+  }
+
+  /** checkPausedConditions: records Paused/Resumed/Retry transitions before anything else. */
+  async checkPausedConditions(): Promise<boolean> {
+    const status = this.status;
+    if (String(this.rollout.metadata.generation ?? 1) !== status.observedGeneration) return false;
+    const prog = getCondition(status, "Progressing");
+    const progPaused = prog?.reason === REASONS.rolloutPaused;
+    const isPaused = (status.pauseConditions ?? []).length > 0 || !!this.spec.paused;
+    const abortCond = prog?.reason === REASONS.rolloutAborted;
+    const updates = [];
+    if (isPaused !== progPaused && !abortCond && !rolloutCompleted(status)) {
+      updates.push(
+        isPaused
+          ? newCondition("Progressing", "Unknown", REASONS.rolloutPaused, MESSAGES.rolloutPaused, this.nowIso)
+          : newCondition("Progressing", "Unknown", REASONS.rolloutResumed, MESSAGES.rolloutResumed, this.nowIso),
+      );
+    }
+    if (!status.abort && abortCond) {
+      updates.push(newCondition("Progressing", "Unknown", REASONS.rolloutRetry, MESSAGES.rolloutRetry, this.nowIso));
+    }
+    const pausedTrue = getCondition(status, "Paused")?.status === "True";
+    if (isPaused !== pausedTrue && !abortCond) {
+      updates.push(
+        newCondition("Paused", isPaused ? "True" : "False", REASONS.rolloutPaused, MESSAGES.rolloutPaused, this.nowIso),
+      );
+    }
+    if (updates.length === 0) return false;
+    const next = structuredClone(status);
+    for (const cond of updates) setCondition(next, cond);
+    next.observedGeneration = String(this.rollout.metadata.generation ?? 1);
+    const { phase, message } = calculateRolloutPhase(this.spec, next);
+    next.phase = phase;
+    next.message = message;
+    const patch = mergePatchBetween(status, next);
+    if (patch && Object.keys(patch).length > 0) {
+      await this.world.patchRolloutStatus(this.ns, this.name, { status: patch });
+      return true;
+    }
+    return false;
+  }
+
+  async persistInvalidSpec(message: string): Promise<void> {
+    const status = structuredClone(this.status);
+    setCondition(status, newCondition("InvalidSpec", "True", REASONS.invalidSpec, message, this.nowIso));
+    status.observedGeneration = String(this.rollout.metadata.generation ?? 1);
+    const { phase, message: msg } = calculateRolloutPhase(this.spec, status);
+    status.phase = phase;
+    status.message = msg;
+    const patch = mergePatchBetween(this.storedStatus, status);
+    if (patch && Object.keys(patch).length > 0) {
+      await this.world.patchRolloutStatus(this.ns, this.name, { status: patch });
+    }
+  }
+
+  // ---------------------------------------------------------------- blue-green
+
+  async getServices(): Promise<{ active: Service; preview: Service | undefined }> {
+    const bg = this.bg;
+    if (!bg) throw new Error("not a blue-green Rollout");
+    const active = await this.world.getService(this.ns, bg.activeService);
+    const preview = bg.previewService ? await this.world.getService(this.ns, bg.previewService) : undefined;
+    if (!active) throw new Error(`service "${bg.activeService}" not found`);
+    return { active, preview };
+  }
+
+  isBlueGreenFastTracked(active: Service): boolean {
+    if (this.isFastRollback()) return true;
+    if (this.status.promoteFull) return true;
+    const activeHash = active.spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
+    if (activeHash === undefined) return true;
+    return activeHash === podTemplateHashOf(this.newRS);
+  }
+
+  readyForPause(): boolean {
+    const newRS = this.newRS;
+    if (!newRS) return false;
+    const count = this.newRSNewReplicas(newRS);
+    return (newRS.spec.replicas ?? 0) === count && (newRS.status?.availableReplicas ?? 0) === count;
+  }
+
+  needsBlueGreenControllerPause(): boolean {
+    const bg = this.bg;
+    if (!bg) return false;
+    if (bg.autoPromotionEnabled === false) return true;
+    return (bg.autoPromotionSeconds ?? 0) > 0;
+  }
+
+  pauseCondition(reason: PauseReason): PauseCondition | undefined {
+    return (this.status.pauseConditions ?? []).find((c) => c.reason === reason);
+  }
+
+  completedBlueGreenPause(): boolean {
+    const bg = this.bg;
+    if (!bg) return true;
+    const cond = this.pauseCondition("BlueGreenPause");
+    if (this.pause.hasAddPause()) return false;
+    if (this.status.blueGreen?.scaleUpPreviewCheckPoint) return true;
+    if (bg.autoPromotionEnabled === undefined || bg.autoPromotionEnabled) {
+      const seconds = bg.autoPromotionSeconds ?? 0;
+      if (seconds === 0) return true;
+      if (cond) return this.now.getTime() > Date.parse(cond.startTime) + seconds * 1000;
+      return false;
+    }
+    return !!this.status.controllerPause && !cond;
+  }
+
+  reconcileBlueGreenPause(active: Service): void {
+    if (this.status.abort) return;
+    if (!this.readyForPause()) return;
+    if (this.haltProgress()) return;
+    const newHash = podTemplateHashOf(this.newRS);
+    if (this.isBlueGreenFastTracked(active)) {
+      this.pause.removePauseReasons.push("BlueGreenPause");
+      return;
+    }
+    if (active.spec?.selector?.[POD_TEMPLATE_HASH_LABEL] === newHash) {
+      this.pause.removePauseReasons.push("BlueGreenPause");
+      return;
+    }
+    if (this.status.blueGreen?.scaleUpPreviewCheckPoint) {
+      this.pause.removePauseReasons.push("BlueGreenPause");
+      return;
+    }
+    if (!this.needsBlueGreenControllerPause()) {
+      this.pause.removePauseReasons.push("BlueGreenPause");
+      return;
+    }
+    const cond = this.pauseCondition("BlueGreenPause");
+    if (cond) {
+      if (!this.completedBlueGreenPause()) {
+        const seconds = this.bg?.autoPromotionSeconds ?? 0;
+        if (seconds > 0) this.requeue(Date.parse(cond.startTime) + seconds * 1000 + 1000 - this.now.getTime());
+      } else {
+        this.pause.removePauseReasons.push("BlueGreenPause");
+      }
+    } else if (!this.status.controllerPause) {
+      this.pause.addPauseReasons.push("BlueGreenPause");
+    }
+  }
+
+  async reconcileActiveService(active: Service): Promise<void> {
+    if (this.haltProgress()) return;
+    if (!this.readyForPause() || !this.isSaturated(this.newRS)) return;
+    let hash = active.spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
+    const newHash = podTemplateHashOf(this.newRS) ?? "";
+    if (this.isBlueGreenFastTracked(active)) hash = newHash;
+    if (this.completedBlueGreenPause()) hash = newHash;
+    if (this.status.abort) hash = this.status.stableRS;
+    if (hash === undefined || hash === "") return;
+    await this.switchServiceSelector(active, hash);
+  }
+
+  shouldFullPromote(status: RolloutStatus): string {
+    if (!this.stableRS) return "Initial deploy";
+    if (this.canary) {
+      if (this.pause.isAborted()) return "";
+      if (!this.newRS || (this.newRS.status?.availableReplicas ?? 0) < this.replicas) return "";
+      if (this.status.promoteFull) return "Full promotion requested";
+      if (this.isFastRollback()) return "Fast rollback";
+      const steps = this.canary.steps?.length ?? 0;
+      const index = this.currentCanaryStep().index;
+      if (steps === 0 || index === steps) return `Completed all ${steps} canary steps`;
+      return "";
+    }
+    if (!status.blueGreen?.activeSelector) return "Initial deploy";
+    if (status.blueGreen.activeSelector !== status.currentPodHash) return "";
+    if (this.status.promoteFull) return "Full promotion requested";
+    if (this.isFastRollback()) return "Fast rollback";
+    if (this.pause.isAborted()) return "";
+    return "Completed blue-green update";
+  }
+
+  async syncStatusBlueGreen(preview: Service | undefined, active: Service): Promise<void> {
+    const status = this.calculateBaseStatus();
+    status.stableRS = this.status.stableRS;
+    if (this.podSpecChanged()) this.resetRolloutStatus(status);
+    if (this.status.promoteFull) {
+      this.pause.clearPauseConditions = true;
+      this.pause.removeAbort = true;
+    }
+    const previewSelector = preview?.spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
+    const activeSelector = active.spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
+    status.blueGreen = { previewSelector, activeSelector };
+    const promoteReason = this.shouldFullPromote(status);
+    if (promoteReason) {
+      this.promoteStable(status, promoteReason);
+    } else {
+      status.blueGreen.scaleUpPreviewCheckPoint = this.scaleUpPreviewCheckPoint();
+    }
+    const activeRS = this.allRSs.find((rs) => podTemplateHashOf(rs) === activeSelector);
+    if (activeRS) {
+      status.HPAReplicas = activeRS.status?.replicas ?? 0;
+      status.selector = formatSelector(activeRS.spec.selector);
+      status.availableReplicas = activeRS.status?.availableReplicas ?? 0;
+      status.readyReplicas = activeRS.status?.readyReplicas ?? 0;
+    } else {
+      status.HPAReplicas = sumOf(this.allRSs, (rs) => rs.status?.replicas);
+      status.selector = formatSelector(this.spec.selector);
+      status.availableReplicas = sumOf(this.allRSs, (rs) => rs.status?.availableReplicas);
+    }
+    await this.persistStatus(status);
+  }
+
+  scaleUpPreviewCheckPoint(): boolean {
+    const bg = this.bg;
+    if (bg?.previewReplicaCount === undefined) return false;
+    if (this.status.blueGreen?.scaleUpPreviewCheckPoint) return true;
+    if (!this.completedBlueGreenPause()) return false;
+    return bg.previewReplicaCount === (this.newRS?.status?.availableReplicas ?? 0);
+  }
+
+  async rolloutBlueGreen(): Promise<void> {
+    const { active, preview } = await this.getServices();
+    if (preview && !this.haltProgress() && this.newRS) {
+      await this.switchServiceSelector(preview, podTemplateHashOf(this.newRS) ?? "");
+    }
+    if (this.podSpecChanged()) {
+      await this.syncStatusBlueGreen(preview, active);
+      return;
+    }
+    await this.reconcileRestart();
+    await this.removeScaleDownDeadlines();
+    if (this.stableRS) await this.scaleReplicaSet(this.stableRS, this.replicas);
+    await this.reconcileNewReplicaSet();
+    await this.reconcileOtherReplicaSets([active, preview]);
+    await this.reconcileRevisionHistoryLimit();
+    this.reconcileBlueGreenPause(active);
+    await this.reconcileActiveService(active);
+    await this.syncStatusBlueGreen(preview, active);
+  }
+
+  // ---------------------------------------------------------------- canary
+
+  currentCanaryStep(): { step: CanaryStepLike | undefined; index: number | undefined } {
+    const steps = this.canary?.steps ?? [];
+    if (!this.canary || steps.length === 0) return { step: undefined, index: undefined };
+    const index = this.status.currentStepIndex ?? 0;
+    return { step: steps[index], index };
+  }
+
+  /** GetCurrentSetWeight / GetCanaryReplicasOrWeight: the weight the canary should have now. */
+  desiredWeight(): number {
+    const s = this.status;
+    if (s.promoteFull || !s.stableRS || s.currentPodHash === s.stableRS) return 100;
+    if (s.abort) return 0;
+    const { step, index } = this.currentCanaryStep();
+    if (!step || index === undefined) return 100;
+    const steps = this.canary?.steps ?? [];
+    for (let i = index; i >= 0; i--) {
+      const w = steps[i]?.setWeight;
+      if (typeof w === "number") return w;
+    }
+    return 0;
+  }
+
+  /**
+   * Target sizes of the canary and stable ReplicaSets. Without traffic routing the weight is
+   * approximated by replica counts (ceil(replicas × weight / 100)); the stable ReplicaSet only
+   * shrinks as canary Pods become available, which keeps availability as maxUnavailable does.
+   */
+  canaryReplicaCounts(): { newRS: number; stable: number } {
+    const replicas = this.replicas;
+    const weight = this.desiredWeight();
+    const stableExists = !!this.stableRS && this.stableRS !== this.newRS;
+    if (!stableExists) return { newRS: replicas, stable: 0 };
+    let canary = Math.ceil((replicas * weight) / 100);
+    if (weight > 0 && weight < 100 && canary >= replicas && replicas > 1) canary = replicas - 1;
+    if (this.canary?.trafficRouting) return { newRS: canary, stable: replicas };
+    const desiredStable = replicas - canary;
+    const currentStable = this.stableRS?.spec.replicas ?? 0;
+    const newAvailable = this.newRS?.status?.availableReplicas ?? 0;
+    const stable = Math.max(desiredStable, Math.min(currentStable, replicas - newAvailable));
+    return { newRS: canary, stable };
+  }
+
+  atDesiredCanaryCounts(): boolean {
+    const { newRS, stable } = this.canaryReplicaCounts();
+    const n = this.newRS;
+    if (!n || (n.spec.replicas ?? 0) !== newRS || (n.status?.availableReplicas ?? 0) !== newRS) return false;
+    const desiredStable = this.canary?.trafficRouting ? stable : this.replicas - newRS;
+    if (this.stableRS && this.stableRS !== this.newRS) {
+      if (
+        (this.stableRS.spec.replicas ?? 0) !== desiredStable ||
+        (this.stableRS.status?.replicas ?? 0) !== desiredStable
+      ) {
+        return false;
+      }
+    }
+    if (!this.canary?.trafficRouting && sumOf(this.otherRSs, (rs) => rs.status?.availableReplicas) !== 0) return false;
+    return true;
+  }
+
+  completedCanaryPauseStep(step: CanaryStepLike): boolean {
+    const cond = this.pauseCondition("CanaryPauseStep");
+    if (this.status.controllerPause && !cond) return true;
+    const seconds = durationSeconds(step.pause?.duration);
+    if (seconds !== undefined && cond) return this.now.getTime() > Date.parse(cond.startTime) + seconds * 1000;
+    return false;
+  }
+
+  completedCurrentCanaryStep(): boolean {
+    if (this.spec.paused) return false;
+    const { step } = this.currentCanaryStep();
+    if (!step) return false;
+    if (step.pause) return this.completedCanaryPauseStep(step);
+    if (typeof step.setWeight === "number") return this.atDesiredCanaryCounts();
+    // Steps the simulation does not run (analysis, experiment, setCanaryScale, header and mirror
+    // routes, plugins) complete at once.
+    return true;
+  }
+
+  /** reconcileCanaryPause: adds CanaryPauseStep; returns whether the step is a pause still running. */
+  reconcileCanaryPause(): boolean {
+    if (this.spec.paused || this.status.promoteFull) return false;
+    const { step } = this.currentCanaryStep();
+    if (!step?.pause) return false;
+    const cond = this.pauseCondition("CanaryPauseStep");
+    if (!cond) {
+      if (!this.status.controllerPause) this.pause.addPauseReasons.push("CanaryPauseStep");
+      return true;
+    }
+    const seconds = durationSeconds(step.pause.duration);
+    if (seconds === undefined) return true;
+    this.requeue(Date.parse(cond.startTime) + seconds * 1000 + 1000 - this.now.getTime());
+    return true;
+  }
+
+  async reconcileCanaryServices(): Promise<void> {
+    const canary = this.canary;
+    if (!canary) return;
+    const ensure = async (svcName: string | undefined, rs: ReplicaSet | undefined) => {
+      if (!svcName || !rs) return;
+      const svc = await this.world.getService(this.ns, svcName);
+      if (!svc) return;
+      const hash = podTemplateHashOf(rs) ?? "";
+      const current = svc.spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
+      // Never point a Service at a ReplicaSet whose Pods are not all available.
+      if (current !== hash && (rs.status?.availableReplicas ?? 0) < (rs.spec.replicas ?? 0)) return;
+      await this.switchServiceSelector(svc, hash);
+    };
+    await ensure(canary.stableService, this.stableRS);
+    if (this.pause.isAborted() && !canary.trafficRouting) {
+      await ensure(canary.canaryService, this.stableRS);
+      return;
+    }
+    await ensure(canary.canaryService, this.newRS);
+  }
+
+  async reconcileCanaryReplicaSets(): Promise<boolean> {
+    if (this.haltProgress()) return false;
+    await this.removeScaleDownDeadlines();
+    if (this.stableRS && this.stableRS !== this.newRS) {
+      if (await this.scaleReplicaSet(this.stableRS, this.canaryReplicaCounts().stable)) return true;
+    }
+    if (await this.reconcileNewReplicaSet()) return true;
+    const services = await Promise.all(
+      [this.canary?.stableService, this.canary?.canaryService].map((n) =>
+        n ? this.world.getService(this.ns, n) : Promise.resolve(undefined),
+      ),
+    );
+    return this.reconcileOtherReplicaSets(services);
+  }
+
+  trafficWeights(status: RolloutStatus): void {
+    const canary = this.canary;
+    if (!canary?.trafficRouting) return;
+    const prev = this.status.canary?.weights;
+    let weight = this.desiredWeight();
+    if (isFullyPromoted(status) || this.pause.isAborted()) weight = 0;
+    const newAvail = this.newRS?.status?.availableReplicas ?? 0;
+    const needed = Math.ceil((this.replicas * weight) / 100);
+    if (weight > (prev?.canary.weight ?? 0) && newAvail < needed) weight = prev?.canary.weight ?? 0;
+    const stableHash = status.stableRS;
+    status.canary = {
+      weights: {
+        canary: { weight, serviceName: canary.canaryService, podTemplateHash: status.currentPodHash },
+        stable: { weight: 100 - weight, serviceName: canary.stableService, podTemplateHash: stableHash },
+      },
+    };
+  }
+
+  async syncStatusCanary(): Promise<void> {
+    const status = this.calculateBaseStatus();
+    status.availableReplicas = sumOf(this.allRSs, (rs) => rs.status?.availableReplicas);
+    status.HPAReplicas = sumOf(this.allRSs, (rs) => rs.status?.replicas);
+    status.selector = formatSelector(this.spec.selector);
+    status.stableRS = this.status.stableRS;
+    status.currentStepHash = computeStepHash(this.spec);
+    const stepCount = this.canary?.steps?.length ?? 0;
+    const { step } = this.currentCanaryStep();
+    let { index } = this.currentCanaryStep();
+
+    if (this.podSpecChanged() || this.stepsChanged()) {
+      this.resetRolloutStatus(status);
+      if (this.newRS && stepCount > 0 && this.status.stableRS === podTemplateHashOf(this.newRS)) {
+        status.currentStepIndex = stepCount;
+      }
+      this.trafficWeights(status);
+      await this.persistStatus(status);
+      return;
+    }
+    if (this.status.promoteFull) {
+      this.pause.clearPauseConditions = true;
+      this.pause.removeAbort = true;
+      if (stepCount > 0) index = stepCount;
+    }
+    const promoteReason = this.shouldFullPromote(status);
+    if (promoteReason) {
+      this.promoteStable(status, promoteReason);
+      this.trafficWeights(status);
+      await this.persistStatus(status);
+      return;
+    }
+    if (this.pause.isAborted()) {
+      if (stepCount > 0) status.currentStepIndex = status.stableRS === status.currentPodHash ? stepCount : 0;
+      this.trafficWeights(status);
+      await this.persistStatus(status);
+      return;
+    }
+    if (step && index !== undefined && index < stepCount && this.completedCurrentCanaryStep()) {
+      index += 1;
+      this.pause.removePauseReasons.push("CanaryPauseStep");
+    }
+    status.currentStepIndex = index;
+    this.trafficWeights(status);
+    await this.persistStatus(status);
+  }
+
+  async rolloutCanary(): Promise<void> {
+    if (this.podSpecChanged() || this.stepsChanged()) {
+      await this.syncStatusCanary();
+      return;
+    }
+    if ((await this.reconcileRestart()) > 0) return;
+    await this.reconcileRevisionHistoryLimit();
+    await this.reconcileCanaryServices();
+    if (await this.reconcileCanaryReplicaSets()) {
+      await this.syncStatusCanary();
+      return;
+    }
+    this.reconcileCanaryPause();
+    await this.syncStatusCanary();
+  }
+}
+
+type CanaryStepLike = NonNullable<NonNullable<RolloutSpec["strategy"]["canary"]>["steps"]>[number];
+
+function templateWithoutHash(template: PodTemplate): PodTemplate {
+  const copy = structuredClone(template);
+  if (copy.metadata?.labels) {
+    delete copy.metadata.labels[POD_TEMPLATE_HASH_LABEL];
+  }
+  return copy;
+}
+
+function isPodReady(pod: Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** Drops the zero values Go's `omitempty` drops, so the stored status reads like the real one. */
+function omitEmpty(status: RolloutStatus): RolloutStatus {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(status)) {
+    if (value === undefined || value === null || value === false || value === "") continue;
+    if (typeof value === "number" && value === 0 && key !== "currentStepIndex") continue;
+    if (Array.isArray(value) && value.length === 0) continue;
+    if (key === "blueGreen" || key === "canary") {
+      const inner: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (v === undefined || v === false || v === "") continue;
+        inner[k] = v;
+      }
+      out[key] = inner;
+      continue;
+    }
+    out[key] = value;
+  }
+  return out as RolloutStatus;
+}
+
+/** Runs one reconcile pass of the Rollout; returns when it must run again on the world's clock. */
+export async function reconcileRollout(world: RolloutWorld, rollout: Rollout): Promise<ReconcileOutcome> {
+  if (rollout.metadata.deletionTimestamp) return {};
+  const pass = new RolloutPass(world, structuredClone(rollout));
+  const invalid = await pass.resolve();
+  if (invalid) {
+    await pass.persistInvalidSpec(invalid);
+    return {};
+  }
+  if (await pass.checkPausedConditions()) return {};
+  await pass.loadReplicaSets();
+  if (!pass.newRS) await pass.createDesiredReplicaSet();
+  else await pass.syncReplicaSetRevision();
+  if (isFullyPromoted(pass.status) && pass.pause.isAborted()) pass.pause.removeAbort = true;
+  if (pass.bg) await pass.rolloutBlueGreen();
+  else await pass.rolloutCanary();
+  return pass.requeueMs === undefined ? {} : { requeueAfterMs: pass.requeueMs };
+}

@@ -1,0 +1,190 @@
+// Test helpers for the Argo Rollouts and Flagger controller tests: a kube-sim on a manual clock, a tiny HTTP
+// client that speaks to it as kubectl and the kubectl-argo-rollouts plugin do (plain fetch, JSON and merge/JSON
+// patches), watch recording, and a webhook receiver. Every resource is disposable (`await using`).
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ManualClock } from "../clock.js";
+import { type KubeSim, startKubeSim } from "../sim.js";
+import type { Controller } from "./runtime.js";
+
+export const NS = "default";
+
+export const PATHS = {
+  rollouts: `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`,
+  canaries: `/apis/flagger.app/v1beta1/namespaces/${NS}/canaries`,
+  replicaSets: `/apis/apps/v1/namespaces/${NS}/replicasets`,
+  deployments: `/apis/apps/v1/namespaces/${NS}/deployments`,
+  services: `/api/v1/namespaces/${NS}/services`,
+  pods: `/api/v1/namespaces/${NS}/pods`,
+  events: `/api/v1/namespaces/${NS}/events`,
+} as const;
+
+const CONTENT_TYPES = {
+  json: "application/json",
+  merge: "application/merge-patch+json",
+  jsonPatch: "application/json-patch+json",
+} as const;
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary Kubernetes objects
+export type Obj = any;
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}: ${body}`);
+  }
+}
+
+/** A kube-sim on a ManualClock plus an HTTP client for it. */
+export interface SimResource extends AsyncDisposable {
+  sim: KubeSim;
+  get(path: string): Promise<Obj>;
+  list(path: string, labelSelector?: string): Promise<Obj[]>;
+  create(path: string, body: Obj): Promise<Obj>;
+  mergePatch(path: string, body: Obj): Promise<Obj>;
+  jsonPatch(path: string, ops: Obj[]): Promise<Obj>;
+  /** Advances the simulator's clock by `ms`, running every controller wait that falls due. */
+  advance(ms: number): Promise<void>;
+  /** Advances in `stepMs` steps until `check` returns a truthy value; fails after `maxMs` of clock time. */
+  until<T>(what: string, check: () => Promise<T | undefined | false>, maxMs?: number, stepMs?: number): Promise<T>;
+  /** Records watch events of a collection (JSON lines over HTTP), as a client sees them. */
+  watch(path: string): Promise<WatchRecorder>;
+}
+
+export interface WatchRecorder {
+  events: Array<{ type: string; object: Obj }>;
+  close(): void;
+}
+
+export async function simResource(
+  options: { readyDelayMs?: number; controllers?: Controller[] } = {},
+): Promise<SimResource> {
+  const sim = await startKubeSim({
+    clock: new ManualClock(Date.UTC(2026, 0, 1)),
+    readyDelayMs: options.readyDelayMs ?? 2000,
+    controllers: options.controllers,
+  });
+  const watches: WatchRecorder[] = [];
+
+  async function request(method: string, path: string, body?: unknown, type: keyof typeof CONTENT_TYPES = "json") {
+    const res = await fetch(`${sim.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": CONTENT_TYPES[type] },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new HttpError(res.status, text);
+    return JSON.parse(text) as Obj;
+  }
+
+  const resource: SimResource = {
+    sim,
+    get: (path) => request("GET", path),
+    list: async (path, labelSelector) => {
+      const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : "";
+      return (await request("GET", `${path}${q}`)).items as Obj[];
+    },
+    create: (path, body) => request("POST", path, body),
+    mergePatch: (path, body) => request("PATCH", path, body, "merge"),
+    jsonPatch: (path, ops) => request("PATCH", path, ops, "jsonPatch"),
+    advance: (ms) => sim.advance(ms),
+    async until(what, check, maxMs = 120_000, stepMs = 1000) {
+      let waited = 0;
+      for (;;) {
+        await sim.settle();
+        const value = await check();
+        if (value) return value;
+        if (waited >= maxMs) throw new Error(`still waiting after ${maxMs} ms of clock time for: ${what}`);
+        await sim.advance(stepMs);
+        waited += stepMs;
+      }
+    },
+    async watch(path) {
+      const controller = new AbortController();
+      const res = await fetch(`${sim.url}${path}?watch=1`, { signal: controller.signal });
+      if (!res.ok || !res.body) throw new HttpError(res.status, await res.text());
+      const recorder: WatchRecorder = { events: [], close: () => controller.abort() };
+      const decoder = new TextDecoder();
+      let buffer = "";
+      const reader = res.body.getReader();
+      void (async () => {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return;
+            buffer += decoder.decode(value, { stream: true });
+            let nl = buffer.indexOf("\n");
+            while (nl >= 0) {
+              const line = buffer.slice(0, nl).trim();
+              buffer = buffer.slice(nl + 1);
+              if (line) recorder.events.push(JSON.parse(line));
+              nl = buffer.indexOf("\n");
+            }
+          }
+        } catch {
+          // aborted by close()
+        }
+      })();
+      watches.push(recorder);
+      return recorder;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const w of watches) w.close();
+      await sim.close();
+    },
+  };
+  return resource;
+}
+
+/** One call a webhook receiver got. */
+export interface HookCall {
+  path: string;
+  body: Obj;
+}
+
+/** An HTTP server answering webhooks with a status per path that a test can change. */
+export interface HookServer extends AsyncDisposable {
+  url: string;
+  calls: HookCall[];
+  /** Status code answered on `path` (default 200). */
+  respond(path: string, status: number): void;
+}
+
+export async function hookServer(): Promise<HookServer> {
+  const statuses = new Map<string, number>();
+  const calls: HookCall[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.on("data", (chunk) => {
+      body += chunk;
+    });
+    req.on("end", () => {
+      const path = req.url ?? "/";
+      calls.push({ path, body: body ? JSON.parse(body) : undefined });
+      const status = statuses.get(path) ?? 200;
+      res.statusCode = status;
+      res.end(status < 300 ? "ok" : "gate closed");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    respond: (path, status) => statuses.set(path, status),
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export function podTemplate(app: string, image: string): Obj {
+  return { metadata: { labels: { app } }, spec: { containers: [{ name: app, image }] } };
+}
+
+export function isReady(pod: Obj): boolean {
+  return (pod.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
+}

@@ -1,0 +1,126 @@
+/**
+ * The Argo Rollouts controller (argoproj.io/v1alpha1 Rollout) on the kube-sim controller runtime: blue-green and
+ * canary strategies, `workloadRef`, abort/retry/promote/promoteFull, undo and restart, with the status fields,
+ * phases, messages and conditions the real controller writes. The reconcile logic lives in `rollout-reconcile.ts`;
+ * this file only connects it to the store, the clock and the work queue. ReplicaSets it creates are run by the
+ * built-in ReplicaSet controller, so Pods and their readiness come from the same simulation as Deployments.
+ */
+import type { KubeObject } from "../crds.js";
+import type { ResourceType } from "../resources.js";
+import type { Store } from "../store.js";
+import type { Deployment, Pod, ReplicaSet, Rollout, Service } from "./argo-rollout-types.js";
+import { type RolloutWorld, reconcileRollout } from "./rollout-reconcile.js";
+import { type ControllerContext, defineController, type ObjectKey } from "./runtime.js";
+
+const ROLLOUT = { apiVersion: "argoproj.io/v1alpha1", kind: "Rollout" };
+const REPLICA_SET = { apiVersion: "apps/v1", kind: "ReplicaSet" };
+const SERVICE = { apiVersion: "v1", kind: "Service" };
+const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
+const POD = { apiVersion: "v1", kind: "Pod" };
+
+/**
+ * Which Rollouts reference a Service or a Deployment, filled in by each reconcile. Watch mappings get only the
+ * changed object, so they look the referrers up here. Keyed by namespace/kind/name; an entry left by another
+ * simulator in the same process only causes a harmless reconcile of a Rollout that is not there.
+ */
+const referrers = new Map<string, Set<string>>();
+
+function refKey(namespace: string | undefined, kind: string, name: string): string {
+  return `${namespace ?? ""}/${kind}/${name}`;
+}
+
+function rememberReferences(rollout: Rollout): void {
+  const ns = rollout.metadata.namespace;
+  const names: string[] = [];
+  const bg = rollout.spec?.strategy?.blueGreen;
+  const canary = rollout.spec?.strategy?.canary;
+  for (const svc of [bg?.activeService, bg?.previewService, canary?.stableService, canary?.canaryService]) {
+    if (svc) names.push(refKey(ns, "Service", svc));
+  }
+  if (rollout.spec?.workloadRef?.name) names.push(refKey(ns, "Deployment", rollout.spec.workloadRef.name));
+  for (const key of names) {
+    const set = referrers.get(key) ?? new Set<string>();
+    set.add(rollout.metadata.name);
+    referrers.set(key, set);
+  }
+}
+
+function referrersOf(obj: KubeObject): ObjectKey[] {
+  const set = referrers.get(refKey(obj.metadata.namespace, obj.kind, obj.metadata.name ?? ""));
+  return [...(set ?? [])].map((name) => ({ namespace: obj.metadata.namespace, name }));
+}
+
+function typeOf(store: Store, ref: { apiVersion: string; kind: string }): ResourceType {
+  const type = store.types.byKind(ref.apiVersion, ref.kind);
+  if (!type)
+    throw new Error(`kube-sim has no ${ref.kind} (${ref.apiVersion}) type: are the Argo Rollouts CRDs installed?`);
+  return type;
+}
+
+function clone<T>(obj: unknown): T {
+  return structuredClone(obj) as T;
+}
+
+/** The store seen through the `RolloutWorld` interface; every read is a copy. */
+export function rolloutWorld(ctx: ControllerContext): RolloutWorld {
+  const { store } = ctx;
+  const peek = (ref: { apiVersion: string; kind: string }, ns: string, name: string) =>
+    store.peek(typeOf(store, ref), ns, name);
+  return {
+    now: () => new Date(ctx.clock.now()),
+    listReplicaSets: async (ns) => clone<ReplicaSet[]>(store.listRaw(typeOf(store, REPLICA_SET), ns).items),
+    listPods: async (ns) => clone<Pod[]>(store.listRaw(typeOf(store, POD), ns).items),
+    getService: async (ns, name) => clone<Service | undefined>(peek(SERVICE, ns, name)),
+    getDeployment: async (ns, name) => clone<Deployment | undefined>(peek(DEPLOYMENT, ns, name)),
+    createReplicaSet: async (ns, rs) => clone<ReplicaSet>(store.create(typeOf(store, REPLICA_SET), ns, rs).object),
+    patchReplicaSet: async (ns, name, patch) =>
+      clone<ReplicaSet>(store.patch(typeOf(store, REPLICA_SET), ns, name, "merge", patch).object),
+    deleteReplicaSet: async (ns, name) => {
+      store.delete(typeOf(store, REPLICA_SET), ns, name);
+    },
+    patchService: async (ns, name, patch) => {
+      store.patch(typeOf(store, SERVICE), ns, name, "merge", patch);
+    },
+    patchDeployment: async (ns, name, patch) => {
+      store.patch(typeOf(store, DEPLOYMENT), ns, name, "merge", patch);
+    },
+    patchRollout: async (ns, name, patch) => {
+      store.patch(typeOf(store, ROLLOUT), ns, name, "merge", patch);
+    },
+    patchRolloutStatus: async (ns, name, patch) => {
+      store.patch(typeOf(store, ROLLOUT), ns, name, "merge", patch, { subresource: "status" });
+    },
+    deletePod: async (ns, name) => {
+      store.delete(typeOf(store, POD), ns, name);
+    },
+  };
+}
+
+/** `rolloutWorld` whose events are recorded on the given Rollout as the rollouts-controller does. */
+function worldFor(ctx: ControllerContext, rollout: Rollout): RolloutWorld {
+  return {
+    ...rolloutWorld(ctx),
+    event: (type, reason, message) =>
+      ctx.recordEvent(rollout as unknown as KubeObject, type, reason, message, "rollouts-controller"),
+  };
+}
+
+/** Reconciles Rollouts; owns the ReplicaSets it creates and watches the Services and Deployments they name. */
+export const rolloutController = defineController({
+  name: "argo-rollouts",
+  for: ROLLOUT,
+  owns: [REPLICA_SET],
+  watches: [
+    { ref: SERVICE, map: referrersOf },
+    { ref: DEPLOYMENT, map: referrersOf },
+  ],
+  async reconcile(ctx, key) {
+    const type = ctx.store.types.byKind(ROLLOUT.apiVersion, ROLLOUT.kind);
+    if (!type) return undefined;
+    const stored = ctx.store.peek(type, key.namespace, key.name);
+    if (!stored) return undefined;
+    const rollout = clone<Rollout>(stored);
+    rememberReferences(rollout);
+    return reconcileRollout(worldFor(ctx, rollout), rollout);
+  },
+});
