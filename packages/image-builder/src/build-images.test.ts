@@ -202,6 +202,38 @@ describe("buildImages with the defaults", () => {
     ).toEqual(["docker/frontend.Dockerfile", "docker/backend.Dockerfile"]);
   });
 
+  it("builds several backends, each in its own repository, into the payload's backends.images", async () => {
+    const project = await seedProject({ "dist/api/index.js": "console.log('api')" });
+    const registry = inject("registry");
+    const result = await buildImages(
+      options(project, {
+        push: false,
+        images: [
+          { kind: "backend", baseImage: BASE_IMAGES.backend },
+          { kind: "backend", baseImage: BASE_IMAGES.backend, sources: "dist/api", repository: `${registry}/team/api` },
+        ],
+      }),
+    );
+    expect(result.payload.backends?.images).toEqual([
+      expect.stringMatching(new RegExp(`^${registry}/team/app\\d+-backend:release-2-0-3f2a9c1d$`)),
+      `${registry}/team/api:release-2-0-3f2a9c1d`,
+    ]);
+  });
+
+  it("says the push failed when the registry cannot be reached", async () => {
+    const project = await seedProject();
+    const error = await failure(
+      buildImages(
+        options(project, {
+          registry: "127.0.0.1:1/team",
+          images: [{ kind: "backend", baseImage: BASE_IMAGES.backend }],
+        }),
+      ),
+    );
+    expect(error.code).toBe("PUSH_FAILED");
+    expect(error.message).toMatch(/^127\.0\.0\.1:1\/team\/app\d+-backend:latest: push failed: .*connection refused/);
+  });
+
   it("reports a base image that cannot be pulled as a failure of the FROM step", async () => {
     const project = await seedProject();
     const error = await failure(buildImages(options(project, { images: ["frontend"], push: false })));
