@@ -1,0 +1,114 @@
+/** What promotion and rollback share: the result type, and getting a commit to the remote (branch + PR, or push). */
+import type { Approval } from "./approval.js";
+import { PromotionError } from "./errors.js";
+import { type GitRepo, push, remoteBranchExists } from "./git.js";
+import { type GitHubTarget, openPullRequest, type PullRequest } from "./github.js";
+import { formatImageReference, type OverlayImage } from "./kustomization.js";
+
+export type ChangeKind = "updated" | "added" | "removed" | "unchanged";
+
+/** One image of the target overlay, before and after. */
+export interface ImageRow {
+  name: string;
+  before: OverlayImage | null;
+  after: OverlayImage | null;
+  change: ChangeKind;
+}
+
+export interface PromotionResult {
+  action: "promote" | "revert";
+  /**
+   * `up-to-date`: nothing to change, nothing committed. `planned`: dry run. `pull-request`: branch pushed and
+   * pull request opened. `pushed`: committed straight onto `base`.
+   */
+  status: "up-to-date" | "planned" | "pull-request" | "pushed";
+  /** The environment promoted from (for a rollback, the one the reverted promotion came from). */
+  from: string;
+  to: string;
+  base: string;
+  remote: string;
+  /** The target overlay's kustomization file. */
+  overlay: string;
+  /** The commit of `base` the change was made on. */
+  baseCommit: string;
+  images: ImageRow[];
+  /** Images the target pins that the source does not mention, left as they are. */
+  untouched: string[];
+  /** The QA approval the promotion relied on; `null` for a rollback or a forced promotion without one. */
+  approval: Approval | null;
+  /** True when a promotion went ahead without a QA approval because `force` was set. */
+  forced: boolean;
+  /** The promotion commit a rollback reverted. */
+  reverted?: string;
+  commit?: string;
+  branch?: string;
+  pullRequest?: PullRequest;
+  /** The commit message (also the pull request's title and body). */
+  message?: string;
+}
+
+export function describeImage(image: OverlayImage | null, env: string): string {
+  return image ? formatImageReference(image) : `(not in ${env})`;
+}
+
+export function imageLines(rows: readonly ImageRow[], to: string): string[] {
+  return rows
+    .filter((row) => row.change !== "unchanged")
+    .map((row) => `${row.name}: ${describeImage(row.before, to)} → ${describeImage(row.after, to)}`);
+}
+
+export interface Delivery {
+  repo: GitRepo;
+  worktree: string;
+  remote: string;
+  base: string;
+  mode: "pull-request" | "push";
+  branch: string;
+  message: string;
+  github: GitHubTarget | undefined;
+  signal?: AbortSignal;
+}
+
+export async function checkBranchFree(repo: GitRepo, remote: string, branch: string): Promise<void> {
+  if (await remoteBranchExists(repo, remote, branch)) {
+    throw new PromotionError(
+      "BRANCH_EXISTS",
+      `The branch ${branch} already exists on "${remote}": this change was probably proposed already.`,
+      `review or close its pull request and delete the branch (git push ${remote} --delete ${branch}), or pass another branch.`,
+      { remote, branch },
+    );
+  }
+}
+
+/** Commits the staged change in the worktree and delivers it; returns the commit and, for a PR, the PR. */
+export async function commitAndDeliver(d: Delivery): Promise<{ commit: string; pullRequest?: PullRequest }> {
+  await d.repo.runIn(d.worktree, ["commit", "--quiet", "-m", d.message]);
+  const commit = (await d.repo.runIn(d.worktree, ["rev-parse", "HEAD"])).trim();
+  if (d.mode === "push") {
+    await push(
+      d.repo,
+      d.remote,
+      commit,
+      d.base,
+      `${d.base} may be protected or have moved on since the fetch: run again to redo the change on the new ${d.base}, or use delivery: "pull-request".`,
+    );
+    return { commit };
+  }
+  await push(
+    d.repo,
+    d.remote,
+    commit,
+    d.branch,
+    `check that you may push branches to "${d.remote}", or pass another branch.`,
+  );
+  if (!d.github) throw new Error("a pull request delivery without GitHub settings");
+  const [title, ...body] = d.message.split("\n");
+  const pullRequest = await openPullRequest(d.github, {
+    title: title ?? d.message,
+    body: body.join("\n").trim(),
+    head: d.branch,
+    base: d.base,
+    ...(d.signal ? { signal: d.signal } : {}),
+  });
+  return { commit, pullRequest };
+}

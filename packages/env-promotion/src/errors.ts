@@ -1,0 +1,51 @@
+/** Why a promotion, a rollback or an approval could not be done. The message says what is wrong and how to fix it. */
+export type PromotionErrorCode =
+  | "INVALID_OPTIONS"
+  | "NOT_A_GIT_REPO"
+  | "REMOTE_FAILED"
+  | "BRANCH_NOT_FOUND"
+  | "OVERLAY_NOT_FOUND"
+  | "KUSTOMIZATION_INVALID"
+  | "IMAGE_NOT_IN_TARGET"
+  | "APPROVAL_MISSING"
+  | "BRANCH_EXISTS"
+  | "PUSH_REJECTED"
+  | "GITHUB_CONFIG_MISSING"
+  | "GITHUB_REQUEST_FAILED"
+  | "PROMOTION_NOT_FOUND"
+  | "REVERT_CONFLICT"
+  | "GIT_FAILED"
+  | "EDIT_CHECK_FAILED";
+
+/** Facts a person needs to act on the error; every field is optional and never holds a secret. */
+export interface PromotionErrorDetails {
+  path?: string;
+  line?: number;
+  column?: number;
+  branch?: string;
+  remote?: string;
+  commit?: string;
+  images?: readonly string[];
+  status?: number;
+}
+
+export class PromotionError extends Error {
+  override readonly name = "PromotionError";
+  readonly code: PromotionErrorCode;
+  /** How to fix it, also the last sentence of `message`. */
+  readonly hint: string;
+  readonly details: PromotionErrorDetails;
+
+  constructor(
+    code: PromotionErrorCode,
+    problem: string,
+    hint: string,
+    details: PromotionErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(hint ? `${problem}\n  Fix: ${hint}` : problem, options);
+    this.code = code;
+    this.hint = hint;
+    this.details = details;
+  }
+}

@@ -1,0 +1,65 @@
+/** The human view of a promotion or rollback, for the CLI and logs. Contains no secret: results never hold one. */
+import { describeImage, type PromotionResult } from "./deliver.js";
+
+const STATUS: Record<PromotionResult["status"], (r: PromotionResult) => string> = {
+  "up-to-date": (r) =>
+    r.action === "promote"
+      ? `${r.to} already runs what ${r.from} runs: nothing to promote, nothing committed.`
+      : `Reverting ${r.reverted?.slice(0, 12)} changes nothing in ${r.to}: nothing committed.`,
+  planned: (r) => `Dry run: would ${r.action === "promote" ? `promote ${r.from} to ${r.to}` : `roll back ${r.to}`}.`,
+  "pull-request": (r) =>
+    `${r.action === "promote" ? `Promotion of ${r.from} to ${r.to}` : `Rollback of ${r.to}`} proposed in pull request #${
+      r.pullRequest?.number
+    }: ${r.pullRequest?.url}`,
+  pushed: (r) =>
+    `${r.action === "promote" ? `Promoted ${r.from} to ${r.to}` : `Rolled back ${r.to}`}: pushed to ${r.remote}/${r.base}.`,
+};
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => row[col]?.length ?? 0))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+export function formatPromotion(result: PromotionResult): string {
+  const lines = [STATUS[result.status](result)];
+  const facts: [string, string | undefined][] = [
+    ["overlay", result.overlay],
+    ["base", `${result.remote}/${result.base} at ${result.baseCommit.slice(0, 12)}`],
+    ["reverts", result.reverted],
+    ["branch", result.branch],
+    ["commit", result.commit],
+  ];
+  if (result.action === "promote" && result.status !== "up-to-date") {
+    facts.push([
+      "QA approval",
+      result.approval
+        ? `${result.approval.tag} by ${result.approval.approver} (${result.approval.date})`
+        : "none recorded: FORCED",
+    ]);
+  }
+  for (const line of table(facts.filter((f): f is [string, string] => Boolean(f[1])).map(([k, v]) => [`  ${k}`, v]))) {
+    lines.push(line);
+  }
+  if (result.images.length) {
+    const rows = [
+      ["  IMAGE", "CHANGE", result.action === "promote" ? `${result.to.toUpperCase()} BEFORE` : "BEFORE", "AFTER"],
+    ];
+    for (const row of result.images) {
+      rows.push([
+        `  ${row.name}`,
+        row.change,
+        describeImage(row.before, result.to),
+        describeImage(row.after, result.to),
+      ]);
+    }
+    lines.push("", ...table(rows));
+  }
+  if (result.untouched.length)
+    lines.push("", `  Left as they are (not in ${result.from}): ${result.untouched.join(", ")}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,132 @@
+/**
+ * Promotion (seed 003): the images `from` runs become the images `to` runs, as one commit on a branch with a pull
+ * request, or pushed straight onto `base`. Refused without a QA approval of exactly that release unless forced.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { approvalRefspec, findApproval } from "./approval.js";
+import { checkBranchFree, commitAndDeliver, imageLines, type PromotionResult } from "./deliver.js";
+import { PromotionError } from "./errors.js";
+import { addWorktree, checkRepo, fetchBase, type GitRepo, openRepo } from "./git.js";
+import { type GitHubTarget, resolveGitHub } from "./github.js";
+import { formatImageReference, planOverlayPromotion } from "./kustomization.js";
+import { type PromoteOptions, parseOptions, promoteOptionsSchema } from "./options.js";
+import { findOverlay } from "./overlay.js";
+
+/** Trailers that let a rollback find a promotion from git alone. */
+export const PROMOTION_TRAILER = "Rollway-Promotion";
+export const SOURCE_COMMIT_TRAILER = "Rollway-Source-Commit";
+
+export async function gitHubTarget(
+  repo: GitRepo,
+  opts: { delivery: "pull-request" | "push"; dryRun: boolean; remote: string; github: PromoteOptions["github"] },
+): Promise<GitHubTarget | undefined> {
+  if (opts.delivery !== "pull-request" || opts.dryRun) return undefined;
+  const url = (await repo.run(["remote", "get-url", opts.remote])).trim();
+  return resolveGitHub(opts.github ?? {}, url, opts.remote);
+}
+
+export async function promoteEnvironment(options: PromoteOptions): Promise<PromotionResult> {
+  const opts = parseOptions(promoteOptionsSchema, options, "promoteEnvironment");
+  if (opts.from === opts.to) {
+    throw new PromotionError(
+      "INVALID_OPTIONS",
+      `Cannot promote "${opts.from}" onto itself.`,
+      "pass two different environments, like from: staging, to: prod.",
+    );
+  }
+  const repo = openRepo(opts.repo, { identity: opts.author, secrets: [opts.github.token], signal: opts.signal });
+  await checkRepo(repo, opts.remote);
+  // Everything that can be refused is checked before the first write.
+  const github = await gitHubTarget(repo, opts);
+  const baseCommit = await fetchBase(repo, opts.remote, opts.base, [approvalRefspec(opts.from)]);
+  const source = await findOverlay(repo, baseCommit, opts.overlaysDir, opts.from);
+  const target = await findOverlay(repo, baseCommit, opts.overlaysDir, opts.to);
+  const plan = planOverlayPromotion({
+    fromText: source.text,
+    fromPath: source.path,
+    toText: target.text,
+    toPath: target.path,
+    missingImages: opts.missingImages,
+  });
+
+  const result: PromotionResult = {
+    action: "promote",
+    status: "up-to-date",
+    from: opts.from,
+    to: opts.to,
+    base: opts.base,
+    remote: opts.remote,
+    overlay: target.path,
+    baseCommit,
+    images: plan.images,
+    untouched: plan.untouched,
+    approval: null,
+    forced: false,
+  };
+  if (!plan.changed) return result;
+
+  const sourceImages = plan.images.map((row) => ({ ...row.after, name: row.name }));
+  const { approval, others } = await findApproval(repo, opts.from, source.path, baseCommit, sourceImages);
+  if (!approval && !opts.force) {
+    const latest = others[0];
+    throw new PromotionError(
+      "APPROVAL_MISSING",
+      `No QA approval is recorded for what ${opts.from} runs at ${baseCommit.slice(0, 12)} (${plan.images
+        .map((i) => `${i.name} ${formatImageReference(i.after)}`)
+        .join(", ")}).${
+        latest
+          ? ` The latest approval, ${latest.tag} by ${latest.approver}, covers other images.`
+          : ` There is no qa-approved/${opts.from}/* tag on "${opts.remote}".`
+      }`,
+      `once QA has approved this release, record it with recordApproval({ env: "${opts.from}", approver }) (rollway promote-env approve), or pass force: true to promote without approval.`,
+      { commit: baseCommit, images: plan.images.map((i) => i.name) },
+    );
+  }
+  result.approval = approval;
+  result.forced = !approval;
+  const branch = opts.branch ?? `promote/${opts.from}-to-${opts.to}-${baseCommit.slice(0, 12)}`;
+  result.message = promotionMessage(result, baseCommit);
+  if (opts.dryRun) return { ...result, status: "planned", ...(opts.delivery === "pull-request" ? { branch } : {}) };
+
+  if (opts.delivery === "pull-request") await checkBranchFree(repo, opts.remote, branch);
+  const worktree = await addWorktree(repo, baseCommit);
+  try {
+    await writeFile(join(worktree.dir, target.path), plan.text);
+    await repo.runIn(worktree.dir, ["add", "--", target.path]);
+    const delivered = await commitAndDeliver({
+      repo,
+      worktree: worktree.dir,
+      remote: opts.remote,
+      base: opts.base,
+      mode: opts.delivery,
+      branch,
+      message: result.message,
+      github,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return {
+      ...result,
+      status: opts.delivery === "push" ? "pushed" : "pull-request",
+      commit: delivered.commit,
+      ...(opts.delivery === "pull-request" ? { branch } : {}),
+      ...(delivered.pullRequest ? { pullRequest: delivered.pullRequest } : {}),
+    };
+  } finally {
+    await worktree.remove();
+  }
+}
+
+function promotionMessage(result: PromotionResult, baseCommit: string): string {
+  const lines = [`Promote ${result.from} to ${result.to}`, "", ...imageLines(result.images, result.to)];
+  const unchanged = result.images.filter((i) => i.change === "unchanged").map((i) => i.name);
+  if (unchanged.length) lines.push(`Already the same: ${unchanged.join(", ")}`);
+  lines.push("");
+  if (result.approval) {
+    lines.push(`QA approval: ${result.approval.tag} by ${result.approval.approver} on ${result.approval.date}`);
+  } else {
+    lines.push(`QA approval: none recorded, promotion forced`);
+  }
+  lines.push("", `${PROMOTION_TRAILER}: ${result.from} -> ${result.to}`, `${SOURCE_COMMIT_TRAILER}: ${baseCommit}`);
+  return lines.join("\n");
+}

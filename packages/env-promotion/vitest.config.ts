@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    // Tests drive real git processes; on a busy 2-core machine one test can take several seconds.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Test files mostly wait on git child processes, so more workers than cores still shortens the run.
+    maxWorkers: 3,
+    minWorkers: 1,
+  },
+});
