@@ -327,6 +327,7 @@ describe("buildImages refusing bad input before building", () => {
       ),
     );
     expect(error.problems.map((p) => `${p.code} ${p.path}`)).toEqual([
+      "INVALID_OPTIONS git.sha",
       "SOURCES_NOT_FOUND images[0].sources",
       "INVALID_OPTIONS images[1].repository",
       "DOCKERFILE_NOT_FOUND images[1].dockerfile",

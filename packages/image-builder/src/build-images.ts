@@ -110,8 +110,8 @@ interface PlannedImage {
 export async function buildImages(options: BuildImagesOptions): Promise<BuildImagesResult> {
   const { signal } = options;
   throwIfAborted(signal);
-  const planned = await planImages(options);
   const tagResult = computeTags({ git: options.git, additionalTags: options.additionalTags });
+  const planned = await planImages(options, tagResult.ok ? [] : tagResult.problems);
   if (!tagResult.ok) throw new ImageBuildError(tagResult.problems);
   const { tags, unique } = tagResult.value;
   const labels = imageLabels({
@@ -200,8 +200,8 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
 }
 
 /** Checks every input against the file system and lists every problem before anything is built. */
-async function planImages(options: BuildImagesOptions): Promise<PlannedImage[]> {
-  const problems: ImageBuildProblem[] = [];
+async function planImages(options: BuildImagesOptions, earlier: ImageBuildProblem[]): Promise<PlannedImage[]> {
+  const problems: ImageBuildProblem[] = [...earlier];
   const projectDir = resolve(options.projectDir);
   if (!(await isDirectory(projectDir))) {
     throw imageBuildError("INVALID_OPTIONS", "projectDir", `${projectDir} is not a folder`);

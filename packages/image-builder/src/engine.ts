@@ -16,7 +16,9 @@ export const BUILD_QUERY = { rm: true, forcerm: true } as const;
 export type EngineConnection = Docker | Docker.DockerOptions | undefined;
 
 export function connectEngine(connection: EngineConnection): Docker {
-  return connection instanceof Docker ? connection : new Docker(connection);
+  // Duck-typed: an instance from another copy of dockerode (the caller's) fails `instanceof`.
+  if (connection && typeof (connection as Docker).buildImage === "function") return connection as Docker;
+  return new Docker(connection as Docker.DockerOptions | undefined);
 }
 
 export async function pingEngine(docker: Docker, signal?: AbortSignal): Promise<void> {
