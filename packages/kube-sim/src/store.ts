@@ -617,7 +617,29 @@ export class Store {
       obj.status ??= { phase: "Pending", qosClass: "BestEffort" };
     } else if (key === "apiextensions.k8s.io/customresourcedefinitions") {
       this.registerCrd(obj);
+    } else if (key === "batch/jobs") {
+      this.generateJobSelector(obj);
     }
+  }
+
+  /** As the job registry's PrepareForCreate: unless manualSelector, select the Job's own pods by its UID. */
+  private generateJobSelector(job: KubeObject): void {
+    const spec = job.spec as
+      | { manualSelector?: boolean; selector?: unknown; template?: { metadata?: { labels?: Record<string, string> } } }
+      | undefined;
+    if (!spec || spec.manualSelector === true) return;
+    const uid = job.metadata.uid as string;
+    const name = job.metadata.name as string;
+    spec.selector = { matchLabels: { "batch.kubernetes.io/controller-uid": uid } };
+    spec.template ??= {};
+    spec.template.metadata ??= {};
+    spec.template.metadata.labels = {
+      ...(spec.template.metadata.labels ?? {}),
+      "batch.kubernetes.io/controller-uid": uid,
+      "batch.kubernetes.io/job-name": name,
+      "controller-uid": uid,
+      "job-name": name,
+    };
   }
 
   private onUpdateBuiltIn(type: ResourceType, current: KubeObject, next: KubeObject): void {

@@ -9,6 +9,7 @@ import { apiErrors, KubeApiError } from "../errors.js";
 import type { Faults, RequestInfo } from "../faults.js";
 import { applyJsonPatch, applyMergePatch, isPlainObject, PATCH_CONTENT_TYPES } from "../patch/index.js";
 import { apiVersionOf, type ResourceType } from "../resources.js";
+import { formatSelector, fromLabelSelectorObject, type LabelSelectorObject } from "../selectors.js";
 import type { PatchType, Propagation, Store } from "../store.js";
 import type { FieldValidation } from "../validation.js";
 import { openWatch, type WatchEvent } from "../watch.js";
@@ -131,6 +132,10 @@ function patchTypeOf(contentType: string): PatchType {
 function scaleOf(obj: KubeObject) {
   const spec = (obj.spec ?? {}) as Record<string, unknown>;
   const status = (obj.status ?? {}) as Record<string, unknown>;
+  let selector: string | undefined;
+  if (typeof status.selector === "string") selector = status.selector;
+  else if (isPlainObject(spec.selector))
+    selector = formatSelector(fromLabelSelectorObject(spec.selector as LabelSelectorObject));
   return {
     kind: "Scale",
     apiVersion: "autoscaling/v1",
@@ -144,7 +149,7 @@ function scaleOf(obj: KubeObject) {
     spec: { replicas: spec.replicas ?? 0 },
     status: {
       replicas: status.replicas ?? 0,
-      ...(typeof status.selector === "string" ? { selector: status.selector } : {}),
+      ...(selector ? { selector } : {}),
     },
   };
 }

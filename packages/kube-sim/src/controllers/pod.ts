@@ -1,0 +1,184 @@
+/**
+ * The kubelet and scheduler, simulated: a new pod is bound to the one node, starts at once, and becomes Ready
+ * `timing.readyDelayMs` later (or per pod: annotation `kube-sim.rollway.dev/ready-after-ms`). Pods with
+ * restartPolicy Never/OnFailure run for `timing.jobRunMs` and then succeed. Injected faults make pods crash
+ * (CrashLoopBackOff), fail to pull their image, never become ready, or (run-to-completion pods) fail.
+ * Every timestamp is derived from the pod's start time, so re-running the reconcile writes nothing new.
+ */
+import { createHash } from "node:crypto";
+import type { KubeObject } from "../crds.js";
+import { defineController } from "./runtime.js";
+import { type Condition, type Obj, toTimestamp, typeOf } from "./workload.js";
+
+export const NODE_NAME = "kube-sim-node";
+export const READY_AFTER_ANNOTATION = "kube-sim.rollway.dev/ready-after-ms";
+const IMAGE_PULL_BACKOFF_AFTER_MS = 5_000;
+
+function podIP(uid: string): string {
+  const h = createHash("sha1").update(uid).digest();
+  return `10.244.${(h[0] ?? 0) % 250}.${((h[1] ?? 0) % 250) + 2}`;
+}
+
+function condition(type: string, ok: boolean, at: string, reason?: string): Condition {
+  const c: Condition = { type, status: ok ? "True" : "False", lastProbeTime: null, lastTransitionTime: at };
+  if (!ok && reason) c.reason = reason;
+  return c;
+}
+
+export const podController = defineController({
+  name: "pod",
+  for: { apiVersion: "v1", kind: "Pod" },
+  reconcile(ctx, key) {
+    const pods = typeOf(ctx.store, "", "pods");
+    let pod = ctx.store.peek(pods, key.namespace, key.name);
+    if (!pod || pod.metadata.deletionTimestamp) return undefined;
+    const phase = (pod.status as Obj)?.phase;
+    if (phase === "Succeeded" || phase === "Failed") return undefined;
+    const spec = pod.spec as Obj;
+    if (!spec.nodeName) {
+      pod = ctx.store.patch(pods, key.namespace, key.name, "merge", { spec: { nodeName: NODE_NAME } }).object;
+    }
+    const now = ctx.clock.now();
+    const status = (pod.status ?? {}) as Obj;
+    const startMs = status.startTime ? Date.parse(status.startTime) : now;
+    const start = toTimestamp(startMs);
+    const elapsed = now - startMs;
+    const fault = ctx.faults.podFault(pod);
+    const restartPolicy = (pod.spec as Obj).restartPolicy ?? "Always";
+    const runsToCompletion = restartPolicy !== "Always";
+    const containers = ((pod.spec as Obj).containers ?? []) as Obj[];
+    const annotated = Number(pod.metadata.annotations?.[READY_AFTER_ANNOTATION]);
+    const readyDelay = Number.isFinite(annotated) && annotated >= 0 ? annotated : ctx.timing.readyDelayMs;
+
+    let next: Obj;
+    let requeueAfterMs: number | undefined;
+    const base = {
+      hostIP: "10.0.0.10",
+      hostIPs: [{ ip: "10.0.0.10" }],
+      podIP: podIP(pod.metadata.uid as string),
+      startTime: start,
+      qosClass: "BestEffort",
+    };
+    const scheduled = condition("PodScheduled", true, start);
+    const initialized = condition("Initialized", true, start);
+    const sandbox = condition("PodReadyToStartContainers", true, start);
+    const cs = (c: Obj, state: Obj, ready: boolean, extra: Obj = {}) => ({
+      name: c.name,
+      image: c.image,
+      imageID: `docker.io/library/${String(c.image).split(":")[0]}@sha256:${createHash("sha256").update(String(c.image)).digest("hex")}`,
+      containerID: `containerd://${createHash("sha256").update(`${pod?.metadata.uid}/${c.name}`).digest("hex")}`,
+      ready,
+      started: state.running !== undefined,
+      restartCount: 0,
+      state,
+      lastState: {},
+      ...extra,
+    });
+
+    if (fault === "imagePull") {
+      const reason = elapsed < IMAGE_PULL_BACKOFF_AFTER_MS ? "ErrImagePull" : "ImagePullBackOff";
+      if (elapsed < IMAGE_PULL_BACKOFF_AFTER_MS) requeueAfterMs = IMAGE_PULL_BACKOFF_AFTER_MS - elapsed;
+      next = {
+        ...base,
+        phase: "Pending",
+        conditions: [
+          sandbox,
+          initialized,
+          condition("Ready", false, start, "ContainersNotReady"),
+          condition("ContainersReady", false, start, "ContainersNotReady"),
+          scheduled,
+        ],
+        containerStatuses: containers.map((c) => {
+          const s = cs(c, { waiting: { reason, message: `Back-off pulling image "${c.image}"` } }, false);
+          delete s.containerID;
+          delete s.imageID;
+          return { ...s, imageID: "" };
+        }),
+      };
+    } else if (fault === "crash" && !runsToCompletion) {
+      const backoff = Math.max(1, ctx.timing.crashBackoffMs);
+      const restarts = Math.floor(elapsed / backoff);
+      requeueAfterMs = backoff - (elapsed % backoff);
+      const lastFinished = toTimestamp(startMs + restarts * backoff);
+      next = {
+        ...base,
+        phase: "Running",
+        conditions: [
+          sandbox,
+          initialized,
+          condition("Ready", false, start, "ContainersNotReady"),
+          condition("ContainersReady", false, start, "ContainersNotReady"),
+          scheduled,
+        ],
+        containerStatuses: containers.map((c) =>
+          cs(
+            c,
+            {
+              waiting: {
+                reason: "CrashLoopBackOff",
+                message: `back-off ${Math.round(backoff / 1000)}s restarting failed container=${c.name} pod=${pod?.metadata.name}`,
+              },
+            },
+            false,
+            {
+              restartCount: restarts + 1,
+              lastState: {
+                terminated: { exitCode: 1, reason: "Error", startedAt: lastFinished, finishedAt: lastFinished },
+              },
+            },
+          ),
+        ),
+      };
+    } else if (runsToCompletion && elapsed >= ctx.timing.jobRunMs) {
+      const failed = fault === "jobFail" || fault === "crash";
+      const finishedAt = toTimestamp(startMs + ctx.timing.jobRunMs);
+      next = {
+        ...base,
+        phase: failed ? "Failed" : "Succeeded",
+        conditions: [
+          condition("PodReadyToStartContainers", false, finishedAt),
+          { ...initialized, reason: "PodCompleted" },
+          condition("Ready", false, finishedAt, "PodCompleted"),
+          condition("ContainersReady", false, finishedAt, "PodCompleted"),
+          scheduled,
+        ],
+        containerStatuses: containers.map((c) =>
+          cs(
+            c,
+            {
+              terminated: {
+                exitCode: failed ? 1 : 0,
+                reason: failed ? "Error" : "Completed",
+                startedAt: start,
+                finishedAt,
+              },
+            },
+            false,
+            { started: false },
+          ),
+        ),
+      };
+    } else {
+      const readyAt = startMs + readyDelay;
+      const ready = fault !== "neverReady" && now >= readyAt;
+      if (!ready && fault !== "neverReady") requeueAfterMs = readyAt - now;
+      if (runsToCompletion)
+        requeueAfterMs = Math.min(requeueAfterMs ?? Number.POSITIVE_INFINITY, startMs + ctx.timing.jobRunMs - now);
+      const readyTime = ready ? toTimestamp(readyAt) : start;
+      next = {
+        ...base,
+        phase: "Running",
+        conditions: [
+          sandbox,
+          initialized,
+          condition("Ready", ready, readyTime, "ContainersNotReady"),
+          condition("ContainersReady", ready, readyTime, "ContainersNotReady"),
+          scheduled,
+        ],
+        containerStatuses: containers.map((c) => cs(c, { running: { startedAt: start } }, ready)),
+      };
+    }
+    ctx.store.update(pods, key.namespace, key.name, { ...pod, status: next } as KubeObject, { subresource: "status" });
+    return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+  },
+});

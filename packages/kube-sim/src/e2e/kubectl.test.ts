@@ -1,0 +1,181 @@
+// End to end with the real kubectl (v1.32 at /usr/bin/kubectl) through the simulator's kubeconfig.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../clock.js";
+import { type KubeSim, startKubeSim } from "../sim.js";
+
+const run = promisify(execFile);
+const KUBECTL = process.env.KUBECTL ?? "/usr/bin/kubectl";
+
+async function kubectl(sim: KubeSim, ...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(KUBECTL, args, {
+      env: { ...process.env, KUBECONFIG: sim.kubeconfigPath },
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), "kube-sim-kubectl-"));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        env: [{name: MODE, value: blue}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: api
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers: [{name: api, image: api:1}]
+  strategy:
+    blueGreen: {activeService: api-active, autoPromotionEnabled: false}
+`;
+
+describe("kubectl against kube-sim", () => {
+  it("applies, reads, patches three ways, waits for a rollout and deletes", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 3_000 });
+    using tmp = tempDir();
+    const file = join(tmp.dir, "app.yaml");
+    writeFileSync(file, manifest);
+
+    const applied = await kubectl(sim, "apply", "-f", file);
+    expect(applied.stderr).toBe("");
+    expect(applied.stdout).toBe("deployment.apps/web created\nservice/web created\nrollout.argoproj.io/api created\n");
+    expect((await kubectl(sim, "apply", "-f", file)).stdout).toBe(
+      "deployment.apps/web unchanged\nservice/web unchanged\nrollout.argoproj.io/api unchanged\n",
+    );
+
+    const svc = JSON.parse((await kubectl(sim, "get", "service", "web", "-o", "json")).stdout);
+    expect(svc.spec.clusterIP).toMatch(/^10\.96\./);
+    expect(svc.spec.ports[0]).toEqual({ port: 80, protocol: "TCP", targetPort: 8080 });
+
+    // Wait for the rollout while the clock moves: kubectl watches the Deployment until it is available.
+    const status = kubectl(sim, "rollout", "status", "deployment/web", "--timeout=20s");
+    await new Promise((r) => setTimeout(r, 300));
+    await sim.advance(3_000);
+    const done = await status;
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain('deployment "web" successfully rolled out');
+
+    const strategic = await kubectl(
+      sim,
+      "patch",
+      "deployment",
+      "web",
+      "--type",
+      "strategic",
+      "-p",
+      '{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"EXTRA","value":"1"}]}]}}}}',
+    );
+    expect(strategic.stdout).toBe("deployment.apps/web patched\n");
+    const merge = await kubectl(
+      sim,
+      "patch",
+      "deployment",
+      "web",
+      "--type",
+      "merge",
+      "-p",
+      '{"metadata":{"labels":{"tier":"front"}}}',
+    );
+    expect(merge.stdout).toBe("deployment.apps/web patched\n");
+    const json = await kubectl(
+      sim,
+      "patch",
+      "deployment",
+      "web",
+      "--type",
+      "json",
+      "-p",
+      '[{"op":"replace","path":"/spec/replicas","value":3}]',
+    );
+    expect(json.stdout).toBe("deployment.apps/web patched\n");
+    const d = JSON.parse((await kubectl(sim, "get", "deployment", "web", "-o", "json")).stdout);
+    expect(d.spec.template.spec.containers[0].env).toEqual([
+      { name: "MODE", value: "blue" },
+      { name: "EXTRA", value: "1" },
+    ]);
+    expect(d.metadata.labels).toEqual({ tier: "front" });
+    expect(d.spec.replicas).toBe(3);
+    expect(d.metadata.generation).toBe(3);
+
+    const rollout = JSON.parse((await kubectl(sim, "get", "rollout", "api", "-o", "json")).stdout);
+    expect(rollout.spec.strategy.blueGreen.autoPromotionEnabled).toBe(false);
+
+    const table = await kubectl(sim, "get", "deployments");
+    expect(table.stdout.split("\n")[0]).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/);
+
+    expect((await kubectl(sim, "delete", "deployment", "web")).stdout).toBe('deployment.apps "web" deleted\n');
+    const gone = await kubectl(sim, "get", "deployment", "web");
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toBe('Error from server (NotFound): deployments.apps "web" not found\n');
+    await sim.settle();
+    expect((await kubectl(sim, "get", "pods", "-l", "app=web", "-o", "name")).stdout).toBe("");
+  });
+
+  it("shows the server's validation errors for an invalid custom resource", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    using tmp = tempDir();
+    const file = join(tmp.dir, "bad.yaml");
+    writeFileSync(
+      file,
+      manifest
+        .split("---\n")[2]
+        ?.replace("replicas: 1", "replicas: one")
+        .replace("strategy:", "bogus: 1\n  strategy:") ?? "",
+    );
+    const r = await kubectl(sim, "apply", "-f", file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('strict decoding error: unknown field "spec.bogus"');
+  });
+
+  it("works over TLS with the self-signed certificate in the kubeconfig", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [], tls: true });
+    expect(sim.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const r = await kubectl(sim, "get", "namespaces", "-o", "name");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(
+      "namespace/default\nnamespace/kube-node-lease\nnamespace/kube-public\nnamespace/kube-system\n",
+    );
+  });
+});
