@@ -3,9 +3,18 @@
  * To add a controller: write it with `defineController` in its own file here and list it below.
  */
 import { deploymentController } from "./deployment.js";
+import { flaggerController } from "./flagger.js";
 import { jobController } from "./job.js";
 import { podController } from "./pod.js";
 import { replicaSetController } from "./replicaset.js";
+import { rolloutController } from "./rollout.js";
 import type { Controller } from "./runtime.js";
 
-export const builtInControllers: Controller[] = [podController, replicaSetController, deploymentController, jobController];
+export const builtInControllers: Controller[] = [
+  podController,
+  replicaSetController,
+  deploymentController,
+  jobController,
+  rolloutController,
+  flaggerController,
+];
