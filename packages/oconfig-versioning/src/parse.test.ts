@@ -53,14 +53,33 @@ describe("parseOConfig", () => {
         service: "backend-1",
         version: "v2",
         path: ["configs", 1, "v2"],
-        message: expect.stringContaining("invalid JSON (PropertyNameExpected)"),
-        line: 3,
-        column: 1,
+        message: "invalid JSON: a trailing comma before '}'; remove it (JSON allows none)",
+        line: 2,
+        column: 24,
       },
     ]);
     expect(() => parseOConfig(input, { service: "backend-1" })).toThrow(
-      'service "backend-1", version "v2", oConfig.configs[1].v2, line 3, column 1 of the JSON: invalid JSON',
+      'service "backend-1", version "v2", oConfig.configs[1].v2, line 2, column 24 of the JSON: invalid JSON: a trailing comma',
     );
+  });
+
+  it.each([
+    ["a comment", '{\n  // production\n  "sc.production": true\n}', 2, 3, "comments are not allowed in JSON"],
+    ["single quotes", "{ 'sc.production': true }", 1, 3, "unexpected character"],
+    ["a missing comma", '{\n  "sc.production": true\n  "a": 1\n}', 3, 3, "expected ',' between entries"],
+    [
+      "a trailing comma in an array",
+      '{ "sc.production": true, "hosts": ["a", ] }',
+      1,
+      39,
+      "a trailing comma before ']'",
+    ],
+    ["an unclosed object", '{ "sc.production": true', 1, 24, "expected '}' to close the object"],
+    ["empty text", "  ", 1, 1, "empty; a config is a JSON object"],
+  ])("explains %s in words, with its line and column", (_name, text, line, column, message) => {
+    const [problem] = problemsOf(text);
+    expect(problem).toMatchObject({ code: "INVALID_JSON", line, column });
+    expect(problem?.message).toContain(message);
   });
 
   it("requires sc.production: true in every config when no-downtime is on, pointing at the key", () => {

@@ -69,16 +69,8 @@ function parseVersion(
   const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const firstError = errors[0];
   if (firstError || !tree) {
-    const at = lineColumn(text, firstError?.offset ?? 0);
-    const what = firstError ? printParseErrorCode(firstError.error) : "EmptyContent";
-    problems.push({
-      code: "INVALID_JSON",
-      service,
-      version: name,
-      path,
-      message: `invalid JSON (${what}); a config is one JSON object, without comments or trailing commas`,
-      ...at,
-    });
+    const { offset, message } = describeJsonError(text, firstError);
+    problems.push({ code: "INVALID_JSON", service, version: name, path, message, ...lineColumn(text, offset) });
     return undefined;
   }
   if (tree.type !== "object") {
@@ -108,6 +100,43 @@ function parseVersion(
   }
   const canonical = prettyCanonicalJson(value);
   return { name, text, value, canonical, hash: contentHash(value) };
+}
+
+const JSON_ERRORS: Record<string, string> = {
+  InvalidSymbol: "unexpected character",
+  InvalidNumberFormat: "invalid number",
+  PropertyNameExpected: "expected a property name in double quotes",
+  ValueExpected: "expected a value",
+  ColonExpected: "expected ':' after the property name",
+  CommaExpected: "expected ',' between entries",
+  CloseBraceExpected: "expected '}' to close the object",
+  CloseBracketExpected: "expected ']' to close the array",
+  EndOfFileExpected: "unexpected text after the end of the object",
+  InvalidCommentToken: "comments are not allowed in JSON",
+  UnexpectedEndOfComment: "comments are not allowed in JSON",
+  UnexpectedEndOfString: "unterminated string",
+  InvalidUnicode: "invalid \\u escape",
+  InvalidEscapeCharacter: "invalid escape character",
+  InvalidCharacter: "a control character (tab, newline) inside a string; escape it",
+};
+
+/** A person's words for a JSON error, and where it is; a trailing comma is named and pointed at. */
+function describeJsonError(text: string, error: ParseError | undefined): { offset: number; message: string } {
+  if (!error || text.trim() === "")
+    return { offset: 0, message: 'empty; a config is a JSON object such as { "sc.production": true }' };
+  const code = printParseErrorCode(error.error);
+  const closing = text[error.offset];
+  if ((code === "PropertyNameExpected" || code === "ValueExpected") && (closing === "}" || closing === "]")) {
+    const comma = text.slice(0, error.offset).trimEnd();
+    if (comma.endsWith(",")) {
+      return {
+        offset: comma.length - 1,
+        message: `invalid JSON: a trailing comma before '${closing}'; remove it (JSON allows none)`,
+      };
+    }
+  }
+  const words = JSON_ERRORS[code] ?? code;
+  return { offset: error.offset, message: `invalid JSON: ${words}` };
 }
 
 /** Validates an oConfig value (either form) and returns every problem found, or the parsed config. */

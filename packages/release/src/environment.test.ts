@@ -201,25 +201,22 @@ hooks:
   it("points at the exact line and column in the file of a JSON error inside a `|` oConfig", () => {
     const text = demoText.replace('"param2": "a new value"\n', '"param2": "a new value",\n');
     const problems = problemsOf(() => parseEnvironmentYaml(text, { source: "demo-environment.yaml" }));
-    const lineOfBrace =
-      text.split("\n").findIndex((l, i, all) => l.trim() === "}" && all[i - 1]?.includes("a new value")) + 1;
+    const lines = text.split("\n");
+    const commaLine = lines.findIndex((l) => l.includes('"param2": "a new value",')) + 1;
+    const commaColumn = (lines[commaLine - 1]?.indexOf(",") ?? 0) + 1;
     expect(problems).toEqual([
       {
         code: "INVALID_OCONFIG",
         path: ["backends", "backend-1", "oConfig", "configs", 1, "v2"],
-        message: expect.stringContaining('version "v2", line 5, column 1 of its JSON: invalid JSON'),
-        oConfig: { service: "backend-1", version: "v2", line: 5, column: 1 },
-        line: lineOfBrace,
-        column: 13,
+        message: `version "v2", line 4, column 26 of its JSON: invalid JSON: a trailing comma before '}'; remove it (JSON allows none)`,
+        oConfig: { service: "backend-1", version: "v2", line: 4, column: 26 },
+        line: commaLine,
+        column: commaColumn,
       },
     ]);
-    try {
-      parseEnvironmentYaml(text, { source: "demo-environment.yaml" });
-    } catch (error) {
-      expect((error as Error).message).toContain(
-        `demo-environment.yaml:${lineOfBrace}:13 backends.backend-1.oConfig.configs[1].v2: version "v2"`,
-      );
-    }
+    expect(() => parseEnvironmentYaml(text, { source: "demo-environment.yaml" })).toThrow(
+      `demo-environment.yaml:${commaLine}:${commaColumn} backends.backend-1.oConfig.configs[1].v2: version "v2"`,
+    );
   });
 
   it('requires "sc.production": true in every oConfig with no-downtime on, and not with it off', () => {
