@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RolloutObject } from "../resources.js";
+import { deploymentManifest, kubeSimResource, rolloutManifest } from "../test-helpers/kube-sim.js";
 import { argoObject } from "../testdata/load.js";
 import { promotePatches } from "./promote.js";
 
@@ -82,5 +83,99 @@ describe("promotePatches sends what `kubectl argo rollouts promote` sends", () =
     expect(promotePatches(patch(ro, { pauseConditions: null, currentStepIndex: steps }), false).status).toEqual({
       status: { pauseConditions: null, currentStepIndex: steps },
     });
+  });
+});
+
+describe("promote against kube-sim", () => {
+  const paused = {
+    phase: "Paused",
+    message: "BlueGreenPause",
+    currentPodHash: "new123",
+    stableRS: "old123",
+    controllerPause: true,
+    pauseConditions: [{ reason: "BlueGreenPause", startTime: "2026-01-01T00:00:00Z" }],
+  };
+
+  it("clears the pause conditions with one merge patch on the status subresource", async () => {
+    const env = await kubeSimResource();
+    await env.create("Rollout", rolloutManifest("web", "web:2", "blueGreen"));
+    await env.patchStatus("Rollout", "web", paused);
+    const target = await env.client.target("web");
+    const before = env.requests.length;
+    await expect(env.client.promote(target)).resolves.toEqual({ writes: 1 });
+    expect(env.requests.slice(before)).toEqual([
+      { method: "GET", path: "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/web" },
+      { method: "PATCH", path: "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/web/status" },
+    ]);
+    const rollout = await env.get<RolloutObject>("Rollout", "web");
+    expect(rollout.status?.pauseConditions ?? []).toEqual([]);
+    expect(rollout.status?.controllerPause).toBe(true);
+  });
+
+  it("also unpauses spec.paused, on the resource", async () => {
+    const env = await kubeSimResource();
+    await env.create("Rollout", {
+      ...rolloutManifest("web", "web:2", "blueGreen"),
+      spec: { ...rolloutManifest("web", "web:2", "blueGreen").spec, paused: true },
+    });
+    await env.patchStatus("Rollout", "web", paused);
+    const target = await env.client.target("web");
+    await expect(env.client.promote(target)).resolves.toEqual({ writes: 2 });
+    const rollout = await env.get<RolloutObject>("Rollout", "web");
+    expect(rollout.spec.paused).toBe(false);
+    expect(rollout.status?.pauseConditions ?? []).toEqual([]);
+  });
+
+  it("--full sets status.promoteFull", async () => {
+    const env = await kubeSimResource();
+    await env.create("Rollout", rolloutManifest("web", "web:2", "canary"));
+    await env.patchStatus("Rollout", "web", {
+      ...paused,
+      pauseConditions: [{ reason: "CanaryPauseStep", startTime: "2026-01-01T00:00:00Z" }],
+      currentStepIndex: 1,
+    });
+    const target = await env.client.target("web");
+    await env.client.promote(target, { full: true });
+    expect((await env.get<RolloutObject>("Rollout", "web")).status?.promoteFull).toBe(true);
+  });
+
+  it("retries from a fresh read when the status write answers 409 Conflict", async () => {
+    const env = await kubeSimResource();
+    await env.create("Rollout", rolloutManifest("web", "web:2", "blueGreen"));
+    await env.patchStatus("Rollout", "web", paused);
+    const target = await env.client.target("web");
+    env.sim.faults.failRequests({ verb: "patch", resource: "rollouts", subresource: "status", code: 409, times: 3 });
+    const before = env.requests.length;
+    await env.client.promote(target);
+    const sent = env.requests.slice(before);
+    expect(sent.filter((r) => r.method === "GET")).toHaveLength(4);
+    expect(sent.filter((r) => r.method === "PATCH")).toHaveLength(4);
+    expect((await env.get<RolloutObject>("Rollout", "web")).status?.pauseConditions ?? []).toEqual([]);
+  });
+
+  it("gives up with a CONFLICT error after conflictRetries fresh reads", async () => {
+    const env = await kubeSimResource({ conflictRetries: 2 });
+    await env.create("Rollout", rolloutManifest("web", "web:2", "blueGreen"));
+    await env.patchStatus("Rollout", "web", paused);
+    const target = await env.client.target("web");
+    env.sim.faults.failRequests({ verb: "patch", resource: "rollouts", code: 409 });
+    await expect(env.client.promote(target)).rejects.toMatchObject({
+      code: "CONFLICT",
+      httpStatus: 409,
+      message: expect.stringContaining('Rollout status "web" in namespace "shop"'),
+    });
+  });
+
+  it("refuses to promote a Deployment and writes nothing", async () => {
+    const env = await kubeSimResource();
+    await env.create("Deployment", deploymentManifest("api", "api:1"));
+    const target = await env.client.target("api");
+    const before = env.requests.length;
+    await expect(env.client.promote(target)).rejects.toMatchObject({
+      code: "INVALID",
+      message:
+        'Deployment "api" in namespace "shop": promote does not apply to a Deployment; a Deployment rolls out by itself; use resume if it is paused',
+    });
+    expect(env.requests.slice(before)).toEqual([]);
   });
 });

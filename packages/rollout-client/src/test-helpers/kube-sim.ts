@@ -95,3 +95,135 @@ export function deploymentManifest(
     },
   };
 }
+
+export function rolloutManifest(
+  name: string,
+  image: string,
+  strategy: "blueGreen" | "canary",
+  options: {
+    replicas?: number;
+    autoPromotionEnabled?: boolean;
+    steps?: object[];
+    workloadRef?: string;
+    scaleDownDelaySeconds?: number;
+  } = {},
+) {
+  const strategies = {
+    blueGreen: {
+      blueGreen: {
+        activeService: `${name}-active`,
+        previewService: `${name}-preview`,
+        autoPromotionEnabled: options.autoPromotionEnabled ?? false,
+        ...(options.scaleDownDelaySeconds === undefined
+          ? {}
+          : { scaleDownDelaySeconds: options.scaleDownDelaySeconds }),
+      },
+    },
+    canary: {
+      canary: { steps: options.steps ?? [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: {} }] },
+    },
+  };
+  const template = {
+    metadata: { labels: { app: name } },
+    spec: {
+      containers: [
+        { name, image },
+        { name: "proxy", image: "envoy:1.30" },
+      ],
+    },
+  };
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Rollout",
+    metadata: { name, namespace: NAMESPACE },
+    spec: {
+      replicas: options.replicas ?? 2,
+      selector: { matchLabels: { app: name } },
+      ...(options.workloadRef
+        ? { workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: options.workloadRef } }
+        : { template }),
+      strategy: strategies[strategy],
+    },
+  };
+}
+
+export function serviceManifest(name: string, app: string) {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: NAMESPACE },
+    spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] },
+  };
+}
+
+/** A ReplicaSet as a controller would have created it for one revision of `owner`. */
+export function replicaSetManifest(
+  owner: { kind: "Rollout" | "Deployment"; name: string; uid: string },
+  revision: number,
+  image: string,
+  extraAnnotations: Record<string, string> = {},
+) {
+  const hashLabel = owner.kind === "Rollout" ? "rollouts-pod-template-hash" : "pod-template-hash";
+  const revisionKey = owner.kind === "Rollout" ? "rollout.argoproj.io/revision" : "deployment.kubernetes.io/revision";
+  const hash = `h${revision}abc`;
+  const labels = { app: owner.name, [hashLabel]: hash };
+  return {
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: {
+      name: `${owner.name}-${hash}`,
+      namespace: NAMESPACE,
+      labels,
+      annotations: { [revisionKey]: String(revision), ...extraAnnotations },
+      ownerReferences: [
+        {
+          apiVersion: owner.kind === "Rollout" ? "argoproj.io/v1alpha1" : "apps/v1",
+          kind: owner.kind,
+          name: owner.name,
+          uid: owner.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            { name: owner.name, image },
+            { name: "proxy", image: "envoy:1.30" },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function canaryManifest(
+  name: string,
+  loadtester: string,
+  analysis: Record<string, unknown> = { interval: "1m", iterations: 2, threshold: 2 },
+) {
+  return {
+    apiVersion: "flagger.app/v1beta1",
+    kind: "Canary",
+    metadata: { name, namespace: NAMESPACE },
+    spec: {
+      provider: "kubernetes",
+      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+      progressDeadlineSeconds: 60,
+      service: { port: 8080, portDiscovery: true },
+      analysis: {
+        ...analysis,
+        webhooks: [
+          { name: "ask for confirmation", type: "confirm-rollout", url: `${loadtester}/gate/check` },
+          { name: "promote", type: "confirm-promotion", url: `${loadtester}/gate/check` },
+          { name: "rollback", type: "rollback", url: `${loadtester}/rollback/check` },
+        ],
+      },
+    },
+  };
+}
