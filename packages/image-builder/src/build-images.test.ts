@@ -119,7 +119,8 @@ describe("buildImages against podman and a registry", () => {
       "docker/frontend.Dockerfile": `ARG BASE_IMAGE\nFROM $BASE_IMAGE\nARG SOURCES_PATH\nCOPY docker/nginx.conf /etc/nginx/conf.d/default.conf\nCOPY $SOURCES_PATH /usr/share/nginx/html\n`,
       "docker/nginx.conf": "server {}",
       "dist/web/main.js.map": "{}",
-      ".dockerignore": "**/*.map\n",
+      // Docker sends the Dockerfile even when .dockerignore matches it; so do we.
+      ".dockerignore": "**/*.map\ndocker/*.Dockerfile\n",
     });
     const opts = options(project, { images: [{ kind: "frontend", baseImage: BASE_IMAGES.frontend }] });
     const result = await buildImages(opts);

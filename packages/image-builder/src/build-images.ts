@@ -147,6 +147,7 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
     const context = await packContext({
       projectDir: options.projectDir,
       entries: [image.sources, ...image.contextPaths],
+      keep: image.dockerfile.builtin ? [] : [image.dockerfile.path],
       extraFile: image.dockerfile.builtin
         ? { path: image.dockerfile.path, content: image.dockerfile.builtin }
         : undefined,

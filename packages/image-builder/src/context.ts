@@ -23,6 +23,8 @@ export interface ContextInput {
   projectDir: string;
   /** Paths relative to `projectDir` to send (folders are sent whole). */
   entries: readonly string[];
+  /** Paths sent even when `.dockerignore` matches them, as docker does for the Dockerfile. */
+  keep?: readonly string[] | undefined;
   /** A Dockerfile that is not in the project: its path inside the context and its text. */
   extraFile?: { path: string; content: string } | undefined;
 }
@@ -30,12 +32,13 @@ export interface ContextInput {
 export async function packContext(input: ContextInput): Promise<Readable> {
   const ignorer = await readDockerignore(input.projectDir);
   const entries = [...new Set(input.entries.map((e) => e.split("/").join(sep)))];
+  const keep = new Set(input.keep ?? []);
   const stream = pack(input.projectDir, {
     entries,
     ignore: ignorer
       ? (name: string) => {
           const rel = relative(input.projectDir, name).split(sep).join("/");
-          return rel !== "" && ignorer.ignores(rel);
+          return rel !== "" && !keep.has(rel) && ignorer.ignores(rel);
         }
       : undefined,
     finalize: input.extraFile === undefined,
