@@ -55,7 +55,8 @@ export interface RolloutWorld {
   listPods(namespace: string): Promise<Pod[]>;
   getService(namespace: string, name: string): Promise<Service | undefined>;
   getDeployment(namespace: string, name: string): Promise<Deployment | undefined>;
-  createReplicaSet(namespace: string, rs: ReplicaSet): Promise<ReplicaSet>;
+  /** Creates a ReplicaSet; resolves to undefined if one of that name already exists (409 AlreadyExists). */
+  createReplicaSet(namespace: string, rs: ReplicaSet): Promise<ReplicaSet | undefined>;
   /** JSON merge patch on a ReplicaSet. */
   patchReplicaSet(namespace: string, name: string, patch: Record<string, unknown>): Promise<ReplicaSet>;
   deleteReplicaSet(namespace: string, name: string): Promise<void>;
@@ -277,7 +278,8 @@ class RolloutPass {
 
   // ---------------------------------------------------------------- ReplicaSets
 
-  async createDesiredReplicaSet(): Promise<void> {
+  /** Returns false when the name was taken by a ReplicaSet that is not ours (a hash collision). */
+  async createDesiredReplicaSet(): Promise<boolean> {
     const hash = this.desiredHash();
     const template = structuredClone(this.spec.template ?? {});
     template.metadata = {
@@ -312,6 +314,13 @@ class RolloutPass {
       },
     };
     const created = await this.world.createReplicaSet(this.ns, rs);
+    if (!created) {
+      // createDesiredReplicaSet on AlreadyExists: someone else's ReplicaSet has this name, so bump
+      // status.collisionCount, which changes the hash, and try again on the next pass.
+      const collisionCount = (this.status.collisionCount ?? 0) + 1;
+      await this.world.patchRolloutStatus(this.ns, this.name, { status: { collisionCount } });
+      return false;
+    }
     this.world.event?.(
       "Normal",
       "NewReplicaSetCreated",
@@ -331,6 +340,7 @@ class RolloutPass {
     const status = structuredClone(this.status);
     setCondition(status, progressing);
     this.rollout.status = status;
+    return true;
   }
 
   /** syncReplicaSetRevision: a reused (rolled back to) ReplicaSet gets the next revision number. */
@@ -1365,7 +1375,9 @@ export async function reconcileRollout(world: RolloutWorld, rollout: Rollout): P
   }
   if (await pass.checkPausedConditions()) return {};
   await pass.loadReplicaSets();
-  if (!pass.newRS) await pass.createDesiredReplicaSet();
+  if (!pass.newRS) {
+    if (!(await pass.createDesiredReplicaSet())) return {};
+  }
   else await pass.syncReplicaSetRevision();
   if (isFullyPromoted(pass.status) && pass.pause.isAborted()) pass.pause.removeAbort = true;
   if (pass.bg) await pass.rolloutBlueGreen();

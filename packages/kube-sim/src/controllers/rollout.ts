@@ -6,6 +6,7 @@
  * built-in ReplicaSet controller, so Pods and their readiness come from the same simulation as Deployments.
  */
 import type { KubeObject } from "../crds.js";
+import { KubeApiError } from "../errors.js";
 import type { ResourceType } from "../resources.js";
 import type { Store } from "../store.js";
 import type { Deployment, Pod, ReplicaSet, Rollout, Service } from "./argo-rollout-types.js";
@@ -72,7 +73,14 @@ export function rolloutWorld(ctx: ControllerContext): RolloutWorld {
     listPods: async (ns) => clone<Pod[]>(store.listRaw(typeOf(store, POD), ns).items),
     getService: async (ns, name) => clone<Service | undefined>(peek(SERVICE, ns, name)),
     getDeployment: async (ns, name) => clone<Deployment | undefined>(peek(DEPLOYMENT, ns, name)),
-    createReplicaSet: async (ns, rs) => clone<ReplicaSet>(store.create(typeOf(store, REPLICA_SET), ns, rs).object),
+    createReplicaSet: async (ns, rs) => {
+      try {
+        return clone<ReplicaSet>(store.create(typeOf(store, REPLICA_SET), ns, rs).object);
+      } catch (error) {
+        if (error instanceof KubeApiError && error.reason === "AlreadyExists") return undefined;
+        throw error;
+      }
+    },
     patchReplicaSet: async (ns, name, patch) =>
       clone<ReplicaSet>(store.patch(typeOf(store, REPLICA_SET), ns, name, "merge", patch).object),
     deleteReplicaSet: async (ns, name) => {

@@ -1,0 +1,271 @@
+// End-to-end tests of the Flagger controller over HTTP, written from Flagger's docs (usage/how-it-works,
+// usage/webhooks, usage/deployment-strategies "Blue/Green" with the kubernetes provider). Webhooks are answered by
+// a real HTTP server; analysis ticks come from the simulator's manual clock.
+import { describe, expect, it } from "vitest";
+import {
+  type HookServer,
+  hookServer,
+  type Obj,
+  PATHS,
+  podTemplate,
+  type SimResource,
+  simResource,
+} from "./rollout-test-kit.js";
+
+const INTERVAL_MS = 15_000;
+const canaryPath = `${PATHS.canaries}/podinfo`;
+
+async function setup(k: SimResource, hooks: HookServer, webhooks: Obj[], analysis: Obj = {}): Promise<void> {
+  await k.create(PATHS.deployments, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "podinfo" },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: "podinfo" } },
+      template: podTemplate("podinfo", "podinfo:6.0.0"),
+    },
+  });
+  await k.create(PATHS.canaries, {
+    apiVersion: "flagger.app/v1beta1",
+    kind: "Canary",
+    metadata: { name: "podinfo" },
+    spec: {
+      provider: "kubernetes",
+      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
+      service: { port: 9898 },
+      analysis: {
+        interval: "15s",
+        threshold: 2,
+        iterations: 2,
+        webhooks: webhooks.map((w) => ({ ...w, url: `${hooks.url}${w.url}` })),
+        ...analysis,
+      },
+    },
+  });
+}
+
+async function canary(k: SimResource): Promise<Obj> {
+  return k.get(canaryPath);
+}
+
+async function phase(k: SimResource, wanted: string): Promise<Obj | undefined> {
+  const c = await canary(k);
+  return c.status?.phase === wanted ? c : undefined;
+}
+
+async function waitPhase(k: SimResource, wanted: string, maxMs = 300_000): Promise<Obj> {
+  return k.until(`phase ${wanted}`, () => phase(k, wanted), maxMs, INTERVAL_MS);
+}
+
+async function image(k: SimResource, deployment: string): Promise<string> {
+  return (await k.get(`${PATHS.deployments}/${deployment}`)).spec.template.spec.containers[0].image;
+}
+
+async function newRevision(k: SimResource): Promise<void> {
+  await k.mergePatch(`${PATHS.deployments}/podinfo`, { spec: { template: podTemplate("podinfo", "podinfo:6.0.1") } });
+}
+
+describe("Flagger Canary (kubernetes provider, blue/green)", () => {
+  it("initialises: a primary Deployment, the three Services, the target scaled to zero", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    await setup(k, hooks, []);
+    await k.sim.settle();
+    expect((await canary(k)).status).toMatchObject({
+      phase: "Initializing",
+      conditions: [
+        {
+          type: "Promoted",
+          status: "Unknown",
+          reason: "Initializing",
+          message: "New Deployment detected, starting initialization.",
+        },
+      ],
+    });
+
+    const ready = await waitPhase(k, "Initialized");
+    expect(ready.status).toMatchObject({ canaryWeight: 0, failedChecks: 0, iterations: 0 });
+    expect(ready.status.lastAppliedSpec).toEqual(expect.any(String));
+    expect(ready.status.conditions).toEqual([
+      expect.objectContaining({
+        type: "Promoted",
+        status: "True",
+        reason: "Initialized",
+        message: "Deployment initialization completed.",
+      }),
+    ]);
+    const primary = await k.get(`${PATHS.deployments}/podinfo-primary`);
+    expect(primary.spec.selector.matchLabels).toEqual({ app: "podinfo-primary" });
+    expect(primary.spec.template.metadata.labels.app).toBe("podinfo-primary");
+    expect(primary.spec.replicas).toBe(2);
+    expect(primary.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: "Canary", name: "podinfo", controller: true }),
+    ]);
+    expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(0);
+    const selectors = Object.fromEntries(
+      (await k.list(PATHS.services))
+        .filter((s: Obj) => s.metadata.name.startsWith("podinfo"))
+        .map((s: Obj) => [s.metadata.name, s.spec.selector]),
+    );
+    expect(selectors).toEqual({
+      podinfo: { app: "podinfo-primary" },
+      "podinfo-primary": { app: "podinfo-primary" },
+      "podinfo-canary": { app: "podinfo" },
+    });
+    expect((await k.get(`${PATHS.services}/podinfo`)).spec.ports[0]).toMatchObject({
+      name: "http",
+      port: 9898,
+      targetPort: 9898,
+    });
+  });
+
+  it("holds at WaitingPromotion while confirm-promotion answers 403, then promotes when it answers 200", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/gate/halt", 403);
+    await setup(k, hooks, [
+      { name: "promotion gate", type: "confirm-promotion", url: "/gate/halt" },
+      { name: "load test", type: "rollout", url: "/load", metadata: { cmd: "hey -z 1m http://podinfo-canary:9898/" } },
+      { name: "notify", type: "event", url: "/events" },
+      { name: "done", type: "post-rollout", url: "/post" },
+    ]);
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    const progressing = await waitPhase(k, "Progressing");
+    expect(progressing.status.conditions[0]).toMatchObject({
+      reason: "Progressing",
+      message: "New revision detected, progressing canary analysis.",
+    });
+    expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(2);
+
+    const waiting = await waitPhase(k, "WaitingPromotion");
+    expect(waiting.status.conditions[0]).toMatchObject({
+      status: "Unknown",
+      reason: "WaitingPromotion",
+      message: "Waiting for approval.",
+    });
+    for (let i = 0; i < 4; i++) {
+      await k.advance(INTERVAL_MS);
+      expect((await canary(k)).status.phase).toBe("WaitingPromotion");
+    }
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.0");
+
+    const gateCalls = hooks.calls.filter((c) => c.path === "/gate/halt");
+    expect(gateCalls.length).toBeGreaterThanOrEqual(3);
+    expect(gateCalls[0]?.body).toEqual({
+      name: "podinfo",
+      namespace: "default",
+      phase: "Progressing",
+      checksum: expect.any(String),
+    });
+    const load = hooks.calls.find((c) => c.path === "/load");
+    expect(load?.body.metadata).toEqual({ cmd: "hey -z 1m http://podinfo-canary:9898/" });
+
+    hooks.respond("/gate/halt", 200);
+    await waitPhase(k, "Promoting");
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
+    await waitPhase(k, "Finalising");
+    const done = await waitPhase(k, "Succeeded");
+    expect(done.status.conditions[0]).toMatchObject({
+      status: "True",
+      reason: "Succeeded",
+      message: "Canary analysis completed successfully, promotion finished.",
+    });
+    expect(done.status.lastPromotedSpec).toBe(done.status.lastAppliedSpec);
+    expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(0);
+    expect(hooks.calls.filter((c) => c.path === "/post").map((c) => c.body.phase)).toEqual(["Succeeded"]);
+
+    const events = hooks.calls.filter((c) => c.path === "/events").map((c) => c.body);
+    expect(events.map((e) => e.metadata.eventMessage)).toEqual(
+      expect.arrayContaining([
+        "Initialization done! podinfo.default",
+        "New revision detected! Scaling up podinfo.default",
+        "Halt podinfo.default advancement waiting for promotion approval promotion gate",
+        "Copying podinfo.default template spec to podinfo-primary.default",
+        "Promotion completed! Scaling down podinfo.default",
+      ]),
+    );
+    expect(events[0]).toMatchObject({
+      name: "podinfo",
+      namespace: "default",
+      metadata: { eventType: expect.stringMatching(/Normal|Warning/), timestamp: expect.any(String) },
+    });
+  });
+
+  it("rolls back when the rollback webhook answers 200", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/rollback", 404);
+    await setup(
+      k,
+      hooks,
+      [
+        { name: "rollback", type: "rollback", url: "/rollback" },
+        { name: "done", type: "post-rollout", url: "/post" },
+      ],
+      { iterations: 10 },
+    );
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Progressing");
+    await k.advance(2 * INTERVAL_MS);
+    expect((await canary(k)).status.phase).toBe("Progressing");
+
+    hooks.respond("/rollback", 200);
+    const failed = await waitPhase(k, "Failed");
+    expect(failed.status).toMatchObject({ canaryWeight: 0, iterations: 0, failedChecks: 0 });
+    expect(failed.status.conditions[0]).toMatchObject({
+      status: "False",
+      reason: "Failed",
+      message: "Canary analysis failed, Deployment scaled to zero.",
+    });
+    expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(0);
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.0");
+    expect(hooks.calls.find((c) => c.path === "/rollback")?.body.phase).toBe("Progressing");
+    expect(hooks.calls.filter((c) => c.path === "/post").map((c) => c.body.phase)).toEqual(["Failed"]);
+
+    // The failed revision is not retried; a newer one is.
+    await k.advance(3 * INTERVAL_MS);
+    expect((await canary(k)).status.phase).toBe("Failed");
+  });
+
+  it("counts failed pre-rollout checks toward the threshold, then fails", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/pre", 500);
+    await setup(k, hooks, [{ name: "smoke", type: "pre-rollout", url: "/pre" }]);
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Progressing");
+    const checks = await k.until(
+      "one failed check",
+      async () => {
+        const c = await canary(k);
+        return c.status.failedChecks === 1 ? c : undefined;
+      },
+      120_000,
+      INTERVAL_MS,
+    );
+    expect(checks.status.phase).toBe("Progressing");
+    await waitPhase(k, "Failed");
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.0");
+  });
+
+  it("waits in Waiting while confirm-rollout is closed", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/approve", 403);
+    await setup(k, hooks, [{ name: "approve", type: "confirm-rollout", url: "/approve" }]);
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    const waiting = await waitPhase(k, "Waiting");
+    expect(waiting.status.conditions[0]).toMatchObject({ reason: "Waiting", message: "Waiting for approval." });
+    expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(0);
+    hooks.respond("/approve", 200);
+    await waitPhase(k, "Progressing");
+    expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(2);
+    await waitPhase(k, "Succeeded");
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
+  });
+});
