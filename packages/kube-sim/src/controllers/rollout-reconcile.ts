@@ -1377,8 +1377,7 @@ export async function reconcileRollout(world: RolloutWorld, rollout: Rollout): P
   await pass.loadReplicaSets();
   if (!pass.newRS) {
     if (!(await pass.createDesiredReplicaSet())) return {};
-  }
-  else await pass.syncReplicaSetRevision();
+  } else await pass.syncReplicaSetRevision();
   if (isFullyPromoted(pass.status) && pass.pause.isAborted()) pass.pause.removeAbort = true;
   if (pass.bg) await pass.rolloutBlueGreen();
   else await pass.rolloutCanary();
