@@ -559,6 +559,14 @@ describe("discoverEnvironment", () => {
     });
   });
 
+  it("reads a Rollout without autoPromotionEnabled as promoting itself, as Argo Rollouts does", () => {
+    const rollout = blueGreenRollout("backend-1");
+    const spec = rollout.spec as { strategy: { blueGreen: Record<string, unknown> } };
+    delete spec.strategy.blueGreen.autoPromotionEnabled;
+    const env = discoverEnvironment([rollout], { host: "demo.example.com" });
+    expect(env.backends["backend-1"]?.strategy).toMatchObject({ type: "blueGreen", autoPromotion: true });
+  });
+
   it("names the object and the fix when it cannot decide", () => {
     const problems = problemsOf(() =>
       discoverEnvironment([

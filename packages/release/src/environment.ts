@@ -901,7 +901,8 @@ export function discoverEnvironment(objects: readonly KubeObject[], options: Dis
           type: "blueGreen",
           activeService: bg.activeService,
           previewService: bg.previewService,
-          autoPromotion: bg.autoPromotionEnabled === true,
+          // Argo Rollouts promotes on its own unless autoPromotionEnabled is explicitly false.
+          autoPromotion: bg.autoPromotionEnabled !== false,
           ...(bg.scaleDownDelaySeconds !== undefined ? { scaleDownDelaySeconds: bg.scaleDownDelaySeconds } : {}),
           ...(bg.previewReplicaCount !== undefined ? { previewReplicaCount: bg.previewReplicaCount } : {}),
         };
