@@ -7,8 +7,14 @@ import { checkSync } from "recheck";
 
 /** Longest pattern accepted. Real rules are a few dozen characters. */
 export const MAX_PATTERN_LENGTH = 1000;
-/** How long recheck may think about one pattern before we refuse it as unprovable. */
-export const SAFETY_CHECK_TIMEOUT_MS = 2000;
+/**
+ * recheck's own phase budgets (attack and recall validation) stay at their defaults: lowering its character limits
+ * makes it miss real attacks. The overall budget is generous so that a safe pattern is not refused as "unprovable"
+ * on a busy machine (a check takes a few milliseconds idle, a few hundred under heavy load); it only stops a pattern
+ * that would keep the checker busy for seconds.
+ */
+export const SAFETY_CHECK_TIMEOUT_MS = 10_000;
+const RECHECK_PARAMS = { timeout: SAFETY_CHECK_TIMEOUT_MS } as const;
 
 export type PatternVerdict =
   | { ok: true; regex: RegExp }
@@ -47,7 +53,7 @@ function judge(pattern: string): PatternVerdict {
     const reason = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, "") : String(error);
     return { ok: false, code: "INVALID_PATTERN", message: `not a valid JavaScript regular expression: ${reason}` };
   }
-  const diagnostics = checkSync(pattern, "", { timeout: SAFETY_CHECK_TIMEOUT_MS });
+  const diagnostics = checkSync(pattern, "", RECHECK_PARAMS);
   if (diagnostics.status === "safe") return { ok: true, regex };
   if (diagnostics.status === "vulnerable") {
     const attack = diagnostics.attack.pattern ?? JSON.stringify(diagnostics.attack.string.slice(0, 40));
