@@ -17,7 +17,7 @@ export { IMAGE_KINDS, type ImageKind, KIND_DEFAULTS, type KindDefaults } from ".
 export type { EngineConnection } from "./engine.js";
 export { type FailedStep, ImageBuildError, type ImageBuildErrorCode, type ImageBuildProblem } from "./errors.js";
 export { type GitRevisionInfo, readGitRevision } from "./git.js";
-export { mergePayloadImages, type PayloadImages, toPayloadImages } from "./payload.js";
+export { mergePayloadImages, type PayloadImages, toBuildEnv, toPayloadImages } from "./payload.js";
 export { describeProgress } from "./progress.js";
 export {
   APP_VERSION_LABEL,

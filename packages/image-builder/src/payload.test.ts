@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BuildProgressEvent } from "./build-images.js";
-import { mergePayloadImages, toPayloadImages } from "./payload.js";
+import { mergePayloadImages, toBuildEnv, toPayloadImages } from "./payload.js";
 import { describeProgress } from "./progress.js";
 
 describe("toPayloadImages", () => {
@@ -15,6 +15,21 @@ describe("toPayloadImages", () => {
       frontend: { image: "r/app-frontend:main-1" },
       backends: { images: ["r/app-backend:main-1", "r/app-api:main-1"] },
     });
+  });
+});
+
+describe("toBuildEnv", () => {
+  it("writes the seed's build.env variables, numbering further backends", () => {
+    expect(
+      toBuildEnv([
+        { kind: "frontend", reference: "r/f:main-1" },
+        { kind: "backend", reference: "r/b:main-1" },
+        { kind: "backend", reference: "r/api:main-1" },
+        { kind: "codeAsData", reference: "r/c:main-1" },
+      ]),
+    ).toBe(
+      "FRONTEND_IMAGE=r/f:main-1\nBACKEND_IMAGE=r/b:main-1\nBACKEND_IMAGE_2=r/api:main-1\nCODEASDATA_IMAGE=r/c:main-1\n",
+    );
   });
 });
 

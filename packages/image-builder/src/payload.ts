@@ -41,3 +41,22 @@ export function mergePayloadImages<T extends Record<string, unknown>>(template: 
   if (images.frontend) merged.frontend = { ...section("frontend"), image: images.frontend.image };
   return merged as T;
 }
+
+/**
+ * The seed's `build.env` lines (`FRONTEND_IMAGE=…`, `BACKEND_IMAGE=…`, `CODEASDATA_IMAGE=…`) for CI systems that
+ * hand variables between jobs as a dotenv file. More backends get `BACKEND_IMAGE_2`, … which the seed's deploy job
+ * picks up too (it reads every variable containing `BACKEND_IMAGE`).
+ */
+export function toBuildEnv(images: readonly { kind: ImageKind; reference: string }[]): string {
+  const lines: string[] = [];
+  let backends = 0;
+  for (const { kind, reference } of images) {
+    if (kind === "frontend") lines.push(`FRONTEND_IMAGE=${reference}`);
+    else if (kind === "codeAsData") lines.push(`CODEASDATA_IMAGE=${reference}`);
+    else {
+      backends += 1;
+      lines.push(`BACKEND_IMAGE${backends === 1 ? "" : `_${backends}`}=${reference}`);
+    }
+  }
+  return lines.map((line) => `${line}\n`).join("");
+}
