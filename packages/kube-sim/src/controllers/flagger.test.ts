@@ -252,6 +252,49 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.0");
   });
 
+  it("rolls back when the canary is not ready within progressDeadlineSeconds", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    await setup(k, hooks, [{ name: "done", type: "post-rollout", url: "/post" }]);
+    await k.mergePatch(canaryPath, { spec: { progressDeadlineSeconds: 60 } });
+    await waitPhase(k, "Initialized");
+    k.sim.faults.neverReady({ image: "podinfo:6.0.1" });
+    await newRevision(k);
+    await waitPhase(k, "Progressing");
+    await k.advance(3 * INTERVAL_MS);
+    expect((await canary(k)).status.phase).toBe("Progressing");
+    const failed = await waitPhase(k, "Failed", 120_000);
+    expect(failed.status.conditions[0]).toMatchObject({ status: "False", reason: "Failed" });
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.0");
+    expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(0);
+    expect(hooks.calls.filter((c) => c.path === "/post").map((c) => c.body.phase)).toEqual(["Failed"]);
+  });
+
+  it("with a mesh provider, steps status.canaryWeight by stepWeight up to maxWeight before promoting", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    await setup(k, hooks, [], { iterations: undefined, stepWeight: 20, maxWeight: 60 });
+    await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Progressing");
+    const weights: number[] = [];
+    const done = await k.until(
+      "succeeded",
+      async () => {
+        const c = await canary(k);
+        if (c.status.phase === "Progressing" && weights.at(-1) !== c.status.canaryWeight)
+          weights.push(c.status.canaryWeight);
+        return c.status.phase === "Succeeded" ? c : undefined;
+      },
+      300_000,
+      INTERVAL_MS,
+    );
+    expect(weights).toEqual([0, 20, 40, 60]);
+    expect(done.status.canaryWeight).toBe(0);
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
+  });
+
   it("waits in Waiting while confirm-rollout is closed", async () => {
     await using k = await simResource();
     await using hooks = await hookServer();

@@ -336,6 +336,51 @@ describe("blue-green", () => {
   });
 });
 
+describe("failures a release tool must see", () => {
+  it("reports ProgressDeadlineExceeded when the new pods never become ready, and never switches the active Service", async () => {
+    await using k = await simResource();
+    await services(k, ["web", "web-preview"]);
+    await k.create(PATHS.rollouts, {
+      ...blueGreenRollout({ autoPromotionEnabled: false }),
+      spec: { ...blueGreenRollout({ autoPromotionEnabled: false }).spec, progressDeadlineSeconds: 60 },
+    });
+    const first = await k.until("revision 1 healthy", () => phaseIs(k, "Healthy"));
+    k.sim.faults.neverReady({ image: "web:2" });
+    await k.mergePatch(rolloutPath, { spec: { template: podTemplate("web", "web:2") } });
+    await k.advance(30_000);
+    expect((await rollout(k)).status.phase).toBe("Progressing");
+    const degraded = await k.until("timed out", () => phaseIs(k, "Degraded"), 120_000, 5_000);
+    const rs = `web-${degraded.status.currentPodHash}`;
+    expect(degraded.status.message).toBe(`ProgressDeadlineExceeded: ReplicaSet "${rs}" has timed out progressing.`);
+    expect(condition(degraded, "Progressing")).toMatchObject({ status: "False", reason: "ProgressDeadlineExceeded" });
+    expect(await selectorOf(k, "web")).toBe(first.status.stableRS);
+  });
+
+  it("pauses on spec.paused (kubectl argo rollouts pause) and resumes when it is cleared", async () => {
+    await using k = await simResource();
+    await k.create(PATHS.rollouts, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      metadata: { name: "web" },
+      spec: {
+        replicas: 4,
+        selector: { matchLabels: { app: "web" } },
+        template: podTemplate("web", "web:1"),
+        strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: 10 } }] } },
+      },
+    });
+    await k.until("revision 1", () => phaseIs(k, "Healthy"));
+    await k.mergePatch(rolloutPath, { spec: { paused: true, template: podTemplate("web", "web:2") } });
+    const paused = await k.until("manually paused", () => phaseIs(k, "Paused", "manually paused"));
+    expect(condition(paused, "Paused")).toMatchObject({ status: "True", reason: "RolloutPaused" });
+    await k.advance(60_000);
+    expect((await replicaSets(k)).map((rs: Obj) => rs.spec.replicas)).toEqual([4, 0]);
+    await k.mergePatch(rolloutPath, { spec: { paused: false } });
+    const done = await k.until("completed", () => phaseIs(k, "Healthy"));
+    expect(done.status.stableRS).toBe(done.status.currentPodHash);
+  });
+});
+
 describe("canary", () => {
   function canaryRollout(canary: Obj, replicas = 10): Obj {
     return {
