@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OConfigError } from "./errors.js";
 import { parseOConfig } from "./parse.js";
@@ -45,6 +46,29 @@ describe("renderConfigMap", () => {
     });
     expect(renderConfigMap("backend-1", reordered.current).metadata.name).toBe(configMapName("backend-1", seed.next));
     expect(renderConfigMap("backend-1", reordered.current).data).toEqual(renderConfigMap("backend-1", seed.next).data);
+  });
+
+  it("gives one name per content: key order and whitespace never matter, any value change does (property)", () => {
+    const shuffle = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(shuffle);
+      if (typeof value !== "object" || value === null) return value;
+      return Object.fromEntries(
+        Object.entries(value)
+          .reverse()
+          .map(([k, v]) => [k, shuffle(v)]),
+      );
+    };
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), (object, extraKey) => {
+        const config = { ...object, "sc.production": true };
+        const a = parseOConfig(JSON.stringify(config), { service: "api" });
+        const b = parseOConfig(JSON.stringify(shuffle(config), null, 4), { service: "api" });
+        expect(renderConfigMap("api", b.current)).toEqual(renderConfigMap("api", a.current));
+        const changed = { ...config, [`${extraKey}!`]: "new" };
+        const c = parseOConfig(JSON.stringify(changed), { service: "api" });
+        expect(configMapName("api", c.current)).not.toBe(configMapName("api", a.current));
+      }),
+    );
   });
 
   it("pins the name of a known config so a change of hashing is noticed", () => {
