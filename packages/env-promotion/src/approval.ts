@@ -14,6 +14,8 @@ import { approvalOptionsSchema, parseOptions, type RecordApprovalOptions } from 
 import { findOverlay } from "./overlay.js";
 
 export const APPROVAL_TAG_PREFIX = "qa-approved";
+/** Only the newest approvals are compared: a release promoted after 100 newer staging approvals is stale anyway. */
+export const APPROVALS_CHECKED = 100;
 
 export interface Approval {
   /** The tag's short name, `qa-approved/staging/0123456789ab`. */
@@ -101,12 +103,13 @@ export async function findApproval(
   const wanted = releaseKey(images);
   const blob = await blobAt(repo, commit, overlayPath);
   const others: TagRow[] = [];
-  for (const row of await listApprovalTags(repo, env)) {
+  for (const row of (await listApprovalTags(repo, env)).slice(0, APPROVALS_CHECKED)) {
     const tested = await blobAt(repo, row.commit, overlayPath);
     if (!tested) {
       others.push(row);
       continue;
     }
+    if (tested === blob) return { approval: { ...row, env, images: [...images], created: false }, others };
     let testedImages: OverlayImage[];
     try {
       testedImages = readOverlayImages(await repo.run(["cat-file", "blob", tested]), overlayPath);
@@ -114,7 +117,7 @@ export async function findApproval(
       others.push(row);
       continue;
     }
-    if (tested === blob || releaseKey(testedImages) === wanted) {
+    if (releaseKey(testedImages) === wanted) {
       return { approval: { ...row, env, images: testedImages, created: false }, others };
     }
     others.push(row);

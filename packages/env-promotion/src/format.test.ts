@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PromotionResult } from "./deliver.js";
-import { formatPromotion } from "./format.js";
+import { formatApproval, formatPromotion } from "./format.js";
 
 const base: PromotionResult = {
   action: "promote",
@@ -67,5 +67,35 @@ describe("formatPromotion", () => {
     ],
   ])("says what happened: %o", (change, firstLine) => {
     expect(formatPromotion({ ...base, ...change }).split("\n")[0]).toBe(firstLine);
+  });
+});
+
+describe("formatApproval", () => {
+  it("shows who approved which images", () => {
+    expect(
+      formatApproval({
+        tag: "qa-approved/staging/0123456789ab",
+        env: "staging",
+        commit: "0123456789abcdef0123456789abcdef01234567",
+        approver: "Quinn <qa@example.com>",
+        date: "2026-11-27T10:00:00+00:00",
+        images: [
+          { name: "frontend", newName: "reg/frontend", newTag: "v1.0.1" },
+          { name: "cart", digest: "sha256:0123456789abcdef0123456789abcdef" },
+        ],
+        created: true,
+      }),
+    ).toBe(
+      [
+        "Recorded: QA approval of staging at 0123456789ab",
+        "  tag       qa-approved/staging/0123456789ab",
+        "  approver  Quinn <qa@example.com>",
+        "  date      2026-11-27T10:00:00+00:00",
+        "",
+        "  IMAGE     APPROVED",
+        "  frontend  reg/frontend:v1.0.1",
+        "  cart      cart@sha256:0123456789abcdef0123456789abcdef",
+      ].join("\n"),
+    );
   });
 });

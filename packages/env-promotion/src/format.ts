@@ -1,5 +1,7 @@
 /** The human view of a promotion or rollback, for the CLI and logs. Contains no secret: results never hold one. */
+import type { Approval } from "./approval.js";
 import { describeImage, type PromotionResult } from "./deliver.js";
+import { formatImageReference } from "./kustomization.js";
 
 const STATUS: Record<PromotionResult["status"], (r: PromotionResult) => string> = {
   "up-to-date": (r) =>
@@ -61,5 +63,18 @@ export function formatPromotion(result: PromotionResult): string {
   }
   if (result.untouched.length)
     lines.push("", `  Left as they are (not in ${result.from}): ${result.untouched.join(", ")}`);
+  return lines.join("\n");
+}
+
+/** The human view of a recorded QA approval. */
+export function formatApproval(approval: Approval): string {
+  const lines = [
+    `${approval.created ? "Recorded" : "Already recorded"}: QA approval of ${approval.env} at ${approval.commit.slice(0, 12)}`,
+    `  tag       ${approval.tag}`,
+    `  approver  ${approval.approver}`,
+    `  date      ${approval.date}`,
+    "",
+    ...table([["  IMAGE", "APPROVED"], ...approval.images.map((i) => [`  ${i.name}`, formatImageReference(i)])]),
+  ];
   return lines.join("\n");
 }

@@ -85,9 +85,12 @@ export function openRepo(dir: string, options: OpenRepoOptions = {}): GitRepo {
   };
   const clean = (text: string) => redact(text, secrets);
   const runIn = async (baseDir: string, args: string[], failure: Failure = {}) => {
+    // An aborted operation stops before its next git command, with the signal's reason as AbortSignal users expect.
+    options.signal?.throwIfAborted();
     try {
       return await client(baseDir).raw(args);
     } catch (error) {
+      options.signal?.throwIfAborted();
       throw gitFailure(args, error, failure, clean, secrets);
     }
   };
@@ -180,6 +183,7 @@ export interface Worktree {
 
 export async function addWorktree(repo: GitRepo, commit: string): Promise<Worktree> {
   const dir = await mkdtemp(join(tmpdir(), "rollway-promote-"));
+  const cleanup = simpleGit({ baseDir: repo.dir, unsafe: USER_ENVIRONMENT_IS_TRUSTED });
   try {
     await repo.run(["worktree", "add", "--quiet", "--detach", dir, commit]);
   } catch (error) {
@@ -189,9 +193,13 @@ export async function addWorktree(repo: GitRepo, commit: string): Promise<Worktr
   return {
     dir,
     async remove() {
-      await repo.run(["worktree", "remove", "--force", dir]).catch(() => undefined);
+      // Cleanup must run even after an abort, so it does not go through the signal-aware client.
+      const removed = await cleanup.raw(["worktree", "remove", "--force", dir]).then(
+        () => true,
+        () => false,
+      );
       await rm(dir, { recursive: true, force: true });
-      await repo.run(["worktree", "prune"]).catch(() => undefined);
+      if (!removed) await cleanup.raw(["worktree", "prune"]).catch(() => undefined);
     },
   };
 }

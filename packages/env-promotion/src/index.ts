@@ -1,7 +1,7 @@
 export { APPROVAL_TAG_PREFIX, type Approval, recordApproval } from "./approval.js";
 export type { ChangeKind, ImageRow, PromotionResult } from "./deliver.js";
 export { PromotionError, type PromotionErrorCode, type PromotionErrorDetails } from "./errors.js";
-export { formatPromotion } from "./format.js";
+export { formatApproval, formatPromotion } from "./format.js";
 export type { Identity } from "./git.js";
 export { CREATE_PULL_REQUEST, type PullRequest } from "./github.js";
 export {

@@ -4,6 +4,7 @@
  * quoting, odd spacing, line endings) stays byte for byte, which re-stringifying a Document cannot promise.
  */
 import {
+  type Document,
   isMap,
   isScalar,
   isSeq,
@@ -86,6 +87,7 @@ interface Entry {
 interface ParsedOverlay {
   path: string;
   text: string;
+  doc: Document;
   root: YAMLMap;
   /** `undefined` when the file has no `images:` key, `null` when the key has no value. */
   images: YAMLSeq | null | undefined;
@@ -157,12 +159,20 @@ export function planOverlayPromotion(input: OverlayPlanInput): OverlayPlan {
   if (images.every((i) => i.change === "unchanged")) return { images, untouched, text: input.toText, changed: false };
 
   const eol = input.toText.includes("\r\n") ? "\r\n" : "\n";
-  let text = input.toText;
-  // Three passes, each on a fresh parse, so deletions, replacements and insertions never overlap.
-  text = applyEdits(text, deletions(parseOverlay(text, input.toPath, "target"), from));
-  text = applyEdits(text, replacements(parseOverlay(text, input.toPath, "target"), from));
-  text = applyEdits(text, insertions(parseOverlay(text, input.toPath, "target"), from, eol));
-  verifyEdit(input.toText, text, input.toPath, images);
+  // Deletions, replacements and insertions are applied in that order, each pass on a fresh parse of the previous
+  // result so their ranges never overlap; a pass with nothing to do costs no parse.
+  let current = to;
+  for (const pass of [deletions, replacements, insertions] as const) {
+    const edits = pass(current, from, eol);
+    if (edits.length === 0) continue;
+    try {
+      current = parseOverlay(applyEdits(current.text, edits), input.toPath, "target");
+    } catch (error) {
+      throw editCheckFailed(to.path, "produced an unreadable file", error);
+    }
+  }
+  verifyEdit(to, current, images);
+  const text = current.text;
   return { images, untouched, text, changed: true };
 }
 
@@ -258,7 +268,7 @@ function pairEnd(pair: Pair): number {
   return pair.value ? range(pair.value)[1] : range(pair.key)[1];
 }
 
-function deletions(to: ParsedOverlay, from: ParsedOverlay): Edit[] {
+function deletions(to: ParsedOverlay, from: ParsedOverlay, _eol: string): Edit[] {
   const edits: Edit[] = [];
   for (const { image } of from.entries.values()) {
     const target = to.entries.get(image.name);
@@ -290,7 +300,7 @@ function deletions(to: ParsedOverlay, from: ParsedOverlay): Edit[] {
   return edits;
 }
 
-function replacements(to: ParsedOverlay, from: ParsedOverlay): Edit[] {
+function replacements(to: ParsedOverlay, from: ParsedOverlay, _eol: string): Edit[] {
   const edits: Edit[] = [];
   for (const { image } of from.entries.values()) {
     const target = to.entries.get(image.name);
@@ -405,9 +415,20 @@ function renderScalar(value: string, style: string | undefined): string {
 }
 
 /** A plain scalar that both YAML 1.2 (kustomize's kyaml) and 1.1 (sigs.k8s.io/yaml) read back as this string. */
+const plainSafe = new Map<string, boolean>();
+
 function isPlainSafe(value: string): boolean {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_./:@+-]*$/.test(value)) return false;
-  return parse(value) === value && parse(value, { version: "1.1" }) === value;
+  let safe = plainSafe.get(value);
+  if (safe === undefined) {
+    safe =
+      /^[A-Za-z0-9_][A-Za-z0-9_./:@+-]*$/.test(value) &&
+      parse(value) === value &&
+      parse(value, { version: "1.1" }) === value;
+    // Bounded: tags and names repeat across promotions, but a long-running process must not grow without end.
+    if (plainSafe.size > 10_000) plainSafe.clear();
+    plainSafe.set(value, safe);
+  }
+  return safe;
 }
 
 function location(overlay: { path: string; lineCounter: LineCounter }, offset: number) {
@@ -524,7 +545,7 @@ function parseOverlay(text: string, path: string, role: "source" | "target"): Pa
     }
     entries.set(image.name, { image, map: item, index });
   }
-  return { path, text, root, images, imagesPair, entries, lineCounter };
+  return { path, text, doc, root, images, imagesPair, entries, lineCounter };
 }
 
 function source(text: string, node: Node): string {
@@ -537,31 +558,28 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** Refuses to hand back a file whose meaning changed anywhere but the promoted images. */
-function verifyEdit(before: string, after: string, path: string, images: ImageChange[]): void {
-  const fail = (what: string) =>
-    new PromotionError(
-      "EDIT_CHECK_FAILED",
-      `Editing ${path} in place would have ${what}; nothing was written.`,
-      `promote by hand this time and report the file's layout to the rollway maintainers.`,
-      { path },
-    );
-  let edited: ParsedOverlay;
-  try {
-    edited = parseOverlay(after, path, "target");
-  } catch (error) {
-    throw Object.assign(fail("produced an unreadable file"), { cause: error });
-  }
+function editCheckFailed(path: string, what: string, cause?: unknown): PromotionError {
+  return new PromotionError(
+    "EDIT_CHECK_FAILED",
+    `Editing ${path} in place would have ${what}; nothing was written.`,
+    "promote by hand this time and report the file's layout to the rollway maintainers.",
+    { path },
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function verifyEdit(before: ParsedOverlay, after: ParsedOverlay, images: ImageChange[]): void {
+  const fail = (what: string) => editCheckFailed(before.path, what);
   for (const change of images) {
-    const entry = edited.entries.get(change.name);
+    const entry = after.entries.get(change.name);
     if (!entry || formatImageReference(entry.image) !== formatImageReference(change.after)) {
       throw fail(`left image "${change.name}" wrong`);
     }
   }
-  const rest = (text: string) => {
-    const doc = parseDocument(text);
-    const js = doc.toJS() as Record<string, unknown>;
+  const promoted = new Set(images.map((i) => i.name));
+  const rest = (overlay: ParsedOverlay) => {
+    const js = overlay.doc.toJS() as Record<string, unknown>;
     const list = Array.isArray(js.images) ? (js.images as Record<string, unknown>[]) : [];
-    const promoted = new Set(images.map((i) => i.name));
     return { ...js, images: list.filter((i) => !promoted.has(String(i.name))) };
   };
   if (!sameJson(rest(before), rest(after))) throw fail("changed something besides the promoted images");

@@ -179,4 +179,20 @@ describe("promoteEnvironment", () => {
     expect(result.images.filter((i) => i.change === "updated").map((i) => i.name)).toEqual(["cartservice", "frontend"]);
     expect(remote.refs()).toBe(refsBefore);
   });
+  it("stops with the signal's reason when aborted, pushing nothing", async () => {
+    const { remote } = approvedRepo();
+    const refsBefore = remote.refs();
+    const controller = new AbortController();
+    controller.abort(new Error("user pressed Ctrl-C"));
+    await expect(
+      promoteEnvironment({
+        repo: remote.clone,
+        from: "staging",
+        to: "prod",
+        delivery: "push",
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow("user pressed Ctrl-C");
+    expect(remote.refs()).toBe(refsBefore);
+  });
 });
