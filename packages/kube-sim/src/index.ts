@@ -1,5 +1,10 @@
 export { type Clock, ManualClock, realClock, type TimerHandle } from "./clock.js";
+export { calculateRolloutPhase } from "./controllers/argo-rollout-status.js";
+export type { RolloutPhase, RolloutStatus } from "./controllers/argo-rollout-types.js";
+export { flaggerController } from "./controllers/flagger.js";
+export type { CanaryPhase, CanaryStatus, CanaryWebhookPayload } from "./controllers/flagger-model.js";
 export { builtInControllers } from "./controllers/index.js";
+export { rolloutController } from "./controllers/rollout.js";
 export {
   type Controller,
   type ControllerContext,
