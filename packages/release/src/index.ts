@@ -1,3 +1,15 @@
+export { type ClusterState, readClusterState, type WorkloadState } from "./cluster-state.js";
+export {
+  type ApplyOptions,
+  createReleaseEngine,
+  type DecisionOptions,
+  type RecoverOptions,
+  type ReleaseEngine,
+  type ReleaseEngineOptions,
+  reversePlan,
+  scaleToZeroPatch,
+  templatePatch,
+} from "./engine.js";
 export {
   ANNOTATION_CONTAINER,
   ANNOTATION_STABLE_VERSION,
@@ -29,3 +41,35 @@ export {
   type Strategy,
   type WorkloadKind,
 } from "./environment.js";
+export { ReleaseError, type ReleaseErrorCode } from "./errors.js";
+export {
+  type ApprovalGate,
+  type OnReleaseEvent,
+  type ReleaseEvent,
+  type ReleaseEventType,
+  releaseEventChannel,
+} from "./events.js";
+export { type KubeApi, type KubeApiOptions, openKubeApi } from "./kube-api.js";
+export { ANNOTATION_LEASE_RELEASE, leaseName } from "./lock.js";
+export {
+  type CodeAsDataPlan,
+  type ComponentPlan,
+  type ConfigPlan,
+  changedComponents,
+  FORCE_SYNC,
+  formatPlan,
+  type JobPlan,
+  type MigrationPlan,
+  payloadDigest,
+  plan,
+  type ReleasePlan,
+} from "./plan.js";
+export {
+  type Approval,
+  LABEL_RELEASE,
+  LABEL_RELEASE_ENVIRONMENT,
+  LABEL_RELEASE_STATE,
+  type ReleaseRecord,
+  type ReleaseState,
+  recordName,
+} from "./records.js";

@@ -1,0 +1,124 @@
+/**
+ * The snapshot `plan()` is computed from: for every component of the environment, the workload rollway drives,
+ * the images and oConfig ConfigMap of its pod template, and its phase; plus what the last promoted release
+ * recorded as each service's current oConfig version. `readClusterState` is the only effect; the types are data.
+ */
+import { referencedConfigMap } from "@rollway/oconfig-versioning";
+import type { Phase, RolloutClient, Target, Strategy as TargetStrategy } from "@rollway/rollout-client";
+import type { Environment } from "./environment.js";
+import { isStatus, type KubeApi, paths } from "./kube-api.js";
+
+export interface WorkloadState {
+  /** The object rollway drives (a Flagger Canary drives its target Deployment). */
+  kind: Target["kind"];
+  name: string;
+  strategy: TargetStrategy;
+  /** The object holding the pod template. */
+  workload: Target["workload"];
+  /** Container name → image, from the pod template. */
+  images: Record<string, string>;
+  /** The oConfig ConfigMap the template mounts, if any. */
+  configMap: string | undefined;
+  phase: Phase;
+}
+
+export interface ClusterState {
+  namespace: string;
+  /** By component name; absent when the workload does not exist. */
+  workloads: Record<string, WorkloadState>;
+  /** Service → the oConfig version the last promoted release made current. */
+  currentOConfig: Record<string, string>;
+}
+
+export interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: {
+    containers?: { name: string; image?: string; [k: string]: unknown }[];
+    initContainers?: { name: string; image?: string; [k: string]: unknown }[];
+    volumes?: { name: string; configMap?: { name: string }; [k: string]: unknown }[];
+    [k: string]: unknown;
+  };
+}
+
+export interface WorkloadObject {
+  metadata: { name: string; resourceVersion?: string };
+  spec: { template?: PodTemplate; replicas?: number };
+}
+
+export function imagesOf(template: PodTemplate | undefined): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const c of [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])]) {
+    if (c.image) images[c.name] = c.image;
+  }
+  return images;
+}
+
+/** Every component of the environment with its workload reference. */
+export function componentsOf(
+  environment: Environment,
+): { name: string; role: "frontend" | "backend" | "platform"; kind: string; workloadName: string }[] {
+  const out: { name: string; role: "frontend" | "backend" | "platform"; kind: string; workloadName: string }[] = [];
+  if (environment.frontend)
+    out.push({
+      name: "frontend",
+      role: "frontend",
+      kind: environment.frontend.workload.kind,
+      workloadName: environment.frontend.workload.name,
+    });
+  for (const [name, c] of Object.entries(environment.backends))
+    out.push({ name, role: "backend", kind: c.workload.kind, workloadName: c.workload.name });
+  for (const p of environment.platform)
+    out.push({ name: p.name, role: "platform", kind: p.workload.kind, workloadName: p.workload.name });
+  return out;
+}
+
+/**
+ * Reads the snapshot: per component one target lookup (rollout-client), one read of the pod template and one
+ * status, all components in parallel.
+ */
+export async function readClusterState(
+  client: RolloutClient,
+  api: KubeApi,
+  environment: Environment,
+  options: { currentOConfig?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<ClusterState> {
+  const ns = environment.namespace;
+  const workloads: Record<string, WorkloadState> = {};
+  await Promise.all(
+    componentsOf(environment).map(async ({ name, workloadName }) => {
+      let target: Target;
+      try {
+        target = await client.target(workloadName, ns);
+      } catch (error) {
+        if ((error as { code?: string }).code === "NOT_FOUND") return;
+        throw error;
+      }
+      const [object, status] = await Promise.all([
+        api
+          .request<WorkloadObject>({
+            method: "GET",
+            path: paths.workload(ns, target.workload.kind, target.workload.name),
+            what: `${target.workload.kind} "${target.workload.name}"`,
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
+          .catch((error) => {
+            if (isStatus(error, 404)) return undefined;
+            throw error;
+          }),
+        client.status(target),
+      ]);
+      if (!object) return;
+      const template = object.spec.template;
+      workloads[name] = {
+        kind: target.kind,
+        name: target.name,
+        strategy: target.strategy,
+        workload: target.workload,
+        images: imagesOf(template),
+        configMap: template ? referencedConfigMap(template as never) : undefined,
+        phase: status.phase,
+      };
+    }),
+  );
+  return { namespace: ns, workloads, currentOConfig: options.currentOConfig ?? {} };
+}

@@ -1,0 +1,269 @@
+import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
+import { describe, expect, it } from "vitest";
+import { ReleaseError } from "./errors.js";
+import type { ReleaseEvent } from "./events.js";
+import {
+  BACKENDS,
+  configMapsPath,
+  jobsPath,
+  NS,
+  type Obj,
+  OLD,
+  podsPath,
+  releaseSimResource,
+  rolloutsPath,
+  servicesPath,
+} from "./test-helpers/release-sim.js";
+
+const NEW = {
+  frontend: "my-registry/image-for-frontend:tag",
+  "backend-1": "my-registry/image-for-backend-1:tag",
+  other: "my-registry/image-for-other-backends:tag",
+};
+const seedPayload = (extra: Record<string, unknown> = {}) =>
+  parseDeployPayload({ ...JSON.parse(EXAMPLE_PAYLOAD_TEXT), ...extra });
+const expectedImage = (b: string) => (b === "backend-1" ? NEW["backend-1"] : NEW.other);
+const oldImage = (b: string) => (b === "backend-1" ? OLD["backend-1"] : OLD.other);
+
+/** Collects events and resolves waiters for a given event type. */
+function eventLog() {
+  const events: ReleaseEvent[] = [];
+  const waiters: { type: string; resolve: (e: ReleaseEvent) => void }[] = [];
+  return {
+    events,
+    onEvent(e: ReleaseEvent) {
+      events.push(e);
+      for (const w of waiters.filter((x) => x.type === e.type)) w.resolve(e);
+    },
+    next(type: ReleaseEvent["type"]): Promise<ReleaseEvent> {
+      const seen = events.find((e) => e.type === type);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ type, resolve }));
+    },
+    types: () => events.map((e) => e.type),
+  };
+}
+
+describe("apply against kube-sim", () => {
+  it("releases 1 frontend + 5 backends + code as data routed by the seed's deploy rules, auto promotion", async () => {
+    const k = await releaseSimResource();
+    const log = eventLog();
+    const plan = await k.engine.plan(
+      seedPayload({ noDowntime: { promotionMode: "auto" }, extraArgs: ["--force-sync"] }),
+      k.environment,
+    );
+    const record = await k.engine.apply(plan, { onEvent: log.onEvent });
+
+    expect(record.state).toBe("promoted");
+    expect(await k.serving("frontend")).toMatchObject({ image: NEW.frontend });
+    for (const b of BACKENDS) expect((await k.serving(b)).image).toBe(expectedImage(b));
+    const orchestrator = await k.get(`/apis/apps/v1/namespaces/${NS}/deployments/orchestrator`);
+    expect(orchestrator.spec.template.spec.containers[0].image).toBe("olympeio/orchestrator:2.9.1");
+
+    const job = await k.get(`${jobsPath}/${record.id}-code-as-data`);
+    expect(job.spec.template.spec.containers[0]).toMatchObject({
+      image: "my-registry/image-for-codeasdata:tag",
+      args: ["sync", "--force-sync"],
+    });
+    expect(job.status.succeeded).toBe(1);
+
+    const types = log.types();
+    expect(types[0]).toBe("started");
+    expect(types.indexOf("previews-ready")).toBeLessThan(types.indexOf("code-as-data-started"));
+    expect(types.indexOf("code-as-data-done")).toBeLessThan(types.indexOf("promoting"));
+    expect(types.at(-1)).toBe("upgrade-done");
+    expect(types.filter((t) => t === "component-promoted")).toHaveLength(7);
+
+    // The record is in the cluster, readable by any other process.
+    const other = await k.otherEngine();
+    const stored = await other.get(record.id, NS);
+    expect(stored).toMatchObject({
+      state: "promoted",
+      payloadDigest: plan.payloadDigest,
+      oConfigCurrent: { "backend-1": "v2" },
+    });
+    expect((await other.history("demo", NS)).map((r) => r.id)).toEqual([record.id]);
+    // The Lease is let go.
+    expect((await k.get(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).items).toEqual([]);
+  });
+
+  it("waits for a manual promotion that another process approves, old version serving until then", async () => {
+    const k = await releaseSimResource();
+    const log = eventLog();
+    const plan = await k.engine.plan(seedPayload(), k.environment);
+    expect(plan.promotion.mode).toBe("manual");
+    const applying = k.engine.apply(plan, { onEvent: log.onEvent });
+    const waiting = await log.next("waiting-for-approval");
+    expect(waiting.message).toContain("https://preview.demo.example.com/");
+
+    for (const b of BACKENDS) expect((await k.serving(b)).image).toBe(oldImage(b));
+    const other = await k.otherEngine();
+    expect((await other.get(waiting.release, NS)).state).toBe("waiting-for-approval");
+    await other.promote(waiting.release, { by: "alice", namespace: NS });
+
+    const record = await applying;
+    expect(record.state).toBe("promoted");
+    expect(record.approvals).toMatchObject([{ gate: "promotion", by: "alice" }]);
+    for (const b of BACKENDS) expect((await k.serving(b)).image).toBe(expectedImage(b));
+    expect(log.types()).toContain("approved");
+  });
+
+  it("waits for a code-as-data approval when its updateMode is manual", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1"] });
+    const log = eventLog();
+    const payload = seedPayload({
+      codeAsData: { image: "my-registry/image-for-codeasdata:tag", updateMode: "manual" },
+      noDowntime: { promotionMode: "auto" },
+      backends: undefined,
+    });
+    const applying = k.engine.apply(await k.engine.plan(payload, k.environment), { onEvent: log.onEvent });
+    const waiting = await log.next("waiting-for-approval");
+    expect(waiting.gate).toBe("code-as-data");
+    expect((await k.get(jobsPath)).items).toEqual([]);
+    await k.engine.approve(waiting.release, { by: "bob", gate: "code-as-data", namespace: NS });
+    expect((await applying).state).toBe("promoted");
+  });
+
+  it("aborts every component back to stable when one backend never becomes ready, no user request reaching an unready pod", async () => {
+    const k = await releaseSimResource({ readyTimeoutSeconds: 2 });
+    // Record, from the start, every change to Services and Pods.
+    const watched: { kind: string; type: string; object: Obj }[] = [];
+    const stop = new AbortController();
+    const record = async (path: string, kind: string) => {
+      const res = await fetch(`${k.sim.url}${path}?watch=true`, { signal: stop.signal });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      void (async () => {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return;
+            buffer += decoder.decode(value, { stream: true });
+            for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+              const line = buffer.slice(0, nl);
+              buffer = buffer.slice(nl + 1);
+              if (line.trim()) watched.push({ kind, ...JSON.parse(line) });
+            }
+          }
+        } catch {
+          // the test stopped the watch
+        }
+      })();
+    };
+    await record(servicesPath, "Service");
+    await record(podsPath, "Pod");
+    const stableHashes = new Map<string, string>();
+    for (const name of ["frontend", ...BACKENDS])
+      stableHashes.set(name, (await k.get(`${servicesPath}/${name}`)).spec.selector["rollouts-pod-template-hash"]);
+
+    k.sim.faults.neverReady({ image: NEW.other, namespace: NS, namePrefix: "backend-3" });
+    const log = eventLog();
+    const plan = await k.engine.plan(seedPayload({ noDowntime: { promotionMode: "auto" } }), k.environment);
+    const error = await k.engine.apply(plan, { onEvent: log.onEvent }).catch((e: unknown) => e);
+    stop.abort();
+
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as ReleaseError).code).toBe("FAILED");
+    expect((error as ReleaseError).message).toContain("backend-3: preview ready not reached within 2 s");
+    const stored = await k.engine.get((error as ReleaseError).release as string, NS);
+    expect(stored.state).toBe("failed");
+    expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
+    for (const b of BACKENDS) expect((await k.serving(b)).image).toBe(oldImage(b));
+    for (const name of ["frontend", ...BACKENDS]) {
+      const ro = await k.get(`${rolloutsPath}/${name}`);
+      expect(ro.status.phase).toBe("Healthy");
+    }
+    expect(log.types()).not.toContain("promoting");
+    expect(log.types().filter((t) => t === "component-aborted")).toHaveLength(7);
+
+    // Users reach pods through the active Services: they never selected anything but the stable pods...
+    const activeSelectors = watched
+      .filter((e) => e.kind === "Service" && stableHashes.has(e.object.metadata.name))
+      .map((e) => [e.object.metadata.name, e.object.spec.selector["rollouts-pod-template-hash"]]);
+    expect(activeSelectors.length).toBeGreaterThanOrEqual(6);
+    for (const [name, hash] of activeSelectors) expect(hash).toBe(stableHashes.get(name));
+    // ...and those stable pods were Ready in every state the watch saw.
+    const stablePods = watched.filter(
+      (e) =>
+        e.kind === "Pod" &&
+        [...stableHashes.values()].includes(e.object.metadata.labels?.["rollouts-pod-template-hash"]),
+    );
+    expect(stablePods.length).toBeGreaterThan(0);
+    for (const e of stablePods) {
+      if (e.type === "DELETED") continue;
+      expect(e.object.status.conditions.find((c: Obj) => c.type === "Ready")?.status, e.object.metadata.name).toBe(
+        "True",
+      );
+    }
+  });
+
+  it("refuses a second release to the same environment naming the running one, or runs it after with waitForLock", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1", "backend-2"] });
+    const log = eventLog();
+    const first = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
+    const waiting = await log.next("waiting-for-approval");
+
+    const other = await k.otherEngine();
+    const second = await other.plan(
+      seedPayload({
+        frontend: { image: "my-registry/image-for-frontend:tag2" },
+        noDowntime: { promotionMode: "auto" },
+      }),
+      k.environment,
+    );
+    const refused = await other.apply(second).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ReleaseError);
+    expect(refused).toMatchObject({ code: "LOCKED", holder: waiting.release });
+    expect((refused as Error).message).toContain(
+      `environment "demo" is being released by release "${waiting.release}"`,
+    );
+
+    const otherLog = eventLog();
+    const queued = other.apply(second, { waitForLock: true, onEvent: otherLog.onEvent });
+    await otherLog.next("waiting-for-lock");
+    await k.engine.promote(waiting.release, { by: "alice", namespace: NS });
+    expect((await first).state).toBe("promoted");
+    expect((await queued).state).toBe("promoted");
+    expect(await k.serving("frontend")).toMatchObject({ image: "my-registry/image-for-frontend:tag2" });
+  });
+
+  it("rolls a promoted release back: images and oConfig return, the new version serving until the old is ready", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1", "backend-2"] });
+    const plan = await k.engine.plan(seedPayload({ noDowntime: { promotionMode: "auto" } }), k.environment);
+    expect(plan.components.find((c) => c.name === "backend-1")?.config).toMatchObject({
+      from: { version: "v1" },
+      to: { version: "v2" },
+      changed: true,
+    });
+    const released = await k.engine.apply(plan);
+    const v2 = plan.configMaps[1]?.metadata.name;
+    const v1 = plan.configMaps[0]?.metadata.name;
+    expect(await k.serving("backend-1")).toEqual({ image: NEW["backend-1"], configMap: v2 });
+    expect((await k.get(`${configMapsPath}/${v2}`)).data["oConfig.json"]).toContain('"param2": "a new value"');
+
+    const log = eventLog();
+    const undo = await k.engine.rollback(released.id, { namespace: NS, onEvent: log.onEvent });
+    expect(undo).toMatchObject({ state: "promoted", rollbackOf: released.id, oConfigCurrent: { "backend-1": "v1" } });
+    expect(await k.serving("backend-1")).toEqual({ image: OLD["backend-1"], configMap: v1 });
+    expect((await k.serving("backend-2")).image).toBe(OLD.other);
+    expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
+    expect((await k.engine.get(released.id, NS)).state).toBe("rolled-back");
+    expect((await k.engine.history("demo", NS)).map((r) => r.id)).toEqual([undo.id, released.id]);
+  });
+
+  it("refuses to roll back a release that was not promoted", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1"] });
+    const log = eventLog();
+    const applying = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
+    const waiting = await log.next("waiting-for-approval");
+    const error = await k.engine.rollback(waiting.release, { namespace: NS }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "INVALID_STATE" });
+    await k.engine.abort(waiting.release, { by: "carol", namespace: NS });
+    await expect(applying).rejects.toMatchObject({
+      code: "ABORTED",
+      message: expect.stringContaining("aborted by carol"),
+    });
+    expect((await k.serving("backend-1")).image).toBe(OLD["backend-1"]);
+    expect((await k.engine.get(waiting.release, NS)).state).toBe("aborted");
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * The one error class of the release engine, in the style of TRPCError: a `code` saying what went wrong and the
+ * facts a person needs (environment, release, component, resource), with the original error kept as `cause`.
+ */
+export type ReleaseErrorCode =
+  /** The payload and the environment do not make a release (a routed backend missing, a workload of the wrong kind). */
+  | "INVALID_PLAN"
+  /** Another release holds the environment's Lease. */
+  | "LOCKED"
+  /** A preview never became ready, a Job failed or timed out, a promotion failed: the release was aborted. */
+  | "FAILED"
+  /** The caller's signal aborted the release (every component was rolled back to stable). */
+  | "ABORTED"
+  /** No such release record, or nothing to roll back to. */
+  | "NOT_FOUND"
+  /** An approval for a release that is not waiting for one, or a state change that does not apply. */
+  | "INVALID_STATE"
+  /** The cluster refused or could not be reached. */
+  | "CLUSTER";
+
+export interface ReleaseErrorFacts {
+  environment?: string;
+  release?: string;
+  component?: string;
+  /** `Kind/name` in `namespace`. */
+  resource?: string;
+  /** For LOCKED: the release that holds the environment. */
+  holder?: string;
+  /** For CLUSTER: the HTTP status the API server answered (404, 409…), when it answered. */
+  httpStatus?: number;
+  cause?: unknown;
+}
+
+export class ReleaseError extends Error {
+  override readonly name = "ReleaseError";
+  readonly code: ReleaseErrorCode;
+  readonly environment: string | undefined;
+  readonly release: string | undefined;
+  readonly component: string | undefined;
+  readonly resource: string | undefined;
+  readonly holder: string | undefined;
+  readonly httpStatus: number | undefined;
+
+  constructor(code: ReleaseErrorCode, message: string, facts: ReleaseErrorFacts = {}) {
+    super(message, facts.cause === undefined ? {} : { cause: facts.cause });
+    this.code = code;
+    this.environment = facts.environment;
+    this.release = facts.release;
+    this.component = facts.component;
+    this.resource = facts.resource;
+    this.holder = facts.holder;
+    this.httpStatus = facts.httpStatus;
+  }
+}

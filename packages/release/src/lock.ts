@@ -1,0 +1,239 @@
+/**
+ * One coordination.k8s.io Lease per environment, so two releases never run at once. The holder renews it while it
+ * works; a Lease not renewed for `leaseDurationSeconds` belongs to an engine that died, and the next engine takes
+ * it over (and then resumes or rolls back the release it names).
+ */
+import type { Clock } from "./clock.js";
+import { ReleaseError } from "./errors.js";
+import { isStatus, type KubeApi, paths } from "./kube-api.js";
+
+export const leaseName = (environment: string): string => `rollway-release-${environment}`;
+
+export interface LeaseObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+/** The annotation on the Lease naming the release it protects (the holder is the engine). */
+export const ANNOTATION_LEASE_RELEASE = "rollway.dev/release";
+
+/** Kubernetes MicroTime: RFC 3339 with microseconds. */
+export const microTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+
+export const leaseManifest = (
+  environment: string,
+  holder: string,
+  release: string,
+  durationSeconds: number,
+  now: number,
+  transitions = 0,
+  resourceVersion?: string,
+): LeaseObject => ({
+  apiVersion: "coordination.k8s.io/v1",
+  kind: "Lease",
+  metadata: {
+    name: leaseName(environment),
+    ...(resourceVersion ? { resourceVersion } : {}),
+    labels: { "app.kubernetes.io/managed-by": "rollway", "rollway.dev/environment": environment },
+    annotations: { [ANNOTATION_LEASE_RELEASE]: release },
+  },
+  spec: {
+    holderIdentity: holder,
+    leaseDurationSeconds: durationSeconds,
+    acquireTime: microTime(now),
+    renewTime: microTime(now),
+    leaseTransitions: transitions,
+  },
+});
+
+export const leaseExpired = (lease: LeaseObject, now: number): boolean => {
+  const renewed = Date.parse(lease.spec.renewTime ?? lease.spec.acquireTime ?? "");
+  return (
+    !lease.spec.holderIdentity ||
+    Number.isNaN(renewed) ||
+    renewed + (lease.spec.leaseDurationSeconds ?? 0) * 1000 <= now
+  );
+};
+
+export interface HeldLease {
+  /** The release the previous, dead holder was running, when the Lease was taken over. */
+  takenOverFrom: { holder: string; release: string | undefined } | undefined;
+  /** Lets the Lease go (deletes it). Stops the renewal. */
+  release(): Promise<void>;
+}
+
+export interface AcquireOptions {
+  api: KubeApi;
+  clock: Clock;
+  namespace: string;
+  environment: string;
+  holder: string;
+  release: string;
+  durationSeconds: number;
+  /** Wait for the running release to finish instead of refusing. */
+  wait: boolean;
+  signal: AbortSignal;
+  onWaiting?: (holder: string, release: string | undefined) => void;
+}
+
+/** Takes the environment's Lease, or throws LOCKED naming the running release (or waits for it with `wait`). */
+export async function acquireLease(o: AcquireOptions): Promise<HeldLease> {
+  const path = paths.lease(o.namespace, leaseName(o.environment));
+  const what = `Lease "${leaseName(o.environment)}"`;
+  for (;;) {
+    o.signal.throwIfAborted();
+    let takenOverFrom: HeldLease["takenOverFrom"];
+    try {
+      await o.api.request({
+        method: "POST",
+        path: paths.leases(o.namespace),
+        body: leaseManifest(o.environment, o.holder, o.release, o.durationSeconds, o.clock.now()),
+        what,
+      });
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+      const lease = await o.api.request<LeaseObject>({ method: "GET", path, what }).catch((e) => {
+        if (isStatus(e, 404)) return undefined;
+        throw e;
+      });
+      if (!lease) continue;
+      const running = lease.metadata.annotations?.[ANNOTATION_LEASE_RELEASE];
+      const holder = lease.spec.holderIdentity ?? "";
+      if (holder === o.holder && running === o.release) {
+        // Our own Lease (a resume by the same identity): renew it.
+      } else if (!leaseExpired(lease, o.clock.now())) {
+        if (!o.wait) {
+          throw new ReleaseError(
+            "LOCKED",
+            `environment "${o.environment}" is being released by ${running ? `release "${running}"` : "another release"} (engine ${holder}); wait for it to finish, or abort it`,
+            { environment: o.environment, holder: running ?? holder },
+          );
+        }
+        o.onWaiting?.(holder, running);
+        await waitForLeaseChange(o, lease);
+        continue;
+      } else {
+        takenOverFrom = { holder, release: running };
+      }
+      try {
+        await o.api.request({
+          method: "PUT",
+          path,
+          body: leaseManifest(
+            o.environment,
+            o.holder,
+            o.release,
+            o.durationSeconds,
+            o.clock.now(),
+            (lease.spec.leaseTransitions ?? 0) + 1,
+            lease.metadata.resourceVersion,
+          ),
+          what,
+        });
+      } catch (e) {
+        if (isStatus(e, 409) || isStatus(e, 404)) continue; // someone else was faster: look again
+        throw e;
+      }
+    }
+    return holdLease(o, takenOverFrom);
+  }
+}
+
+/** Renews every third of the duration; `release()` stops and deletes. */
+function holdLease(o: AcquireOptions, takenOverFrom: HeldLease["takenOverFrom"]): HeldLease {
+  const path = paths.lease(o.namespace, leaseName(o.environment));
+  const what = `Lease "${leaseName(o.environment)}"`;
+  let timer: { cancel(): void } | undefined;
+  let stopped = false;
+  const renew = async () => {
+    if (stopped) return;
+    try {
+      const lease = await o.api.request<LeaseObject>({ method: "GET", path, what });
+      if (lease.spec.holderIdentity !== o.holder) return; // lost: the engine notices when it next writes
+      await o.api.request({
+        method: "PUT",
+        path,
+        body: { ...lease, spec: { ...lease.spec, renewTime: microTime(o.clock.now()) } },
+        what,
+      });
+    } catch {
+      // A missed renewal is retried at the next tick; the Lease lasts three ticks.
+    }
+    schedule();
+  };
+  const schedule = () => {
+    if (!stopped) timer = o.clock.setTimer((o.durationSeconds * 1000) / 3, () => void renew());
+  };
+  schedule();
+  return {
+    takenOverFrom,
+    async release() {
+      stopped = true;
+      timer?.cancel();
+      const lease = await o.api.request<LeaseObject>({ method: "GET", path, what }).catch(() => undefined);
+      if (lease?.spec.holderIdentity === o.holder) {
+        await o.api
+          .request({
+            method: "DELETE",
+            path,
+            body: { preconditions: { resourceVersion: lease.metadata.resourceVersion } },
+            what,
+          })
+          .catch((e) => {
+            if (!isStatus(e, 404) && !isStatus(e, 409)) throw e;
+          });
+      }
+    },
+  };
+}
+
+/** Waits until the Lease is deleted, changes, or expires by the clock. */
+async function waitForLeaseChange(o: AcquireOptions, lease: LeaseObject): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  o.signal.addEventListener("abort", stop, { once: true });
+  const renewed = Date.parse(lease.spec.renewTime ?? "") || o.clock.now();
+  const timer = o.clock.setTimer(
+    Math.max(0, renewed + (lease.spec.leaseDurationSeconds ?? 0) * 1000 - o.clock.now()),
+    stop,
+  );
+  try {
+    const events = o.api.watch<LeaseObject>(
+      paths.leases(o.namespace),
+      { fieldSelector: `metadata.name=${lease.metadata.name}`, resourceVersion: lease.metadata.resourceVersion },
+      `Lease "${lease.metadata.name}"`,
+      controller.signal,
+    );
+    for await (const event of events) {
+      if (
+        event.type === "DELETED" ||
+        (event.type === "MODIFIED" && event.object.spec.holderIdentity !== lease.spec.holderIdentity)
+      )
+        return;
+      if (event.type === "MODIFIED") {
+        // Renewed: wait until the new renewal expires.
+        timer.cancel();
+        return waitForLeaseChange(o, event.object);
+      }
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    timer.cancel();
+    o.signal.removeEventListener("abort", stop);
+  }
+  o.signal.throwIfAborted();
+}

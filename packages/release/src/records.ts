@@ -1,0 +1,204 @@
+/**
+ * Release records: one ConfigMap per release, labelled with its environment and state, holding the release as
+ * JSON (id, payload digest, plan, state, approvals, timestamps). Kept in the cluster so that status, history and
+ * approvals survive any process, and any replica of the server, the CLI or the Action can read or approve.
+ */
+
+import { ReleaseError } from "./errors.js";
+import type { ApprovalGate } from "./events.js";
+import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import type { ReleasePlan } from "./plan.js";
+
+export const LABEL_RELEASE = "rollway.dev/release";
+export const LABEL_RELEASE_ENVIRONMENT = "rollway.dev/environment";
+export const LABEL_RELEASE_STATE = "rollway.dev/release-state";
+export const RECORD_DATA_KEY = "release.json";
+
+export type ReleaseState =
+  | "applying"
+  | "waiting-for-approval"
+  | "promoting"
+  | "promoted"
+  | "aborting"
+  | "aborted"
+  | "failed"
+  | "rolled-back";
+
+export const TERMINAL_STATES: readonly ReleaseState[] = ["promoted", "aborted", "failed", "rolled-back"];
+
+export interface Approval {
+  gate: ApprovalGate;
+  by: string;
+  at: string;
+}
+
+export interface ReleaseRecord {
+  id: string;
+  environment: string;
+  namespace: string;
+  payloadDigest: string;
+  state: ReleaseState;
+  plan: ReleasePlan;
+  approvals: Approval[];
+  /** Someone asked for the release to be aborted (any process); the engine running it acts on it. */
+  abortRequested?: { by: string; at: string };
+  /** Which engine runs it (the Lease holder). */
+  engine: string;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  /** Why it failed or was aborted. */
+  message?: string;
+  /** For a rollback: the release it undoes. */
+  rollbackOf?: string;
+  /** For a promoted release: service → the oConfig version now current (`next` recorded as current). */
+  oConfigCurrent?: Record<string, string>;
+  /** Recreate components scaled to zero for their migration Jobs: the replicas to restore. */
+  scaledDown?: Record<string, number>;
+}
+
+interface ConfigMapObject {
+  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
+export const recordName = (id: string): string => `rollway-release-${id}`;
+
+const recordManifest = (
+  record: ReleaseRecord,
+  resourceVersion?: string,
+): ConfigMapObject & { apiVersion: string; kind: string } => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: {
+    name: recordName(record.id),
+    ...(resourceVersion ? { resourceVersion } : {}),
+    labels: {
+      "app.kubernetes.io/managed-by": "rollway",
+      [LABEL_RELEASE]: record.id,
+      [LABEL_RELEASE_ENVIRONMENT]: record.environment,
+      [LABEL_RELEASE_STATE]: record.state,
+    },
+  },
+  data: { [RECORD_DATA_KEY]: JSON.stringify(record) },
+});
+
+function fromConfigMap(cm: ConfigMapObject): ReleaseRecord {
+  const text = cm.data?.[RECORD_DATA_KEY];
+  try {
+    return JSON.parse(text ?? "") as ReleaseRecord;
+  } catch (cause) {
+    throw new ReleaseError(
+      "CLUSTER",
+      `ConfigMap "${cm.metadata.name}" is labelled as a release record but its ${RECORD_DATA_KEY} is not JSON; delete it or fix it`,
+      { resource: `ConfigMap "${cm.metadata.name}"`, cause },
+    );
+  }
+}
+
+export async function createRecord(api: KubeApi, record: ReleaseRecord): Promise<void> {
+  await api.request({
+    method: "POST",
+    path: paths.configMaps(record.namespace),
+    body: recordManifest(record),
+    what: `ConfigMap "${recordName(record.id)}"`,
+  });
+}
+
+export async function getRecord(api: KubeApi, namespace: string, id: string): Promise<ReleaseRecord> {
+  try {
+    return fromConfigMap(
+      await api.request<ConfigMapObject>({
+        method: "GET",
+        path: paths.configMap(namespace, recordName(id)),
+        what: `ConfigMap "${recordName(id)}"`,
+      }),
+    );
+  } catch (error) {
+    if (isStatus(error, 404))
+      throw new ReleaseError("NOT_FOUND", `no release "${id}" in namespace "${namespace}"`, {
+        release: id,
+        cause: error,
+      });
+    throw error;
+  }
+}
+
+/** Releases of an environment, newest first. */
+export async function listRecords(api: KubeApi, namespace: string, environment: string): Promise<ReleaseRecord[]> {
+  const list = await api.request<{ items: ConfigMapObject[] }>({
+    method: "GET",
+    path: paths.configMaps(namespace),
+    query: { labelSelector: `${LABEL_RELEASE},${LABEL_RELEASE_ENVIRONMENT}=${environment}` },
+    what: "release records",
+  });
+  return list.items
+    .map(fromConfigMap)
+    .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.id.localeCompare(a.id)));
+}
+
+/**
+ * Read-modify-write with the resourceVersion, so two processes (an approval and the engine) never overwrite each
+ * other: a 409 reads again and re-applies the change.
+ */
+export async function updateRecord(
+  api: KubeApi,
+  namespace: string,
+  id: string,
+  change: (record: ReleaseRecord) => ReleaseRecord,
+  now: () => string,
+): Promise<ReleaseRecord> {
+  for (let attempt = 0; ; attempt++) {
+    const cm = await api.request<ConfigMapObject>({
+      method: "GET",
+      path: paths.configMap(namespace, recordName(id)),
+      what: `ConfigMap "${recordName(id)}"`,
+    });
+    const next = { ...change(fromConfigMap(cm)), updatedAt: now() };
+    try {
+      await api.request({
+        method: "PUT",
+        path: paths.configMap(namespace, recordName(id)),
+        body: recordManifest(next, cm.metadata.resourceVersion),
+        what: `ConfigMap "${recordName(id)}"`,
+      });
+      return next;
+    } catch (error) {
+      if (!isStatus(error, 409) || attempt >= 10) throw error;
+    }
+  }
+}
+
+/** Resolves when `accept(record)` is true, watching the record's ConfigMap (no polling). */
+export async function waitForRecord(
+  api: KubeApi,
+  namespace: string,
+  id: string,
+  accept: (record: ReleaseRecord) => boolean,
+  signal: AbortSignal,
+): Promise<ReleaseRecord> {
+  const name = recordName(id);
+  for (;;) {
+    signal.throwIfAborted();
+    const cm = await api.request<ConfigMapObject>({
+      method: "GET",
+      path: paths.configMap(namespace, name),
+      what: `ConfigMap "${name}"`,
+      signal,
+    });
+    const current = fromConfigMap(cm);
+    if (accept(current)) return current;
+    const watch = api.watch<ConfigMapObject>(
+      paths.configMaps(namespace),
+      { fieldSelector: `metadata.name=${name}`, resourceVersion: cm.metadata.resourceVersion },
+      `ConfigMap "${name}"`,
+      signal,
+    );
+    for await (const event of watch) {
+      if (event.type !== "ADDED" && event.type !== "MODIFIED") continue;
+      const record = fromConfigMap(event.object);
+      if (accept(record)) return record;
+    }
+    // The server ended the watch: read again and watch again.
+  }
+}
