@@ -1,5 +1,4 @@
 /** Opening the promotion's pull request through the GitHub REST API (octokit). */
-import { Octokit } from "@octokit/rest";
 import { PromotionError } from "./errors.js";
 import type { GitHubOptions } from "./options.js";
 import { redact, redactedCause } from "./redact.js";
@@ -56,6 +55,8 @@ export async function openPullRequest(
   target: GitHubTarget,
   request: { title: string; body: string; head: string; base: string; signal?: AbortSignal },
 ): Promise<PullRequest> {
+  // Loaded on first use: @octokit/rest is ESM only, and this keeps the CommonJS build loadable on every Node 20.
+  const { Octokit } = await import("@octokit/rest");
   const octokit = new Octokit({
     auth: target.token,
     baseUrl: target.baseUrl,

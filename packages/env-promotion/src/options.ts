@@ -13,6 +13,9 @@ const branchName = z
   .regex(/^[A-Za-z0-9._/-]+$/, "is not a valid git branch name (letters, digits, . _ - /)")
   .refine((b) => !/^[-/.]|[/.]$|\.\.|\/\/|\.lock$|\/\./.test(b) && b !== "HEAD", "is not a valid git branch name");
 
+// A commit-ish as people type it (sha, tag, main~2), never something git could read as an option.
+const commitish = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/~^@{}-]*$/, "is not a commit (a sha, tag or branch)");
+
 const identity = z.object({ name: z.string().min(1), email: z.string().min(3) });
 
 const gitHub = z.object({
@@ -63,7 +66,7 @@ export const revertOptionsSchema = z.object({
   /** The environment whose promotion is rolled back. */
   to: environment,
   /** The promotion commit to revert; by default the latest not yet reverted promotion into `to` on `base`. */
-  commit: z.string().min(4).optional(),
+  commit: commitish.optional(),
 });
 
 export const approvalOptionsSchema = z.object({
@@ -76,7 +79,7 @@ export const approvalOptionsSchema = z.object({
   /** Who approves: the tag's tagger. */
   approver: identity,
   /** The commit QA tested; by default the tip of `<remote>/<base>`. */
-  commit: z.string().min(4).optional(),
+  commit: commitish.optional(),
   /** What was tested, a ticket link: kept in the tag's message. */
   note: z.string().optional(),
   /** Push the approval tag to the remote (default) so every clone can check it. */

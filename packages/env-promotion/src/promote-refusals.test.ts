@@ -204,4 +204,23 @@ describe("promoteEnvironment refuses", () => {
     expect(error.code).toBe("NOT_A_GIT_REPO");
     expect(error.message).toContain("/tmp is not a git repository.");
   });
+  it("says so when the remote has no such base branch", async () => {
+    const remote = gitRemoteResource();
+    const error = await refusal(
+      promoteEnvironment({ repo: remote.clone, from: "staging", to: "prod", base: "production", delivery: "push" }),
+    );
+    expect(error.code).toBe("BRANCH_NOT_FOUND");
+    expect(error.message).toBe(
+      'The remote "origin" has no branch "production".\n  Fix: pass base: the branch your GitOps tool deploys from (often main).',
+    );
+  });
+
+  it("says so when the remote is not one of the repository's", async () => {
+    const remote = gitRemoteResource();
+    const error = await refusal(
+      promoteEnvironment({ repo: remote.clone, from: "staging", to: "prod", remote: "upstream", delivery: "push" }),
+    );
+    expect(error.code).toBe("INVALID_OPTIONS");
+    expect(error.message).toContain('The repository has no remote named "upstream" (it has origin).');
+  });
 });

@@ -195,4 +195,23 @@ describe("promoteEnvironment", () => {
     ).rejects.toThrow("user pressed Ctrl-C");
     expect(remote.refs()).toBe(refsBefore);
   });
+  it("finds overlays named kustomization.yml, as kustomize does", async () => {
+    const remote = gitRemoteResource({
+      files: {
+        "deploy/staging/kustomization.yml": STAGING_KUSTOMIZATION,
+        "deploy/prod/kustomization.yml": PROD_KUSTOMIZATION,
+      },
+    });
+    const result = await promoteEnvironment({
+      repo: remote.clone,
+      from: "staging",
+      to: "prod",
+      overlaysDir: "deploy",
+      force: true,
+      delivery: "push",
+      author: DEVELOPER,
+    });
+    expect(result.overlay).toBe("deploy/prod/kustomization.yml");
+    expect(remote.show("main", "deploy/prod/kustomization.yml")).toBe(PROD_KUSTOMIZATION_PROMOTED);
+  });
 });

@@ -9,7 +9,7 @@ import { checkBranchFree, commitAndDeliver, imageLines, type PromotionResult } f
 import { PromotionError } from "./errors.js";
 import { addWorktree, checkRepo, fetchBase, type GitRepo, openRepo } from "./git.js";
 import { type GitHubTarget, resolveGitHub } from "./github.js";
-import { formatImageReference, planOverlayPromotion } from "./kustomization.js";
+import { formatImageReference, type OverlayImage, planOverlayPromotion } from "./kustomization.js";
 import { type PromoteOptions, parseOptions, promoteOptionsSchema } from "./options.js";
 import { findOverlay } from "./overlay.js";
 
@@ -72,9 +72,7 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
     const latest = others[0];
     throw new PromotionError(
       "APPROVAL_MISSING",
-      `No QA approval is recorded for what ${opts.from} runs at ${baseCommit.slice(0, 12)} (${plan.images
-        .map((i) => `${i.name} ${formatImageReference(i.after)}`)
-        .join(", ")}).${
+      `No QA approval is recorded for what ${opts.from} runs at ${baseCommit.slice(0, 12)} (${listImages(plan.images)}).${
         latest
           ? ` The latest approval, ${latest.tag} by ${latest.approver}, covers other images.`
           : ` There is no qa-approved/${opts.from}/* tag on "${opts.remote}".`
@@ -115,6 +113,11 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   } finally {
     await worktree.remove();
   }
+}
+
+function listImages(images: readonly { name: string; after: OverlayImage }[]): string {
+  const shown = images.slice(0, 5).map((i) => `${i.name} ${formatImageReference(i.after)}`);
+  return images.length > 5 ? `${shown.join(", ")} and ${images.length - 5} more` : shown.join(", ");
 }
 
 function promotionMessage(result: PromotionResult, baseCommit: string): string {

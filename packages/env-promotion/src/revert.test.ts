@@ -5,7 +5,7 @@ import { gitHubServerResource } from "./__tests__/github-server-resource.js";
 import { PromotionError } from "./errors.js";
 import { formatPromotion } from "./format.js";
 import { promoteEnvironment } from "./promote.js";
-import { revertPromotion } from "./revert.js";
+import { diffImages, revertPromotion } from "./revert.js";
 
 const PROD = "kustomize/prod/kustomization.yaml";
 const TOKEN = "ghs_abcdefghijklmnopqrstuvwxyz0123456789";
@@ -110,5 +110,19 @@ describe("revertPromotion", () => {
     expect(error.code).toBe("REVERT_CONFLICT");
     expect(error.message).toContain('("Promote staging to prod") conflicts with later changes on main.');
     expect(remote.remoteGit(["rev-parse", "main"]).trim()).toBe(later);
+  });
+});
+
+describe("diffImages", () => {
+  const v1 = { name: "web", newTag: "v1" };
+  const v2 = { name: "web", newTag: "v2" };
+  const api = { name: "api", newName: "reg/api", newTag: "v1" };
+  it.each([
+    ["an updated image", [v1], [v2], [{ name: "web", before: v1, after: v2, change: "updated" }]],
+    ["an image the revert removes", [v1, api], [v1], [{ name: "api", before: api, after: null, change: "removed" }]],
+    ["an image the revert brings back", [v1], [v1, api], [{ name: "api", before: null, after: api, change: "added" }]],
+    ["nothing", [v1], [{ ...v1 }], []],
+  ])("lists %s", (_, before, after, rows) => {
+    expect(diffImages(before, after)).toEqual(rows);
   });
 });
