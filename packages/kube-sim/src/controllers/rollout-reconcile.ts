@@ -47,6 +47,12 @@ import {
   type Service,
   WORKLOAD_GENERATION_ANNOTATION,
 } from "./argo-rollout-types.js";
+import {
+  invalidRolloutMessage,
+  referencedServices,
+  validateRolloutSpec,
+  validateService,
+} from "./argo-rollout-validation.js";
 
 /** What a reconcile pass may read and write. The kube-sim adapter implements it over the store. */
 export interface RolloutWorld {
@@ -208,28 +214,23 @@ class RolloutPass {
   async resolve(): Promise<string | undefined> {
     const ref = this.rollout.spec.workloadRef;
     if (ref) {
-      if (this.rollout.spec.template?.spec && Object.keys(this.rollout.spec.template.spec).length > 0) {
-        return "template must be empty for workload reference rollout";
-      }
+      // refResolver.Resolve: the Deployment's template replaces the Rollout's.
       const dep = await this.world.getDeployment(this.ns, ref.name);
       if (!dep?.spec?.template) {
-        return `The Rollout "${this.name}" is invalid: spec.workloadRef.name: Invalid value: "${ref.name}": deployments.apps "${ref.name}" not found`;
+        const value = `v1alpha1.ObjectRef{APIVersion:${JSON.stringify(ref.apiVersion ?? "")}, Kind:${JSON.stringify(ref.kind ?? "")}, Name:${JSON.stringify(ref.name)}, ScaleDown:${JSON.stringify(ref.scaleDown ?? "")}}`;
+        return invalidRolloutMessage(
+          this.name,
+          `spec.workloadRef: Invalid value: ${value}: deployments.apps ${JSON.stringify(ref.name)} not found`,
+        );
       }
       this.spec = { ...this.rollout.spec, template: dep.spec.template as PodTemplate };
       this.workloadGeneration = dep.metadata.generation ?? 1;
     }
-    if (!this.spec.selector?.matchLabels || Object.keys(this.spec.selector.matchLabels).length === 0) {
-      return MESSAGES.missingField("spec.selector");
-    }
-    if (!this.spec.template) return MESSAGES.missingField("spec.template");
-    if (!this.bg && !this.canary) return MESSAGES.missingField("spec.strategy.canary or spec.strategy.blueGreen");
-    if (this.bg && !this.bg.activeService) return MESSAGES.missingField("spec.strategy.blueGreen.activeService");
-    if (this.bg) {
-      for (const svc of [this.bg.activeService, this.bg.previewService]) {
-        if (svc && !(await this.world.getService(this.ns, svc))) {
-          return `The Rollout "${this.name}" is invalid: spec.strategy.blueGreen: Invalid value: "${svc}": service "${svc}" not found`;
-        }
-      }
+    const specError = validateRolloutSpec(this.rollout, this.spec, true);
+    if (specError) return invalidRolloutMessage(this.name, specError);
+    for (const { role, name } of referencedServices(this.spec)) {
+      const error = validateService(this.rollout, this.spec, role, name, await this.world.getService(this.ns, name));
+      if (error) return invalidRolloutMessage(this.name, error);
     }
     return undefined;
   }
@@ -927,6 +928,8 @@ class RolloutPass {
 
   async persistInvalidSpec(message: string): Promise<void> {
     const status = structuredClone(this.status);
+    // createInvalidRolloutCondition: a new reason for being invalid replaces the condition.
+    if (getCondition(status, "InvalidSpec")?.message !== message) removeCondition(status, "InvalidSpec");
     setCondition(status, newCondition("InvalidSpec", "True", REASONS.invalidSpec, message, this.nowIso));
     status.observedGeneration = String(this.rollout.metadata.generation ?? 1);
     const { phase, message: msg } = calculateRolloutPhase(this.spec, status);

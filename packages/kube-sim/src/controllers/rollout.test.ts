@@ -329,7 +329,7 @@ describe("blue-green", () => {
     await k.create(PATHS.rollouts, blueGreenRollout({}));
     const invalid = await k.until("invalid", () => phaseIs(k, "Degraded"));
     expect(invalid.status.message).toBe(
-      'InvalidSpec: The Rollout "web" is invalid: spec.strategy.blueGreen: Invalid value: "web": service "web" not found',
+      'InvalidSpec: The Rollout "web" is invalid: spec.strategy.blueGreen.activeService: Invalid value: "web": service "web" not found',
     );
     await services(k, ["web", "web-preview"]);
     await k.until("healthy", () => phaseIs(k, "Healthy"));
