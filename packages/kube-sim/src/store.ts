@@ -113,6 +113,17 @@ function fieldValue(obj: KubeObject, field: string): string {
   return v === undefined || v === null ? "" : String(v);
 }
 
+function dropNulls(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const v of value) dropNulls(v);
+  } else if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (v === null) delete value[k];
+      else dropNulls(v);
+    }
+  }
+}
+
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -577,6 +588,9 @@ export class Store {
     }
     // Stored in the preferred version; custom resources have no conversion webhooks here, so only apiVersion changes.
     obj.apiVersion = apiVersionOf(type.group, type.versions[0] ?? wantVersion);
+    // Built-in kinds are decoded into typed structs, where `null` is the zero value and disappears (kubectl
+    // rollout undo sends `creationTimestamp: null` inside templates, for one).
+    if (!type.custom) dropNulls(obj);
     obj.kind = type.kind;
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isPlainObject(obj.metadata)) throw apiErrors.badRequest("metadata must be an object");

@@ -217,6 +217,11 @@ function pruneAndDefault(
     const childPath = path ? `${path}.${key}` : key;
     if ((root || embedded) && (key === "apiVersion" || key === "kind" || key === "metadata")) continue;
     const sub = props?.[key];
+    // Structural schemas drop nulls of fields that are not nullable, before validation.
+    if (value[key] === null && sub && sub.nullable !== true) {
+      delete value[key];
+      continue;
+    }
     if (sub) pruneAndDefault(value[key], sub, childPath, result, false);
     else if (isPlainObject(additional)) pruneAndDefault(value[key], additional, childPath, result, false);
     else if (additional === true || preserve) continue;

@@ -153,6 +153,36 @@ describe("kubectl against kube-sim", () => {
     expect((await kubectl(sim, "get", "pods", "-l", "app=web", "-o", "name")).stdout).toBe("");
   });
 
+  it("rolls back with kubectl rollout undo onto the old ReplicaSet, as a real cluster does", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 0 });
+    using tmp = tempDir();
+    const file = join(tmp.dir, "app.yaml");
+    writeFileSync(file, manifest.split("---\n")[0] ?? "");
+    await kubectl(sim, "apply", "-f", file);
+    await sim.settle();
+    expect((await kubectl(sim, "set", "image", "deployment/web", "web=web:2")).stdout).toBe(
+      "deployment.apps/web image updated\n",
+    );
+    await sim.settle();
+    expect((await kubectl(sim, "rollout", "undo", "deployment/web")).stdout).toBe("deployment.apps/web rolled back\n");
+    await sim.settle();
+    const list = JSON.parse((await kubectl(sim, "get", "replicasets", "-o", "json")).stdout);
+    const byImage = Object.fromEntries(
+      list.items.map(
+        (rs: {
+          spec: { replicas: number; template: { spec: { containers: { image: string }[] } } };
+          metadata: { annotations: Record<string, string> };
+        }) => [
+          rs.spec.template.spec.containers[0]?.image,
+          [rs.spec.replicas, rs.metadata.annotations["deployment.kubernetes.io/revision"]],
+        ],
+      ),
+    );
+    expect(byImage).toEqual({ "web:1": [2, "3"], "web:2": [0, "2"] });
+    const history = await kubectl(sim, "rollout", "history", "deployment/web");
+    expect(history.stdout).toMatch(/REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
+  });
+
   it("shows the server's validation errors for an invalid custom resource", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
     using tmp = tempDir();
