@@ -10,7 +10,7 @@ const healthy = { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyR
 
 describe("watch", () => {
   it("yields the current status, then each change, with no GET after the watch started", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("web", "web:1"));
     await env.patchStatus("Deployment", "web", progressing);
     const target = await env.client.target("web");
@@ -27,7 +27,7 @@ describe("watch", () => {
   });
 
   it("resumes from the last resourceVersion when the server drops the watch, missing nothing", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("web", "web:1"));
     await env.patchStatus("Deployment", "web", progressing);
     const target = await env.client.target("web");
@@ -42,7 +42,7 @@ describe("watch", () => {
   });
 
   it("backs off on the clock while the server refuses watches, then relists once on 410 Gone and carries on", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("web", "web:1"));
     await env.patchStatus("Deployment", "web", progressing);
     const target = await env.client.target("web");
@@ -68,7 +68,7 @@ describe("watch", () => {
   });
 
   it("fails with NOT_FOUND when the watched object is deleted", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("web", "web:1"));
     const target = await env.client.target("web");
     const iterator = env.client.watch(target);
@@ -87,7 +87,7 @@ describe("watch", () => {
 
 describe("waitFor", () => {
   it("resolves with the first status the predicate accepts", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("web", "web:1"));
     await env.patchStatus("Deployment", "web", progressing);
     const target = await env.client.target("web");
@@ -97,7 +97,7 @@ describe("waitFor", () => {
   });
 
   it("throws a TIMEOUT error carrying the last status when the clock passes the timeout", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("web", "web:1"));
     await env.patchStatus("Deployment", "web", progressing);
     const target = await env.client.target("web");
@@ -123,7 +123,7 @@ describe("waitFor", () => {
   });
 
   it("stops when the caller's signal aborts", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("web", "web:1"));
     const target = await env.client.target("web");
     const controller = new AbortController();

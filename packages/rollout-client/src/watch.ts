@@ -1,9 +1,11 @@
 /**
  * watch and waitFor, on the watch API only: no polling. Each target is followed through a few watches (the object,
- * and the ReplicaSets or Deployments its status needs). A watch starts without a resourceVersion, so the server
- * first replays the current objects as ADDED events; when the stream drops it resumes from the last resourceVersion
- * seen (bookmarks included); when the server answers 410 Gone (that version is compacted away) it relists once and
- * resumes from the list's resourceVersion, as client-go's reflector does.
+ * and the ReplicaSets or Deployments its status needs). A watch starts as a "watch list" (`sendInitialEvents=true`,
+ * KEP-3157): the server replays the current objects, then marks the end of that replay with a bookmark, so the first
+ * status is computed from complete data without a LIST. A server that refuses watch lists gets one LIST instead.
+ * When the stream drops the watch resumes from the last resourceVersion seen (bookmarks included); when the server
+ * answers 410 Gone (that version is compacted away) it relists once and resumes from the list's resourceVersion,
+ * as client-go's reflector does.
  */
 import type { Clock, Connection, RawWatchEvent } from "./connect.js";
 import { RolloutClientError } from "./errors.js";
@@ -49,6 +51,8 @@ function sourcesFor(target: Target): { primary: Source; others: Source[] } {
 class SourceCache {
   readonly objects = new Map<string, KubeObject>();
   resourceVersion: string | undefined;
+  /** True once the objects that existed when the watch started have all arrived. */
+  synced = false;
   constructor(readonly source: Source) {}
 }
 
@@ -138,6 +142,7 @@ export async function readStatus(conn: Connection, target: Target, signal?: Abor
 }
 
 function computeStatus(target: Target, caches: SourceCache[]): WorkloadStatus | undefined {
+  if (!caches.every((c) => c.synced)) return undefined;
   const [primaryCache, ...rest] = caches;
   const object = primaryCache?.objects.get(target.name);
   if (!object) return undefined;
@@ -176,8 +181,11 @@ async function follow(
   const selectors = { fieldSelector: source.fieldSelector, labelSelector: source.labelSelector || undefined };
   let failures = 0;
   while (!signal.aborted) {
+    const initial = cache.resourceVersion === undefined;
     try {
-      const query = { ...selectors, allowWatchBookmarks: "true", resourceVersion: cache.resourceVersion };
+      const query = initial
+        ? { ...selectors, allowWatchBookmarks: "true", sendInitialEvents: "true", resourceVersionMatch: "NotOlderThan" }
+        : { ...selectors, allowWatchBookmarks: "true", resourceVersion: cache.resourceVersion };
       let received = 0;
       for await (const event of conn.watchStream(path, query, resource, signal)) {
         received++;
@@ -188,24 +196,39 @@ async function follow(
           throw new RolloutClientError(
             "UNAVAILABLE",
             `the watch failed: ${String((event.object as { message?: string }).message)}`,
-            {
-              resource,
-              httpStatus: code,
-            },
+            { resource, httpStatus: code },
           );
         }
         apply(cache, event);
         if (event.type === "DELETED" && isPrimary) {
           throw new RolloutClientError("NOT_FOUND", "was deleted while being watched", { resource, httpStatus: 404 });
         }
-        if (event.type !== "BOOKMARK") notify();
+        if (event.type === "BOOKMARK") {
+          if (!cache.synced && isInitialEventsEnd(event)) {
+            cache.synced = true;
+            notify();
+          }
+        } else if (cache.synced) {
+          notify();
+        }
       }
       // The server closed the stream (its watch timeout, or a dropped connection): resume from where we are,
       // backing off only when streams keep closing without a single event.
       if (received === 0) failures++;
+      if (!cache.synced) {
+        // The replay was cut before its end: start it again rather than resume from the middle of it.
+        cache.resourceVersion = undefined;
+        cache.objects.clear();
+      }
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof GoneError || (error instanceof RolloutClientError && error.httpStatus === 410)) {
+        await relist(conn, cache, path, selectors, resource, signal);
+        notify();
+        continue;
+      }
+      if (initial && error instanceof RolloutClientError && error.code === "INVALID") {
+        // The server does not do watch lists (KEP-3157 gate off, or older): one LIST, then watch from it.
         await relist(conn, cache, path, selectors, resource, signal);
         notify();
         continue;
@@ -217,6 +240,11 @@ async function follow(
     const delay = RECONNECT_DELAYS_MS[Math.min(failures, RECONNECT_DELAYS_MS.length - 1)] ?? 0;
     if (delay > 0) await sleep(delay, clock, signal);
   }
+}
+
+function isInitialEventsEnd(event: RawWatchEvent): boolean {
+  const meta = (event.object as { metadata?: { annotations?: Record<string, string> } }).metadata;
+  return meta?.annotations?.["k8s.io/initial-events-end"] === "true";
 }
 
 class GoneError extends Error {}
@@ -248,6 +276,7 @@ async function relist(
   cache.objects.clear();
   for (const item of list.items ?? []) cache.objects.set(item.metadata.name, item);
   cache.resourceVersion = list.metadata?.resourceVersion;
+  cache.synced = true;
 }
 
 function sleep(ms: number, clock: Clock, signal: AbortSignal): Promise<void> {

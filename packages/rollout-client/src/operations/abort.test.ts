@@ -4,7 +4,7 @@ import { deploymentManifest, kubeSimResource, rolloutManifest } from "../test-he
 
 describe("abort and retry against kube-sim", () => {
   it("abort sets status.abort and retry clears it, each with one status write", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:2", "blueGreen"));
     const target = await env.client.target("web");
     const before = env.requests.length;
@@ -19,7 +19,7 @@ describe("abort and retry against kube-sim", () => {
   });
 
   it("says NOT_FOUND, naming the Rollout, when it was deleted", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:2", "blueGreen"));
     const target = await env.client.target("web");
     await env.conn.request({
@@ -34,7 +34,7 @@ describe("abort and retry against kube-sim", () => {
   });
 
   it("refuses abort and retry on a Deployment", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("api", "api:1"));
     const target = await env.client.target("api");
     await expect(env.client.abort(target)).rejects.toMatchObject({ code: "INVALID" });

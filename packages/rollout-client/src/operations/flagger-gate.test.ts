@@ -4,7 +4,7 @@ import { loadtesterResource } from "../test-helpers/loadtester.js";
 
 describe("Flagger gate decisions", () => {
   it("opens and closes the confirm-promotion gate at the loadtester the Canary names", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     const loadtester = await loadtesterResource();
     await env.create("Deployment", deploymentManifest("podinfo", "podinfo:6.0"));
     await env.create("Canary", canaryManifest("podinfo", loadtester.url));
@@ -25,7 +25,7 @@ describe("Flagger gate decisions", () => {
   });
 
   it("promote opens the gate the Canary waits at, and abort opens the rollback gate", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     const loadtester = await loadtesterResource();
     await env.create("Deployment", deploymentManifest("podinfo", "podinfo:6.0"));
     await env.create("Canary", canaryManifest("podinfo", loadtester.url));
@@ -43,7 +43,7 @@ describe("Flagger gate decisions", () => {
   });
 
   it("refuses to promote a Canary that waits at no gate", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     const loadtester = await loadtesterResource();
     await env.create("Deployment", deploymentManifest("podinfo", "podinfo:6.0"));
     await env.create("Canary", canaryManifest("podinfo", loadtester.url));
@@ -61,7 +61,7 @@ describe("Flagger gate decisions", () => {
   });
 
   it("sends credentials in the webhook URL as Basic auth and never shows them", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     const loadtester = await loadtesterResource();
     await env.create("Deployment", deploymentManifest("podinfo", "podinfo:6.0"));
     const withCredentials = loadtester.url.replace("http://", "http://ci:pa55@");
@@ -78,7 +78,7 @@ describe("Flagger gate decisions", () => {
   });
 
   it("refuses a webhook that is not a loadtester gate", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("podinfo", "podinfo:6.0"));
     const manifest = canaryManifest("podinfo", "http://gates.example");
     manifest.spec.analysis.webhooks = [

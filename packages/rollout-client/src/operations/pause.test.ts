@@ -4,7 +4,7 @@ import { deploymentManifest, kubeSimResource, rolloutManifest } from "../test-he
 
 describe("pause, resume and restart against kube-sim", () => {
   it("pauses and resumes a Rollout through spec.paused", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:1", "canary"));
     const target = await env.client.target("web");
     await env.client.pause(target);
@@ -14,7 +14,7 @@ describe("pause, resume and restart against kube-sim", () => {
   });
 
   it("pauses a Deployment and resumes it by removing spec.paused, as kubectl's diff does", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("api", "api:1"));
     const target = await env.client.target("api");
     await env.client.pause(target);
@@ -24,7 +24,7 @@ describe("pause, resume and restart against kube-sim", () => {
   });
 
   it("restarts a Rollout with spec.restartAt and a Deployment with the restartedAt annotation, at the clock's time", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:1", "blueGreen"));
     await env.create("Deployment", deploymentManifest("api", "api:1"));
     const at = new Date(env.sim.clock.now()).toISOString().replace(/\.\d+Z$/, "Z");

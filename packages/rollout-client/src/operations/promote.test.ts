@@ -97,7 +97,7 @@ describe("promote against kube-sim", () => {
   };
 
   it("clears the pause conditions with one merge patch on the status subresource", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:2", "blueGreen"));
     await env.patchStatus("Rollout", "web", paused);
     const target = await env.client.target("web");
@@ -113,7 +113,7 @@ describe("promote against kube-sim", () => {
   });
 
   it("also unpauses spec.paused, on the resource", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", {
       ...rolloutManifest("web", "web:2", "blueGreen"),
       spec: { ...rolloutManifest("web", "web:2", "blueGreen").spec, paused: true },
@@ -127,7 +127,7 @@ describe("promote against kube-sim", () => {
   });
 
   it("--full sets status.promoteFull", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:2", "canary"));
     await env.patchStatus("Rollout", "web", {
       ...paused,
@@ -140,7 +140,7 @@ describe("promote against kube-sim", () => {
   });
 
   it("retries from a fresh read when the status write answers 409 Conflict", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:2", "blueGreen"));
     await env.patchStatus("Rollout", "web", paused);
     const target = await env.client.target("web");
@@ -154,7 +154,7 @@ describe("promote against kube-sim", () => {
   });
 
   it("gives up with a CONFLICT error after conflictRetries fresh reads", async () => {
-    const env = await kubeSimResource({ conflictRetries: 2 });
+    const env = await kubeSimResource({ conflictRetries: 2, withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:2", "blueGreen"));
     await env.patchStatus("Rollout", "web", paused);
     const target = await env.client.target("web");
@@ -167,7 +167,7 @@ describe("promote against kube-sim", () => {
   });
 
   it("refuses to promote a Deployment and writes nothing", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("api", "api:1"));
     const target = await env.client.target("api");
     const before = env.requests.length;

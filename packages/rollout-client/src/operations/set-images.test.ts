@@ -82,7 +82,7 @@ describe("applyPodTemplateChange", () => {
 
 describe("setImages and setPodTemplate against kube-sim", () => {
   it("sets a Rollout's image with one optimistic merge patch and leaves the other container alone", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:1", "blueGreen"));
     const target = await env.client.target("web");
     const before = env.requests.length;
@@ -96,7 +96,7 @@ describe("setImages and setPodTemplate against kube-sim", () => {
   });
 
   it("sets a Deployment's image with kubectl's strategic merge patch", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("api", "api:1"));
     const target = await env.client.target("api");
     await env.client.setImages(target, { api: "api:2" });
@@ -107,14 +107,14 @@ describe("setImages and setPodTemplate against kube-sim", () => {
   });
 
   it("writes nothing when the images are already set", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:1", "blueGreen"));
     const target = await env.client.target("web");
     await expect(env.client.setImages(target, { web: "web:1" })).resolves.toEqual({ writes: 0 });
   });
 
   it("refuses an unknown container, names the ones there are, and changes nothing", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:1", "blueGreen"));
     const target = await env.client.target("web");
     const before = await env.get<RolloutObject>("Rollout", "web");
@@ -128,7 +128,7 @@ describe("setImages and setPodTemplate against kube-sim", () => {
   });
 
   it("sets the image on the Deployment a Rollout's workloadRef names", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("shop-ui", "ui:1"));
     await env.create("Rollout", rolloutManifest("ui", "", "blueGreen", { workloadRef: "shop-ui" }));
     const target = await env.client.target("shop-ui");
@@ -139,7 +139,7 @@ describe("setImages and setPodTemplate against kube-sim", () => {
   });
 
   it("survives a burst of 409s by reading again, and the last write wins on fresh data", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:1", "blueGreen"));
     const target = await env.client.target("web");
     env.sim.faults.failRequests({ verb: "patch", resource: "rollouts", code: 409, times: 4 });
@@ -148,7 +148,7 @@ describe("setImages and setPodTemplate against kube-sim", () => {
   });
 
   it("switches a ConfigMap reference and an annotation with one merge patch", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     const manifest = rolloutManifest("web", "web:1", "blueGreen");
     const template = (manifest.spec as { template: { spec: Record<string, unknown> } }).template;
     template.spec.volumes = [{ name: "oconfig", configMap: { name: "web-oconfig-v1" } }];

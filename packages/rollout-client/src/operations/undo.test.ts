@@ -33,7 +33,7 @@ describe("replicaSetForRevision picks the revision `rollout undo --to-revision` 
 
 describe("undo and history against kube-sim", () => {
   async function rolloutWithHistory() {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     const rollout = await env.create<RolloutObject>("Rollout", rolloutManifest("web", "web:3", "blueGreen"));
     const owner = { kind: "Rollout" as const, name: "web", uid: rollout.metadata.uid ?? "" };
     await env.create(
@@ -95,7 +95,7 @@ describe("undo and history against kube-sim", () => {
   });
 
   it("undoes a Deployment as kubectl does: template and annotations from the ReplicaSet, kept ones from the Deployment", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     const manifest = deploymentManifest("api", "api:2");
     const created = await env.create<DeploymentObject>("Deployment", {
       ...manifest,
@@ -113,7 +113,7 @@ describe("undo and history against kube-sim", () => {
   });
 
   it("refuses to undo a paused Deployment, as kubectl does", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     const created = await env.create<DeploymentObject>("Deployment", deploymentManifest("api", "api:2"));
     const owner = { kind: "Deployment" as const, name: "api", uid: created.metadata.uid ?? "" };
     await env.create("ReplicaSet", replicaSetManifest(owner, 1, "api:1"));

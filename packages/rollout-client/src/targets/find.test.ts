@@ -6,7 +6,7 @@ describe("target", () => {
     ["a blue-green Rollout", "blueGreen"],
     ["a canary Rollout", "canary"],
   ] as const)("finds %s by name and reports its strategy", async (_, strategy) => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Rollout", rolloutManifest("web", "web:1", strategy));
     await expect(env.client.target("web")).resolves.toEqual({
       kind: "Rollout",
@@ -19,7 +19,7 @@ describe("target", () => {
   });
 
   it("prefers the Rollout or Canary that drives a Deployment over the Deployment itself", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("ui-deploy", "ui:1"));
     await env.create("Rollout", rolloutManifest("ui", "", "blueGreen", { workloadRef: "ui-deploy" }));
     await env.create("Deployment", deploymentManifest("podinfo", "podinfo:1"));
@@ -41,13 +41,13 @@ describe("target", () => {
   });
 
   it("reports a plain Deployment's strategy", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("db-migrate", "m:1", { strategy: "Recreate" }));
     await expect(env.client.target("db-migrate")).resolves.toMatchObject({ kind: "Deployment", strategy: "recreate" });
   });
 
   it("says NOT_FOUND naming the component and namespace, and INVALID for a name Kubernetes would refuse", async () => {
-    const env = await kubeSimResource();
+    const env = await kubeSimResource({ withoutControllers: true });
     await expect(env.client.target("ghost")).rejects.toMatchObject({
       code: "NOT_FOUND",
       message:

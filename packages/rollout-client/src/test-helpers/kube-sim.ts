@@ -6,7 +6,7 @@ import { ManualClock, startKubeSim } from "@rollway/kube-sim";
 import { onTestFinished } from "vitest";
 import { connect, type RolloutClient } from "../client.js";
 import { type Connection, openConnection } from "../connect.js";
-import { type KindName, resourcePath } from "../resources.js";
+import { type KindName, type KubeObject, resourcePath } from "../resources.js";
 
 export const NAMESPACE = "shop";
 
@@ -22,9 +22,20 @@ export interface KubeSimEnv {
   patchStatus<T>(kind: KindName, name: string, status: object): Promise<T>;
 }
 
-export async function kubeSimResource(options: { conflictRetries?: number } = {}): Promise<KubeSimEnv> {
+/**
+ * `withoutControllers`: the API server alone, for tests of what one operation writes (no controller reacts and
+ * changes the object after it).
+ */
+export async function kubeSimResource(
+  options: { conflictRetries?: number; withoutControllers?: boolean } = {},
+): Promise<KubeSimEnv> {
   const clock = new ManualClock();
-  const sim = await startKubeSim({ clock, namespace: NAMESPACE, readyDelayMs: 1000 });
+  const sim = await startKubeSim({
+    clock,
+    namespace: NAMESPACE,
+    readyDelayMs: 1000,
+    ...(options.withoutControllers ? { controllers: [] } : {}),
+  });
   const requests: { method: string; path: string }[] = [];
   const client = await connect({
     kubeconfig: { yaml: sim.kubeconfig },
@@ -224,6 +235,61 @@ export function canaryManifest(
           { name: "rollback", type: "rollback", url: `${loadtester}/rollback/check` },
         ],
       },
+    },
+  };
+}
+
+/**
+ * Moves kube-sim's clock forward in small steps until `promise` settles, giving the client's watches real time to
+ * deliver between steps: the way a cluster's time passes while a caller waits.
+ */
+export async function drive<T>(
+  env: KubeSimEnv,
+  promise: Promise<T>,
+  options: { stepMs?: number; maxMs?: number } = {},
+): Promise<T> {
+  const stepMs = options.stepMs ?? 500;
+  const maxMs = options.maxMs ?? 300_000;
+  let settled = false;
+  promise.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  for (let waited = 0; !settled; waited += stepMs) {
+    if (waited > maxMs) throw new Error(`still waiting after ${maxMs} ms of cluster time`);
+    await env.sim.advance(stepMs);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return promise;
+}
+
+/** Records a watch of one collection, in order, with the resourceVersion of each event. */
+export function recordWatch(env: KubeSimEnv, kind: KindName, query: Record<string, string>) {
+  const events: { type: string; object: KubeObject; rv: number }[] = [];
+  const stop = new AbortController();
+  const done = (async () => {
+    try {
+      for await (const event of env.conn.watchStream(resourcePath(kind, NAMESPACE), query, { kind }, stop.signal)) {
+        const object = event.object as unknown as KubeObject;
+        events.push({ type: event.type, object, rv: Number(object.metadata.resourceVersion) });
+      }
+    } catch {
+      // Stopped.
+    }
+  })();
+  onTestFinished(async () => {
+    stop.abort();
+    await done;
+  });
+  return {
+    events,
+    stop: async () => {
+      stop.abort();
+      await done;
     },
   };
 }
