@@ -6,6 +6,7 @@
  * Every step is reported as a ReleaseEvent and written to the release record in the cluster.
  */
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { referenceConfigMap } from "@rollway/oconfig-versioning";
 import type { DeployPayload } from "@rollway/payload-schema";
@@ -66,6 +67,8 @@ export interface RecoverOptions {
   /** Finish interrupted releases (default) or roll them back to stable. */
   policy?: "resume" | "rollback";
   namespace?: string;
+  /** Wait for a Lease still held to be let go or to expire (its engine died) instead of skipping the release. */
+  wait?: boolean;
 }
 
 export interface ReleaseEngine {
@@ -414,6 +417,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
   ): Promise<ReleaseRecord> {
     const p = record.plan;
     const controller = new AbortController();
+    // Every component's wait listens on the run's signal: 50 backends are 50 listeners, not a leak.
+    setMaxListeners(0, controller.signal);
     const onCaller = () =>
       controller.abort(new ReleaseError("ABORTED", "the release was cancelled by its caller", { release: record.id }));
     if (options.signal?.aborted) onCaller();
@@ -628,9 +633,9 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         }),
     });
     if (lease.takenOverFrom?.release) {
-      // The previous engine died mid-release: settle that release first (resume it), then run ours.
+      // The previous engine died mid-release: the new release supersedes it, so that one goes back to stable first.
       await lease.release();
-      await recover(p.environment, { ...options, namespace: p.namespace });
+      await recover(p.environment, { ...options, namespace: p.namespace, policy: "rollback" });
       return start(p, options, extra);
     }
     const record: ReleaseRecord = {
@@ -670,14 +675,20 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
           holder: identity,
           release: record.id,
           durationSeconds: leaseSeconds,
-          wait: false,
+          wait: o.wait ?? false,
           signal: o.signal ?? new AbortController().signal,
         });
       } catch (error) {
         if (error instanceof ReleaseError && error.code === "LOCKED") continue; // its engine is alive
         throw error;
       }
-      const mine = await update(record, (x) => ({
+      // While we waited, its engine may have finished it.
+      const fresh = await getRecord(api, ns, record.id);
+      if (TERMINAL_STATES.includes(fresh.state)) {
+        await lease.release();
+        continue;
+      }
+      const mine = await update(fresh, (x) => ({
         ...x,
         engine: identity,
         ...(o.policy === "rollback"

@@ -1,0 +1,99 @@
+/**
+ * Benchmark: plan and apply one release of N backends (+ frontend + a platform Deployment) on kube-sim, auto
+ * promotion. kube-sim runs in a child process, so this process's CPU time is rollway's own time (plan, engine,
+ * HTTP clients), separate from what the cluster takes; wall time includes both. Requests are every HTTP request
+ * rollway sent (watches included). Run: pnpm bench  (READY_DELAY_MS=… to give pods a start-up time).
+ */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
+import { connect, isHealthy } from "@rollway/rollout-client";
+import { createReleaseEngine } from "../src/engine.js";
+import { parseEnvironment } from "../src/environment.js";
+import { openKubeApi } from "../src/kube-api.js";
+import { demoEnvironmentInput, NS, seedDemoWorld } from "../src/test-helpers/demo-world.js";
+
+const SIZES = (process.env.SIZES ?? "10,25,50").split(",").map(Number);
+
+async function startSim(): Promise<{ url: string; kubeconfigPath: string; stop(): void }> {
+  const script = fileURLToPath(new URL("./sim-server.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once("line", resolve));
+  return { ...(JSON.parse(line) as { url: string; kubeconfigPath: string }), stop: () => child.stdin.end() };
+}
+
+interface Row {
+  backends: number;
+  planMs: number;
+  planCpuMs: number;
+  planRequests: number;
+  applyMs: number;
+  applyCpuMs: number;
+  applyRequests: number;
+}
+
+async function measure(n: number): Promise<Row> {
+  const sim = await startSim();
+  try {
+    const backends = Array.from({ length: n }, (_, i) => `backend-${i + 1}`);
+    const names = await seedDemoWorld(sim.url, backends);
+    let requests = 0;
+    const onRequest = () => {
+      requests++;
+    };
+    const kubeconfig = { file: sim.kubeconfigPath };
+    const client = await connect({ kubeconfig, onRequest });
+    const api = await openKubeApi({ kubeconfig, onRequest });
+    await Promise.all(
+      names.map(async (name) => client.waitFor(await client.target(name, NS), isHealthy, { timeout: 60_000 })),
+    );
+    const engine = createReleaseEngine({ client, api });
+    const environment = parseEnvironment(demoEnvironmentInput({ backends, readyTimeoutSeconds: 120 }));
+    const payload = parseDeployPayload({ ...JSON.parse(EXAMPLE_PAYLOAD_TEXT), noDowntime: { promotionMode: "auto" } });
+
+    requests = 0;
+    let cpu = process.cpuUsage();
+    let t = performance.now();
+    const plan = await engine.plan(payload, environment);
+    const planMs = performance.now() - t;
+    let used = process.cpuUsage(cpu);
+    const planCpuMs = (used.user + used.system) / 1000;
+    const planRequests = requests;
+
+    requests = 0;
+    cpu = process.cpuUsage();
+    t = performance.now();
+    const record = await engine.apply(plan);
+    const applyMs = performance.now() - t;
+    used = process.cpuUsage(cpu);
+    if (record.state !== "promoted") throw new Error(`release ended ${record.state}`);
+    client.close();
+    api.close();
+    return {
+      backends: n,
+      planMs,
+      planCpuMs,
+      planRequests,
+      applyMs,
+      applyCpuMs: (used.user + used.system) / 1000,
+      applyRequests: requests,
+    };
+  } finally {
+    sim.stop();
+  }
+}
+
+const rows: Row[] = [];
+for (const n of SIZES) rows.push(await measure(n));
+const f = (x: number) => x.toFixed(0);
+console.log(
+  "| backends | components | plan wall ms | plan rollway CPU ms | plan requests | apply wall ms | apply rollway CPU ms | apply requests | requests / component |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const r of rows) {
+  const components = r.backends + 2;
+  console.log(
+    `| ${r.backends} | ${components} | ${f(r.planMs)} | ${f(r.planCpuMs)} | ${r.planRequests} | ${f(r.applyMs)} | ${f(r.applyCpuMs)} | ${r.applyRequests} | ${((r.planRequests + r.applyRequests) / components).toFixed(1)} |`,
+  );
+}

@@ -1,0 +1,149 @@
+/**
+ * The demo environment's world, shared by the tests and the benchmark: a frontend and N backends as blue-green Argo
+ * Rollouts with their active and preview Services, a platform Deployment, and backend-1's oConfig v1 ConfigMap,
+ * created over HTTP as a user would.
+ */
+import { fileURLToPath } from "node:url";
+import { parseOConfig, referenceConfigMap, renderConfigMap } from "@rollway/oconfig-versioning";
+import type { EnvironmentInput } from "../environment.js";
+
+export const NS = "demo";
+/** Only while kube-sim lacks the built-in Lease API (see lease-crd.yaml). */
+export const LEASE_CRD = [fileURLToPath(new URL("./lease-crd.yaml", import.meta.url))];
+export const BACKENDS = ["backend-1", "backend-2", "backend-3", "backend-4", "backend-5"];
+export const V1 = '{ "sc.production": true, "param1": "a value" }';
+export const V2 = '{ "sc.production": true, "param1": "another value", "param2": "a new value" }';
+export const OCONFIG: { current: string; next: string; configs: Record<string, string>[] } = {
+  current: "v1",
+  next: "v2",
+  configs: [{ v1: V1 }, { v2: V2 }],
+};
+
+/** The images running before any release. */
+export const OLD = {
+  frontend: "my-registry/image-for-frontend:1.0",
+  "backend-1": "my-registry/image-for-backend-1:1.0",
+  other: "my-registry/image-for-other-backends:1.0",
+  orchestrator: "olympeio/orchestrator:2.9.0",
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary Kubernetes objects
+export type Obj = any;
+
+export function demoEnvironmentInput(
+  options: { readyTimeoutSeconds?: number; backends?: string[] } = {},
+): EnvironmentInput {
+  const bg = (name: string, container: string) => ({
+    workload: { kind: "Rollout" as const, name },
+    container,
+    strategy: { type: "blueGreen" as const, activeService: name, previewService: `${name}-preview` },
+  });
+  const backends = options.backends ?? BACKENDS;
+  return {
+    apiVersion: "rollway.dev/v1alpha1",
+    kind: "Environment",
+    name: "demo",
+    namespace: NS,
+    host: "demo.example.com",
+    promotion: { mode: "manual", readyTimeoutSeconds: options.readyTimeoutSeconds ?? 20 },
+    frontend: bg("frontend", "frontend"),
+    backends: Object.fromEntries(
+      backends.map((b) => [b, { ...bg(b, "backend"), ...(b === "backend-1" ? { oConfig: OCONFIG } : {}) }]),
+    ),
+    codeAsData: {
+      container: "codeasdata",
+      timeoutSeconds: 20,
+      job: {
+        spec: {
+          backoffLimit: 0,
+          template: { spec: { restartPolicy: "Never", containers: [{ name: "codeasdata", args: ["sync"] }] } },
+        },
+      },
+    },
+    platform: [
+      {
+        name: "orchestrator",
+        workload: { kind: "Deployment", name: "orchestrator" },
+        container: "orchestrator",
+        image: "olympeio/orchestrator",
+        stableVersion: "2.9.1",
+      },
+    ],
+  };
+}
+
+export const podTemplate = (app: string, container: string, image: string): Obj => ({
+  metadata: { labels: { app } },
+  spec: { containers: [{ name: container, image, ports: [{ containerPort: 8080 }] }] },
+});
+
+export const rolloutsPath = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`;
+export const servicesPath = `/api/v1/namespaces/${NS}/services`;
+export const podsPath = `/api/v1/namespaces/${NS}/pods`;
+export const replicaSetsPath = `/apis/apps/v1/namespaces/${NS}/replicasets`;
+export const jobsPath = `/apis/batch/v1/namespaces/${NS}/jobs`;
+export const configMapsPath = `/api/v1/namespaces/${NS}/configmaps`;
+
+/** Creates the namespace and every workload; returns the names of the Rollouts and Deployments. */
+export async function seedDemoWorld(url: string, backends: string[] = BACKENDS): Promise<string[]> {
+  const http = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
+    return JSON.parse(text) as Obj;
+  };
+  await http("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+  const v1 = renderConfigMap("backend-1", parseOConfig(OCONFIG, { service: "backend-1" }).current, { namespace: NS });
+  await http("POST", configMapsPath, v1);
+  const rollouts: [string, string, string][] = [
+    ["frontend", "frontend", OLD.frontend],
+    ...backends.map((b): [string, string, string] => [b, "backend", b === "backend-1" ? OLD["backend-1"] : OLD.other]),
+  ];
+  for (const [name, container, image] of rollouts) {
+    for (const svc of [name, `${name}-preview`]) {
+      await http("POST", servicesPath, {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: svc },
+        spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+      });
+    }
+    let template = podTemplate(name, container, image);
+    if (name === "backend-1") template = referenceConfigMap(template, { configMapName: v1.metadata.name, container });
+    await http("POST", rolloutsPath, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      metadata: { name },
+      spec: {
+        replicas: 2,
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: { app: name } },
+        template,
+        strategy: {
+          blueGreen: {
+            activeService: name,
+            previewService: `${name}-preview`,
+            autoPromotionEnabled: false,
+            scaleDownDelaySeconds: 0,
+          },
+        },
+      },
+    });
+  }
+  await http("POST", `/apis/apps/v1/namespaces/${NS}/deployments`, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "orchestrator" },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: "orchestrator" } },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: podTemplate("orchestrator", "orchestrator", OLD.orchestrator),
+    },
+  });
+  return [...rollouts.map(([name]) => name), "orchestrator"];
+}
