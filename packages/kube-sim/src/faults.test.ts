@@ -1,0 +1,125 @@
+// Fault injection: what a client sees when the API server misbehaves, and what pods report when containers do.
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "./clock.js";
+import type { ResourceType } from "./resources.js";
+import { startKubeSim } from "./sim.js";
+
+const CM = "/api/v1/namespaces/default/configmaps";
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary pod status
+type Obj = any;
+
+async function podSim() {
+  const sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 1_000 });
+  const pods = sim.store.types.get("", "pods") as ResourceType;
+  return {
+    sim,
+    run: (name: string, image: string) =>
+      sim.store.create(pods, "default", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name },
+        spec: { containers: [{ name: "app", image }] },
+      }),
+    pod: (name: string) => sim.store.get(pods, "default", name) as Obj,
+    [Symbol.asyncDispose]: () => sim.close(),
+  };
+}
+
+describe("request faults", () => {
+  it("answers the next matching request with 429 TooManyRequests and Retry-After, then recovers", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    sim.faults.failRequests({ verb: "list", resource: "configmaps", code: 429, times: 1 });
+    const first = await fetch(`${sim.url}${CM}`);
+    expect(first.status).toBe(429);
+    expect(first.headers.get("retry-after")).toBe("1");
+    expect(((await first.json()) as { reason: string }).reason).toBe("TooManyRequests");
+    expect((await fetch(`${sim.url}${CM}`)).status).toBe(200);
+  });
+
+  it("fails only the matching verb and resource with a 500 InternalError Status until cleared", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const fault = sim.faults.failRequests({
+      verb: "create",
+      resource: "configmaps",
+      code: 500,
+      message: "etcdserver: request timed out",
+    });
+    const body = JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } });
+    const post = () =>
+      fetch(`${sim.url}${CM}`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+    const failed = await post();
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toMatchObject({
+      kind: "Status",
+      status: "Failure",
+      reason: "InternalError",
+      message: "etcdserver: request timed out",
+      code: 500,
+    });
+    expect((await fetch(`${sim.url}${CM}`)).status).toBe(200);
+    fault.clear();
+    expect((await post()).status).toBe(201);
+  });
+
+  it("still answers correctly when requests are delayed", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    sim.faults.delayRequests({ resource: "namespaces", ms: 20, times: 1 });
+    const res = await fetch(`${sim.url}/api/v1/namespaces/default`);
+    expect(((await res.json()) as { metadata: { name: string } }).metadata.name).toBe("default");
+  });
+
+  it("ends open watch streams on dropWatches(), so clients must re-watch", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const res = await fetch(`${sim.url}${CM}?watch=true&resourceVersion=${sim.store.resourceVersion()}`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    sim.faults.dropWatches();
+    expect((await reader.read()).done).toBe(true);
+  });
+});
+
+describe("pod faults", () => {
+  it("reports ErrImagePull, then ImagePullBackOff, with the pod Pending and not ready", async () => {
+    await using k = await podSim();
+    k.sim.faults.failImagePull({ image: "missing:1" });
+    k.run("p", "missing:1");
+    await k.sim.settle();
+    expect(k.pod("p").status.phase).toBe("Pending");
+    expect(k.pod("p").status.containerStatuses[0].state.waiting).toEqual({
+      reason: "ErrImagePull",
+      message: 'Back-off pulling image "missing:1"',
+    });
+    await k.sim.advance(5_000);
+    expect(k.pod("p").status.containerStatuses[0].state.waiting.reason).toBe("ImagePullBackOff");
+  });
+
+  it("keeps a neverReady pod Running with Ready False", async () => {
+    await using k = await podSim();
+    k.sim.faults.neverReady({ namePrefix: "slow" });
+    k.run("slow-1", "app:1");
+    k.run("fast-1", "app:1");
+    await k.sim.advance(10_000);
+    const ready = (name: string) => k.pod(name).status.conditions.find((c: Obj) => c.type === "Ready").status;
+    expect(k.pod("slow-1").status.phase).toBe("Running");
+    expect(ready("slow-1")).toBe("False");
+    expect(ready("fast-1")).toBe("True");
+  });
+
+  it("lets a crashing pod recover once the fault is cleared", async () => {
+    await using k = await podSim();
+    const crash = k.sim.faults.crashPods({ image: "app:bad" });
+    k.run("c", "app:bad");
+    await k.sim.advance(25_000);
+    expect(k.pod("c").status.containerStatuses[0]).toMatchObject({
+      restartCount: 3,
+      ready: false,
+      state: { waiting: { reason: "CrashLoopBackOff" } },
+    });
+    crash.clear();
+    await k.sim.settle();
+    expect(k.pod("c").status.containerStatuses[0]).toMatchObject({
+      ready: true,
+      state: { running: { startedAt: "2026-01-01T00:00:00Z" } },
+    });
+  });
+});
