@@ -226,6 +226,100 @@ describe("planOverlayPromotion", () => {
   });
 });
 
+// Overlays as people might write them, valid or not: every entry style, quoting, anchors, aliases, numbers, lists.
+const fieldValue = fc.constantFrom(
+  "v1",
+  "v2",
+  "'v3'",
+  '"v4"',
+  "reg/a",
+  "sha256:0123456789abcdef0123456789abcdef",
+  "|\n      v6",
+);
+const oddValue = fc.constantFrom("1.0", "~", "", "&x v5", "*x", "yes", "[v1]", "{a: b}", "'it''s'");
+const overlayEntry = (value: fc.Arbitrary<string>) =>
+  fc.tuple(
+    fc.constantFrom("web", "api", "db", "cache"),
+    fc.uniqueArray(fc.tuple(fc.constantFrom("newName", "newTag", "digest", "other"), value), {
+      maxLength: 4,
+      selector: (f) => f[0],
+    }),
+    fc.boolean(),
+    fc.constantFrom("", " # c"),
+  );
+type GeneratedEntry = [string, [string, string][], boolean, string];
+
+function overlayText(entries: GeneratedEntry[], layout: string): string {
+  const flowEntry = ([name, fields]: GeneratedEntry) =>
+    `{name: ${name}${fields
+      .filter(([, v]) => !v.includes("\n"))
+      .map(([k, v]) => `, ${k}: ${v}`)
+      .join("")}}`;
+  if (layout === "none") return "resources: [../base]\n";
+  if (layout === "null") return "images:\nresources: []\n";
+  if (layout === "flow") return `images: [${entries.map(flowEntry).join(", ")}]\n`;
+  const ind = layout === "indented" ? "    " : "";
+  const block = (entry: GeneratedEntry) => {
+    const [name, fields, flow, comment] = entry;
+    if (flow) return `${ind}- ${flowEntry(entry)}${comment}\n`;
+    const lines = fields.map(([k, v]) => `${ind}  ${k}: ${v.replace(/\n {6}/g, `\n${ind}      `)}\n`);
+    return `${ind}- name: ${name}${comment}\n${lines.join("")}`;
+  };
+  return `images:\n${entries.map(block).join("")}kind: Kustomization\n`;
+}
+
+describe("planOverlayPromotion on generated overlays", () => {
+  it("either promotes (and the result reads back) or refuses with a PromotionError, never anything else", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(overlayEntry(fieldValue), { minLength: 1, maxLength: 4, selector: (e) => e[0] }),
+        fc.constantFrom("block", "indented"),
+        fc.uniqueArray(
+          overlayEntry(fc.oneof({ weight: 5, arbitrary: fieldValue }, { weight: 1, arbitrary: oddValue })),
+          {
+            maxLength: 4,
+            selector: (e) => e[0],
+          },
+        ),
+        fc.constantFrom("block", "indented", "flow", "none", "null"),
+        (fromEntries, fromLayout, toEntries, toLayout) => {
+          const fromText = overlayText(fromEntries as GeneratedEntry[], fromLayout);
+          const toText = overlayText(toEntries as GeneratedEntry[], toLayout);
+          let result: ReturnType<typeof plan> | undefined;
+          try {
+            result = plan(fromText, toText);
+          } catch (error) {
+            expect(error).toBeInstanceOf(PromotionError);
+            // The self-check is a safety net: no generated layout may reach it.
+            expect((error as PromotionError).code).not.toBe("EDIT_CHECK_FAILED");
+            return;
+          }
+          const promoted = readTargetImages(result.text, "to");
+          for (const image of readOverlayImages(fromText, "from")) {
+            const after = promoted.find((p) => p.name === image.name);
+            expect(after && [after.newName ?? after.name, after.newTag, after.digest]).toEqual([
+              image.newName ?? image.name,
+              image.newTag,
+              image.digest,
+            ]);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it.each([
+    ["an anchor on a promoted value", "images:\n- name: frontend\n  newTag: &t v1\nx: *t\n", "carries the anchor &t"],
+    ["an alias as a promoted value", "x: &t v1\nimages:\n- name: frontend\n  newTag: *t\n", "must be a single value"],
+    ["an alias without its anchor", "images:\n- name: frontend\n  newTag: v1\nx: *nowhere\n", "Unresolved alias"],
+  ])("refuses a target overlay with %s rather than editing around it", (_, to, message) => {
+    const error = refusal(() => plan(STAGING_KUSTOMIZATION, to));
+    expect(error.code).toBe("KUSTOMIZATION_INVALID");
+    expect(error.message).toContain(message);
+  });
+});
+
 describe("readOverlayImages", () => {
   it("reads the release an overlay pins", () => {
     expect(readOverlayImages(STAGING_KUSTOMIZATION, "staging")).toEqual([

@@ -4,7 +4,6 @@
  * quoting, odd spacing, line endings) stays byte for byte, which re-stringifying a Document cannot promise.
  */
 import {
-  type Document,
   isMap,
   isScalar,
   isSeq,
@@ -87,7 +86,8 @@ interface Entry {
 interface ParsedOverlay {
   path: string;
   text: string;
-  doc: Document;
+  /** The whole file as plain data. */
+  js: unknown;
   root: YAMLMap;
   /** `undefined` when the file has no `images:` key, `null` when the key has no value. */
   images: YAMLSeq | null | undefined;
@@ -453,6 +453,13 @@ function parseOverlay(text: string, path: string, role: "source" | "target"): Pa
   if (error) {
     throw invalid(overlay, error.pos[0], `not valid YAML: ${error.message.split("\n")[0]}`, `fix the YAML in ${path}.`);
   }
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    // Aliases are resolved only here: an alias without its anchor, or a billion-laughs file, is refused.
+    throw invalid(overlay, 0, `not valid YAML: ${(cause as Error).message}`, `fix the YAML in ${path}.`);
+  }
   const root = doc.contents;
   if (!isMap(root)) {
     throw invalid(overlay, 0, "a kustomization must be a mapping (kind, resources, images, ...).", `fix ${path}.`);
@@ -492,6 +499,23 @@ function parseOverlay(text: string, path: string, role: "source" | "target"): Pa
       const key = String(pair.key.value);
       raw[key] = isScalar(pair.value) ? pair.value.value : pair.value;
       positions[key] = pair.value ? range(pair.value)[0] : range(pair.key)[0];
+      const isField = (PROMOTED_FIELDS as readonly string[]).includes(key) || key === "name";
+      if (isField && pair.value && !isScalar(pair.value)) {
+        throw invalid(
+          overlay,
+          positions[key] ?? offset,
+          `images[${index}].${key} must be a single value, written out (not a list, a mapping or an alias).`,
+          `write ${key}: <value> in ${path}.`,
+        );
+      }
+      if (role === "target" && isField && isScalar(pair.value) && pair.value.anchor) {
+        throw invalid(
+          overlay,
+          positions[key] ?? offset,
+          `images[${index}].${key} carries the anchor &${pair.value.anchor}, which other values may refer to, so it cannot be changed on its own.`,
+          `write the value out instead of using &${pair.value.anchor} and *${pair.value.anchor} in ${path}.`,
+        );
+      }
       const empty = pair.value === null || (isScalar(pair.value) && pair.value.value === null);
       if (empty && (PROMOTED_FIELDS as readonly string[]).includes(key)) {
         throw invalid(
@@ -545,7 +569,7 @@ function parseOverlay(text: string, path: string, role: "source" | "target"): Pa
     }
     entries.set(image.name, { image, map: item, index });
   }
-  return { path, text, doc, root, images, imagesPair, entries, lineCounter };
+  return { path, text, js, root, images, imagesPair, entries, lineCounter };
 }
 
 function source(text: string, node: Node): string {
@@ -578,7 +602,7 @@ function verifyEdit(before: ParsedOverlay, after: ParsedOverlay, images: ImageCh
   }
   const promoted = new Set(images.map((i) => i.name));
   const rest = (overlay: ParsedOverlay) => {
-    const js = overlay.doc.toJS() as Record<string, unknown>;
+    const js = overlay.js as Record<string, unknown>;
     const list = Array.isArray(js.images) ? (js.images as Record<string, unknown>[]) : [];
     return { ...js, images: list.filter((i) => !promoted.has(String(i.name))) };
   };
