@@ -3,6 +3,7 @@
  * To add a controller: write it with `defineController` in its own file here and list it below.
  */
 import { deploymentController } from "./deployment.js";
+import { endpointsController } from "./endpoints.js";
 import { flaggerController } from "./flagger.js";
 import { jobController } from "./job.js";
 import { podController } from "./pod.js";
@@ -15,6 +16,7 @@ export const builtInControllers: Controller[] = [
   replicaSetController,
   deploymentController,
   jobController,
+  endpointsController,
   rolloutController,
   flaggerController,
 ];
