@@ -3,6 +3,13 @@
 // what runs without traffic routers and analysis. It reads the world through `RolloutWorld` and
 // writes the same objects, annotations and status fields the real controller writes; Pods come from
 // the kube-sim ReplicaSet controller. Every time comes from `world.now()`, so a manual clock drives it.
+
+import {
+  basicCanaryReplicaCounts,
+  type ReplicaCounts,
+  resolveFenceposts,
+  trafficWeightToReplicas,
+} from "./argo-canary-replicas.js";
 import {
   calculateRolloutPhase,
   canonicalJson,
@@ -599,17 +606,10 @@ class RolloutPass {
     }
   }
 
+  /** MaxUnavailable for a canary: resolveFenceposts with the 25% defaults. */
   maxUnavailable(): number {
-    return Math.max(0, this.resolvePercent(this.canary?.maxUnavailable, "25%", false));
-  }
-  maxSurge(): number {
-    return this.resolvePercent(this.canary?.maxSurge, "25%", true);
-  }
-  private resolvePercent(value: number | string | undefined, fallback: string, roundUp: boolean): number {
-    const v = value ?? fallback;
-    if (typeof v === "number") return v;
-    const pct = Number(v.replace("%", "")) / 100;
-    return roundUp ? Math.ceil(pct * this.replicas) : Math.floor(pct * this.replicas);
+    return resolveFenceposts(this.canary?.maxSurge ?? "25%", this.canary?.maxUnavailable ?? "25%", this.replicas)
+      .unavailable;
   }
 
   // ---------------------------------------------------------------- services
@@ -652,9 +652,11 @@ class RolloutPass {
     const hash = this.newRS ? podTemplateHashOf(this.newRS) : this.desiredHash();
     return current !== hash;
   }
+  /** checkStepHashChange: true with no recorded step hash yet, as upstream. */
   stepsChanged(): boolean {
+    if (!this.canary) return false;
     const prev = this.status.currentStepHash;
-    return !!this.canary && prev !== undefined && prev !== "" && prev !== computeStepHash(this.spec);
+    return !prev || prev !== computeStepHash(this.spec);
   }
 
   // ---------------------------------------------------------------- restart (spec.restartAt)
@@ -1143,38 +1145,33 @@ class RolloutPass {
   }
 
   /**
-   * Target sizes of the canary and stable ReplicaSets. Without traffic routing the weight is
-   * approximated by replica counts (ceil(replicas × weight / 100)); the stable ReplicaSet only
-   * shrinks as canary Pods become available, which keeps availability as maxUnavailable does.
+   * Target sizes of the canary and stable ReplicaSets: CalculateReplicaCountsForBasicCanary (weight approximated
+   * by replica counts within maxSurge/maxUnavailable) or, behind a traffic router, ceil(replicas × weight) canary
+   * pods next to a full stable ReplicaSet (CalculateReplicaCountsForTrafficRoutedCanary without dynamicStableScale).
    */
   canaryReplicaCounts(): { newRS: number; stable: number } {
     const replicas = this.replicas;
     const weight = this.desiredWeight();
+    if (this.canary?.trafficRouting) return { newRS: trafficWeightToReplicas(replicas, weight), stable: replicas };
     const stableExists = !!this.stableRS && this.stableRS !== this.newRS;
-    if (!stableExists) return { newRS: replicas, stable: 0 };
-    let canary = Math.ceil((replicas * weight) / 100);
-    if (weight > 0 && weight < 100 && canary >= replicas && replicas > 1) canary = replicas - 1;
-    if (this.canary?.trafficRouting) return { newRS: canary, stable: replicas };
-    const desiredStable = replicas - canary;
-    const currentStable = this.stableRS?.spec.replicas ?? 0;
-    const newAvailable = this.newRS?.status?.availableReplicas ?? 0;
-    const stable = Math.max(desiredStable, Math.min(currentStable, replicas - newAvailable));
-    return { newRS: canary, stable };
+    return basicCanaryReplicaCounts({
+      replicas,
+      desiredWeight: weight,
+      maxSurge: this.canary?.maxSurge,
+      maxUnavailable: this.canary?.maxUnavailable,
+      newRS: countsOf(this.newRS),
+      stableRS: stableExists ? countsOf(this.stableRS) : undefined,
+      otherRSs: this.otherRSs.map((rs) => countsOf(rs) ?? { specReplicas: 0, availableReplicas: 0 }),
+    });
   }
 
+  /** AtDesiredReplicaCountsForCanary: the setWeight step is done once the counts are reached and available. */
   atDesiredCanaryCounts(): boolean {
     const { newRS, stable } = this.canaryReplicaCounts();
     const n = this.newRS;
     if (!n || (n.spec.replicas ?? 0) !== newRS || (n.status?.availableReplicas ?? 0) !== newRS) return false;
-    const desiredStable = this.canary?.trafficRouting ? stable : this.replicas - newRS;
-    if (this.stableRS && this.stableRS !== this.newRS) {
-      if (
-        (this.stableRS.spec.replicas ?? 0) !== desiredStable ||
-        (this.stableRS.status?.replicas ?? 0) !== desiredStable
-      ) {
-        return false;
-      }
-    }
+    const s = this.stableRS;
+    if (!s || (s.spec.replicas ?? 0) !== stable || (s.status?.replicas ?? 0) !== stable) return false;
     if (!this.canary?.trafficRouting && sumOf(this.otherRSs, (rs) => rs.status?.availableReplicas) !== 0) return false;
     return true;
   }
@@ -1340,6 +1337,10 @@ function templateWithoutHash(template: PodTemplate): PodTemplate {
     delete copy.metadata.labels[POD_TEMPLATE_HASH_LABEL];
   }
   return copy;
+}
+
+function countsOf(rs: ReplicaSet | undefined): ReplicaCounts | undefined {
+  return rs ? { specReplicas: rs.spec.replicas ?? 0, availableReplicas: rs.status?.availableReplicas ?? 0 } : undefined;
 }
 
 function isPodReady(pod: Pod): boolean {
