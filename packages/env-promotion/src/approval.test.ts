@@ -101,11 +101,22 @@ describe("recordApproval", () => {
     );
   });
 
-  it("refuses an approval without an approver", async () => {
-    const error = (await recordApproval({ repo: "/tmp", env: "staging" } as never).catch(
+  it("takes the approver from git's configuration when none is given", async () => {
+    const remote = gitRemoteResource();
+    git(remote.clone, ["config", "user.name", "Casey Configured"]);
+    git(remote.clone, ["config", "user.email", "casey@example.com"]);
+    const approval = await recordApproval({ repo: remote.clone, env: "staging" });
+    expect(approval.approver).toBe("Casey Configured <casey@example.com>");
+    expect(remote.remoteGit(["for-each-ref", "--format=%(taggername) %(taggeremail)", "refs/tags/"]).trim()).toBe(
+      "Casey Configured <casey@example.com>",
+    );
+  });
+
+  it("refuses a malformed approver", async () => {
+    const error = (await recordApproval({ repo: "/tmp", env: "staging", approver: { name: "", email: "x" } }).catch(
       (e: unknown) => e,
     )) as PromotionError;
     expect(error.code).toBe("INVALID_OPTIONS");
-    expect(error.message).toContain("approver:");
+    expect(error.message).toContain("approver.name:");
   });
 });

@@ -134,14 +134,33 @@ function approvalMessage(env: string, commit: string, images: OverlayImage[], ap
   return lines.join("\n");
 }
 
+async function configuredIdentity(repo: GitRepo): Promise<{ name: string; email: string }> {
+  const read = (key: string) =>
+    repo
+      .run(["config", "--get", key])
+      .then((v) => v.trim())
+      .catch(() => "");
+  const [name, email] = [await read("user.name"), await read("user.email")];
+  if (!name || !email) {
+    throw new PromotionError(
+      "INVALID_OPTIONS",
+      "No approver was given and git has no user.name and user.email configured.",
+      'pass approver: { name, email }, or run git config user.name "..." and git config user.email "...".',
+    );
+  }
+  return { name, email };
+}
+
 /**
  * Records QA's approval of what `env` runs at `commit` (by default the tip of `<remote>/<base>`) as an annotated
  * tag by `approver`, and pushes it unless `push: false`.
  */
 export async function recordApproval(options: RecordApprovalOptions): Promise<Approval> {
   const opts = parseOptions(approvalOptionsSchema, options, "recordApproval");
-  const repo = openRepo(opts.repo, { identity: opts.approver, signal: opts.signal });
-  await checkRepo(repo, opts.remote);
+  const configured = openRepo(opts.repo, { signal: opts.signal });
+  await checkRepo(configured, opts.remote);
+  const approverIdentity = opts.approver ?? (await configuredIdentity(configured));
+  const repo = openRepo(opts.repo, { identity: approverIdentity, signal: opts.signal });
   const tip = await fetchBase(repo, opts.remote, opts.base, [approvalRefspec(opts.env)]);
   const commit = opts.commit
     ? (
@@ -163,7 +182,7 @@ export async function recordApproval(options: RecordApprovalOptions): Promise<Ap
       { path: overlay.path, commit },
     );
   }
-  const approver = `${opts.approver.name} <${opts.approver.email}>`;
+  const approver = `${approverIdentity.name} <${approverIdentity.email}>`;
   const tag = `${approvalTagPrefix(opts.env)}${commit.slice(0, 12)}`;
 
   const existing = (await listApprovalTags(repo, opts.env)).find((row) => row.tag === tag);

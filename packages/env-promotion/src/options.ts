@@ -76,8 +76,8 @@ export const approvalOptionsSchema = z.object({
   overlaysDir: common.overlaysDir,
   /** The environment QA tested (the `from` of a later promotion). */
   env: environment,
-  /** Who approves: the tag's tagger. */
-  approver: identity,
+  /** Who approves: the tag's tagger. By default git's configured user (user.name, user.email). */
+  approver: identity.optional(),
   /** The commit QA tested; by default the tip of `<remote>/<base>`. */
   commit: commitish.optional(),
   /** What was tested, a ticket link: kept in the tag's message. */
