@@ -1,8 +1,10 @@
 // Test helpers for the Argo Rollouts and Flagger controller tests: a kube-sim on a manual clock, a tiny HTTP
 // client that speaks to it as kubectl and the kubectl-argo-rollouts plugin do (plain fetch, JSON and merge/JSON
 // patches), watch recording, and a webhook receiver. Every resource is disposable (`await using`).
+import { execFile } from "node:child_process";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { promisify } from "node:util";
 import { ManualClock } from "../clock.js";
 import { type KubeSim, startKubeSim } from "../sim.js";
 import type { Controller } from "./runtime.js";
@@ -51,7 +53,12 @@ export interface SimResource extends AsyncDisposable {
   until<T>(what: string, check: () => Promise<T | undefined | false>, maxMs?: number, stepMs?: number): Promise<T>;
   /** Records watch events of a collection (JSON lines over HTTP), as a client sees them. */
   watch(path: string): Promise<WatchRecorder>;
+  /** Runs the real kubectl (v1.32, /usr/bin/kubectl or $KUBECTL) against the simulator. */
+  kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
 }
+
+const run = promisify(execFile);
+const KUBECTL = process.env.KUBECTL ?? "/usr/bin/kubectl";
 
 export interface WatchRecorder {
   events: Array<{ type: string; object: Obj }>;
@@ -129,6 +136,18 @@ export async function simResource(
       })();
       watches.push(recorder);
       return recorder;
+    },
+    async kubectl(...args) {
+      try {
+        const { stdout, stderr } = await run(KUBECTL, args, {
+          env: { ...process.env, KUBECONFIG: sim.kubeconfigPath },
+          timeout: 30_000,
+        });
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const e = error as { code?: number; stdout?: string; stderr?: string };
+        return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+      }
     },
     async [Symbol.asyncDispose]() {
       for (const w of watches) w.close();

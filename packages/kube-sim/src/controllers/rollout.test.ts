@@ -221,6 +221,29 @@ describe("blue-green", () => {
     expect(await selectorOf(k, "web")).toBe(v2);
   });
 
+  it("takes the plugin's patches from the real kubectl (status subresource, merge patch)", async () => {
+    await using k = await simResource();
+    const { v2 } = await updatedBlueGreen(k, { autoPromotionEnabled: false });
+    await k.until("paused", () => phaseIs(k, "Paused", "BlueGreenPause"));
+    const phase = await k.kubectl("get", "rollout", "web", "-o", "jsonpath={.status.phase} {.status.message}");
+    expect(phase).toMatchObject({ code: 0, stdout: "Paused BlueGreenPause" });
+
+    const promote = await k.kubectl(
+      "patch",
+      "rollout",
+      "web",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify(PROMOTE_STATUS_PATCH),
+    );
+    expect(promote.code, promote.stderr).toBe(0);
+    expect(promote.stdout.trim()).toBe("rollout.argoproj.io/web patched");
+    await k.until("promoted", () => phaseIs(k, "Healthy"));
+    const active = await k.kubectl("get", "service", "web", "-o", `jsonpath={.spec.selector.${HASH}}`);
+    expect(active.stdout).toBe(v2);
+  });
+
   it("promoteFull skips the pause, and undo to revision 1 within the scale-down delay is a fast rollback", async () => {
     await using k = await simResource();
     const { v1, v2 } = await updatedBlueGreen(k, { autoPromotionEnabled: false });
