@@ -1,15 +1,19 @@
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
 import { describe, expect, it } from "vitest";
+import { parseEnvironment } from "./environment.js";
 import { ReleaseError } from "./errors.js";
 import type { ReleaseEvent } from "./events.js";
 import {
   BACKENDS,
   configMapsPath,
+  demoEnvironmentInput,
   jobsPath,
   NS,
   type Obj,
   OLD,
   podsPath,
+  podTemplate,
+  recordWatches,
   releaseSimResource,
   rolloutsPath,
   servicesPath,
@@ -126,32 +130,7 @@ describe("apply against kube-sim", () => {
   it("aborts every component back to stable when one backend never becomes ready, no user request reaching an unready pod", async () => {
     const k = await releaseSimResource({ readyTimeoutSeconds: 2 });
     // Record, from the start, every change to Services and Pods.
-    const watched: { kind: string; type: string; object: Obj }[] = [];
-    const stop = new AbortController();
-    const record = async (path: string, kind: string) => {
-      const res = await fetch(`${k.sim.url}${path}?watch=true`, { signal: stop.signal });
-      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-      const decoder = new TextDecoder();
-      let buffer = "";
-      void (async () => {
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) return;
-            buffer += decoder.decode(value, { stream: true });
-            for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-              const line = buffer.slice(0, nl);
-              buffer = buffer.slice(nl + 1);
-              if (line.trim()) watched.push({ kind, ...JSON.parse(line) });
-            }
-          }
-        } catch {
-          // the test stopped the watch
-        }
-      })();
-    };
-    await record(servicesPath, "Service");
-    await record(podsPath, "Pod");
+    const watched = await recordWatches(k.sim.url, { Service: servicesPath, Pod: podsPath });
     const stableHashes = new Map<string, string>();
     for (const name of ["frontend", ...BACKENDS])
       stableHashes.set(name, (await k.get(`${servicesPath}/${name}`)).spec.selector["rollouts-pod-template-hash"]);
@@ -160,7 +139,7 @@ describe("apply against kube-sim", () => {
     const log = eventLog();
     const plan = await k.engine.plan(seedPayload({ noDowntime: { promotionMode: "auto" } }), k.environment);
     const error = await k.engine.apply(plan, { onEvent: log.onEvent }).catch((e: unknown) => e);
-    stop.abort();
+    watched.stop();
 
     expect(error).toBeInstanceOf(ReleaseError);
     expect((error as ReleaseError).code).toBe("FAILED");
@@ -177,13 +156,13 @@ describe("apply against kube-sim", () => {
     expect(log.types().filter((t) => t === "component-aborted")).toHaveLength(7);
 
     // Users reach pods through the active Services: they never selected anything but the stable pods...
-    const activeSelectors = watched
+    const activeSelectors = watched.events
       .filter((e) => e.kind === "Service" && stableHashes.has(e.object.metadata.name))
       .map((e) => [e.object.metadata.name, e.object.spec.selector["rollouts-pod-template-hash"]]);
     expect(activeSelectors.length).toBeGreaterThanOrEqual(6);
     for (const [name, hash] of activeSelectors) expect(hash).toBe(stableHashes.get(name));
     // ...and those stable pods were Ready in every state the watch saw.
-    const stablePods = watched.filter(
+    const stablePods = watched.events.filter(
       (e) =>
         e.kind === "Pod" &&
         [...stableHashes.values()].includes(e.object.metadata.labels?.["rollouts-pod-template-hash"]),
@@ -265,5 +244,117 @@ describe("apply against kube-sim", () => {
     });
     expect((await k.serving("backend-1")).image).toBe(OLD["backend-1"]);
     expect((await k.engine.get(waiting.release, NS)).state).toBe("aborted");
+  });
+
+  it("stops a recreate Deployment, runs its migration Job with the new image, then starts the new version (seed 001)", async () => {
+    const k = await releaseSimResource({ backends: [] });
+    const deployments = `/apis/apps/v1/namespaces/${NS}/deployments`;
+    await fetch(`${k.sim.url}${deployments}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "db-api" },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: "db-api" } },
+          strategy: { type: "Recreate" },
+          template: podTemplate("db-api", "api", "my-registry/db-api:1"),
+        },
+      }),
+    });
+    const environment = parseEnvironment({
+      ...demoEnvironmentInput({ backends: [] }),
+      backends: {
+        "db-api": {
+          workload: { kind: "Deployment", name: "db-api" },
+          container: "api",
+          strategy: { type: "recreate" },
+        },
+      },
+      hooks: {
+        migration: [
+          {
+            name: "migrate",
+            for: "db-api",
+            imageFrom: "db-api",
+            job: {
+              spec: {
+                backoffLimit: 0,
+                template: { spec: { restartPolicy: "Never", containers: [{ name: "migrate", args: ["migrate"] }] } },
+              },
+            },
+          },
+        ],
+      },
+    });
+    const watched = await recordWatches(k.sim.url, { Pod: podsPath });
+    const log = eventLog();
+    const payload = parseDeployPayload({
+      backends: {
+        images: ["my-registry/db-api:2"],
+        deployRules: [{ source: "^my-registry/db-api:.*$", target: "^db-api$" }],
+      },
+      noDowntime: { promotionMode: "auto" },
+    });
+    const record = await k.engine.apply(await k.engine.plan(payload, environment), { onEvent: log.onEvent });
+
+    expect(record.state).toBe("promoted");
+    const dbApi = log.events.filter((e) => e.component === "db-api").map((e) => e.type);
+    expect(dbApi).toEqual(["hook-started", "hook-done", "component-updated", "preview-ready", "component-promoted"]);
+    const job = await k.get(`${jobsPath}/${record.id}-migrate`);
+    expect(job.spec.template.spec.containers[0].image).toBe("my-registry/db-api:2");
+    const deployment = await k.get(`${deployments}/db-api`);
+    expect(deployment.spec).toMatchObject({
+      replicas: 2,
+      template: { spec: { containers: [{ image: "my-registry/db-api:2" }] } },
+    });
+    // Replay the pods the watch saw: when the migration pod appeared, no pod of the old version was left.
+    watched.stop();
+    const alive = new Map<string, Obj>();
+    let checked = false;
+    for (const e of watched.events) {
+      if (e.type === "DELETED") alive.delete(e.object.metadata.name);
+      else alive.set(e.object.metadata.name, e.object);
+      if (e.type === "ADDED" && e.object.metadata.labels?.["job-name"] === job.metadata.name) {
+        const old = [...alive.values()].filter((p) => p.spec.containers[0].image === "my-registry/db-api:1");
+        expect(old.map((p) => p.metadata.name)).toEqual([]);
+        checked = true;
+      }
+    }
+    expect(checked).toBe(true);
+  });
+
+  it("deletes oConfig ConfigMaps that no recent release and no ReplicaSet uses", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1"] });
+    const orphan = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: "backend-1-oconfig-0123456789",
+        labels: {
+          "app.kubernetes.io/managed-by": "rollway",
+          "rollway.dev/service": "backend-1",
+          "rollway.dev/oconfig-version": "v0",
+        },
+      },
+      data: { "oConfig.json": "{}" },
+    };
+    await fetch(`${k.sim.url}${configMapsPath}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(orphan),
+    });
+    const log = eventLog();
+    const plan = await k.engine.plan(seedPayload({ noDowntime: { promotionMode: "auto" } }), k.environment);
+    await k.engine.apply(plan, { onEvent: log.onEvent });
+    const names = ((await k.get(`${configMapsPath}?labelSelector=rollway.dev/service`)).items as Obj[])
+      .map((c) => c.metadata.name)
+      .sort();
+    expect(names).toEqual(plan.configMaps.map((c) => c.metadata.name).sort());
+    expect((await log.next("configs-collected")).message).toBe(
+      "deleted 1 old oConfig ConfigMap(s): backend-1-oconfig-0123456789",
+    );
   });
 });

@@ -8,7 +8,12 @@
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
-import { referenceConfigMap } from "@rollway/oconfig-versioning";
+import {
+  OCONFIG_SELECTOR,
+  planConfigMapGc,
+  referenceConfigMap,
+  referencedConfigMap,
+} from "@rollway/oconfig-versioning";
 import type { DeployPayload } from "@rollway/payload-schema";
 import { isHealthy, isPaused, type RolloutClient, type Target, type WorkloadStatus } from "@rollway/rollout-client";
 import { type Clock, realClock, timeoutSignal } from "./clock.js";
@@ -46,6 +51,8 @@ export interface ReleaseEngineOptions {
   identity?: string;
   /** How long a Lease outlives an engine that stopped renewing it. Default 30 s. */
   leaseDurationSeconds?: number;
+  /** oConfig ConfigMaps of this many recent releases are kept (and any a live ReplicaSet mounts). Default 5. */
+  keepReleases?: number;
 }
 
 export interface ApplyOptions {
@@ -107,6 +114,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
   const clock = options.clock ?? realClock;
   const identity = options.identity ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const leaseSeconds = options.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS;
+  const keepReleases = options.keepReleases ?? 5;
   const iso = () => new Date(clock.now()).toISOString();
 
   const newId = (p: ReleasePlan) => {
@@ -408,6 +416,60 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     }
   }
 
+  /**
+   * Deletes the oConfig ConfigMaps no recent release used and no live ReplicaSet (stable, preview or kept for
+   * undo) mounts. Runs while the Lease is held, so no release of this environment is creating ConfigMaps.
+   */
+  async function collectConfigMaps(run: Running): Promise<void> {
+    const ns = run.record.namespace;
+    const [existing, replicaSets, history] = await Promise.all([
+      api.request<{
+        items: { metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string } }[];
+      }>({
+        method: "GET",
+        path: paths.configMaps(ns),
+        query: { labelSelector: OCONFIG_SELECTOR },
+        what: "oConfig ConfigMaps",
+      }),
+      api.request<{ items: { spec?: { template?: PodTemplate } }[] }>({
+        method: "GET",
+        path: paths.replicaSets(ns),
+        what: "ReplicaSets",
+      }),
+      listRecords(api, ns, run.record.environment),
+    ]);
+    const used = (r: ReleaseRecord) => [
+      ...r.plan.configMaps.map((c) => c.metadata.name),
+      ...r.plan.components
+        .flatMap((c) => (c.config ? [c.config.to.configMap, c.config.from.configMap ?? ""] : []))
+        .filter(Boolean),
+    ];
+    const gc = planConfigMapGc({
+      existing: existing.items.map((c) => c.metadata),
+      releases: history
+        .filter((r) => r.state === "promoted" || r.state === "rolled-back")
+        .reverse()
+        .map((r) => ({ releaseId: r.id, configMaps: used(r) })),
+      referenced: replicaSets.items.flatMap((rs) => {
+        const name = rs.spec?.template ? referencedConfigMap(rs.spec.template as never) : undefined;
+        return name ? [name] : [];
+      }),
+      keepReleases,
+    });
+    for (const { name } of gc.delete) {
+      await api
+        .request({ method: "DELETE", path: paths.configMap(ns, name), what: `ConfigMap "${name}"` })
+        .catch((error) => {
+          if (!isStatus(error, 404)) throw error;
+        });
+    }
+    if (gc.delete.length > 0)
+      run.emit(
+        "configs-collected",
+        `deleted ${gc.delete.length} old oConfig ConfigMap(s): ${gc.delete.map((d) => d.name).join(", ")}`,
+      );
+  }
+
   /** Runs (or resumes) a recorded release while holding the Lease. */
   async function run(
     record: ReleaseRecord,
@@ -570,6 +632,10 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       r.emit(
         "upgrade-done",
         `release ${record.id} promoted: ${changed.map((c) => c.name).join(", ") || "nothing changed"}`,
+      );
+      // The release is done: failing to tidy up old ConfigMaps must not turn it into a failure, but is reported.
+      await collectConfigMaps(r).catch((error: Error) =>
+        r.emit("warning", `old oConfig ConfigMaps were not collected: ${error.message}`),
       );
       return r.record;
     } catch (error) {

@@ -19,6 +19,8 @@ export type ReleaseEventType =
   | "promoting"
   | "component-promoted"
   | "upgrade-done"
+  | "configs-collected"
+  | "warning"
   | "aborting"
   | "component-aborted"
   | "aborted"

@@ -46,6 +46,7 @@ export const paths = {
   configMap: (ns: string, name: string) => `/api/v1/namespaces/${ns}/configmaps/${name}`,
   leases: (ns: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`,
   lease: (ns: string, name: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${name}`,
+  replicaSets: (ns: string) => `/apis/apps/v1/namespaces/${ns}/replicasets`,
   jobs: (ns: string) => `/apis/batch/v1/namespaces/${ns}/jobs`,
   job: (ns: string, name: string) => `/apis/batch/v1/namespaces/${ns}/jobs/${name}`,
   workload: (ns: string, kind: "Rollout" | "Deployment", name: string) =>

@@ -147,3 +147,38 @@ export async function seedDemoWorld(url: string, backends: string[] = BACKENDS):
   });
   return [...rollouts.map(([name]) => name), "orchestrator"];
 }
+
+export interface WatchRecording {
+  /** Every watch event, in the order received, tagged with the kind it was recorded as. */
+  events: { kind: string; type: string; object: Obj }[];
+  stop(): void;
+}
+
+/** Watches collections from their current state on (`kind → path`) and keeps every event, until `stop()`. */
+export async function recordWatches(url: string, collections: Record<string, string>): Promise<WatchRecording> {
+  const stop = new AbortController();
+  const events: WatchRecording["events"] = [];
+  for (const [kind, path] of Object.entries(collections)) {
+    const res = await fetch(`${url}${path}?watch=true`, { signal: stop.signal });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    void (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          buffer += decoder.decode(value, { stream: true });
+          for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+            const line = buffer.slice(0, nl);
+            buffer = buffer.slice(nl + 1);
+            if (line.trim()) events.push({ kind, ...JSON.parse(line) });
+          }
+        }
+      } catch {
+        // stop() ended the watch
+      }
+    })();
+  }
+  return { events, stop: () => stop.abort() };
+}
