@@ -275,6 +275,32 @@ describe("Flagger", () => {
       (await env.get<DeploymentObject>("Deployment", "podinfo-primary")).spec.template?.spec?.containers?.[0]?.image,
     ).toBe("podinfo:6.1.0");
   });
+
+  it("abort opens the rollback gate and Flagger rolls the Canary back; the primary never changes", async () => {
+    const env = await kubeSimResource();
+    const loadtester = await loadtesterResource();
+    await env.create("Deployment", deploymentManifest("podinfo", "podinfo:6.0.0"));
+    const canary = canaryManifest("podinfo", loadtester.url);
+    canary.spec.analysis.webhooks = [
+      { name: "promote", type: "confirm-promotion", url: `${loadtester.url}/gate/check` },
+      { name: "rollback", type: "rollback", url: `${loadtester.url}/rollback/check` },
+    ];
+    await env.create("Canary", canary);
+    const target = await env.client.target("podinfo");
+    await drive(env, env.client.waitFor(target, isHealthy));
+    await env.client.setImages(target, { podinfo: "podinfo:6.1.0" });
+    await drive(env, env.client.waitFor(target, isPaused));
+    await env.client.abort(target);
+    const aborted = await drive(
+      env,
+      env.client.waitFor(target, (s) => s.phase === "Aborted"),
+      { stepMs: 10_000 },
+    );
+    expect(aborted.stableImages?.[0]?.image).toBe("podinfo:6.0.0");
+    expect(
+      (await env.get<DeploymentObject>("Deployment", "podinfo-primary")).spec.template?.spec?.containers?.[0]?.image,
+    ).toBe("podinfo:6.0.0");
+  });
 });
 
 describe("Deployment", () => {

@@ -1,9 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { parse } from "yaml";
+import { connect } from "./client.js";
 import { loadKubeConfig, openConnection } from "./connect.js";
 import { RolloutClientError } from "./errors.js";
+import { deploymentManifest, kubeSimResource } from "./test-helpers/kube-sim.js";
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -76,5 +79,44 @@ describe("connection settings", () => {
     await expect(failure).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await expect(failure).rejects.not.toThrow(/t0ken/);
     conn.close();
+  });
+});
+
+describe("in-cluster service account", () => {
+  it("connects with the pod's token, CA and namespace files over TLS", async () => {
+    const env = await kubeSimResource({ tls: true, withoutControllers: true });
+    await env.create("Deployment", deploymentManifest("api", "api:1"));
+    const kubeconfig = parse(env.sim.kubeconfig) as {
+      clusters: { cluster: { "certificate-authority-data": string } }[];
+    };
+    const ca = Buffer.from(kubeconfig.clusters[0]?.cluster["certificate-authority-data"] ?? "", "base64").toString(
+      "utf8",
+    );
+    const prefix = mkdtempSync(join(tmpdir(), "rollout-client-pod-"));
+    dirs.push(prefix);
+    const accountDir = join(prefix, "var/run/secrets/kubernetes.io/serviceaccount");
+    mkdirSync(accountDir, { recursive: true });
+    writeFileSync(join(accountDir, "ca.crt"), ca);
+    writeFileSync(join(accountDir, "token"), "service-account-token");
+    writeFileSync(join(accountDir, "namespace"), "shop");
+    const url = new URL(env.sim.url);
+    vi.stubEnv("KUBERNETES_SERVICE_HOST", url.hostname);
+    vi.stubEnv("KUBERNETES_SERVICE_PORT", url.port);
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+
+    const client = await connect({ kubeconfig: { inCluster: true, pathPrefix: prefix } });
+    onTestFinished(() => client.close());
+    expect(client.namespace).toBe("shop");
+    await expect(client.target("api")).resolves.toMatchObject({ kind: "Deployment", namespace: "shop" });
+  });
+
+  it("refuses a server whose certificate the CA does not vouch for", async () => {
+    const env = await kubeSimResource({ tls: true, withoutControllers: true });
+    const yaml = env.sim.kubeconfig.replace(/certificate-authority-data: .*/, "insecure-skip-tls-verify: false");
+    const client = await connect({ kubeconfig: { yaml } });
+    onTestFinished(() => client.close());
+    await expect(client.target("api")).rejects.toMatchObject({ code: "UNAVAILABLE" });
   });
 });

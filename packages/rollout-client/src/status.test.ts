@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CanaryObject, DeploymentObject, ReplicaSetObject, RolloutObject } from "./resources.js";
 import { canaryStatus, deploymentPhase, deploymentStatus, rolloutPhase, rolloutStatus } from "./status.js";
@@ -266,6 +267,77 @@ describe("canaryStatus maps Flagger's phases", () => {
   it("names the gate a waiting Canary needs and quotes Flagger's condition", () => {
     expect(canaryStatus({ canary: canaryObject("WaitingPromotion") }).message).toBe(
       "waiting for the confirm-promotion gate (Canary is waiting for approval)",
+    );
+  });
+});
+
+describe("status functions fed by the network", () => {
+  const phases = ["Healthy", "Progressing", "Paused", "Degraded", "Aborted"];
+  const anyStatus = fc.dictionary(
+    fc.constantFrom(
+      "phase",
+      "message",
+      "observedGeneration",
+      "stableRS",
+      "currentPodHash",
+      "pauseConditions",
+      "conditions",
+      "abort",
+      "replicas",
+      "updatedReplicas",
+      "availableReplicas",
+      "readyReplicas",
+      "canaryWeight",
+      "controllerPause",
+      "blueGreen",
+      "canary",
+      "currentStepIndex",
+    ),
+    fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(
+        fc.oneof(
+          fc.constant(null),
+          fc.record({
+            type: fc.constantFrom("InvalidSpec", "Progressing", "Promoted"),
+            reason: fc.oneof(fc.string(), fc.integer()),
+            message: fc.anything(),
+          }),
+        ),
+      ),
+      fc.object(),
+    ),
+  );
+  const meta = fc.record({
+    name: fc.string({ minLength: 1 }),
+    generation: fc.option(fc.integer(), { nil: undefined }),
+  });
+  it("always answer one of the five phases and never throw, whatever status a controller wrote", () => {
+    fc.assert(
+      fc.property(meta, anyStatus, fc.boolean(), (metadata, status, paused) => {
+        const ro = {
+          metadata,
+          spec: { paused, strategy: { blueGreen: { activeService: "a" } } },
+          status,
+        } as unknown as RolloutObject;
+        const d = { metadata, spec: { paused }, status } as unknown as DeploymentObject;
+        const c = {
+          metadata,
+          spec: { targetRef: { kind: "Deployment", name: "x" } },
+          status,
+        } as unknown as CanaryObject;
+        for (const s of [
+          rolloutStatus({ rollout: ro }),
+          deploymentStatus({ deployment: d }),
+          canaryStatus({ canary: c }),
+        ]) {
+          expect(phases).toContain(s.phase);
+          expect(typeof s.message).toBe("string");
+        }
+      }),
     );
   });
 });

@@ -97,9 +97,9 @@ export function rolloutStatus({ rollout, replicaSets = [] }: RolloutStatusInput)
     phase,
     message,
     images: templateImages(rollout.spec.template),
-    readyReplicas: status.readyReplicas ?? 0,
-    desiredReplicas: rollout.spec.replicas ?? 1,
-    updatedReplicas: status.updatedReplicas ?? 0,
+    readyReplicas: num(status.readyReplicas, 0),
+    desiredReplicas: num(rollout.spec.replicas, 1),
+    updatedReplicas: num(status.updatedReplicas, 0),
     endpoints,
   };
   const desiredRevision = revisionOf(rollout.metadata.annotations?.[ROLLOUT_REVISION_ANNOTATION]);
@@ -113,10 +113,11 @@ export function rolloutStatus({ rollout, replicaSets = [] }: RolloutStatusInput)
     result.stableImages = result.images;
   }
   if (canary) {
-    const steps = canary.steps?.length ?? 0;
+    const steps = list(canary.steps).length;
     result.canary = { steps };
-    if (status.currentStepIndex !== undefined) result.canary.stepIndex = status.currentStepIndex;
-    const weight = status.canary?.weights?.canary?.weight ?? currentSetWeight(rollout);
+    if (typeof status.currentStepIndex === "number") result.canary.stepIndex = status.currentStepIndex;
+    const routed = status.canary?.weights?.canary?.weight;
+    const weight = typeof routed === "number" ? routed : currentSetWeight(rollout);
     if (weight !== undefined) result.canary.weight = weight;
   }
   return result;
@@ -142,12 +143,12 @@ function argoRolloutPhase(ro: RolloutObject): { phase: ArgoPhase; message: strin
   if (!isGenerationObserved(ro)) {
     return { phase: "Progressing", message: "waiting for rollout spec update to be observed" };
   }
-  if (status.controllerPause && (status.pauseConditions ?? []).length === 0) {
+  if (status.controllerPause && list(status.pauseConditions).length === 0) {
     return { phase: "Progressing", message: "waiting for rollout to unpause" };
   }
   if (isArgoPhase(status.phase)) {
     // Controllers 1.0+ compute phase and message themselves.
-    return { phase: status.phase, message: status.message ?? "" };
+    return { phase: status.phase, message: text(status.message) };
   }
   return calculateRolloutPhase(ro);
 }
@@ -159,30 +160,33 @@ function isArgoPhase(phase: string | undefined): phase is ArgoPhase {
 function isGenerationObserved(ro: RolloutObject): boolean {
   const observed = ro.status?.observedGeneration;
   // Rollouts v0.9 stored a hash here: anything not numeric counts as observed, as in the plugin.
-  if (observed === undefined || !/^\d+$/.test(observed)) return true;
-  const generation = ro.metadata.generation ?? 0;
+  if (typeof observed !== "string" || !/^\d+$/.test(observed)) return true;
+  const generation = num(ro.metadata.generation, 0);
   return Number(observed) >= generation;
 }
 
 /** `CalculateRolloutPhase`, for controllers older than 1.0 that do not write `status.phase`. */
 export function calculateRolloutPhase(ro: RolloutObject): { phase: ArgoPhase; message: string } {
   const status = ro.status ?? {};
-  for (const cond of status.conditions ?? []) {
-    if (cond.type === "InvalidSpec") return { phase: "Degraded", message: `InvalidSpec: ${cond.message ?? ""}` };
+  for (const cond of list(status.conditions)) {
+    if (cond.type === "InvalidSpec") return { phase: "Degraded", message: `InvalidSpec: ${text(cond.message)}` };
     if (cond.reason === "RolloutAborted" || cond.reason === "ProgressDeadlineExceeded") {
-      return { phase: "Degraded", message: `${cond.reason}: ${cond.message ?? ""}` };
+      return { phase: "Degraded", message: `${cond.reason}: ${text(cond.message)}` };
     }
   }
   if (ro.spec.paused) return { phase: "Paused", message: "manually paused" };
-  const firstPause = (status.pauseConditions ?? [])[0];
-  if (firstPause) return { phase: "Paused", message: firstPause.reason };
-  if (ro.spec.restartAt && (!status.restartedAt || Date.parse(ro.spec.restartAt) !== Date.parse(status.restartedAt))) {
+  const firstPause = list(status.pauseConditions)[0];
+  if (firstPause) return { phase: "Paused", message: text(firstPause.reason) };
+  if (
+    ro.spec.restartAt &&
+    (!status.restartedAt || Date.parse(text(ro.spec.restartAt)) !== Date.parse(text(status.restartedAt)))
+  ) {
     return { phase: "Progressing", message: "rollout is restarting" };
   }
-  const replicas = ro.spec.replicas ?? 1;
-  const updated = status.updatedReplicas ?? 0;
+  const replicas = num(ro.spec.replicas, 1);
+  const updated = num(status.updatedReplicas, 0);
   if (updated < replicas) return { phase: "Progressing", message: "more replicas need to be updated" };
-  if ((status.availableReplicas ?? 0) < updated) {
+  if (num(status.availableReplicas, 0) < updated) {
     return { phase: "Progressing", message: "updated replicas are still becoming available" };
   }
   const fullyPromoted = status.stableRS === status.currentPodHash;
@@ -203,7 +207,7 @@ export function calculateRolloutPhase(ro: RolloutObject): { phase: ArgoPhase; me
       return { phase: "Progressing", message: "waiting for post-promotion verification to complete" };
     }
   } else if (ro.spec.strategy?.canary) {
-    if (!ro.spec.strategy.canary.trafficRouting && (status.replicas ?? 0) > updated) {
+    if (!ro.spec.strategy.canary.trafficRouting && num(status.replicas, 0) > updated) {
       return { phase: "Progressing", message: "old replicas are pending termination" };
     }
     if (!status.stableRS || !fullyPromoted)
@@ -228,9 +232,9 @@ export function deploymentStatus({ deployment, replicaSets = [] }: DeploymentSta
     phase,
     message,
     images: templateImages(deployment.spec.template),
-    readyReplicas: status.readyReplicas ?? 0,
-    desiredReplicas: deployment.spec.replicas ?? 1,
-    updatedReplicas: status.updatedReplicas ?? 0,
+    readyReplicas: num(status.readyReplicas, 0),
+    desiredReplicas: num(deployment.spec.replicas, 1),
+    updatedReplicas: num(status.updatedReplicas, 0),
     endpoints: {},
   };
   if (desiredRevision !== undefined) result.desiredRevision = desiredRevision;
@@ -262,7 +266,7 @@ function stableDeploymentReplicaSet(
     .filter(
       (rs) =>
         rs.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION] !== desired &&
-        (rs.status?.availableReplicas ?? 0) > 0,
+        num(rs.status?.availableReplicas, 0) > 0,
     )
     .sort(
       (a, b) =>
@@ -278,17 +282,17 @@ function stableDeploymentReplicaSet(
 export function deploymentPhase(deployment: DeploymentObject): { phase: Phase; message: string } {
   const name = deployment.metadata.name;
   const status = deployment.status ?? {};
-  const generation = deployment.metadata.generation ?? 0;
+  const generation = num(deployment.metadata.generation, 0);
   let waiting: string;
-  if (generation <= (status.observedGeneration ?? 0)) {
-    const progressing = status.conditions?.find((c) => c.type === "Progressing");
+  if (generation <= num(status.observedGeneration, 0)) {
+    const progressing = list(status.conditions).find((c) => c.type === "Progressing");
     if (progressing?.reason === "ProgressDeadlineExceeded") {
       return { phase: "Degraded", message: `deployment "${name}" exceeded its progress deadline` };
     }
-    const replicas = deployment.spec.replicas;
-    const updated = status.updatedReplicas ?? 0;
-    const current = status.replicas ?? 0;
-    const available = status.availableReplicas ?? 0;
+    const replicas = typeof deployment.spec.replicas === "number" ? deployment.spec.replicas : undefined;
+    const updated = num(status.updatedReplicas, 0);
+    const current = num(status.replicas, 0);
+    const available = num(status.availableReplicas, 0);
     if (replicas !== undefined && updated < replicas) {
       waiting = `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${replicas} new replicas have been updated...`;
     } else if (current > updated) {
@@ -330,11 +334,14 @@ const CANARY_PHASES: Record<string, { phase: Phase; message: string }> = {
 
 export function canaryStatus({ canary, target, primary }: CanaryStatusInput): WorkloadStatus {
   const status = canary.status ?? {};
-  const known = CANARY_PHASES[status.phase ?? ""];
-  const promoted = status.conditions?.find((c) => c.type === "Promoted");
+  const known =
+    typeof status.phase === "string" && Object.hasOwn(CANARY_PHASES, status.phase)
+      ? CANARY_PHASES[status.phase]
+      : undefined;
+  const promoted = list(status.conditions).find((c) => c.type === "Promoted");
   const phase: Phase = known?.phase ?? "Progressing";
   let message = known ? known.message : `waiting for Flagger to initialise the Canary`;
-  if (promoted?.message && phase !== "Healthy") message = `${message} (${promoted.message})`;
+  if (promoted?.message && phase !== "Healthy") message = `${message} (${text(promoted.message)})`;
   const apex = canary.spec.service?.name ?? canary.spec.targetRef.name;
   const result: WorkloadStatus = {
     kind: "Canary",
@@ -343,11 +350,11 @@ export function canaryStatus({ canary, target, primary }: CanaryStatusInput): Wo
     phase,
     message,
     images: templateImages(target?.spec.template),
-    readyReplicas: primary?.status?.readyReplicas ?? 0,
-    desiredReplicas: primary?.spec.replicas ?? target?.spec.replicas ?? 1,
-    updatedReplicas: primary?.status?.updatedReplicas ?? 0,
+    readyReplicas: num(primary?.status?.readyReplicas, 0),
+    desiredReplicas: num(primary?.spec.replicas ?? target?.spec.replicas, 1),
+    updatedReplicas: num(primary?.status?.updatedReplicas, 0),
     endpoints: { active: { service: apex }, preview: { service: `${apex}-canary` } },
-    canary: { weight: status.canaryWeight ?? 0 },
+    canary: { weight: num(status.canaryWeight, 0) },
   };
   if (primary) result.stableImages = templateImages(primary.spec.template);
   const targetRevision = revisionOf(target?.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION]);
@@ -356,8 +363,25 @@ export function canaryStatus({ canary, target, primary }: CanaryStatusInput): Wo
 }
 
 export function templateImages(template: PodTemplate | undefined): ContainerImage[] {
-  const containers: Container[] = [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])];
+  const containers: Container[] = [...list(template?.spec?.initContainers), ...list(template?.spec?.containers)];
   return containers.map((c) => ({ container: c.name, image: c.image ?? "" }));
+}
+
+/** A list field as sent by a controller we do not control: anything that is not an array counts as empty. */
+function list<T>(value: T[] | null | undefined): T[] {
+  return Array.isArray(value) ? value.filter((item) => typeof item === "object" && item !== null) : [];
+}
+
+/** A count as sent by a controller: anything but a finite number counts as the default. */
+function num(value: unknown, otherwise: number): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : otherwise;
+}
+
+function text(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === undefined || value === null) return "";
+  if (typeof value === "object") return JSON.stringify(value) ?? "";
+  return String(value);
 }
 
 function withHash(service: string, hash: string | undefined): Endpoint {
@@ -365,14 +389,14 @@ function withHash(service: string, hash: string | undefined): Endpoint {
 }
 
 function revisionOf(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  if (typeof value !== "string" || !/^\d+$/.test(value)) return undefined;
   return Number(value);
 }
 
 /** The weight of the last `setWeight` step at or before the current step, as the plugin shows it without traffic routing. */
 function currentSetWeight(rollout: RolloutObject): number | undefined {
-  const steps = rollout.spec.strategy?.canary?.steps ?? [];
-  const index = rollout.status?.currentStepIndex;
+  const steps = list(rollout.spec.strategy?.canary?.steps);
+  const index = typeof rollout.status?.currentStepIndex === "number" ? rollout.status.currentStepIndex : undefined;
   if (rollout.status?.stableRS && rollout.status.stableRS === rollout.status.currentPodHash) return 100;
   if (index === undefined) return undefined;
   let weight = 0;

@@ -1,7 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { connect } from "./client.js";
 import type { DeploymentObject } from "./resources.js";
 import type { WorkloadStatus } from "./status.js";
 import { deploymentManifest, kubeSimResource } from "./test-helpers/kube-sim.js";
+import { watchListRefusingProxy } from "./test-helpers/watch-list-refusing-proxy.js";
 
 // These tests play the Deployment controller themselves (status writes over HTTP) so that they control exactly
 // when the status changes; the watch machinery is what is under test.
@@ -82,6 +84,29 @@ describe("watch", () => {
       code: "NOT_FOUND",
       message: expect.stringContaining('Deployment "web" in namespace "shop"'),
     });
+  });
+
+  it("falls back to one LIST per watched collection when the server refuses watch lists", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Deployment", deploymentManifest("web", "web:1"));
+    await env.patchStatus("Deployment", "web", progressing);
+    const proxy = await watchListRefusingProxy(env.sim.url);
+    const requests: { method: string; path: string }[] = [];
+    const client = await connect({
+      kubeconfig: { yaml: env.sim.kubeconfig.replace(env.sim.url, proxy) },
+      onRequest: (r) => requests.push(r),
+    });
+    onTestFinished(() => client.close());
+    const target = await client.target("web");
+    const iterator = client.watch(target);
+    expect((await iterator.next()).value).toMatchObject({ phase: "Progressing", readyReplicas: 1 });
+    await env.patchStatus("Deployment", "web", healthy);
+    expect((await iterator.next()).value).toMatchObject({ phase: "Healthy" });
+    await iterator.return(undefined);
+    const lists = requests.filter(
+      (r) => !r.path.includes("watch=true") && /\/(deployments|replicasets)\?/.test(r.path),
+    );
+    expect(lists).toHaveLength(2);
   });
 });
 

@@ -50,6 +50,7 @@ describe("undo and history against kube-sim", () => {
   it("lists the revisions a Rollout owns with their images and change cause", async () => {
     const env = await rolloutWithHistory();
     const history = await env.client.history(await env.client.target("web"));
+    expect(history.every((r) => typeof r.createdAt === "string" && !Number.isNaN(Date.parse(r.createdAt)))).toBe(true);
     expect(history.map((r) => [r.revision, r.images[0]?.image, r.changeCause])).toEqual([
       [1, "web:1", "first release"],
       [2, "web:2", undefined],
@@ -92,6 +93,28 @@ describe("undo and history against kube-sim", () => {
       message: 'Rollout "web" in namespace "shop": unable to find revision 7 in history (known: 1, 2, 3)',
     });
     await expect(env.client.undo(target, { toRevision: -1 })).rejects.toMatchObject({ code: "INVALID" });
+  });
+
+  it("patches the workloadRef Deployment, not the Rollout, as the plugin does", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    const deploymentSpec = deploymentManifest("ui-deploy", "ui:2");
+    deploymentSpec.spec.selector.matchLabels.app = "ui";
+    deploymentSpec.spec.template.metadata.labels.app = "ui";
+    deploymentSpec.spec.template.spec.containers[0] = { name: "ui", image: "ui:2" };
+    await env.create("Deployment", deploymentSpec);
+    const rollout = await env.create<RolloutObject>(
+      "Rollout",
+      rolloutManifest("ui", "", "blueGreen", { workloadRef: "ui-deploy" }),
+    );
+    const owner = { kind: "Rollout" as const, name: "ui", uid: rollout.metadata.uid ?? "" };
+    await env.create("ReplicaSet", replicaSetManifest(owner, 1, "ui:1"));
+    await env.create("ReplicaSet", replicaSetManifest(owner, 2, "ui:2"));
+    const target = await env.client.target("ui-deploy");
+    await expect(env.client.undo(target)).resolves.toMatchObject({ revision: 1, writes: 1 });
+    const deployment = await env.get<DeploymentObject>("Deployment", "ui-deploy");
+    expect(deployment.spec.template?.spec?.containers?.[0]?.image).toBe("ui:1");
+    const after = await env.get<RolloutObject>("Rollout", "ui");
+    expect(after.spec.template).toBeUndefined();
   });
 
   it("undoes a Deployment as kubectl does: template and annotations from the ReplicaSet, kept ones from the Deployment", async () => {

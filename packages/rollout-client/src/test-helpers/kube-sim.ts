@@ -27,13 +27,14 @@ export interface KubeSimEnv {
  * changes the object after it).
  */
 export async function kubeSimResource(
-  options: { conflictRetries?: number; withoutControllers?: boolean } = {},
+  options: { conflictRetries?: number; withoutControllers?: boolean; tls?: boolean } = {},
 ): Promise<KubeSimEnv> {
   const clock = new ManualClock();
   const sim = await startKubeSim({
     clock,
     namespace: NAMESPACE,
     readyDelayMs: 1000,
+    tls: options.tls ?? false,
     ...(options.withoutControllers ? { controllers: [] } : {}),
   });
   const requests: { method: string; path: string }[] = [];
