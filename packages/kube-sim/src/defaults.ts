@@ -100,6 +100,9 @@ export function applyDefaults(group: string, resource: string, o: KubeObject): v
       return;
     }
     case "/namespaces": {
+      // As the NamespaceDefaultLabelName admission: every namespace carries its own name as a label.
+      if (o.metadata.name)
+        o.metadata.labels = { ...(o.metadata.labels ?? {}), "kubernetes.io/metadata.name": o.metadata.name };
       const s = obj(o as Obj, "spec");
       setDefault(s, "finalizers", ["kubernetes"]);
       const status = obj(o as Obj, "status");

@@ -199,6 +199,28 @@ describe("kubectl against kube-sim", () => {
     expect(r.stderr).toContain('strict decoding error: unknown field "spec.bogus"');
   });
 
+  it("accepts the protobuf bodies of kubectl create namespace, configmap and secret, and says which kinds it cannot read", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    expect((await kubectl(sim, "create", "namespace", "demo")).stdout).toBe("namespace/demo created\n");
+    expect((await kubectl(sim, "-n", "demo", "create", "configmap", "cfg", "--from-literal=mode=blue")).stdout).toBe(
+      "configmap/cfg created\n",
+    );
+    expect(
+      (await kubectl(sim, "-n", "demo", "create", "secret", "generic", "s", "--from-literal=pw=hunter2")).stdout,
+    ).toBe("secret/s created\n");
+    expect((await kubectl(sim, "-n", "demo", "get", "configmap", "cfg", "-o", "jsonpath={.data.mode}")).stdout).toBe(
+      "blue",
+    );
+    expect((await kubectl(sim, "-n", "demo", "get", "secret", "s", "-o", "jsonpath={.data.pw}")).stdout).toBe(
+      Buffer.from("hunter2").toString("base64"),
+    );
+    const ns = JSON.parse((await kubectl(sim, "get", "namespace", "demo", "-o", "json")).stdout);
+    expect(ns.metadata.labels).toEqual({ "kubernetes.io/metadata.name": "demo" });
+    const deployment = await kubectl(sim, "-n", "demo", "create", "deployment", "web", "--image=web:1");
+    expect(deployment.code).toBe(1);
+    expect(deployment.stderr).toContain("send JSON instead (kubectl apply -f or kubectl create -f)");
+  });
+
   it("works over TLS with the self-signed certificate in the kubeconfig", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [], tls: true });
     expect(sim.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);

@@ -15,6 +15,7 @@ import type { FieldValidation } from "../validation.js";
 import { openWatch, type WatchEvent } from "../watch.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./discovery.js";
 import { openApiV3GroupVersion, openApiV3Index, parseOpenApiPath } from "./openapi.js";
+import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from "./protobuf.js";
 import { parsePath, type ResourceRequest } from "./routes.js";
 import { toTable, wantsTable } from "./table.js";
 
@@ -62,9 +63,11 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
       throw new KubeApiError(413, "BadRequest", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return undefined;
+  const raw = Buffer.concat(chunks);
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
+  if (type === PROTOBUF_CONTENT_TYPE && raw.length > 0) return decodeProtobuf(raw);
+  const text = raw.toString("utf8");
+  if (text.trim() === "") return undefined;
   try {
     if (type.includes("yaml")) return jsYaml.load(text);
     return JSON.parse(text);

@@ -182,6 +182,19 @@ describe("API server: CRUD and Status objects", () => {
     expect(r.body.message).toBe('namespaces "ghost" not found');
   });
 
+  it("refuses a protobuf body that lacks the k8s envelope with 400, naming the problem", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const res = await fetch(`${sim.url}${CM}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/vnd.kubernetes.protobuf" },
+      body: "not protobuf",
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toBe(
+      "the protobuf body does not start with the k8s\\0 envelope",
+    );
+  });
+
   it("answers an unknown path with the server's generic NotFound", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
     const r = await call(sim.url, "GET", "/apis/nope.example.com/v1/things");
