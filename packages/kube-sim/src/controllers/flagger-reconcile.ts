@@ -606,9 +606,7 @@ class FlaggerPass {
     }
 
     if (phaseNow === "Promoting") {
-      // runPromotionTrafficShift with the kubernetes provider goes straight to Finalising.
-      await this.event("Normal", "Routing all traffic to primary");
-      await this.setStatusPhase("Finalising");
+      await this.runPromotionTrafficShift(canaryWeight, primaryWeight);
       return;
     }
 
@@ -652,7 +650,11 @@ class FlaggerPass {
       iterations = 10;
     }
     const strategy = provider === "kubernetes" ? "blue-green" : deploymentStrategy(cd);
-    if (strategy === "blue-green" || strategy === "ab-testing") {
+    if (strategy === "ab-testing") {
+      await this.runAB(iterations, sel.label, sel.value);
+      return;
+    }
+    if (strategy === "blue-green") {
       await this.runBlueGreen(iterations, sel.label, sel.value);
       return;
     }
@@ -661,6 +663,51 @@ class FlaggerPass {
         if (!(await this.runConfirmTrafficIncreaseHooks())) return;
       }
       await this.runCanary(canaryWeight, primaryWeight, sel.label, sel.value);
+    }
+  }
+
+  /**
+   * runPromotionTrafficShift: with the kubernetes provider, or without stepWeightPromotion, straight to
+   * Finalising; otherwise the primary gets stepWeightPromotion more weight per tick (canary strategy only: the
+   * blue/green and A/B routes are not kept in the status, so they finalise at once).
+   */
+  async runPromotionTrafficShift(canaryWeight: number, primaryWeight: number): Promise<void> {
+    const provider = this.cd.spec.provider ?? "kubernetes";
+    if (provider === "kubernetes") {
+      await this.setStatusPhase("Finalising");
+      return;
+    }
+    const step = this.cd.spec.analysis?.stepWeightPromotion ?? 0;
+    if (step === 0 || deploymentStrategy(this.cd) !== "canary") {
+      await this.event("Normal", "Routing all traffic to primary");
+      await this.setStatusPhase("Finalising");
+      return;
+    }
+    if (canaryWeight > 0) {
+      const primary = Math.min(100, primaryWeight + step);
+      const canary = Math.max(0, canaryWeight - step);
+      await this.event("Normal", `Advance ${this.name}.${this.ns} primary weight ${primary}`);
+      if (primary === 100) await this.setStatusPhase("Finalising");
+      else await this.setWeight(canary);
+    }
+  }
+
+  /** runAB: iterations with all matching traffic on the canary, then confirm-promotion and promote. */
+  async runAB(iterations: number, label: string, value: string): Promise<void> {
+    const done = this.status.iterations ?? 0;
+    if (iterations > done) {
+      await this.setIterations(done + 1);
+      await this.event("Normal", `Advance ${this.name}.${this.ns} canary iteration ${done + 1}/${iterations}`);
+      return;
+    }
+    if (!(await this.runConfirmPromotionHooks())) return;
+    if (iterations === (this.status.iterations ?? 0)) {
+      await this.event(
+        "Normal",
+        `Copying ${this.targetName}.${this.ns} template spec to ${this.primaryName}.${this.ns}`,
+      );
+      await this.promote(label, value);
+      await this.setStatusPhase("Promoting");
     }
   }
 

@@ -270,28 +270,67 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     expect(hooks.calls.filter((c) => c.path === "/post").map((c) => c.body.phase)).toEqual(["Failed"]);
   });
 
-  it("with a mesh provider, steps status.canaryWeight by stepWeight up to maxWeight before promoting", async () => {
+  it("with a mesh provider, steps status.canaryWeight by stepWeight up to maxWeight, then by stepWeightPromotion", async () => {
     await using k = await simResource();
     await using hooks = await hookServer();
-    await setup(k, hooks, [], { iterations: undefined, stepWeight: 20, maxWeight: 60 });
+    await setup(k, hooks, [], { iterations: undefined, stepWeight: 20, maxWeight: 60, stepWeightPromotion: 30 });
     await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
     await waitPhase(k, "Initialized");
     await newRevision(k);
     await waitPhase(k, "Progressing");
-    const weights: number[] = [];
-    const done = await k.until(
+    const seen: string[] = [];
+    await k.until(
       "succeeded",
       async () => {
         const c = await canary(k);
-        if (c.status.phase === "Progressing" && weights.at(-1) !== c.status.canaryWeight)
-          weights.push(c.status.canaryWeight);
+        const now = `${c.status.phase} ${c.status.canaryWeight}`;
+        if (seen.at(-1) !== now) seen.push(now);
         return c.status.phase === "Succeeded" ? c : undefined;
       },
       300_000,
       INTERVAL_MS,
     );
-    expect(weights).toEqual([0, 20, 40, 60]);
-    expect(done.status.canaryWeight).toBe(0);
+    expect(seen).toEqual([
+      "Progressing 0",
+      "Progressing 20",
+      "Progressing 40",
+      "Progressing 60",
+      "Promoting 60",
+      "Promoting 30",
+      "Finalising 0",
+      "Succeeded 0",
+    ]);
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
+  });
+
+  it("runs A/B testing (iterations with match conditions) without the extra blue/green iteration", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    await setup(k, hooks, [], { iterations: 2, match: [{ headers: { "x-canary": { exact: "insider" } } }] });
+    await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Progressing");
+    const seen: string[] = [];
+    await k.until(
+      "succeeded",
+      async () => {
+        const c = await canary(k);
+        const now = `${c.status.phase} ${c.status.iterations}`;
+        if (seen.at(-1) !== now) seen.push(now);
+        return c.status.phase === "Succeeded" ? c : undefined;
+      },
+      300_000,
+      INTERVAL_MS,
+    );
+    expect(seen).toEqual([
+      "Progressing 0",
+      "Progressing 1",
+      "Progressing 2",
+      "Promoting 2",
+      "Finalising 0",
+      "Succeeded 0",
+    ]);
     expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
   });
 
