@@ -2,6 +2,7 @@
 // of fluxcd/flagger pkg/controller/scheduler.go advanceCanary with the kubernetes (blue/green) router,
 // pkg/canary/deployment_controller.go and pkg/controller/{webhook,scheduler_hooks,events}.go.
 // Webhooks are called over real HTTP with Flagger's payload; metric checks are not evaluated.
+import { mergePatchBetween } from "./argo-rollout-status.js";
 import type { Deployment, PodTemplate, Service } from "./argo-rollout-types.js";
 import {
   CANARY_KIND,
@@ -298,21 +299,19 @@ class FlaggerPass {
   async promote(label: string, value: string): Promise<void> {
     const target = await this.world.getDeployment(this.ns, this.targetName);
     if (!target?.spec?.template) throw new Error(`deployment ${this.targetName}.${this.ns} get query error: not found`);
-    const primaryValue = `${value}-primary`;
-    const template = structuredClone(target.spec.template);
     const primary = await this.world.getDeployment(this.ns, this.primaryName);
-    // Replace the template whole: null the labels and annotations that are gone.
-    const labels: Record<string, string | null> = {};
-    for (const k of Object.keys(primary?.spec?.template?.metadata?.labels ?? {})) labels[k] = null;
-    Object.assign(labels, template.metadata?.labels, { [label]: primaryValue });
-    const annotations: Record<string, string | null> = {};
-    for (const k of Object.keys(primary?.spec?.template?.metadata?.annotations ?? {})) annotations[k] = null;
-    Object.assign(annotations, template.metadata?.annotations);
-    await this.world.patchDeployment(this.ns, this.primaryName, {
-      spec: {
-        replicas: target.spec.replicas ?? primary?.spec?.replicas ?? 1,
-        template: { metadata: { labels, annotations }, spec: template.spec ?? {} },
+    const source = target.spec.template;
+    const desired = {
+      metadata: {
+        labels: { ...source.metadata?.labels, [label]: `${value}-primary` },
+        annotations: { ...source.metadata?.annotations },
       },
+      spec: source.spec ?? {},
+    };
+    // The template is replaced whole: the merge patch nulls whatever the target no longer has.
+    const template = mergePatchBetween(primary?.spec?.template ?? {}, desired) ?? desired;
+    await this.world.patchDeployment(this.ns, this.primaryName, {
+      spec: { replicas: target.spec.replicas ?? primary?.spec?.replicas ?? 1, template },
     });
   }
 
