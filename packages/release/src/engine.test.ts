@@ -15,6 +15,7 @@ import {
   podTemplate,
   recordWatches,
   releaseSimResource,
+  replayServing,
   rolloutsPath,
   servicesPath,
 } from "./test-helpers/release-sim.js";
@@ -161,6 +162,7 @@ describe("apply against kube-sim", () => {
       .map((e) => [e.object.metadata.name, e.object.spec.selector["rollouts-pod-template-hash"]]);
     expect(activeSelectors.length).toBeGreaterThanOrEqual(6);
     for (const [name, hash] of activeSelectors) expect(hash).toBe(stableHashes.get(name));
+    expect(replayServing(watched.events, ["frontend", ...BACKENDS]).gaps).toEqual([]);
     // ...and those stable pods were Ready in every state the watch saw.
     const stablePods = watched.events.filter(
       (e) =>
@@ -220,8 +222,14 @@ describe("apply against kube-sim", () => {
     expect(await k.serving("backend-1")).toEqual({ image: NEW["backend-1"], configMap: v2 });
     expect((await k.get(`${configMapsPath}/${v2}`)).data["oConfig.json"]).toContain('"param2": "a new value"');
 
+    const watched = await recordWatches(k.sim.url, { Service: servicesPath, Pod: podsPath });
     const log = eventLog();
     const undo = await k.engine.rollback(released.id, { namespace: NS, onEvent: log.onEvent });
+    watched.stop();
+    // Every active Service switched once, from the new version to the old, and always had a Ready pod behind it.
+    const replay = replayServing(watched.events, ["frontend", "backend-1", "backend-2"]);
+    expect(replay.gaps).toEqual([]);
+    for (const service of ["frontend", "backend-1", "backend-2"]) expect(replay.selected[service]).toHaveLength(2);
     expect(undo).toMatchObject({ state: "promoted", rollbackOf: released.id, oConfigCurrent: { "backend-1": "v1" } });
     expect(await k.serving("backend-1")).toEqual({ image: OLD["backend-1"], configMap: v1 });
     expect((await k.serving("backend-2")).image).toBe(OLD.other);

@@ -182,3 +182,46 @@ export async function recordWatches(url: string, collections: Record<string, str
   }
   return { events, stop: () => stop.abort() };
 }
+
+const isReady = (pod: Obj) =>
+  pod.status?.conditions?.some((c: Obj) => c.type === "Ready" && c.status === "True") === true;
+
+/**
+ * Replays recorded Service and Pod events in the API server's order (resourceVersion) and returns, for each active
+ * Service, every moment it selected no Ready pod (a user request could then have failed or reached an unready pod),
+ * and the sequence of pod-template hashes it selected.
+ */
+export function replayServing(
+  events: WatchRecording["events"],
+  services: string[],
+): { gaps: string[]; selected: Record<string, string[]> } {
+  const ordered = [...events]
+    .filter((e) => e.type !== "BOOKMARK")
+    .sort((a, b) => Number(a.object.metadata.resourceVersion) - Number(b.object.metadata.resourceVersion));
+  const pods = new Map<string, Obj>();
+  const selectors = new Map<string, Record<string, string>>();
+  const gaps: string[] = [];
+  const selected: Record<string, string[]> = {};
+  for (const e of ordered) {
+    if (e.kind === "Pod") {
+      if (e.type === "DELETED") pods.delete(e.object.metadata.name);
+      else pods.set(e.object.metadata.name, e.object);
+    } else if (services.includes(e.object.metadata.name)) {
+      const selector = e.object.spec.selector as Record<string, string>;
+      selectors.set(e.object.metadata.name, selector);
+      const hash = selector["rollouts-pod-template-hash"] ?? "";
+      const seen = (selected[e.object.metadata.name] ??= []);
+      if (seen.at(-1) !== hash) seen.push(hash);
+    }
+    for (const [service, selector] of selectors) {
+      const serving = [...pods.values()].filter(
+        (p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v) && isReady(p),
+      );
+      if (serving.length === 0)
+        gaps.push(
+          `${service} had no Ready pod at resourceVersion ${e.object.metadata.resourceVersion} (${e.kind} ${e.type} ${e.object.metadata.name})`,
+        );
+    }
+  }
+  return { gaps, selected };
+}
