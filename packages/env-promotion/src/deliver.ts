@@ -1,7 +1,7 @@
 /** What promotion and rollback share: the result type, and getting a commit to the remote (branch + PR, or push). */
 import type { Approval } from "./approval.js";
 import { PromotionError } from "./errors.js";
-import { type GitRepo, push, remoteBranchExists } from "./git.js";
+import { type GitRepo, push, remoteBranchHead } from "./git.js";
 import { type GitHubTarget, openPullRequest, type PullRequest } from "./github.js";
 import { formatImageReference, type OverlayImage } from "./kustomization.js";
 
@@ -69,8 +69,9 @@ export interface Delivery {
   signal?: AbortSignal;
 }
 
-export async function checkBranchFree(repo: GitRepo, remote: string, branch: string): Promise<void> {
-  if (await remoteBranchExists(repo, remote, branch)) {
+/** Refuses a branch that already exists on the remote: it may carry someone's pull request. */
+export async function refuseExistingBranch(repo: GitRepo, remote: string, branch: string): Promise<void> {
+  if (await remoteBranchHead(repo, remote, branch)) {
     throw new PromotionError(
       "BRANCH_EXISTS",
       `The branch ${branch} already exists on "${remote}": this change was probably proposed already.`,
@@ -78,6 +79,33 @@ export async function checkBranchFree(repo: GitRepo, remote: string, branch: str
       { remote, branch },
     );
   }
+}
+
+/**
+ * Refuses a branch that already exists on the remote, unless it holds exactly the change about to be made (one
+ * commit on `baseCommit` changing only `path` to `text`): then it is a rerun after a failure (GitHub down when the
+ * pull request was to be opened), and the existing commit is returned so the pull request can be opened for it.
+ */
+export async function claimBranch(
+  repo: GitRepo,
+  remote: string,
+  branch: string,
+  expected: { baseCommit: string; path: string; text: string },
+): Promise<string | undefined> {
+  const head = await remoteBranchHead(repo, remote, branch);
+  if (!head) return undefined;
+  await repo.run(["fetch", "--quiet", "--no-tags", remote, `refs/heads/${branch}`]);
+  const fetched = (await repo.run(["rev-parse", "FETCH_HEAD^{commit}"])).trim();
+  const parent = await repo.run(["rev-parse", `${fetched}^`]).catch(() => "");
+  const changed = (await repo.run(["diff", "--name-only", expected.baseCommit, fetched])).trim();
+  const text = await repo.run(["show", `${fetched}:${expected.path}`]).catch(() => undefined);
+  if (parent.trim() === expected.baseCommit && changed === expected.path && text === expected.text) return fetched;
+  throw new PromotionError(
+    "BRANCH_EXISTS",
+    `The branch ${branch} already exists on "${remote}" with other changes.`,
+    `review or close its pull request and delete the branch (git push ${remote} --delete ${branch}), or pass another branch.`,
+    { remote, branch },
+  );
 }
 
 /** Commits the staged change in the worktree and delivers it; returns the commit and, for a PR, the PR. */
@@ -101,14 +129,20 @@ export async function commitAndDeliver(d: Delivery): Promise<{ commit: string; p
     d.branch,
     `check that you may push branches to "${d.remote}", or pass another branch.`,
   );
+  return { commit, pullRequest: await proposeBranch(d) };
+}
+
+/** Opens the pull request of an already pushed branch, titled and described by the commit message. */
+export async function proposeBranch(
+  d: Pick<Delivery, "github" | "message" | "branch" | "base" | "signal">,
+): Promise<PullRequest> {
   if (!d.github) throw new Error("a pull request delivery without GitHub settings");
   const [title, ...body] = d.message.split("\n");
-  const pullRequest = await openPullRequest(d.github, {
+  return openPullRequest(d.github, {
     title: title ?? d.message,
     body: body.join("\n").trim(),
     head: d.branch,
     base: d.base,
     ...(d.signal ? { signal: d.signal } : {}),
   });
-  return { commit, pullRequest };
 }

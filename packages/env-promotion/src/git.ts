@@ -204,15 +204,15 @@ export async function addWorktree(repo: GitRepo, commit: string): Promise<Worktr
   };
 }
 
-/** Does `branch` exist on the remote? */
-export async function remoteBranchExists(repo: GitRepo, remote: string, branch: string): Promise<boolean> {
+/** The commit `branch` points at on the remote, or `undefined` when the remote has no such branch. */
+export async function remoteBranchHead(repo: GitRepo, remote: string, branch: string): Promise<string | undefined> {
   const out = await repo.run(["ls-remote", "--heads", remote, `refs/heads/${branch}`], {
     code: "REMOTE_FAILED",
     problem: `Could not reach the remote "${remote}".`,
     hint: "check the network and your git credentials for this remote, then run again.",
     details: { remote },
   });
-  return out.trim() !== "";
+  return out.trim().split(/\s+/)[0] || undefined;
 }
 
 export async function push(repo: GitRepo, remote: string, source: string, branch: string, hint: string): Promise<void> {

@@ -97,7 +97,7 @@ function pullRequestFailure(error: unknown, target: GitHubTarget, head: string, 
     .map((x) => redact(x, [target.token]));
   const said = reasons.length ? reasons.join("; ") : redact(e.message ?? String(error), [target.token]);
   const where = `${target.owner}/${target.repo}`;
-  const manual = `The branch ${head} is pushed: open the pull request by hand (${base}...${head}) or delete the branch before running again.`;
+  const manual = `The branch ${head} is pushed: run again to open the pull request for it, or open it by hand (${base}...${head}).`;
   const hint =
     status === 401
       ? `the GitHub token is invalid or expired: create a new one with pull-requests: write on ${where}. ${manual}`

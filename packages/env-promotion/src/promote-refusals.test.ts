@@ -67,7 +67,7 @@ describe("promoteEnvironment refuses", () => {
     );
   });
 
-  it("refuses when the promotion branch already exists on the remote, and pushes nothing", async () => {
+  it("refuses when the promotion branch already exists on the remote with other changes, and pushes nothing", async () => {
     const { remote } = approvedRepo();
     const github = await gitHubServerResource();
     const main = remote.remoteGit(["rev-parse", "main"]).trim();
@@ -85,7 +85,7 @@ describe("promoteEnvironment refuses", () => {
     );
     expect(error.code).toBe("BRANCH_EXISTS");
     expect(error.message).toBe(
-      `The branch ${branch} already exists on "origin": this change was probably proposed already.\n` +
+      `The branch ${branch} already exists on "origin" with other changes.\n` +
         `  Fix: review or close its pull request and delete the branch (git push origin --delete ${branch}), or pass another branch.`,
     );
     expect(remote.refs()).toBe(refsBefore);

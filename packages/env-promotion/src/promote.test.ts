@@ -214,4 +214,30 @@ describe("promoteEnvironment", () => {
     expect(result.overlay).toBe("deploy/prod/kustomization.yml");
     expect(remote.show("main", "deploy/prod/kustomization.yml")).toBe(PROD_KUSTOMIZATION_PROMOTED);
   });
+  it("reruns after GitHub failed by opening the pull request for the branch already pushed", async () => {
+    const { remote } = approvedRepo();
+    const down = await gitHubServerResource(() => ({ status: 502, body: { message: "Server Error" } }));
+    const options = {
+      repo: remote.clone,
+      from: "staging",
+      to: "prod",
+      author: DEVELOPER,
+      github: { token: TOKEN, owner: "acme", repo: "gitops" },
+    };
+    const failed = await promoteEnvironment({ ...options, github: { ...options.github, baseUrl: down.baseUrl } }).catch(
+      (e: unknown) => e as PromotionError,
+    );
+    expect(failed).toBeInstanceOf(PromotionError);
+    expect((failed as PromotionError).hint).toContain("run again to open the pull request for it");
+    const branch = String((failed as PromotionError).details.branch);
+    const pushed = remote.remoteGit(["rev-parse", branch]).trim();
+
+    const up = await gitHubServerResource();
+    const result = await promoteEnvironment({ ...options, github: { ...options.github, baseUrl: up.baseUrl } });
+    expect(result).toMatchObject({ status: "pull-request", branch, commit: pushed });
+    expect(remote.remoteGit(["rev-parse", branch]).trim()).toBe(pushed);
+    expect(up.requests.map((r) => [r.method, r.path, (r.body as { head: string }).head])).toEqual([
+      ["POST", "/repos/acme/gitops/pulls", branch],
+    ]);
+  });
 });

@@ -5,7 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { approvalRefspec, findApproval } from "./approval.js";
-import { checkBranchFree, commitAndDeliver, imageLines, type PromotionResult } from "./deliver.js";
+import { claimBranch, commitAndDeliver, imageLines, type PromotionResult, proposeBranch } from "./deliver.js";
 import { PromotionError } from "./errors.js";
 import { addWorktree, checkRepo, fetchBase, type GitRepo, openRepo } from "./git.js";
 import { type GitHubTarget, resolveGitHub } from "./github.js";
@@ -83,11 +83,18 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   }
   result.approval = approval;
   result.forced = !approval;
+  const signal = opts.signal ? { signal: opts.signal } : {};
   const branch = opts.branch ?? `promote/${opts.from}-to-${opts.to}-${baseCommit.slice(0, 12)}`;
   result.message = promotionMessage(result, baseCommit);
   if (opts.dryRun) return { ...result, status: "planned", ...(opts.delivery === "pull-request" ? { branch } : {}) };
 
-  if (opts.delivery === "pull-request") await checkBranchFree(repo, opts.remote, branch);
+  if (opts.delivery === "pull-request") {
+    const pushed = await claimBranch(repo, opts.remote, branch, { baseCommit, path: target.path, text: plan.text });
+    if (pushed) {
+      const pullRequest = await proposeBranch({ github, message: result.message, branch, base: opts.base, ...signal });
+      return { ...result, status: "pull-request", commit: pushed, branch, pullRequest };
+    }
+  }
   const worktree = await addWorktree(repo, baseCommit);
   try {
     await writeFile(join(worktree.dir, target.path), plan.text);
@@ -101,7 +108,7 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
       branch,
       message: result.message,
       github,
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...signal,
     });
     return {
       ...result,

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { checkBranchFree, commitAndDeliver, type ImageRow, imageLines, type PromotionResult } from "./deliver.js";
+import { commitAndDeliver, type ImageRow, imageLines, type PromotionResult, refuseExistingBranch } from "./deliver.js";
 import { PromotionError } from "./errors.js";
 import { addWorktree, checkRepo, fetchBase, type GitRepo, openRepo } from "./git.js";
 import { formatImageReference, type OverlayImage, readTargetImages } from "./kustomization.js";
@@ -118,7 +118,7 @@ export async function revertPromotion(options: RevertOptions): Promise<Promotion
   const promotion = await findPromotion(repo, baseCommit, opts.to, opts.base, opts.commit);
   const target = await findOverlay(repo, baseCommit, opts.overlaysDir, opts.to);
   const branch = opts.branch ?? `rollback/${opts.to}-${promotion.commit.slice(0, 12)}`;
-  if (opts.delivery === "pull-request" && !opts.dryRun) await checkBranchFree(repo, opts.remote, branch);
+  if (opts.delivery === "pull-request" && !opts.dryRun) await refuseExistingBranch(repo, opts.remote, branch);
 
   const worktree = await addWorktree(repo, baseCommit);
   try {
