@@ -38,7 +38,7 @@ async function setup(k: SimResource, hooks: HookServer, webhooks: Obj[], analysi
         interval: "15s",
         threshold: 2,
         iterations: 2,
-        webhooks: webhooks.map((w) => ({ ...w, url: `${hooks.url}${w.url}` })),
+        webhooks: webhooks.map((w) => ({ ...w, url: w.url.startsWith("http") ? w.url : `${hooks.url}${w.url}` })),
         ...analysis,
       },
     },
@@ -332,6 +332,30 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
       "Succeeded 0",
     ]);
     expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
+  });
+
+  it("sends URL credentials as Basic auth and never shows them in events", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    const withSecret = hooks.url.replace("http://", "http://flagger:s3cret@");
+    await setup(k, hooks, [
+      { name: "auth", type: "pre-rollout", url: `${withSecret}/auth` },
+      { name: "down", type: "pre-rollout", url: "http://flagger:s3cret@127.0.0.1:1/down" },
+      { name: "notify", type: "event", url: "/events" },
+    ]);
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Failed");
+    const auth = hooks.calls.find((c) => c.path === "/auth");
+    expect(auth?.authorization).toBe(`Basic ${Buffer.from("flagger:s3cret").toString("base64")}`);
+    const messages = [
+      ...hooks.calls.filter((c) => c.path === "/events").map((c) => c.body.metadata.eventMessage as string),
+      ...(await k.list(PATHS.events)).map((e: Obj) => e.message as string),
+    ];
+    expect(messages).toContain(
+      'Halt podinfo.default advancement pre-rollout check down failed Post "http://127.0.0.1:1/down": connection failed',
+    );
+    expect(messages.filter((m) => m.includes("s3cret"))).toEqual([]);
   });
 
   it("waits in Waiting while confirm-rollout is closed", async () => {

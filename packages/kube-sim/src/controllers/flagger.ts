@@ -28,37 +28,40 @@ function clone<T>(obj: unknown): T {
   return structuredClone(obj) as T;
 }
 
-/** Strips user:password from a URL so webhook errors never leak credentials. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = "";
-      u.password = "";
-    }
-    return u.toString();
-  } catch {
-    return "(invalid URL)";
-  }
-}
-
-/** POSTs JSON with Flagger's headers; network errors and timeouts reject with a message that names no secret. */
+/**
+ * POSTs JSON as Flagger's webhook client does. Credentials in the URL become a Basic Authorization header (as Go's
+ * net/http sends them) and never appear in an error: network errors and timeouts reject with the URL without them.
+ */
 export async function postWebhook(
   url: string,
   body: unknown,
   timeoutMs: number,
 ): Promise<{ status: number; body: string }> {
+  let target: URL;
   try {
-    const res = await fetch(url, {
+    target = new URL(url);
+  } catch {
+    throw new Error("Post: the webhook URL is not a valid absolute URL (check spec.analysis.webhooks[].url)");
+  }
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username);
+    const password = decodeURIComponent(target.password);
+    headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+    target.username = "";
+    target.password = "";
+  }
+  try {
+    const res = await fetch(target, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers,
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
     return { status: res.status, body: await res.text() };
   } catch (error) {
     const reason = (error as Error)?.name === "TimeoutError" ? `timed out after ${timeoutMs}ms` : "connection failed";
-    throw new Error(`Post "${redactUrl(url)}": ${reason}`, { cause: error });
+    throw new Error(`Post "${target.toString()}": ${reason}`, { cause: error });
   }
 }
 

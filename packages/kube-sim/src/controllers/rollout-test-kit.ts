@@ -161,6 +161,7 @@ export async function simResource(
 export interface HookCall {
   path: string;
   body: Obj;
+  authorization: string | undefined;
 }
 
 /** An HTTP server answering webhooks with a status per path that a test can change. */
@@ -181,7 +182,7 @@ export async function hookServer(): Promise<HookServer> {
     });
     req.on("end", () => {
       const path = req.url ?? "/";
-      calls.push({ path, body: body ? JSON.parse(body) : undefined });
+      calls.push({ path, body: body ? JSON.parse(body) : undefined, authorization: req.headers.authorization });
       const status = statuses.get(path) ?? 200;
       res.statusCode = status;
       res.end(status < 300 ? "ok" : "gate closed");
