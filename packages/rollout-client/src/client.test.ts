@@ -140,6 +140,31 @@ describe("blue-green", () => {
     expect((await env.get<RolloutObject>("Rollout", "web")).spec.template?.spec?.containers?.[0]?.image).toBe("web:1");
   });
 
+  it("workloadRef: a new image on the Deployment is not mistaken for the old Healthy state", async () => {
+    const env = await kubeSimResource();
+    const deployment = deploymentManifest("ui-deploy", "ui:1");
+    deployment.spec.selector.matchLabels.app = "web";
+    deployment.spec.template.metadata.labels.app = "web";
+    deployment.spec.template.spec.containers[0] = { name: "ui", image: "ui:1" };
+    await env.create("Deployment", { ...deployment, spec: { ...deployment.spec, replicas: 0 } });
+    await env.create("Service", serviceManifest("web-active", "web"));
+    await env.create("Service", serviceManifest("web-preview", "web"));
+    await env.create("Rollout", rolloutManifest("web", "", "blueGreen", { workloadRef: "ui-deploy" }));
+    const target = await env.client.target("ui-deploy");
+    const first = await drive(env, env.client.waitFor(target, isHealthy));
+    expect(first.images).toEqual([{ container: "ui", image: "ui:1" }]);
+
+    await env.client.setImages(target, { ui: "ui:2" });
+    const next = await drive(
+      env,
+      env.client.waitFor(target, (s) => s.phase === "Healthy" || s.phase === "Paused"),
+    );
+    expect(next).toMatchObject({ phase: "Paused", images: [{ container: "ui", image: "ui:2" }], stableRevision: 1 });
+    await env.client.promote(target);
+    const done = await drive(env, env.client.waitFor(target, isHealthy));
+    expect(done).toMatchObject({ stableRevision: 2, stableImages: [{ container: "ui", image: "ui:2" }] });
+  });
+
   it("never lets the active Service select a pod that is not Ready, in manual, auto and aborted runs", async () => {
     const env = await kubeSimResource();
     const { target } = await blueGreen(env);

@@ -17,7 +17,13 @@ function withStatus(
 }
 
 describe("rolloutPhase follows the kubectl-argo-rollouts plugin (GetRolloutPhase)", () => {
-  const rows: { name: string; rollout: () => RolloutObject; phase: string; message: string }[] = [
+  const rows: {
+    name: string;
+    rollout: () => RolloutObject;
+    workload?: DeploymentObject;
+    phase: string;
+    message: string;
+  }[] = [
     {
       name: "a blue-green rollout waiting at BlueGreenPause is Paused (plugin testdata, pre-1.0 controller without status.phase)",
       rollout: blueGreen,
@@ -103,6 +109,23 @@ describe("rolloutPhase follows the kubectl-argo-rollouts plugin (GetRolloutPhase
       message: "more replicas need to be updated",
     },
     {
+      name: "a workloadRef Rollout whose Deployment changed after the controller last resolved it is Progressing",
+      rollout: () => {
+        const ro = withStatus(blueGreen(), {
+          phase: "Healthy",
+          message: "",
+          controllerPause: false,
+          workloadObservedGeneration: "3",
+        });
+        ro.spec.workloadRef = { kind: "Deployment", name: "bluegreen-demo" };
+        ro.metadata.annotations = { ...ro.metadata.annotations, "rollout.argoproj.io/workload-generation": "3" };
+        return ro;
+      },
+      workload: { metadata: { name: "bluegreen-demo", generation: 4 }, spec: {} },
+      phase: "Progressing",
+      message: "waiting for rollout spec update to be observed for the reference workload",
+    },
+    {
       name: "a restart not yet done is 'rollout is restarting'",
       rollout: () =>
         withStatus(
@@ -114,8 +137,8 @@ describe("rolloutPhase follows the kubectl-argo-rollouts plugin (GetRolloutPhase
       message: "rollout is restarting",
     },
   ];
-  it.each(rows)("$name", ({ rollout, phase, message }) => {
-    expect(rolloutPhase(rollout())).toEqual({ phase, message });
+  it.each(rows)("$name", ({ rollout, workload, phase, message }) => {
+    expect(rolloutPhase(rollout(), workload)).toEqual({ phase, message });
   });
 });
 
@@ -263,6 +286,23 @@ describe("canaryStatus maps Flagger's phases", () => {
     const status = canaryStatus({ canary: canaryObject(flaggerPhase) });
     expect(status.phase).toBe(phase);
     expect(status.endpoints).toEqual({ active: { service: "podinfo" }, preview: { service: "podinfo-canary" } });
+  });
+  it("is Progressing, not Healthy, while Flagger has not yet seen a new image on the target", () => {
+    const deployment = (name: string, image: string): DeploymentObject => ({
+      metadata: { name },
+      spec: { template: { spec: { containers: [{ name: "podinfo", image }] } } },
+    });
+    const status = canaryStatus({
+      canary: canaryObject("Succeeded"),
+      target: deployment("podinfo", "podinfo:6.1"),
+      primary: deployment("podinfo-primary", "podinfo:6.0"),
+    });
+    expect(status).toMatchObject({
+      phase: "Progressing",
+      message: "waiting for Flagger to detect the new revision of the target",
+      images: [{ container: "podinfo", image: "podinfo:6.1" }],
+      stableImages: [{ container: "podinfo", image: "podinfo:6.0" }],
+    });
   });
   it("names the gate a waiting Canary needs and quotes Flagger's condition", () => {
     expect(canaryStatus({ canary: canaryObject("WaitingPromotion") }).message).toBe(

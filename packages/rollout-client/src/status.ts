@@ -71,10 +71,12 @@ export interface WorkloadStatus {
 export interface RolloutStatusInput {
   rollout: RolloutObject;
   replicaSets?: ReplicaSetObject[];
+  /** The Deployment a `workloadRef` names, to know whether the controller has seen its latest change. */
+  workload?: DeploymentObject;
 }
 
-export function rolloutStatus({ rollout, replicaSets = [] }: RolloutStatusInput): WorkloadStatus {
-  const { phase, message } = rolloutPhase(rollout);
+export function rolloutStatus({ rollout, replicaSets = [], workload }: RolloutStatusInput): WorkloadStatus {
+  const { phase, message } = rolloutPhase(rollout, workload);
   const status = rollout.status ?? {};
   const stableRS = replicaSets.find(
     (rs) => rs.metadata.labels?.[ROLLOUT_HASH_LABEL] === status.stableRS && status.stableRS,
@@ -96,7 +98,7 @@ export function rolloutStatus({ rollout, replicaSets = [] }: RolloutStatusInput)
     namespace: rollout.metadata.namespace ?? "",
     phase,
     message,
-    images: templateImages(rollout.spec.template),
+    images: templateImages(rollout.spec.template ?? workload?.spec.template),
     readyReplicas: num(status.readyReplicas, 0),
     desiredReplicas: num(rollout.spec.replicas, 1),
     updatedReplicas: num(status.updatedReplicas, 0),
@@ -128,8 +130,8 @@ export function rolloutStatus({ rollout, replicaSets = [] }: RolloutStatusInput)
  * abort as Degraded with the message `RolloutAborted: ...`; we call it Aborted because the stable version is
  * serving and the remedy (retry or a new version) differs from a stuck rollout's.
  */
-export function rolloutPhase(rollout: RolloutObject): { phase: Phase; message: string } {
-  const { phase, message } = argoRolloutPhase(rollout);
+export function rolloutPhase(rollout: RolloutObject, workload?: DeploymentObject): { phase: Phase; message: string } {
+  const { phase, message } = argoRolloutPhase(rollout, workload);
   if (phase === "Degraded" && (rollout.status?.abort || message.startsWith("RolloutAborted"))) {
     return { phase: "Aborted", message };
   }
@@ -138,13 +140,19 @@ export function rolloutPhase(rollout: RolloutObject): { phase: Phase; message: s
 
 type ArgoPhase = "Healthy" | "Progressing" | "Paused" | "Degraded";
 
-function argoRolloutPhase(ro: RolloutObject): { phase: ArgoPhase; message: string } {
+function argoRolloutPhase(ro: RolloutObject, workload?: DeploymentObject): { phase: ArgoPhase; message: string } {
   const status = ro.status ?? {};
   if (!isGenerationObserved(ro)) {
     return { phase: "Progressing", message: "waiting for rollout spec update to be observed" };
   }
   if (status.controllerPause && list(status.pauseConditions).length === 0) {
     return { phase: "Progressing", message: "waiting for rollout to unpause" };
+  }
+  if (ro.spec.workloadRef && !isWorkloadGenerationObserved(ro, workload)) {
+    return {
+      phase: "Progressing",
+      message: "waiting for rollout spec update to be observed for the reference workload",
+    };
   }
   if (isArgoPhase(status.phase)) {
     // Controllers 1.0+ compute phase and message themselves.
@@ -163,6 +171,21 @@ function isGenerationObserved(ro: RolloutObject): boolean {
   if (typeof observed !== "string" || !/^\d+$/.test(observed)) return true;
   const generation = num(ro.metadata.generation, 0);
   return Number(observed) >= generation;
+}
+
+/**
+ * The plugin compares the workload generation the controller last resolved (annotation) with the one it reports
+ * observed. We also compare it with the Deployment's own generation when we have the Deployment, because right
+ * after rollway patches the Deployment neither field has moved yet.
+ */
+function isWorkloadGenerationObserved(ro: RolloutObject, workload: DeploymentObject | undefined): boolean {
+  const annotation = ro.metadata.annotations?.["rollout.argoproj.io/workload-generation"];
+  if (typeof annotation !== "string" || !/^\d+$/.test(annotation)) return true;
+  const resolved = Number(annotation);
+  const observed = ro.status?.workloadObservedGeneration;
+  if (typeof observed === "string" && /^\d+$/.test(observed) && Number(observed) !== resolved) return false;
+  const current = workload?.metadata.generation;
+  return typeof current !== "number" || current <= resolved;
 }
 
 /** `CalculateRolloutPhase`, for controllers older than 1.0 that do not write `status.phase`. */
@@ -339,9 +362,15 @@ export function canaryStatus({ canary, target, primary }: CanaryStatusInput): Wo
       ? CANARY_PHASES[status.phase]
       : undefined;
   const promoted = list(status.conditions).find((c) => c.type === "Promoted");
-  const phase: Phase = known?.phase ?? "Progressing";
-  let message = known ? known.message : `waiting for Flagger to initialise the Canary`;
+  let phase: Phase = known?.phase ?? "Progressing";
+  let message = known ? known.message : "waiting for Flagger to initialise the Canary";
   if (promoted?.message && phase !== "Healthy") message = `${message} (${text(promoted.message)})`;
+  if (phase === "Healthy" && target && primary && !sameImages(target, primary)) {
+    // Flagger only notices a change of the target at its next analysis interval; until then it still says
+    // Succeeded, which must not satisfy someone waiting for the new version.
+    phase = "Progressing";
+    message = "waiting for Flagger to detect the new revision of the target";
+  }
   const apex = canary.spec.service?.name ?? canary.spec.targetRef.name;
   const result: WorkloadStatus = {
     kind: "Canary",
@@ -360,6 +389,12 @@ export function canaryStatus({ canary, target, primary }: CanaryStatusInput): Wo
   const targetRevision = revisionOf(target?.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION]);
   if (targetRevision !== undefined) result.desiredRevision = targetRevision;
   return result;
+}
+
+function sameImages(a: DeploymentObject, b: DeploymentObject): boolean {
+  const left = templateImages(a.spec.template);
+  const right = templateImages(b.spec.template);
+  return left.length === right.length && left.every((image, i) => image.image === right[i]?.image);
 }
 
 export function templateImages(template: PodTemplate | undefined): ContainerImage[] {

@@ -44,6 +44,12 @@ function sourcesFor(target: Target): { primary: Source; others: Source[] } {
       others: [byName("Deployment", target.workload.name), byName("Deployment", `${target.workload.name}-primary`)],
     };
   }
+  if (target.kind === "Rollout" && target.workload.kind === "Deployment") {
+    return {
+      primary: byName("Rollout", target.name),
+      others: [replicaSets, byName("Deployment", target.workload.name)],
+    };
+  }
   return { primary: byName(target.kind, target.name), others: [replicaSets] };
 }
 
@@ -150,7 +156,8 @@ function computeStatus(target: Target, caches: SourceCache[]): WorkloadStatus | 
     const replicaSets = [...(rest[0]?.objects.values() ?? [])] as ReplicaSetObject[];
     const uid = object.metadata.uid;
     const owned = replicaSets.filter((rs) => !uid || rs.metadata.ownerReferences?.some((r) => r.uid === uid));
-    return rolloutStatus({ rollout: object as RolloutObject, replicaSets: owned });
+    const workload = rest[1]?.objects.get(target.workload.name) as DeploymentObject | undefined;
+    return rolloutStatus({ rollout: object as RolloutObject, replicaSets: owned, ...(workload ? { workload } : {}) });
   }
   if (target.kind === "Deployment") {
     const replicaSets = [...(rest[0]?.objects.values() ?? [])] as ReplicaSetObject[];
