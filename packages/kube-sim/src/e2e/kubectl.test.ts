@@ -145,6 +145,9 @@ describe("kubectl against kube-sim", () => {
     const table = await kubectl(sim, "get", "deployments");
     expect(table.stdout.split("\n")[0]).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/);
 
+    const logs = await kubectl(sim, "logs", "deployment/web");
+    expect(logs.stdout).toBe("kube-sim: container web started from image web:1 (simulated: no process runs)\n");
+
     expect((await kubectl(sim, "delete", "deployment", "web")).stdout).toBe('deployment.apps "web" deleted\n');
     const gone = await kubectl(sim, "get", "deployment", "web");
     expect(gone.code).toBe(1);

@@ -67,6 +67,8 @@ function resourceEntries(t: ResourceType) {
       kind: t.kind,
       verbs: ["get", "patch", "update"],
     });
+  if (t.group === "" && t.resource === "pods")
+    out.push({ name: "pods/log", singularName: "", namespaced: true, kind: "Pod", verbs: ["get"] });
   if (t.scale)
     out.push({
       name: `${t.resource}/scale`,

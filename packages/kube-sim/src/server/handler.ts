@@ -132,6 +132,33 @@ function patchTypeOf(contentType: string): PatchType {
   throw apiErrors.unsupportedMediaType(t);
 }
 
+/**
+ * `pods/log`: no container runs, so the log is what the simulated kubelet did, one line per container, in the
+ * stamped with the container's start time for `--timestamps`. It lets scripts that call `kubectl logs` run.
+ */
+function sendLog(res: ServerResponse, pod: KubeObject, query: URLSearchParams): void {
+  const containers = (pod.spec as { containers?: { name: string; image: string }[] })?.containers ?? [];
+  const want = query.get("container") ?? containers[0]?.name;
+  const c = containers.find((x) => x.name === want);
+  if (!c) throw apiErrors.badRequest(`container ${want} is not valid for pod ${pod.metadata.name}`);
+  const statuses =
+    (
+      pod.status as {
+        containerStatuses?: { name: string; state?: Record<string, { startedAt?: string; reason?: string }> }[];
+      }
+    )?.containerStatuses ?? [];
+  const state = statuses.find((s) => s.name === c.name)?.state ?? {};
+  const started = state.running?.startedAt ?? state.terminated?.startedAt;
+  if (!started) {
+    const reason = state.waiting?.reason ?? "ContainerCreating";
+    throw apiErrors.badRequest(`container "${c.name}" in pod "${pod.metadata.name}" is waiting to start: ${reason}`);
+  }
+  const line = `kube-sim: container ${c.name} started from image ${c.image} (simulated: no process runs)\n`;
+  const text = query.get("timestamps") === "true" ? `${started} ${line}` : line;
+  res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
 function scaleOf(obj: KubeObject) {
   const spec = (obj.spec ?? {}) as Record<string, unknown>;
   const status = (obj.status ?? {}) as Record<string, unknown>;
@@ -183,7 +210,11 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     const ns = type.namespaced ? r.namespace : undefined;
     if (
       r.subresource !== undefined &&
-      !((r.subresource === "status" && type.status) || (r.subresource === "scale" && type.scale))
+      !(
+        (r.subresource === "status" && type.status) ||
+        (r.subresource === "scale" && type.scale) ||
+        (r.subresource === "log" && type.group === "" && type.resource === "pods" && verb === "get")
+      )
     )
       throw notFoundPath();
     const version = r.version;
@@ -194,6 +225,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         const obj = store.peek(type, ns, r.name as string);
         if (!obj) throw apiErrors.notFound(type, r.name as string);
         if (r.subresource === "scale") return sendJson(res, 200, scaleOf(obj));
+        if (r.subresource === "log") return sendLog(res, obj, query);
         if (wantsTable(req.headers.accept))
           return sendJson(res, 200, toTable(type, version, [obj], store.resourceVersion(), undefined, deps.now()));
         return sendJson(res, 200, out(obj));
