@@ -224,6 +224,38 @@ describe("kubectl against kube-sim", () => {
     expect(deployment.stderr).toContain("send JSON instead (kubectl apply -f or kubectl create -f)");
   });
 
+  it("supports describe, diff, scale, wait, label, annotate, get -o yaml and get -w", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 0 });
+    using tmp = tempDir();
+    const file = join(tmp.dir, "app.yaml");
+    writeFileSync(file, manifest.split("---\n")[0] ?? "");
+    await kubectl(sim, "apply", "-f", file);
+    await sim.settle();
+    expect((await kubectl(sim, "wait", "--for=condition=Available", "deployment/web", "--timeout=10s")).stdout).toBe(
+      "deployment.apps/web condition met\n",
+    );
+    expect((await kubectl(sim, "scale", "deployment/web", "--replicas=3")).stdout).toBe("deployment.apps/web scaled\n");
+    await sim.settle();
+    const describe = await kubectl(sim, "describe", "deployment", "web");
+    expect(describe.stdout).toMatch(/Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable/);
+    expect(describe.stdout).toMatch(/ScalingReplicaSet\s+.*Scaled up replica set web-\w+ from 2 to 3/);
+    writeFileSync(file, (manifest.split("---\n")[0] ?? "").replace("web:1", "web:2"));
+    const diff = await kubectl(sim, "diff", "-f", file);
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toContain("-        image: web:1\n+        image: web:2");
+    expect((await kubectl(sim, "label", "deployment", "web", "tier=front")).stdout).toBe(
+      "deployment.apps/web labeled\n",
+    );
+    expect((await kubectl(sim, "annotate", "deployment", "web", "owner=team-a")).stdout).toBe(
+      "deployment.apps/web annotated\n",
+    );
+    const yaml = (await kubectl(sim, "get", "deployment", "web", "-o", "yaml")).stdout;
+    expect(yaml).toContain("    owner: team-a\n");
+    expect(yaml).toContain("    tier: front\n");
+    const watch = await kubectl(sim, "get", "deployments", "-w", "--request-timeout=1s", "-o", "name");
+    expect(watch.stdout.split("\n")[0]).toBe("deployment.apps/web");
+  });
+
   it("works over TLS with the self-signed certificate in the kubeconfig", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [], tls: true });
     expect(sim.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
