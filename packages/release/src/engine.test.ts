@@ -365,4 +365,62 @@ describe("apply against kube-sim", () => {
       "deleted 1 old oConfig ConfigMap(s): backend-1-oconfig-0123456789",
     );
   });
+
+  it("releases a canary Rollout: waits at its pause step, then promotes it fully", async () => {
+    const k = await releaseSimResource({ backends: [] });
+    const http = (method: string, path: string, body: unknown) =>
+      fetch(`${k.sim.url}${path}`, {
+        method,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    for (const name of ["search", "search-canary"]) {
+      await http("POST", servicesPath, {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name },
+        spec: { selector: { app: "search" }, ports: [{ port: 80 }] },
+      });
+    }
+    const steps = [{ setWeight: 20 }, { pause: {} }];
+    await http("POST", rolloutsPath, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      metadata: { name: "search" },
+      spec: {
+        replicas: 5,
+        selector: { matchLabels: { app: "search" } },
+        template: podTemplate("search", "backend", "my-registry/search:1"),
+        strategy: { canary: { stableService: "search", canaryService: "search-canary", steps } },
+      },
+    });
+    const environment = parseEnvironment({
+      ...demoEnvironmentInput({ backends: [] }),
+      backends: {
+        search: {
+          workload: { kind: "Rollout", name: "search" },
+          container: "backend",
+          strategy: { type: "canary", steps, stableService: "search", canaryService: "search-canary" },
+        },
+      },
+      platform: [],
+    });
+    const log = eventLog();
+    const payload = parseDeployPayload({
+      backends: {
+        images: ["my-registry/search:2"],
+        deployRules: [{ source: "^my-registry/search:", target: "^search$" }],
+      },
+    });
+    const releasing = k.engine.apply(await k.engine.plan(payload, environment), { onEvent: log.onEvent });
+    const waiting = await log.next("waiting-for-approval");
+    const atPause = await k.get(`${rolloutsPath}/search`);
+    expect(atPause.status).toMatchObject({ phase: "Paused", currentStepIndex: 1 });
+    await k.engine.promote(waiting.release, { by: "dana", namespace: NS });
+    expect((await releasing).state).toBe("promoted");
+    const done = await k.get(`${rolloutsPath}/search`);
+    expect(done.status).toMatchObject({ phase: "Healthy" });
+    expect(done.status.stableRS).toBe(done.status.currentPodHash);
+    expect(done.spec.template.spec.containers[0].image).toBe("my-registry/search:2");
+  });
 });
