@@ -81,7 +81,7 @@ describe("selectSnapshot and renderPatches", () => {
     const selection = selectSnapshot(graph, seedMeta);
     const files = renderPatches(selection, seedMeta);
     const holders = [...files.entries()].filter(
-      ([p, text]) => p !== MANIFEST_FILE && text.includes(`"tag": "${shared}"`),
+      ([p, text]) => p !== MANIFEST_FILE && text.includes(`"tag":"${shared}"`),
     );
     expect(holders).toHaveLength(1);
   });

@@ -43,22 +43,74 @@ export interface Manifest {
   files: ManifestEntry[];
 }
 
-/** Canonical JSON: object keys sorted by code unit, arrays kept in order, two-space indent, newline at the end. */
+/**
+ * Canonical JSON: every object's keys inserted in sorted order (so JSON.stringify prints them sorted, integer-like
+ * keys first as JavaScript always orders them), arrays kept in order, two-space indent, newline at the end.
+ */
 export function canonicalJson(value: unknown): string {
   return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
+/** Objects already built with sorted keys all the way down (by `sortKeys` or the export loader). */
+const canonical = new WeakSet<object>();
+
+export const NOT_JSON: unique symbol = Symbol("not JSON");
+
+/**
+ * A sorted-key copy of a JSON value in one pass, or NOT_JSON when it holds anything JSON cannot (a function, a
+ * class instance, Infinity). The export loader uses it so rendering never copies again.
+ */
+export function canonicalCopy(value: unknown): unknown {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return Number.isFinite(value) ? value : NOT_JSON;
+    case "object": {
+      if (value === null) return null;
+      if (Array.isArray(value)) {
+        const out = new Array(value.length);
+        for (let i = 0; i < value.length; i++) {
+          const item = canonicalCopy(value[i]);
+          if (item === NOT_JSON) return NOT_JSON;
+          out[i] = item;
+        }
+        return out;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return NOT_JSON;
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value).sort()) {
+        const item = canonicalCopy((value as Record<string, unknown>)[key]);
+        if (item === NOT_JSON) return NOT_JSON;
+        out[key] = item;
+      }
+      canonical.add(out);
+      return out;
     }
-    return out;
+    default:
+      return NOT_JSON;
   }
+}
+
+/** Marks an object built with sorted keys whose members are all canonical already. */
+export function markCanonical<T extends object>(value: T): T {
+  canonical.add(value);
   return value;
+}
+
+/** A copy of `value` with every object's keys in sorted order; `undefined` members dropped as JSON.stringify would. */
+export function sortKeys<T>(value: T): T {
+  if (value === null || typeof value !== "object" || canonical.has(value)) return value;
+  if (Array.isArray(value)) return value.map(sortKeys) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== undefined) out[key] = sortKeys(v);
+  }
+  canonical.add(out);
+  return out as T;
 }
 
 export function patchPath(kind: ObjectKind, tag: string): string {
@@ -66,24 +118,36 @@ export function patchPath(kind: ObjectKind, tag: string): string {
 }
 
 const byTag = (a: { tag: string }, b: { tag: string }) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0);
-function compareRelations(a: Relation, b: Relation): number {
-  return a.from !== b.from
-    ? a.from < b.from
-      ? -1
-      : 1
-    : a.type !== b.type
-      ? a.type < b.type
-        ? -1
-        : 1
-      : a.to < b.to
-        ? -1
-        : a.to > b.to
-          ? 1
-          : 0;
-}
 
 export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
+}
+
+function compareRelations(a: Relation, b: Relation): number {
+  if (a.from !== b.from) return a.from < b.from ? -1 : 1;
+  if (a.type !== b.type) return a.type < b.type ? -1 : 1;
+  return a.to < b.to ? -1 : a.to > b.to ? 1 : 0;
+}
+
+/**
+ * One patch file's text: canonical JSON laid out with one object and one relation per line, so a change to one
+ * object is a one-line diff, and the file stays about half the size of a fully indented one.
+ */
+export function renderPatchFile(file: PatchFile, sortedRelations = false): string {
+  const line = (items: readonly unknown[], sorted: boolean) =>
+    items.length === 0
+      ? "[]"
+      : `[\n    ${items.map((item) => JSON.stringify(sorted ? item : sortKeys(item))).join(",\n    ")}\n  ]`;
+  return `{
+  "format": ${JSON.stringify(file.format)},
+  "kind": ${JSON.stringify(file.kind)},
+  "name": ${JSON.stringify(file.name)},
+  "objects": ${line(file.objects, false)},
+  "parent": ${JSON.stringify(file.parent)},
+  "relations": ${line(file.relations, sortedRelations)},
+  "tag": ${JSON.stringify(file.tag)}
+}
+`;
 }
 
 /** The patch files of a snapshot, keyed by path relative to outputDir, the manifest included. */
@@ -96,20 +160,24 @@ export function renderPatches(
   for (const [tag, object] of selection.objects) {
     groups.get(selection.owners.get(tag) as string)?.objects.push(object);
   }
-  const seen = new Set<string>();
-  let relationCount = 0;
   for (const relation of selection.relations) {
-    const key = `${relation.from}\u0000${relation.type}\u0000${relation.to}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    relationCount++;
     groups.get(selection.owners.get(relation.from) as string)?.relations.push(relation);
   }
 
   const files = new Map<string, string>();
   const entries: ManifestEntry[] = [];
+  let relationCount = 0;
   for (const [owner, group] of groups) {
     const container = selection.objects.get(owner) as CodeObject;
+    // Sorted, then duplicates (an export may list a relation twice) dropped as neighbours.
+    const relations: Relation[] = [];
+    let previous: Relation | undefined;
+    for (const r of group.relations.sort(compareRelations)) {
+      if (previous && compareRelations(previous, r) === 0) continue;
+      relations.push({ from: r.from, to: r.to, type: r.type });
+      previous = r;
+    }
+    relationCount += relations.length;
     const file: PatchFile = {
       format: PATCH_FORMAT,
       tag: owner,
@@ -117,9 +185,10 @@ export function renderPatches(
       name: container.name,
       parent: selection.parents.get(owner) ?? null,
       objects: group.objects.sort(byTag),
-      relations: group.relations.sort(compareRelations).map(({ from, to, type }) => ({ from, to, type })),
+      relations,
     };
-    const text = canonicalJson(file);
+    // Relations were just built as { from, to, type }: keys already in order.
+    const text = renderPatchFile(file, true);
     const path = patchPath(container.kind, owner);
     files.set(path, text);
     entries.push({
@@ -127,8 +196,8 @@ export function renderPatches(
       tag: owner,
       kind: container.kind,
       name: container.name,
-      objects: group.objects.length,
-      relations: group.relations.length,
+      objects: file.objects.length,
+      relations: relations.length,
       sha256: sha256(text),
     });
   }

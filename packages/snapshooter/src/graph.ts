@@ -1,6 +1,14 @@
 /** Builds the graph from an export's records, and selects what a snapshot holds: reachable by containment, minus exclusions. */
 import { SnapshooterError, type SnapshooterProblem, throwIfAborted } from "./errors.js";
-import { CONTAINS, type CodeGraph, type CodeObject, exportRecordSchema, type Relation } from "./model.js";
+import {
+  CONTAINS,
+  type CodeGraph,
+  type CodeObject,
+  exportRecordSchema,
+  parseRecordFast,
+  type Relation,
+} from "./model.js";
+import type { RawRecord } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 
 const MAX_PROBLEMS = 20;
@@ -14,38 +22,51 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
   const relations: Relation[] = [];
   const problems: SnapshooterProblem[] = [];
   const firstSeen = new Map<string, string>();
-  let count = 0;
-  try {
-    await readAll();
-  } catch (error) {
-    // A syntax error ends the stream; report it after the record problems found before it.
-    if (!(error instanceof SnapshooterError) || error.code !== "INVALID_EXPORT" || problems.length === 0) throw error;
-    problems.push(...error.problems);
-  }
-  async function readAll() {
-    for await (const raw of source.records(signal)) {
-      if (++count % 4096 === 0) throwIfAborted(signal);
+
+  const take = (raw: RawRecord) => {
+    const fast = parseRecordFast(raw.value);
+    if (fast?.record === "relation") {
+      relations.push(fast.relation);
+      return;
+    }
+    let object: CodeObject | undefined = fast?.object;
+    if (!fast) {
       const parsed = exportRecordSchema.safeParse(raw.value);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const field = issue.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("");
           problems.push({ path: `${raw.where}${field ? ` ${field.replace(/^\./, "")}` : ""}`, message: issue.message });
         }
-      } else if (parsed.data.record === "relation") {
+        return;
+      }
+      if (parsed.data.record === "relation") {
         const { from, to, type } = parsed.data;
         relations.push({ from, to, type });
-      } else {
-        const { record: _record, ...object } = parsed.data;
-        const earlier = firstSeen.get(object.tag);
-        if (earlier !== undefined) {
-          problems.push({ path: raw.where, message: `repeats object ${object.tag}, already defined at ${earlier}` });
-        } else {
-          firstSeen.set(object.tag, raw.where);
-          objects.set(object.tag, object);
-        }
+        return;
       }
+      const { record: _record, ...rest } = parsed.data;
+      object = rest;
+    }
+    if (!object) return;
+    const earlier = firstSeen.get(object.tag);
+    if (earlier !== undefined) {
+      problems.push({ path: raw.where, message: `repeats object ${object.tag}, already defined at ${earlier}` });
+    } else {
+      firstSeen.set(object.tag, raw.where);
+      objects.set(object.tag, object);
+    }
+  };
+
+  try {
+    for await (const batch of source.batches(signal)) {
+      throwIfAborted(signal);
+      for (const raw of batch) take(raw);
       if (problems.length >= MAX_PROBLEMS) break;
     }
+  } catch (error) {
+    // A syntax error ends the stream; report it after the record problems found before it.
+    if (!(error instanceof SnapshooterError) || error.code !== "INVALID_EXPORT" || problems.length === 0) throw error;
+    problems.push(...error.problems);
   }
   throwIfAborted(signal);
   if (problems.length > 0) {

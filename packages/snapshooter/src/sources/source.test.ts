@@ -64,7 +64,7 @@ describe("export sources", () => {
     expect(error.problems.map((p) => `${p.path}${p.line ? ` @${p.line}` : ""}: ${p.message}`)).toEqual([
       "bad.ndjson line 2 tag: must be a tag of exactly 20 digits",
       "bad.ndjson line 3 type: Invalid input: expected string, received undefined",
-      "bad.ndjson line 4: invalid JSON: the line ends before the record does",
+      "bad.ndjson line 4: invalid JSON: the record ends early",
     ]);
   });
 
@@ -76,8 +76,8 @@ describe("export sources", () => {
     const error = await failureOf(loadGraph(fileSource(file)));
     expect(error.problems).toEqual([
       {
-        path: "dup.json record #2",
-        message: "repeats object 10000000000000000000, already defined at dup.json record #1",
+        path: "dup.json record #2 (line 1)",
+        message: "repeats object 10000000000000000000, already defined at dup.json record #1 (line 1)",
       },
     ]);
   });
@@ -86,7 +86,7 @@ describe("export sources", () => {
     [
       "a truncated JSON array",
       '[{"record":"object","tag":"10000000000000000000","kind":"folder","name":"Home"}, {"rec',
-      /is not a valid JSON array of records/,
+      /the array ends early, after record #1: the export is truncated/,
     ],
     ["neither JSON nor NDJSON", "tag,kind\n", /is neither a JSON array of records nor NDJSON/],
     ["an empty file", "  \n", /is empty/],

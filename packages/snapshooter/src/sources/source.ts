@@ -14,7 +14,8 @@ import { type RawRecord, readExportStream } from "./parse-stream.js";
 export interface CodeAsDataSource {
   /** For messages; never holds a credential. */
   readonly description: string;
-  records(signal?: AbortSignal): AsyncIterable<RawRecord>;
+  /** The export's records, in batches; each record keeps where it came from for error messages. */
+  batches(signal?: AbortSignal): AsyncIterable<readonly RawRecord[]>;
 }
 
 /** An export file: a JSON array of records, or NDJSON (one record a line). */
@@ -22,7 +23,7 @@ export function fileSource(file: string): CodeAsDataSource {
   const label = path.basename(file);
   return {
     description: file,
-    async *records(signal) {
+    async *batches(signal) {
       try {
         const info = await stat(file);
         if (!info.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
@@ -43,7 +44,7 @@ export function httpSource(url: string, options: { headers?: Record<string, stri
   const description = redactUrlCredentials(url);
   return {
     description,
-    async *records(signal) {
+    async *batches(signal) {
       const headers: Record<string, string> = { accept: "application/x-ndjson, application/json", ...options.headers };
       if (credentials) headers.authorization = basicAuthorization(credentials);
       let response: Response;

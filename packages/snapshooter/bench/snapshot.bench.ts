@@ -1,0 +1,109 @@
+/**
+ * The issue's benchmark: a full snapshot of a 100,000-object export, and a second, unchanged run that must write no
+ * file. Timing runs in-process with vitest bench. Peak memory (max RSS) is measured in a fresh `node` process per
+ * case running the built package (`dist/`, so run `pnpm build` first), with CPU time beside wall time because the
+ * machines are shared; the baseline in the same run reads the export the naive way (whole file, JSON.parse, zod).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, bench, describe } from "vitest";
+import { HOME_TAG } from "../src/model.js";
+import { runSnapshots } from "../src/run.js";
+import { generateRecords, OLYMPE_TAG, writeExportFile } from "../src/test-helpers/generate.js";
+
+// 20 folders × 25 projects × 200 objects = 100,000 objects (plus 521 folders and projects), ~250,000 relations.
+const SIZE = { folders: 20, projectsPerFolder: 25, objectsPerProject: 200, shuffle: true };
+const dir = mkdtempSync(path.join(os.tmpdir(), "snapshooter-bench-"));
+const ndjson = path.join(dir, "export.ndjson");
+const json = path.join(dir, "export.json");
+const records = generateRecords(SIZE);
+await writeExportFile(ndjson, records, "ndjson");
+await writeExportFile(json, records, "json");
+records.length = 0;
+
+const config = (outputDir: string) => [
+  { snapshooter: { name: "My Projects", rootTags: [HOME_TAG], exclude: [OLYMPE_TAG], outputDir } },
+];
+
+async function snapshot(source: string, outputDir: string) {
+  const report = await runSnapshots({ config: config(outputDir), cwd: dir, source });
+  const entry = report.entries[0];
+  if (!entry || entry.status === "failed") throw new Error(entry?.error?.message ?? "no entry");
+  return entry;
+}
+
+let fresh = 0;
+const options = { iterations: 3, warmupIterations: 0, time: 0 };
+describe("snapshot of 100,000 objects", async () => {
+  await snapshot(ndjson, "warm");
+  bench(
+    "full snapshot, NDJSON export, empty outputDir",
+    async () => {
+      await snapshot(ndjson, `fresh-${fresh++}`);
+    },
+    options,
+  );
+  bench(
+    "full snapshot, JSON export, empty outputDir",
+    async () => {
+      await snapshot(json, `fresh-${fresh++}`);
+    },
+    options,
+  );
+  bench(
+    "second run, unchanged data (writes no file)",
+    async () => {
+      const entry = await snapshot(ndjson, "warm");
+      const written = entry.files.added.length + entry.files.changed.length + entry.files.removed.length;
+      if (written !== 0 || entry.status !== "unchanged") throw new Error(`the unchanged run wrote ${written} files`);
+    },
+    options,
+  );
+});
+
+const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const probe = `
+const { runSnapshots, exportRecordSchema, selectSnapshot, renderPatches } = await import(${JSON.stringify(dist)});
+const { readFileSync } = await import("node:fs");
+const [mode, source, outputDir] = process.argv.slice(1);
+const cpu0 = process.cpuUsage(); const t0 = performance.now();
+let out;
+if (mode === "naive") {
+  // Baseline: the whole file in one string, one JSON.parse, zod on every record.
+  const all = JSON.parse(readFileSync(source, "utf8"));
+  const graph = { objects: new Map(), relations: [] };
+  for (const value of all) {
+    const r = exportRecordSchema.parse(value);
+    if (r.record === "object") { const { record, ...o } = r; graph.objects.set(o.tag, o); } else graph.relations.push({ from: r.from, to: r.to, type: r.type });
+  }
+  const meta = { name: "My Projects", rootTags: ["${HOME_TAG}"], exclude: ["${OLYMPE_TAG}"] };
+  out = { status: "rendered", objects: renderPatches(selectSnapshot(graph, meta), meta).size, written: "-" };
+} else {
+  const report = await runSnapshots({ config: [{ snapshooter: { name: "My Projects", rootTags: ["${HOME_TAG}"], exclude: ["${OLYMPE_TAG}"], outputDir } }], cwd: ${JSON.stringify(dir)}, source });
+  const e = report.entries[0];
+  out = { status: e.status, objects: e.objects, written: e.files.added.length + e.files.changed.length + e.files.removed.length };
+}
+const cpu = process.cpuUsage(cpu0);
+console.log(JSON.stringify({ wallMs: Math.round(performance.now() - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...out }));
+`;
+
+afterAll(() => {
+  const cases: [string, string, string, string][] = [
+    ["full snapshot, NDJSON", "run", ndjson, "mem-ndjson"],
+    ["second run, unchanged, NDJSON", "run", ndjson, "mem-ndjson"],
+    ["full snapshot, JSON", "run", json, "mem-json"],
+    ["baseline: whole-file JSON.parse + zod, no write", "naive", json, ""],
+  ];
+  const rows = cases.map(([name, mode, source, out]) => {
+    const stdout = execFileSync(process.execPath, ["--input-type=module", "-e", probe, mode, source, out], {
+      encoding: "utf8",
+    });
+    return { case: name, ...JSON.parse(stdout) };
+  });
+  console.log("\nOne fresh node process per case (dist/), 100,000 objects:");
+  console.table(rows);
+  rmSync(dir, { recursive: true, force: true });
+}, 600_000);
