@@ -210,7 +210,8 @@ export function replayServing(
       const selector = e.object.spec.selector as Record<string, string>;
       selectors.set(e.object.metadata.name, selector);
       const hash = selector["rollouts-pod-template-hash"] ?? "";
-      const seen = (selected[e.object.metadata.name] ??= []);
+      const seen = selected[e.object.metadata.name] ?? [];
+      selected[e.object.metadata.name] = seen;
       if (seen.at(-1) !== hash) seen.push(hash);
     }
     for (const [service, selector] of selectors) {
