@@ -1,6 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { applyMergePatch } from "../patch/index.js";
 import {
   calculateRolloutPhase,
+  canonicalJson,
   computePodTemplateHash,
   durationSeconds,
   fnv32a,
@@ -169,3 +172,32 @@ describe("durationSeconds", () => {
     expect(durationSeconds(input as string | number | undefined)).toBe(out);
   });
 });
+
+describe("mergePatchBetween (property)", () => {
+  // JSON-like objects without nulls (a merge patch cannot set a null) and without empty objects at leaves.
+  const leaf = fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 }));
+  const obj = fc.letrec((tie) => ({
+    node: fc.dictionary(fc.constantFrom("a", "b", "c", "status", "x"), fc.oneof(leaf, tie("node")), { maxKeys: 4 }),
+  })).node;
+  it("turns prev into next when applied as a JSON merge patch", () => {
+    fc.assert(
+      fc.property(obj, obj, (prev, next) => {
+        const patch = mergePatchBetween(prev, next);
+        const applied = applyMergePatch(structuredClone(prev), patch);
+        expect(canonicalJson(prune(applied))).toBe(canonicalJson(prune(next)));
+      }),
+    );
+  });
+});
+
+/** Empty objects are indistinguishable from absent ones after a merge patch. */
+function prune(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const p = prune(v);
+    if (p !== null && typeof p === "object" && !Array.isArray(p) && Object.keys(p).length === 0) continue;
+    out[k] = p;
+  }
+  return out;
+}

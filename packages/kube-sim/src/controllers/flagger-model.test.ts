@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   analysisIntervalMs,
@@ -35,6 +36,23 @@ describe("analysis interval", () => {
     ["nonsense", 60_000],
   ])("interval %s is %d ms", (interval, ms) => {
     expect(analysisIntervalMs(canary({ analysis: { interval } }))).toBe(ms);
+  });
+  it("reads any whole number of s, m, h and ms, and never throws on other text", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(100_000),
+        fc.constantFrom(["ms", 1], ["s", 1000], ["m", 60_000], ["h", 3_600_000]),
+        (n, [unit, ms]) => {
+          expect(parseGoDuration(`${n}${unit}`)).toBe(n * (ms as number));
+        },
+      ),
+    );
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const ms = parseGoDuration(text);
+        expect(ms === undefined || Number.isFinite(ms)).toBe(true);
+      }),
+    );
   });
   it("parses Go durations and rejects garbage", () => {
     expect(parseGoDuration("500ms")).toBe(500);
