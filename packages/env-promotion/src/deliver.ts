@@ -69,18 +69,6 @@ export interface Delivery {
   signal?: AbortSignal;
 }
 
-/** Refuses a branch that already exists on the remote: it may carry someone's pull request. */
-export async function refuseExistingBranch(repo: GitRepo, remote: string, branch: string): Promise<void> {
-  if (await remoteBranchHead(repo, remote, branch)) {
-    throw new PromotionError(
-      "BRANCH_EXISTS",
-      `The branch ${branch} already exists on "${remote}": this change was probably proposed already.`,
-      `review or close its pull request and delete the branch (git push ${remote} --delete ${branch}), or pass another branch.`,
-      { remote, branch },
-    );
-  }
-}
-
 /**
  * Refuses a branch that already exists on the remote, unless it holds exactly the change about to be made (one
  * commit on `baseCommit` changing only `path` to `text`): then it is a rerun after a failure (GitHub down when the
@@ -90,16 +78,21 @@ export async function claimBranch(
   repo: GitRepo,
   remote: string,
   branch: string,
-  expected: { baseCommit: string; path: string; text: string },
+  expected: { baseCommit: string; files: ReadonlyMap<string, string> },
 ): Promise<string | undefined> {
   const head = await remoteBranchHead(repo, remote, branch);
   if (!head) return undefined;
   await repo.run(["fetch", "--quiet", "--no-tags", remote, `refs/heads/${branch}`]);
   const fetched = (await repo.run(["rev-parse", "FETCH_HEAD^{commit}"])).trim();
-  const parent = await repo.run(["rev-parse", `${fetched}^`]).catch(() => "");
-  const changed = (await repo.run(["diff", "--name-only", expected.baseCommit, fetched])).trim();
-  const text = await repo.run(["show", `${fetched}:${expected.path}`]).catch(() => undefined);
-  if (parent.trim() === expected.baseCommit && changed === expected.path && text === expected.text) return fetched;
+  const parent = (await repo.run(["rev-parse", `${fetched}^`]).catch(() => "")).trim();
+  const changed = (await repo.run(["diff", "--name-only", expected.baseCommit, fetched])).split("\n").filter(Boolean);
+  let same =
+    parent === expected.baseCommit && changed.sort().join("\n") === [...expected.files.keys()].sort().join("\n");
+  for (const [path, text] of expected.files) {
+    if (!same) break;
+    same = (await repo.run(["show", `${fetched}:${path}`]).catch(() => undefined)) === text;
+  }
+  if (same) return fetched;
   throw new PromotionError(
     "BRANCH_EXISTS",
     `The branch ${branch} already exists on "${remote}" with other changes.`,

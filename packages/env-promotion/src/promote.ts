@@ -89,7 +89,10 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   if (opts.dryRun) return { ...result, status: "planned", ...(opts.delivery === "pull-request" ? { branch } : {}) };
 
   if (opts.delivery === "pull-request") {
-    const pushed = await claimBranch(repo, opts.remote, branch, { baseCommit, path: target.path, text: plan.text });
+    const pushed = await claimBranch(repo, opts.remote, branch, {
+      baseCommit,
+      files: new Map([[target.path, plan.text]]),
+    });
     if (pushed) {
       const pullRequest = await proposeBranch({ github, message: result.message, branch, base: opts.base, ...signal });
       return { ...result, status: "pull-request", commit: pushed, branch, pullRequest };

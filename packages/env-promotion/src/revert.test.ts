@@ -75,6 +75,34 @@ describe("revertPromotion", () => {
     ).toEqual([["POST", "/repos/acme/gitops/pulls", 'Roll back prod: revert "Promote staging to prod"', branch]]);
   });
 
+  it("refuses a rollback branch that exists with other changes, and reuses one that holds this rollback", async () => {
+    const { remote, promotion } = await promotedRepo();
+    const branch = `rollback/prod-${promotion.commit?.slice(0, 12)}`;
+    remote.remoteGit(["branch", branch, "main"]);
+    const github = await gitHubServerResource();
+    const options = {
+      repo: remote.clone,
+      to: "prod",
+      author: DEVELOPER,
+      github: { token: TOKEN, baseUrl: github.baseUrl, owner: "acme", repo: "gitops" },
+    };
+    const error = await refusal(revertPromotion(options));
+    expect(error.code).toBe("BRANCH_EXISTS");
+    expect(github.requests).toHaveLength(0);
+
+    // The same rollback pushed earlier by a run whose pull request failed: only the pull request is opened.
+    remote.remoteGit(["branch", "-D", branch]);
+    const unreachable = await refusal(
+      revertPromotion({ ...options, github: { ...options.github, baseUrl: "http://127.0.0.1:9" } }),
+    );
+    expect(unreachable.code).toBe("GITHUB_REQUEST_FAILED");
+    expect(unreachable.hint).toContain("check that http://127.0.0.1:9 is reachable");
+    const pushed = remote.remoteGit(["rev-parse", branch]).trim();
+    const result = await revertPromotion(options);
+    expect(result).toMatchObject({ status: "pull-request", commit: pushed, branch });
+    expect(github.requests).toHaveLength(1);
+  });
+
   it("finds nothing left to roll back once the promotion is reverted", async () => {
     const { remote } = await promotedRepo();
     await revertPromotion({ repo: remote.clone, to: "prod", delivery: "push", author: DEVELOPER });

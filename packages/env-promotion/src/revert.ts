@@ -4,7 +4,14 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { commitAndDeliver, type ImageRow, imageLines, type PromotionResult, refuseExistingBranch } from "./deliver.js";
+import {
+  claimBranch,
+  commitAndDeliver,
+  type ImageRow,
+  imageLines,
+  type PromotionResult,
+  proposeBranch,
+} from "./deliver.js";
 import { PromotionError } from "./errors.js";
 import { addWorktree, checkRepo, fetchBase, type GitRepo, openRepo } from "./git.js";
 import { formatImageReference, type OverlayImage, readTargetImages } from "./kustomization.js";
@@ -118,7 +125,6 @@ export async function revertPromotion(options: RevertOptions): Promise<Promotion
   const promotion = await findPromotion(repo, baseCommit, opts.to, opts.base, opts.commit);
   const target = await findOverlay(repo, baseCommit, opts.overlaysDir, opts.to);
   const branch = opts.branch ?? `rollback/${opts.to}-${promotion.commit.slice(0, 12)}`;
-  if (opts.delivery === "pull-request" && !opts.dryRun) await refuseExistingBranch(repo, opts.remote, branch);
 
   const worktree = await addWorktree(repo, baseCommit);
   try {
@@ -157,6 +163,22 @@ export async function revertPromotion(options: RevertOptions): Promise<Promotion
       `${REVERT_TRAILER}: ${promotion.commit}`,
     ].join("\n");
     if (opts.dryRun) return { ...result, status: "planned", ...(opts.delivery === "pull-request" ? { branch } : {}) };
+    const signal = opts.signal ? { signal: opts.signal } : {};
+    if (opts.delivery === "pull-request") {
+      const files = new Map<string, string>();
+      for (const path of staged.split("\n")) files.set(path, await repo.runIn(worktree.dir, ["show", `:${path}`]));
+      const pushed = await claimBranch(repo, opts.remote, branch, { baseCommit, files });
+      if (pushed) {
+        const pullRequest = await proposeBranch({
+          github,
+          message: result.message,
+          branch,
+          base: opts.base,
+          ...signal,
+        });
+        return { ...result, status: "pull-request", commit: pushed, branch, pullRequest };
+      }
+    }
     const delivered = await commitAndDeliver({
       repo,
       worktree: worktree.dir,
@@ -166,7 +188,7 @@ export async function revertPromotion(options: RevertOptions): Promise<Promotion
       branch,
       message: result.message,
       github,
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...signal,
     });
     return {
       ...result,
