@@ -2,7 +2,7 @@ import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schem
 import { describe, expect, it } from "vitest";
 import { parseEnvironment } from "./environment.js";
 import { ReleaseError } from "./errors.js";
-import type { ReleaseEvent } from "./events.js";
+import { type ReleaseEvent, releaseEventChannel } from "./events.js";
 import {
   BACKENDS,
   configMapsPath,
@@ -422,5 +422,31 @@ describe("apply against kube-sim", () => {
     expect(done.status).toMatchObject({ phase: "Healthy" });
     expect(done.status.stableRS).toBe(done.status.currentPodHash);
     expect(done.spec.template.spec.containers[0].image).toBe("my-registry/search:2");
+  });
+
+  it("streams events as an async iterable, and a caller's abort signal rolls every component back", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1", "backend-2"] });
+    const channel = releaseEventChannel();
+    const cancel = new AbortController();
+    const applying = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), {
+      onEvent: channel.onEvent,
+      signal: cancel.signal,
+    });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const event of channel.events) {
+        seen.push(event.type);
+        if (event.type === "waiting-for-approval") cancel.abort();
+      }
+    })();
+    const error = await applying.catch((e: unknown) => e);
+    channel.end();
+    await reading;
+    expect(error).toMatchObject({ code: "ABORTED", message: expect.stringContaining("cancelled by its caller") });
+    expect(seen.slice(-2)).toEqual(["component-aborted", "aborted"]);
+    expect(seen.filter((t) => t === "component-aborted")).toHaveLength(4);
+    expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
+    expect((await k.serving("backend-2")).image).toBe(OLD.other);
+    expect(await k.serving("backend-1")).toMatchObject({ image: OLD["backend-1"] });
   });
 });
