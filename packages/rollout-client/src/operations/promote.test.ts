@@ -1,10 +1,27 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bundledCrdDir } from "@rollway/kube-sim";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { parse, stringify } from "yaml";
 import type { RolloutObject } from "../resources.js";
 import { deploymentManifest, kubeSimResource, rolloutManifest } from "../test-helpers/kube-sim.js";
 import { argoObject } from "../testdata/load.js";
 import { promotePatches } from "./promote.js";
 
 const blueGreen = () => argoObject<RolloutObject>("blue-green-bluegreen-rollout");
+
+/** The upstream Rollout CRD as it was before v0.10: no status subresource. */
+function rolloutCrdWithoutStatusSubresource(): string {
+  const crd = parse(readFileSync(join(bundledCrdDir(), "rollout-crd.yaml"), "utf8")) as {
+    spec: { versions: { subresources?: Record<string, unknown> }[] };
+  };
+  for (const version of crd.spec.versions) delete version.subresources;
+  const dir = mkdtempSync(join(tmpdir(), "rollout-crd-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "rollout-crd.yaml"), stringify(crd));
+  return dir;
+}
 const canary = () => argoObject<RolloutObject>("canary-canary-rollout");
 const patch = (
   ro: RolloutObject,
@@ -164,6 +181,25 @@ describe("promote against kube-sim", () => {
       httpStatus: 409,
       message: expect.stringContaining('Rollout status "web" in namespace "shop"'),
     });
+  });
+
+  it("sends the unified patch to the resource when the status subresource answers 404 (Rollouts before v0.10)", async () => {
+    const env = await kubeSimResource({ withoutControllers: true, crds: [rolloutCrdWithoutStatusSubresource()] });
+    const manifest = rolloutManifest("web", "web:2", "blueGreen");
+    await env.create("Rollout", { ...manifest, spec: { ...manifest.spec, paused: true }, status: paused });
+    const target = await env.client.target("web");
+    const before = env.requests.length;
+    await expect(env.client.promote(target)).resolves.toEqual({ writes: 2 });
+    expect(env.requests.slice(before)).toEqual([
+      { method: "GET", path: "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/web" },
+      { method: "PATCH", path: "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/web/status" },
+      { method: "PATCH", path: "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/web" },
+    ]);
+    const rollout = await env.get<RolloutObject>("Rollout", "web");
+    expect(rollout.spec.paused).toBe(false);
+    expect(rollout.status?.pauseConditions ?? []).toEqual([]);
+    await expect(env.client.abort(target)).resolves.toEqual({ writes: 2 });
+    expect((await env.get<RolloutObject>("Rollout", "web")).status?.abort).toBe(true);
   });
 
   it("refuses to promote a Deployment and writes nothing", async () => {

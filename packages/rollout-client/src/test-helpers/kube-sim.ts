@@ -27,7 +27,7 @@ export interface KubeSimEnv {
  * changes the object after it).
  */
 export async function kubeSimResource(
-  options: { conflictRetries?: number; withoutControllers?: boolean; tls?: boolean } = {},
+  options: { conflictRetries?: number; withoutControllers?: boolean; tls?: boolean; crds?: string[] } = {},
 ): Promise<KubeSimEnv> {
   const clock = new ManualClock();
   const sim = await startKubeSim({
@@ -35,6 +35,7 @@ export async function kubeSimResource(
     namespace: NAMESPACE,
     readyDelayMs: 1000,
     tls: options.tls ?? false,
+    ...(options.crds ? { crds: options.crds } : {}),
     ...(options.withoutControllers ? { controllers: [] } : {}),
   });
   const requests: { method: string; path: string }[] = [];
