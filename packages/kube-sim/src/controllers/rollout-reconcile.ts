@@ -179,6 +179,10 @@ class RolloutPass {
   restartedAt: string | undefined;
   requeueMs: number | undefined;
   workloadGeneration: number | undefined;
+  /** spec.replicas of the workloadRef Deployment, when there is one. */
+  workloadReplicas: number | undefined;
+  /** A workloadRef `scaleDown: onsuccess` decided in promoteStable, applied at the end of the pass. */
+  scaleWorkloadToZero = false;
   /** Whether the desired ReplicaSet still had a future scale-down deadline when this pass began. */
   newRSWithinDelay = false;
   /** The status as stored, which status patches are computed against. */
@@ -232,6 +236,7 @@ class RolloutPass {
       }
       this.spec = { ...this.rollout.spec, template: dep.spec.template as PodTemplate };
       this.workloadGeneration = dep.metadata.generation ?? 1;
+      this.workloadReplicas = dep.spec.replicas ?? 1;
     }
     const specError = validateRolloutSpec(this.rollout, this.spec, true);
     if (specError) return invalidRolloutMessage(this.name, specError);
@@ -493,7 +498,25 @@ class RolloutPass {
         return false;
       }
     }
-    return this.scaleReplicaSet(newRS, count);
+    const oldScale = newRS.spec.replicas ?? 0;
+    const scaled = await this.scaleReplicaSet(newRS, count);
+    // workloadRef scaleDown: progressively: the Deployment gives up a pod for each ready Rollout pod.
+    if (revisionOf(newRS) === 1 && this.rollout.spec.workloadRef?.scaleDown === "progressively") {
+      if (this.status.phase === "Healthy") await this.scaleWorkload(0);
+      else if ((this.status.readyReplicas ?? 0) > 0 || oldScale > count) {
+        await this.scaleWorkload(this.replicas - (this.status.readyReplicas ?? 0));
+      }
+    }
+    return scaled;
+  }
+
+  /** scaleDeployment: sets the workloadRef Deployment's replicas. */
+  async scaleWorkload(replicas: number): Promise<void> {
+    const ref = this.rollout.spec.workloadRef;
+    const target = Math.max(0, replicas);
+    if (!ref || this.workloadReplicas === target) return;
+    await this.world.patchDeployment(this.ns, ref.name, { spec: { replicas: target } });
+    this.workloadReplicas = target;
   }
 
   /** replicasetutil.NewRSNewReplicas */
@@ -733,6 +756,10 @@ class RolloutPass {
     if (this.canary) {
       const steps = this.canary.steps?.length ?? 0;
       status.currentStepIndex = steps > 0 ? steps : undefined;
+    }
+    const ref = this.rollout.spec.workloadRef;
+    if (revisionOf(this.newRS) === 1 && this.status.phase === "Healthy" && ref?.scaleDown === "onsuccess") {
+      this.scaleWorkloadToZero = true;
     }
     if (status.stableRS !== status.currentPodHash) {
       this.world.event?.(
@@ -1385,5 +1412,6 @@ export async function reconcileRollout(world: RolloutWorld, rollout: Rollout): P
   if (isFullyPromoted(pass.status) && pass.pause.isAborted()) pass.pause.removeAbort = true;
   if (pass.bg) await pass.rolloutBlueGreen();
   else await pass.rolloutCanary();
+  if (pass.scaleWorkloadToZero) await pass.scaleWorkload(0);
   return pass.requeueMs === undefined ? {} : { requeueAfterMs: pass.requeueMs };
 }

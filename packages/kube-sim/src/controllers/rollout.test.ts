@@ -347,6 +347,42 @@ describe("blue-green", () => {
     expect(images).toEqual(["web:1", "web:2"]);
   });
 
+  for (const scaleDown of ["onsuccess", "progressively"]) {
+    it(`scales the workloadRef Deployment to zero with scaleDown: ${scaleDown}`, async () => {
+      await using k = await simResource();
+      await services(k, ["web"]);
+      await k.create(PATHS.deployments, {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web-app" },
+        spec: { replicas: 2, selector: { matchLabels: { app: "web" } }, template: podTemplate("web", "web:1") },
+      });
+      await k.until(
+        "deployment available",
+        async () => (await k.get(`${PATHS.deployments}/web-app`)).status?.availableReplicas === 2,
+      );
+      await k.create(PATHS.rollouts, {
+        apiVersion: "argoproj.io/v1alpha1",
+        kind: "Rollout",
+        metadata: { name: "web" },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: "web" } },
+          workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web-app", scaleDown },
+          strategy: { blueGreen: { activeService: "web" } },
+        },
+      });
+      await k.until(
+        "deployment scaled to zero",
+        async () => (await k.get(`${PATHS.deployments}/web-app`)).spec.replicas === 0,
+      );
+      expect((await rollout(k)).status.phase).toBe("Healthy");
+      const pods = (await k.list(PATHS.pods)).filter((p: Obj) => !p.metadata.deletionTimestamp);
+      expect(pods.every((p: Obj) => p.metadata.labels[HASH] !== undefined)).toBe(true);
+      expect(pods).toHaveLength(2);
+    });
+  }
+
   it("reports a missing active Service as InvalidSpec and recovers once it exists", async () => {
     await using k = await simResource();
     await k.create(PATHS.rollouts, blueGreenRollout({}));
