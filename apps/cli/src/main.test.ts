@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,22 @@ const examples = fileURLToPath(new URL("../../../packages/payload-schema/example
 const dir = mkdtempSync(join(tmpdir(), "rollway-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The binary in the background, for commands that run while the test does other things (and for long ones). */
+function rollwayAsync(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: "1", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 function rollway(args: string[], input?: string) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     input,
@@ -21,20 +37,34 @@ function rollway(args: string[], input?: string) {
 }
 
 describe("rollway demo", () => {
-  it("validates the seed's example and prints which backend gets which image, and why", () => {
-    const r = rollway(["demo"]);
+  it("releases the seed's example on a simulated cluster to preview, promotes it and shows the history", async () => {
+    const r = await rollwayAsync(["demo", "--ready-delay", "50"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("Deploy payload: the example of seed 004 (valid)");
-    expect(r.stdout).toMatch(/^backend-1 +my-registry\/image-for-backend-1:tag +rule 1: /m);
-    expect(r.stdout).toMatch(/^backend-5 +my-registry\/image-for-other-backends:tag +rule 0: /m);
+    expect(r.stdout).toContain("6 workloads on version 1.0");
+    expect(r.stdout).toMatch(
+      /image +my-registry\/image-for-backend-1:1\.0 → my-registry\/image-for-backend-1:tag +\(rule backends\.deployRules\[1\]\)/,
+    );
+    for (const c of ["frontend", "backend-1", "backend-2", "backend-3", "backend-4", "backend-5"]) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${c} +Paused 2/2 ready`, "m"));
+      expect(r.stdout).toMatch(new RegExp(`component-promoted +${c}: .* now serves users`));
+    }
+    expect(r.stdout).toMatch(/^demo-\d{8}-\d{6}-\w+ +promoted +/m);
+    expect(r.stdout).not.toContain("\u001b[");
   });
 
-  it("prints the same plan as JSON with --json", () => {
-    const r = rollway(["demo", "--json"]);
+  it("prints one JSON object per line with --json, ending with the promoted release", async () => {
+    const r = await rollwayAsync(["demo", "--json", "--ready-delay", "50"]);
     expect(r.code).toBe(0);
-    const body = JSON.parse(r.stdout);
-    expect(body.backends.assignments).toHaveLength(5);
-    expect(body.payload.frontend.image).toBe("my-registry/image-for-frontend:tag");
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const types = lines.filter((l) => l.type === "event").map((l) => l.event.type);
+    expect(types).toEqual(
+      expect.arrayContaining(["started", "previews-ready", "waiting-for-approval", "upgrade-done"]),
+    );
+    expect(lines.find((l) => l.type === "history").releases[0].state).toBe("promoted");
+    expect(lines.at(-1)).toMatchObject({ type: "done", ok: true, state: "promoted" });
   });
 });
 

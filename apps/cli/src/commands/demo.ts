@@ -1,29 +1,84 @@
 /**
- * The README's main job on the embedded default: today, validate the seed's example payload and print the
- * resolved plan for the demo environment's backends.
+ * The README's main job, on a fresh clone, with no cluster: start kube-sim with the demo environment's workloads,
+ * release the seed's example payload, watch every component reach its preview, promote, show the history, stop.
  */
-import { explain } from "@rollway/deploy-rules";
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
-import { type Output, printJson } from "../output.js";
-import { routeBackends } from "./rules-explain.js";
+import { formatPlan, parseEnvironmentYaml, type ReleaseEvent } from "@rollway/release";
+import { isHealthy } from "@rollway/rollout-client";
+import DEMO_ENVIRONMENT_TEXT from "../../../../packages/release/examples/demo-environment.yaml";
+import { openDirect } from "../direct.js";
+import { formatEvent, formatHistory } from "../format.js";
+import type { Output } from "../output.js";
+import { watchComponents } from "../progress.js";
+import { startSimWithWorld } from "../sim/demo-world.js";
 
-export const DEMO_BACKENDS = ["backend-1", "backend-2", "backend-3", "backend-4", "backend-5"];
+export { DEMO_ENVIRONMENT_TEXT };
 
-export function demoCommand(output: Output): void {
-  const payload = parseDeployPayload(EXAMPLE_PAYLOAD_TEXT);
-  const resolution = routeBackends(payload, DEMO_BACKENDS);
-  if (output.json) {
-    printJson(output, { ok: true, payload, backends: resolution });
-    return;
+export function demoEnvironment() {
+  return parseEnvironmentYaml(DEMO_ENVIRONMENT_TEXT, { source: "demo-environment.yaml" });
+}
+
+export async function demoCommand(options: { readyDelayMs: number }, output: Output): Promise<void> {
+  const say = (line: string) => {
+    if (!output.json) output.out(`${line}\n`);
+  };
+  const emit = (value: unknown) => {
+    if (output.json) output.out(`${JSON.stringify(value)}\n`);
+  };
+  const environment = demoEnvironment();
+  say(`Starting a simulated cluster (kube-sim) with the demo environment "${environment.name}"...`);
+  const sim = await startSimWithWorld(environment, {
+    readyDelayMs: options.readyDelayMs,
+    jobRunMs: options.readyDelayMs,
+  });
+  const direct = await openDirect({}, sim.kubeconfig).catch(async (error: unknown) => {
+    await sim.close();
+    throw error;
+  });
+  try {
+    const { client, engine } = direct;
+    const components = environment.frontend ? [{ name: "frontend", target: environment.frontend.workload.name }] : [];
+    for (const [name, b] of Object.entries(environment.backends)) components.push({ name, target: b.workload.name });
+    await Promise.all(
+      components.map(async (c) =>
+        client.waitFor(await client.target(c.target, environment.namespace), isHealthy, { timeout: 30_000 }),
+      ),
+    );
+    emit({ type: "cluster-ready", url: sim.url, namespace: environment.namespace });
+    say(`Cluster ready at ${sim.url}: ${components.length} workloads on version 1.0.\n`);
+
+    const payload = parseDeployPayload(EXAMPLE_PAYLOAD_TEXT);
+    const plan = await engine.plan(payload, environment);
+    if (output.json) emit({ type: "plan", plan });
+    else say(`Deploying the example payload of seed 004:\n${formatPlan(plan)}\n`);
+
+    const progress = watchComponents(client, environment.namespace, components, output);
+    const onEvent = (event: ReleaseEvent) => {
+      if (output.json) emit({ type: "event", event });
+      else progress.log(formatEvent(event));
+      if (event.type === "waiting-for-approval" && event.gate !== "code-as-data") {
+        progress.log(
+          `Every preview is ready at https://${plan.previewHost}/: promoting (as a person would with \`rollway promote ${event.release}\`)`,
+        );
+        void engine.promote(event.release, { by: "rollway demo" }).catch((error: unknown) => {
+          progress.log(`promotion failed: ${error instanceof Error ? error.message : String(error)}`);
+        });
+      } else if (event.type === "waiting-for-approval") {
+        void engine.approve(event.release, { by: "rollway demo", gate: "code-as-data" });
+      }
+    };
+    const record = await engine.apply(plan, { onEvent }).finally(() => progress.stop());
+    const history = await engine.history(environment.name, environment.namespace);
+    if (output.json) {
+      emit({ type: "history", releases: history.map(({ plan: _plan, ...r }) => r) });
+      emit({ type: "done", ok: true, release: record.id, state: record.state });
+    } else {
+      say(`\nRelease ${record.id}: ${record.state}. Users now get the new version at https://${plan.host}/.\n`);
+      say(`History of ${environment.name}:\n${formatHistory(history)}`);
+      say("Stopped the simulated cluster. Next: `rollway sim` keeps one running for you to try the other commands.");
+    }
+  } finally {
+    direct.close();
+    await sim.close();
   }
-  const lines = [
-    "Deploy payload: the example of seed 004 (valid)",
-    `Frontend:       ${payload.frontend?.image ?? "(unchanged)"}`,
-    `Code as data:   ${payload.codeAsData?.image ?? "(unchanged)"} (update mode ${payload.codeAsData?.updateMode ?? "auto"})`,
-    `Promotion:      ${payload.noDowntime?.promotionMode ?? "auto"}`,
-    `Backends:       ${DEMO_BACKENDS.join(", ")}`,
-    "",
-    explain(resolution),
-  ];
-  output.out(lines.join("\n"));
 }

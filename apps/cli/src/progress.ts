@@ -1,0 +1,100 @@
+/**
+ * Live progress of every component of a release, from rollout-client watches: at a terminal one line per component
+ * redrawn in place with a spinner; in a log or pipe one line per change; with --json one JSON object per change.
+ */
+import type { RolloutClient, WorkloadStatus } from "@rollway/rollout-client";
+import type { Output } from "./output.js";
+import { colorEnabled, isInteractive, paint } from "./style.js";
+
+export interface ComponentRef {
+  name: string;
+  target: string;
+}
+
+export interface Progress {
+  /** A line of text that belongs above the live block (events). */
+  log(line: string): void;
+  stop(): Promise<void>;
+}
+
+const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+export function describeStatus(s: WorkloadStatus): string {
+  const image = s.images[0]?.image ?? "?";
+  const message = s.message ? ` (${s.message})` : "";
+  return `${s.phase} ${s.readyReplicas}/${s.desiredReplicas} ready, ${image}${message}`;
+}
+
+function phaseColor(phase: WorkloadStatus["phase"]) {
+  return phase === "Healthy" ? "green" : phase === "Paused" ? "blue" : phase === "Progressing" ? "yellow" : "red";
+}
+
+/** Watches every component until `stop()`; a component that cannot be watched shows why instead. */
+export function watchComponents(
+  client: RolloutClient,
+  namespace: string,
+  components: readonly ComponentRef[],
+  output: Output,
+): Progress {
+  const controller = new AbortController();
+  const live = !output.json && isInteractive();
+  const color = colorEnabled();
+  const width = Math.max(...components.map((c) => c.name.length));
+  const lines = new Map<string, string>(components.map((c) => [c.name, "waiting for the first status"]));
+  let drawn = 0;
+  let frame = 0;
+  const draw = () => {
+    if (!live) return;
+    const spin = SPINNER[frame++ % SPINNER.length];
+    let text = drawn > 0 ? `\u001b[${drawn}A` : "";
+    for (const c of components) text += `\u001b[2K${spin} ${c.name.padEnd(width)}  ${lines.get(c.name)}\n`;
+    drawn = components.length;
+    output.out(text);
+  };
+  const clear = () => {
+    if (live && drawn > 0) output.out(`\u001b[${drawn}A\u001b[0J`);
+    drawn = 0;
+  };
+  const timer = live ? setInterval(draw, 120) : undefined;
+
+  const watches = components.map(async (c) => {
+    try {
+      const target = await client.target(c.target, namespace);
+      let last = "";
+      for await (const s of client.watch(target, { signal: controller.signal })) {
+        const text = describeStatus(s);
+        if (text === last) continue;
+        last = text;
+        if (output.json) {
+          output.out(
+            `${JSON.stringify({ type: "status", component: c.name, phase: s.phase, ready: s.readyReplicas, desired: s.desiredReplicas, images: s.images, message: s.message })}\n`,
+          );
+        } else if (live) {
+          lines.set(c.name, paint(text, phaseColor(s.phase), color));
+        } else {
+          output.out(`  ${c.name.padEnd(width)}  ${text}\n`);
+        }
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      const why = error instanceof Error ? error.message : String(error);
+      if (live) lines.set(c.name, `cannot watch: ${why}`);
+      else if (!output.json) output.out(`  ${c.name.padEnd(width)}  cannot watch: ${why}\n`);
+    }
+  });
+  return {
+    log(line) {
+      if (output.json) return;
+      clear();
+      output.out(`${line}\n`);
+      draw();
+    },
+    async stop() {
+      controller.abort();
+      if (timer) clearInterval(timer);
+      await Promise.allSettled(watches);
+      draw();
+      drawn = 0;
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { defineConfig } from "vitest/config";
+
+// The tests spawn the built binary and kube-sim; on a busy 2-core machine one spawn can take a second.
+export default defineConfig({ test: { testTimeout: 30_000, hookTimeout: 30_000 } });
