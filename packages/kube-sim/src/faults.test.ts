@@ -123,3 +123,33 @@ describe("pod faults", () => {
     });
   });
 });
+
+describe("pod termination", () => {
+  it("keeps a deleted pod Terminating and not ready for terminationDelayMs, then removes it; gracePeriodSeconds=0 removes at once", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 0, terminationDelayMs: 5_000 });
+    const pods = sim.store.types.get("", "pods") as ResourceType;
+    for (const name of ["a", "b"]) {
+      sim.store.create(pods, "default", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name },
+        spec: { containers: [{ name: "app", image: "app:1" }] },
+      });
+    }
+    await sim.settle();
+    const res = await fetch(`${sim.url}/api/v1/namespaces/default/pods/a`, { method: "DELETE" });
+    const body = (await res.json()) as Obj;
+    expect(body.kind).toBe("Pod");
+    expect(body.metadata).toMatchObject({ deletionTimestamp: "2026-01-01T00:00:30Z", deletionGracePeriodSeconds: 30 });
+    await sim.settle();
+    const terminating = sim.store.get(pods, "default", "a") as Obj;
+    expect(terminating.status.conditions.find((c: Obj) => c.type === "Ready").status).toBe("False");
+    await sim.advance(5_000);
+    expect(sim.store.peek(pods, "default", "a")).toBeUndefined();
+    const forced = await fetch(`${sim.url}/api/v1/namespaces/default/pods/b?gracePeriodSeconds=0`, {
+      method: "DELETE",
+    });
+    expect(forced.status).toBe(200);
+    expect(sim.store.peek(pods, "default", "b")).toBeUndefined();
+  });
+});

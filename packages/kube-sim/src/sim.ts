@@ -39,6 +39,8 @@ export interface KubeSimOptions {
   jobRunMs?: number;
   /** Time between restarts of a crashing container. Default 10000 ms. */
   crashBackoffMs?: number;
+  /** Time a deleted pod stays Terminating (capped by its grace period). Default 0: gone at the next reconcile. */
+  terminationDelayMs?: number;
   /** CRD YAML files or folders to load. Default: the repo's shared fixtures, else the CRDs shipped in the package. */
   crds?: string[];
   /** Controllers to run. Default: `builtInControllers` (Deployment, ReplicaSet, Pod, Job, and any registered). */
@@ -147,7 +149,7 @@ function seedCluster(store: Store): void {
 }
 
 export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSim> {
-  for (const key of ["readyDelayMs", "jobRunMs", "crashBackoffMs"] as const) {
+  for (const key of ["readyDelayMs", "jobRunMs", "crashBackoffMs", "terminationDelayMs"] as const) {
     const v = options[key];
     if (v !== undefined && (!Number.isFinite(v) || v < 0))
       throw new KubeSimError("INVALID_OPTIONS", `${key} must be a number of milliseconds >= 0, got ${v}`);
@@ -164,6 +166,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     readyDelayMs: options.readyDelayMs ?? 1000,
     jobRunMs: options.jobRunMs ?? 1000,
     crashBackoffMs: options.crashBackoffMs ?? 10_000,
+    terminationDelayMs: options.terminationDelayMs ?? 0,
   };
   const ctx: ControllerContext = {
     store,

@@ -55,6 +55,8 @@ export interface WriteResult {
 
 export interface DeleteOptions {
   dryRun?: boolean;
+  /** For pods: seconds the kubelet gets to stop the containers; 0 removes the pod at once. */
+  gracePeriodSeconds?: number;
   propagationPolicy?: Propagation;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
@@ -440,6 +442,8 @@ export class Store {
     if (options.dryRun) return { object: structuredClone(current), deleted: false };
     const propagation = options.propagationPolicy ?? "Background";
     if (propagation === "Orphan") this.orphanDependents(current);
+    const graceful = this.gracefulPodDeletion(type, current, options.gracePeriodSeconds);
+    if (graceful) return { object: structuredClone(graceful), deleted: false };
     if ((current.metadata.finalizers?.length ?? 0) > 0) {
       if (current.metadata.deletionTimestamp) return { object: structuredClone(current), deleted: false };
       const next = structuredClone(current);
@@ -450,6 +454,30 @@ export class Store {
     }
     this.remove(type, current);
     return { object: structuredClone(current), deleted: true };
+  }
+
+  /**
+   * Graceful deletion of a running pod (pkg/registry/core/pod strategy CheckGracefulDelete): the pod stays,
+   * Terminating, with `deletionTimestamp` = now + grace period, until the kubelet has stopped it. Pods that are
+   * not on a node, or have finished, go at once. Returns the terminating pod, or undefined to delete now.
+   */
+  private gracefulPodDeletion(
+    type: ResourceType,
+    pod: KubeObject,
+    requested: number | undefined,
+  ): KubeObject | undefined {
+    if (typeKey(type) !== "/pods") return undefined;
+    const spec = (pod.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
+    const phase = (pod.status as { phase?: string } | undefined)?.phase;
+    const grace = requested ?? spec.terminationGracePeriodSeconds ?? 30;
+    if (grace <= 0 || !spec.nodeName || phase === "Succeeded" || phase === "Failed") return undefined;
+    const existing = pod.metadata.deletionGracePeriodSeconds;
+    if (pod.metadata.deletionTimestamp && existing !== undefined && existing <= grace) return pod;
+    const next = structuredClone(pod);
+    next.metadata.deletionTimestamp = `${new Date(this.clock.now() + grace * 1000).toISOString().slice(0, 19)}Z`;
+    next.metadata.deletionGracePeriodSeconds = grace;
+    this.write(type, "MODIFIED", next, pod);
+    return next;
   }
 
   deleteCollection(
@@ -559,7 +587,12 @@ export class Store {
     }
     if (same(current, next)) return { object: structuredClone(current), warnings };
     if (options.dryRun) return { object: structuredClone(next), warnings };
-    if (next.metadata.deletionTimestamp && (next.metadata.finalizers?.length ?? 0) === 0) {
+    // The last finalizer removed from an object being deleted: it goes (a terminating pod waits for its kubelet).
+    if (
+      next.metadata.deletionTimestamp &&
+      (next.metadata.finalizers?.length ?? 0) === 0 &&
+      (next.metadata.deletionGracePeriodSeconds ?? 0) === 0
+    ) {
       this.remove(type, next);
       return { object: structuredClone(next), warnings };
     }

@@ -18,7 +18,6 @@ import {
   type Condition,
   controllerRef,
   isControlledBy,
-  isPodActive,
   type Obj,
   scaledValue,
   setCondition,
@@ -118,7 +117,11 @@ function scale(ctx: ControllerContext, d: KubeObject, rs: KubeObject, to: number
 
 function ownedPods(store: Store, rs: KubeObject): KubeObject[] {
   const podType = typeOf(store, "", "pods");
-  return store.listRaw(podType, rs.metadata.namespace).items.filter((p) => isControlledBy(p, rs) && isPodActive(p));
+  // Terminating pods count: Recreate waits until old pods are really gone, as oldPodsRunning does upstream.
+  return store.listRaw(podType, rs.metadata.namespace).items.filter((p) => {
+    const phase = (p.status as Obj)?.phase;
+    return isControlledBy(p, rs) && phase !== "Succeeded" && phase !== "Failed";
+  });
 }
 
 export const deploymentController = defineController({

@@ -68,12 +68,15 @@ export const jobController = defineController({
         failure = { reason: "DeadlineExceeded", message: "Job was active longer than specified deadline" };
       else requeueAfterMs = deadline - nowMs;
     }
+    const terminating = pods.filter(
+      (p) => p.metadata.deletionTimestamp && phase(p) !== "Succeeded" && phase(p) !== "Failed",
+    ).length;
     const status: Obj = {
       startTime,
       active: 0,
       succeeded,
       failed,
-      terminating: 0,
+      terminating,
       ready: 0,
       uncountedTerminatedPods: {},
     };

@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { KubeObject } from "../crds.js";
-import { defineController } from "./runtime.js";
+import { type ControllerContext, defineController, type ReconcileResult } from "./runtime.js";
 import { type Condition, type Obj, toTimestamp, typeOf } from "./workload.js";
 
 export const NODE_NAME = "kube-sim-node";
@@ -31,7 +31,8 @@ export const podController = defineController({
   reconcile(ctx, key) {
     const pods = typeOf(ctx.store, "", "pods");
     let pod = ctx.store.peek(pods, key.namespace, key.name);
-    if (!pod || pod.metadata.deletionTimestamp) return undefined;
+    if (!pod) return undefined;
+    if (pod.metadata.deletionTimestamp) return terminate(ctx, pod);
     const phase = (pod.status as Obj)?.phase;
     if (phase === "Succeeded" || phase === "Failed") return undefined;
     const spec = pod.spec as Obj;
@@ -182,3 +183,30 @@ export const podController = defineController({
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   },
 });
+
+/**
+ * The kubelet stopping a deleted pod: not ready at once (so Endpoints drop it), gone once `terminationDelayMs`
+ * (at most the grace period) has passed since the delete.
+ */
+function terminate(ctx: ControllerContext, pod: KubeObject): ReconcileResult | undefined {
+  const pods = typeOf(ctx.store, "", "pods");
+  const ns = pod.metadata.namespace;
+  const name = pod.metadata.name as string;
+  const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
+  const since = Date.parse(pod.metadata.deletionTimestamp as string) - graceMs;
+  const goneAt = since + Math.min(ctx.timing.terminationDelayMs, graceMs);
+  const now = ctx.clock.now();
+  if (now >= goneAt) {
+    ctx.store.delete(pods, ns, name, { gracePeriodSeconds: 0 });
+    return undefined;
+  }
+  const status = structuredClone((pod.status ?? {}) as Obj);
+  const at = toTimestamp(since);
+  for (const c of (status.conditions ?? []) as Condition[]) {
+    if ((c.type === "Ready" || c.type === "ContainersReady") && c.status === "True")
+      Object.assign(c, { status: "False", lastTransitionTime: at });
+  }
+  for (const cs of (status.containerStatuses ?? []) as Obj[]) cs.ready = false;
+  ctx.store.update(pods, ns, name, { ...pod, status } as KubeObject, { subresource: "status" });
+  return { requeueAfterMs: goneAt - now };
+}

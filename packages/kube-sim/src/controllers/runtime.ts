@@ -32,6 +32,8 @@ export interface SimTiming {
   jobRunMs: number;
   /** How long between restarts of a crashing container (CrashLoopBackOff). */
   crashBackoffMs: number;
+  /** How long a deleted pod stays Terminating before it is gone (capped by its grace period). */
+  terminationDelayMs: number;
 }
 
 export interface ControllerContext {

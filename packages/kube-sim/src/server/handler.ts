@@ -290,7 +290,13 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
             `propagationPolicy: Unsupported value: "${propagation}": supported values: "Foreground", "Background", "Orphan"`,
           );
         }
+        const graceRaw = query.get("gracePeriodSeconds") ?? opts.gracePeriodSeconds;
+        const gracePeriodSeconds = graceRaw === undefined || graceRaw === null ? undefined : Number(graceRaw);
+        if (gracePeriodSeconds !== undefined && (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0)) {
+          throw apiErrors.badRequest(`gracePeriodSeconds must be an integer >= 0, got ${JSON.stringify(graceRaw)}`);
+        }
         const result = store.delete(type, ns, r.name as string, {
+          gracePeriodSeconds,
           dryRun: dryRunOf(query),
           propagationPolicy: propagation,
           preconditions: isPlainObject(opts.preconditions)
