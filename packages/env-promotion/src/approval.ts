@@ -153,7 +153,7 @@ async function configuredIdentity(repo: GitRepo): Promise<{ name: string; email:
 
 /**
  * Records QA's approval of what `env` runs at `commit` (by default the tip of `<remote>/<base>`) as an annotated
- * tag by `approver`, and pushes it unless `push: false`.
+ * tag by `approver` (git's configured user by default), and pushes it: only approvals on the remote count.
  */
 export async function recordApproval(options: RecordApprovalOptions): Promise<Approval> {
   const opts = parseOptions(approvalOptionsSchema, options, "recordApproval");
@@ -196,19 +196,17 @@ export async function recordApproval(options: RecordApprovalOptions): Promise<Ap
     approvalMessage(opts.env, commit, images, approver, opts.note),
     commit,
   ]);
-  if (opts.push) {
-    try {
-      await repo.run(["push", "--quiet", opts.remote, `refs/tags/${tag}:refs/tags/${tag}`], {
-        code: "PUSH_REJECTED",
-        problem: `The remote "${opts.remote}" refused the approval tag ${tag}.`,
-        hint: `make sure you may push tags matching ${APPROVAL_TAG_PREFIX}/* to "${opts.remote}", then run again.`,
-        details: { remote: opts.remote },
-      });
-    } catch (error) {
-      // An approval nobody else can see is not recorded: leave no local tag that would pretend otherwise.
-      await repo.run(["tag", "--delete", tag]).catch(() => undefined);
-      throw error;
-    }
+  try {
+    await repo.run(["push", "--quiet", opts.remote, `refs/tags/${tag}:refs/tags/${tag}`], {
+      code: "PUSH_REJECTED",
+      problem: `The remote "${opts.remote}" refused the approval tag ${tag}.`,
+      hint: `make sure you may push tags matching ${APPROVAL_TAG_PREFIX}/* to "${opts.remote}", then run again.`,
+      details: { remote: opts.remote },
+    });
+  } catch (error) {
+    // An approval nobody else can see is not recorded: leave no local tag that would pretend otherwise.
+    await repo.run(["tag", "--delete", tag]).catch(() => undefined);
+    throw error;
   }
   const [row] = (await listApprovalTags(repo, opts.env)).filter((r) => r.tag === tag);
   if (!row) throw new Error(`tag ${tag} vanished right after it was created`);

@@ -154,7 +154,10 @@ export async function checkRepo(repo: GitRepo, remote: string): Promise<void> {
 export async function fetchBase(repo: GitRepo, remote: string, base: string, extra: string[] = []): Promise<string> {
   const tracking = `refs/remotes/${remote}/${base}`;
   try {
-    await repo.run(["fetch", "--quiet", "--no-tags", remote, `+refs/heads/${base}:${tracking}`, ...extra], {
+    // --prune drops local copies of refs the extra refspecs cover (approval tags) that the remote no longer has:
+    // deleting an approval tag on the remote revokes it everywhere.
+    const prune = extra.length ? ["--prune"] : [];
+    await repo.run(["fetch", "--quiet", "--no-tags", ...prune, remote, `+refs/heads/${base}:${tracking}`, ...extra], {
       code: "REMOTE_FAILED",
       problem: `Could not fetch ${base} from "${remote}".`,
       hint: "check the network and your git credentials for this remote, then run again.",

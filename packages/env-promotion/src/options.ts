@@ -82,8 +82,6 @@ export const approvalOptionsSchema = z.object({
   commit: commitish.optional(),
   /** What was tested, a ticket link: kept in the tag's message. */
   note: z.string().optional(),
-  /** Push the approval tag to the remote (default) so every clone can check it. */
-  push: z.boolean().default(true),
   signal: common.signal,
 });
 

@@ -41,6 +41,19 @@ describe("promoteEnvironment refuses", () => {
     expect(remote.refs()).toBe(refsBefore);
   });
 
+  it("no longer accepts an approval once it is deleted on the remote (revoked)", async () => {
+    const { remote, approval } = approvedRepo();
+    // The clone has seen the approval...
+    await promoteEnvironment({ repo: remote.clone, from: "staging", to: "prod", dryRun: true });
+    // ...then QA revokes it: git push origin :refs/tags/<tag>
+    remote.remoteGit(["tag", "-d", approval.tag]);
+    const error = await refusal(
+      promoteEnvironment({ repo: remote.clone, from: "staging", to: "prod", delivery: "push", author: DEVELOPER }),
+    );
+    expect(error.code).toBe("APPROVAL_MISSING");
+    expect(git(remote.clone, ["tag", "-l"]).trim()).toBe("");
+  });
+
   it("does not accept the approval of an older staging release", async () => {
     const { remote, approval } = approvedRepo();
     remote.commitOnRemote(
