@@ -11,7 +11,7 @@ export function wantsTable(accept: string | undefined): boolean {
   return accept !== undefined && /as=Table/.test(accept);
 }
 
-/** kubectl's duration format: 5s, 3m20s, 4h, 2d. */
+/** kubectl's duration format (apimachinery duration.HumanDuration): 5s, 3m20s, 4h, 3h30m, 2d1h, 12d, 3y. */
 export function humanAge(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 120) return `${s}s`;
@@ -19,8 +19,11 @@ export function humanAge(ms: number): string {
   if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
   if (m < 180) return `${m}m`;
   const h = Math.floor(m / 60);
+  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
   if (h < 48) return `${h}h`;
-  return `${Math.floor(h / 24)}d`;
+  if (h < 24 * 8) return h % 24 === 0 ? `${Math.floor(h / 24)}d` : `${Math.floor(h / 24)}d${h % 24}h`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24)}d`;
+  return `${Math.floor(h / 24 / 365)}y`;
 }
 
 /** Evaluates the simple JSONPath forms used in printer columns: `.a.b`, `.a[0].b`, `.a[?(@.k=="v")].b`. */
