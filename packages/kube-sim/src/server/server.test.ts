@@ -295,6 +295,24 @@ describe("API server: watch", () => {
     ]);
   });
 
+  it("turns a label change that leaves the selector into DELETED and one that enters it into ADDED (api-concepts: watch with selectors)", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const start = sim.store.resourceVersion();
+    await call(sim.url, "POST", CM, { ...configMap("a"), metadata: { name: "a", labels: { env: "prod" } } });
+    await call(sim.url, "PATCH", `${CM}/a`, { metadata: { labels: { env: "dev" } } }, "application/merge-patch+json");
+    await call(sim.url, "PATCH", `${CM}/a`, { metadata: { labels: { env: "prod" } } }, "application/merge-patch+json");
+    const events = await readEvents(sim.url, `${CM}?watch=true&labelSelector=env%3Dprod&resourceVersion=${start}`, 3);
+    expect(events.map((e) => e.type)).toEqual(["ADDED", "DELETED", "ADDED"]);
+  });
+
+  it("ends the stream after timeoutSeconds", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const res = await fetch(
+      `${sim.url}${CM}?watch=true&timeoutSeconds=1&resourceVersion=${sim.store.resourceVersion()}`,
+    );
+    expect(await res.text()).toBe("");
+  });
+
   it("sends one ERROR event with 410 Expired when the resourceVersion is too old (api-concepts: 410 Gone)", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
     const a = (await call(sim.url, "POST", CM, configMap("a"))).body;
