@@ -110,6 +110,27 @@ describe("watch", () => {
   });
 });
 
+describe("watch with partial RBAC", () => {
+  it("follows the workload alone when ReplicaSets may not be watched, and says FORBIDDEN when the workload may not", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Deployment", deploymentManifest("web", "web:1"));
+    await env.patchStatus("Deployment", "web", progressing);
+    const target = await env.client.target("web");
+    env.sim.faults.failRequests({ verb: "watch", resource: "replicasets", code: 403 });
+    const iterator = env.client.watch(target);
+    expect((await iterator.next()).value).toMatchObject({ phase: "Progressing", readyReplicas: 1 });
+    await env.patchStatus("Deployment", "web", healthy);
+    expect((await iterator.next()).value).toMatchObject({ phase: "Healthy" });
+    await iterator.return(undefined);
+
+    env.sim.faults.failRequests({ verb: "watch", resource: "deployments", code: 403 });
+    await expect(env.client.waitFor(target, () => true)).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: expect.stringContaining('Deployment "web" in namespace "shop"'),
+    });
+  });
+});
+
 describe("waitFor", () => {
   it("resolves with the first status the predicate accepts", async () => {
     const env = await kubeSimResource({ withoutControllers: true });

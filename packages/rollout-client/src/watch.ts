@@ -240,6 +240,14 @@ async function follow(
         notify();
         continue;
       }
+      if (!isPrimary && error instanceof RolloutClientError && error.code === "FORBIDDEN") {
+        // RBAC that allows the workload but not its ReplicaSets or Deployments: follow the workload alone; the
+        // status then lacks what only those objects tell (stable revision and images).
+        cache.objects.clear();
+        cache.synced = true;
+        notify();
+        return;
+      }
       if (!(error instanceof RolloutClientError) || error.code !== "UNAVAILABLE") throw error;
       failures++;
       if (failures >= RECONNECT_DELAYS_MS.length + 3) throw error;
