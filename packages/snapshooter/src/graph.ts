@@ -8,7 +8,7 @@ import {
   parseRecordFast,
   type Relation,
 } from "./model.js";
-import type { RawRecord } from "./sources/parse-stream.js";
+import { describeRecord, type RawRecord } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 
 const MAX_PROBLEMS = 20;
@@ -21,7 +21,8 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
   const objects = new Map<string, CodeObject>();
   const relations: Relation[] = [];
   const problems: SnapshooterProblem[] = [];
-  const firstSeen = new Map<string, string>();
+  // Only the line of each object's first definition, not a message: 100,000 strings would cost real time.
+  const firstSeen = new Map<string, number>();
 
   const take = (raw: RawRecord) => {
     const fast = parseRecordFast(raw.value);
@@ -35,7 +36,10 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const field = issue.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("");
-          problems.push({ path: `${raw.where}${field ? ` ${field.replace(/^\./, "")}` : ""}`, message: issue.message });
+          problems.push({
+            path: `${describeRecord(raw)}${field ? ` ${field.replace(/^\./, "")}` : ""}`,
+            message: issue.message,
+          });
         }
         return;
       }
@@ -50,9 +54,12 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
     if (!object) return;
     const earlier = firstSeen.get(object.tag);
     if (earlier !== undefined) {
-      problems.push({ path: raw.where, message: `repeats object ${object.tag}, already defined at ${earlier}` });
+      problems.push({
+        path: describeRecord(raw),
+        message: `repeats object ${object.tag}, already defined on line ${earlier}`,
+      });
     } else {
-      firstSeen.set(object.tag, raw.where);
+      firstSeen.set(object.tag, raw.line);
       objects.set(object.tag, object);
     }
   };

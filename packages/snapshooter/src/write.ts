@@ -2,9 +2,13 @@
  * Brings an outputDir to exactly the given patch files: writes only files whose bytes differ, removes patch files
  * that no longer exist, and leaves every other file alone. Each write is atomic (temporary file, fsync, rename), so a
  * crash leaves either the old or the new patch, never half of one.
+ *
+ * No fsync per file: rename is atomic for a killed process (the cron case), and the durable copy is the pushed
+ * commit. git itself does not fsync its object files by default. Measured: 522 fsyncs cost seconds of wall time on
+ * a busy disk, more than everything else in a 100,000-object snapshot.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { MANIFEST_FILE, PATCH_FILE_PATTERN } from "./canonical.js";
 import { SnapshooterError, throwIfAborted } from "./errors.js";
@@ -50,17 +54,11 @@ async function existingPatchFiles(dir: string): Promise<{ patches: Set<string>; 
   return { patches, temporary };
 }
 
-/** Writes `content` to `file` atomically: a temporary file beside it, flushed to disk, then renamed over it. */
+/** Writes `content` to `file` atomically: a temporary file beside it, then renamed over it. */
 export async function writeFileAtomic(file: string, content: string | Buffer): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
-  const handle = await open(temp, "wx");
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeFile(temp, content, { flag: "wx" });
   try {
     await rename(temp, file);
   } catch (error) {

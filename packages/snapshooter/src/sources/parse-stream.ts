@@ -12,8 +12,19 @@ import { SnapshooterError } from "../errors.js";
 /** One record as read, not yet validated, with where it came from for error messages. */
 export interface RawRecord {
   value: unknown;
-  /** `export.ndjson line 12`, `export.json record #12 (line 14)`. */
-  where: string;
+  /** The export's name, for messages. */
+  label: string;
+  /** The line the record starts on (1-based). */
+  line: number;
+  /** The record's number in a JSON array (1-based); absent for NDJSON. */
+  index?: number;
+}
+
+/** Where a record is, in words: `export.ndjson line 12`, `export.json record #12 (line 14)`. */
+export function describeRecord(raw: RawRecord): string {
+  return raw.index === undefined
+    ? `${raw.label} line ${raw.line}`
+    : `${raw.label} record #${raw.index} (line ${raw.line})`;
 }
 
 export type ExportFormat = "json" | "ndjson";
@@ -32,11 +43,16 @@ function jsonErrorWithoutSnippet(error: unknown): string {
   return /end of JSON/i.test(message) ? "invalid JSON: the record ends early" : "invalid JSON";
 }
 
-function parseRecord(text: string, label: string, where: string): RawRecord {
+function parseRecord(text: string, label: string, line: number, index?: number): RawRecord {
   try {
-    return { value: JSON.parse(text), where };
+    const value: unknown = JSON.parse(text);
+    return index === undefined ? { value, label, line } : { value, label, line, index };
   } catch (error) {
-    throw invalid(label, where, jsonErrorWithoutSnippet(error));
+    throw invalid(
+      label,
+      describeRecord({ value: undefined, label, line, ...(index === undefined ? {} : { index }) }),
+      jsonErrorWithoutSnippet(error),
+    );
   }
 }
 
@@ -93,7 +109,7 @@ async function* readNdjson(chunks: AsyncGenerator<string>, label: string): Async
         line++;
         const text = carry + chunk.slice(start, end);
         carry = "";
-        if (text.trim() !== "") out.push(parseRecord(text, label, `${label} line ${line}`));
+        if (text.trim() !== "") out.push(parseRecord(text, label, line));
         start = end + 1;
         end = chunk.indexOf("\n", start);
       }
@@ -106,7 +122,7 @@ async function* readNdjson(chunks: AsyncGenerator<string>, label: string): Async
     if (out.length > 0) yield out;
   }
   line++;
-  if (carry.trim() !== "") yield [parseRecord(carry, label, `${label} line ${line}`)];
+  if (carry.trim() !== "") yield [parseRecord(carry, label, line)];
 }
 
 const QUOTE = 34;
@@ -136,7 +152,6 @@ async function* readJsonArray(chunks: AsyncGenerator<string>, label: string): As
   let index = 0;
   let line = 1;
   let elementLine = 1;
-  const where = () => `${label} record #${index} (line ${elementLine})`;
 
   for await (const chunk of chunks) {
     let start = 0;
@@ -183,7 +198,7 @@ async function* readJsonArray(chunks: AsyncGenerator<string>, label: string): As
         else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
         else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && depth > 1) depth--;
         else if (depth === 1 && (c === COMMA || c === CLOSE_BRACKET)) {
-          out.push(parseRecord(carry + chunk.slice(start, i), label, where()));
+          out.push(parseRecord(carry + chunk.slice(start, i), label, elementLine, index));
           carry = "";
           inElement = false;
           if (c === CLOSE_BRACKET) {

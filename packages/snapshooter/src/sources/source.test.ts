@@ -77,7 +77,7 @@ describe("export sources", () => {
     expect(error.problems).toEqual([
       {
         path: "dup.json record #2 (line 1)",
-        message: "repeats object 10000000000000000000, already defined at dup.json record #1 (line 1)",
+        message: "repeats object 10000000000000000000, already defined on line 1",
       },
     ]);
   });
