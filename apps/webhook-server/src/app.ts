@@ -2,8 +2,8 @@
  * The webhook server's HTTP surface (Hono): a thin adapter that checks who is calling, hands the body to the core
  * packages and turns their answers into HTTP. Every response is JSON with a `message`.
  */
-import { PayloadError, parseDeployPayload } from "@rollway/payload-schema";
-import { Hono } from "hono";
+import { type DeployPayload, PayloadError, parseDeployPayload } from "@rollway/payload-schema";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -14,9 +14,16 @@ import { redactUrl } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
 import { RateLimiter } from "./rate-limit.js";
+import { type ReleaseRoutesDeps, registerFlaggerRoutes, registerReleaseRoutes } from "./routes/index.js";
 
 export const ROUTES = {
   validate: "/v1/projects/:project/environments/:environment/validate",
+  deploy: "/v1/projects/:project/environments/:environment/deploy",
+  releases: "/v1/projects/:project/environments/:environment/releases",
+  release: "/v1/projects/:project/environments/:environment/releases/:release",
+  releaseEvents: "/v1/projects/:project/environments/:environment/releases/:release/events",
+  decision: "/v1/projects/:project/environments/:environment/releases/:release/:decision",
+  flagger: "/v1/projects/:project/environments/:environment/flagger",
 } as const;
 
 export interface AppState {
@@ -31,9 +38,20 @@ export interface AppOptions {
   metrics: Metrics;
   /** The caller's address, for rate-limiting unauthenticated attempts (the Node adapter supplies it). */
   remoteAddress?: (raw: Request, env: unknown) => string;
+  /** The cluster side: without it, only dry runs (validate) are served and release routes answer 503. */
+  releases?: ReleaseRoutesDeps;
 }
 
-type Env = { Variables: { requestId: string } };
+export type Env = { Variables: { requestId: string; caller: string } };
+
+/** A request's payload, read and checked, or the answer to send instead. */
+export type PayloadRead = { ok: true; payload: DeployPayload } | { ok: false; response: Response };
+
+/** Authorises one of the scopes at the URL's project and environment; `basic` also reads Basic auth's password. */
+export type Guard = (
+  scopes: Scope[],
+  options?: { basic?: boolean },
+) => (c: Context<Env>, next: () => Promise<void>) => Promise<Response | undefined>;
 
 export function createApp(options: AppOptions) {
   const { config, logger, metrics } = options;
@@ -74,11 +92,13 @@ export function createApp(options: AppOptions) {
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
-  const guard = (scope: Scope) =>
-    async function authorize(c: import("hono").Context<Env>, next: () => Promise<void>) {
+  const guard: Guard = (scopes, guardOptions = {}) =>
+    async function authorize(c, next) {
       const project = c.req.param("project") ?? "";
       const environment = c.req.param("environment") ?? "";
-      const result = auth.authorize(c.req.header("Authorization"), scope, project, environment);
+      const header = guardOptions.basic ? basicToBearer(c.req.header("Authorization")) : c.req.header("Authorization");
+      let result = auth.authorize(header, scopes[0] as Scope, project, environment);
+      for (const scope of scopes.slice(1)) if (!result.ok) result = auth.authorize(header, scope, project, environment);
       const caller = result.ok
         ? `token:${result.tokenId}`
         : `addr:${options.remoteAddress?.(c.req.raw, c.env) ?? "unknown"}`;
@@ -93,51 +113,64 @@ export function createApp(options: AppOptions) {
           ? c.json({ message: "unauthorized" }, 401, { "WWW-Authenticate": 'Bearer realm="rollway"' })
           : c.json({ message: "forbidden" }, 403);
       }
+      c.set("caller", `token:${result.tokenId}`);
       await next();
     };
 
-  app.post(
-    ROUTES.validate,
-    guard("deploy"),
-    bodyLimit({
-      maxSize: config.bodyLimitBytes,
-      // The rest of the body is never read, so the connection cannot be reused.
-      onError: (c) =>
-        c.json({ message: `the body is larger than ${config.bodyLimitBytes} bytes` }, 413, { Connection: "close" }),
-    }),
-    async (c) => {
-      const project = c.req.param("project");
-      const environment = c.req.param("environment");
-      if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
-        return c.json({ message: "Content-Type must be application/json" }, 415);
-      }
-      const body = new Uint8Array(await c.req.arrayBuffer());
-      if (
-        auth.requiresSignature(project, environment) &&
-        !auth.verifySignature(c.req.header("X-Hub-Signature-256"), body, project, environment)
-      ) {
-        return c.json({ message: "unauthorized" }, 401);
-      }
-      let text: string;
-      try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(body);
-      } catch {
-        return c.json(
+  const limitBody = bodyLimit({
+    maxSize: config.bodyLimitBytes,
+    // The rest of the body is never read, so the connection cannot be reused.
+    onError: (c) =>
+      c.json({ message: `the body is larger than ${config.bodyLimitBytes} bytes` }, 413, { Connection: "close" }),
+  });
+
+  /** Content type, signature, UTF-8, then the payload schema: every problem of the payload at once. */
+  async function readPayload(c: Context<Env>): Promise<PayloadRead> {
+    const project = c.req.param("project") ?? "";
+    const environment = c.req.param("environment") ?? "";
+    if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
+      return { ok: false, response: c.json({ message: "Content-Type must be application/json" }, 415) };
+    }
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    if (
+      auth.requiresSignature(project, environment) &&
+      !auth.verifySignature(c.req.header("X-Hub-Signature-256"), body, project, environment)
+    ) {
+      return { ok: false, response: c.json({ message: "unauthorized" }, 401) };
+    }
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+    } catch {
+      return {
+        ok: false,
+        response: c.json(
           { message: "invalid payload", problems: [{ path: "(payload)", message: "the body is not UTF-8 text" }] },
           400,
-        );
-      }
-      try {
-        const payload = parseDeployPayload(text);
-        metrics.payloadsValidated.inc({ result: "valid" });
-        return c.json({ message: "valid", payload });
-      } catch (error) {
-        if (!(error instanceof PayloadError)) throw error;
-        metrics.payloadsValidated.inc({ result: "invalid" });
-        return c.json({ message: "invalid payload", code: error.code, problems: error.problems }, 400);
-      }
-    },
-  );
+        ),
+      };
+    }
+    try {
+      const payload = parseDeployPayload(text);
+      metrics.payloadsValidated.inc({ result: "valid" });
+      return { ok: true, payload };
+    } catch (error) {
+      if (!(error instanceof PayloadError)) throw error;
+      metrics.payloadsValidated.inc({ result: "invalid" });
+      return {
+        ok: false,
+        response: c.json({ message: "invalid payload", code: error.code, problems: error.problems }, 400),
+      };
+    }
+  }
+
+  app.post(ROUTES.validate, guard(["deploy"]), limitBody, async (c) => {
+    const read = await readPayload(c);
+    return read.ok ? c.json({ message: "valid", payload: read.payload }) : read.response;
+  });
+
+  registerReleaseRoutes(app, { guard, limitBody, readPayload, deps: options.releases, logger });
+  registerFlaggerRoutes(app, { guard, limitBody, deps: options.releases });
 
   app.notFound((c) => c.json({ message: `no route ${c.req.method} ${redactUrl(c.req.path)}` }, 404));
   app.onError((error, c) => {
@@ -150,4 +183,16 @@ export function createApp(options: AppOptions) {
   });
 
   return { app, state };
+}
+
+/**
+ * `Basic base64(user:token)` is read as `Bearer token`: a URL with credentials (a Flagger webhook URL, which
+ * rollout-client turns into Basic auth) can then carry an approve token.
+ */
+function basicToBearer(header: string | undefined): string | undefined {
+  const basic = /^Basic ([A-Za-z0-9+/=]{1,8192})$/.exec(header ?? "");
+  if (!basic) return header;
+  const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon >= 0 ? `Bearer ${decoded.slice(colon + 1)}` : header;
 }

@@ -23,6 +23,17 @@ const GrantSchema = z.strictObject({
 
 const SecretSchema = z.strictObject({ project: Name, environment: Name, secret: z.string().min(16) });
 
+/** Where a project's environment is described: an environment file, or discovery from labels in a namespace. */
+const EnvironmentSourceSchema = z.union([
+  z.strictObject({ project: Name, environment: Name, file: z.string().min(1) }),
+  z.strictObject({
+    project: Name,
+    environment: Name,
+    discover: z.strictObject({ namespace: z.string().min(1), host: z.string().min(1).optional() }),
+  }),
+]);
+export type EnvironmentSource = z.output<typeof EnvironmentSourceSchema>;
+
 export const ServerConfigSchema = z.strictObject({
   host: z.string().default("0.0.0.0"),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -37,6 +48,10 @@ export const ServerConfigSchema = z.strictObject({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   tokens: z.array(GrantSchema).default([]),
   signingSecrets: z.array(SecretSchema).default([]),
+  /** A kubeconfig file; default: in-cluster when KUBERNETES_SERVICE_HOST is set, else no cluster (dry runs only). */
+  kubeconfig: z.string().min(1).optional(),
+  leaseDurationSeconds: z.coerce.number().int().min(1).default(30),
+  environments: z.array(EnvironmentSourceSchema).default([]),
 });
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
 
@@ -49,6 +64,8 @@ export const ENV_VARS = {
   ROLLWAY_REQUEST_TIMEOUT_MS: "requestTimeoutMs",
   ROLLWAY_SHUTDOWN_GRACE_MS: "shutdownGraceMs",
   ROLLWAY_LOG_LEVEL: "logLevel",
+  ROLLWAY_KUBECONFIG: "kubeconfig",
+  ROLLWAY_LEASE_DURATION_SECONDS: "leaseDurationSeconds",
 } as const;
 
 export class ConfigError extends Error {
@@ -84,7 +101,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...jsonList(env, "ROLLWAY_SIGNING_SECRETS"),
     ...secretsFromDir(env.ROLLWAY_SIGNING_SECRETS_DIR),
   ];
-  const result = ServerConfigSchema.safeParse({ ...raw, tokens, signingSecrets: secrets });
+  const environments = [
+    ...((raw.environments as unknown[]) ?? []),
+    ...environmentsFromDir(env.ROLLWAY_ENVIRONMENTS_DIR),
+  ];
+  const result = ServerConfigSchema.safeParse({ ...raw, tokens, signingSecrets: secrets, environments });
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`);
     throw new ConfigError(`invalid server configuration:\n  ${problems.join("\n  ")}`);
@@ -128,6 +149,23 @@ function secretsFromDir(dir: string | undefined): SigningSecret[] {
     }
     return { project: any(project), environment: any(environment), secret: lines[0] as string };
   });
+}
+
+/** Environment files named `<project>.<environment>.yaml` (a mounted ConfigMap). */
+function environmentsFromDir(dir: string | undefined): EnvironmentSource[] {
+  if (!dir) return [];
+  return readdirSync(dir)
+    .filter((name) => !name.startsWith(".") && /\.ya?ml$/.test(name))
+    .sort()
+    .map((name) => {
+      const parts = name.replace(/\.ya?ml$/, "").split(".");
+      if (parts.length !== 2 || !parts[0] || !parts[1]) {
+        throw new ConfigError(
+          `ROLLWAY_ENVIRONMENTS_DIR: file ${JSON.stringify(name)} must be named <project>.<environment>.yaml`,
+        );
+      }
+      return { project: parts[0], environment: parts[1], file: join(dir, name) };
+    });
 }
 
 const any = (name: string) => (name === "_" ? "*" : name);

@@ -25,6 +25,19 @@ export function createMetrics() {
       labelNames: ["result"] as const,
       registers: [registry],
     }),
+    releases: new Counter({
+      name: "rollway_releases_total",
+      help: "Releases this replica ran to an end, by outcome (promoted, failed, aborted, locked, invalid)",
+      labelNames: ["environment", "outcome"] as const,
+      registers: [registry],
+    }),
+    timeToPromote: new Histogram({
+      name: "rollway_release_time_to_promote_seconds",
+      help: "From the start of a release to its promotion",
+      labelNames: ["environment"] as const,
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

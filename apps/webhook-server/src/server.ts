@@ -3,29 +3,79 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { createReleaseEngine, openKubeApi } from "@rollway/release";
+import { connect, type KubeconfigSource } from "@rollway/rollout-client";
 import type pino from "pino";
 import { createApp } from "./app.js";
+import { ClusterState } from "./cluster-state.js";
 import { loadConfig, type ServerConfig } from "./config.js";
+import { loadEnvironments } from "./environments.js";
 import { createLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
+import { Releases } from "./releases.js";
+import type { ReleaseRoutesDeps } from "./routes/index.js";
 
 export interface RunningServer {
   url: string;
   config: ServerConfig;
-  /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
+  /**
+   * Stops accepting, ends event streams, lets in-flight requests and the releases this replica runs finish within
+   * the grace period, then closes. Releases still running are handed over: their Lease expires and another replica
+   * resumes them.
+   */
   shutdown(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+export interface StartOptions {
+  logDestination?: pino.DestinationStream;
+  /** The cluster; default: `config.kubeconfig`, else in-cluster when KUBERNETES_SERVICE_HOST is set, else none. */
+  kubeconfig?: KubeconfigSource;
+  /** Abort (roll back) the releases still running at shutdown instead of handing them over (tests, the demo). */
+  cancelReleasesOnShutdown?: boolean;
+}
+
+function clusterOf(config: ServerConfig, options: StartOptions): KubeconfigSource | undefined {
+  if (options.kubeconfig) return options.kubeconfig;
+  if (config.kubeconfig) return { file: config.kubeconfig };
+  return process.env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : undefined;
+}
+
 export async function startServer(
   config: ServerConfig = loadConfig(),
-  options: { logDestination?: pino.DestinationStream } = {},
+  options: StartOptions = {},
 ): Promise<RunningServer> {
   const logger = createLogger(config.logLevel, options.logDestination);
+  const metrics = createMetrics();
+  const stopping = new AbortController();
+  const kubeconfig = clusterOf(config, options);
+  let deps: ReleaseRoutesDeps | undefined;
+  const closers: (() => void)[] = [];
+  if (kubeconfig) {
+    const client = await connect({ kubeconfig });
+    const api = await openKubeApi({ kubeconfig });
+    closers.push(
+      () => client.close(),
+      () => api.close(),
+    );
+    const environments = loadEnvironments(config.environments, api);
+    const state = new ClusterState(api);
+    const engine = createReleaseEngine({ client, api, leaseDurationSeconds: config.leaseDurationSeconds });
+    const releases = new Releases({
+      engine,
+      state,
+      logger,
+      metrics,
+      leaseDurationSeconds: config.leaseDurationSeconds,
+    });
+    releases.startRecovery(environments.list());
+    deps = { releases, state, environments, stopping: stopping.signal };
+  }
   const { app, state } = createApp({
     config,
     logger,
-    metrics: createMetrics(),
+    metrics,
+    ...(deps ? { releases: deps } : {}),
     remoteAddress: (_raw, env) => (env as { incoming?: IncomingMessage }).incoming?.socket.remoteAddress ?? "unknown",
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -38,22 +88,26 @@ export async function startServer(
   const { port } = server.address() as AddressInfo;
   const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  logger.info({ url, tokens: config.tokens.length }, "listening");
+  logger.info({ url, tokens: config.tokens.length, cluster: kubeconfig !== undefined }, "listening");
 
-  let stopping: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   const shutdown = () => {
-    stopping ??= (async () => {
+    stopped ??= (async () => {
       state.ready = false;
-      logger.info({ inFlight: state.inFlight }, "shutting down");
+      logger.info({ inFlight: state.inFlight, releases: deps?.releases.runningCount ?? 0 }, "shutting down");
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams end now: their clients reconnect to another replica with Last-Event-ID.
+      stopping.abort();
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;
       while (state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       server.closeAllConnections();
       await closed;
+      await deps?.releases.stop(deadline, { cancel: options.cancelReleasesOnShutdown ?? false });
+      for (const close of closers) close();
       logger.info("stopped");
     })();
-    return stopping;
+    return stopped;
   };
   return { url, config, shutdown, [Symbol.asyncDispose]: shutdown };
 }

@@ -1,0 +1,2 @@
+export { registerFlaggerRoutes } from "./flagger.js";
+export { type ReleaseRoutesDeps, registerReleaseRoutes } from "./releases.js";

@@ -1,0 +1,272 @@
+/**
+ * The release routes: deploy (seed 004's webhook), status, history, the events of one release as Server-Sent
+ * Events (resumable with Last-Event-ID), and the decisions (promote, abort, rollback, approve code as data).
+ */
+import type { Environment, ReleaseRecord } from "@rollway/release";
+import { ReleaseError } from "@rollway/release";
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { Logger } from "pino";
+import type { Env, Guard, PayloadRead } from "../app.js";
+import type { ClusterState, EventLog } from "../cluster-state.js";
+import type { Environments } from "../environments.js";
+import { isTerminal, type Releases } from "../releases.js";
+
+export interface ReleaseRoutesDeps {
+  releases: Releases;
+  state: ClusterState;
+  environments: Environments;
+  /** Aborted when the server stops: event streams end (clients resume elsewhere with Last-Event-ID). */
+  stopping: AbortSignal;
+}
+
+const BASE = "/v1/projects/:project/environments/:environment";
+/** Decisions a token with the `approve` scope may send, by URL segment. */
+export const DECISIONS = ["promote", "abort", "rollback", "approve-code-as-data"] as const;
+type Decision = (typeof DECISIONS)[number];
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const SSE_PING_MS = 15_000;
+
+const ERROR_STATUS: Record<string, 400 | 404 | 409 | 502> = {
+  INVALID_PLAN: 400,
+  NOT_FOUND: 404,
+  INVALID_STATE: 409,
+  LOCKED: 409,
+  FAILED: 409,
+  ABORTED: 409,
+  CLUSTER: 502,
+};
+
+export function releaseError(c: Context<Env>, error: unknown): Response {
+  if (!(error instanceof ReleaseError)) throw error;
+  const status = ERROR_STATUS[error.code] ?? 502;
+  if (error.code === "INVALID_PLAN") {
+    // One message listing every problem, one a line: `<component>: <what is wrong>`.
+    const [, ...lines] = error.message.split("\n").map((l) => l.trim());
+    const problems = (lines.length > 0 ? lines : [error.message]).filter(Boolean).map((line) => {
+      const m = /^([A-Za-z0-9._-]+): (.+)$/.exec(line);
+      return m ? { path: m[1] as string, message: m[2] as string } : { path: "(plan)", message: line };
+    });
+    return c.json({ message: "the payload cannot be released to this environment", code: error.code, problems }, 400);
+  }
+  return c.json({ message: error.message, code: error.code }, status);
+}
+
+const summary = (r: ReleaseRecord) => ({
+  id: r.id,
+  state: r.state,
+  payloadDigest: r.payloadDigest,
+  startedAt: r.startedAt,
+  updatedAt: r.updatedAt,
+  ...(r.finishedAt ? { finishedAt: r.finishedAt } : {}),
+  ...(r.message ? { reason: r.message } : {}),
+  ...(r.rollbackOf ? { rollbackOf: r.rollbackOf } : {}),
+  approvals: r.approvals,
+  ...(r.abortRequested ? { abortRequested: r.abortRequested } : {}),
+  components: r.plan.components
+    .filter((x) => x.image.changed || x.config?.changed)
+    .map((x) => ({ name: x.name, from: x.image.from, to: x.image.to })),
+});
+
+export function registerReleaseRoutes(
+  app: Hono<Env>,
+  o: {
+    guard: Guard;
+    limitBody: MiddlewareHandler;
+    readPayload: (c: Context<Env>) => Promise<PayloadRead>;
+    deps: ReleaseRoutesDeps | undefined;
+    logger: Logger;
+  },
+): void {
+  const { guard, deps } = o;
+  const urls = (c: Context<Env>, id: string) => {
+    const base = `/v1/projects/${c.req.param("project")}/environments/${c.req.param("environment")}/releases/${id}`;
+    return { statusUrl: base, eventsUrl: `${base}/events` };
+  };
+
+  /** The environment of the URL, or the answer to send. */
+  async function environmentOf(c: Context<Env>): Promise<{ env: Environment; deps: ReleaseRoutesDeps } | Response> {
+    if (!deps)
+      return c.json(
+        {
+          message: "no cluster is configured: this server only validates (set ROLLWAY_KUBECONFIG or run in a cluster)",
+        },
+        503,
+      );
+    const project = c.req.param("project") ?? "";
+    const environment = c.req.param("environment") ?? "";
+    const env = await deps.environments.resolve(project, environment);
+    if (!env) return c.json({ message: `no environment "${environment}" is configured for project "${project}"` }, 404);
+    return { env, deps };
+  }
+
+  /** The release of the URL, when it belongs to the URL's environment. */
+  async function recordOf(c: Context<Env>, env: Environment, d: ReleaseRoutesDeps) {
+    const id = c.req.param("release") ?? "";
+    const record = await d.releases.engine.get(id, env.namespace);
+    if (record.environment !== env.name)
+      throw new ReleaseError("NOT_FOUND", `no release "${id}" in environment "${env.name}"`, { release: id });
+    return record;
+  }
+
+  app.post(`${BASE}/deploy`, guard(["deploy"]), o.limitBody, async (c) => {
+    const found = await environmentOf(c);
+    if (found instanceof Response) return found;
+    const { env, deps: d } = found;
+    const key = c.req.header("Idempotency-Key");
+    if (key !== undefined && !KEY_PATTERN.test(key))
+      return c.json(
+        {
+          message: "invalid request",
+          problems: [{ path: "(header) Idempotency-Key", message: "1 to 255 visible ASCII characters" }],
+        },
+        400,
+      );
+    const read = await o.readPayload(c);
+    if (!read.ok) return read.response;
+    try {
+      const plan = await d.releases.engine.plan(read.payload, env);
+      const outcome = await d.releases.deploy({
+        project: c.req.param("project"),
+        urlEnvironment: c.req.param("environment"),
+        environment: env,
+        plan,
+        key,
+        queue: c.req.query("queue") !== "false",
+        signal: c.req.raw.signal,
+      });
+      if (outcome.kind === "locked") return c.json({ message: outcome.message, runningRelease: outcome.running }, 409);
+      if (outcome.kind === "key-reused") return c.json({ message: outcome.message }, 422);
+      return c.json({
+        message: "success",
+        releaseId: outcome.release,
+        ...urls(c, outcome.release),
+        ...(outcome.duplicate ? { duplicate: true } : {}),
+      });
+    } catch (error) {
+      return releaseError(c, error);
+    }
+  });
+
+  app.get(`${BASE}/releases`, guard(["deploy", "approve"]), async (c) => {
+    const found = await environmentOf(c);
+    if (found instanceof Response) return found;
+    try {
+      const history = await found.deps.releases.engine.history(found.env.name, found.env.namespace);
+      return c.json({ message: "ok", releases: history.map(summary) });
+    } catch (error) {
+      return releaseError(c, error);
+    }
+  });
+
+  app.get(`${BASE}/releases/:release`, guard(["deploy", "approve"]), async (c) => {
+    const found = await environmentOf(c);
+    if (found instanceof Response) return found;
+    try {
+      return c.json({ message: "ok", release: summary(await recordOf(c, found.env, found.deps)) });
+    } catch (error) {
+      // Queued behind another release: its events exist, its record not yet.
+      if (error instanceof ReleaseError && error.code === "NOT_FOUND") {
+        const log = await found.deps.state.readEvents(found.env.namespace, c.req.param("release") ?? "");
+        if (log && !log.done)
+          return c.json({ message: "ok", release: { id: c.req.param("release"), state: "queued" } });
+      }
+      return releaseError(c, error);
+    }
+  });
+
+  app.get(`${BASE}/releases/:release/events`, guard(["deploy", "approve"]), async (c) => {
+    const found = await environmentOf(c);
+    if (found instanceof Response) return found;
+    const { env, deps: d } = found;
+    const id = c.req.param("release") ?? "";
+    const lastHeader = c.req.header("Last-Event-ID") ?? c.req.query("lastEventId") ?? "0";
+    const last = /^\d{1,9}$/.test(lastHeader) ? Number(lastHeader) : 0;
+    let log: EventLog | undefined;
+    let record: ReleaseRecord | undefined;
+    try {
+      log = await d.state.readEvents(env.namespace, id);
+      record = await recordOf(c, env, d).catch((error: unknown) => {
+        if (error instanceof ReleaseError && error.code === "NOT_FOUND" && log) return undefined;
+        throw error;
+      });
+    } catch (error) {
+      return releaseError(c, error);
+    }
+    return streamSSE(c, async (stream) => {
+      const stop = new AbortController();
+      const signal = AbortSignal.any([stop.signal, d.stopping, c.req.raw.signal]);
+      stream.onAbort(() => stop.abort());
+      const ping = setInterval(() => void stream.write(": ping\n\n").catch(() => stop.abort()), SSE_PING_MS);
+      let sent = last;
+      const send = async (l: EventLog) => {
+        for (const event of l.events) {
+          if (event.seq <= sent) continue;
+          await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(event) });
+          sent = event.seq;
+        }
+      };
+      try {
+        if (log) await send(log);
+        // Done, or finished by an engine that died before closing the log: nothing more will come.
+        if (log?.done || (record && isTerminal(record.state) && log)) return;
+        let from = log?.resourceVersion;
+        while (!signal.aborted) {
+          for await (const next of d.state.watchEvents(env.namespace, id, from, signal)) {
+            await send(next);
+            from = next.resourceVersion;
+            if (next.done) return;
+          }
+        }
+      } catch (error) {
+        if (!signal.aborted) o.logger.warn({ release: id, err: (error as Error).message }, "event stream");
+      } finally {
+        clearInterval(ping);
+      }
+    });
+  });
+
+  app.post(`${BASE}/releases/:release/:decision`, guard(["approve"]), o.limitBody, async (c) => {
+    const decision = (c.req.param("decision") ?? "") as Decision;
+    if (!DECISIONS.includes(decision))
+      return c.json({ message: `no decision "${decision}"; use one of ${DECISIONS.join(", ")}` }, 404);
+    const found = await environmentOf(c);
+    if (found instanceof Response) return found;
+    const { env, deps: d } = found;
+    let by = c.get("caller");
+    const text = await c.req.text();
+    if (text.trim()) {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return c.json({ message: "invalid request", problems: [{ path: "(body)", message: "not JSON" }] }, 400);
+      }
+      const name = (body as { by?: unknown } | null)?.by;
+      if (name !== undefined && (typeof name !== "string" || !/^[\x20-\x7e]{1,100}$/.test(name)))
+        return c.json(
+          { message: "invalid request", problems: [{ path: "by", message: "1 to 100 printable characters" }] },
+          400,
+        );
+      if (typeof name === "string") by = `${name} (${by})`;
+    }
+    try {
+      const record = await recordOf(c, env, d);
+      const engine = d.releases.engine;
+      const ns = env.namespace;
+      if (decision === "rollback") {
+        const id = await d.releases.rollback(ns, env.name, record.id, by);
+        return c.json({ message: "success", releaseId: id, rollbackOf: record.id, ...urls(c, id) });
+      }
+      const after =
+        decision === "promote"
+          ? await engine.promote(record.id, { by, namespace: ns })
+          : decision === "abort"
+            ? await engine.abort(record.id, { by, namespace: ns })
+            : await engine.approve(record.id, { by, namespace: ns, gate: "code-as-data" });
+      return c.json({ message: "success", release: summary(after) });
+    } catch (error) {
+      return releaseError(c, error);
+    }
+  });
+}
