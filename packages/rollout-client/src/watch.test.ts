@@ -86,6 +86,22 @@ describe("watch", () => {
     });
   });
 
+  it("fails with NOT_FOUND at once when the object is gone before the watch starts", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Deployment", deploymentManifest("web", "web:1"));
+    const target = await env.client.target("web");
+    await env.conn.request({
+      method: "DELETE",
+      path: "/apis/apps/v1/namespaces/shop/deployments/web",
+      resource: { kind: "Deployment" },
+    });
+    await expect(env.client.waitFor(target, () => true)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(env.client.status(target)).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: 'Deployment "web" in namespace "shop": does not exist (any more)',
+    });
+  });
+
   it("falls back to one LIST per watched collection when the server refuses watch lists", async () => {
     const env = await kubeSimResource({ withoutControllers: true });
     await env.create("Deployment", deploymentManifest("web", "web:1"));

@@ -108,7 +108,10 @@ export async function* watchStatus(
       if (failure !== undefined) throw failure;
       if (stop.signal.aborted) break;
       const status = computeStatus(target, caches);
-      if (!status) continue;
+      if (!status) {
+        if (caches.every((c) => c.synced)) throw missing(target);
+        continue;
+      }
       const key = JSON.stringify(status);
       if (key === last) continue;
       last = key;
@@ -138,13 +141,15 @@ export async function readStatus(conn: Connection, target: Target, signal?: Abor
     ),
   );
   const status = computeStatus(target, caches);
-  if (!status) {
-    throw new RolloutClientError("NOT_FOUND", "does not exist any more", {
-      resource: { kind: target.kind, name: target.name, namespace: target.namespace },
-      httpStatus: 404,
-    });
-  }
+  if (!status) throw missing(target);
   return status;
+}
+
+function missing(target: Target): RolloutClientError {
+  return new RolloutClientError("NOT_FOUND", "does not exist (any more)", {
+    resource: { kind: target.kind, name: target.name, namespace: target.namespace },
+    httpStatus: 404,
+  });
 }
 
 function computeStatus(target: Target, caches: SourceCache[]): WorkloadStatus | undefined {
