@@ -51,6 +51,29 @@ describe("controller runtime", () => {
     await expect(sim.settle()).rejects.toThrow("controller broken failed to reconcile default/c: boom");
   });
 
+  it("retries a reconcile that hits a Conflict, and reports it once it keeps failing", async () => {
+    let calls = 0;
+    const racing = defineController({
+      name: "racing",
+      for: { apiVersion: "v1", kind: "ConfigMap" },
+      reconcile(ctx, key) {
+        calls++;
+        const type = ctx.store.types.get("", "configmaps") as ResourceType;
+        const cm = ctx.store.get(type, key.namespace, key.name);
+        // A stale resourceVersion, as when another writer got there first.
+        ctx.store.update(type, key.namespace, key.name, { ...cm, metadata: { ...cm.metadata, resourceVersion: "1" } });
+        return undefined;
+      },
+    });
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [racing] });
+    const type = sim.store.types.get("", "configmaps") as ResourceType;
+    sim.store.create(type, "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" } });
+    await expect(sim.settle()).rejects.toThrow(
+      'controller racing failed to reconcile default/c: Operation cannot be fulfilled on configmaps "c"',
+    );
+    expect(calls).toBe(6);
+  });
+
   it("refuses sim.advance() on the real clock with a clear error", async () => {
     await using sim = await startKubeSim({ controllers: [] });
     await expect(sim.advance(1000)).rejects.toThrow("sim.advance() needs the simulator to run on a ManualClock");

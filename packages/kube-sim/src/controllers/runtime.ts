@@ -83,6 +83,7 @@ interface QueueItem {
 }
 
 const MAX_RECONCILES_PER_SETTLE = 20_000;
+const MAX_QUICK_RETRIES = 5;
 
 function sameKind(obj: KubeObject, ref: KindRef): boolean {
   return obj.kind === ref.kind && splitApiVersion(obj.apiVersion).group === splitApiVersion(ref.apiVersion).group;
@@ -207,13 +208,18 @@ export class ControllerRuntime {
       result = await item.controller.reconcile(this.ctx, item.key);
       this.failures.delete(id);
     } catch (error) {
-      if (error instanceof KubeApiError && (error.code === 409 || error.code === 404)) {
+      const failures = (this.failures.get(id) ?? 0) + 1;
+      this.failures.set(id, failures);
+      if (
+        error instanceof KubeApiError &&
+        (error.code === 409 || error.code === 404) &&
+        failures <= MAX_QUICK_RETRIES
+      ) {
         // Someone changed or removed the object meanwhile: reconcile again from fresh state, as informers do.
+        // Past a few tries in a row it is no race but a bug, reported like any other error.
         this.enqueue(item.controller, item.key);
         return;
       }
-      const failures = (this.failures.get(id) ?? 0) + 1;
-      this.failures.set(id, failures);
       this.record(new ControllerError(item.controller.name, item.key, error));
       result = { requeueAfterMs: Math.min(5_000 * 2 ** (failures - 1), 300_000) };
     }
