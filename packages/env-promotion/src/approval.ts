@@ -89,6 +89,19 @@ async function blobAt(repo: GitRepo, commit: string, path: string): Promise<stri
     .catch(() => undefined);
 }
 
+/** The overlay's blob at each commit: one git process for all of them, or one each when some lack the file. */
+async function blobsAt(repo: GitRepo, commits: string[], path: string): Promise<(string | undefined)[]> {
+  if (commits.length === 0) return [];
+  const all = await repo
+    .run(["rev-parse", ...commits.map((commit) => `${commit}:${path}`)])
+    .then((out) => out.trim().split("\n"))
+    .catch(() => undefined);
+  if (all?.length === commits.length) return all;
+  const one: (string | undefined)[] = [];
+  for (const commit of commits) one.push(await blobAt(repo, commit, path));
+  return one;
+}
+
 /**
  * The newest approval of `env` whose tested overlay pins the same images as the overlay at `commit`.
  * Returns `null` when there is none, with the approvals that exist for other releases in `others`.
@@ -103,8 +116,14 @@ export async function findApproval(
   const wanted = releaseKey(images);
   const blob = await blobAt(repo, commit, overlayPath);
   const others: TagRow[] = [];
-  for (const row of (await listApprovalTags(repo, env)).slice(0, APPROVALS_CHECKED)) {
-    const tested = await blobAt(repo, row.commit, overlayPath);
+  const rows = (await listApprovalTags(repo, env)).slice(0, APPROVALS_CHECKED);
+  const blobs = await blobsAt(
+    repo,
+    rows.map((row) => row.commit),
+    overlayPath,
+  );
+  for (const [index, row] of rows.entries()) {
+    const tested = blobs[index];
     if (!tested) {
       others.push(row);
       continue;

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROD_KUSTOMIZATION, PROD_KUSTOMIZATION_PROMOTED, STAGING_KUSTOMIZATION } from "./__tests__/fixtures.js";
-import { DEVELOPER, git, gitRemoteResource, QA } from "./__tests__/git-remote-resource.js";
+import { DEVELOPER, git, gitRemoteResource, OVERLAYS, QA } from "./__tests__/git-remote-resource.js";
 import { gitHubServerResource } from "./__tests__/github-server-resource.js";
 import { recordApproval } from "./approval.js";
 import { PromotionError } from "./errors.js";
@@ -239,5 +239,22 @@ describe("promoteEnvironment", () => {
     expect(up.requests.map((r) => [r.method, r.path, (r.body as { head: string }).head])).toEqual([
       ["POST", "/repos/acme/gitops/pulls", branch],
     ]);
+  });
+  it("finds the approval among tags on commits that had no staging overlay yet", async () => {
+    const { "kustomize/staging/kustomization.yaml": staging, ...withoutStaging } = OVERLAYS;
+    const remote = gitRemoteResource({ files: withoutStaging });
+    const before = remote.remoteGit(["rev-parse", "main"]).trim();
+    const current = remote.commitOnRemote({ "kustomize/staging/kustomization.yaml": staging }, "Add staging");
+    remote.remoteGit(["tag", "-a", "qa-approved/staging/early", "-m", "approved before staging existed", before]);
+    remote.remoteGit([
+      "tag",
+      "-a",
+      `qa-approved/staging/${current.slice(0, 12)}`,
+      "-m",
+      "QA approved staging",
+      current,
+    ]);
+    const result = await promoteEnvironment({ repo: remote.clone, from: "staging", to: "prod", dryRun: true });
+    expect(result.approval?.tag).toBe(`qa-approved/staging/${current.slice(0, 12)}`);
   });
 });
