@@ -33,7 +33,14 @@ describe("createMergePatch", () => {
       fc.property(obj, obj, (from, to) => {
         expect(deepEqual(applyMergePatch(from, createMergePatch(from, to)), to)).toBe(true);
       }),
+      { numRuns: 500 },
     );
+  });
+  it.each([["constructor"], ["toString"], ["__proto__"]])("treats the key %s as plain data", (key) => {
+    const from = JSON.parse(`{"${key}": "a", "keep": 1}`);
+    const to = JSON.parse(`{"keep": 1}`);
+    expect(JSON.stringify(createMergePatch(from, to))).toBe(`{"${key}":null}`);
+    expect(JSON.stringify(createMergePatch(to, from))).toBe(`{"${key}":"a"}`);
   });
 });
 

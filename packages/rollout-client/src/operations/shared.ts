@@ -56,10 +56,14 @@ export function unsupported(target: Target, operation: string, hint: string): Ro
 export function createMergePatch(from: unknown, to: unknown): unknown {
   if (!isPlainObject(from) || !isPlainObject(to)) return to;
   const patch: Record<string, unknown> = {};
-  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
+  // Own keys only, and defineProperty, so keys like "constructor" or "__proto__" (annotations can be anything) are
+  // plain data here.
+  const set = (key: string, value: unknown) =>
+    Object.defineProperty(patch, key, { value, enumerable: true, writable: true, configurable: true });
+  for (const key of Object.keys(from)) if (!Object.hasOwn(to, key)) set(key, null);
   for (const [key, value] of Object.entries(to)) {
-    if (!(key in from)) patch[key] = value;
-    else if (!deepEqual(from[key], value)) patch[key] = createMergePatch(from[key], value);
+    if (!Object.hasOwn(from, key)) set(key, value);
+    else if (!deepEqual(from[key], value)) set(key, createMergePatch(from[key], value));
   }
   return patch;
 }
@@ -69,7 +73,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
   if (isPlainObject(a) && isPlainObject(b)) {
     const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => k in b && deepEqual(a[k], b[k]));
+    return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }
