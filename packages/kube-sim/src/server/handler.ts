@@ -16,7 +16,7 @@ import { openWatch, type WatchEvent } from "../watch.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./discovery.js";
 import { openApiV3GroupVersion, openApiV3Index, parseOpenApiPath } from "./openapi.js";
 import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from "./protobuf.js";
-import { parsePath, type ResourceRequest } from "./routes.js";
+import { BadPathError, parsePath, type ResourceRequest } from "./routes.js";
 import { toTable, wantsTable } from "./table.js";
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -423,8 +423,20 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://kube-sim");
-    const parsed = parsePath(url.pathname);
+    // Split by hand: `new URL()` reads a path starting with "//" as a host name and throws on odd ones.
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    const url = {
+      pathname: q < 0 ? raw : raw.slice(0, q),
+      searchParams: new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)),
+    };
+    let parsed: ReturnType<typeof parsePath>;
+    try {
+      parsed = parsePath(url.pathname);
+    } catch (error) {
+      if (error instanceof BadPathError) throw apiErrors.badRequest(error.message);
+      throw error;
+    }
     if (parsed.kind === "other") {
       const p = parsed.path.replace(/\/+$/, "");
       if (req.method === "GET" && p === "/version") return sendJson(res, 200, SERVER_VERSION);

@@ -20,8 +20,18 @@ export type ParsedPath =
   | { kind: "discovery"; group: string | undefined; version: string | undefined; legacy: boolean }
   | { kind: "other"; path: string };
 
+export class BadPathError extends Error {
+  override readonly name = "BadPathError";
+}
+
 function decode(parts: string[]): string[] {
-  return parts.map((p) => decodeURIComponent(p));
+  return parts.map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      throw new BadPathError(`the request path has an invalid percent-encoded segment: ${JSON.stringify(p)}`);
+    }
+  });
 }
 
 export function parsePath(pathname: string): ParsedPath {
