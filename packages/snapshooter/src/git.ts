@@ -164,7 +164,8 @@ function hintFor(text: string): string {
 const REFUSED =
   /\[rejected\]|\[remote rejected\].*(?:fetch first|non-fast-forward)|non-fast-forward|fetch first|failed to push some refs|cannot lock ref/i;
 
-async function withLock<T>(checkout: string, entry: string, run: () => Promise<T>): Promise<T> {
+/** Runs `run` holding the lock of `checkout` (a folder); another holder makes it fail with LOCKED at once. */
+export async function withLock<T>(checkout: string, entry: string, run: () => Promise<T>): Promise<T> {
   await mkdir(path.dirname(checkout), { recursive: true });
   let release: () => Promise<void>;
   try {
@@ -178,7 +179,7 @@ async function withLock<T>(checkout: string, entry: string, run: () => Promise<T
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ELOCKED") {
-      throw new SnapshooterError("LOCKED", `another snapshot run holds the checkout ${checkout}`, {
+      throw new SnapshooterError("LOCKED", `another snapshot run holds ${checkout}`, {
         entry,
         problems: [
           {

@@ -1,5 +1,6 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import lockfile from "proper-lockfile";
 import { describe, expect, it } from "vitest";
 import { SnapshooterError } from "./errors.js";
 import { HOME_TAG } from "./model.js";
@@ -66,6 +67,25 @@ describe("runSnapshots without git (the patches land beside the config file)", (
       removed: [`projects/${gone}.json`],
     });
     expect(formatReport(report)).toContain(`    - projects/${gone}.json`);
+  });
+
+  it("refuses to write an outputDir another run is writing (exit code 3)", async () => {
+    const { dir, configPath, exportFile } = await project();
+    const release = await lockfile.lock(path.join(dir, "snapshot"), {
+      realpath: false,
+      lockfilePath: path.join(dir, "snapshot.lock"),
+    });
+    try {
+      const report = await runSnapshots({ configPath, source: exportFile });
+      expect(report.entries.map((e) => [e.name, e.status, e.error?.code])).toEqual([
+        ["My Projects", "failed", "LOCKED"],
+        ["Olympe only", "updated", undefined],
+      ]);
+      expect(exitCodeOf(report)).toBe(EXIT_CODES.LOCKED);
+      await expect(stat(path.join(dir, "snapshot"))).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      await release();
+    }
   });
 
   it("a dry run says what would change and writes nothing", async () => {

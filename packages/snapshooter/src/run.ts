@@ -12,7 +12,7 @@ import {
   type SnapshooterEntry,
 } from "./config.js";
 import { isAbortError, SnapshooterError, type SnapshooterErrorCode, throwIfAborted } from "./errors.js";
-import { type GitEvent, snapshotToGit } from "./git.js";
+import { type GitEvent, snapshotToGit, withLock } from "./git.js";
 import { loadGraph, selectSnapshot } from "./graph.js";
 import type { CodeGraph } from "./model.js";
 import { redactUrlCredentials } from "./redact.js";
@@ -188,10 +188,14 @@ async function runEntry(
       report.pushed = result.pushed;
       report.pushAttempts = result.pushAttempts;
     } else {
-      report.files = await syncPatchFiles(path.resolve(baseDir, outputDir), files, {
-        ...(options.dryRun ? { dryRun: true } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      const dir = path.resolve(baseDir, outputDir);
+      // The same lock as a git checkout's: two runs writing one outputDir would interleave their patches.
+      report.files = await withLock(dir, name, () =>
+        syncPatchFiles(dir, files, {
+          ...(options.dryRun ? { dryRun: true } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
     }
     const changed = report.files.added.length + report.files.changed.length + report.files.removed.length > 0;
     report.status = !changed ? "unchanged" : options.dryRun ? "would-update" : "updated";
