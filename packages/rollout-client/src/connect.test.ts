@@ -56,6 +56,16 @@ describe("connection settings", () => {
     expect(explicit.namespace).toBe("web");
     explicit.close();
   });
+  it("follows $KUBECONFIG when no kubeconfig is given (the default chain)", async () => {
+    vi.stubEnv("KUBECONFIG", kubeconfigFile(KUBECONFIG));
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+    const conn = await openConnection({ context: "staging" });
+    expect([conn.context, conn.server]).toEqual(["staging", "http://127.0.0.1:1"]);
+    conn.close();
+  });
+
   it("refuses an unknown context and lists the known ones", () => {
     expect(() => loadKubeConfig({ kubeconfig: { yaml: KUBECONFIG }, context: "qa" })).toThrow(
       'kubeconfig: the kubeconfig has no context "qa" (it has: prod, staging)',

@@ -127,10 +127,13 @@ export function applyPodTemplateChange(
   const next = clone(template);
   if (change.annotations) {
     next.metadata ??= {};
-    const annotations: Record<string, string> = { ...(next.metadata.annotations ?? {}) };
+    const annotations: Record<string, string> = {};
+    const set = (key: string, value: string) =>
+      Object.defineProperty(annotations, key, { value, enumerable: true, writable: true, configurable: true });
+    for (const [key, value] of Object.entries(next.metadata.annotations ?? {})) set(key, value);
     for (const [key, value] of Object.entries(change.annotations)) {
       if (value === null) delete annotations[key];
-      else annotations[key] = value;
+      else set(key, value);
     }
     next.metadata.annotations = annotations;
   }
