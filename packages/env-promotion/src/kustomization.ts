@@ -18,14 +18,6 @@ import {
 import { z } from "zod";
 import { PromotionError } from "./errors.js";
 
-/** One entry of a kustomization's `images:` list (the fields promotion reads and writes). */
-export interface OverlayImage {
-  name: string;
-  newName?: string;
-  newTag?: string;
-  digest?: string;
-}
-
 export type ImageChangeKind = "updated" | "added" | "unchanged";
 
 export interface ImageChange {
@@ -64,7 +56,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._/:-]{0,254}$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
 
-const sourceImageSchema = z.object({
+/** One entry of a kustomization's `images:` list (the fields promotion reads and writes), as a source must write it. */
+export const overlayImageSchema = z.object({
+  /** The image name the manifests use, which kustomize matches. */
   name: z.string().regex(NAME, "is not an image name"),
   newName: z.string().regex(NAME, "is not an image name").optional(),
   newTag: z
@@ -73,6 +67,8 @@ const sourceImageSchema = z.object({
     .optional(),
   digest: z.string().regex(DIGEST, "is not a digest like sha256:<hex>").optional(),
 });
+
+export type OverlayImage = z.infer<typeof overlayImageSchema>;
 
 const PROMOTED_FIELDS = ["newName", "newTag", "digest"] as const;
 type PromotedField = (typeof PROMOTED_FIELDS)[number];
@@ -547,7 +543,7 @@ function parseOverlay(text: string, path: string, role: "source" | "target"): Pa
       if (typeof value === "string") image[field] = value;
     }
     if (role === "source") {
-      const checked = sourceImageSchema.safeParse(image);
+      const checked = overlayImageSchema.safeParse(image);
       if (!checked.success) {
         const issue = checked.error.issues[0];
         const field = String(issue?.path[0] ?? "name");
