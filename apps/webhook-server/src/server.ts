@@ -18,6 +18,8 @@ import type { ReleaseRoutesDeps } from "./routes/index.js";
 export interface RunningServer {
   url: string;
   config: ServerConfig;
+  /** Requests being handled now (their headers have arrived). */
+  readonly inFlight: number;
   /**
    * Stops accepting, ends event streams, lets in-flight requests and the releases this replica runs finish within
    * the grace period, then closes. Releases still running are handed over: their Lease expires and another replica
@@ -69,7 +71,7 @@ export async function startServer(
       leaseDurationSeconds: config.leaseDurationSeconds,
     });
     releases.startRecovery(environments.list());
-    deps = { releases, state, environments, stopping: stopping.signal };
+    deps = { releases, state, environments, stopping: stopping.signal, streams: { open: 0 } };
   }
   const { app, state } = createApp({
     config,
@@ -100,7 +102,8 @@ export async function startServer(
       stopping.abort();
       server.closeIdleConnections();
       const deadline = Date.now() + config.shutdownGraceMs;
-      while (state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const busy = () => state.inFlight > 0 || (deps?.streams.open ?? 0) > 0;
+      while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       server.closeAllConnections();
       await closed;
       await deps?.releases.stop(deadline, { cancel: options.cancelReleasesOnShutdown ?? false });
@@ -109,5 +112,13 @@ export async function startServer(
     })();
     return stopped;
   };
-  return { url, config, shutdown, [Symbol.asyncDispose]: shutdown };
+  return {
+    url,
+    config,
+    get inFlight() {
+      return state.inFlight;
+    },
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
 }

@@ -218,7 +218,11 @@ export async function startSimServer(
       return stopped;
     };
     return {
-      ...server,
+      url: server.url,
+      config: server.config,
+      get inFlight() {
+        return server.inFlight;
+      },
       cluster,
       tokens,
       base: `${server.url}/v1/projects/demo/environments/demo`,

@@ -18,6 +18,8 @@ export interface ReleaseRoutesDeps {
   environments: Environments;
   /** Aborted when the server stops: event streams end (clients resume elsewhere with Last-Event-ID). */
   stopping: AbortSignal;
+  /** Event streams open now: shutdown lets them end before it closes the connections. */
+  streams: { open: number };
 }
 
 const BASE = "/v1/projects/:project/environments/:environment";
@@ -194,6 +196,7 @@ export function registerReleaseRoutes(
       return releaseError(c, error);
     }
     return streamSSE(c, async (stream) => {
+      d.streams.open++;
       const stop = new AbortController();
       const signal = AbortSignal.any([stop.signal, d.stopping, c.req.raw.signal]);
       stream.onAbort(() => stop.abort());
@@ -222,6 +225,7 @@ export function registerReleaseRoutes(
         if (!signal.aborted) o.logger.warn({ release: id, err: (error as Error).message }, "event stream");
       } finally {
         clearInterval(ping);
+        d.streams.open--;
       }
     });
   });
