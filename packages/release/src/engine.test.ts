@@ -1,5 +1,6 @@
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
-import { describe, expect, it } from "vitest";
+import { isHealthy } from "@rollway/rollout-client";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { parseEnvironment } from "./environment.js";
 import { ReleaseError } from "./errors.js";
 import { type ReleaseEvent, releaseEventChannel } from "./events.js";
@@ -8,6 +9,7 @@ import {
   configMapsPath,
   demoEnvironmentInput,
   jobsPath,
+  loadTester,
   NS,
   type Obj,
   OLD,
@@ -448,5 +450,103 @@ describe("apply against kube-sim", () => {
     expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
     expect((await k.serving("backend-2")).image).toBe(OLD.other);
     expect(await k.serving("backend-1")).toMatchObject({ image: OLD["backend-1"] });
+  });
+
+  describe("a Flagger Canary (blue/green, kubernetes provider)", () => {
+    async function flaggerWorld() {
+      const k = await releaseSimResource({ backends: [], fastClock: true, readyTimeoutSeconds: 600 });
+      const tester = await loadTester();
+      onTestFinished(() => tester.close());
+      const http = (path: string, body: unknown) =>
+        fetch(`${k.sim.url}${path}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      await http(`/apis/apps/v1/namespaces/${NS}/deployments`, {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "podinfo" },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: "podinfo" } },
+          template: podTemplate("podinfo", "podinfo", "my-registry/podinfo:1"),
+        },
+      });
+      await http(`/apis/flagger.app/v1beta1/namespaces/${NS}/canaries`, {
+        apiVersion: "flagger.app/v1beta1",
+        kind: "Canary",
+        metadata: { name: "podinfo" },
+        spec: {
+          provider: "kubernetes",
+          targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
+          service: { port: 9898 },
+          analysis: {
+            interval: "1s",
+            threshold: 2,
+            iterations: 1,
+            webhooks: [
+              { name: "approval", type: "confirm-promotion", url: `${tester.url}/gate/check` },
+              { name: "abort", type: "rollback", url: `${tester.url}/rollback/check` },
+            ],
+          },
+        },
+      });
+      const environment = parseEnvironment({
+        ...demoEnvironmentInput({ backends: [], readyTimeoutSeconds: 600 }),
+        backends: {
+          podinfo: {
+            workload: { kind: "Canary", name: "podinfo" },
+            container: "podinfo",
+            strategy: { type: "blueGreen", activeService: "podinfo", previewService: "podinfo-canary" },
+          },
+        },
+        platform: [],
+      });
+      // Flagger initialises the primary at its first interval.
+      await k.client.waitFor(await k.client.target("podinfo", NS), isHealthy, { timeout: 120_000 });
+      const payload = parseDeployPayload({
+        backends: {
+          images: ["my-registry/podinfo:2"],
+          deployRules: [{ source: "^my-registry/podinfo:", target: "^podinfo$" }],
+        },
+      });
+      return { k, plan: await k.engine.plan(payload, environment) };
+    }
+    const primaryImage = async (k: Awaited<ReturnType<typeof releaseSimResource>>) =>
+      (await k.get(`/apis/apps/v1/namespaces/${NS}/deployments/podinfo-primary`)).spec.template.spec.containers[0]
+        .image;
+
+    it("waits at confirm-promotion, then the approval opens the gate and the primary runs the new image", async () => {
+      const { k, plan } = await flaggerWorld();
+      expect(plan.components.find((c) => c.name === "podinfo")).toMatchObject({
+        target: { kind: "Canary", strategy: "flaggerBlueGreen" },
+        workload: { kind: "Deployment", name: "podinfo" },
+      });
+      const log = eventLog();
+      const releasing = k.engine.apply(plan, { onEvent: log.onEvent });
+      const waiting = await log.next("waiting-for-approval");
+      expect((await k.get(`/apis/flagger.app/v1beta1/namespaces/${NS}/canaries/podinfo`)).status.phase).toBe(
+        "WaitingPromotion",
+      );
+      expect(await primaryImage(k)).toBe("my-registry/podinfo:1");
+      await k.engine.promote(waiting.release, { by: "erin", namespace: NS });
+      expect((await releasing).state).toBe("promoted");
+      expect(await primaryImage(k)).toBe("my-registry/podinfo:2");
+    });
+
+    it("is rolled back by Flagger when the release is aborted, the primary keeping the old image", async () => {
+      const { k, plan } = await flaggerWorld();
+      const log = eventLog();
+      const releasing = k.engine.apply(plan, { onEvent: log.onEvent });
+      const waiting = await log.next("waiting-for-approval");
+      await k.engine.abort(waiting.release, { by: "frank", namespace: NS });
+      await expect(releasing).rejects.toMatchObject({ code: "ABORTED" });
+      expect((await k.get(`/apis/flagger.app/v1beta1/namespaces/${NS}/canaries/podinfo`)).status.phase).toBe("Failed");
+      expect(await primaryImage(k)).toBe("my-registry/podinfo:1");
+      expect(log.events.find((e) => e.type === "component-aborted")?.message).toBe(
+        "podinfo: rolled back by Flagger, the primary serves my-registry/podinfo:1",
+      );
+    });
   });
 });

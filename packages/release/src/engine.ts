@@ -391,13 +391,36 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       await Promise.all(
         components.map(async (c) => {
           const t = await target(run, c);
-          if (t.kind !== "Deployment") await client.abort(t);
+          if (t.kind === "Canary") {
+            // Flagger's own rollback: the rollback gate makes it fail the analysis and keep the primary (the stable
+            // version) serving; the target keeps the failed spec at zero replicas until the next release, as in Flagger.
+            const servingOld = (s: WorkloadStatus) =>
+              (s.stableImages ?? []).some((i) => i.container === c.container && i.image === c.image.from);
+            const now = await client.status(t);
+            if (!(now.phase === "Aborted" && servingOld(now))) {
+              await client.abort(t);
+              await waitComponent(
+                run,
+                c,
+                (s) => s.phase === "Aborted" && servingOld(s),
+                p.promotion.readyTimeoutSeconds,
+                "Flagger's rollback",
+                deadline.signal,
+              );
+            }
+            await client.gate(t, "rollback", "close");
+            run.emit("component-aborted", `${c.name}: rolled back by Flagger, the primary serves ${c.image.from}`, {
+              component: c.name,
+            });
+            return;
+          }
+          if (t.kind === "Rollout") await client.abort(t);
           const config = c.config?.from.configMap
             ? { configMap: c.config.from.configMap, mountPath: c.config.mountPath }
             : undefined;
           const replicas = run.record.scaledDown?.[c.name];
           await writeTemplate(p.namespace, c, c.image.from, config, replicas);
-          if (t.kind !== "Deployment") await client.retry(t);
+          if (t.kind === "Rollout") await client.retry(t);
           await waitComponent(
             run,
             c,

@@ -14,12 +14,10 @@ function crashingEngine(
   kubeconfigPath: string,
   payload: object,
 ): { child: ChildProcess; reached(type: string): Promise<ReleaseEvent> } {
-  const script = fileURLToPath(new URL("./test-helpers/crash-engine.ts", import.meta.url));
+  const script = fileURLToPath(new URL("./test-helpers/crash-engine.mjs", import.meta.url));
   const child = spawn(
     process.execPath,
     [
-      "--import",
-      "tsx",
       script,
       kubeconfigPath,
       JSON.stringify(demoEnvironmentInput({ backends: BACKENDS_USED })),

@@ -226,3 +226,44 @@ export function replayServing(
   }
   return { gaps, selected };
 }
+
+export interface LoadTester {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A flagger-loadtester's gate API (pkg/loadtester/server.go), served over real HTTP: `/gate/check` and
+ * `/rollback/check` answer 200 when open and 403 when closed; `/gate/open|close` and `/rollback/open|close` take
+ * `{ name, namespace }`. Flagger's confirm-promotion and rollback webhooks point at it; rollout-client opens it.
+ */
+export async function loadTester(): Promise<LoadTester> {
+  const { createServer } = await import("node:http");
+  const open = new Set<string>();
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      const { name, namespace } = JSON.parse(body || "{}") as { name?: string; namespace?: string };
+      const [, kind, verb] = (req.url ?? "").split("/");
+      const key = `${kind}/${namespace}/${name}`;
+      if (verb === "open") open.add(key);
+      else if (verb === "close") open.delete(key);
+      const status = verb === "check" && !open.has(key) ? 403 : 200;
+      res.writeHead(status, { "Content-Type": "text/plain" });
+      res.end(status === 200 ? "ok" : "closed");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -4,8 +4,8 @@
  * release engine connected to it over HTTP. Everything is disposed by `onTestFinished`, as trpc's `*Resource`
  * helpers do.
  */
-import { defaultCrdSources, type KubeSim, startKubeSim } from "@rollway/kube-sim";
-import { connect, isHealthy } from "@rollway/rollout-client";
+import { defaultCrdSources, type KubeSim, ManualClock, startKubeSim } from "@rollway/kube-sim";
+import { connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
 import { onTestFinished } from "vitest";
 import { createReleaseEngine, type ReleaseEngine } from "../engine.js";
 import { type Environment, parseEnvironment } from "../environment.js";
@@ -27,6 +27,8 @@ export interface ReleaseSim {
   sim: KubeSim;
   engine: ReleaseEngine;
   api: KubeApi;
+  /** The engine's rollout-client. */
+  client: RolloutClient;
   environment: Environment;
   /** Every request the engine sent. */
   requests: { method: string; path: string }[];
@@ -38,28 +40,60 @@ export interface ReleaseSim {
 }
 
 export async function releaseSimResource(
-  options: { readyTimeoutSeconds?: number; backends?: string[]; leaseDurationSeconds?: number } = {},
+  options: {
+    readyTimeoutSeconds?: number;
+    backends?: string[];
+    leaseDurationSeconds?: number;
+    /**
+     * Run every clock (kube-sim's controllers, the engine, rollout-client) on one ManualClock that the helper moves
+     * 500 ms forward every 5 ms of real time: for controllers with long intervals (Flagger ticks at least every 10 s).
+     */
+    fastClock?: boolean;
+  } = {},
 ): Promise<ReleaseSim> {
+  const clock = options.fastClock ? new ManualClock(Date.now()) : undefined;
   const sim = await startKubeSim({
+    ...(clock ? { clock } : {}),
     namespace: NS,
     readyDelayMs: 20,
     jobRunMs: 20,
     crds: [...defaultCrdSources(), ...LEASE_CRD],
   });
   const closers: (() => void | Promise<void>)[] = [() => sim.close()];
+  if (clock) {
+    let running = true;
+    const driving = (async () => {
+      while (running) {
+        await sim.advance(500);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    closers.push(async () => {
+      running = false;
+      await driving;
+    });
+  }
   onTestFinished(async () => {
     for (const close of closers.reverse()) await close();
   });
   const requests: { method: string; path: string }[] = [];
   const makeEngine = async (track: boolean, leaseDurationSeconds = options.leaseDurationSeconds ?? 30) => {
     const onRequest = track ? (r: { method: string; path: string }) => requests.push(r) : undefined;
-    const client = await connect({ kubeconfig: { yaml: sim.kubeconfig }, ...(onRequest ? { onRequest } : {}) });
+    const client = await connect({
+      kubeconfig: { yaml: sim.kubeconfig },
+      ...(onRequest ? { onRequest } : {}),
+      ...(clock ? { clock } : {}),
+    });
     const api = await openKubeApi({ kubeconfig: { yaml: sim.kubeconfig }, ...(onRequest ? { onRequest } : {}) });
     closers.push(
       () => client.close(),
       () => api.close(),
     );
-    return { api, client, engine: createReleaseEngine({ client, api, leaseDurationSeconds }) };
+    return {
+      api,
+      client,
+      engine: createReleaseEngine({ client, api, leaseDurationSeconds, ...(clock ? { clock } : {}) }),
+    };
   };
   const { api, client, engine } = await makeEngine(true);
   const http = async (method: string, path: string, body?: unknown) => {
@@ -84,6 +118,7 @@ export async function releaseSimResource(
   return {
     sim,
     engine,
+    client,
     api,
     environment,
     requests,
