@@ -40,7 +40,7 @@ function isReport(value: unknown): value is SnapshotReport {
 }
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
+  return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function formatEntry(entry: EntryReport, dryRun: boolean): string[] {
