@@ -213,8 +213,9 @@ describe("planOverlayPromotion", () => {
             )
             .join("")}other: kept # here\n`;
           const result = plan(from, to);
-          expect(readTargetImages(result.text, "to").map((i) => [i.name, i.newName, i.newTag])).toEqual(
-            images.map((i) => [i.name, i.newName, i.newTag]),
+          // Same repository and tag; newName is only written when it differs from name.
+          expect(readTargetImages(result.text, "to").map((i) => [i.name, i.newName ?? i.name, i.newTag])).toEqual(
+            images.map((i) => [i.name, i.newName ?? i.name, i.newTag]),
           );
           const untouchedLines = (text: string) => text.split("\n").filter((l) => !/newTag|newName/.test(l));
           expect(untouchedLines(result.text)).toEqual(untouchedLines(to));
