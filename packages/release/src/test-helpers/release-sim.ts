@@ -4,7 +4,7 @@
  * release engine connected to it over HTTP. Everything is disposed by `onTestFinished`, as trpc's `*Resource`
  * helpers do.
  */
-import { defaultCrdSources, type KubeSim, ManualClock, startKubeSim } from "@rollway/kube-sim";
+import { type KubeSim, ManualClock, startKubeSim } from "@rollway/kube-sim";
 import { connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
 import { onTestFinished } from "vitest";
 import { createReleaseEngine, type ReleaseEngine } from "../engine.js";
@@ -12,7 +12,6 @@ import { type Environment, parseEnvironment } from "../environment.js";
 import { type KubeApi, openKubeApi } from "../kube-api.js";
 import {
   demoEnvironmentInput,
-  LEASE_CRD,
   NS,
   type Obj,
   replicaSetsPath,
@@ -57,7 +56,6 @@ export async function releaseSimResource(
     namespace: NS,
     readyDelayMs: 20,
     jobRunMs: 20,
-    crds: [...defaultCrdSources(), ...LEASE_CRD],
   });
   const closers: (() => void | Promise<void>)[] = [() => sim.close()];
   if (clock) {
