@@ -10,13 +10,20 @@ type Obj = Record<string, unknown>;
 function obj(parent: Obj, key: string): Obj {
   const v = parent[key];
   if (isPlainObject(v)) return v;
+  // A wrong type stays as sent, for validation to report; defaults then go to a detached object.
+  if (v !== undefined && v !== null) return {};
   const fresh: Obj = {};
   parent[key] = fresh;
   return fresh;
 }
 
 function setDefault(o: Obj, key: string, value: unknown): void {
-  if (o[key] === undefined || o[key] === null) o[key] = value;
+  if (isPlainObject(o) && (o[key] === undefined || o[key] === null)) o[key] = value;
+}
+
+/** The plain-object entries of a list field; anything else is left for validation to report. */
+function objects(list: unknown): Obj[] {
+  return Array.isArray(list) ? list.filter(isPlainObject) : [];
 }
 
 function defaultContainer(c: Obj): void {
@@ -28,7 +35,7 @@ function defaultContainer(c: Obj): void {
     c.imagePullPolicy = tag === "latest" ? "Always" : "IfNotPresent";
   }
   setDefault(c, "resources", {});
-  if (Array.isArray(c.ports)) for (const p of c.ports as Obj[]) setDefault(p, "protocol", "TCP");
+  for (const p of objects(c.ports)) setDefault(p, "protocol", "TCP");
 }
 
 export function defaultPodSpec(spec: Obj, restartPolicy = "Always"): void {
@@ -37,10 +44,7 @@ export function defaultPodSpec(spec: Obj, restartPolicy = "Always"): void {
   setDefault(spec, "dnsPolicy", "ClusterFirst");
   setDefault(spec, "securityContext", {});
   setDefault(spec, "schedulerName", "default-scheduler");
-  for (const list of ["containers", "initContainers"]) {
-    const cs = spec[list];
-    if (Array.isArray(cs)) for (const c of cs) if (isPlainObject(c)) defaultContainer(c);
-  }
+  for (const list of ["containers", "initContainers"]) for (const c of objects(spec[list])) defaultContainer(c);
 }
 
 function defaultTemplate(spec: Obj, restartPolicy?: string): void {
@@ -92,11 +96,10 @@ export function applyDefaults(group: string, resource: string, o: KubeObject): v
       if (!spec) return;
       setDefault(spec, "type", "ClusterIP");
       setDefault(spec, "sessionAffinity", "None");
-      if (Array.isArray(spec.ports))
-        for (const p of spec.ports as Obj[]) {
-          setDefault(p, "protocol", "TCP");
-          setDefault(p, "targetPort", p.port);
-        }
+      for (const p of objects(spec.ports)) {
+        setDefault(p, "protocol", "TCP");
+        setDefault(p, "targetPort", p.port);
+      }
       return;
     }
     case "/namespaces": {

@@ -26,6 +26,7 @@ import {
   type Selector,
   SelectorParseError,
 } from "./selectors.js";
+import { checkShapes } from "./shapes.js";
 import { checkBuiltIn, checkCustomResource, checkMetadata, checkName, type FieldValidation } from "./validation.js";
 
 export type PatchType = "json" | "merge" | "strategic";
@@ -623,7 +624,22 @@ export class Store {
     obj.apiVersion = apiVersionOf(type.group, type.versions[0] ?? wantVersion);
     // Built-in kinds are decoded into typed structs, where `null` is the zero value and disappears (kubectl
     // rollout undo sends `creationTimestamp: null` inside templates, for one).
-    if (!type.custom) dropNulls(obj);
+    if (!type.custom) {
+      dropNulls(obj);
+      // What typed decoding refuses before anything else looks at the object.
+      let problem: string | undefined;
+      for (const field of ["spec", "status"]) {
+        const v = obj[field];
+        if (v !== undefined && !isPlainObject(v)) {
+          problem = `json: cannot unmarshal ${Array.isArray(v) ? "array" : typeof v} into Go struct field ${type.kind}.${field} of type struct`;
+        }
+      }
+      problem ??= checkShapes(type.group, type.resource, type.kind, obj);
+      if (problem)
+        throw apiErrors.badRequest(
+          `${type.kind} in version "${wantVersion}" cannot be handled as a ${type.kind}: ${problem}`,
+        );
+    }
     obj.kind = type.kind;
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isPlainObject(obj.metadata)) throw apiErrors.badRequest("metadata must be an object");

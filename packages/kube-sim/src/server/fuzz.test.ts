@@ -79,7 +79,57 @@ describe("HTTP server under arbitrary requests", () => {
           expect(typeof status.message).toBe("string");
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
+    );
+  }, 60_000);
+
+  it("never answers 500 to arbitrary objects created, replaced or patched as real kinds (property)", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock() });
+    const kinds = [
+      ["/apis/apps/v1/namespaces/default/deployments", "apps/v1", "Deployment"],
+      ["/apis/batch/v1/namespaces/default/jobs", "batch/v1", "Job"],
+      ["/api/v1/namespaces/default/pods", "v1", "Pod"],
+      ["/api/v1/namespaces/default/services", "v1", "Service"],
+      ["/api/v1/namespaces/default/configmaps", "v1", "ConfigMap"],
+      ["/apis/argoproj.io/v1alpha1/namespaces/default/rollouts", "argoproj.io/v1alpha1", "Rollout"],
+      ["/apis/flagger.app/v1beta1/namespaces/default/canaries", "flagger.app/v1beta1", "Canary"],
+    ] as const;
+    const anything = fc.jsonValue({ maxDepth: 4 });
+    const spec = fc.oneof(
+      anything,
+      fc.record(
+        {
+          replicas: anything,
+          selector: anything,
+          template: anything,
+          ports: anything,
+          containers: anything,
+          strategy: anything,
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...kinds),
+        spec,
+        anything,
+        fc.constantFrom("POST", "PUT", "PATCH"),
+        async ([path, apiVersion, kind], s, status, m) => {
+          const name = "fuzz";
+          const obj = { apiVersion, kind, metadata: { name, labels: { app: "fuzz" } }, spec: s, status };
+          const target = m === "POST" ? path : `${path}/${name}`;
+          const res = await fetch(`${sim.url}${target}`, {
+            method: m,
+            headers: { "Content-Type": m === "PATCH" ? "application/merge-patch+json" : "application/json" },
+            body: JSON.stringify(m === "PATCH" ? { spec: s } : obj),
+          });
+          const text = await res.text();
+          expect(res.status, text).not.toBe(500);
+          await sim.settle();
+        },
+      ),
+      { numRuns: 100 },
     );
   }, 60_000);
 });

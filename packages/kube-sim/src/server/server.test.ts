@@ -168,6 +168,25 @@ describe("API server: CRUD and Status objects", () => {
     );
   });
 
+  it("refuses a field of the wrong JSON type with 400 before validation, as typed decoding does", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const bad = { ...deployment("t"), spec: { ...deployment("t").spec, replicas: "3" } };
+    const r = await call(sim.url, "POST", DEPLOY, bad);
+    expect(r.status).toBe(400);
+    expect(r.body.message).toBe(
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field Deployment.spec.replicas of type int32',
+    );
+    const ports = await call(sim.url, "POST", "/api/v1/namespaces/default/services", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "s" },
+      spec: { ports: [80] },
+    });
+    expect(ports.body.message).toContain(
+      "json: cannot unmarshal number into Go struct field Service.spec.ports[0] of type struct",
+    );
+  });
+
   it("refuses a name that is not an RFC 1123 subdomain", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
     const r = await call(sim.url, "POST", CM, configMap("Not_Valid"));
