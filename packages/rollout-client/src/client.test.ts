@@ -301,6 +301,36 @@ describe("Flagger", () => {
     ).toBe("podinfo:6.1.0");
   });
 
+  it("progressive traffic shifting: watch reports Flagger's canary weight at each step", async () => {
+    const env = await kubeSimResource();
+    await env.create("Deployment", deploymentManifest("podinfo", "podinfo:6.0.0"));
+    const canary = canaryManifest("podinfo", "http://unused.test", {
+      interval: "15s",
+      threshold: 2,
+      stepWeight: 20,
+      maxWeight: 60,
+    });
+    await env.create("Canary", {
+      ...canary,
+      spec: { ...canary.spec, provider: "istio", analysis: { ...canary.spec.analysis, webhooks: [] } },
+    });
+    const target = await env.client.target("podinfo");
+    expect(target.strategy).toBe("flaggerCanary");
+    await drive(env, env.client.waitFor(target, isHealthy));
+    await env.client.setImages(target, { podinfo: "podinfo:6.1.0" });
+    const weights: number[] = [];
+    const done = await drive(
+      env,
+      env.client.waitFor(target, (s) => {
+        if (s.phase === "Progressing" && weights.at(-1) !== s.canary?.weight) weights.push(s.canary?.weight ?? -1);
+        return isHealthy(s) && s.stableImages?.[0]?.image === "podinfo:6.1.0";
+      }),
+      { stepMs: 5_000 },
+    );
+    expect(weights).toEqual(expect.arrayContaining([20, 40, 60]));
+    expect(done.canary?.weight).toBe(0);
+  });
+
   it("abort opens the rollback gate and Flagger rolls the Canary back; the primary never changes", async () => {
     const env = await kubeSimResource();
     const loadtester = await loadtesterResource();
