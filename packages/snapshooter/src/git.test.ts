@@ -167,6 +167,17 @@ describe("runSnapshots with git", () => {
     expect(await log(remote.bare)).toEqual(["busy 2", "busy 1", "initial"]);
   });
 
+  it("a push a server hook declines fails at once with the hook's words, without retrying", async () => {
+    const { remote, run, events } = await setup();
+    const hook = path.join(remote.bare, "hooks", "pre-receive");
+    await writeFile(hook, "#!/bin/sh\necho 'branch frozen for the release' >&2\nexit 1\n", { mode: 0o755 });
+    const report = await run();
+    expect(report.entries[0]).toMatchObject({ status: "failed", pushed: false, error: { code: "GIT_FAILED" } });
+    expect(report.entries[0]?.error?.message).toContain("branch frozen for the release");
+    expect(events.filter((e) => e.type === "push-refused")).toEqual([]);
+    expect(await log(remote.bare)).toEqual(["initial"]);
+  });
+
   it("refuses to run on a checkout another run holds, and changes nothing (exit code 3)", async () => {
     const { remote, run, dir } = await setup();
     const checkout = checkoutDirFor({ repo: remote.bare, branch: "master" }, path.join(dir, "work"));

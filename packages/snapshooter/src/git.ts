@@ -18,7 +18,7 @@ import { type FileChanges, syncPatchFiles } from "./write.js";
 
 /** What each step runs, so a reader sees what reaches the remote. */
 export const CLONE_ARGS = (branch: string) => ["--depth", "1", "--branch", branch, "--single-branch", "--no-tags"];
-export const PUSH_ARGS = (branch: string) => ["push", "--porcelain", "origin", `HEAD:refs/heads/${branch}`];
+export const PUSH_ARGS = (branch: string) => ["push", "origin", `HEAD:refs/heads/${branch}`];
 export const FETCH_ARGS = (branch: string) => [
   "fetch",
   "--no-tags",
@@ -140,7 +140,7 @@ class Git {
     const text =
       this.redact(raw)
         .split("\n")
-        .filter((line) => !/^(Cloning into|remote: |To |hint: )/.test(line.trim()) && line.trim() !== "")
+        .filter((line) => !/^(Cloning into|To |hint: )/.test(line.trim()) && line.trim() !== "")
         .join("\n")
         .trim() || "git failed without a message";
     const where = redactUrlCredentials(this.url);
@@ -161,8 +161,8 @@ function hintFor(text: string): string {
   return text;
 }
 
-const REFUSED =
-  /\[rejected\]|\[remote rejected\].*(?:fetch first|non-fast-forward)|non-fast-forward|fetch first|failed to push some refs|cannot lock ref/i;
+// Refused because the branch moved on, and only that: a hook's "[remote rejected]" is a plain failure.
+const REFUSED = /\[rejected\][^\n]*\((?:fetch first|non-fast-forward)\)/i;
 
 /** Runs `run` holding the lock of `checkout` (a folder); another holder makes it fail with LOCKED at once. */
 export async function withLock<T>(checkout: string, entry: string, run: () => Promise<T>): Promise<T> {
@@ -255,7 +255,8 @@ export async function snapshotToGit(options: GitSnapshotOptions): Promise<GitSna
           return { changes, commit, pushed: true, pushAttempts: attempt };
         } catch (error) {
           const failure = git.failure("push", error);
-          if (failure.code !== "GIT_FAILED" || !REFUSED.test(failure.message)) throw failure;
+          const said = git.redact(error instanceof Error ? error.message : String(error));
+          if (failure.code !== "GIT_FAILED" || !REFUSED.test(said)) throw failure;
           emit({ type: "push-refused", entry, attempt, reason: "the remote branch moved on" });
           if (attempt >= maxAttempts) {
             throw new SnapshooterError(
