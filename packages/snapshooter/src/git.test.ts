@@ -202,6 +202,21 @@ describe("runSnapshots with git", () => {
     expect(await log(remote.bare)).toHaveLength(2);
   });
 
+  it("stops when aborted mid-run, pushing nothing (exit code 130)", async () => {
+    const { remote, run, events } = await setup();
+    const controller = new AbortController();
+    const report = await run({
+      signal: controller.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === "cloned") controller.abort();
+      },
+    });
+    expect(report.entries[0]).toMatchObject({ status: "failed", error: { code: "ABORTED" } });
+    expect(exitCodeOf(report)).toBe(130);
+    expect(await log(remote.bare)).toEqual(["initial"]);
+  });
+
   it("a dry run clones and reports, but commits and pushes nothing", async () => {
     const { remote, run } = await setup();
     const report = await run({ dryRun: true });
