@@ -1,72 +1,14 @@
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { rollway } from "./test-helpers/run-cli.js";
 
-// The tests run the built binary exactly as a user would.
-const bin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const examples = fileURLToPath(new URL("../../../packages/payload-schema/examples/", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "rollway-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The binary in the background, for commands that run while the test does other things (and for long ones). */
-function rollwayAsync(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: "1", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function rollway(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin, ...args], {
-    input,
-    encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-describe("rollway demo", () => {
-  it("releases the seed's example on a simulated cluster to preview, promotes it and shows the history", async () => {
-    const r = await rollwayAsync(["demo", "--ready-delay", "50"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain("6 workloads on version 1.0");
-    expect(r.stdout).toMatch(
-      /image +my-registry\/image-for-backend-1:1\.0 → my-registry\/image-for-backend-1:tag +\(rule backends\.deployRules\[1\]\)/,
-    );
-    for (const c of ["frontend", "backend-1", "backend-2", "backend-3", "backend-4", "backend-5"]) {
-      expect(r.stdout).toMatch(new RegExp(`^  ${c} +Paused 2/2 ready`, "m"));
-      expect(r.stdout).toMatch(new RegExp(`component-promoted +${c}: .* now serves users`));
-    }
-    expect(r.stdout).toMatch(/^demo-\d{8}-\d{6}-\w+ +promoted +/m);
-    expect(r.stdout).not.toContain("\u001b[");
-  });
-
-  it("prints one JSON object per line with --json, ending with the promoted release", async () => {
-    const r = await rollwayAsync(["demo", "--json", "--ready-delay", "50"]);
-    expect(r.code).toBe(0);
-    const lines = r.stdout
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
-    const types = lines.filter((l) => l.type === "event").map((l) => l.event.type);
-    expect(types).toEqual(
-      expect.arrayContaining(["started", "previews-ready", "waiting-for-approval", "upgrade-done"]),
-    );
-    expect(lines.find((l) => l.type === "history").releases[0].state).toBe("promoted");
-    expect(lines.at(-1)).toMatchObject({ type: "done", ok: true, state: "promoted" });
-  });
-});
 
 describe("rollway validate", () => {
   it("accepts the seed's example", () => {
@@ -81,10 +23,9 @@ describe("rollway validate", () => {
   });
 
   it("reads standard input with -, and reports problems as JSON with --json", () => {
-    const r = rollway(
-      ["validate", "-", "--json"],
-      '{"frontend": {"image": "r/w:1"}, "noDowntime": {"promotionmode": "manual"}}',
-    );
+    const r = rollway(["validate", "-", "--json"], {
+      input: '{"frontend": {"image": "r/w:1"}, "noDowntime": {"promotionmode": "manual"}}',
+    });
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).error.problems).toEqual([
       { path: "noDowntime.promotionmode", line: 1, column: 49, message: 'unknown key; did you mean "promotionMode"?' },
@@ -132,7 +73,102 @@ describe("rollway rules explain", () => {
   });
 });
 
+const demoEnvironment = fileURLToPath(
+  new URL("../../../packages/release/examples/demo-environment.yaml", import.meta.url),
+);
+
+describe("rollway validate, other kinds", () => {
+  it("recognises an environment file and reports a typo with its line, column and the fix", () => {
+    expect(rollway(["validate", demoEnvironment])).toMatchObject({
+      code: 0,
+      stdout: `${demoEnvironment}: a valid environment\n`,
+    });
+    const file = join(dir, "env.yaml");
+    writeFileSync(
+      file,
+      readFileSync(demoEnvironment, "utf8").replace("activeService: frontend", "activService: frontend"),
+    );
+    const r = rollway(["validate", file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /env\.yaml:\d+:\d+ frontend\.strategy.*unknown key "activService"; did you mean "activeService"\?/,
+    );
+  });
+
+  it("refuses an unknown --kind", () => {
+    const r = rollway(["validate", demoEnvironment, "--kind", "chart"]);
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: 'rollway: --kind "chart" is unknown; use one of payload, environment, snapshooter\n',
+    });
+  });
+});
+
+describe("rollway config diff and rules explain --env", () => {
+  it("shows backend-1's oConfig going from v1 to v2", () => {
+    const r = rollway(["config", "diff", "backend-1", "--env", demoEnvironment]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'backend-1 oConfig v1 → v2\n  ~ param1: "a value" → "another value"\n  + param2: "a new value"',
+    );
+    const json = JSON.parse(rollway(["config", "diff", "--env", demoEnvironment, "--json"]).stdout);
+    expect(json.diffs.map((d: { service: string; changed: boolean }) => [d.service, d.changed])).toEqual([
+      ["frontend", false],
+      ["backend-1", true],
+    ]);
+  });
+
+  it("takes the backends from the environment", () => {
+    const r = rollway(["rules", "explain", "--payload", join(examples, "seed-004.json"), "--env", demoEnvironment]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^backend-5 +my-registry\/image-for-other-backends:tag +rule 0: /m);
+  });
+});
+
 describe("conventions", () => {
+  it("has --help with examples on every command", () => {
+    for (const command of [
+      ["deploy"],
+      ["status"],
+      ["promote"],
+      ["rollback"],
+      ["undo"],
+      ["history"],
+      ["config", "diff"],
+      ["doctor"],
+      ["sim"],
+      ["serve"],
+      ["snapshot"],
+      ["build"],
+      ["promote-env"],
+      ["completion"],
+    ]) {
+      const r = rollway([...command, "--help"]);
+      expect(r.code, command.join(" ")).toBe(0);
+      expect(r.stdout, command.join(" ")).toMatch(/Examples?:\n {2}\$ rollway /);
+    }
+  });
+
+  it("prints a bash completion script that completes commands and their options", () => {
+    const r = rollway(["completion", "bash"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("complete -o default -F _rollway rollway");
+    expect(r.stdout).toMatch(/"config"\) words="diff /);
+    expect(r.stdout).toMatch(/"deploy"\) words="--env --dry-run --wait --timeout --help --json /);
+    const completed = spawnSync(
+      "bash",
+      ["-c", `${r.stdout}\nCOMP_WORDS=(rollway prom); COMP_CWORD=1; _rollway; echo "\${COMPREPLY[@]}"`],
+      { encoding: "utf8" },
+    );
+    expect(completed.stdout.trim()).toBe("promote promote-env");
+  });
+
+  it("refuses a bad option value with exit code 2", () => {
+    const r = rollway(["deploy", "p.json", "--timeout", "soon"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("option '--timeout <seconds>' argument 'soon' is invalid. expected a positive number");
+  });
+
   it("documents the exit codes in --help", () => {
     const r = rollway(["--help"]);
     expect(r.code).toBe(0);

@@ -3,7 +3,7 @@
  * The `rollway` binary: parses arguments and loads only the command that runs (each lives in
  * `commands/<verb>.ts` and is imported on demand), so `rollway --version` starts as fast as node itself.
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { ExitCode, type Output, reportError, stdio } from "./output.js";
 
 const VERSION = "0.1.0";
@@ -23,6 +23,12 @@ function outputFor(command: Command): Output {
 
 export function globalsOf(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
+  return n;
 }
 
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
@@ -70,12 +76,21 @@ ${examples(
 
   program
     .command("validate")
-    .description("validate a deploy payload file (- for standard input)")
-    .argument("<payload>", "payload file, or - for standard input")
-    .addHelpText("after", examples("rollway validate payload.json", "cat payload.json | rollway validate - --json"))
-    .action(async (file: string, _opts, command: Command) => {
+    .description("validate a deploy payload, an environment file or a snapshooter configuration (- for standard input)")
+    .argument("<file>", "the file, or - for standard input")
+    .option("--kind <kind>", "payload, environment or snapshooter (default: guessed from the content)")
+    .addHelpText(
+      "after",
+      examples(
+        "rollway validate payload.json",
+        "cat payload.json | rollway validate - --json",
+        "rollway validate environment.yaml",
+        "rollway validate snapshooter.json --kind snapshooter",
+      ),
+    )
+    .action(async (file: string, opts: { kind?: string }, command: Command) => {
       const { validateCommand } = await import("./commands/validate.js");
-      await validateCommand(file, outputFor(command));
+      await validateCommand(file, opts, outputFor(command));
     });
 
   program
@@ -83,15 +98,292 @@ ${examples(
     .description("deploy rules")
     .command("explain")
     .description("show which backend gets which image, and the rule that chose it")
-    .requiredOption("--payload <file>", "payload file, or - for standard input")
-    .requiredOption("--backends <names>", "comma-separated backend names")
+    .option("--payload <file>", "payload file, or - for standard input")
+    .option("--backends <names>", "comma-separated backend names")
+    .option("--env <file>", "take the backends from this environment file")
     .addHelpText(
       "after",
-      examples("rollway rules explain --payload payload.json --backends backend-1,backend-2,backend-3"),
+      examples(
+        "rollway rules explain --payload payload.json --backends backend-1,backend-2,backend-3",
+        "rollway rules explain --payload payload.json --env environment.yaml",
+      ),
     )
-    .action(async (opts: { payload: string; backends: string }, command: Command) => {
+    .action(async (opts: { payload?: string; backends?: string; env?: string }, command: Command) => {
       const { rulesExplainCommand } = await import("./commands/rules-explain.js");
       await rulesExplainCommand(opts, outputFor(command));
+    });
+
+  const timeout = () =>
+    new Option("--timeout <seconds>", "give up (and roll back) after this long; exit code 3").argParser(positive);
+  const envOption = () => new Option("--env <file>", "environment file").env("ROLLWAY_ENV");
+
+  program
+    .command("deploy")
+    .description(
+      "release a deploy payload to an environment: previews, approval, promotion of every component together",
+    )
+    .argument("<payload>", "payload file, or - for standard input")
+    .addOption(envOption())
+    .option("--dry-run", "print the plan and change nothing")
+    .option("--wait", "wait for the release to end (always so in direct mode: the engine runs in this process)")
+    .addOption(timeout())
+    .addHelpText(
+      "after",
+      `
+In direct mode the release runs in this process until it is promoted, failed or aborted; with manual promotion it
+waits for \`rollway promote <release>\` from another terminal. Ctrl-C aborts it back to stable.
+${examples(
+  "rollway deploy payload.json --env environment.yaml --dry-run",
+  "rollway deploy payload.json --env environment.yaml --timeout 900",
+  "jq '.frontend.image=\"r/web:2\"' payload.json | rollway deploy - --env environment.yaml --json",
+)}`,
+    )
+    .action(async (payload: string, opts, command: Command) => {
+      const { deployCommand } = await import("./commands/deploy.js");
+      await deployCommand(payload, { ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  program
+    .command("plan")
+    .description("show what a payload would change in an environment (reads the cluster, changes nothing)")
+    .argument("<payload>", "payload file, or - for standard input")
+    .addOption(envOption())
+    .addHelpText("after", examples("rollway plan payload.json --env environment.yaml"))
+    .action(async (payload: string, opts, command: Command) => {
+      const { planCommand } = await import("./commands/plan.js");
+      await planCommand(payload, { ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  program
+    .command("status")
+    .description("every component's phase, replicas and images, and the latest release")
+    .addOption(envOption())
+    .option("-w, --watch", "follow every component live until all are settled (Healthy or Paused)")
+    .addOption(timeout())
+    .addHelpText("after", examples("rollway status --env environment.yaml", "rollway status --watch --timeout 300"))
+    .action(async (opts, command: Command) => {
+      const { statusCommand } = await import("./commands/status.js");
+      await statusCommand({ ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  const decision = (name: "promote" | "approve" | "abort", description: string, extra = "") => {
+    const c = program
+      .command(name)
+      .description(description)
+      .argument("<release>", "release id (see rollway history)")
+      .option("--by <name>", "who decides (default: $USER)");
+    if (name === "approve") c.option("--gate <gate>", "promotion or code-as-data", "promotion");
+    c.addHelpText("after", `${extra}${examples(`rollway ${name} demo-20261127-112607-bef9 -n demo`)}`).action(
+      async (release: string, opts, command: Command) => {
+        const { decideCommand } = await import("./commands/decide.js");
+        await decideCommand(name, release, { ...globalsOf(command), ...opts }, outputFor(command));
+      },
+    );
+  };
+  decision("promote", "approve the promotion of a release waiting in preview");
+  decision("approve", "record an approval of a release's gate (promotion, or code-as-data in manual update mode)");
+  decision("abort", "abort a running release: every component back to stable");
+
+  program
+    .command("rollback")
+    .description("put every component of a promoted release back to what it replaced, as a new release")
+    .argument("<release>", "the promoted release to undo")
+    .addOption(envOption())
+    .option("--by <name>", "who asks (default: $USER)")
+    .addOption(timeout())
+    .addHelpText("after", examples("rollway rollback demo-20261127-112607-bef9 --env environment.yaml"))
+    .action(async (release: string, opts, command: Command) => {
+      const { rollbackCommand } = await import("./commands/rollback.js");
+      await rollbackCommand(release, { ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  program
+    .command("undo")
+    .description("roll one workload back to an earlier revision (as kubectl argo rollouts undo)")
+    .argument("<workload>", "Rollout, Canary or Deployment name")
+    .addOption(new Option("--to-revision <n>", "the revision (default: the previous one)").argParser(positive))
+    .addHelpText("after", examples("rollway undo backend-1 -n demo", "rollway undo backend-1 -n demo --to-revision 1"))
+    .action(async (workload: string, opts, command: Command) => {
+      const { undoCommand } = await import("./commands/undo.js");
+      await undoCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  program
+    .command("history")
+    .description("the releases of an environment, newest first; or one release with its components")
+    .argument("[release]", "one release to show")
+    .addOption(envOption())
+    .addHelpText(
+      "after",
+      examples("rollway history --env environment.yaml", "rollway history demo-20261127-112607-bef9 -n demo"),
+    )
+    .action(async (release: string | undefined, opts, command: Command) => {
+      const { historyCommand } = await import("./commands/history.js");
+      await historyCommand(release, { ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  program
+    .command("config")
+    .description("versioned service configuration (oConfig)")
+    .command("diff")
+    .description("each component's oConfig, current vs next (secret-looking keys redacted)")
+    .argument("[component]", "only this component")
+    .addOption(envOption())
+    .addHelpText(
+      "after",
+      examples("rollway config diff --env environment.yaml", "rollway config diff backend-1 --json"),
+    )
+    .action(async (component: string | undefined, opts, command: Command) => {
+      const { configDiffCommand } = await import("./commands/config-diff.js");
+      await configDiffCommand(component, opts, outputFor(command));
+    });
+
+  program
+    .command("doctor")
+    .description("is the cluster ready: CRDs and versions, RBAC, Services, preview Ingress, sc.production")
+    .addOption(envOption())
+    .addHelpText("after", examples("rollway doctor --env environment.yaml", "rollway doctor --context prod --json"))
+    .action(async (opts, command: Command) => {
+      const { doctorCommand } = await import("./commands/doctor.js");
+      await doctorCommand({ ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  program
+    .command("sim")
+    .description("start a simulated cluster with the demo environment and print its kubeconfig (Ctrl-C stops it)")
+    .addOption(new Option("--port <port>", "port to listen on (default: a free one)").argParser(positive))
+    .addOption(
+      new Option("--ready-delay <ms>", "how long a simulated pod takes to become ready").default(500).argParser(Number),
+    )
+    .addHelpText(
+      "after",
+      examples("rollway sim", 'eval "$(rollway sim --json | jq -r \'"export KUBECONFIG="+.kubeconfig\')"'),
+    )
+    .action(async (opts: { port?: number; readyDelay: number }, command: Command) => {
+      const { simCommand } = await import("./commands/sim.js");
+      await simCommand(opts, outputFor(command));
+    });
+
+  program
+    .command("serve")
+    .description("run the webhook server (configured by ROLLWAY_* variables, as the container image)")
+    .option("--port <port>", "port (ROLLWAY_PORT)")
+    .option("--host <host>", "address to bind (ROLLWAY_HOST)")
+    .addHelpText(
+      "after",
+      examples("rollway serve --port 8080 --kubeconfig ~/.kube/config", "ROLLWAY_CONFIG=server.yaml rollway serve"),
+    )
+    .action(async (opts: { port?: string; host?: string }, command: Command) => {
+      const { serveCommand } = await import("./commands/serve.js");
+      await serveCommand(
+        { ...opts, ...(globalsOf(command).kubeconfig ? { kubeconfig: globalsOf(command).kubeconfig } : {}) },
+        outputFor(command),
+      );
+    });
+
+  program
+    .command("snapshot")
+    .description("save code as data to patch files, commit and push them (the snapshooter)")
+    .requiredOption("--config <file>", "snapshooter configuration (JSON)")
+    .requiredOption("--source <file|url>", "code-as-data export: a file or an http(s) URL")
+    .option("--entry <name>", "only this entry")
+    .option("--dry-run", "show what would change, write nothing")
+    .addHelpText(
+      "after",
+      `\nExit codes here: 0 ok, 1 failed, 2 bad configuration, 3 another snapshot holds the lock, 130 interrupted.${examples(
+        "rollway snapshot --config snapshooter.json --source export.ndjson --dry-run",
+      )}`,
+    )
+    .action(async (opts, command: Command) => {
+      const { snapshotCommand } = await import("./commands/snapshot.js");
+      await snapshotCommand(opts, outputFor(command));
+    });
+
+  program
+    .command("build")
+    .description("build, tag and push the frontend, backend and code-as-data images; print the payload's images")
+    .option("--dir <dir>", "project folder", ".")
+    .option("--registry <registry>", "registry and namespace, e.g. registry.example.com/team")
+    .option("--name <name>", "image name prefix (default: the folder's name)")
+    .option("--no-push", "build only")
+    .option("--tag <tag...>", "additional tags")
+    .option("--env-file <file>", "also write build.env (FRONTEND_IMAGE=...)")
+    .addHelpText(
+      "after",
+      examples(
+        "rollway build --registry r.example.com/team > images.json",
+        "DOCKER_HOST=unix:///run/podman/podman.sock rollway build --no-push",
+      ),
+    )
+    .action(async (opts, command: Command) => {
+      const { buildCommand } = await import("./commands/build.js");
+      await buildCommand(opts, outputFor(command));
+    });
+
+  const promoteEnv = program
+    .command("promote-env")
+    .description("promote images from one kustomize overlay to another through git (pull request or push)")
+    .option("--repo <dir>", "the GitOps repository", ".")
+    .option("--from <env>", "overlay to take the images from")
+    .option("--to <env>", "overlay to promote into")
+    .option("--push", "push to the base branch instead of opening a pull request")
+    .option("--force", "promote even without an approval of the source")
+    .option("--dry-run", "show the change, write nothing")
+    .option("--branch <name>", "name of the promotion branch")
+    .addHelpText(
+      "after",
+      examples(
+        "rollway promote-env --from staging --to prod",
+        "rollway promote-env approve --env staging",
+        "rollway promote-env revert --to prod --push",
+      ),
+    )
+    .action(async (opts, command: Command) => {
+      if (!opts.from || !opts.to) {
+        const { CliError } = await import("./output.js");
+        throw new CliError("promote-env needs --from and --to, e.g. --from staging --to prod", ExitCode.badInput);
+      }
+      const { promoteEnvCommand } = await import("./commands/promote-env.js");
+      await promoteEnvCommand(opts, outputFor(command));
+    });
+  promoteEnv
+    .command("approve")
+    .description("record an approval of an overlay's current state (a signed git tag)")
+    .requiredOption("--env <env>", "the overlay approved")
+    .option("--repo <dir>", "the GitOps repository", ".")
+    .option("--commit <sha>", "the commit approved (default: the base branch)")
+    .option("--note <text>", "why")
+    .action(async (opts, command: Command) => {
+      const { promoteEnvApproveCommand } = await import("./commands/promote-env.js");
+      await promoteEnvApproveCommand(opts, outputFor(command));
+    });
+  promoteEnv
+    .command("revert")
+    .alias("rollback")
+    .description("revert the last promotion into an overlay (or the one in --commit)")
+    .requiredOption("--to <env>", "the overlay")
+    .option("--repo <dir>", "the GitOps repository", ".")
+    .option("--commit <sha>", "the promotion commit to revert")
+    .option("--push", "push instead of opening a pull request")
+    .action(async (opts, command: Command) => {
+      const { promoteEnvRevertCommand } = await import("./commands/promote-env.js");
+      await promoteEnvRevertCommand(opts, outputFor(command));
+    });
+
+  program
+    .command("completion")
+    .description("print a shell completion script")
+    .argument("<shell>", "bash, zsh or fish")
+    .addHelpText(
+      "after",
+      examples(
+        "rollway completion bash >> ~/.bashrc",
+        "rollway completion fish > ~/.config/fish/completions/rollway.fish",
+      ),
+    )
+    .action(async (shell: string, _opts, command: Command) => {
+      const { completionCommand } = await import("./commands/completion.js");
+      completionCommand(shell, program, outputFor(command));
     });
 
   return program;

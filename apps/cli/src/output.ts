@@ -1,6 +1,7 @@
-/** How the CLI talks to people and scripts: exit codes, errors as one sentence plus the fix, --json. */
-import { DeployRulesError } from "@rollway/deploy-rules";
-import { PayloadError } from "@rollway/payload-schema";
+/**
+ * How the CLI talks to people and scripts: exit codes, errors as one sentence plus the fix, --json.
+ * Errors are recognised by their class name and `code`, not `instanceof`, so printing one never loads a package.
+ */
 
 /** Documented exit codes (README): scripts and CI act on them. */
 export const ExitCode = { ok: 0, failed: 1, badInput: 2, timedOut: 3 } as const;
@@ -33,19 +34,48 @@ export function printJson(output: Output, value: unknown): void {
   output.out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+interface CodedError extends Error {
+  code?: string;
+  problems?: unknown;
+}
+
+/** Bad input: the user can fix the file or the flag and run again. */
+const BAD_INPUT: Record<string, readonly string[] | "all"> = {
+  PayloadError: "all",
+  DeployRulesError: "all",
+  EnvironmentError: "all",
+  OConfigError: "all",
+  ConfigError: "all",
+  ReleaseError: ["INVALID_PLAN", "NOT_FOUND", "INVALID_STATE"],
+  RolloutClientError: ["NOT_FOUND", "INVALID"],
+  ImageBuildError: ["INVALID_OPTIONS", "SOURCES_NOT_FOUND", "DOCKERFILE_NOT_FOUND", "DOCKER_CONFIG_INVALID"],
+  SnapshooterError: ["CONFIG_NOT_FOUND", "INVALID_CONFIG", "UNKNOWN_ENTRY"],
+  PromotionError: [
+    "INVALID_OPTIONS",
+    "NOT_A_GIT_REPO",
+    "OVERLAY_NOT_FOUND",
+    "KUSTOMIZATION_INVALID",
+    "BRANCH_NOT_FOUND",
+  ],
+};
+
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof CliError) return error.exitCode;
+  const e = error as CodedError;
+  if (e?.name === "RolloutClientError" && e.code === "TIMEOUT") return ExitCode.timedOut;
+  const bad = BAD_INPUT[e?.name ?? ""];
+  if (bad === "all" || (bad && e.code && bad.includes(e.code))) return ExitCode.badInput;
+  return ExitCode.failed;
+}
+
 /** Turns any error into the exit code and the text a person (or, with --json, a script) reads. */
 export function reportError(output: Output, error: unknown): ExitCode {
-  const exitCode =
-    error instanceof CliError
-      ? error.exitCode
-      : error instanceof PayloadError || error instanceof DeployRulesError
-        ? ExitCode.badInput
-        : ExitCode.failed;
-  const problems = error instanceof PayloadError || error instanceof DeployRulesError ? error.problems : undefined;
+  const exitCode = exitCodeOf(error);
+  const e = error as CodedError;
   const message = error instanceof Error ? error.message : String(error);
   if (output.json) {
-    const code = error instanceof PayloadError || error instanceof DeployRulesError ? error.code : undefined;
-    output.out(`${JSON.stringify({ ok: false, error: { message, code, problems } }, null, 2)}\n`);
+    const code = e instanceof CliError ? undefined : e?.code;
+    output.out(`${JSON.stringify({ ok: false, error: { message, code, problems: e?.problems } }, null, 2)}\n`);
   } else {
     output.err(`rollway: ${message}\n`);
   }

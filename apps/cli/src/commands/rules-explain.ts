@@ -14,13 +14,27 @@ export function routeBackends(payload: DeployPayload, backends: readonly string[
 }
 
 export async function rulesExplainCommand(
-  options: { payload: string; backends: string },
+  options: { payload?: string; backends?: string; env?: string },
   output: Output,
 ): Promise<void> {
-  const backends = options.backends
-    .split(",")
-    .map((b) => b.trim())
-    .filter(Boolean);
+  if (!options.payload) {
+    throw new CliError("rules explain needs --payload <file> (or - for standard input)", ExitCode.badInput);
+  }
+  let backends: string[];
+  if (options.backends !== undefined) {
+    backends = options.backends
+      .split(",")
+      .map((b) => b.trim())
+      .filter(Boolean);
+  } else if (options.env !== undefined) {
+    const { loadEnvironment } = await import("../environment-file.js");
+    backends = Object.keys((await loadEnvironment(options.env)).backends);
+  } else {
+    throw new CliError(
+      "rules explain needs the backends: pass --backends backend-1,backend-2 or --env environment.yaml",
+      ExitCode.badInput,
+    );
+  }
   if (backends.length === 0) {
     throw new CliError(
       "--backends names no backend; pass a comma-separated list such as backend-1,backend-2",

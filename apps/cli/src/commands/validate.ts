@@ -1,10 +1,43 @@
-import { type DeployPayload, parseDeployPayload } from "@rollway/payload-schema";
-import { type Output, printJson } from "../output.js";
+/** `rollway validate`: a deploy payload, an environment file or a snapshooter configuration, with exact positions. */
+import { parseDeployPayload } from "@rollway/payload-schema";
+import { CliError, ExitCode, type Output, printJson } from "../output.js";
 import { readInput } from "../read-input.js";
 
-export async function validateCommand(file: string, output: Output): Promise<DeployPayload> {
-  const payload = parseDeployPayload(await readInput(file, "payload file"));
-  if (output.json) printJson(output, { ok: true, payload });
-  else output.out(`${file === "-" ? "standard input" : file}: a valid deploy payload\n`);
-  return payload;
+export type ValidateKind = "payload" | "environment" | "snapshooter";
+const KINDS: readonly ValidateKind[] = ["payload", "environment", "snapshooter"];
+
+/** An environment is YAML with `kind: Environment`; a snapshooter configuration is a JSON array; else a payload. */
+function detect(file: string, text: string): ValidateKind {
+  if (/^kind:\s*Environment\s*$/m.test(text)) return "environment";
+  if (text.trimStart().startsWith("[")) return "snapshooter";
+  if (/\.ya?ml$/i.test(file)) return "environment";
+  return "payload";
+}
+
+export async function validateCommand(file: string, options: { kind?: string }, output: Output): Promise<void> {
+  if (options.kind !== undefined && !KINDS.includes(options.kind as ValidateKind)) {
+    throw new CliError(
+      `--kind ${JSON.stringify(options.kind)} is unknown; use one of ${KINDS.join(", ")}`,
+      ExitCode.badInput,
+    );
+  }
+  const guess = options.kind ?? (/\.ya?ml$/i.test(file) ? "environment" : "payload");
+  const text = await readInput(file, `${guess} file`);
+  const kind = (options.kind as ValidateKind | undefined) ?? detect(file, text);
+  const name = file === "-" ? "standard input" : file;
+  let value: unknown;
+  if (kind === "payload") {
+    value = parseDeployPayload(text);
+  } else if (kind === "environment") {
+    const { parseEnvironmentYaml } = await import("@rollway/release");
+    value = parseEnvironmentYaml(text, { source: name });
+  } else {
+    const { parseSnapshooterConfigText } = await import("@rollway/snapshooter");
+    value = parseSnapshooterConfigText(text, name);
+  }
+  const what = { payload: "deploy payload", environment: "environment", snapshooter: "snapshooter configuration" }[
+    kind
+  ];
+  if (output.json) printJson(output, { ok: true, kind, [kind]: value });
+  else output.out(`${name}: a valid ${what}\n`);
 }

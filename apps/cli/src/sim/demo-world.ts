@@ -66,6 +66,24 @@ async function seedWorld(url: string, environment: Environment): Promise<void> {
   if (ns !== "default") {
     await http("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   }
+  // The Ingress users and testers reach: the host to the frontend's active Service, the preview host to its preview.
+  const front = environment.frontend?.strategy;
+  if (front?.type === "blueGreen") {
+    const rule = (host: string, service: string) => ({
+      host,
+      http: {
+        paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service, port: { number: 80 } } } }],
+      },
+    });
+    await http("POST", `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`, {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name: environment.name },
+      spec: {
+        rules: [rule(environment.host, front.activeService), rule(environment.previewHost, front.previewService)],
+      },
+    });
+  }
   for (const { name, component } of listComponents(environment)) {
     let template = podTemplate(component.workload.name, component.container, startImage(name, component.container));
     if (component.oConfig !== undefined) {

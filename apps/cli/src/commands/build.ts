@@ -1,0 +1,46 @@
+/** `rollway build`: build, tag and push the release's images; prints the deploy payload's image part. */
+import { writeFile } from "node:fs/promises";
+import type { Output } from "../output.js";
+import { printJson } from "../output.js";
+
+export interface BuildOptions {
+  dir: string;
+  registry?: string;
+  name?: string;
+  push: boolean;
+  tag?: string[];
+  envFile?: string;
+}
+
+export async function buildCommand(options: BuildOptions, output: Output): Promise<void> {
+  const { buildImages, describeProgress, readAppVersion, readGitRevision, toBuildEnv } = await import(
+    "@rollway/image-builder"
+  );
+  const git = await readGitRevision(options.dir);
+  const appVersion = await readAppVersion(options.dir);
+  const controller = new AbortController();
+  const interrupt = () => controller.abort();
+  process.once("SIGINT", interrupt);
+  try {
+    const result = await buildImages({
+      projectDir: options.dir,
+      registry: options.registry,
+      name: options.name,
+      git,
+      source: git.source,
+      appVersion,
+      push: options.push,
+      additionalTags: options.tag ?? [],
+      signal: controller.signal,
+      onProgress: (event) => {
+        const line = describeProgress(event);
+        if (line) output.err(`${line}\n`);
+      },
+    });
+    if (options.envFile) await writeFile(options.envFile, toBuildEnv(result.images));
+    if (output.json) printJson(output, { ok: true, images: result.images, payload: result.payload });
+    else output.out(`${JSON.stringify(result.payload, null, 2)}\n`);
+  } finally {
+    process.off("SIGINT", interrupt);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * `rollway promote`, `approve` and `abort`: each records a decision on a release in the cluster (its record
+ * ConfigMap); the engine running the release sees it through a watch and acts.
+ */
+import { userInfo } from "node:os";
+import type { ApprovalGate, ReleaseRecord } from "@rollway/release";
+import { type ClusterOptions, openDirect } from "../direct.js";
+import { type Output, printJson } from "../output.js";
+import { recordSummary } from "../run-release.js";
+
+export interface DecisionOptions extends ClusterOptions {
+  by?: string;
+  gate?: ApprovalGate;
+}
+
+export type Decision = "promote" | "approve" | "abort";
+
+const DONE: Record<Decision, (id: string, r: ReleaseRecord) => string> = {
+  promote: (id) => `Promotion of ${id} approved; the engine running it promotes every component together.`,
+  approve: (id, r) => `Approval of ${r.approvals.at(-1)?.gate ?? "promotion"} recorded on ${id}.`,
+  abort: (id) => `Abort of ${id} requested; the engine running it brings every component back to stable.`,
+};
+
+export function whoAmI(by: string | undefined): string {
+  if (by) return by;
+  try {
+    return process.env.USER ?? userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+export async function decideCommand(
+  decision: Decision,
+  release: string,
+  options: DecisionOptions,
+  output: Output,
+): Promise<void> {
+  const direct = await openDirect(options);
+  try {
+    const by = whoAmI(options.by);
+    const record =
+      decision === "promote"
+        ? await direct.engine.promote(release, { by })
+        : decision === "abort"
+          ? await direct.engine.abort(release, { by })
+          : await direct.engine.approve(release, { by, gate: options.gate ?? "promotion" });
+    if (output.json) printJson(output, { ok: true, release: recordSummary(record) });
+    else output.out(`${DONE[decision](release, record)}\n`);
+  } finally {
+    direct.close();
+  }
+}

@@ -1,0 +1,61 @@
+/** `rollway promote-env`: promote images from one overlay to another through git (seed 003), approve, revert. */
+import { type Output, printJson } from "../output.js";
+
+export interface PromoteEnvOptions {
+  repo: string;
+  from: string;
+  to: string;
+  push?: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+  branch?: string;
+}
+
+const github = () => (process.env.GITHUB_TOKEN ? { github: { token: process.env.GITHUB_TOKEN } } : {});
+
+export async function promoteEnvCommand(options: PromoteEnvOptions, output: Output): Promise<void> {
+  const { formatPromotion, promoteEnvironment } = await import("@rollway/env-promotion");
+  const result = await promoteEnvironment({
+    repo: options.repo,
+    from: options.from,
+    to: options.to,
+    delivery: options.push ? "push" : "pull-request",
+    force: Boolean(options.force),
+    dryRun: Boolean(options.dryRun),
+    ...(options.branch ? { branch: options.branch } : {}),
+    ...github(),
+  });
+  if (output.json) printJson(output, { ok: true, ...result });
+  else output.out(`${formatPromotion(result)}\n`);
+}
+
+export async function promoteEnvApproveCommand(
+  options: { repo: string; env: string; commit?: string; note?: string },
+  output: Output,
+): Promise<void> {
+  const { formatApproval, recordApproval } = await import("@rollway/env-promotion");
+  const approval = await recordApproval({
+    repo: options.repo,
+    env: options.env,
+    ...(options.commit ? { commit: options.commit } : {}),
+    ...(options.note ? { note: options.note } : {}),
+  });
+  if (output.json) printJson(output, { ok: true, ...approval });
+  else output.out(`${formatApproval(approval)}\n`);
+}
+
+export async function promoteEnvRevertCommand(
+  options: { repo: string; to: string; commit?: string; push?: boolean },
+  output: Output,
+): Promise<void> {
+  const { formatPromotion, revertPromotion } = await import("@rollway/env-promotion");
+  const result = await revertPromotion({
+    repo: options.repo,
+    to: options.to,
+    delivery: options.push ? "push" : "pull-request",
+    ...(options.commit ? { commit: options.commit } : {}),
+    ...github(),
+  });
+  if (output.json) printJson(output, { ok: true, ...result });
+  else output.out(`${formatPromotion(result)}\n`);
+}
