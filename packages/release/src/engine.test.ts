@@ -452,6 +452,31 @@ describe("apply against kube-sim", () => {
     expect(await k.serving("backend-1")).toMatchObject({ image: OLD["backend-1"] });
   });
 
+  it("stops without touching anything when another engine took its Lease over", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1"] });
+    const log = eventLog();
+    const applying = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
+    const waiting = await log.next("waiting-for-approval");
+    // What an engine that found the Lease expired writes (this one stalled, e.g. a long GC pause or a partition).
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/rollway-release-demo`;
+    const lease = await k.get(leasePath);
+    lease.spec.holderIdentity = "engine-b";
+    const put = await fetch(`${k.sim.url}${leasePath}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(lease),
+    });
+    expect(put.status).toBe(200);
+    await k.engine.promote(waiting.release, { by: "alice", namespace: NS });
+    await expect(applying).rejects.toMatchObject({
+      code: "LOCKED",
+      message: expect.stringContaining("lost the Lease"),
+    });
+    expect((await k.engine.get(waiting.release, NS)).state).toBe("waiting-for-approval");
+    expect(log.types()).not.toContain("aborting");
+    expect((await k.get(`${rolloutsPath}/backend-1`)).status.phase).toBe("Paused");
+  });
+
   describe("a Flagger Canary (blue/green, kubernetes provider)", () => {
     async function flaggerWorld() {
       const k = await releaseSimResource({ backends: [], fastClock: true, readyTimeoutSeconds: 600 });

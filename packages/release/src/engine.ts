@@ -637,6 +637,14 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
           if (r.record.state !== "waiting-for-approval") await setState(r, "waiting-for-approval");
           await waitApproval(r, "promotion");
         }
+        // Only the holder of the Lease may promote: an engine that stalled past it has been replaced.
+        if (!(await lease.stillHeld())) {
+          throw new ReleaseError(
+            "LOCKED",
+            `release ${record.id} lost the Lease of environment "${p.environment}" (this engine stopped renewing it in time); the engine that took it over resumes or rolls back the release`,
+            { release: record.id, environment: p.environment },
+          );
+        }
         await setState(r, "promoting");
       }
       r.emit("promoting", `promoting ${changed.length} component(s) together`);
@@ -662,6 +670,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       );
       return r.record;
     } catch (error) {
+      // Another engine owns the release now: touching the components would fight it.
+      if (error instanceof ReleaseError && error.code === "LOCKED") throw error;
       const reason =
         error instanceof ReleaseError
           ? error

@@ -73,6 +73,8 @@ export interface HeldLease {
   takenOverFrom: { holder: string; release: string | undefined } | undefined;
   /** Lets the Lease go (deletes it). Stops the renewal. */
   release(): Promise<void>;
+  /** Whether this engine still holds the Lease for this release (another engine takes it over once it expires). */
+  stillHeld(): Promise<boolean>;
 }
 
 export interface AcquireOptions {
@@ -180,6 +182,15 @@ function holdLease(o: AcquireOptions, takenOverFrom: HeldLease["takenOverFrom"])
   schedule();
   return {
     takenOverFrom,
+    async stillHeld() {
+      const lease = await o.api.request<LeaseObject>({ method: "GET", path, what }).catch((e) => {
+        if (isStatus(e, 404)) return undefined;
+        throw e;
+      });
+      return (
+        lease?.spec.holderIdentity === o.holder && lease.metadata.annotations?.[ANNOTATION_LEASE_RELEASE] === o.release
+      );
+    },
     async release() {
       stopped = true;
       timer?.cancel();
