@@ -263,6 +263,9 @@ describe("canary", () => {
   });
 });
 
+/** Flagger acts once per analysis interval (1 minute in these Canaries): move time in bigger steps. */
+const FLAGGER_STEPS = { stepMs: 10_000 };
+
 describe("Flagger", () => {
   it("holds the new version at the confirm-promotion gate until rollway opens it", async () => {
     const env = await kubeSimResource();
@@ -274,11 +277,11 @@ describe("Flagger", () => {
     ];
     await env.create("Canary", canary);
     const target = await env.client.target("podinfo");
-    const initialised = await drive(env, env.client.waitFor(target, isHealthy));
+    const initialised = await drive(env, env.client.waitFor(target, isHealthy), FLAGGER_STEPS);
     expect(initialised.stableImages?.[0]?.image).toBe("podinfo:6.0.0");
 
     await env.client.setImages(target, { podinfo: "podinfo:6.1.0" });
-    const waiting = await drive(env, env.client.waitFor(target, isPaused));
+    const waiting = await drive(env, env.client.waitFor(target, isPaused), FLAGGER_STEPS);
     expect(waiting.message).toContain("waiting for the confirm-promotion gate");
     expect(waiting.images[0]?.image).toBe("podinfo:6.1.0");
     expect(waiting.stableImages?.[0]?.image).toBe("podinfo:6.0.0");
@@ -316,7 +319,7 @@ describe("Flagger", () => {
     });
     const target = await env.client.target("podinfo");
     expect(target.strategy).toBe("flaggerCanary");
-    await drive(env, env.client.waitFor(target, isHealthy));
+    await drive(env, env.client.waitFor(target, isHealthy), FLAGGER_STEPS);
     await env.client.setImages(target, { podinfo: "podinfo:6.1.0" });
     const weights: number[] = [];
     const done = await drive(
@@ -342,9 +345,9 @@ describe("Flagger", () => {
     ];
     await env.create("Canary", canary);
     const target = await env.client.target("podinfo");
-    await drive(env, env.client.waitFor(target, isHealthy));
+    await drive(env, env.client.waitFor(target, isHealthy), FLAGGER_STEPS);
     await env.client.setImages(target, { podinfo: "podinfo:6.1.0" });
-    await drive(env, env.client.waitFor(target, isPaused));
+    await drive(env, env.client.waitFor(target, isPaused), FLAGGER_STEPS);
     await env.client.abort(target);
     const aborted = await drive(
       env,

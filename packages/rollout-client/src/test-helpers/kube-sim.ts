@@ -264,7 +264,7 @@ export async function drive<T>(
   for (let waited = 0; !settled; waited += stepMs) {
     if (waited > maxMs) throw new Error(`still waiting after ${maxMs} ms of cluster time`);
     await env.sim.advance(stepMs);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
   return promise;
 }
