@@ -133,21 +133,23 @@ function compareRelations(a: Relation, b: Relation): number {
  * One patch file's text: canonical JSON laid out with one object and one relation per line, so a change to one
  * object is a one-line diff, and the file stays about half the size of a fully indented one.
  */
-export function renderPatchFile(file: PatchFile, sortedRelations = false): string {
-  const line = (items: readonly unknown[], sorted: boolean) =>
-    items.length === 0
-      ? "[]"
-      : `[\n    ${items.map((item) => JSON.stringify(sorted ? item : sortKeys(item))).join(",\n    ")}\n  ]`;
+export function renderPatchFile(file: PatchFile): string {
+  const list = (items: readonly string[]) => (items.length === 0 ? "[]" : `[\n    ${items.join(",\n    ")}\n  ]`);
   return `{
   "format": ${JSON.stringify(file.format)},
   "kind": ${JSON.stringify(file.kind)},
   "name": ${JSON.stringify(file.name)},
-  "objects": ${line(file.objects, false)},
+  "objects": ${list(file.objects.map((object) => JSON.stringify(sortKeys(object))))},
   "parent": ${JSON.stringify(file.parent)},
-  "relations": ${line(file.relations, sortedRelations)},
+  "relations": ${list(file.relations.map(relationJson))},
   "tag": ${JSON.stringify(file.tag)}
 }
 `;
+}
+
+// Built in key order, so JSON.stringify is canonical without a sorted copy.
+function relationJson(r: Relation): string {
+  return JSON.stringify({ from: r.from, to: r.to, type: r.type });
 }
 
 /** The patch files of a snapshot, keyed by path relative to outputDir, the manifest included. */
@@ -187,8 +189,7 @@ export function renderPatches(
       objects: group.objects.sort(byTag),
       relations,
     };
-    // Relations were just built as { from, to, type }: keys already in order.
-    const text = renderPatchFile(file, true);
+    const text = renderPatchFile(file);
     const path = patchPath(container.kind, owner);
     files.set(path, text);
     entries.push({
