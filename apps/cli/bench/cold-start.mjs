@@ -1,0 +1,47 @@
+// Cold start of the built binary against `node -e 0`, in the same run (target: at most 2.5 times node -e 0).
+// `rollway status --json` runs against `rollway sim` started in its own process. Usage: node bench/cold-start.mjs [runs]
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const bin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+const runs = Number(process.argv[2] ?? 20);
+
+const sim = spawn(process.execPath, [bin, "sim", "--json"], { stdio: ["ignore", "pipe", "inherit"] });
+const info = await new Promise((resolve, reject) => {
+  let out = "";
+  sim.stdout.on("data", (d) => {
+    out += d;
+    const nl = out.indexOf("\n");
+    if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
+  });
+  sim.on("close", () => reject(new Error(`rollway sim ended: ${out}`)));
+});
+const env = { ...process.env, KUBECONFIG: info.kubeconfig, ROLLWAY_ENV: info.environment, NO_COLOR: "1" };
+
+const cases = {
+  "node -e 0": ["-e", "0"],
+  "rollway --version": [bin, "--version"],
+  "rollway status --json": [bin, "status", "--json"],
+};
+const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+for (let i = 0; i < runs; i++) {
+  // Interleaved, so a busy machine slows every case alike.
+  for (const [name, args] of Object.entries(cases)) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { env, encoding: "utf8" });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
+    times[name].push(ms);
+  }
+}
+sim.kill("SIGTERM");
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const base = median(times["node -e 0"]);
+console.log(`cold start, median of ${runs} runs each, interleaved (Node ${process.version})`);
+for (const [name, xs] of Object.entries(times)) {
+  const m = median(xs);
+  console.log(
+    `${name.padEnd(24)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(2)}× node -e 0  (min ${Math.min(...xs).toFixed(0)} ms)`,
+  );
+}
