@@ -131,7 +131,7 @@ describe("apply against kube-sim", () => {
   });
 
   it("aborts every component back to stable when one backend never becomes ready, no user request reaching an unready pod", async () => {
-    const k = await releaseSimResource({ readyTimeoutSeconds: 2 });
+    const k = await releaseSimResource({ readyTimeoutSeconds: 3 });
     // Record, from the start, every change to Services and Pods.
     const watched = await recordWatches(k.sim.url, { Service: servicesPath, Pod: podsPath });
     const stableHashes = new Map<string, string>();
@@ -146,7 +146,7 @@ describe("apply against kube-sim", () => {
 
     expect(error).toBeInstanceOf(ReleaseError);
     expect((error as ReleaseError).code).toBe("FAILED");
-    expect((error as ReleaseError).message).toContain("backend-3: preview ready not reached within 2 s");
+    expect((error as ReleaseError).message).toContain("backend-3: preview ready not reached within 3 s");
     const stored = await k.engine.get((error as ReleaseError).release as string, NS);
     expect(stored.state).toBe("failed");
     expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
@@ -450,6 +450,21 @@ describe("apply against kube-sim", () => {
     expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
     expect((await k.serving("backend-2")).image).toBe(OLD.other);
     expect(await k.serving("backend-1")).toMatchObject({ image: OLD["backend-1"] });
+  });
+
+  it("fails and rolls back when nobody approves within approvalTimeoutSeconds", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1"] });
+    const environment = parseEnvironment({
+      ...demoEnvironmentInput({ backends: ["backend-1"] }),
+      promotion: { mode: "manual", readyTimeoutSeconds: 20, approvalTimeoutSeconds: 1 },
+    });
+    const error = await k.engine.apply(await k.engine.plan(seedPayload(), environment)).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "FAILED",
+      message: expect.stringContaining("nobody approved promotion within 1 s"),
+    });
+    expect((await k.serving("backend-1")).image).toBe(OLD["backend-1"]);
+    expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
   });
 
   it("stops without touching anything when another engine took its Lease over", async () => {
