@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Clock, ManualClock, realClock } from "./clock.js";
+import { type Clock, ManualClock, realClock, type TimerHandle } from "./clock.js";
 import { builtInControllers } from "./controllers/index.js";
 import {
   type Controller,
@@ -162,6 +162,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
   for (const { crd, type } of crdsFor(options.crds ?? defaultCrdSources())) store.seedCrd(crdType, crd, type);
 
   const faults = new Faults();
+  const eventExpiries = new Map<string, { name: string; timer: TimerHandle }>();
   const timing: SimTiming = {
     readyDelayMs: options.readyDelayMs ?? 1000,
     jobRunMs: options.jobRunMs ?? 1000,
@@ -173,7 +174,8 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     clock,
     faults,
     timing,
-    recordEvent: (obj, type, reason, message, component) => recordEvent(store, obj, type, reason, message, component),
+    recordEvent: (obj, type, reason, message, component) =>
+      recordEvent(store, clock, eventExpiries, obj, type, reason, message, component),
   };
   const runtime = new ControllerRuntime(options.controllers ?? builtInControllers, ctx, {
     onError: options.onControllerError,
@@ -219,6 +221,8 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
   const close = (): Promise<void> => {
     closed ??= (async () => {
       runtime.close();
+      for (const e of eventExpiries.values()) e.timer.cancel();
+      eventExpiries.clear();
       unsubscribeFaults();
       handler.closeWatches();
       server.closeAllConnections?.();
@@ -262,8 +266,18 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
   return sim;
 }
 
+/** Events live one hour, as with the API server's default --event-ttl. */
+export const EVENT_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * Writes a core/v1 Event as the client-go event recorder does: a repeat of the same reason and message about the
+ * same object bumps `count` and `lastTimestamp` on the existing Event instead of adding one (what `kubectl
+ * describe` shows as "x3 over 2m"); each Event is deleted an hour after its last occurrence.
+ */
 function recordEvent(
   store: Store,
+  clock: Clock,
+  expiries: Map<string, { name: string; timer: TimerHandle }>,
   obj: KubeObject,
   type: "Normal" | "Warning",
   reason: string,
@@ -274,26 +288,48 @@ function recordEvent(
   const ns = obj.metadata.namespace ?? "default";
   if (!events || !store.peek(store.types.get("", "namespaces") as ResourceType, undefined, ns)) return;
   const now = store.timestamp();
-  store.create(events, ns, {
-    apiVersion: "v1",
-    kind: "Event",
-    metadata: { name: `${obj.metadata.name}.${store.randomSuffix()}${store.randomSuffix()}`, namespace: ns },
-    involvedObject: {
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
-      name: obj.metadata.name,
-      namespace: obj.metadata.namespace,
-      uid: obj.metadata.uid,
-      resourceVersion: obj.metadata.resourceVersion,
-    },
-    reason,
-    message,
-    type,
-    source: { component },
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1,
-    reportingComponent: component,
-    reportingInstance: "kube-sim",
+  // Which Event stands for this (object, type, reason, message): kept by the caller so no list is needed.
+  const identity = `${ns}\u0000${obj.metadata.uid}\u0000${type}\u0000${reason}\u0000${message}`;
+  const knownName = expiries.get(identity)?.name;
+  const same = knownName ? store.peek(events, ns, knownName) : undefined;
+  let name: string;
+  if (same) {
+    name = same.metadata.name as string;
+    store.patch(events, ns, name, "merge", {
+      count: ((same.count as number | undefined) ?? 1) + 1,
+      lastTimestamp: now,
+    });
+  } else {
+    name = `${obj.metadata.name}.${store.randomSuffix()}${store.randomSuffix()}`;
+    store.create(events, ns, {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { name, namespace: ns },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
+      reason,
+      message,
+      type,
+      source: { component },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      reportingComponent: component,
+      reportingInstance: "kube-sim",
+    });
+  }
+  expiries.get(identity)?.timer.cancel();
+  expiries.set(identity, {
+    name,
+    timer: clock.setTimer(EVENT_TTL_MS, () => {
+      expiries.delete(identity);
+      if (store.peek(events, ns, name)) store.delete(events, ns, name);
+    }),
   });
 }

@@ -74,6 +74,36 @@ describe("controller runtime", () => {
     expect(calls).toBe(6);
   });
 
+  it("records repeated Events as one with a count, and expires them after an hour (event TTL)", async () => {
+    const noisy = defineController({
+      name: "noisy",
+      for: { apiVersion: "v1", kind: "ConfigMap" },
+      reconcile(ctx, key) {
+        const type = ctx.store.types.get("", "configmaps") as ResourceType;
+        const cm = ctx.store.peek(type, key.namespace, key.name);
+        if (cm)
+          for (let i = 0; i < 3; i++)
+            ctx.recordEvent(cm, "Warning", "Invalid", "data.a is not a number", "noisy-controller");
+        return undefined;
+      },
+    });
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [noisy] });
+    const type = sim.store.types.get("", "configmaps") as ResourceType;
+    const events = sim.store.types.get("", "events") as ResourceType;
+    sim.store.create(type, "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" } });
+    await sim.settle();
+    const list = sim.store.list(events, "default").items;
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({
+      reason: "Invalid",
+      type: "Warning",
+      count: 3,
+      involvedObject: { kind: "ConfigMap", name: "c" },
+    });
+    await sim.advance(60 * 60 * 1000);
+    expect(sim.store.list(events, "default").items).toEqual([]);
+  });
+
   it("refuses sim.advance() on the real clock with a clear error", async () => {
     await using sim = await startKubeSim({ controllers: [] });
     await expect(sim.advance(1000)).rejects.toThrow("sim.advance() needs the simulator to run on a ManualClock");
