@@ -44,6 +44,8 @@ function rssMiB(child: ChildProcess): number {
 }
 
 async function load(title: string, opts: autocannon.Options) {
+  // One second of warm-up (JIT, caches, the ReDoS checker's first verdicts) before the measured run, for both servers.
+  await autocannon({ connections: 20, duration: 1, ...opts });
   const r = await autocannon({ connections: 20, duration: DURATION, ...opts });
   return { title, rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }
