@@ -5,15 +5,18 @@
  * helpers do.
  */
 import { type KubeSim, ManualClock, startKubeSim } from "@rollway/kube-sim";
+import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
 import { connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
 import { onTestFinished } from "vitest";
 import { createReleaseEngine, type ReleaseEngine } from "../engine.js";
 import { type Environment, parseEnvironment } from "../environment.js";
+import type { ReleaseEvent } from "../events.js";
 import { type KubeApi, openKubeApi } from "../kube-api.js";
 import {
   demoEnvironmentInput,
   NS,
   type Obj,
+  OLD,
   replicaSetsPath,
   rolloutsPath,
   seedDemoWorld,
@@ -137,5 +140,33 @@ export async function releaseSimResource(
         configMap: spec?.volumes?.find((v: Obj) => v.name === "rollway-oconfig")?.configMap.name,
       };
     },
+  };
+}
+
+export const NEW = {
+  frontend: "my-registry/image-for-frontend:tag",
+  "backend-1": "my-registry/image-for-backend-1:tag",
+  other: "my-registry/image-for-other-backends:tag",
+};
+export const seedPayload = (extra: Record<string, unknown> = {}) =>
+  parseDeployPayload({ ...JSON.parse(EXAMPLE_PAYLOAD_TEXT), ...extra });
+export const expectedImage = (b: string) => (b === "backend-1" ? NEW["backend-1"] : NEW.other);
+export const oldImage = (b: string) => (b === "backend-1" ? OLD["backend-1"] : OLD.other);
+
+/** Collects events and resolves waiters for a given event type. */
+export function eventLog() {
+  const events: ReleaseEvent[] = [];
+  const waiters: { type: string; resolve: (e: ReleaseEvent) => void }[] = [];
+  return {
+    events,
+    onEvent(e: ReleaseEvent) {
+      events.push(e);
+      for (const w of waiters.filter((x) => x.type === e.type)) w.resolve(e);
+    },
+    next(type: ReleaseEvent["type"]): Promise<ReleaseEvent> {
+      const seen = events.find((e) => e.type === type);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ type, resolve }));
+    },
+    types: () => events.map((e) => e.type),
   };
 }
