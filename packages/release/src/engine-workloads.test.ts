@@ -100,6 +100,49 @@ describe("each kind of workload", () => {
     expect(checked).toBe(true);
   });
 
+  it("runs the pre-release backup Job first, and releases nothing when it fails", async () => {
+    const backup = {
+      name: "db-backup",
+      job: {
+        spec: {
+          backoffLimit: 0,
+          template: {
+            spec: {
+              restartPolicy: "Never" as const,
+              containers: [{ name: "backup", image: "my-registry/backup:1", args: ["dump"] }],
+            },
+          },
+        },
+      },
+    };
+    const k = await releaseSimResource({ backends: ["backend-1"] });
+    const environment = parseEnvironment({
+      ...demoEnvironmentInput({ backends: ["backend-1"] }),
+      hooks: { preRelease: [backup] },
+    });
+    const payload = seedPayload({ noDowntime: { promotionMode: "auto" }, codeAsData: undefined });
+
+    const log = eventLog();
+    const done = await k.engine.apply(await k.engine.plan(payload, environment), { onEvent: log.onEvent });
+    expect(log.types().slice(0, 4)).toEqual(["started", "hook-started", "hook-done", "config-created"]);
+    expect((await k.get(`${jobsPath}/${done.id}-db-backup`)).status.succeeded).toBe(1);
+
+    // A second release whose backup fails changes nothing.
+    k.sim.faults.failJobPods({ image: "my-registry/backup:1" });
+    const again = seedPayload({
+      noDowntime: { promotionMode: "auto" },
+      codeAsData: undefined,
+      frontend: { image: "my-registry/image-for-frontend:tag3" },
+    });
+    const failedLog = eventLog();
+    const error = await k.engine
+      .apply(await k.engine.plan(again, environment), { onEvent: failedLog.onEvent })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "FAILED", message: expect.stringContaining('-db-backup" failed') });
+    expect(failedLog.types()).not.toContain("component-updated");
+    expect(await k.serving("frontend")).toMatchObject({ image: "my-registry/image-for-frontend:tag" });
+  });
+
   it("deletes oConfig ConfigMaps that no recent release and no ReplicaSet uses", async () => {
     const k = await releaseSimResource({ backends: ["backend-1"] });
     const orphan = {
