@@ -1,0 +1,174 @@
+/**
+ * The bundled action run the way the runner runs it: `node dist/index.js` with INPUT_* variables and the
+ * GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, against the webhook server and kube-sim (direct mode).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type SimServer, startSimServer } from "@rollway/webhook-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const bundle = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const seedPayload = fileURLToPath(new URL("../../../packages/payload-schema/examples/seed-004.json", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "rollway-action-"));
+let server: SimServer;
+
+beforeAll(async () => {
+  // The server's request logs are not what these tests look at.
+  server = await startSimServer({ readyDelayMs: 50, logDestination: { write: () => true } as never });
+});
+afterAll(async () => {
+  await server?.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Parses the runner's GITHUB_OUTPUT file (`name<<delimiter` blocks). */
+function outputs(text: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  const re = /^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+  for (let m = re.exec(text); m; m = re.exec(text)) result[m[1] as string] = m[3] as string;
+  return result;
+}
+
+let runs = 0;
+async function runAction(inputs: Record<string, string>) {
+  const id = runs++;
+  const outputFile = join(dir, `output-${id}`);
+  const summaryFile = join(dir, `summary-${id}`);
+  writeFileSync(outputFile, "");
+  writeFileSync(summaryFile, "");
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+  };
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+  const child = spawn(process.execPath, [bundle], { env });
+  let stdout = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d) => {
+    stdout += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  return {
+    code,
+    stdout,
+    outputs: outputs(readFileSync(outputFile, "utf8")),
+    summary: readFileSync(summaryFile, "utf8"),
+  };
+}
+
+describe("webhook mode", () => {
+  it("posts the payload, follows the release to promotion, and reports outputs, summary and masked token", async () => {
+    const r = await runAction({
+      mode: "webhook",
+      "server-url": server.url,
+      token: server.tokens.deploy,
+      project: "demo",
+      environment: "demo",
+      payload: seedPayload,
+      "promotion-mode": "auto",
+      timeout: "120",
+    });
+    expect(r.stdout.split("\n")[0]).toBe(`::add-mask::${server.tokens.deploy}`);
+    expect(r.stdout.split(server.tokens.deploy)).toHaveLength(2);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/previews-ready: /);
+    expect(r.stdout).toMatch(/upgrade-done: /);
+    expect(r.outputs).toMatchObject({
+      status: "promoted",
+      "release-id": expect.stringMatching(/^demo-\d{8}-\d{6}-\w+$/),
+    });
+    expect(r.outputs["preview-url"]).toContain("preview.demo.example.com");
+    expect(r.summary).toContain(`### rollway: release \`${r.outputs["release-id"]}\` to demo: promoted`);
+    expect(r.summary).toContain(
+      "| backend-1 | `my-registry/image-for-backend-1:1.0` | `my-registry/image-for-backend-1:tag` | promoted |",
+    );
+  });
+
+  it("turns a refused token into an error annotation that never shows the token", async () => {
+    const token = "not-the-right-token-0123456789";
+    const r = await runAction({
+      mode: "webhook",
+      "server-url": server.url,
+      token,
+      project: "demo",
+      environment: "demo",
+      payload: seedPayload,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^::error title=rollway::the server refused the deploy \(HTTP 401\): .*check the token secret and its scope/m,
+    );
+    expect(r.stdout.split(token)).toHaveLength(2); // only in the ::add-mask:: line
+    expect(r.outputs).toEqual({});
+  });
+
+  it("reports the seed's trailing comma with its line and column, before anything is sent", async () => {
+    const r = await runAction({
+      mode: "webhook",
+      "server-url": server.url,
+      token: server.tokens.deploy,
+      environment: "demo",
+      payload: '{"frontend": {"image": "r/w:1",}}',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^::error title=rollway::.*\(line 1, column 31\): trailing comma before '}'/m);
+  });
+});
+
+describe("direct mode", () => {
+  it("runs the release in the job from images and rules, and promotes it automatically", async () => {
+    const r = await runAction({
+      mode: "direct",
+      environment: server.cluster.environmentFile,
+      kubeconfig: server.cluster.sim.kubeconfig,
+      images: "my-registry/image-for-backend-1:v2\nmy-registry/image-for-other-backends:v2",
+      rules: JSON.stringify([
+        { source: "image-for-other-backends", target: "^(?!backend-1$)" },
+        { source: "image-for-backend-1", target: "^backend-1$" },
+      ]),
+      "frontend-image": "my-registry/image-for-frontend:v2",
+      "promotion-mode": "auto",
+      timeout: "120",
+    });
+    expect(r.code).toBe(0);
+    expect(r.outputs).toMatchObject({ status: "promoted", "preview-url": "https://preview.demo.example.com/" });
+    expect(r.summary).toMatch(
+      /\| backend-5 \| `my-registry\/image-for-other-backends:\S+` \| `my-registry\/image-for-other-backends:v2` \| promoted \|/,
+    );
+    expect(r.stdout).toMatch(/^::add-mask::/m);
+    expect(r.stdout).not.toContain("certificate-authority-data");
+  });
+});
+
+describe("inputs", () => {
+  it("names a bad input and the fix as an annotation", async () => {
+    const r = await runAction({ mode: "push", environment: "demo", payload: seedPayload });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error title=rollway%3A bad input::mode: "push" is unknown; use webhook or direct');
+  });
+});
+
+describe("the committed bundle", () => {
+  it("is what the source builds to", async () => {
+    const out = mkdtempSync(join(tmpdir(), "rollway-action-build-"));
+    try {
+      const tsup = spawn("pnpm", ["exec", "tsup", "--out-dir", out], {
+        cwd: fileURLToPath(new URL("..", import.meta.url)),
+        stdio: "ignore",
+      });
+      expect(await new Promise((resolve) => tsup.on("close", resolve))).toBe(0);
+      expect(
+        readFileSync(join(out, "index.js"), "utf8") === readFileSync(bundle, "utf8"),
+        "dist/index.js is stale: run pnpm build and commit it",
+      ).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 240_000);
+});

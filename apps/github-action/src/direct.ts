@@ -1,0 +1,56 @@
+/** `mode: direct`: the release engine runs in the job, against the cluster of the kubeconfig, until the release ends. */
+import { readFileSync } from "node:fs";
+import type { DeployPayload } from "@rollway/payload-schema";
+import { createReleaseEngine, openKubeApi, parseEnvironmentYaml } from "@rollway/release";
+import { connect } from "@rollway/rollout-client";
+import type { Inputs } from "./inputs.js";
+import type { ReleaseResult } from "./result.js";
+import type { Runner } from "./runner.js";
+
+export async function runDirect(inputs: Inputs, payload: DeployPayload, run: Runner): Promise<ReleaseResult> {
+  const environment = parseEnvironmentYaml(readFileSync(inputs.environment, "utf8"), { source: inputs.environment });
+  const kubeconfig = inputs.kubeconfig ? { kubeconfig: { yaml: inputs.kubeconfig } } : {};
+  const scope = { ...kubeconfig, namespace: environment.namespace };
+  const client = await connect(scope);
+  const api = await openKubeApi(scope);
+  try {
+    const engine = createReleaseEngine({ client, api });
+    const plan = await engine.plan(payload, environment);
+    const components = plan.components
+      .filter((c) => c.changed)
+      .map((c) => ({ name: c.name, from: c.image.from, to: c.image.to }));
+    const previewUrl = `https://${plan.previewHost}/`;
+    let releaseId = "";
+    try {
+      const record = await engine.apply(plan, {
+        signal: AbortSignal.timeout(inputs.timeoutSeconds * 1000),
+        onEvent: (event) => {
+          releaseId = event.release;
+          run.info(`${event.at.slice(11, 19)} ${event.type}: ${event.message}`);
+        },
+      });
+      return {
+        releaseId: record.id,
+        environment: environment.name,
+        previewUrl,
+        status: record.state,
+        message: record.message,
+        components,
+      };
+    } catch (error) {
+      if (!releaseId) throw error;
+      const record = await engine.get(releaseId, environment.namespace).catch(() => undefined);
+      return {
+        releaseId,
+        environment: environment.name,
+        previewUrl,
+        status: record?.state ?? "failed",
+        message: error instanceof Error ? error.message : String(error),
+        components,
+      };
+    }
+  } finally {
+    client.close();
+    api.close();
+  }
+}

@@ -1,0 +1,34 @@
+/** What a release ended as, whichever mode ran it: the Action's outputs and job summary come from this. */
+export interface ReleaseResult {
+  releaseId: string;
+  /** The environment's name. */
+  environment: string;
+  previewUrl: string;
+  /** The release state (promoted, failed, aborted, waiting-for-approval...) or `started` when not waited for. */
+  status: string;
+  message?: string | undefined;
+  components: { name: string; from: string | undefined; to: string }[];
+}
+
+const cell = (s: string | undefined) => (s ?? "—").replace(/\|/g, "\\|");
+
+export function summaryMarkdown(result: ReleaseResult): string {
+  const rows = result.components.map(
+    (c) => `| ${cell(c.name)} | \`${cell(c.from)}\` | \`${cell(c.to)}\` | ${result.status} |`,
+  );
+  return [
+    `### rollway: release \`${result.releaseId}\` to ${result.environment}: ${result.status}`,
+    "",
+    result.previewUrl ? `Preview: ${result.previewUrl}` : "",
+    result.message ? `> ${result.message}` : "",
+    "",
+    "| component | image from | image to | status |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ]
+    .filter((line, i, all) => line !== "" || all[i - 1] !== "")
+    .join("\n");
+}
+
+export const SUCCESS_STATES = new Set(["promoted", "started", "waiting-for-approval"]);
