@@ -4,11 +4,11 @@
  */
 import { type DeployPayload, PayloadError, parseDeployPayload } from "@rollway/payload-schema";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { Authenticator, type Scope } from "./auth.js";
+import { limitBody as limitBodyTo, readBody } from "./body.js";
 import type { ServerConfig } from "./config.js";
 import { redactUrl } from "./logger.js";
 import type { Metrics } from "./metrics.js";
@@ -117,12 +117,8 @@ export function createApp(options: AppOptions) {
       await next();
     };
 
-  const limitBody = bodyLimit({
-    maxSize: config.bodyLimitBytes,
-    // The rest of the body is never read, so the connection cannot be reused.
-    onError: (c) =>
-      c.json({ message: `the body is larger than ${config.bodyLimitBytes} bytes` }, 413, { Connection: "close" }),
-  });
+  const limitBody = limitBodyTo(config.bodyLimitBytes);
+  const bodyOf = (c: Context<Env>) => readBody(c, config.bodyLimitBytes);
 
   /** Content type, signature, UTF-8, then the payload schema: every problem of the payload at once. */
   async function readPayload(c: Context<Env>): Promise<PayloadRead> {
@@ -131,7 +127,7 @@ export function createApp(options: AppOptions) {
     if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
       return { ok: false, response: c.json({ message: "Content-Type must be application/json" }, 415) };
     }
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = await bodyOf(c);
     if (
       auth.requiresSignature(project, environment) &&
       !auth.verifySignature(c.req.header("X-Hub-Signature-256"), body, project, environment)
@@ -169,12 +165,12 @@ export function createApp(options: AppOptions) {
     return read.ok ? c.json({ message: "valid", payload: read.payload }) : read.response;
   });
 
-  registerReleaseRoutes(app, { guard, limitBody, readPayload, deps: options.releases, logger });
-  registerFlaggerRoutes(app, { guard, limitBody, deps: options.releases });
+  registerReleaseRoutes(app, { guard, limitBody, readPayload, bodyOf, deps: options.releases, logger });
+  registerFlaggerRoutes(app, { guard, limitBody, bodyOf, deps: options.releases });
 
   app.notFound((c) => c.json({ message: `no route ${c.req.method} ${redactUrl(c.req.path)}` }, 404));
   app.onError((error, c) => {
-    if (error instanceof HTTPException) return c.json({ message: error.message }, error.status);
+    if (error instanceof HTTPException) return error.getResponse();
     logger.error(
       { requestId: c.get("requestId"), err: { type: error.name, message: error.message } },
       "unhandled error",

@@ -23,7 +23,12 @@ const CanaryWebhookPayload = z.looseObject({
 
 export function registerFlaggerRoutes(
   app: Hono<Env>,
-  o: { guard: Guard; limitBody: MiddlewareHandler; deps: ReleaseRoutesDeps | undefined },
+  o: {
+    guard: Guard;
+    limitBody: MiddlewareHandler;
+    bodyOf: (c: Context<Env>) => Promise<Uint8Array>;
+    deps: ReleaseRoutesDeps | undefined;
+  },
 ) {
   const { deps } = o;
 
@@ -32,7 +37,7 @@ export function registerFlaggerRoutes(
     if (!deps) return c.text("no cluster is configured", 503);
     let body: unknown;
     try {
-      body = JSON.parse(await c.req.text());
+      body = JSON.parse(Buffer.from(await o.bodyOf(c)).toString("utf8"));
     } catch {
       return c.text("the body is not JSON: expected Flagger's webhook payload {name, namespace}", 400);
     }

@@ -76,6 +76,7 @@ export function registerReleaseRoutes(
     guard: Guard;
     limitBody: MiddlewareHandler;
     readPayload: (c: Context<Env>) => Promise<PayloadRead>;
+    bodyOf: (c: Context<Env>) => Promise<Uint8Array>;
     deps: ReleaseRoutesDeps | undefined;
     logger: Logger;
   },
@@ -238,7 +239,7 @@ export function registerReleaseRoutes(
     if (found instanceof Response) return found;
     const { env, deps: d } = found;
     let by = c.get("caller");
-    const text = await c.req.text();
+    const text = Buffer.from(await o.bodyOf(c)).toString("utf8");
     if (text.trim()) {
       let body: unknown;
       try {
