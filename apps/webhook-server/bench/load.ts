@@ -1,12 +1,15 @@
 /**
  * Load benchmark: autocannon on loopback against the real server (built `dist/main.js`, its own process) and a
- * bare Hono hello-world in the same run. Reports throughput, p99 latency and the server's memory.
- * Run with `pnpm bench` after `pnpm build`.
+ * bare Hono hello-world in the same run: dry-run validation, and release status reads (the server against kube-sim
+ * holding the demo environment and one release waiting for approval; kube-sim runs in this process). Reports
+ * throughput, p99 latency and the server's memory. Run with `pnpm bench` after `pnpm build`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { startDemoCluster } from "../src/sim.js";
 
 const TOKEN = "bench-deploy-token-0123456789abcdef";
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -52,12 +55,23 @@ async function load(title: string, opts: autocannon.Options) {
 
 const serverPort = 18_480;
 const helloPort = 18_481;
+const cluster = await startDemoCluster({ readyDelayMs: 20 });
+const configFile = join(cluster.environmentFile, "..", "bench-config.yaml");
+writeFileSync(
+  configFile,
+  `environments:\n  - { project: demo, environment: demo, file: ${cluster.environmentFile} }\n`,
+);
 const server = start([fileURLToPath(new URL("../dist/main.js", import.meta.url))], {
   ROLLWAY_HOST: "127.0.0.1",
   ROLLWAY_PORT: String(serverPort),
   ROLLWAY_LOG_LEVEL: "warn",
   ROLLWAY_RATE_LIMIT_PER_MINUTE: "100000000",
-  ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "shop", environment: "prod", tokens: [TOKEN] }]),
+  ROLLWAY_CONFIG: configFile,
+  ROLLWAY_KUBECONFIG: cluster.sim.kubeconfigPath,
+  ROLLWAY_TOKENS: JSON.stringify([
+    { scope: "deploy", project: "shop", environment: "prod", tokens: [TOKEN] },
+    { scope: "deploy", project: "demo", environment: "demo", tokens: [TOKEN] },
+  ]),
 });
 const hello = start(["--import", "tsx", fileURLToPath(new URL("./hello-world.ts", import.meta.url))], {
   PORT: String(helloPort),
@@ -67,6 +81,12 @@ try {
   await waitFor(`http://127.0.0.1:${helloPort}/`);
   const idle = rssMiB(server);
   const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };
+  const deployed = await fetch(`http://127.0.0.1:${serverPort}/v1/projects/demo/environments/demo/deploy`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ frontend: { image: "my-registry/image-for-frontend:2.0" } }),
+  });
+  const { statusUrl } = (await deployed.json()) as { statusUrl: string };
   const results = [
     await load("hello-world POST (baseline)", {
       url: `http://127.0.0.1:${helloPort}/`,
@@ -82,23 +102,27 @@ try {
     }),
     await load("hello-world GET (baseline)", { url: `http://127.0.0.1:${helloPort}/` }),
     await load("GET /readyz", { url: `http://127.0.0.1:${serverPort}/readyz` }),
+    await load("GET release status", { url: `http://127.0.0.1:${serverPort}${statusUrl}`, headers }),
   ];
   const loaded = rssMiB(server);
   for (const r of results)
     console.log(
       `${r.title.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`,
     );
-  const [helloPost, validate, helloGet, ready] = results as [
+  const [helloPost, validate, helloGet, ready, status] = results as [
+    (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
   ];
   console.log(
-    `ratio validation / hello POST: ${(validate.rps / helloPost.rps).toFixed(2)}; readyz / hello GET: ${(ready.rps / helloGet.rps).toFixed(2)}`,
+    `ratio validation / hello POST: ${(validate.rps / helloPost.rps).toFixed(2)}; readyz / hello GET: ${(ready.rps / helloGet.rps).toFixed(2)}; status / hello GET: ${(status.rps / helloGet.rps).toFixed(2)}`,
   );
   console.log(`server memory: idle ${idle.toFixed(0)} MiB, after load ${loaded.toFixed(0)} MiB`);
 } finally {
   server.kill("SIGTERM");
   hello.kill("SIGTERM");
+  await Promise.all([server, hello].map((c) => new Promise((r) => (c.exitCode === null ? c.once("exit", r) : r(0)))));
+  await cluster.close();
 }

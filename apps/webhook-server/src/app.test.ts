@@ -147,6 +147,26 @@ describe("bad payloads get 400 and every problem at its place", () => {
     expect(res.status).toBe(415);
   });
 
+  it("refuses a chunked body (no Content-Length) over the limit with 413", async () => {
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent > 1024 * 1024) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${server.url}/v1/projects/shop/environments/prod/validate`, {
+      method: "POST",
+      body,
+      duplex: "half",
+      headers: { ...bearer(DEPLOY_TOKEN), "Content-Type": "application/json" },
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ message: "the body is larger than 1048576 bytes" });
+  });
+
   it("refuses a body over the limit with 413 before reading it all", async () => {
     const res = await validate("shop", "prod", " ".repeat(1024 * 1024 + 1), bearer(DEPLOY_TOKEN));
     expect(res.status).toBe(413);
