@@ -44,7 +44,9 @@ export function registerFlaggerRoutes(
     const parsed = CanaryWebhookPayload.safeParse(body);
     if (!parsed.success)
       return c.text(parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; "), 400);
-    const env = await deps.environments.resolve(c.req.param("project") ?? "", c.req.param("environment") ?? "");
+    const env = await deps.environments
+      .resolve(c.req.param("project") ?? "", c.req.param("environment") ?? "")
+      .catch(() => undefined);
     if (!env || env.namespace !== parsed.data.namespace)
       return c.text(`namespace "${parsed.data.namespace}" is not this environment's`, 403);
     return parsed.data;

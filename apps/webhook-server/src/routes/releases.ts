@@ -3,7 +3,7 @@
  * Events (resumable with Last-Event-ID), and the decisions (promote, abort, rollback, approve code as data).
  */
 import type { Environment, ReleaseRecord } from "@rollway/release";
-import { ReleaseError } from "@rollway/release";
+import { EnvironmentError, ReleaseError } from "@rollway/release";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { Logger } from "pino";
@@ -40,6 +40,12 @@ const ERROR_STATUS: Record<string, 400 | 404 | 409 | 502> = {
 };
 
 export function releaseError(c: Context<Env>, error: unknown): Response {
+  // An environment discovered from labels that the engine's schema refuses: the cluster must change, not the payload.
+  if (error instanceof EnvironmentError)
+    return c.json(
+      { message: `the environment in the cluster is invalid: ${error.message}`, code: "INVALID_ENVIRONMENT" },
+      409,
+    );
   if (!(error instanceof ReleaseError)) throw error;
   const status = ERROR_STATUS[error.code] ?? 502;
   if (error.code === "INVALID_PLAN") {
@@ -98,7 +104,12 @@ export function registerReleaseRoutes(
       );
     const project = c.req.param("project") ?? "";
     const environment = c.req.param("environment") ?? "";
-    const env = await deps.environments.resolve(project, environment);
+    let env: Environment | undefined;
+    try {
+      env = await deps.environments.resolve(project, environment);
+    } catch (error) {
+      return releaseError(c, error);
+    }
     if (!env) return c.json({ message: `no environment "${environment}" is configured for project "${project}"` }, 404);
     return { env, deps };
   }
