@@ -191,6 +191,10 @@ describe("operations", () => {
     };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.components.schemas.DeployPayload.properties)).toContain("noDowntime");
+    const paths = Object.keys((doc as unknown as { paths: Record<string, unknown> }).paths);
+    for (const route of ["deploy", "releases/{release}/events", "releases/{release}/promote", "flagger/gate/check"])
+      expect(paths).toContain(`/v1/projects/{project}/environments/{environment}/${route}`);
+    expect(doc.components.schemas).toHaveProperty("Accepted.properties.releaseId");
   });
 
   it("answers unknown routes with 404 JSON and echoes a request id", async () => {

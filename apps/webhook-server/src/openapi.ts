@@ -1,5 +1,45 @@
 /** The OpenAPI 3.1 document, built from the same zod schemas that validate (JSON Schema 2020-12 is OpenAPI 3.1's). */
 import { deployPayloadJsonSchema } from "@rollway/payload-schema";
+import { z } from "zod";
+
+/** Answers of the release routes, as zod schemas so that the document is generated, not written by hand. */
+const Accepted = z.object({
+  message: z.literal("success"),
+  releaseId: z.string(),
+  statusUrl: z.string(),
+  eventsUrl: z.string(),
+  duplicate: z.boolean().optional().describe("true when this delivery repeats an accepted one"),
+  rollbackOf: z.string().optional(),
+});
+const ReleaseSummary = z.object({
+  id: z.string(),
+  state: z.enum([
+    "queued",
+    "applying",
+    "waiting-for-approval",
+    "promoting",
+    "promoted",
+    "aborting",
+    "aborted",
+    "failed",
+    "rolled-back",
+  ]),
+  payloadDigest: z.string().optional(),
+  startedAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  reason: z.string().optional(),
+  rollbackOf: z.string().optional(),
+  approvals: z.array(z.object({ gate: z.string(), by: z.string(), at: z.string() })).optional(),
+  components: z.array(z.object({ name: z.string(), from: z.string().optional(), to: z.string() })).optional(),
+});
+const Locked = z.object({ message: z.string(), runningRelease: z.string().optional() });
+const Decision = z.object({ by: z.string().min(1).max(100).optional() });
+const CanaryWebhookPayload = z.looseObject({ name: z.string(), namespace: z.string() });
+const schema = (t: z.ZodType) => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(t, { io: "input" }) as Record<string, unknown>;
+  return rest;
+};
 
 const problem = {
   type: "object",
@@ -20,6 +60,36 @@ const message = (description: string) => ({
   },
 });
 
+const BASE = "/v1/projects/{project}/environments/{environment}";
+const placeParameters = ["project", "environment"].map((name) => ({
+  name,
+  in: "path",
+  required: true,
+  schema: { type: "string" },
+}));
+const releaseParameters = [
+  ...placeParameters,
+  { name: "release", in: "path", required: true, schema: { type: "string" } },
+];
+const json = (description: string, ref: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+const jsonList = (description: string, ref: string) => ({
+  description,
+  content: {
+    "application/json": {
+      schema: {
+        type: "object",
+        properties: {
+          message: { type: "string" },
+          releases: { type: "array", items: { $ref: `#/components/schemas/${ref}` } },
+        },
+      },
+    },
+  },
+});
+
 export function openApiDocument() {
   const { $schema: _drop, $id: _id, ...payloadSchema } = deployPayloadJsonSchema();
   return {
@@ -27,7 +97,15 @@ export function openApiDocument() {
     info: { title: "rollway webhook server", version: "0.1.0" },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-      schemas: { DeployPayload: payloadSchema, Problem: problem },
+      schemas: {
+        DeployPayload: payloadSchema,
+        Problem: problem,
+        Accepted: schema(Accepted),
+        ReleaseSummary: schema(ReleaseSummary),
+        Locked: schema(Locked),
+        Decision: schema(Decision),
+        CanaryWebhookPayload: schema(CanaryWebhookPayload),
+      },
     },
     security: [{ bearer: [] }],
     paths: {
@@ -68,6 +146,100 @@ export function openApiDocument() {
           },
         },
       },
+      [`${BASE}/deploy`]: {
+        post: {
+          summary: "Deploy a payload (seed 004): accepted once the release runs or is queued",
+          parameters: [
+            ...placeParameters,
+            { name: "queue", in: "query", schema: { type: "boolean", default: true } },
+            { name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 255 } },
+          ],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/DeployPayload" } } },
+          },
+          responses: {
+            200: json("Accepted", "Accepted"),
+            400: message("Every payload or plan problem, with its path"),
+            401: message("Missing or unknown token, or a bad signature"),
+            403: message("The token may not deploy here"),
+            404: message("No such environment for this project"),
+            409: json("A release runs and `queue=false`; or the environment in the cluster is invalid", "Locked"),
+            422: message("The Idempotency-Key was used with another payload"),
+          },
+        },
+      },
+      [`${BASE}/releases`]: {
+        get: {
+          summary: "Release history, newest first",
+          parameters: placeParameters,
+          responses: { 200: jsonList("Releases", "ReleaseSummary") },
+        },
+      },
+      [`${BASE}/releases/{release}`]: {
+        get: {
+          summary: "One release",
+          parameters: releaseParameters,
+          responses: { 200: json("The release", "ReleaseSummary"), 404: message("No such release here") },
+        },
+      },
+      [`${BASE}/releases/{release}/events`]: {
+        get: {
+          summary: "The release's events as Server-Sent Events (resume with Last-Event-ID)",
+          parameters: [...releaseParameters, { name: "Last-Event-ID", in: "header", schema: { type: "string" } }],
+          responses: { 200: { description: "text/event-stream", content: { "text/event-stream": {} } } },
+        },
+      },
+      ...Object.fromEntries(
+        ["promote", "abort", "rollback", "approve-code-as-data"].map((decision) => [
+          `${BASE}/releases/{release}/${decision}`,
+          {
+            post: {
+              summary: `${decision} (approve scope)`,
+              parameters: releaseParameters,
+              requestBody: { content: { "application/json": { schema: { $ref: "#/components/schemas/Decision" } } } },
+              responses: {
+                200: message("Recorded (rollback: the new release, as for deploy)"),
+                404: message("No such release here"),
+                409: message("The release is finished, or not promoted (rollback)"),
+              },
+            },
+          },
+        ]),
+      ),
+      ...Object.fromEntries(
+        [
+          "gate/check",
+          "rollback/check",
+          "gate/halt",
+          "gate/approve",
+          "gate/open",
+          "gate/close",
+          "rollback/open",
+          "rollback/close",
+        ].map((path) => [
+          `${BASE}/flagger/${path}`,
+          {
+            post: {
+              summary: `flagger-loadtester's ${path}`,
+              parameters: placeParameters,
+              ...(path.endsWith("check") || path.startsWith("gate/halt") || path.startsWith("gate/approve")
+                ? { security: [] }
+                : {}),
+              requestBody: {
+                content: { "application/json": { schema: { $ref: "#/components/schemas/CanaryWebhookPayload" } } },
+              },
+              responses: path.endsWith("check")
+                ? { 200: { description: "Open" }, 403: { description: "Closed" } }
+                : {
+                    202: { description: "Recorded" },
+                    200: { description: "Open" },
+                    403: { description: "Closed or forbidden" },
+                  },
+            },
+          },
+        ]),
+      ),
       "/healthz": { get: { summary: "Liveness", security: [], responses: { 200: message("Alive") } } },
       "/readyz": {
         get: {
