@@ -1,5 +1,10 @@
 /** Why a set of deploy rules cannot be applied. Every problem is listed; nothing is ever partly applied. */
-export type DeployRulesErrorCode = "INVALID_PATTERN" | "UNSAFE_PATTERN" | "UNMATCHED_IMAGE" | "CONFLICTING_RULES";
+export type DeployRulesErrorCode =
+  | "INVALID_PATTERN"
+  | "UNSAFE_PATTERN"
+  | "UNMATCHED_IMAGE"
+  | "CONFLICTING_RULES"
+  | "INVALID_NAME";
 
 export interface DeployRulesProblem {
   code: DeployRulesErrorCode;

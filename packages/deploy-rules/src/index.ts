@@ -11,4 +11,10 @@ export {
   type ResolveWarning,
   resolveDeployRules,
 } from "./resolve.js";
-export { checkRulePattern, MAX_PATTERN_LENGTH, type PatternVerdict, SAFETY_CHECK_TIMEOUT_MS } from "./safe-regex.js";
+export {
+  checkRulePattern,
+  MAX_PATTERN_LENGTH,
+  MAX_SUBJECT_LENGTH,
+  type PatternVerdict,
+  SAFETY_CHECK_TIMEOUT_MS,
+} from "./safe-regex.js";

@@ -125,6 +125,17 @@ describe("resolveDeployRules", () => {
     expect(result.assignments[0]?.change).toBe("unchanged");
   });
 
+  it("refuses names too long for the pattern safety bound before running any pattern", () => {
+    const problems = problemsOf(() =>
+      resolveDeployRules({
+        images: [`r/${"a".repeat(600)}:1`],
+        rules: [{ source: ".*", target: ".*" }],
+        backends: ["b".repeat(254)],
+      }),
+    );
+    expect(problems.map((p) => p.code)).toEqual(["INVALID_NAME", "INVALID_NAME"]);
+  });
+
   it("lists every problem at once and applies nothing", () => {
     const problems = problemsOf(() =>
       resolveDeployRules({

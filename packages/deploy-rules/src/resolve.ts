@@ -3,7 +3,9 @@
  * against backend names, with JavaScript regex semantics. The result is a pure function of the input.
  */
 import { DeployRulesError, type DeployRulesProblem } from "./errors.js";
-import { checkRulePattern } from "./safe-regex.js";
+import { checkRulePattern, MAX_SUBJECT_LENGTH } from "./safe-regex.js";
+
+const MAX_BACKEND_NAME_LENGTH = 253;
 
 export interface DeployRule {
   source: string;
@@ -87,6 +89,26 @@ export function resolveDeployRules(input: ResolveInput): Resolution {
   const backends = input.backends.map((b) => (typeof b === "string" ? { name: b, currentImage: undefined } : b));
   const problems: DeployRulesProblem[] = [];
   const warnings: ResolveWarning[] = [];
+  // The pattern safety policy relies on short subjects: refuse anything longer before a pattern runs on it.
+  input.images.forEach((image, i) => {
+    if (image.length > MAX_SUBJECT_LENGTH) {
+      problems.push({
+        code: "INVALID_NAME",
+        path: `backends.images[${i}]`,
+        message: `${image.length} characters; an image reference has at most ${MAX_SUBJECT_LENGTH}`,
+      });
+    }
+  });
+  for (const backend of backends) {
+    if (backend.name.length === 0 || backend.name.length > MAX_BACKEND_NAME_LENGTH) {
+      problems.push({
+        code: "INVALID_NAME",
+        path: `backend "${backend.name.slice(0, 40)}"`,
+        message: `a backend name has 1 to ${MAX_BACKEND_NAME_LENGTH} characters (a Kubernetes name), not ${backend.name.length}`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new DeployRulesError(problems);
 
   // For each rule, the images its source matches (first image wins when a rule matches several: see below).
   const imagesByRule = rules.map((rule) => input.images.filter((image) => rule.sourceRe.test(image)));

@@ -27,6 +27,14 @@ describe("checkRulePattern", () => {
     if (!verdict.ok) expect(verdict.message).toMatch(/catastrophic backtracking/);
   });
 
+  it("refuses cubic backtracking, which the 512-character bound does not make harmless", () => {
+    expect(checkRulePattern("^(.*a){3}$")).toMatchObject({ ok: false, code: "UNSAFE_PATTERN" });
+  });
+
+  it("gives the same verdict for the seed's lookahead every time (recheck's fuzzer may call it quadratic)", () => {
+    for (let i = 0; i < 3; i++) expect(checkRulePattern(`^(?!backend-${i}).*$`).ok).toBe(true);
+  });
+
   it("refuses a pattern that does not compile, quoting the engine's reason", () => {
     expect(checkRulePattern("^(backend")).toEqual({
       ok: false,
