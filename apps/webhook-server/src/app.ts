@@ -69,8 +69,9 @@ export function createApp(options: AppOptions) {
     const given = c.req.header("X-Request-Id");
     const id = given && /^[\w.:-]{1,64}$/.test(given) ? given : idPrefix + (++idCounter).toString(36);
     c.set("requestId", id);
+    // Set before the response exists: @hono/node-server then writes plain headers without building a Headers object.
+    c.header("X-Request-Id", id);
     await next();
-    c.res.headers.set("X-Request-Id", id);
   });
   app.use(async (c, next) => {
     const started = performance.now();
