@@ -83,7 +83,7 @@ describe("a server restarted mid-release", () => {
     second.child.kill("SIGTERM");
     const [code] = (await once(second.child, "exit")) as [number];
     expect(code).toBe(0);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("graceful shutdown under load", () => {
