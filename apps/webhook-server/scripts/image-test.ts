@@ -74,7 +74,7 @@ function assembleBase(root: string): void {
 }
 
 async function waitForUp(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
     try {
       if ((await fetch(url)).ok) return;
@@ -125,7 +125,13 @@ try {
 
   step("starting the server from that filesystem (chroot, user 65532, read-only root when possible)");
   const env = {
-    // For unshare, mount and chroot on this machine; the server itself needs none.
+    // What the image's ENV says (a chroot does not apply it)…
+    ...Object.fromEntries(
+      (JSON.parse(podman("image", "inspect", IMAGE_TAG))[0].Config.Env as string[])
+        .filter((e) => !e.startsWith("PATH="))
+        .map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    ),
+    // …then PATH for unshare, mount and chroot on this machine; the server itself needs none.
     PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
     ROLLWAY_HOST: "127.0.0.1",
     ROLLWAY_PORT: String(PORT),
