@@ -159,6 +159,29 @@ describe("parseDeployPayload: typos are never ignored", () => {
     ]);
   });
 
+  it.each([
+    ['{"frontend": {"image": "r/w:1", "image": "r/w:1"}}', "frontend.image"],
+    ['{"frontend": {"image": "r/w:1"}, "extraArgs": [{"a": ":", "a": "\\":"}]}', "extraArgs[0].a"],
+    ['{"frontend": {"image": "r/w:1"}, "x\\":": 1, "x\\":": 2}', 'x":'],
+  ])("finds a duplicate key whatever the colons and escapes inside strings (%#)", (text, path) => {
+    expect(problemsOf(text)).toContainEqual(
+      expect.objectContaining({ path, message: expect.stringContaining("duplicate key") }),
+    );
+  });
+
+  it("never reports a duplicate key in JSON that has none, colons and escapes in strings included", () => {
+    fc.assert(
+      fc.property(fc.json(), (text) => {
+        try {
+          parseDeployPayload(text);
+        } catch (error) {
+          expect((error as PayloadError).problems.some((p) => p.message.includes("duplicate key"))).toBe(false);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("refuses __proto__ as an unknown key instead of letting it change the object's prototype", () => {
     expect(problemsOf('{"frontend": {"image": "r/w:1"}, "__proto__": {"x": 1}}')).toEqual([
       { path: "__proto__", line: 1, column: 34, message: expect.stringContaining("unknown key") },

@@ -23,14 +23,62 @@ export function parseDeployPayload(input: string | unknown): DeployPayload {
         { path: "(payload)", message: `${bytes} bytes; a deploy payload may be at most ${MAX_PAYLOAD_BYTES} bytes` },
       ]);
     }
-    tree = parseJsonText(text);
-    value = JSON.parse(text);
+    // Fast path for the common case (valid JSON, no duplicate keys): the native parser and a count of the
+    // properties; the positional parser runs only when there is something to point at.
+    value = parseWithoutDuplicates(text);
+    if (value === NEEDS_POSITIONS) {
+      tree = parseJsonText(text);
+      value = JSON.parse(text);
+    }
   }
   const result = DeployPayloadSchema.safeParse(value);
   if (result.success) return result.data;
+  if (text !== undefined && !tree) tree = parseJsonText(text);
   const problems = result.error.issues.flatMap((issue) => toProblems(issue, value));
   if (text !== undefined && tree) for (const p of problems) locate(p, tree, text);
   throw new PayloadError("INVALID_PAYLOAD", problems, { cause: result.error });
+}
+
+const NEEDS_POSITIONS = Symbol("needs positions");
+
+/**
+ * `JSON.parse`, refusing duplicate keys without a second parser: every property in the text has exactly one `:`
+ * outside strings, and the parsed value has one property per distinct key, so the two counts differ exactly when a
+ * key is repeated. Returns NEEDS_POSITIONS when the text is not JSON or repeats a key.
+ */
+function parseWithoutDuplicates(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return NEEDS_POSITIONS;
+  }
+  return colonsOutsideStrings(text) === countProperties(value) ? value : NEEDS_POSITIONS;
+}
+
+function colonsOutsideStrings(text: string): number {
+  let count = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 58 /* : */) count++;
+  }
+  return count;
+}
+
+function countProperties(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += countProperties(item);
+    return count;
+  }
+  for (const key of Object.keys(value)) count += 1 + countProperties((value as Record<string, unknown>)[key]);
+  return count;
 }
 
 function parseJsonText(text: string): Node {
