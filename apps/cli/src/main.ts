@@ -15,6 +15,12 @@ export interface GlobalOptions {
   namespace?: string;
   server?: string;
   token?: string;
+  project?: string;
+}
+
+/** `--server` given: the command goes to a rollway server's HTTP API instead of the cluster. */
+async function remote() {
+  return import("./commands/remote.js");
 }
 
 function outputFor(command: Command): Output {
@@ -44,6 +50,7 @@ export function buildProgram(): Command {
     .option("-n, --namespace <name>", "namespace (default: the environment's, then the context's)")
     .addOption(new Option("--server <url>", "talk to a rollway server instead of the cluster").env("ROLLWAY_SERVER"))
     .addOption(new Option("--token <token>", "bearer token for --server").env("ROLLWAY_TOKEN"))
+    .addOption(new Option("--project <name>", "project in the server's URL (with --server)").env("ROLLWAY_PROJECT"))
     .showSuggestionAfterError()
     .exitOverride();
   program.addHelpText(
@@ -125,11 +132,12 @@ ${examples(
     .argument("<payload>", "payload file, or - for standard input")
     .addOption(envOption())
     .option("--dry-run", "print the plan and change nothing")
-    .option("--wait", "wait for the release to end (always so in direct mode: the engine runs in this process)")
+    .option("--wait", "with --server: follow the release until it ends (direct mode always does: the engine runs here)")
     .addOption(timeout())
     .addHelpText(
       "after",
       `
+With --server URL --token T --env NAME the payload goes to a rollway server, which runs the release.
 In direct mode the release runs in this process until it is promoted, failed or aborted; with manual promotion it
 waits for \`rollway promote <release>\` from another terminal. Ctrl-C aborts it back to stable.
 ${examples(
@@ -139,8 +147,17 @@ ${examples(
 )}`,
     )
     .action(async (payload: string, opts, command: Command) => {
+      const globals = globalsOf(command);
+      if (globals.server) {
+        await (await remote()).remoteDeploy(
+          payload,
+          { ...globals, server: globals.server, ...opts },
+          outputFor(command),
+        );
+        return;
+      }
       const { deployCommand } = await import("./commands/deploy.js");
-      await deployCommand(payload, { ...globalsOf(command), ...opts }, outputFor(command));
+      await deployCommand(payload, { ...globals, ...opts }, outputFor(command));
     });
 
   program
@@ -162,8 +179,13 @@ ${examples(
     .addOption(timeout())
     .addHelpText("after", examples("rollway status --env environment.yaml", "rollway status --watch --timeout 300"))
     .action(async (opts, command: Command) => {
+      const globals = globalsOf(command);
+      if (globals.server) {
+        await (await remote()).remoteStatus({ ...globals, server: globals.server, ...opts }, outputFor(command));
+        return;
+      }
       const { statusCommand } = await import("./commands/status.js");
-      await statusCommand({ ...globalsOf(command), ...opts }, outputFor(command));
+      await statusCommand({ ...globals, ...opts }, outputFor(command));
     });
 
   const decision = (name: "promote" | "approve" | "abort", description: string, extra = "") => {
@@ -171,12 +193,19 @@ ${examples(
       .command(name)
       .description(description)
       .argument("<release>", "release id (see rollway history)")
+      .addOption(envOption())
       .option("--by <name>", "who decides (default: $USER)");
     if (name === "approve") c.option("--gate <gate>", "promotion or code-as-data", "promotion");
     c.addHelpText("after", `${extra}${examples(`rollway ${name} demo-20261127-112607-bef9 -n demo`)}`).action(
       async (release: string, opts, command: Command) => {
+        const globals = globalsOf(command);
+        if (globals.server) {
+          const o = { ...globals, server: globals.server, ...opts };
+          await (await remote()).remoteDecision(name, release, o, outputFor(command));
+          return;
+        }
         const { decideCommand } = await import("./commands/decide.js");
-        await decideCommand(name, release, { ...globalsOf(command), ...opts }, outputFor(command));
+        await decideCommand(name, release, { ...globals, ...opts }, outputFor(command));
       },
     );
   };
@@ -193,8 +222,14 @@ ${examples(
     .addOption(timeout())
     .addHelpText("after", examples("rollway rollback demo-20261127-112607-bef9 --env environment.yaml"))
     .action(async (release: string, opts, command: Command) => {
+      const globals = globalsOf(command);
+      if (globals.server) {
+        const o = { ...globals, server: globals.server, ...opts };
+        await (await remote()).remoteDecision("rollback", release, o, outputFor(command));
+        return;
+      }
       const { rollbackCommand } = await import("./commands/rollback.js");
-      await rollbackCommand(release, { ...globalsOf(command), ...opts }, outputFor(command));
+      await rollbackCommand(release, { ...globals, ...opts }, outputFor(command));
     });
 
   program
@@ -218,8 +253,17 @@ ${examples(
       examples("rollway history --env environment.yaml", "rollway history demo-20261127-112607-bef9 -n demo"),
     )
     .action(async (release: string | undefined, opts, command: Command) => {
+      const globals = globalsOf(command);
+      if (globals.server) {
+        await (await remote()).remoteHistory(
+          release,
+          { ...globals, server: globals.server, ...opts },
+          outputFor(command),
+        );
+        return;
+      }
       const { historyCommand } = await import("./commands/history.js");
-      await historyCommand(release, { ...globalsOf(command), ...opts }, outputFor(command));
+      await historyCommand(release, { ...globals, ...opts }, outputFor(command));
     });
 
   program

@@ -5,10 +5,12 @@
 import { userInfo } from "node:os";
 import type { ApprovalGate, ReleaseRecord } from "@rollway/release";
 import { type ClusterOptions, openDirect } from "../direct.js";
+import { loadEnvironment } from "../environment-file.js";
 import { type Output, printJson } from "../output.js";
 import { recordSummary } from "../run-release.js";
 
 export interface DecisionOptions extends ClusterOptions {
+  env?: string;
   by?: string;
   gate?: ApprovalGate;
 }
@@ -36,7 +38,9 @@ export async function decideCommand(
   options: DecisionOptions,
   output: Output,
 ): Promise<void> {
-  const direct = await openDirect(options);
+  // The environment file, when given, says the namespace the release records live in.
+  const namespace = options.namespace ?? (options.env ? (await loadEnvironment(options.env)).namespace : undefined);
+  const direct = await openDirect({ ...options, ...(namespace ? { namespace } : {}) });
   try {
     const by = whoAmI(options.by);
     const record =

@@ -26,8 +26,10 @@ export function rollway(args: string[], options: { input?: string; env?: Record<
 export function rollwayAsync(
   args: string[],
   env: Record<string, string> = {},
+  input?: string,
 ): { child: ChildProcess; done: Promise<CliResult>; stdout(): string } {
   const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: "1", ...env } });
+  child.stdin?.end(input ?? "");
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (d) => {

@@ -1,0 +1,70 @@
+/**
+ * `--server URL --token`: the same commands against a rollway server (apps/webhook-server with kube-sim holding the
+ * demo environment), and `rollway serve` starting one; the built binary as a user runs it.
+ */
+import { type SimServer, startSimServer } from "@rollway/webhook-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rollwayAsync, waitForOutput } from "./test-helpers/run-cli.js";
+
+// The server runs in this process: a blocking spawnSync would stop it from answering the CLI, so every run is async.
+const rollway = (args: string[], input?: string) => rollwayAsync(args, {}, input).done;
+
+const payload = new URL("../../../packages/payload-schema/examples/seed-004.json", import.meta.url).pathname;
+let server: SimServer;
+beforeAll(async () => {
+  server = await startSimServer({ readyDelayMs: 50, logDestination: { write: () => true } as never });
+});
+afterAll(async () => {
+  await server?.shutdown();
+});
+
+const at = (token: string) => ["--server", server.url, "--token", token, "--project", "demo", "--env", "demo"];
+
+describe("--server mode", () => {
+  it("deploy --wait follows the release on the server; promote from another process ends it promoted", async () => {
+    const deploy = rollwayAsync(["deploy", payload, "--wait", ...at(server.tokens.deploy)]);
+    const [, id] = await waitForOutput(deploy, /Release (\S+) started on the server/);
+    await waitForOutput(deploy, /waiting-for-approval/);
+    const promote = await rollway(["promote", id as string, "--by", "alice", ...at(server.tokens.approve)]);
+    expect(promote.stderr).toBe("");
+    expect(promote.stdout).toContain(`promote of ${id} recorded on the server.`);
+    const done = await deploy.done;
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/upgrade-done +release \S+ promoted/);
+    expect(done.stdout).toContain(`Release ${id}: promoted`);
+    expect(done.stdout).toMatch(
+      /^ {2}backend-1 +my-registry\/image-for-backend-1:1\.0 → my-registry\/image-for-backend-1:tag$/m,
+    );
+
+    const history = JSON.parse((await rollway(["history", "--json", ...at(server.tokens.deploy)])).stdout);
+    expect(history.releases[0]).toMatchObject({ id, state: "promoted" });
+    const status = await rollway(["status", ...at(server.tokens.deploy)]);
+    expect(status.stdout).toContain(`Release ${id}: promoted`);
+  });
+
+  it("a refused token is exit code 1 with the fix, and the token is never printed", async () => {
+    const token = "wrong-token-000000000000";
+    const r = await rollway(["history", ...at(token)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rollway: the server answered HTTP 401: .*; check --token and its scope/);
+    expect(r.stdout + r.stderr).not.toContain(token);
+  });
+
+  it("checks the payload before sending it: the seed's trailing comma is exit code 2 with line and column", async () => {
+    const r = await rollway(["deploy", "-", ...at(server.tokens.deploy)], '{"frontend": {"image": "r/w:1",}}');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\(line 1, column 31\): trailing comma before '}'/);
+  });
+});
+
+describe("rollway serve", () => {
+  it("starts the webhook server, answers /healthz and stops on SIGTERM", async () => {
+    const serve = rollwayAsync(["serve", "--port", "0", "--host", "127.0.0.1", "--json"]);
+    const [line] = await waitForOutput(serve, /^\{.*\}\n/);
+    const { url } = JSON.parse(line) as { url: string };
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    serve.child.kill("SIGTERM");
+    expect((await serve.done).code).toBe(0);
+  });
+});
