@@ -4,7 +4,7 @@
  * `commands/<verb>.ts` and is imported on demand), so `rollway --version` starts as fast as node itself.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { ExitCode, type Output, reportError, stdio } from "./output.js";
+import { CliError, ExitCode, type Output, reportError, stdio } from "./output.js";
 
 const VERSION = "0.1.0";
 
@@ -384,7 +384,6 @@ ${examples(
     )
     .action(async (opts, command: Command) => {
       if (!opts.from || !opts.to) {
-        const { CliError } = await import("./output.js");
         throw new CliError("promote-env needs --from and --to, e.g. --from staging --to prod", ExitCode.badInput);
       }
       const { promoteEnvCommand } = await import("./commands/promote-env.js");
@@ -399,19 +398,24 @@ ${examples(
     .option("--note <text>", "why")
     .action(async (opts, command: Command) => {
       const { promoteEnvApproveCommand } = await import("./commands/promote-env.js");
-      await promoteEnvApproveCommand(opts, outputFor(command));
+      // commander gives --repo to promote-env wherever it is written; take it from there.
+      await promoteEnvApproveCommand({ ...opts, repo: promoteEnv.opts().repo }, outputFor(command));
     });
   promoteEnv
     .command("revert")
     .alias("rollback")
     .description("revert the last promotion into an overlay (or the one in --commit)")
-    .requiredOption("--to <env>", "the overlay")
+    .option("--to <env>", "the overlay")
     .option("--repo <dir>", "the GitOps repository", ".")
     .option("--commit <sha>", "the promotion commit to revert")
     .option("--push", "push instead of opening a pull request")
     .action(async (opts, command: Command) => {
+      // commander gives --repo, --to and --push to promote-env wherever they are written; take them from there.
+      const parent = promoteEnv.opts();
+      const merged = { ...opts, repo: parent.repo, to: opts.to ?? parent.to, push: opts.push ?? parent.push };
+      if (!merged.to) throw new CliError("promote-env revert needs --to, e.g. --to prod", ExitCode.badInput);
       const { promoteEnvRevertCommand } = await import("./commands/promote-env.js");
-      await promoteEnvRevertCommand(opts, outputFor(command));
+      await promoteEnvRevertCommand(merged, outputFor(command));
     });
 
   program

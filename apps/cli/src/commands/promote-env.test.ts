@@ -1,0 +1,94 @@
+/**
+ * `rollway promote-env` on a real git repository with a local bare repository as its remote (seed 003): refused
+ * without QA's approval, approved, promoted by a push, reverted.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rollway } from "../test-helpers/run-cli.js";
+
+const overlay = (env: string, tag: string) => `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: shop-${env}
+resources:
+  - ../base
+images:
+  - name: frontend
+    newName: registry.example.com/shop/frontend
+    newTag: ${tag}
+`;
+
+const root = mkdtempSync(join(tmpdir(), "rollway-cli-promote-env-"));
+const bare = join(root, "gitops.git");
+const repo = join(root, "gitops");
+const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
+const identity = {
+  GIT_AUTHOR_NAME: "QA",
+  GIT_AUTHOR_EMAIL: "qa@example.com",
+  GIT_COMMITTER_NAME: "QA",
+  GIT_COMMITTER_EMAIL: "qa@example.com",
+};
+
+beforeAll(() => {
+  git(root, "init", "-q", "--bare", "-b", "main", bare);
+  git(root, "clone", "-q", bare, repo);
+  git(repo, "config", "user.name", "QA");
+  git(repo, "config", "user.email", "qa@example.com");
+  for (const [env, tag] of [
+    ["staging", "v1.1.0"],
+    ["prod", "v1.0.0"],
+  ] as const) {
+    mkdirSync(join(repo, "kustomize", env), { recursive: true });
+    writeFileSync(join(repo, "kustomize", env, "kustomization.yaml"), overlay(env, tag));
+  }
+  mkdirSync(join(repo, "kustomize", "base"), { recursive: true });
+  writeFileSync(join(repo, "kustomize", "base", "kustomization.yaml"), "resources: []\n");
+  git(repo, "add", ".");
+  git(repo, "commit", "-q", "-m", "overlays");
+  git(repo, "push", "-q", "origin", "HEAD:main");
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const prodOnRemote = () => git(root, "--git-dir", bare, "show", "main:kustomize/prod/kustomization.yaml");
+
+describe("rollway promote-env", () => {
+  it("refuses to promote what QA has not approved, and changes nothing", () => {
+    const r = rollway(["promote-env", "--repo", repo, "--from", "staging", "--to", "prod", "--push"], {
+      env: identity,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rollway: .*approv/im);
+    expect(prodOnRemote()).toContain("newTag: v1.0.0");
+  });
+
+  it("records QA's approval, then promotes staging's images into prod by a push", () => {
+    const approve = rollway(["promote-env", "approve", "--repo", repo, "--env", "staging", "--json"], {
+      env: identity,
+    });
+    expect(approve.code).toBe(0);
+    expect(JSON.parse(approve.stdout).ok).toBe(true);
+
+    const r = rollway(["promote-env", "--repo", repo, "--from", "staging", "--to", "prod", "--push"], {
+      env: identity,
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("registry.example.com/shop/frontend");
+    expect(prodOnRemote()).toContain("newTag: v1.1.0");
+  });
+
+  it("reverts the promotion with another push", () => {
+    const r = rollway(["promote-env", "revert", "--repo", repo, "--to", "prod", "--push"], { env: identity });
+    expect(r.code).toBe(0);
+    expect(prodOnRemote()).toContain("newTag: v1.0.0");
+  });
+
+  it("asks for --from and --to", () => {
+    const r = rollway(["promote-env", "--repo", repo, "--to", "prod"]);
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: "rollway: promote-env needs --from and --to, e.g. --from staging --to prod\n",
+    });
+  });
+});
