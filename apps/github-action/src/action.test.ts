@@ -4,8 +4,9 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type SimServer, startSimServer } from "@rollway/webhook-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -158,7 +159,9 @@ describe("the committed bundle", () => {
   it("is what the source builds to", async () => {
     const out = mkdtempSync(join(tmpdir(), "rollway-action-build-"));
     try {
-      const tsup = spawn("pnpm", ["exec", "tsup", "--out-dir", out], {
+      // tsup's own CLI file, run with this node (pnpm may not be on PATH in CI).
+      const cli = join(dirname(createRequire(import.meta.url).resolve("tsup")), "cli-default.js");
+      const tsup = spawn(process.execPath, [cli, "--out-dir", out], {
         cwd: fileURLToPath(new URL("..", import.meta.url)),
         stdio: "ignore",
       });
