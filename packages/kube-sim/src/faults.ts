@@ -28,6 +28,23 @@ export interface FailRequestsOptions extends RequestMatch {
   message?: string;
 }
 
+/** What `deny()` refuses; unset fields match anything. */
+export interface DenyMatch {
+  /** Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection. */
+  verb?: string;
+  /** API group: "" for the core group, "apps", "argoproj.io". */
+  group?: string;
+  /** Plural resource name, e.g. "deployments". */
+  resource?: string;
+  /** e.g. "status" or "scale"; unset matches the object and every subresource. */
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** The user every request is made as (the simulator's kubeconfig carries a fixed bearer token). */
+export const SIM_USER = "kube-sim-admin";
+
 export interface PodMatch {
   /** Containers whose image matches (string = substring, RegExp = test). */
   image?: string | RegExp;
@@ -77,6 +94,7 @@ function matchesRequest(m: RequestMatch, r: RequestInfo): boolean {
 export class Faults {
   private readonly requestFaults = new Set<RequestFault>();
   private readonly podFaults = new Set<PodFault>();
+  private readonly denials = new Set<DenyMatch>();
   private readonly listeners = new Set<(what: "pods" | "watches" | "history") => void>();
 
   /** Answer matching requests with an error Status. */
@@ -93,6 +111,16 @@ export class Faults {
     const fault: RequestFault = { match, delayMs: ms, remaining: times ?? Number.POSITIVE_INFINITY };
     this.requestFaults.add(fault);
     return { clear: () => this.requestFaults.delete(fault) };
+  }
+
+  /**
+   * RBAC says no: matching requests get a real 403 Forbidden Status, and a SelfSubjectAccessReview for the same
+   * attributes (`kubectl auth can-i`) answers `allowed: false`. Controllers writing through `sim.store` are not affected.
+   */
+  deny(match: DenyMatch): FaultHandle {
+    const rule = { ...match };
+    this.denials.add(rule);
+    return { clear: () => this.denials.delete(rule) };
   }
 
   /** Closes every open watch connection now; clients must re-watch from their last resource version. */
@@ -127,6 +155,7 @@ export class Faults {
 
   clear(): void {
     this.requestFaults.clear();
+    this.denials.clear();
     const hadPods = this.podFaults.size > 0;
     this.podFaults.clear();
     if (hadPods) this.emit("pods");
@@ -160,6 +189,23 @@ export class Faults {
       if (f.remaining <= 0) this.requestFaults.delete(f);
     }
     return out;
+  }
+
+  /** Whether a deny rule matches these request attributes (empty strings count as unset, as in a review). */
+  isDenied(attrs: DenyMatch): boolean {
+    const eq = (rule: string | undefined, value: string | undefined) => rule === undefined || rule === (value ?? "");
+    for (const d of this.denials) {
+      if (
+        eq(d.verb, attrs.verb) &&
+        eq(d.group, attrs.group) &&
+        eq(d.resource, attrs.resource) &&
+        eq(d.subresource, attrs.subresource) &&
+        eq(d.namespace, attrs.namespace) &&
+        eq(d.name, attrs.name)
+      )
+        return true;
+    }
+    return false;
   }
 
   podFault(pod: { metadata: { name?: string; namespace?: string }; spec?: unknown }): PodFaultKind | undefined {

@@ -33,7 +33,15 @@ export {
   type StatusCause,
   type StatusReason,
 } from "./errors.js";
-export { type FailRequestsOptions, type FaultHandle, Faults, type PodMatch, type RequestMatch } from "./faults.js";
+export {
+  type DenyMatch,
+  type FailRequestsOptions,
+  type FaultHandle,
+  Faults,
+  type PodMatch,
+  type RequestMatch,
+  SIM_USER,
+} from "./faults.js";
 export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from "./patch/index.js";
 export { apiVersionOf, type ResourceType, type ResourceTypes } from "./resources.js";
 export {

@@ -35,6 +35,8 @@ export interface ResourceType {
   schemas: Map<string, Record<string, unknown>> | undefined;
   printerColumns: Map<string, PrinterColumn[]> | undefined;
   custom: boolean;
+  /** Verbs served when not all of them are (create-only reviews); undefined means every verb. */
+  verbs?: string[];
 }
 
 /** Unique key of a type in the store: `apps/deployments`, `/pods`. */
@@ -64,6 +66,7 @@ interface BuiltIn {
   status?: boolean;
   scale?: boolean;
   generation?: boolean;
+  verbs?: string[];
 }
 
 const all = ["all"];
@@ -219,6 +222,17 @@ const builtIns: BuiltIn[] = [
     status: true,
     generation: true,
   },
+  // Leases keep no generation in the real server either (the registry strategy never sets it).
+  { group: "coordination.k8s.io", version: "v1", resource: "leases", kind: "Lease", namespaced: true },
+  // Create-only: nothing is stored; the answer is computed from the deny rules (see `Faults.deny`).
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    resource: "selfsubjectaccessreviews",
+    kind: "SelfSubjectAccessReview",
+    namespaced: false,
+    verbs: ["create"],
+  },
   {
     group: "apiextensions.k8s.io",
     version: "v1",
@@ -253,6 +267,7 @@ export function builtInTypes(): ResourceType[] {
     schemas: undefined,
     printerColumns: undefined,
     custom: false,
+    ...(b.verbs ? { verbs: b.verbs } : {}),
   }));
 }
 

@@ -104,6 +104,13 @@ const shapes: Record<string, [string, Shape][]> = {
     ["type", "string"],
   ],
   "/namespaces": [["spec.finalizers", "array"]],
+  "coordination.k8s.io/leases": [
+    ["spec.holderIdentity", "string"],
+    ["spec.leaseDurationSeconds", "integer"],
+    ["spec.leaseTransitions", "integer"],
+    ["spec.acquireTime", "string"],
+    ["spec.renewTime", "string"],
+  ],
 };
 
 function jsonType(v: unknown): string {

@@ -446,6 +446,19 @@ export function checkBuiltIn(type: ResourceType, obj: KubeObject): StatusCause[]
         });
       break;
     }
+    case "coordination.k8s.io/leases":
+      // apis/coordination/validation: a set duration must be positive, transitions never negative.
+      if (typeof spec.leaseDurationSeconds === "number" && spec.leaseDurationSeconds <= 0)
+        causes.push({
+          field: "spec.leaseDurationSeconds",
+          message: `Invalid value: ${render(spec.leaseDurationSeconds)}: must be greater than 0`,
+        });
+      if (typeof spec.leaseTransitions === "number" && spec.leaseTransitions < 0)
+        causes.push({
+          field: "spec.leaseTransitions",
+          message: `Invalid value: ${render(spec.leaseTransitions)}: must be greater than or equal to 0`,
+        });
+      break;
     case "/configmaps":
     case "/secrets":
       for (const field of ["data", "stringData", "binaryData"]) {

@@ -54,7 +54,7 @@ function resourceEntries(t: ResourceType) {
       singularName: t.singular,
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: ALL_VERBS,
+      verbs: t.verbs ?? ALL_VERBS,
       ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
       ...(t.categories.length ? { categories: t.categories } : {}),
     },

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import jsYaml from "js-yaml";
 import type { KubeObject } from "../crds.js";
 import { apiErrors, KubeApiError } from "../errors.js";
-import type { Faults, RequestInfo } from "../faults.js";
+import { type Faults, type RequestInfo, SIM_USER } from "../faults.js";
 import { applyJsonPatch, applyMergePatch, isPlainObject, PATCH_CONTENT_TYPES } from "../patch/index.js";
 import { apiVersionOf, type ResourceType } from "../resources.js";
 import { formatSelector, fromLabelSelectorObject, type LabelSelectorObject } from "../selectors.js";
@@ -203,9 +203,19 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     const fault = faults.forRequest(info);
     if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault.error) throw fault.error;
+    // Authorization comes before the resource is looked up, as in the real server.
+    if (faults.isDenied(info)) throw forbidden(info);
 
     const type = store.types.lookup(r.group, r.version, r.resource);
     if (!type) throw notFoundPath();
+    if (type.verbs) {
+      // Only the routes for served verbs exist: other verbs on the collection are 405, paths with a name 404.
+      if (r.name !== undefined || r.subresource !== undefined) throw notFoundPath();
+      if (!type.verbs.includes(verb))
+        throw apiErrors.methodNotAllowed("the server does not allow this method on the requested resource");
+      if (type.group === "authorization.k8s.io" && type.kind === "SelfSubjectAccessReview")
+        return sendJson(res, 201, selfSubjectAccessReview(await readBody(req), faults, r.version));
+    }
     if (r.namespace !== undefined && !type.namespaced) throw notFoundPath();
     const ns = type.namespaced ? r.namespace : undefined;
     if (
@@ -485,6 +495,65 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       for (const res of [...watches]) res.end();
       watches.clear();
     },
+  };
+}
+
+/** RBAC's refusal, worded as `k8s.io/apiserver` and the RBAC authorizer word it. */
+function forbidden(info: RequestInfo): KubeApiError {
+  const group = info.group ?? "";
+  const resource = info.resource ?? "";
+  const qualifiedName = group ? `${resource}.${group}` : resource;
+  const what = info.subresource ? `${resource}/${info.subresource}` : resource;
+  const scope = info.namespace !== undefined ? `in the namespace "${info.namespace}"` : "at the cluster scope";
+  const why = `User "${SIM_USER}" cannot ${info.verb} resource "${what}" in API group "${group}" ${scope}`;
+  const subject = info.name ? `${qualifiedName} "${info.name}"` : qualifiedName;
+  return new KubeApiError(403, "Forbidden", `${subject} is forbidden: ${why}`, {
+    ...(info.name ? { name: info.name } : {}),
+    group,
+    kind: resource,
+  });
+}
+
+const SSAR = { group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", kind: "SelfSubjectAccessReview" };
+
+/** POST selfsubjectaccessreviews: nothing is stored; allowed unless a `faults.deny()` rule matches. */
+function selfSubjectAccessReview(body: unknown, faults: Faults, version: string) {
+  if (!isPlainObject(body))
+    throw apiErrors.badRequest("the body of the request is not a SelfSubjectAccessReview object");
+  if (body.kind !== undefined && body.kind !== SSAR.kind)
+    throw apiErrors.badRequest(
+      `the kind of the object (${String(body.kind)}) does not match the kind of the resource (${SSAR.kind})`,
+    );
+  const spec = isPlainObject(body.spec) ? body.spec : {};
+  const ra = spec.resourceAttributes;
+  const nra = spec.nonResourceAttributes;
+  if ((ra === undefined || ra === null) === (nra === undefined || nra === null))
+    throw apiErrors.invalid(SSAR, "", [
+      {
+        field: "spec.resourceAttributes",
+        message: `Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified`,
+      },
+    ]);
+  const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  let allowed = true;
+  if (isPlainObject(ra)) {
+    allowed = !faults.isDenied({
+      verb: str(ra.verb),
+      group: str(ra.group) ?? "",
+      resource: str(ra.resource),
+      subresource: str(ra.subresource),
+      namespace: str(ra.namespace),
+      name: str(ra.name),
+    });
+  }
+  const metadata = isPlainObject(body.metadata) ? body.metadata : {};
+  return {
+    kind: SSAR.kind,
+    apiVersion: `${SSAR.group}/${version}`,
+    metadata: { ...metadata, creationTimestamp: null },
+    spec,
+    // RBAC never denies outright, it only has no rule that allows: no `denied`, no reason (kubectl prints "no").
+    status: allowed ? { allowed: true, reason: "kube-sim: no faults.deny() rule matches" } : { allowed: false },
   };
 }
 

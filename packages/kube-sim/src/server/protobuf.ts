@@ -155,7 +155,32 @@ const decoders: Record<string, Decoder> = {
   ServiceAccount: (f, obj) => {
     if (f.num === 4) obj.automountServiceAccountToken = num(f) !== 0;
   },
+  // `kubectl auth can-i`: k8s.io/api/authorization/v1 SelfSubjectAccessReviewSpec {resourceAttributes = 1,
+  // nonResourceAttributes = 2}; ResourceAttributes {namespace 1, verb 2, group 3, version 4, resource 5,
+  // subresource 6, name 7}; NonResourceAttributes {path 1, verb 2}.
+  SelfSubjectAccessReview: (f, obj) => {
+    if (f.num !== 2) return;
+    const spec: Record<string, unknown> = {};
+    for (const g of fields(f.value as Buffer)) {
+      const names =
+        g.num === 1
+          ? ["namespace", "verb", "group", "version", "resource", "subresource", "name"]
+          : g.num === 2
+            ? ["path", "verb"]
+            : undefined;
+      if (!names) continue;
+      const attrs: Record<string, string> = {};
+      for (const h of fields(g.value as Buffer)) {
+        const name = names[h.num - 1];
+        if (name && h.wire === 2) attrs[name] = str(h);
+      }
+      spec[g.num === 1 ? "resourceAttributes" : "nonResourceAttributes"] = attrs;
+    }
+    obj.spec = spec;
+  },
 };
+
+const protobufVersions: Record<string, string> = { SelfSubjectAccessReview: "authorization.k8s.io/v1" };
 
 /** Decodes a protobuf request body into the JSON object it stands for, or explains why it cannot. */
 export function decodeProtobuf(body: Buffer): Record<string, unknown> {
@@ -174,11 +199,11 @@ export function decodeProtobuf(body: Buffer): Record<string, unknown> {
       if (f.num === 2) raw = f.value as Buffer;
     }
     const decode = decoders[kind];
-    if (!decode || apiVersion !== "v1" || !raw) {
+    if (!decode || apiVersion !== (protobufVersions[kind] ?? "v1") || !raw) {
       throw new KubeApiError(
         415,
         "UnsupportedMediaType",
-        `kube-sim reads protobuf only for v1 Namespace, ConfigMap, Secret and ServiceAccount, not ${apiVersion} ${kind || "(no kind)"}; send JSON instead (kubectl apply -f or kubectl create -f)`,
+        `kube-sim reads protobuf only for v1 Namespace, ConfigMap, Secret, ServiceAccount and authorization.k8s.io/v1 SelfSubjectAccessReview, not ${apiVersion} ${kind || "(no kind)"}; send JSON instead (kubectl apply -f or kubectl create -f)`,
       );
     }
     const obj: Record<string, unknown> = { apiVersion, kind };

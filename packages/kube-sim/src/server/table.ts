@@ -140,6 +140,7 @@ const builtInColumns: Record<string, Column[]> = {
     ),
   ],
   "/namespaces": [col("Status", "string", (o) => status(o).phase ?? "Active")],
+  "coordination.k8s.io/leases": [col("Holder", "string", (o) => spec(o).holderIdentity ?? "")],
 };
 
 function columnsFor(type: ResourceType, version: string): Column[] {
