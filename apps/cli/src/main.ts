@@ -71,9 +71,7 @@ ${examples(
     .command("demo")
     .description("start a simulated cluster, release the seed's example payload to preview, promote it, show history")
     .addOption(
-      new Option("--ready-delay <ms>", "how long a simulated pod takes to become ready")
-        .default("300")
-        .argParser(Number),
+      new Option("--ready-delay <ms>", "how long a simulated pod takes to become ready").default(300).argParser(Number),
     )
     .addHelpText("after", examples("rollway demo", "rollway demo --json | jq -c 'select(.type==\"event\")'"))
     .action(async (opts: { readyDelay: number }, command: Command) => {

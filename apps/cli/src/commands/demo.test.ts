@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { rollwayAsync } from "../test-helpers/run-cli.js";
 
 describe("rollway demo", () => {
-  it("releases the seed's example on a simulated cluster to preview, promotes it and shows the history", async () => {
-    const r = await rollwayAsync(["demo", "--ready-delay", "50"]).done;
+  it("with no flag (as the README runs it), releases the seed's example on a simulated cluster to preview, promotes it and shows the history", async () => {
+    const r = await rollwayAsync(["demo"]).done;
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("6 workloads on version 1.0");
     expect(r.stdout).toMatch(
