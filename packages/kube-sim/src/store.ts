@@ -16,7 +16,17 @@ import type { Clock } from "./clock.js";
 import { crdToType, type KubeObject } from "./crds.js";
 import { applyDefaults } from "./defaults.js";
 import { apiErrors, KubeApiError, type StatusCause } from "./errors.js";
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, isPlainObject, PatchError } from "./patch/index.js";
+import {
+  type ApplyConflict,
+  applyJsonPatch,
+  applyMergePatch,
+  applyStrategicMergePatch,
+  fieldSetOf,
+  isPlainObject,
+  type ManagedFieldsEntry,
+  PatchError,
+  serverSideApply,
+} from "./patch/index.js";
 import { apiVersionOf, type ResourceType, type ResourceTypes, typeKey } from "./resources.js";
 import {
   type FieldRequirement,
@@ -47,6 +57,15 @@ export interface WriteOptions {
   subresource?: "status";
   /** The API version the request was made in (for custom resources served in several versions). */
   version?: string;
+  /** Set by server-side apply: the object's new `metadata.managedFields` (other writes keep the old ones). */
+  managedFields?: ManagedFieldsEntry[];
+}
+
+export interface ApplyOptions extends WriteOptions {
+  /** `fieldManager`: who owns the applied fields. */
+  manager: string;
+  /** Take fields over from other managers instead of answering 409 Conflict. */
+  force?: boolean;
 }
 
 export interface WriteResult {
@@ -140,6 +159,29 @@ interface Selection {
   labels: Selector;
   fields: FieldRequirement[];
   namespace: string | undefined;
+}
+
+/** 409 as k8s.io/apiserver's fieldmanager words it (Apply managers print as their quoted name). */
+function applyConflict(conflicts: ApplyConflict[]): KubeApiError {
+  let message: string;
+  if (conflicts.length === 1) {
+    const c = conflicts[0] as ApplyConflict;
+    message = `Apply failed with 1 conflict: conflict with ${JSON.stringify(c.manager)}: ${c.path}`;
+  } else {
+    const managers = [...new Set(conflicts.map((c) => c.manager))].sort();
+    const lines = managers.flatMap((m) => [
+      `conflicts with ${JSON.stringify(m)}:`,
+      ...conflicts.filter((c) => c.manager === m).map((c) => `- ${c.path}`),
+    ]);
+    message = `Apply failed with ${conflicts.length} conflicts: ${lines.join("\n")}`;
+  }
+  return new KubeApiError(409, "Conflict", message, {
+    causes: conflicts.map((c) => ({
+      reason: "FieldManagerConflict",
+      message: `conflict with ${JSON.stringify(c.manager)}`,
+      field: c.path,
+    })),
+  });
 }
 
 export class Store {
@@ -320,6 +362,7 @@ export class Store {
     meta.uid = this.uid();
     meta.creationTimestamp = this.timestamp();
     if (type.generation) meta.generation = 1;
+    if (options.managedFields) meta.managedFields = options.managedFields;
     let warnings: string[] = [];
     let result = obj;
     if (type.custom) {
@@ -414,6 +457,68 @@ export class Store {
       );
     }
     return this.replace(type, current, this.decode(type, patched, options.version ?? undefined), options);
+  }
+
+  /**
+   * Server-side apply: creates the object when it is missing, otherwise merges the applied configuration into it
+   * for `options.manager` (see patch/apply.ts). `created` tells the server to answer 201.
+   */
+  apply(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: ApplyOptions,
+  ): WriteResult & { created: boolean } {
+    const { manager, force, ...write } = options;
+    if (!isPlainObject(body) || typeof body.apiVersion !== "string" || typeof body.kind !== "string")
+      throw apiErrors.badRequest(
+        `the applied configuration must be an object with apiVersion and kind (${type.kind} ${apiVersionOf(type.group, options.version ?? type.versions[0] ?? "v1")})`,
+      );
+    this.decode(type, body, options.version); // refuses a wrong kind or apiVersion before anything else
+    const bodyName = isPlainObject(body.metadata) ? body.metadata.name : undefined;
+    if (bodyName !== undefined && bodyName !== name)
+      throw apiErrors.badRequest(
+        `the name of the object (${String(bodyName)}) does not match the name on the URL (${name})`,
+      );
+    const ns = this.namespaceFor(type, namespace, undefined);
+    const current = this.bucket(type).get(this.objectKey(type, ns, name));
+    const time = this.timestamp();
+    const apiVersion = apiVersionOf(type.group, options.version ?? type.versions[0] ?? "v1");
+    if (!current) {
+      const obj = structuredClone(body);
+      obj.metadata = { ...(isPlainObject(obj.metadata) ? obj.metadata : {}), name };
+      if (type.status) delete obj.status;
+      const entry: ManagedFieldsEntry = {
+        manager,
+        operation: "Apply",
+        apiVersion,
+        time,
+        fieldsType: "FieldsV1",
+        fieldsV1: fieldSetOf(obj, type.kind, type.custom),
+      };
+      return { ...this.create(type, ns, obj, { ...write, managedFields: [entry] }), created: true };
+    }
+    const outcome = serverSideApply({
+      live: structuredClone(current) as Record<string, unknown>,
+      applied: body,
+      manager,
+      force: force ?? false,
+      kind: type.kind,
+      custom: type.custom,
+      apiVersion,
+      time,
+    });
+    if (!outcome.ok) throw applyConflict(outcome.conflicts);
+    const rv = (outcome.object.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+    if (rv !== undefined && rv !== current.metadata.resourceVersion)
+      throw apiErrors.conflict(
+        type,
+        name,
+        "the object has been modified; please apply your changes to the latest version and try again",
+      );
+    const next = this.decode(type, outcome.object, options.version);
+    return { ...this.replace(type, current, next, { ...write, managedFields: outcome.managedFields }), created: false };
   }
 
   delete(
@@ -567,7 +672,9 @@ export class Store {
       delete meta.deletionGracePeriodSeconds;
     }
     meta.resourceVersion = old.resourceVersion;
-    delete meta.managedFields;
+    if (options.managedFields) meta.managedFields = options.managedFields;
+    else if (old.managedFields !== undefined) meta.managedFields = old.managedFields;
+    else delete meta.managedFields;
     delete meta.selfLink;
     if (type.generation) meta.generation = old.generation ?? 1;
     else delete meta.generation;

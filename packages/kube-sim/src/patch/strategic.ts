@@ -20,7 +20,7 @@ import { isPlainObject } from "./merge.js";
 type Json = Record<string, unknown>;
 
 /** The merge key of a list, from the field's name and the name of the object holding it. */
-function mergeKeyFor(path: string[], field: string, kind: string): string | "set" | undefined {
+export function mergeKeyFor(path: string[], field: string, kind: string): string | "set" | undefined {
   switch (field) {
     case "containers":
     case "initContainers":

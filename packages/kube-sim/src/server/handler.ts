@@ -117,18 +117,17 @@ function dryRunOf(query: URLSearchParams): boolean {
   throw apiErrors.badRequest(`dryRun: Unsupported value: ${JSON.stringify(v)}: supported values: "All"`);
 }
 
+function isApply(contentType: string): boolean {
+  return (contentType.split(";")[0]?.trim() ?? "") === PATCH_CONTENT_TYPES.apply;
+}
+
 function patchTypeOf(contentType: string): PatchType {
   const t = contentType.split(";")[0]?.trim() ?? "";
   if (t === PATCH_CONTENT_TYPES.json) return "json";
   if (t === PATCH_CONTENT_TYPES.merge) return "merge";
   if (t === PATCH_CONTENT_TYPES.strategic) return "strategic";
-  if (t === PATCH_CONTENT_TYPES.apply) {
-    throw new KubeApiError(
-      415,
-      "UnsupportedMediaType",
-      "server-side apply (application/apply-patch+yaml) is not supported by kube-sim; use client-side apply (kubectl apply without --server-side)",
-    );
-  }
+  if (t === PATCH_CONTENT_TYPES.apply)
+    throw apiErrors.badRequest("server-side apply is not supported on the scale subresource by kube-sim");
   throw apiErrors.unsupportedMediaType(t);
 }
 
@@ -285,6 +284,25 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         if (r.subresource === "scale")
           return writeScale(res, type, ns, name, verb, body, req.headers["content-type"] ?? "");
         const sub = r.subresource === "status" ? { subresource: "status" as const } : {};
+        if (verb === "patch" && isApply(req.headers["content-type"] ?? "")) {
+          if (r.subresource !== undefined)
+            throw apiErrors.badRequest(`kube-sim does not apply server-side to the ${r.subresource} subresource`);
+          const manager = query.get("fieldManager") ?? "";
+          if (manager === "")
+            throw apiErrors.invalid({ group: "meta.k8s.io", resource: "patchoptions", kind: "PatchOptions" }, "", [
+              {
+                reason: "FieldValueRequired",
+                field: "fieldManager",
+                message: "Required value: is required for apply patch",
+              },
+            ]);
+          const applied = store.apply(type, ns, name, body, {
+            ...options,
+            manager,
+            force: query.get("force") === "true",
+          });
+          return sendJson(res, applied.created ? 201 : 200, out(applied.object), applied.warnings);
+        }
         const result =
           verb === "update"
             ? store.update(type, ns, name, body, { ...options, ...sub })
