@@ -159,6 +159,24 @@ describe("server-side apply", () => {
     expect((await call(sim.url, "GET", `${DEPLOY}/web`)).status).toBe(404);
   });
 
+  it("stores nothing with dryRun=All and refuses to apply to the scale subresource", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const dry = await call(sim.url, "PATCH", `${DEPLOY}/web?fieldManager=rollway&dryRun=All`, config("web:1"), APPLY);
+    expect(dry.status).toBe(201);
+    expect(dry.body.metadata.managedFields[0].manager).toBe("rollway");
+    expect((await call(sim.url, "GET", `${DEPLOY}/web`)).status).toBe(404);
+    await apply(sim.url, config("web:1"), "rollway");
+    const scale = await call(
+      sim.url,
+      "PATCH",
+      `${DEPLOY}/web/scale?fieldManager=rollway`,
+      { spec: { replicas: 3 } },
+      APPLY,
+    );
+    expect(scale.status).toBe(400);
+    expect(scale.body.message).toBe("server-side apply is not supported on the scale subresource by kube-sim");
+  });
+
   it("merges custom resources like a merge patch: lists are replaced whole", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
     const path = "/apis/argoproj.io/v1alpha1/namespaces/default/rollouts/api?fieldManager=rollway";
