@@ -1,4 +1,5 @@
 // Server-side apply over HTTP: create, merge, managedFields, conflicts, force and removal of fields no longer applied.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../clock.js";
 import { startKubeSim } from "../sim.js";
@@ -196,4 +197,36 @@ describe("server-side apply", () => {
     expect(second.status).toBe(200);
     expect(second.body.spec.strategy.canary.steps).toEqual([{ setWeight: 50 }]);
   });
+});
+
+describe("server-side apply under arbitrary configurations", () => {
+  it("never answers 500, and a refused apply leaves the object as it was (property)", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    await apply(sim.url, config("web:1"), "rollway");
+    const anything = fc.jsonValue({ maxDepth: 4 });
+    const spec = fc.oneof(
+      anything,
+      fc.record(
+        {
+          replicas: anything,
+          template: fc.oneof(anything, fc.record({ spec: fc.record({ containers: anything }, { requiredKeys: [] }) })),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    const manager = fc.constantFrom("rollway", "other");
+    await fc.assert(
+      fc.asyncProperty(spec, anything, manager, fc.boolean(), async (s, metadata, m, force) => {
+        const before = await call(sim.url, "GET", `${DEPLOY}/web`);
+        const body = { apiVersion: "apps/v1", kind: "Deployment", metadata, spec: s };
+        const res = await apply(sim.url, body, m, force);
+        expect(res.status, JSON.stringify(res.body)).not.toBe(500);
+        if (res.status >= 400) {
+          expect(res.body).toMatchObject({ kind: "Status", status: "Failure", code: res.status });
+          expect(await call(sim.url, "GET", `${DEPLOY}/web`)).toEqual(before);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  }, 60_000);
 });
