@@ -12,7 +12,11 @@ const rollway = (args: string[], input?: string) => rollwayAsync(args, {}, input
 const payload = new URL("../../../packages/payload-schema/examples/seed-004.json", import.meta.url).pathname;
 let server: SimServer;
 beforeAll(async () => {
-  server = await startSimServer({ readyDelayMs: 50, logDestination: { write: () => true } as never });
+  server = await startSimServer({
+    config: { port: 0 },
+    readyDelayMs: 50,
+    logDestination: { write: () => true } as never,
+  });
 });
 afterAll(async () => {
   await server?.shutdown();

@@ -18,7 +18,11 @@ let server: SimServer;
 
 beforeAll(async () => {
   // The server's request logs are not what these tests look at.
-  server = await startSimServer({ readyDelayMs: 50, logDestination: { write: () => true } as never });
+  server = await startSimServer({
+    config: { port: 0 },
+    readyDelayMs: 50,
+    logDestination: { write: () => true } as never,
+  });
 });
 afterAll(async () => {
   await server?.shutdown();
