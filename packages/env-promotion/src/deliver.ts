@@ -125,6 +125,21 @@ export async function commitAndDeliver(d: Delivery): Promise<{ commit: string; p
   return { commit, pullRequest: await proposeBranch(d) };
 }
 
+/**
+ * Commits what the worktree has staged and delivers it (see `commitAndDeliver`), then says so in the result:
+ * pushed onto the base, or proposed as a pull request from `d.branch`.
+ */
+export async function deliverChange(result: PromotionResult, d: Delivery): Promise<PromotionResult> {
+  const delivered = await commitAndDeliver(d);
+  return {
+    ...result,
+    status: d.mode === "push" ? "pushed" : "pull-request",
+    commit: delivered.commit,
+    ...(d.mode === "pull-request" ? { branch: d.branch } : {}),
+    ...(delivered.pullRequest ? { pullRequest: delivered.pullRequest } : {}),
+  };
+}
+
 /** Opens the pull request of an already pushed branch, titled and described by the commit message. */
 export async function proposeBranch(
   d: Pick<Delivery, "github" | "message" | "branch" | "base" | "signal">,

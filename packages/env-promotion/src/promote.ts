@@ -5,7 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { approvalRefspec, findApproval } from "./approval.js";
-import { claimBranch, commitAndDeliver, imageLines, type PromotionResult, proposeBranch } from "./deliver.js";
+import { claimBranch, deliverChange, imageLines, type PromotionResult, proposeBranch } from "./deliver.js";
 import { PromotionError } from "./errors.js";
 import { addWorktree, checkRepo, fetchBase, type GitRepo, openRepo } from "./git.js";
 import { type GitHubTarget, resolveGitHub } from "./github.js";
@@ -102,7 +102,8 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   try {
     await writeFile(join(worktree.dir, target.path), plan.text);
     await repo.runIn(worktree.dir, ["add", "--", target.path]);
-    const delivered = await commitAndDeliver({
+    // Awaited here: the finally below removes the worktree the commit is made in.
+    return await deliverChange(result, {
       repo,
       worktree: worktree.dir,
       remote: opts.remote,
@@ -113,13 +114,6 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
       github,
       ...signal,
     });
-    return {
-      ...result,
-      status: opts.delivery === "push" ? "pushed" : "pull-request",
-      commit: delivered.commit,
-      ...(opts.delivery === "pull-request" ? { branch } : {}),
-      ...(delivered.pullRequest ? { pullRequest: delivered.pullRequest } : {}),
-    };
   } finally {
     await worktree.remove();
   }

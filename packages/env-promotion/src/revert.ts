@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   claimBranch,
-  commitAndDeliver,
+  deliverChange,
   type ImageRow,
   imageLines,
   type PromotionResult,
@@ -179,7 +179,8 @@ export async function revertPromotion(options: RevertOptions): Promise<Promotion
         return { ...result, status: "pull-request", commit: pushed, branch, pullRequest };
       }
     }
-    const delivered = await commitAndDeliver({
+    // Awaited here: the finally below removes the worktree the commit is made in.
+    return await deliverChange(result, {
       repo,
       worktree: worktree.dir,
       remote: opts.remote,
@@ -190,13 +191,6 @@ export async function revertPromotion(options: RevertOptions): Promise<Promotion
       github,
       ...signal,
     });
-    return {
-      ...result,
-      status: opts.delivery === "push" ? "pushed" : "pull-request",
-      commit: delivered.commit,
-      ...(opts.delivery === "pull-request" ? { branch } : {}),
-      ...(delivered.pullRequest ? { pullRequest: delivered.pullRequest } : {}),
-    };
   } finally {
     await worktree.remove();
   }
