@@ -2,7 +2,9 @@
  * The rollway GitHub Action: reads the inputs, releases the payload (through a rollway server or straight to the
  * cluster), and reports the outputs, a job summary, and errors as workflow annotations.
  */
+import { useSafetyChecker } from "@rollway/deploy-rules";
 import { parseDeployPayload } from "@rollway/payload-schema";
+import { checkSync } from "recheck";
 import { runDirect } from "./direct.js";
 import { InputError, readInputs } from "./inputs.js";
 import { type ReleaseResult, SUCCESS_STATES, summaryMarkdown } from "./result.js";
@@ -13,6 +15,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env, run: Runner = r
   // deploy-rules checks patterns with recheck; its default worker backend needs files a one-file bundle lacks.
   env.RECHECK_SYNC_BACKEND ??= "pure";
   process.env.RECHECK_SYNC_BACKEND ??= "pure";
+  // deploy-rules requires recheck when it first checks a pattern; in this one-file bundle it is already here.
+  useSafetyChecker(checkSync);
   for (const secret of ["token", "kubeconfig"]) {
     const value = env[`INPUT_${secret.toUpperCase()}`]?.trim();
     if (value) run.mask(value);

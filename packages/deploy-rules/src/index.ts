@@ -17,4 +17,5 @@ export {
   MAX_SUBJECT_LENGTH,
   type PatternVerdict,
   SAFETY_CHECK_TIMEOUT_MS,
+  useSafetyChecker,
 } from "./safe-regex.js";

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { checkRulePattern, MAX_PATTERN_LENGTH } from "./safe-regex.js";
 
@@ -53,5 +54,40 @@ describe("checkRulePattern", () => {
     if (!verdict.ok) throw new Error(verdict.message);
     // 100k characters is far beyond any image reference or backend name; linear patterns finish at once.
     expect(verdict.regex.test(`${"a".repeat(100_000)}!`)).toBe(true);
+  });
+});
+
+describe("loading recheck", () => {
+  // A fresh process: recheck (2.9 MB) must not load with deploy-rules, only with the first pattern to check.
+  it("is deferred to the first check, and a checker handed over with useSafetyChecker is used instead", () => {
+    const script = `
+      const rules = await import(${JSON.stringify(new URL("./index.ts", import.meta.url).href)});
+      const { createRequire } = await import("node:module");
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes("recheck"));
+      const atImport = loaded();
+      let calls = 0;
+      rules.useSafetyChecker((pattern) => { calls++; return { status: "safe", source: pattern }; });
+      const handed = rules.checkRulePattern("^handed-over$").ok;
+      console.log(JSON.stringify({ atImport, handed, calls, afterHanded: loaded() }));
+    `;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    expect(JSON.parse(out)).toEqual({ atImport: false, handed: true, calls: 1, afterHanded: false });
+  });
+
+  it("requires recheck on the first pattern when nothing was handed over", () => {
+    const script = `
+      const rules = await import(${JSON.stringify(new URL("./index.ts", import.meta.url).href)});
+      const { createRequire } = await import("node:module");
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes("recheck"));
+      const verdict = rules.checkRulePattern("^(a+)+$");
+      console.log(JSON.stringify({ ok: verdict.ok, loaded: loaded() }));
+    `;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      env: { ...process.env, RECHECK_SYNC_BACKEND: "pure" },
+    });
+    expect(JSON.parse(out)).toEqual({ ok: false, loaded: true });
   });
 });

@@ -3,7 +3,32 @@
  * catastrophic backtracking (ReDoS) by recheck before it is ever run against an image or backend name.
  * Verdicts are cached by pattern: CI posts the same rules on every deploy.
  */
-import { checkSync } from "recheck";
+import { createRequire } from "node:module";
+import type * as Recheck from "recheck";
+
+type CheckSync = typeof Recheck.checkSync;
+let checkSync: CheckSync | undefined;
+
+/**
+ * Hands deploy-rules recheck's `checkSync` explicitly. Only one-file bundles need it (a GitHub Action's `dist`), in
+ * which `recheck` cannot be required at run time: they import it statically and pass it here before checking.
+ *
+ * @example
+ * import { checkSync } from "recheck";
+ * useSafetyChecker(checkSync);
+ */
+export function useSafetyChecker(check: CheckSync): void {
+  checkSync = check;
+}
+
+/**
+ * recheck is 2.9 MB of JavaScript, about 70 ms to load: it is required on the first pattern that needs a verdict,
+ * not when deploy-rules is imported, so programs that never check a pattern (`rollway status`) never load it.
+ */
+function recheck(): CheckSync {
+  checkSync ??= (createRequire(import.meta.url)("recheck") as typeof Recheck).checkSync;
+  return checkSync;
+}
 
 /** Longest pattern accepted. Real rules are a few dozen characters. */
 export const MAX_PATTERN_LENGTH = 1000;
@@ -58,7 +83,7 @@ function judge(pattern: string): PatternVerdict {
     const reason = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, "") : String(error);
     return { ok: false, code: "INVALID_PATTERN", message: `not a valid JavaScript regular expression: ${reason}` };
   }
-  const diagnostics = checkSync(pattern, "", RECHECK_PARAMS);
+  const diagnostics = recheck()(pattern, "", RECHECK_PARAMS);
   if (diagnostics.status === "safe") return { ok: true, regex };
   // Quadratic backtracking over the short strings rules are matched against (at most MAX_SUBJECT_LENGTH characters)
   // costs well under a millisecond; recheck's fuzzer also reports it for harmless anchored lookaheads such as the
