@@ -584,7 +584,9 @@ function oConfigProblem(p: OConfigProblem, base: (string | number)[]): Environme
 type Validation = { ok: true; value: Environment } | { ok: false; problems: EnvironmentProblem[] };
 
 function validate(value: unknown): Validation {
-  const result = EnvironmentSchema.safeParse(value);
+  // An environment is read once per process: zod's compiled fast path would cost more to generate (a `new Function`
+  // per object schema, ~10 ms at a CLI's start) than it saves on one parse.
+  const result = EnvironmentSchema.safeParse(value, { jitless: true });
   if (!result.success) {
     const problems: EnvironmentProblem[] = [];
     for (const issue of result.error.issues) {
