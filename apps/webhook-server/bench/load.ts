@@ -1,8 +1,9 @@
 /**
  * Load benchmark: autocannon on loopback against the real server (built `dist/main.js`, its own process) and a
  * bare Hono hello-world in the same run: dry-run validation, and release status reads (the server against kube-sim
- * holding the demo environment and one release waiting for approval; kube-sim runs in this process). Reports
- * throughput, p99 latency and the server's memory. Run with `pnpm bench` after `pnpm build`.
+ * holding the demo environment and one release waiting for approval; kube-sim runs in this process). A second
+ * baseline, Hono with the payload schema and nothing else, shows what validation itself costs. Reports throughput,
+ * p99 latency, the server's CPU time per request and its memory. Run with `pnpm bench` after `pnpm build`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -41,20 +42,29 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not start`);
 }
 
+/** User and system CPU time of a process so far, in microseconds (from /proc, in clock ticks of 10 ms). */
+function cpuMicros(child: ChildProcess): number {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 function rssMiB(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function load(title: string, opts: autocannon.Options) {
-  // One second of warm-up (JIT, caches, the ReDoS checker's first verdicts) before the measured run, for both servers.
+async function load(title: string, target: ChildProcess, opts: autocannon.Options) {
+  // One second of warm-up (JIT, caches, the ReDoS checker's first verdicts) before the measured run, for every server.
   await autocannon({ connections: 20, duration: 1, ...opts });
+  const cpuBefore = cpuMicros(target);
   const r = await autocannon({ connections: 20, duration: DURATION, ...opts });
-  return { title, rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  const cpuPerRequest = (cpuMicros(target) - cpuBefore) / Math.max(1, r.requests.total);
+  return { title, rps: r.requests.average, p99: r.latency.p99, cpuPerRequest, non2xx: r.non2xx, errors: r.errors };
 }
 
 const serverPort = 18_480;
 const helloPort = 18_481;
+const floorPort = 18_482;
 const cluster = await startDemoCluster({ readyDelayMs: 20 });
 const configFile = join(cluster.environmentFile, "..", "bench-config.yaml");
 writeFileSync(
@@ -76,9 +86,13 @@ const server = start([fileURLToPath(new URL("../dist/main.js", import.meta.url))
 const hello = start(["--import", "tsx", fileURLToPath(new URL("./hello-world.ts", import.meta.url))], {
   PORT: String(helloPort),
 });
+const floor = start(["--import", "tsx", fileURLToPath(new URL("./schema-floor.ts", import.meta.url))], {
+  PORT: String(floorPort),
+});
 try {
   await waitFor(`http://127.0.0.1:${serverPort}/healthz`);
   await waitFor(`http://127.0.0.1:${helloPort}/`);
+  await waitFor(`http://127.0.0.1:${floorPort}/`);
   const idle = rssMiB(server);
   const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };
   const deployed = await fetch(`http://127.0.0.1:${serverPort}/v1/projects/demo/environments/demo/deploy`, {
@@ -88,41 +102,51 @@ try {
   });
   const { statusUrl } = (await deployed.json()) as { statusUrl: string };
   const results = [
-    await load("hello-world POST (baseline)", {
+    await load("hello-world POST (baseline)", hello, {
       url: `http://127.0.0.1:${helloPort}/`,
       method: "POST",
       body: payload,
       headers,
     }),
-    await load("dry-run deploy validation", {
+    await load("Hono + payload schema only", floor, {
+      url: `http://127.0.0.1:${floorPort}/`,
+      method: "POST",
+      body: payload,
+      headers,
+    }),
+    await load("dry-run deploy validation", server, {
       url: `http://127.0.0.1:${serverPort}/v1/projects/shop/environments/prod/validate`,
       method: "POST",
       body: payload,
       headers,
     }),
-    await load("hello-world GET (baseline)", { url: `http://127.0.0.1:${helloPort}/` }),
-    await load("GET /readyz", { url: `http://127.0.0.1:${serverPort}/readyz` }),
-    await load("GET release status", { url: `http://127.0.0.1:${serverPort}${statusUrl}`, headers }),
+    await load("hello-world GET (baseline)", hello, { url: `http://127.0.0.1:${helloPort}/` }),
+    await load("GET /readyz", server, { url: `http://127.0.0.1:${serverPort}/readyz` }),
+    await load("GET release status", server, { url: `http://127.0.0.1:${serverPort}${statusUrl}`, headers }),
   ];
   const loaded = rssMiB(server);
   for (const r of results)
     console.log(
-      `${r.title.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`,
+      `${r.title.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  server CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}`,
     );
-  const [helloPost, validate, helloGet, ready, status] = results as [
+  const [helloPost, floorPost, validate, helloGet, ready, status] = results as [
+    (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
   ];
+  const ratio = (a: { rps: number }, b: { rps: number }) => (a.rps / b.rps).toFixed(2);
   console.log(
-    `ratio validation / hello POST: ${(validate.rps / helloPost.rps).toFixed(2)}; readyz / hello GET: ${(ready.rps / helloGet.rps).toFixed(2)}; status / hello GET: ${(status.rps / helloGet.rps).toFixed(2)}`,
+    `ratio validation / hello POST: ${ratio(validate, helloPost)}; schema only / hello POST: ${ratio(floorPost, helloPost)}; validation / schema only: ${ratio(validate, floorPost)}`,
   );
+  console.log(`ratio readyz / hello GET: ${ratio(ready, helloGet)}; status / hello GET: ${ratio(status, helloGet)}`);
   console.log(`server memory: idle ${idle.toFixed(0)} MiB, after load ${loaded.toFixed(0)} MiB`);
 } finally {
-  server.kill("SIGTERM");
-  hello.kill("SIGTERM");
-  await Promise.all([server, hello].map((c) => new Promise((r) => (c.exitCode === null ? c.once("exit", r) : r(0)))));
+  for (const child of [server, hello, floor]) child.kill("SIGTERM");
+  await Promise.all(
+    [server, hello, floor].map((c) => new Promise((r) => (c.exitCode === null ? c.once("exit", r) : r(0)))),
+  );
   await cluster.close();
 }

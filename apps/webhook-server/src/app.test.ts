@@ -142,6 +142,12 @@ describe("bad payloads get 400 and every problem at its place", () => {
     expect(res.status).toBe(400);
   });
 
+  it("accepts a payload that starts with a UTF-8 byte order mark, as a decoder would", async () => {
+    const res = await validate("shop", "prod", `\ufeff${payload}`, bearer(DEPLOY_TOKEN));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { message: string }).message).toBe("valid");
+  });
+
   it("refuses a body that is not JSON by Content-Type with 415", async () => {
     const res = await validate("shop", "prod", payload, { ...bearer(DEPLOY_TOKEN), "Content-Type": "text/plain" });
     expect(res.status).toBe(415);
@@ -201,6 +207,16 @@ describe("operations", () => {
     const res = await fetch(`${server.url}/nope`, { headers: { "X-Request-Id": "req-123" } });
     expect(res.status).toBe(404);
     expect(res.headers.get("X-Request-Id")).toBe("req-123");
+  });
+
+  it("gives every request its own id when the caller sends none, and counts it in the metrics", async () => {
+    const ids = await Promise.all(
+      [1, 2, 3].map(async () => (await fetch(`${server.url}/healthz`)).headers.get("X-Request-Id")),
+    );
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
+    expect(new Set(ids).size).toBe(3);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/rollway_http_requests_total\{route="\/healthz",method="GET",status="200"\} [1-9]/);
   });
 });
 

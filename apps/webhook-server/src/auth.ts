@@ -4,6 +4,7 @@
  * with every candidate in constant time, so neither timing nor errors tell a caller which part was wrong. Two tokens
  * may be valid at once for one place, for rotation.
  */
+import * as crypto from "node:crypto";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 export type Scope = "deploy" | "approve";
@@ -35,7 +36,12 @@ export type AuthResult =
   | { ok: true; tokenId: string }
   | { ok: false; status: 401 | 403; reason: "unauthenticated" | "forbidden" };
 
-const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
+// One-shot hashing where Node has it (>= 20.12): cheaper than a Hash object, which showed in the dry run's profile.
+const digest: (token: string) => Buffer =
+  typeof crypto.hash === "function"
+    ? (token) => crypto.hash("sha256", token, "buffer")
+    : (token) => createHash("sha256").update(token, "utf8").digest();
+const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
 const matches = (pattern: string, value: string) => pattern === "*" || pattern === value;
 
 export class Authenticator {
@@ -63,7 +69,7 @@ export class Authenticator {
    * identify a known token (missing, malformed, unknown); 403 for a known token used outside its grants.
    */
   authorize(header: string | undefined, scope: Scope, project: string, environment: string): AuthResult {
-    const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header ?? "");
+    const match = BEARER.exec(header ?? "");
     if (!match) return { ok: false, status: 401, reason: "unauthenticated" };
     const presented = digest(match[1] as string);
     let known = false;

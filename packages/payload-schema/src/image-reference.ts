@@ -20,6 +20,7 @@ const host = `(?:${domainComponent}(?:\\.${domainComponent})*|\\[[a-fA-F0-9:]+\\
 export const IMAGE_REFERENCE_PATTERN = new RegExp(
   `^(?:(${host}(?::[0-9]+)?)/)?(${pathComponent}(?:/${pathComponent})*)(?::([\\w][\\w.-]{0,127}))?(?:@([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$`,
 );
+const PATH_COMPONENT = new RegExp(`^${pathComponent}$`);
 const MAX_NAME_LENGTH = 255;
 const MAX_REFERENCE_LENGTH = 512;
 
@@ -43,7 +44,7 @@ export function parseImageReference(
   let [, registry, repository = "", tag, digest] = match;
   // Like Docker: a first component is a registry only if it looks like a host; otherwise it is part of the path.
   if (registry !== undefined && !/[.:]/.test(registry) && registry !== "localhost" && !/[A-Z]/.test(registry)) {
-    if (!new RegExp(`^${pathComponent}$`).test(registry)) {
+    if (!PATH_COMPONENT.test(registry)) {
       return {
         ok: false,
         message: `"${text}" is not a valid OCI image reference; "${registry}" is neither a registry host nor a lowercase path`,
