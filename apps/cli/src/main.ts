@@ -311,11 +311,22 @@ ${examples(
     .description("run the webhook server (configured by ROLLWAY_* variables, as the container image)")
     .option("--port <port>", "port (ROLLWAY_PORT)")
     .option("--host <host>", "address to bind (ROLLWAY_HOST)")
+    .option("--sim", "run against kube-sim holding the demo environment, with tokens generated for the session")
+    .addOption(
+      new Option("--ready-delay <ms>", "with --sim: how long a simulated pod takes to become ready")
+        .default(500)
+        .argParser(Number),
+    )
     .addHelpText(
       "after",
-      examples("rollway serve --port 8080 --kubeconfig ~/.kube/config", "ROLLWAY_CONFIG=server.yaml rollway serve"),
+      examples(
+        "rollway serve --port 8080 --kubeconfig ~/.kube/config",
+        "ROLLWAY_CONFIG=server.yaml rollway serve",
+        "rollway serve --sim --port 8080",
+        "rollway serve --sim --port 0 --json   # one line: url, tokens, kubeconfig",
+      ),
     )
-    .action(async (opts: { port?: string; host?: string }, command: Command) => {
+    .action(async (opts: { port?: string; host?: string; sim?: boolean; readyDelay: number }, command: Command) => {
       const { serveCommand } = await import("./commands/serve.js");
       await serveCommand(
         { ...opts, ...(globalsOf(command).kubeconfig ? { kubeconfig: globalsOf(command).kubeconfig } : {}) },

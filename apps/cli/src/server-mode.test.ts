@@ -72,3 +72,50 @@ describe("rollway serve", () => {
     expect((await serve.done).code).toBe(0);
   });
 });
+
+describe("rollway serve --sim", () => {
+  it("starts kube-sim with the demo environment and a server with session tokens; a release runs through it", async () => {
+    const serve = rollwayAsync(["serve", "--sim", "--port", "0", "--ready-delay", "50", "--json"]);
+    try {
+      const [line] = await waitForOutput(serve, /^\{.*\}\n/);
+      const info = JSON.parse(line) as {
+        url: string;
+        base: string;
+        tokens: { deploy: string; approve: string };
+        kubeconfig: string;
+        environmentFile: string;
+      };
+      expect(info.base).toBe(`${info.url}/v1/projects/demo/environments/demo`);
+      expect(info.tokens.deploy).not.toBe(info.tokens.approve);
+      const there = ["--server", info.url, "--token", info.tokens.deploy, "--project", "demo", "--env", "demo"];
+      const deploy = rollwayAsync(
+        ["deploy", "-", "--wait", ...there],
+        {},
+        '{"frontend": {"image": "my-registry/image-for-frontend:2.0"}}',
+      );
+      const [, id] = await waitForOutput(deploy, /Release (\S+) started on the server/);
+      await waitForOutput(deploy, /waiting-for-approval/);
+      const approver = ["--server", info.url, "--token", info.tokens.approve, "--project", "demo", "--env", "demo"];
+      expect((await rollway(["promote", id as string, "--by", "alice", ...approver])).code).toBe(0);
+      const done = await deploy.done;
+      expect(done.stderr).toBe("");
+      expect(done.code).toBe(0);
+      expect(done.stdout).toContain(`Release ${id}: promoted`);
+      // The cluster behind it is a real kube-sim: the kubeconfig it prints works for direct mode too.
+      const direct = await rollwayAsync(["history", "--json", "--kubeconfig", info.kubeconfig], {
+        ROLLWAY_ENV: info.environmentFile,
+      }).done;
+      expect(JSON.parse(direct.stdout).releases[0]).toMatchObject({ state: "promoted" });
+    } finally {
+      serve.child.kill("SIGTERM");
+    }
+    expect((await serve.done).code).toBe(0);
+  });
+
+  it("refuses a port that is not one, exit code 2", async () => {
+    const r = await rollway(["serve", "--sim", "--port", "http"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--port http is not a port");
+  });
+});
+

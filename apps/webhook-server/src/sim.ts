@@ -174,7 +174,7 @@ export interface SimServer extends RunningServer {
   cluster: DemoCluster;
   /** The tokens to use: generated unless given. */
   tokens: { deploy: string; approve: string };
-  /** The URL of the demo environment: `/v1/projects/demo/environments/demo`. */
+  /** The URL of the demo environment: `<url>/v1/projects/demo/environments/demo`. */
   base: string;
 }
 
