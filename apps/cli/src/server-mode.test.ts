@@ -118,4 +118,3 @@ describe("rollway serve --sim", () => {
     expect(r.stderr).toContain("--port http is not a port");
   });
 });
-

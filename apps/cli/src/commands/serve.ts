@@ -19,7 +19,10 @@ export async function serveCommand(options: ServeOptions, output: Output): Promi
   if (options.sim) {
     const port = options.port === undefined ? 8080 : Number(options.port);
     if (!Number.isInteger(port) || port < 0 || port > 65_535)
-      throw new CliError(`--port ${options.port} is not a port; give 0 to 65535 (0 picks a free one)`, ExitCode.badInput);
+      throw new CliError(
+        `--port ${options.port} is not a port; give 0 to 65535 (0 picks a free one)`,
+        ExitCode.badInput,
+      );
     const server = await startSimServer({
       config: { port, host: options.host ?? "127.0.0.1" },
       ...(options.readyDelay === undefined ? {} : { readyDelayMs: options.readyDelay }),
