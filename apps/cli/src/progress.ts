@@ -1,6 +1,7 @@
 /**
  * Live progress of every component of a release, from rollout-client watches: at a terminal one line per component
- * redrawn in place with a spinner; in a log or pipe one line per change; with --json one JSON object per change.
+ * redrawn in place with a spinner and a progress bar; in a log or pipe one line per change; with --json one JSON
+ * object per change.
  */
 import type { RolloutClient, WorkloadStatus } from "@rollway/rollout-client";
 import type { Output } from "./output.js";
@@ -23,6 +24,30 @@ export function describeStatus(s: WorkloadStatus): string {
   const image = s.images[0]?.image ?? "?";
   const message = s.message ? ` (${s.message})` : "";
   return `${s.phase} ${s.readyReplicas}/${s.desiredReplicas} ready, ${image}${message}`;
+}
+
+const BAR_CELLS = 12;
+
+/**
+ * How far a component's rollout has come, as a bar: a canary's steps when it has them (its traffic weight beside),
+ * otherwise the new version's ready pods out of those wanted (its own ReplicaSet's count when known: a blue-green
+ * Rollout's `readyReplicas` still counts the old active pods). Healthy is always full.
+ */
+export function progressBar(s: WorkloadStatus): string {
+  let done: number;
+  let label: string;
+  const steps = s.canary?.steps;
+  if (steps && s.canary?.stepIndex !== undefined) {
+    done = Math.min(s.canary.stepIndex, steps) / steps;
+    label = `step ${Math.min(s.canary.stepIndex, steps)}/${steps}${s.canary.weight === undefined ? "" : `, ${s.canary.weight}% traffic`}`;
+  } else {
+    const ready = s.updatedReadyReplicas ?? Math.min(s.updatedReplicas, s.readyReplicas);
+    done = s.desiredReplicas > 0 ? Math.min(ready, s.desiredReplicas) / s.desiredReplicas : 1;
+    label = `${Math.min(ready, s.desiredReplicas)}/${s.desiredReplicas}`;
+  }
+  if (s.phase === "Healthy") done = 1;
+  const filled = Math.round(done * BAR_CELLS);
+  return `[${"█".repeat(filled)}${"░".repeat(BAR_CELLS - filled)}] ${label}`;
 }
 
 function phaseColor(phase: WorkloadStatus["phase"]) {
@@ -63,14 +88,15 @@ export function watchComponents(
       let last = "";
       for await (const s of client.watch(target, { signal: controller.signal })) {
         const text = describeStatus(s);
-        if (text === last) continue;
-        last = text;
+        const bar = progressBar(s);
+        if (text + bar === last) continue;
+        last = text + bar;
         if (output.json) {
           output.out(
-            `${JSON.stringify({ type: "status", component: c.name, phase: s.phase, ready: s.readyReplicas, desired: s.desiredReplicas, images: s.images, message: s.message })}\n`,
+            `${JSON.stringify({ type: "status", component: c.name, phase: s.phase, ready: s.readyReplicas, desired: s.desiredReplicas, updatedReady: s.updatedReadyReplicas, images: s.images, message: s.message })}\n`,
           );
         } else if (live) {
-          lines.set(c.name, paint(text, phaseColor(s.phase), color));
+          lines.set(c.name, `${bar}  ${paint(text, phaseColor(s.phase), color)}`);
         } else {
           output.out(`  ${c.name.padEnd(width)}  ${text}\n`);
         }

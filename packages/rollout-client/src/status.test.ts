@@ -161,6 +161,10 @@ describe("rolloutStatus", () => {
       },
     });
     const activeRs = replicaSets[0];
+    // readyReplicas (6) counts both versions; the preview's own ReplicaSet has the new version's ready pods.
+    const previewRs = replicaSets[1];
+    expect(status.updatedReadyReplicas).toBe(previewRs?.status?.readyReplicas);
+    expect(rolloutStatus({ rollout: blueGreen() }).updatedReadyReplicas).toBeUndefined();
     expect(status.stableRevision).toBe(Number(activeRs?.metadata.annotations?.["rollout.argoproj.io/revision"]));
     expect(status.stableImages).toEqual([{ container: "bluegreen-demo", image: "argoproj/rollouts-demo:blue" }]);
   });
@@ -247,13 +251,14 @@ describe("deploymentPhase follows kubectl rollout status (rollout_status_test.go
         annotations: { "deployment.kubernetes.io/revision": String(revision) },
       },
       spec: { template: { spec: { containers: [{ name: "app", image: `app:${revision}` }] } } },
-      status: { availableReplicas: available },
+      status: { availableReplicas: available, readyReplicas: available },
     });
     const d = deployment(3, 2, { observedGeneration: 3, replicas: 3, updatedReplicas: 1, availableReplicas: 2 });
     d.metadata.annotations = { "deployment.kubernetes.io/revision": "3" };
     const status = deploymentStatus({ deployment: d, replicaSets: [rs(1, 0), rs(2, 2), rs(3, 0)] });
     expect(status).toMatchObject({ phase: "Progressing", desiredRevision: 3, stableRevision: 2 });
     expect(status.stableImages).toEqual([{ container: "app", image: "app:2" }]);
+    expect(status.updatedReadyReplicas).toBe(0);
   });
 });
 

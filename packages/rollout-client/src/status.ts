@@ -61,6 +61,11 @@ export interface WorkloadStatus {
   readyReplicas: number;
   desiredReplicas: number;
   updatedReplicas: number;
+  /**
+   * Ready pods of the version the spec asks for (its ReplicaSet's), when that ReplicaSet was seen. `readyReplicas`
+   * counts every version's pods: during a blue-green update it still counts the old active ones.
+   */
+  updatedReadyReplicas?: number;
   /** Where users are sent (active Service) and where the new version can be tried (preview/canary Service). */
   endpoints: { active?: Endpoint; preview?: Endpoint };
   /** For canaries: the step reached and the traffic weight sent to the new version. */
@@ -114,6 +119,10 @@ export function rolloutStatus({ rollout, replicaSets = [], workload }: RolloutSt
     result.stableRevision = desiredRevision;
     result.stableImages = result.images;
   }
+  const currentRS = status.currentPodHash
+    ? replicaSets.find((rs) => rs.metadata.labels?.[ROLLOUT_HASH_LABEL] === status.currentPodHash)
+    : undefined;
+  if (currentRS) result.updatedReadyReplicas = num(currentRS.status?.readyReplicas, 0);
   if (canary) {
     const steps = list(canary.steps).length;
     result.canary = { steps };
@@ -261,6 +270,13 @@ export function deploymentStatus({ deployment, replicaSets = [] }: DeploymentSta
     endpoints: {},
   };
   if (desiredRevision !== undefined) result.desiredRevision = desiredRevision;
+  const desiredRS = replicaSets.find(
+    (rs) =>
+      rs.metadata.labels?.[DEPLOYMENT_HASH_LABEL] !== undefined &&
+      rs.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION] ===
+        deployment.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION],
+  );
+  if (desiredRS && desiredRevision !== undefined) result.updatedReadyReplicas = num(desiredRS.status?.readyReplicas, 0);
   const stable = stableDeploymentReplicaSet(deployment, replicaSets, phase === "Healthy");
   if (stable) {
     const stableRevision = revisionOf(stable.metadata.annotations?.[DEPLOYMENT_REVISION_ANNOTATION]);
