@@ -1,12 +1,15 @@
 // Cold start of the built binary against `node -e 0`, in the same run (target: at most 2.5 times node -e 0).
-// `rollway status --json` runs against `rollway sim` started in its own process. Usage: node bench/cold-start.mjs [runs]
+// `rollway status --json` runs against `rollway serve --sim` started in its own process: straight to its kube-sim
+// (kubeconfig), and through the server (`--server`). Usage: node bench/cold-start.mjs [runs]
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const bin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const runs = Number(process.argv[2] ?? 20);
 
-const sim = spawn(process.execPath, [bin, "sim", "--json"], { stdio: ["ignore", "pipe", "inherit"] });
+const sim = spawn(process.execPath, [bin, "serve", "--sim", "--port", "0", "--json"], {
+  stdio: ["ignore", "pipe", "ignore"],
+});
 const info = await new Promise((resolve, reject) => {
   let out = "";
   sim.stdout.on("data", (d) => {
@@ -14,14 +17,16 @@ const info = await new Promise((resolve, reject) => {
     const nl = out.indexOf("\n");
     if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
   });
-  sim.on("close", () => reject(new Error(`rollway sim ended: ${out}`)));
+  sim.on("close", () => reject(new Error(`rollway serve --sim ended: ${out}`)));
 });
-const env = { ...process.env, KUBECONFIG: info.kubeconfig, ROLLWAY_ENV: info.environment, NO_COLOR: "1" };
+const env = { ...process.env, KUBECONFIG: info.kubeconfig, ROLLWAY_ENV: info.environmentFile, NO_COLOR: "1" };
+const server = ["--server", info.url, "--token", info.tokens.deploy, "--project", "demo", "--env", "demo"];
 
 const cases = {
   "node -e 0": ["-e", "0"],
   "rollway --version": [bin, "--version"],
   "rollway status --json": [bin, "status", "--json"],
+  "… --server (via the server)": [bin, "status", "--json", ...server],
 };
 const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let i = 0; i < runs; i++) {
@@ -42,6 +47,6 @@ console.log(`cold start, median of ${runs} runs each, interleaved (Node ${proces
 for (const [name, xs] of Object.entries(times)) {
   const m = median(xs);
   console.log(
-    `${name.padEnd(24)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(2)}× node -e 0  (min ${Math.min(...xs).toFixed(0)} ms)`,
+    `${name.padEnd(28)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(2)}× node -e 0  (min ${Math.min(...xs).toFixed(0)} ms)`,
   );
 }

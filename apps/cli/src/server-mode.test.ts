@@ -42,8 +42,22 @@ describe("--server mode", () => {
 
     const history = JSON.parse((await rollway(["history", "--json", ...at(server.tokens.deploy)])).stdout);
     expect(history.releases[0]).toMatchObject({ id, state: "promoted" });
+    // The same view as direct mode: the release, then every component's workload.
     const status = await rollway(["status", ...at(server.tokens.deploy)]);
-    expect(status.stdout).toContain(`Release ${id}: promoted`);
+    expect(status.stdout).toContain(`latest release ${id}: promoted`);
+    expect(status.stdout).toMatch(
+      /^backend-1 +Rollout\/backend-1 +Healthy 2\/2 ready, my-registry\/image-for-backend-1:tag$/m,
+    );
+    const json = JSON.parse((await rollway(["status", "--json", ...at(server.tokens.deploy)])).stdout);
+    expect(json).toMatchObject({ ok: true, environment: "demo", release: { id, state: "promoted" } });
+    expect(json.components.map((c: { component: string }) => c.component)).toEqual([
+      "frontend",
+      "backend-1",
+      "backend-2",
+      "backend-3",
+      "backend-4",
+      "backend-5",
+    ]);
   });
 
   it("a refused token is exit code 1 with the fix, and the token is never printed", async () => {

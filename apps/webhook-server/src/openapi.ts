@@ -33,6 +33,28 @@ const ReleaseSummary = z.object({
   approvals: z.array(z.object({ gate: z.string(), by: z.string(), at: z.string() })).optional(),
   components: z.array(z.object({ name: z.string(), from: z.string().optional(), to: z.string() })).optional(),
 });
+const EnvironmentStatus = z.object({
+  message: z.literal("ok"),
+  environment: z.string(),
+  namespace: z.string(),
+  release: ReleaseSummary.nullable().describe("the newest release of the environment"),
+  components: z
+    .array(
+      z.looseObject({
+        component: z.string(),
+        kind: z.string(),
+        name: z.string(),
+        phase: z.enum(["Healthy", "Progressing", "Paused", "Degraded", "Aborted"]),
+        message: z.string(),
+        readyReplicas: z.number(),
+        desiredReplicas: z.number(),
+        updatedReplicas: z.number(),
+        updatedReadyReplicas: z.number().optional(),
+        images: z.array(z.object({ container: z.string(), image: z.string() })),
+      }),
+    )
+    .describe("every component's workload, frontend first"),
+});
 const Locked = z.object({ message: z.string(), runningRelease: z.string().optional() });
 const Decision = z.object({ by: z.string().min(1).max(100).optional() });
 const CanaryWebhookPayload = z.looseObject({ name: z.string(), namespace: z.string() });
@@ -102,6 +124,7 @@ export function openApiDocument() {
         Problem: problem,
         Accepted: schema(Accepted),
         ReleaseSummary: schema(ReleaseSummary),
+        EnvironmentStatus: schema(EnvironmentStatus),
         Locked: schema(Locked),
         Decision: schema(Decision),
         CanaryWebhookPayload: schema(CanaryWebhookPayload),
@@ -166,6 +189,16 @@ export function openApiDocument() {
             404: message("No such environment for this project"),
             409: json("A release runs and `queue=false`; or the environment in the cluster is invalid", "Locked"),
             422: message("The Idempotency-Key was used with another payload"),
+          },
+        },
+      },
+      [`${BASE}/status`]: {
+        get: {
+          summary: "Every component's workload status and the newest release",
+          parameters: placeParameters,
+          responses: {
+            200: json("The environment's status", "EnvironmentStatus"),
+            404: message("No such environment for this project"),
           },
         },
       },

@@ -156,6 +156,14 @@ describe("apply against kube-sim", () => {
     expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
     expect((await k.engine.get(released.id, NS)).state).toBe("rolled-back");
     expect((await k.engine.history("demo", NS)).map((r) => r.id)).toEqual([undo.id, released.id]);
+
+    const status = await k.engine.status(k.environment);
+    expect(status).toMatchObject({ environment: "demo", namespace: NS, release: { id: undo.id, state: "promoted" } });
+    expect(status.components.map((c) => [c.component, c.phase, c.images[0]?.image])).toEqual([
+      ["frontend", "Healthy", OLD.frontend],
+      ["backend-1", "Healthy", OLD["backend-1"]],
+      ["backend-2", "Healthy", OLD.other],
+    ]);
   });
 
   it("refuses to roll back a release that was not promoted", async () => {

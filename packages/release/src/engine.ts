@@ -18,7 +18,7 @@ import type { DeployPayload } from "@rollway/payload-schema";
 import { isHealthy, isPaused, type RolloutClient, type Target, type WorkloadStatus } from "@rollway/rollout-client";
 import { type Clock, realClock, timeoutSignal } from "./clock.js";
 import { type ClusterState, type PodTemplate, readClusterState, type WorkloadObject } from "./cluster-state.js";
-import type { Environment, JobTemplate } from "./environment.js";
+import { type Environment, type JobTemplate, listComponents } from "./environment.js";
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate, OnReleaseEvent, ReleaseEvent, ReleaseEventType } from "./events.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
@@ -96,7 +96,20 @@ export interface ReleaseEngine {
   recover(environment: string, options?: RecoverOptions): Promise<ReleaseRecord[]>;
   get(release: string, namespace?: string): Promise<ReleaseRecord>;
   history(environment: string, namespace?: string): Promise<ReleaseRecord[]>;
+  /** Every component's workload status (frontend first, then the backends) and the environment's latest release. */
+  status(environment: Environment): Promise<EnvironmentStatus>;
 }
+
+/** What `status` reads: the same for the CLI, the server and the Action. */
+export interface EnvironmentStatus {
+  environment: string;
+  namespace: string;
+  /** The newest release of the environment, if any. */
+  release: ReleaseRecord | undefined;
+  components: ComponentStatus[];
+}
+
+export type ComponentStatus = WorkloadStatus & { component: string };
 
 interface Running {
   record: ReleaseRecord;
@@ -853,6 +866,19 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     recover,
     get: (release, namespace) => getRecord(api, namespace ?? client.namespace, release),
     history: (environment, namespace) => listRecords(api, namespace ?? client.namespace, environment),
+    async status(environment) {
+      const namespace = environment.namespace;
+      const [components, records] = await Promise.all([
+        Promise.all(
+          listComponents(environment).map(async ({ name, component }) => ({
+            component: name,
+            ...(await client.status(await client.target(component.workload.name, namespace))),
+          })),
+        ),
+        listRecords(api, namespace, environment.name),
+      ]);
+      return { environment: environment.name, namespace, release: records[0], components };
+    },
   };
 }
 

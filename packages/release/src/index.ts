@@ -1,8 +1,10 @@
 export { type ClusterState, readClusterState, type WorkloadState } from "./cluster-state.js";
 export {
   type ApplyOptions,
+  type ComponentStatus,
   createReleaseEngine,
   type DecisionOptions,
+  type EnvironmentStatus,
   type RecoverOptions,
   type ReleaseEngine,
   type ReleaseEngineOptions,

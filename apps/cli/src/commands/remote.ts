@@ -6,6 +6,7 @@ import { parseDeployPayload } from "@rollway/payload-schema";
 import { CliError, ExitCode, type Output, printJson } from "../output.js";
 import { readInput } from "../read-input.js";
 import { type ServerEvent, type ServerReleaseSummary, serverClient } from "../server-client.js";
+import { printStatus, type StatusView } from "../status-view.js";
 
 export interface RemoteOptions {
   server: string;
@@ -90,13 +91,15 @@ export async function remoteDeploy(
 
 export async function remoteStatus(options: RemoteOptions & { watch?: boolean; timeout?: number }, output: Output) {
   const client = clientFor(options);
-  const { releases } = await client.request<{ releases: ServerReleaseSummary[] }>("GET", "/releases");
-  let latest = releases[0];
-  if (latest && options.watch && !TERMINAL.has(latest.state)) {
-    latest = await follow(client, latest.id, output, options.timeout);
+  if (options.watch) {
+    const { releases } = await client.request<{ releases: ServerReleaseSummary[] }>("GET", "/releases");
+    const latest = releases[0];
+    if (latest && !TERMINAL.has(latest.state)) await follow(client, latest.id, output, options.timeout);
   }
-  if (output.json) printJson(output, { ok: true, environment: options.env, release: latest ?? null });
-  else output.out(latest ? formatSummary(latest) : `Environment ${options.env}: no release yet\n`);
+  // The same view as in direct mode: every component's workload, read by the server from its cluster.
+  const view = await client.request<StatusView & { message: string }>("GET", "/status");
+  const { message: _ok, ...rest } = view;
+  printStatus(rest, output);
 }
 
 export async function remoteHistory(release: string | undefined, options: RemoteOptions, output: Output) {

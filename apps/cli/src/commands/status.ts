@@ -2,9 +2,10 @@
 import type { WorkloadStatus } from "@rollway/rollout-client";
 import { type ClusterOptions, openDirect } from "../direct.js";
 import { loadEnvironment } from "../environment-file.js";
-import { CliError, ExitCode, type Output, printJson } from "../output.js";
-import { describeStatus, watchComponents } from "../progress.js";
+import { CliError, ExitCode, type Output } from "../output.js";
+import { watchComponents } from "../progress.js";
 import { componentsOf, recordSummary } from "../run-release.js";
+import { printStatus, type StatusView } from "../status-view.js";
 
 /** Nothing moves any more: Healthy, Paused in preview or at a canary step, or Degraded/Aborted. */
 const settled = (s: WorkloadStatus) => s.phase !== "Progressing";
@@ -43,32 +44,14 @@ export async function statusCommand(options: StatusOptions, output: Output): Pro
         await progress.stop();
       }
     }
-    const statuses: (WorkloadStatus & { component: string })[] = await Promise.all(
-      components.map(async (c) => ({
-        component: c.name,
-        ...(await direct.client.status(await direct.client.target(c.target, namespace))),
-      })),
-    );
-    const latest = (await direct.engine.history(environment.name, namespace))[0];
-    if (output.json) {
-      printJson(output, {
-        ok: true,
-        environment: environment.name,
-        namespace,
-        release: latest ? recordSummary(latest) : null,
-        components: statuses,
-      });
-      return;
-    }
-    const width = Math.max(...statuses.map((s) => s.component.length));
-    const kindWidth = Math.max(...statuses.map((s) => s.kind.length + s.name.length + 1));
-    const lines = statuses.map(
-      (s) => `${s.component.padEnd(width)}  ${`${s.kind}/${s.name}`.padEnd(kindWidth)}  ${describeStatus(s)}`,
-    );
-    const head = latest
-      ? `Environment ${environment.name} (namespace ${namespace}), latest release ${latest.id}: ${latest.state}`
-      : `Environment ${environment.name} (namespace ${namespace}), no release yet`;
-    output.out(`${head}\n${lines.join("\n")}\n`);
+    const status = await direct.engine.status({ ...environment, namespace });
+    const view: StatusView = {
+      environment: status.environment,
+      namespace: status.namespace,
+      release: status.release ? recordSummary(status.release) : null,
+      components: status.components,
+    };
+    printStatus(view, output);
   } finally {
     direct.close();
   }

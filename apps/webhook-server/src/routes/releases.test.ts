@@ -55,6 +55,18 @@ describe("deploy, as seed 004 describes it", () => {
     expect(await status(server.base, accepted.releaseId)).toMatchObject({ state: "waiting-for-approval" });
     expect(await rolloutImage(server.cluster.sim, "frontend")).toBe("my-registry/image-for-frontend:2.0");
 
+    // The environment's status: every workload, the new version ready in preview, and this release.
+    const env = await fetch(`${server.base}/status`, { headers: deployHeaders });
+    expect(env.status).toBe(200);
+    const envStatus = (await env.json()) as {
+      release: { id: string; state: string };
+      components: { component: string; phase: string; updatedReadyReplicas?: number; desiredReplicas: number }[];
+    };
+    expect(envStatus.release).toMatchObject({ id: accepted.releaseId, state: "waiting-for-approval" });
+    expect(envStatus.components[0]).toMatchObject({ component: "frontend", phase: "Paused" });
+    expect(envStatus.components[0]?.updatedReadyReplicas).toBe(envStatus.components[0]?.desiredReplicas);
+    expect(envStatus.components.map((c) => c.component)).toContain("backend-1");
+
     // A deploy token may not promote; an approve token may.
     const denied = await fetch(`${server.url}${accepted.statusUrl}/promote`, {
       method: "POST",

@@ -162,6 +162,23 @@ export function registerReleaseRoutes(
     }
   });
 
+  app.get(`${BASE}/status`, guard(["deploy", "approve"]), async (c) => {
+    const found = await environmentOf(c);
+    if (found instanceof Response) return found;
+    try {
+      const status = await found.deps.releases.engine.status(found.env);
+      return c.json({
+        message: "ok",
+        environment: status.environment,
+        namespace: status.namespace,
+        release: status.release ? summary(status.release) : null,
+        components: status.components,
+      });
+    } catch (error) {
+      return releaseError(c, error);
+    }
+  });
+
   app.get(`${BASE}/releases`, guard(["deploy", "approve"]), async (c) => {
     const found = await environmentOf(c);
     if (found instanceof Response) return found;
