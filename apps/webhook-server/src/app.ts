@@ -210,7 +210,26 @@ export function createApp(options: AppOptions) {
     return read.ok ? c.json({ message: "valid", payload: read.payload }) : read.response;
   });
 
-  registerReleaseRoutes(app, { guard, limitBody, readPayload, bodyOf, deps: options.releases, logger });
+  /** Rate limit by caller address for the routes that take no token (the public upgrade stream). */
+  const limitAnonymous = (c: Context<Env>): Response | undefined => {
+    const allowed = limiter.take(`addr:${options.remoteAddress?.(c.req.raw, c.env) ?? "unknown"}`);
+    return allowed.ok
+      ? undefined
+      : c.json({ message: "too many requests; retry later" }, 429, {
+          "Retry-After": String(allowed.retryAfterSeconds),
+        });
+  };
+
+  registerReleaseRoutes(app, {
+    guard,
+    limitBody,
+    readPayload,
+    bodyOf,
+    deps: options.releases,
+    logger,
+    limitAnonymous,
+    publicUpgradeOrigins: config.publicUpgradeOrigins,
+  });
   registerFlaggerRoutes(app, { guard, limitBody, bodyOf, deps: options.releases });
 
   app.notFound((c) => c.json({ message: `no route ${c.req.method} ${redactUrl(c.req.path)}` }, 404));

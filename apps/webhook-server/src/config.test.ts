@@ -18,6 +18,17 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads the public upgrade stream's origins from a comma-separated variable, and refuses one that is not", () => {
+    expect(loadConfig({}).publicUpgradeOrigins).toEqual([]);
+    expect(
+      loadConfig({ ROLLWAY_PUBLIC_UPGRADE_ORIGINS: "https://app.example.com, https://admin.example.com" })
+        .publicUpgradeOrigins,
+    ).toEqual(["https://app.example.com", "https://admin.example.com"]);
+    expect(() => loadConfig({ ROLLWAY_PUBLIC_UPGRADE_ORIGINS: "app.example.com" })).toThrow(
+      /publicUpgradeOrigins\.0: .*expected \* or an origin such as https:\/\/app\.example\.com/,
+    );
+  });
+
   it("reads variables over the file over defaults", () => {
     const file = join(dir, "config.yaml");
     writeFileSync(file, "port: 9000\nlogLevel: debug\nrateLimitPerMinute: 5\n");

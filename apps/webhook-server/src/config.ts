@@ -52,6 +52,18 @@ export const ServerConfigSchema = z.strictObject({
   kubeconfig: z.string().min(1).optional(),
   leaseDurationSeconds: z.coerce.number().int().min(1).default(30),
   environments: z.array(EnvironmentSourceSchema).default([]),
+  /**
+   * Origins whose pages may follow the public upgrade stream (`GET {base}/upgrades`, no token), or `*` for any.
+   * Empty: the stream is off.
+   */
+  publicUpgradeOrigins: z
+    .array(
+      z.union([
+        z.literal("*"),
+        z.url({ protocol: /^https?$/, error: "expected * or an origin such as https://app.example.com" }),
+      ]),
+    )
+    .default([]),
 });
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
 
@@ -105,7 +117,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...((raw.environments as unknown[]) ?? []),
     ...environmentsFromDir(env.ROLLWAY_ENVIRONMENTS_DIR),
   ];
-  const result = ServerConfigSchema.safeParse({ ...raw, tokens, signingSecrets: secrets, environments });
+  const origins = env.ROLLWAY_PUBLIC_UPGRADE_ORIGINS
+    ? env.ROLLWAY_PUBLIC_UPGRADE_ORIGINS.split(",")
+        .map((o) => o.trim())
+        .filter(Boolean)
+    : raw.publicUpgradeOrigins;
+  const result = ServerConfigSchema.safeParse({
+    ...raw,
+    tokens,
+    signingSecrets: secrets,
+    environments,
+    ...(origins === undefined ? {} : { publicUpgradeOrigins: origins }),
+  });
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`);
     throw new ConfigError(`invalid server configuration:\n  ${problems.join("\n  ")}`);

@@ -202,6 +202,19 @@ export function openApiDocument() {
           },
         },
       },
+      [`${BASE}/upgrades`]: {
+        get: {
+          summary:
+            "Public (no token, allowed origins only): `current` (the release serving now), then `upgrade-done` for each promotion, as Server-Sent Events",
+          security: [],
+          parameters: placeParameters,
+          responses: {
+            200: { description: "text/event-stream", content: { "text/event-stream": {} } },
+            403: message("The page's origin is not allowed"),
+            404: message("The stream is off (no origins configured) or no such environment"),
+          },
+        },
+      },
       [`${BASE}/releases`]: {
         get: {
           summary: "Release history, newest first",

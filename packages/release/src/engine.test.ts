@@ -166,6 +166,32 @@ describe("apply against kube-sim", () => {
     ]);
   });
 
+  it("reports the newest promoted release, then each promotion as it happens, from a watch (the onUpgradeDone feed)", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1"] });
+    const auto = (tag: string) =>
+      seedPayload({
+        frontend: { image: `my-registry/image-for-frontend:${tag}` },
+        noDowntime: { promotionMode: "auto" },
+      });
+    const first = await k.engine.apply(await k.engine.plan(auto("tag"), k.environment));
+    const controller = new AbortController();
+    const feed = k.engine.promotions(k.environment, { signal: controller.signal })[Symbol.asyncIterator]();
+    try {
+      expect((await feed.next()).value).toMatchObject({ type: "current", record: { id: first.id, state: "promoted" } });
+      const second = await k.engine.apply(await k.engine.plan(auto("tag2"), k.environment));
+      expect((await feed.next()).value).toMatchObject({
+        type: "promoted",
+        record: { id: second.id, state: "promoted" },
+      });
+      // A release that is rolled back is a promotion too (of the old images): running frontends must reload.
+      const undo = await k.engine.rollback(second.id, { namespace: NS });
+      expect((await feed.next()).value).toMatchObject({ type: "promoted", record: { id: undo.id } });
+    } finally {
+      controller.abort();
+      await feed.return?.();
+    }
+  });
+
   it("refuses to roll back a release that was not promoted", async () => {
     const k = await releaseSimResource({ backends: ["backend-1"] });
     const log = eventLog();

@@ -28,11 +28,13 @@ import {
   createRecord,
   getRecord,
   listRecords,
+  type PromotionEvent,
   type ReleaseRecord,
   type ReleaseState,
   TERMINAL_STATES,
   updateRecord,
   waitForRecord,
+  watchPromotions,
 } from "./records.js";
 
 /** The write that sets a pod template (and, for a recreate migration, the replicas), with optimistic locking. */
@@ -98,6 +100,11 @@ export interface ReleaseEngine {
   history(environment: string, namespace?: string): Promise<ReleaseRecord[]>;
   /** Every component's workload status (frontend first, then the backends) and the environment's latest release. */
   status(environment: Environment): Promise<EnvironmentStatus>;
+  /**
+   * The environment's newest promoted release (`current`), then every release promoted from now on, until the
+   * signal aborts: what running frontends need for seed 000's `onUpgradeDone`.
+   */
+  promotions(environment: Environment, options: { signal: AbortSignal }): AsyncIterable<PromotionEvent>;
 }
 
 /** What `status` reads: the same for the CLI, the server and the Action. */
@@ -879,6 +886,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       ]);
       return { environment: environment.name, namespace, release: records[0], components };
     },
+    promotions: (environment, { signal }) => watchPromotions(api, environment.namespace, environment.name, signal),
   };
 }
 

@@ -71,6 +71,7 @@ export {
   LABEL_RELEASE,
   LABEL_RELEASE_ENVIRONMENT,
   LABEL_RELEASE_STATE,
+  type PromotionEvent,
   type ReleaseRecord,
   type ReleaseState,
   recordName,

@@ -202,3 +202,70 @@ export async function waitForRecord(
     // The server ended the watch: read again and watch again.
   }
 }
+
+/** `current`: the newest promoted release when the watch starts (none yet: undefined); `promoted`: one promoted since. */
+export type PromotionEvent =
+  | { type: "current"; record: ReleaseRecord | undefined }
+  | { type: "promoted"; record: ReleaseRecord };
+
+const newestFirst = (a: ReleaseRecord, b: ReleaseRecord) =>
+  a.finishedAt === b.finishedAt ? 0 : (a.finishedAt ?? "") < (b.finishedAt ?? "") ? 1 : -1;
+
+/**
+ * The promotions of an environment from now on, from one watch on its release records (no polling): first the
+ * newest promoted release as `current` (undefined when there is none), then each release as it reaches `promoted`. When the watch ends or
+ * expires (410), the records are listed again and whatever was promoted meanwhile is reported, once.
+ */
+export async function* watchPromotions(
+  api: KubeApi,
+  namespace: string,
+  environment: string,
+  signal: AbortSignal,
+): AsyncIterable<PromotionEvent> {
+  const labelSelector = `${LABEL_RELEASE},${LABEL_RELEASE_ENVIRONMENT}=${environment}`;
+  const promoted = new Set<string>();
+  let first = true;
+  while (!signal.aborted) {
+    const list = await api.request<{ metadata?: { resourceVersion?: string }; items: ConfigMapObject[] }>({
+      method: "GET",
+      path: paths.configMaps(namespace),
+      query: { labelSelector },
+      what: "release records",
+      signal,
+    });
+    const done = list.items.map(fromConfigMap).filter((r) => r.state === "promoted");
+    if (first) {
+      yield { type: "current", record: [...done].sort(newestFirst)[0] };
+      for (const r of done) promoted.add(r.id);
+      first = false;
+    } else {
+      for (const r of done.sort(newestFirst).reverse()) {
+        if (promoted.has(r.id)) continue;
+        promoted.add(r.id);
+        yield { type: "promoted", record: r };
+      }
+    }
+    let resourceVersion = list.metadata?.resourceVersion;
+    try {
+      for await (const event of api.watch<ConfigMapObject>(
+        paths.configMaps(namespace),
+        { labelSelector, resourceVersion },
+        "release records",
+        signal,
+      )) {
+        // An ERROR event (410: the version is too old) ends this watch; the list above starts the next.
+        if (event.type === "ERROR") break;
+        resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+        if (event.type !== "ADDED" && event.type !== "MODIFIED") continue;
+        const record = fromConfigMap(event.object);
+        if (record.state !== "promoted" || promoted.has(record.id)) continue;
+        promoted.add(record.id);
+        yield { type: "promoted", record };
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      // A refused or broken watch: list again after a pause rather than spin.
+      if (!isStatus(error, 410)) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}

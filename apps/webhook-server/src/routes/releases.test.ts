@@ -259,3 +259,53 @@ describe("rollback", () => {
     expect(unknown.status).toBe(404);
   });
 });
+
+describe("the public upgrade stream (seed 000's onUpgradeDone for running frontends)", () => {
+  it("is off unless the frontends' origins are configured", async () => {
+    const server = await simServerResource();
+    const res = await fetch(`${server.base}/upgrades`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { message: string }).message).toContain("ROLLWAY_PUBLIC_UPGRADE_ORIGINS");
+  });
+
+  it("tells a page of an allowed origin, without a token, what serves now and each promotion", async () => {
+    const app = "https://app.example.com";
+    const server = await simServerResource({ config: { publicUpgradeOrigins: [app] } });
+    const refused = await fetch(`${server.base}/upgrades`, { headers: { Origin: "https://elsewhere.example.com" } });
+    expect(refused.status).toBe(403);
+
+    const stop = new AbortController();
+    const opened = await fetch(`${server.base}/upgrades`, { headers: { Origin: app }, signal: stop.signal });
+    expect(opened.status).toBe(200);
+    expect(opened.headers.get("Access-Control-Allow-Origin")).toBe(app);
+    expect(opened.headers.get("Content-Type")).toContain("text/event-stream");
+    stop.abort();
+
+    let sawCurrent: () => void = () => undefined;
+    const current = new Promise<void>((resolve) => {
+      sawCurrent = resolve;
+    });
+    const feed = readEvents(`${server.base}/upgrades`, { Origin: app }, (events) => {
+      if (events.some((e) => e.event === "current")) sawCurrent();
+      return events.some((e) => e.event === "upgrade-done");
+    });
+    await current;
+    const accepted = (await (await deploy(server.base, payloadFor("3.0"))).json()) as Accepted;
+    await waitForEvent(server.base, accepted.releaseId, "waiting-for-approval");
+    const promoted = await fetch(`${server.url}${accepted.statusUrl}/promote`, {
+      method: "POST",
+      headers: { ...approveHeaders, "Content-Type": "application/json" },
+      body: "{}",
+    });
+    expect(promoted.status).toBe(200);
+    const events = await feed;
+    expect(events[0]).toEqual({ id: "", event: "current", data: { release: null, environment: "demo" } });
+    expect(events.at(-1)).toEqual({
+      id: accepted.releaseId,
+      event: "upgrade-done",
+      data: { release: accepted.releaseId, environment: "demo", at: expect.any(String) },
+    });
+    // Nothing else is public: no images, no approvals, no payload.
+    expect(JSON.stringify(events)).not.toContain("my-registry");
+  });
+});

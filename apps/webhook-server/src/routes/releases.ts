@@ -85,9 +85,13 @@ export function registerReleaseRoutes(
     bodyOf: (c: Context<Env>) => Promise<Uint8Array>;
     deps: ReleaseRoutesDeps | undefined;
     logger: Logger;
+    limitAnonymous: (c: Context<Env>) => Response | undefined;
+    publicUpgradeOrigins: readonly string[];
   },
 ): void {
   const { guard, deps } = o;
+  const anyOrigin = o.publicUpgradeOrigins.includes("*");
+  const origins = new Set(o.publicUpgradeOrigins.filter((x) => x !== "*").map((x) => new URL(x).origin));
   const urls = (c: Context<Env>, id: string) => {
     const base = `/v1/projects/${c.req.param("project")}/environments/${c.req.param("environment")}/releases/${id}`;
     return { statusUrl: base, eventsUrl: `${base}/events` };
@@ -177,6 +181,54 @@ export function registerReleaseRoutes(
     } catch (error) {
       return releaseError(c, error);
     }
+  });
+
+  // Seed 000's onUpgradeDone: pages of a running frontend learn that a new version serves users. No token (a
+  // browser has none), so it is off unless origins are configured, says only which release and when, and is limited
+  // per address like any unauthenticated call.
+  app.get(`${BASE}/upgrades`, async (c) => {
+    if (o.publicUpgradeOrigins.length === 0)
+      return c.json(
+        { message: "the public upgrade stream is off; set ROLLWAY_PUBLIC_UPGRADE_ORIGINS to the frontends' origins" },
+        404,
+      );
+    const limited = o.limitAnonymous(c);
+    if (limited) return limited;
+    const found = await environmentOf(c);
+    if (found instanceof Response) return found;
+    const origin = c.req.header("Origin");
+    if (origin && (anyOrigin || origins.has(origin))) {
+      c.header("Access-Control-Allow-Origin", anyOrigin ? "*" : origin);
+      if (!anyOrigin) c.header("Vary", "Origin");
+    } else if (origin) {
+      return c.json({ message: `origin ${origin} may not follow upgrades here` }, 403);
+    }
+    const { env, deps: d } = found;
+    return streamSSE(c, async (stream) => {
+      d.streams.open++;
+      const stop = new AbortController();
+      const signal = AbortSignal.any([stop.signal, d.stopping, c.req.raw.signal]);
+      stream.onAbort(() => stop.abort());
+      const ping = setInterval(() => void stream.write(": ping\n\n").catch(() => stop.abort()), SSE_PING_MS);
+      try {
+        for await (const { type, record } of d.releases.engine.promotions(env, { signal })) {
+          // `current` first (the release serving now, or null), then `upgrade-done` for each promotion.
+          const data = record
+            ? { release: record.id, environment: env.name, at: record.finishedAt ?? record.updatedAt }
+            : { release: null, environment: env.name };
+          await stream.writeSSE({
+            event: type === "current" ? "current" : "upgrade-done",
+            ...(record ? { id: record.id } : {}),
+            data: JSON.stringify(data),
+          });
+        }
+      } catch (error) {
+        if (!signal.aborted) o.logger.warn({ err: (error as Error).message }, "upgrade stream");
+      } finally {
+        clearInterval(ping);
+        d.streams.open--;
+      }
+    });
   });
 
   app.get(`${BASE}/releases`, guard(["deploy", "approve"]), async (c) => {
