@@ -4,7 +4,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { checkRulePattern } from "@rollway/deploy-rules";
-import { createReleaseEngine, openKubeApi } from "@rollway/release";
+import { cacheRecords, createReleaseEngine, openKubeApi, type RecordCache } from "@rollway/release";
 import { connect, type KubeconfigSource } from "@rollway/rollout-client";
 import type pino from "pino";
 import { createApp } from "./app.js";
@@ -80,7 +80,18 @@ export async function startServer(
       leaseDurationSeconds: config.leaseDurationSeconds,
     });
     releases.startRecovery(environments.list());
-    deps = { releases, state, environments, stopping: stopping.signal, streams: { open: 0 } };
+    const caches = new Map<string, RecordCache>();
+    const records = (namespace: string) => {
+      let cache = caches.get(namespace);
+      if (!cache) {
+        cache = cacheRecords(api, namespace, { signal: stopping.signal });
+        caches.set(namespace, cache);
+      }
+      return cache;
+    };
+    // Warm the caches of the configured environments, so that the first reads are served from them too.
+    for (const place of environments.list()) records(place.namespace);
+    deps = { releases, state, environments, stopping: stopping.signal, streams: { open: 0 }, records };
   }
   const { app, state } = createApp({
     config,

@@ -68,10 +68,12 @@ export {
 } from "./plan.js";
 export {
   type Approval,
+  cacheRecords,
   LABEL_RELEASE,
   LABEL_RELEASE_ENVIRONMENT,
   LABEL_RELEASE_STATE,
   type PromotionEvent,
+  type RecordCache,
   type ReleaseRecord,
   type ReleaseState,
   recordName,

@@ -132,9 +132,7 @@ export async function listRecords(api: KubeApi, namespace: string, environment: 
     query: { labelSelector: `${LABEL_RELEASE},${LABEL_RELEASE_ENVIRONMENT}=${environment}` },
     what: "release records",
   });
-  return list.items
-    .map(fromConfigMap)
-    .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.id.localeCompare(a.id)));
+  return list.items.map(fromConfigMap).sort(newestStartedFirst);
 }
 
 /**
@@ -269,3 +267,90 @@ export async function* watchPromotions(
     }
   }
 }
+
+/** Release records of one namespace kept current by a watch: what a server answers status and history reads from. */
+export interface RecordCache {
+  /** The record, or undefined when the cache is not in sync or does not know it (then read the cluster). */
+  get(id: string): ReleaseRecord | undefined;
+  /** An environment's releases, newest first, or undefined while the cache is not in sync. */
+  list(environment: string): ReleaseRecord[] | undefined;
+  /** Resolves once the first list is in. */
+  readonly synced: Promise<void>;
+  close(): void;
+}
+
+/**
+ * Lists the release records of a namespace once, then follows them with a watch (an informer): reads cost no
+ * request to the API server and lag it by the watch's delay, milliseconds. While the watch is broken the cache says
+ * it is not in sync and callers read the cluster; a 410 or an ended watch lists again.
+ */
+export function cacheRecords(api: KubeApi, namespace: string, options: { signal?: AbortSignal } = {}): RecordCache {
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const records = new Map<string, ReleaseRecord>();
+  let inSync = false;
+  let markSynced: () => void = () => undefined;
+  const synced = new Promise<void>((resolve) => {
+    markSynced = resolve;
+  });
+  const parse = (cm: ConfigMapObject): ReleaseRecord | undefined => {
+    try {
+      return fromConfigMap(cm);
+    } catch {
+      return undefined; // A damaged record is reported by direct reads; the cache just leaves it out.
+    }
+  };
+  const run = async () => {
+    while (!signal.aborted) {
+      try {
+        const list = await api.request<{ metadata?: { resourceVersion?: string }; items: ConfigMapObject[] }>({
+          method: "GET",
+          path: paths.configMaps(namespace),
+          query: { labelSelector: LABEL_RELEASE },
+          what: "release records",
+          signal,
+        });
+        records.clear();
+        for (const cm of list.items) {
+          const r = parse(cm);
+          if (r) records.set(r.id, r);
+        }
+        inSync = true;
+        markSynced();
+        let resourceVersion = list.metadata?.resourceVersion;
+        for await (const event of api.watch<ConfigMapObject>(
+          paths.configMaps(namespace),
+          { labelSelector: LABEL_RELEASE, resourceVersion },
+          "release records",
+          signal,
+        )) {
+          if (event.type === "ERROR") break;
+          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+          if (event.type === "BOOKMARK") continue;
+          const r = parse(event.object);
+          if (!r) continue;
+          if (event.type === "DELETED") records.delete(r.id);
+          else records.set(r.id, r);
+        }
+      } catch {
+        if (signal.aborted) return;
+        inSync = false;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      // The watch ended (the server closes watches after a while) or expired: list again.
+      inSync = false;
+    }
+  };
+  void run();
+  return {
+    get: (id) => (inSync ? records.get(id) : undefined),
+    list: (environment) =>
+      inSync ? [...records.values()].filter((r) => r.environment === environment).sort(newestStartedFirst) : undefined,
+    synced,
+    close: () => controller.abort(),
+  };
+}
+
+const newestStartedFirst = (a: ReleaseRecord, b: ReleaseRecord) =>
+  a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.id.localeCompare(a.id);

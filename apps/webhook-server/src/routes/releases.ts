@@ -2,7 +2,7 @@
  * The release routes: deploy (seed 004's webhook), status, history, the events of one release as Server-Sent
  * Events (resumable with Last-Event-ID), and the decisions (promote, abort, rollback, approve code as data).
  */
-import type { Environment, ReleaseRecord } from "@rollway/release";
+import type { Environment, RecordCache, ReleaseRecord } from "@rollway/release";
 import { EnvironmentError, ReleaseError } from "@rollway/release";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -20,6 +20,8 @@ export interface ReleaseRoutesDeps {
   stopping: AbortSignal;
   /** Event streams open now: shutdown lets them end before it closes the connections. */
   streams: { open: number };
+  /** Release records of a namespace followed by a watch (started on first use): status and history reads. */
+  records?: (namespace: string) => RecordCache;
 }
 
 const BASE = "/v1/projects/:project/environments/:environment";
@@ -119,9 +121,11 @@ export function registerReleaseRoutes(
   }
 
   /** The release of the URL, when it belongs to the URL's environment. */
-  async function recordOf(c: Context<Env>, env: Environment, d: ReleaseRoutesDeps) {
+  async function recordOf(c: Context<Env>, env: Environment, d: ReleaseRoutesDeps, cached = false) {
     const id = c.req.param("release") ?? "";
-    const record = await d.releases.engine.get(id, env.namespace);
+    // Reads may come from the watch cache (milliseconds behind the cluster); decisions always read the cluster.
+    const record =
+      (cached ? d.records?.(env.namespace).get(id) : undefined) ?? (await d.releases.engine.get(id, env.namespace));
     if (record.environment !== env.name)
       throw new ReleaseError("NOT_FOUND", `no release "${id}" in environment "${env.name}"`, { release: id });
     return record;
@@ -235,7 +239,9 @@ export function registerReleaseRoutes(
     const found = await environmentOf(c);
     if (found instanceof Response) return found;
     try {
-      const history = await found.deps.releases.engine.history(found.env.name, found.env.namespace);
+      const history =
+        found.deps.records?.(found.env.namespace).list(found.env.name) ??
+        (await found.deps.releases.engine.history(found.env.name, found.env.namespace));
       return c.json({ message: "ok", releases: history.map(summary) });
     } catch (error) {
       return releaseError(c, error);
@@ -246,7 +252,7 @@ export function registerReleaseRoutes(
     const found = await environmentOf(c);
     if (found instanceof Response) return found;
     try {
-      return c.json({ message: "ok", release: summary(await recordOf(c, found.env, found.deps)) });
+      return c.json({ message: "ok", release: summary(await recordOf(c, found.env, found.deps, true)) });
     } catch (error) {
       // Queued behind another release: its events exist, its record not yet.
       if (error instanceof ReleaseError && error.code === "NOT_FOUND") {
