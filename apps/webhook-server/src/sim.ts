@@ -61,35 +61,6 @@ export const DEMO_IMAGES: Record<string, string> = {
   "backend-5": "my-registry/image-for-other-backends:1.0",
 };
 
-/**
- * kube-sim does not serve coordination.k8s.io/v1 Leases yet: registered as a custom resource under the real group,
- * version and paths, so the engine sends what it sends to a real API server.
- */
-const LEASE_CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: leases.coordination.k8s.io }
-spec:
-  group: coordination.k8s.io
-  scope: Namespaced
-  names: { plural: leases, singular: lease, kind: Lease, listKind: LeaseList }
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                holderIdentity: { type: string }
-                leaseDurationSeconds: { type: integer }
-                acquireTime: { type: string }
-                renewTime: { type: string }
-                leaseTransitions: { type: integer }
-`;
-
 export interface DemoCluster extends AsyncDisposable {
   sim: KubeSim;
   /** The demo environment as a file, for `environments: [{ project, environment, file }]`. */
@@ -100,14 +71,13 @@ export interface DemoCluster extends AsyncDisposable {
 /** kube-sim with the demo environment's workloads, all healthy. */
 export async function startDemoCluster(options: { readyDelayMs?: number } = {}): Promise<DemoCluster> {
   const dir = mkdtempSync(join(tmpdir(), "rollway-sim-"));
-  writeFileSync(join(dir, "lease-crd.yaml"), LEASE_CRD);
   const environmentFile = join(dir, "demo.demo.yaml");
   writeFileSync(environmentFile, DEMO_ENVIRONMENT_YAML);
   const sim = await startKubeSim({
     namespace: DEMO_NAMESPACE,
     readyDelayMs: options.readyDelayMs ?? 200,
     jobRunMs: options.readyDelayMs ?? 200,
-    crds: [...defaultCrdSources(), join(dir, "lease-crd.yaml")],
+    crds: defaultCrdSources(),
   });
   const close = async () => {
     await sim.close();

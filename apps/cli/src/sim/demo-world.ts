@@ -4,13 +4,9 @@
  * Deployment, and the ConfigMap of each component's current oConfig — on their version 1.0 images, created over
  * HTTP as `kubectl apply` would.
  */
-import { fileURLToPath } from "node:url";
 import { defaultCrdSources, type KubeSim, startKubeSim } from "@rollway/kube-sim";
 import { parseOConfig, referenceConfigMap, renderConfigMap } from "@rollway/oconfig-versioning";
 import { type Environment, listComponents } from "@rollway/release";
-
-/** kube-sim does not serve coordination.k8s.io/v1 Leases yet: the release engine's Lease API as a custom resource. */
-const LEASE_CRD = fileURLToPath(new URL("../crds/lease-crd.yaml", import.meta.url));
 
 /** The image a component runs before the first release: its repository at 1.0, as the seed's example names them. */
 export function startImage(component: string, container: string): string {
@@ -40,7 +36,7 @@ export async function startSimWithWorld(environment: Environment, options: SimOp
     readyDelayMs: options.readyDelayMs ?? 300,
     jobRunMs: options.jobRunMs ?? 300,
     ...(options.port === undefined ? {} : { port: options.port }),
-    crds: [...defaultCrdSources(), LEASE_CRD],
+    crds: defaultCrdSources(),
   });
   try {
     await seedWorld(sim.url, environment);

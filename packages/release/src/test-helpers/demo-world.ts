@@ -3,31 +3,11 @@
  * Rollouts with their active and preview Services, a platform Deployment, and backend-1's oConfig v1 ConfigMap,
  * created over HTTP as a user would.
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseOConfig, referenceConfigMap, renderConfigMap } from "@rollway/oconfig-versioning";
-import { parse as parseYaml } from "yaml";
 import type { EnvironmentInput } from "../environment.js";
 
 export const NS = "demo";
 
-/**
- * kube-sim may not serve the built-in coordination.k8s.io/v1 Lease API yet: when it answers 404, registers it as a
- * custom resource under its real group, version, kind and paths (lease-crd.yaml), so the engine sends exactly the
- * requests it sends to a real API server. Once kube-sim serves Leases itself, this does nothing.
- */
-export async function ensureLeaseApi(url: string): Promise<void> {
-  const probe = await fetch(`${url}/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`);
-  await probe.text();
-  if (probe.status !== 404) return;
-  const crd = parseYaml(readFileSync(fileURLToPath(new URL("./lease-crd.yaml", import.meta.url)), "utf8"));
-  const res = await fetch(`${url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(crd),
-  });
-  if (!res.ok) throw new Error(`cannot register the Lease API in kube-sim: HTTP ${res.status}: ${await res.text()}`);
-}
 export const BACKENDS = ["backend-1", "backend-2", "backend-3", "backend-4", "backend-5"];
 export const V1 = '{ "sc.production": true, "param1": "a value" }';
 export const V2 = '{ "sc.production": true, "param1": "another value", "param2": "a new value" }';
@@ -115,7 +95,6 @@ export async function seedDemoWorld(url: string, backends: string[] = BACKENDS):
     return JSON.parse(text) as Obj;
   };
   await http("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await ensureLeaseApi(url);
   const v1 = renderConfigMap("backend-1", parseOConfig(OCONFIG, { service: "backend-1" }).current, { namespace: NS });
   await http("POST", configMapsPath, v1);
   const rollouts: [string, string, string][] = [
