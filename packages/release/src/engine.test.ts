@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ReleaseError } from "./errors.js";
 import {
+  autoPayload,
   BACKENDS,
   configMapsPath,
   eventLog,
@@ -168,17 +169,12 @@ describe("apply against kube-sim", () => {
 
   it("reports the newest promoted release, then each promotion as it happens, from a watch (the onUpgradeDone feed)", async () => {
     const k = await releaseSimResource({ backends: ["backend-1"] });
-    const auto = (tag: string) =>
-      seedPayload({
-        frontend: { image: `my-registry/image-for-frontend:${tag}` },
-        noDowntime: { promotionMode: "auto" },
-      });
-    const first = await k.engine.apply(await k.engine.plan(auto("tag"), k.environment));
+    const first = await k.engine.apply(await k.engine.plan(autoPayload("tag"), k.environment));
     const controller = new AbortController();
     const feed = k.engine.promotions(k.environment, { signal: controller.signal })[Symbol.asyncIterator]();
     try {
       expect((await feed.next()).value).toMatchObject({ type: "current", record: { id: first.id, state: "promoted" } });
-      const second = await k.engine.apply(await k.engine.plan(auto("tag2"), k.environment));
+      const second = await k.engine.apply(await k.engine.plan(autoPayload("tag2"), k.environment));
       expect((await feed.next()).value).toMatchObject({
         type: "promoted",
         record: { id: second.id, state: "promoted" },

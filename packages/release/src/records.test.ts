@@ -1,23 +1,18 @@
 import { describe, expect, it, vi } from "vitest";
 import { cacheRecords } from "./records.js";
-import { NS, releaseSimResource, seedPayload } from "./test-helpers/release-sim.js";
+import { autoPayload, NS, releaseSimResource } from "./test-helpers/release-sim.js";
 
 describe("cacheRecords", () => {
   it("answers reads from a watch: new releases and state changes arrive, and a dropped watch lists again", async () => {
     const k = await releaseSimResource({ backends: ["backend-1"] });
-    const auto = (tag: string) =>
-      seedPayload({
-        frontend: { image: `my-registry/image-for-frontend:${tag}` },
-        noDowntime: { promotionMode: "auto" },
-      });
-    const first = await k.engine.apply(await k.engine.plan(auto("tag"), k.environment));
+    const first = await k.engine.apply(await k.engine.plan(autoPayload("tag"), k.environment));
     const cache = cacheRecords(k.api, NS);
     try {
       await cache.synced;
       expect(cache.get(first.id)).toMatchObject({ id: first.id, state: "promoted" });
       expect(cache.get("no-such-release")).toBeUndefined();
 
-      const second = await k.engine.apply(await k.engine.plan(auto("tag2"), k.environment));
+      const second = await k.engine.apply(await k.engine.plan(autoPayload("tag2"), k.environment));
       await vi.waitFor(() => expect(cache.get(second.id)?.state).toBe("promoted"));
       expect(cache.list("demo")?.map((r) => r.id)).toEqual([second.id, first.id]);
       expect(cache.list("another-environment")).toEqual([]);

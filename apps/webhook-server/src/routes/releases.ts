@@ -5,7 +5,7 @@
 import type { Environment, RecordCache, ReleaseRecord } from "@rollway/release";
 import { EnvironmentError, ReleaseError } from "@rollway/release";
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import { streamSSE } from "hono/streaming";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import type { Logger } from "pino";
 import type { Env, Guard, PayloadRead } from "../app.js";
 import type { ClusterState, EventLog } from "../cluster-state.js";
@@ -77,6 +77,34 @@ const summary = (r: ReleaseRecord) => ({
     .filter((x) => x.image.changed || x.config?.changed)
     .map((x) => ({ name: x.name, from: x.image.from, to: x.image.to })),
 });
+
+/**
+ * A Server-Sent Events response that the server's shutdown can end: counted in `streams.open`, pinged every
+ * SSE_PING_MS so proxies keep it, its signal aborted by the client, the server stopping or a failed write.
+ */
+function eventStream(
+  c: Context<Env>,
+  d: ReleaseRoutesDeps,
+  logger: Logger,
+  what: Record<string, unknown>,
+  body: (stream: SSEStreamingApi, signal: AbortSignal) => Promise<void>,
+): Response {
+  return streamSSE(c, async (stream) => {
+    d.streams.open++;
+    const stop = new AbortController();
+    const signal = AbortSignal.any([stop.signal, d.stopping, c.req.raw.signal]);
+    stream.onAbort(() => stop.abort());
+    const ping = setInterval(() => void stream.write(": ping\n\n").catch(() => stop.abort()), SSE_PING_MS);
+    try {
+      await body(stream, signal);
+    } catch (error) {
+      if (!signal.aborted) logger.warn({ ...what, err: (error as Error).message }, "event stream");
+    } finally {
+      clearInterval(ping);
+      d.streams.open--;
+    }
+  });
+}
 
 export function registerReleaseRoutes(
   app: Hono<Env>,
@@ -208,29 +236,17 @@ export function registerReleaseRoutes(
       return c.json({ message: `origin ${origin} may not follow upgrades here` }, 403);
     }
     const { env, deps: d } = found;
-    return streamSSE(c, async (stream) => {
-      d.streams.open++;
-      const stop = new AbortController();
-      const signal = AbortSignal.any([stop.signal, d.stopping, c.req.raw.signal]);
-      stream.onAbort(() => stop.abort());
-      const ping = setInterval(() => void stream.write(": ping\n\n").catch(() => stop.abort()), SSE_PING_MS);
-      try {
-        for await (const { type, record } of d.releases.engine.promotions(env, { signal })) {
-          // `current` first (the release serving now, or null), then `upgrade-done` for each promotion.
-          const data = record
-            ? { release: record.id, environment: env.name, at: record.finishedAt ?? record.updatedAt }
-            : { release: null, environment: env.name };
-          await stream.writeSSE({
-            event: type === "current" ? "current" : "upgrade-done",
-            ...(record ? { id: record.id } : {}),
-            data: JSON.stringify(data),
-          });
-        }
-      } catch (error) {
-        if (!signal.aborted) o.logger.warn({ err: (error as Error).message }, "upgrade stream");
-      } finally {
-        clearInterval(ping);
-        d.streams.open--;
+    return eventStream(c, d, o.logger, { stream: "upgrades" }, async (stream, signal) => {
+      for await (const { type, record } of d.releases.engine.promotions(env, { signal })) {
+        // `current` first (the release serving now, or null), then `upgrade-done` for each promotion.
+        const data = record
+          ? { release: record.id, environment: env.name, at: record.finishedAt ?? record.updatedAt }
+          : { release: null, environment: env.name };
+        await stream.writeSSE({
+          event: type === "current" ? "current" : "upgrade-done",
+          ...(record ? { id: record.id } : {}),
+          data: JSON.stringify(data),
+        });
       }
     });
   });
@@ -282,12 +298,7 @@ export function registerReleaseRoutes(
     } catch (error) {
       return releaseError(c, error);
     }
-    return streamSSE(c, async (stream) => {
-      d.streams.open++;
-      const stop = new AbortController();
-      const signal = AbortSignal.any([stop.signal, d.stopping, c.req.raw.signal]);
-      stream.onAbort(() => stop.abort());
-      const ping = setInterval(() => void stream.write(": ping\n\n").catch(() => stop.abort()), SSE_PING_MS);
+    return eventStream(c, d, o.logger, { release: id }, async (stream, signal) => {
       let sent = last;
       const send = async (l: EventLog) => {
         for (const event of l.events) {
@@ -296,23 +307,16 @@ export function registerReleaseRoutes(
           sent = event.seq;
         }
       };
-      try {
-        if (log) await send(log);
-        // Done, or finished by an engine that died before closing the log: nothing more will come.
-        if (log?.done || (record && isTerminal(record.state) && log)) return;
-        let from = log?.resourceVersion;
-        while (!signal.aborted) {
-          for await (const next of d.state.watchEvents(env.namespace, id, from, signal)) {
-            await send(next);
-            from = next.resourceVersion;
-            if (next.done) return;
-          }
+      if (log) await send(log);
+      // Done, or finished by an engine that died before closing the log: nothing more will come.
+      if (log?.done || (record && isTerminal(record.state) && log)) return;
+      let from = log?.resourceVersion;
+      while (!signal.aborted) {
+        for await (const next of d.state.watchEvents(env.namespace, id, from, signal)) {
+          await send(next);
+          from = next.resourceVersion;
+          if (next.done) return;
         }
-      } catch (error) {
-        if (!signal.aborted) o.logger.warn({ release: id, err: (error as Error).message }, "event stream");
-      } finally {
-        clearInterval(ping);
-        d.streams.open--;
       }
     });
   });

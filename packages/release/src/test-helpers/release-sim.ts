@@ -150,6 +150,9 @@ export const NEW = {
 };
 export const seedPayload = (extra: Record<string, unknown> = {}) =>
   parseDeployPayload({ ...JSON.parse(EXAMPLE_PAYLOAD_TEXT), ...extra });
+/** The seed's payload with the frontend at `tag`, promoted automatically: a release that runs to its end alone. */
+export const autoPayload = (tag: string) =>
+  seedPayload({ frontend: { image: `my-registry/image-for-frontend:${tag}` }, noDowntime: { promotionMode: "auto" } });
 export const expectedImage = (b: string) => (b === "backend-1" ? NEW["backend-1"] : NEW.other);
 export const oldImage = (b: string) => (b === "backend-1" ? OLD["backend-1"] : OLD.other);
 
