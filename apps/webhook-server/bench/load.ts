@@ -95,12 +95,24 @@ try {
   await waitFor(`http://127.0.0.1:${floorPort}/`);
   const idle = rssMiB(server);
   const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };
-  const deployed = await fetch(`http://127.0.0.1:${serverPort}/v1/projects/demo/environments/demo/deploy`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ frontend: { image: "my-registry/image-for-frontend:2.0" } }),
+  const deployTo = async (body: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${serverPort}/v1/projects/demo/environments/demo/deploy`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+    });
+    return ((await res.json()) as { statusUrl: string }).statusUrl;
+  };
+  // A finished release (read from the watch cache), then one waiting for approval (read from the cluster).
+  const finishedUrl = await deployTo({
+    frontend: { image: "my-registry/image-for-frontend:1.5" },
+    noDowntime: { promotionMode: "auto" },
   });
-  const { statusUrl } = (await deployed.json()) as { statusUrl: string };
+  for (let state = ""; state !== "promoted"; await new Promise((r) => setTimeout(r, 100))) {
+    const res = await fetch(`http://127.0.0.1:${serverPort}${finishedUrl}`, { headers });
+    state = ((await res.json()) as { release: { state: string } }).release.state;
+  }
+  const statusUrl = await deployTo({ frontend: { image: "my-registry/image-for-frontend:2.0" } });
   const results = [
     await load("hello-world POST (baseline)", hello, {
       url: `http://127.0.0.1:${helloPort}/`,
@@ -122,14 +134,22 @@ try {
     }),
     await load("hello-world GET (baseline)", hello, { url: `http://127.0.0.1:${helloPort}/` }),
     await load("GET /readyz", server, { url: `http://127.0.0.1:${serverPort}/readyz` }),
-    await load("GET release status", server, { url: `http://127.0.0.1:${serverPort}${statusUrl}`, headers }),
+    await load("GET release status (running)", server, {
+      url: `http://127.0.0.1:${serverPort}${statusUrl}`,
+      headers,
+    }),
+    await load("GET release status (finished)", server, {
+      url: `http://127.0.0.1:${serverPort}${finishedUrl}`,
+      headers,
+    }),
   ];
   const loaded = rssMiB(server);
   for (const r of results)
     console.log(
       `${r.title.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  server CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}`,
     );
-  const [helloPost, floorPost, validate, helloGet, ready, status] = results as [
+  const [helloPost, floorPost, validate, helloGet, ready, status, finished] = results as [
+    (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
@@ -141,7 +161,9 @@ try {
   console.log(
     `ratio validation / hello POST: ${ratio(validate, helloPost)}; schema only / hello POST: ${ratio(floorPost, helloPost)}; validation / schema only: ${ratio(validate, floorPost)}`,
   );
-  console.log(`ratio readyz / hello GET: ${ratio(ready, helloGet)}; status / hello GET: ${ratio(status, helloGet)}`);
+  console.log(
+    `ratio readyz / hello GET: ${ratio(ready, helloGet)}; status (running) / hello GET: ${ratio(status, helloGet)}; status (finished) / hello GET: ${ratio(finished, helloGet)}`,
+  );
   console.log(`server memory: idle ${idle.toFixed(0)} MiB, after load ${loaded.toFixed(0)} MiB`);
 } finally {
   for (const child of [server, hello, floor]) child.kill("SIGTERM");

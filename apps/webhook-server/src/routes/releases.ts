@@ -151,9 +151,13 @@ export function registerReleaseRoutes(
   /** The release of the URL, when it belongs to the URL's environment. */
   async function recordOf(c: Context<Env>, env: Environment, d: ReleaseRoutesDeps, cached = false) {
     const id = c.req.param("release") ?? "";
-    // Reads may come from the watch cache (milliseconds behind the cluster); decisions always read the cluster.
+    // A finished release is read from the watch cache: once the cache has seen it finish, it no longer changes
+    // (but for a later rollback marking it rolled-back, which a read may see milliseconds late). A release still
+    // running is read from the cluster: a client that saw its event stream end must read its final state, and the
+    // cache may be a few milliseconds behind (a CI run proved it). Decisions always read the cluster.
+    const fromCache = cached ? d.records?.(env.namespace).get(id) : undefined;
     const record =
-      (cached ? d.records?.(env.namespace).get(id) : undefined) ?? (await d.releases.engine.get(id, env.namespace));
+      fromCache && isTerminal(fromCache.state) ? fromCache : await d.releases.engine.get(id, env.namespace);
     if (record.environment !== env.name)
       throw new ReleaseError("NOT_FOUND", `no release "${id}" in environment "${env.name}"`, { release: id });
     return record;
@@ -255,9 +259,8 @@ export function registerReleaseRoutes(
     const found = await environmentOf(c);
     if (found instanceof Response) return found;
     try {
-      const history =
-        found.deps.records?.(found.env.namespace).list(found.env.name) ??
-        (await found.deps.releases.engine.history(found.env.name, found.env.namespace));
+      // From the cluster: a list from the cache could miss a release accepted a moment ago.
+      const history = await found.deps.releases.engine.history(found.env.name, found.env.namespace);
       return c.json({ message: "ok", releases: history.map(summary) });
     } catch (error) {
       return releaseError(c, error);
