@@ -137,6 +137,16 @@ export function createApp(options: AppOptions) {
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
+  /** Takes one request from the caller's bucket; the 429 to send when it is empty. */
+  const rateLimited = (c: Context<Env>, caller: string): Response | undefined => {
+    const allowed = limiter.take(caller);
+    return allowed.ok
+      ? undefined
+      : c.json({ message: "too many requests; retry later" }, 429, {
+          "Retry-After": String(allowed.retryAfterSeconds),
+        });
+  };
+
   const guard: Guard = (scopes, guardOptions = {}) =>
     async function authorize(c, next) {
       const project = c.req.param("project") ?? "";
@@ -147,12 +157,8 @@ export function createApp(options: AppOptions) {
       const caller = result.ok
         ? `token:${result.tokenId}`
         : `addr:${options.remoteAddress?.(c.req.raw, c.env) ?? "unknown"}`;
-      const allowed = limiter.take(caller);
-      if (!allowed.ok) {
-        return c.json({ message: "too many requests; retry later" }, 429, {
-          "Retry-After": String(allowed.retryAfterSeconds),
-        });
-      }
+      const limited = rateLimited(c, caller);
+      if (limited) return limited;
       if (!result.ok) {
         return result.status === 401
           ? c.json({ message: "unauthorized" }, 401, { "WWW-Authenticate": 'Bearer realm="rollway"' })
@@ -211,14 +217,8 @@ export function createApp(options: AppOptions) {
   });
 
   /** Rate limit by caller address for the routes that take no token (the public upgrade stream). */
-  const limitAnonymous = (c: Context<Env>): Response | undefined => {
-    const allowed = limiter.take(`addr:${options.remoteAddress?.(c.req.raw, c.env) ?? "unknown"}`);
-    return allowed.ok
-      ? undefined
-      : c.json({ message: "too many requests; retry later" }, 429, {
-          "Retry-After": String(allowed.retryAfterSeconds),
-        });
-  };
+  const limitAnonymous = (c: Context<Env>) =>
+    rateLimited(c, `addr:${options.remoteAddress?.(c.req.raw, c.env) ?? "unknown"}`);
 
   registerReleaseRoutes(app, {
     guard,

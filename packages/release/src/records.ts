@@ -209,10 +209,65 @@ export type PromotionEvent =
 const newestFirst = (a: ReleaseRecord, b: ReleaseRecord) =>
   a.finishedAt === b.finishedAt ? 0 : (a.finishedAt ?? "") < (b.finishedAt ?? "") ? 1 : -1;
 
+type RecordsChange =
+  | { type: "listed"; records: ReleaseRecord[] }
+  | { type: "changed"; record: ReleaseRecord; deleted: boolean }
+  /** The watch ended, expired or failed: what follows is a new list. */
+  | { type: "resync" };
+
+function parseOrSkip(cm: ConfigMapObject): ReleaseRecord[] {
+  try {
+    return [fromConfigMap(cm)];
+  } catch {
+    return []; // A damaged record is reported by direct reads (getRecord, listRecords); followers leave it out.
+  }
+}
+
+/**
+ * Lists the release records a label selector picks, then follows them with a watch from the list's version, and
+ * lists again whenever the watch ends, expires (410) or fails; after a failure, following a pause rather than
+ * spinning. Until the signal aborts.
+ */
+async function* followRecords(
+  api: KubeApi,
+  namespace: string,
+  labelSelector: string,
+  signal: AbortSignal,
+): AsyncIterable<RecordsChange> {
+  while (!signal.aborted) {
+    try {
+      const list = await api.request<{ metadata?: { resourceVersion?: string }; items: ConfigMapObject[] }>({
+        method: "GET",
+        path: paths.configMaps(namespace),
+        query: { labelSelector },
+        what: "release records",
+        signal,
+      });
+      yield { type: "listed", records: list.items.flatMap(parseOrSkip) };
+      for await (const event of api.watch<ConfigMapObject>(
+        paths.configMaps(namespace),
+        { labelSelector, resourceVersion: list.metadata?.resourceVersion },
+        "release records",
+        signal,
+      )) {
+        if (event.type === "ERROR") break;
+        if (event.type !== "ADDED" && event.type !== "MODIFIED" && event.type !== "DELETED") continue;
+        for (const record of parseOrSkip(event.object))
+          yield { type: "changed", record, deleted: event.type === "DELETED" };
+      }
+      if (!signal.aborted) yield { type: "resync" };
+    } catch (error) {
+      if (signal.aborted) return;
+      yield { type: "resync" };
+      if (!isStatus(error, 410)) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 /**
  * The promotions of an environment from now on, from one watch on its release records (no polling): first the
- * newest promoted release as `current` (undefined when there is none), then each release as it reaches `promoted`. When the watch ends or
- * expires (410), the records are listed again and whatever was promoted meanwhile is reported, once.
+ * newest promoted release as `current` (undefined when there is none), then each release as it reaches `promoted`.
+ * When the watch ends or expires, the records are listed again and whatever was promoted meanwhile is reported, once.
  */
 export async function* watchPromotions(
   api: KubeApi,
@@ -220,55 +275,33 @@ export async function* watchPromotions(
   environment: string,
   signal: AbortSignal,
 ): AsyncIterable<PromotionEvent> {
-  const labelSelector = `${LABEL_RELEASE},${LABEL_RELEASE_ENVIRONMENT}=${environment}`;
   const promoted = new Set<string>();
   let first = true;
-  while (!signal.aborted) {
-    const list = await api.request<{ metadata?: { resourceVersion?: string }; items: ConfigMapObject[] }>({
-      method: "GET",
-      path: paths.configMaps(namespace),
-      query: { labelSelector },
-      what: "release records",
-      signal,
-    });
-    const done = list.items.map(fromConfigMap).filter((r) => r.state === "promoted");
-    if (first) {
-      yield { type: "current", record: [...done].sort(newestFirst)[0] };
-      for (const r of done) promoted.add(r.id);
-      first = false;
-    } else {
-      for (const r of done.sort(newestFirst).reverse()) {
-        if (promoted.has(r.id)) continue;
-        promoted.add(r.id);
-        yield { type: "promoted", record: r };
+  const selector = `${LABEL_RELEASE},${LABEL_RELEASE_ENVIRONMENT}=${environment}`;
+  for await (const change of followRecords(api, namespace, selector, signal)) {
+    if (change.type === "listed") {
+      const done = change.records.filter((r) => r.state === "promoted").sort(newestFirst);
+      if (first) {
+        first = false;
+        for (const r of done) promoted.add(r.id);
+        yield { type: "current", record: done[0] };
+        continue;
       }
-    }
-    let resourceVersion = list.metadata?.resourceVersion;
-    try {
-      for await (const event of api.watch<ConfigMapObject>(
-        paths.configMaps(namespace),
-        { labelSelector, resourceVersion },
-        "release records",
-        signal,
-      )) {
-        // An ERROR event (410: the version is too old) ends this watch; the list above starts the next.
-        if (event.type === "ERROR") break;
-        resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-        if (event.type !== "ADDED" && event.type !== "MODIFIED") continue;
-        const record = fromConfigMap(event.object);
-        if (record.state !== "promoted" || promoted.has(record.id)) continue;
+      for (const record of done.reverse()) {
+        if (promoted.has(record.id)) continue;
         promoted.add(record.id);
         yield { type: "promoted", record };
       }
-    } catch (error) {
-      if (signal.aborted) return;
-      // A refused or broken watch: list again after a pause rather than spin.
-      if (!isStatus(error, 410)) await new Promise((resolve) => setTimeout(resolve, 1000));
+    } else if (change.type === "changed" && !change.deleted) {
+      const { record } = change;
+      if (record.state !== "promoted" || promoted.has(record.id)) continue;
+      promoted.add(record.id);
+      yield { type: "promoted", record };
     }
   }
 }
 
-/** Release records of one namespace kept current by a watch: what a server answers status and history reads from. */
+/** Release records of one namespace kept current by a watch: what a server answers reads of finished releases from. */
 export interface RecordCache {
   /** The record, or undefined when the cache is not in sync or does not know it (then read the cluster). */
   get(id: string): ReleaseRecord | undefined;
@@ -281,8 +314,8 @@ export interface RecordCache {
 
 /**
  * Lists the release records of a namespace once, then follows them with a watch (an informer): reads cost no
- * request to the API server and lag it by the watch's delay, milliseconds. While the watch is broken the cache says
- * it is not in sync and callers read the cluster; a 410 or an ended watch lists again.
+ * request to the API server and lag it by the watch's delay, milliseconds. From the end of a watch until the next
+ * list is in, the cache says it is not in sync and callers read the cluster.
  */
 export function cacheRecords(api: KubeApi, namespace: string, options: { signal?: AbortSignal } = {}): RecordCache {
   const controller = new AbortController();
@@ -293,56 +326,21 @@ export function cacheRecords(api: KubeApi, namespace: string, options: { signal?
   const synced = new Promise<void>((resolve) => {
     markSynced = resolve;
   });
-  const parse = (cm: ConfigMapObject): ReleaseRecord | undefined => {
-    try {
-      return fromConfigMap(cm);
-    } catch {
-      return undefined; // A damaged record is reported by direct reads; the cache just leaves it out.
-    }
-  };
-  const run = async () => {
-    while (!signal.aborted) {
-      try {
-        const list = await api.request<{ metadata?: { resourceVersion?: string }; items: ConfigMapObject[] }>({
-          method: "GET",
-          path: paths.configMaps(namespace),
-          query: { labelSelector: LABEL_RELEASE },
-          what: "release records",
-          signal,
-        });
+  void (async () => {
+    for await (const change of followRecords(api, namespace, LABEL_RELEASE, signal)) {
+      if (change.type === "listed") {
         records.clear();
-        for (const cm of list.items) {
-          const r = parse(cm);
-          if (r) records.set(r.id, r);
-        }
+        for (const r of change.records) records.set(r.id, r);
         inSync = true;
         markSynced();
-        let resourceVersion = list.metadata?.resourceVersion;
-        for await (const event of api.watch<ConfigMapObject>(
-          paths.configMaps(namespace),
-          { labelSelector: LABEL_RELEASE, resourceVersion },
-          "release records",
-          signal,
-        )) {
-          if (event.type === "ERROR") break;
-          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-          if (event.type === "BOOKMARK") continue;
-          const r = parse(event.object);
-          if (!r) continue;
-          if (event.type === "DELETED") records.delete(r.id);
-          else records.set(r.id, r);
-        }
-      } catch {
-        if (signal.aborted) return;
+      } else if (change.type === "changed") {
+        if (change.deleted) records.delete(change.record.id);
+        else records.set(change.record.id, change.record);
+      } else {
         inSync = false;
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        continue;
       }
-      // The watch ended (the server closes watches after a while) or expired: list again.
-      inSync = false;
     }
-  };
-  void run();
+  })();
   return {
     get: (id) => (inSync ? records.get(id) : undefined),
     list: (environment) =>
