@@ -67,6 +67,20 @@ async function newRevision(k: SimResource): Promise<void> {
 }
 
 describe("Flagger Canary (kubernetes provider, blue/green)", () => {
+  it("reports a Canary without a spec (the CRD allows it) as an event instead of failing the controller", async () => {
+    await using k = await simResource();
+    const res = await fetch(`${k.sim.url}${PATHS.canaries}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ apiVersion: "flagger.app/v1beta1", kind: "Canary", metadata: { name: "bare" } }),
+    });
+    expect(res.status).toBe(201);
+    // No analysis block: Flagger's default interval, one minute.
+    await k.sim.advance(2 * 60_000);
+    const messages = (await k.list(PATHS.events)).map((e: Obj) => e.message as string);
+    expect(messages).toContain("spec.targetRef.name is required");
+  });
+
   it("initialises: a primary Deployment, the three Services, the target scaled to zero", async () => {
     await using k = await simResource();
     await using hooks = await hookServer();

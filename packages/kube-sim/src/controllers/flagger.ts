@@ -70,7 +70,10 @@ export function flaggerWorld(ctx: ControllerContext): FlaggerWorld {
   const { store } = ctx;
   return {
     now: () => new Date(ctx.clock.now()),
-    getCanary: async (ns, name) => clone<Canary | undefined>(store.peek(typeOf(store, CANARY), ns, name)),
+    getCanary: async (ns, name) => {
+      const stored = store.peek(typeOf(store, CANARY), ns, name);
+      return stored ? withSpec(clone<Canary>(stored)) : undefined;
+    },
     patchCanaryStatus: async (ns, name, patch) =>
       clone<Canary>(store.patch(typeOf(store, CANARY), ns, name, "merge", patch, { subresource: "status" }).object),
     getDeployment: async (ns, name) =>
@@ -95,6 +98,16 @@ export function flaggerWorld(ctx: ControllerContext): FlaggerWorld {
   };
 }
 
+/**
+ * The CRD does not require `spec`, and Flagger's Go types read a missing one as an empty struct (it then reports the
+ * missing targetRef): so does this controller, instead of failing on it.
+ */
+function withSpec(canary: Canary): Canary {
+  canary.spec ??= {} as Canary["spec"];
+  canary.spec.targetRef ??= { kind: "", name: "" };
+  return canary;
+}
+
 /** Runs Flagger's analysis loop for each Canary on the simulator's clock. */
 export const flaggerController = defineController({
   name: "flagger",
@@ -111,7 +124,7 @@ export const flaggerController = defineController({
       ticks.delete(id);
       return undefined;
     }
-    const canary = clone<Canary>(stored);
+    const canary = withSpec(clone<Canary>(stored));
     const world = flaggerWorld(ctx);
     const interval = analysisIntervalMs(canary);
     const now = ctx.clock.now();

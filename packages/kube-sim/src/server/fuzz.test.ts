@@ -129,7 +129,11 @@ describe("HTTP server under arbitrary requests", () => {
           await sim.settle();
         },
       ),
-      { numRuns: 100 },
+      // FC_SEED and FC_PATH replay a failure that fast-check reported (its seed and path).
+      {
+        numRuns: 100,
+        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}),
+      },
     );
   }, 60_000);
 });
