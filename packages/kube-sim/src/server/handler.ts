@@ -20,6 +20,18 @@ import { BadPathError, parsePath, type ResourceRequest } from "./routes.js";
 import { toTable, wantsTable } from "./table.js";
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** How much of an unread or refused body is read and dropped so the connection stays usable; past it, closed. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A boolean query parameter as apimachinery's `Convert_Slice_string_To_bool` reads it: absent is false, and so are
+ * "0" and "false" (any case); every other value, the empty string included, is true (`?watch=True`, `?watch=`).
+ */
+export function queryBool(query: URLSearchParams, name: string): boolean {
+  const v = query.get(name);
+  if (v === null) return false;
+  return !(v === "0" || v.toLowerCase() === "false");
+}
 
 const notFoundPath = () => new KubeApiError(404, "NotFound", "the server could not find the requested resource", {});
 
@@ -57,12 +69,25 @@ function sendError(res: ServerResponse, error: KubeApiError): void {
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new KubeApiError(413, "BadRequest", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
+  // Not `for await`: leaving it early destroys the socket. Past the limit the body stops being kept, and the rest
+  // is dropped by drain() before the 413 goes out, so the client reads it on a usable connection.
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off("data", onData);
+        req.pause();
+        resolve();
+      } else chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve());
+    req.once("error", reject);
+    req.once("close", () => (req.complete ? resolve() : reject(new Error("the client closed the request"))));
+  });
+  if (size > MAX_BODY_BYTES)
+    // apiserver: errors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", limit))
+    throw new KubeApiError(413, "RequestEntityTooLarge", `Request entity too large: limit is ${MAX_BODY_BYTES}`);
   const raw = Buffer.concat(chunks);
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
   if (type === PROTOBUF_CONTENT_TYPE && raw.length > 0) return decodeProtobuf(raw);
@@ -88,7 +113,7 @@ function verbOf(method: string, r: ResourceRequest, query: URLSearchParams): str
   switch (method) {
     case "GET":
     case "HEAD":
-      if (r.legacyWatch || query.get("watch") === "true" || query.get("watch") === "1") return "watch";
+      if (r.legacyWatch || queryBool(query, "watch")) return "watch";
       return r.name === undefined ? "list" : "get";
     case "POST":
       return "create";
@@ -153,7 +178,7 @@ function sendLog(res: ServerResponse, pod: KubeObject, query: URLSearchParams): 
     throw apiErrors.badRequest(`container "${c.name}" in pod "${pod.metadata.name}" is waiting to start: ${reason}`);
   }
   const line = `kube-sim: container ${c.name} started from image ${c.image} (simulated: no process runs)\n`;
-  const text = query.get("timestamps") === "true" ? `${started} ${line}` : line;
+  const text = queryBool(query, "timestamps") ? `${started} ${line}` : line;
   res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": String(Buffer.byteLength(text)) });
   res.end(text);
 }
@@ -299,7 +324,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
           const applied = store.apply(type, ns, name, body, {
             ...options,
             manager,
-            force: query.get("force") === "true",
+            force: queryBool(query, "force"),
           });
           return sendJson(res, applied.created ? 201 : 200, out(applied.object), applied.warnings);
         }
@@ -407,11 +432,17 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     if (r.name !== undefined) fieldSelector = [fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(",");
     const pending: string[] = [];
     let started = false;
+    // The real server ends the stream after an ERROR event (e.g. 410 Expired): the client must list again.
+    let ended = false;
     const write = (e: WatchEvent) => {
+      if (ended) return;
       const object = e.type === "ERROR" ? e.object : inVersion(e.object, type, version);
       const line = `${JSON.stringify({ type: e.type, object })}\n`;
-      if (started) res.write(line);
-      else pending.push(line);
+      if (e.type === "ERROR") ended = true;
+      if (started) {
+        res.write(line);
+        if (ended) res.end();
+      } else pending.push(line);
     };
     const watch = openWatch(
       store,
@@ -432,7 +463,12 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     res.flushHeaders();
     started = true;
     for (const line of pending) res.write(line);
-    if (query.get("allowWatchBookmarks") === "true" && query.get("sendInitialEvents") === "true") {
+    if (ended) {
+      watch.close();
+      res.end();
+      return;
+    }
+    if (queryBool(query, "allowWatchBookmarks") && queryBool(query, "sendInitialEvents")) {
       res.write(
         `${JSON.stringify({ type: "BOOKMARK", object: { kind: type.kind, apiVersion: apiVersionOf(type.group, version), metadata: { resourceVersion: store.resourceVersion(), annotations: { "k8s.io/initial-events-end": "true" } } } })}\n`,
       );
@@ -442,6 +478,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
     timer?.unref();
     const stop = () => {
+      ended = true;
       watch.close();
       if (timer) clearTimeout(timer);
       watches.delete(res);
@@ -500,11 +537,15 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
 
   return {
     handle(req, res) {
-      route(req, res).catch((error: unknown) => {
+      route(req, res).catch(async (error: unknown) => {
         if (res.headersSent) {
           res.destroy();
           return;
         }
+        // A request refused before its body was read (an injected fault, a denial, a bad path, a body too large):
+        // read the rest and drop it before answering, so the client has finished sending and the next request on
+        // this keep-alive connection starts where the parser expects it. A body too large even to drop: close.
+        if (!(await drain(req))) res.setHeader("Connection", "close");
         if (error instanceof KubeApiError) sendError(res, error);
         else sendError(res, apiErrors.internal((error as Error)?.message ?? String(error), error));
       });
@@ -514,6 +555,37 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       watches.clear();
     },
   };
+}
+
+/** Reads and drops what is left of a request body; false when it was more than MAX_DRAIN_BYTES or broke off. */
+function drain(req: IncomingMessage): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  if (req.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = (ok: boolean) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_DRAIN_BYTES) {
+        req.pause();
+        done(false);
+      }
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(req.complete);
+    const onError = () => done(false);
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+    req.resume();
+  });
 }
 
 /** RBAC's refusal, worded as `k8s.io/apiserver` and the RBAC authorizer word it. */
