@@ -128,6 +128,21 @@ function verbOf(method: string, r: ResourceRequest, query: URLSearchParams): str
   }
 }
 
+/**
+ * Who a create, update or patch is recorded for in managedFields: `?fieldManager=`, else (as the apiserver's
+ * prefixFromUserAgent) the User-Agent up to its first "/", printable characters only, at most 128.
+ */
+function writeManagerOf(req: IncomingMessage, query: URLSearchParams): string | undefined {
+  const given = query.get("fieldManager");
+  if (given) return given;
+  const agent = (req.headers["user-agent"] ?? "").split("/")[0] ?? "";
+  const printable = [...agent]
+    .filter((c) => c >= " " && c !== "\u007f")
+    .join("")
+    .slice(0, 128);
+  return printable === "" ? undefined : printable;
+}
+
 function fieldValidationOf(query: URLSearchParams): FieldValidation {
   const v = query.get("fieldValidation");
   if (v === null || v === "") return "Warn";
@@ -298,6 +313,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
           dryRun: dryRunOf(query),
           fieldValidation: fieldValidationOf(query),
           version,
+          manager: writeManagerOf(req, query),
         });
         return sendJson(res, 201, out(object), warnings);
       }
@@ -307,7 +323,10 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         const name = r.name as string;
         const options = { dryRun: dryRunOf(query), fieldValidation: fieldValidationOf(query), version };
         if (r.subresource === "scale")
-          return writeScale(res, type, ns, name, verb, body, req.headers["content-type"] ?? "");
+          return writeScale(res, type, ns, name, verb, body, req.headers["content-type"] ?? "", {
+            dryRun: options.dryRun,
+            manager: writeManagerOf(req, query),
+          });
         const sub = r.subresource === "status" ? { subresource: "status" as const } : {};
         if (verb === "patch" && isApply(req.headers["content-type"] ?? "")) {
           if (r.subresource !== undefined)
@@ -328,10 +347,11 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
           });
           return sendJson(res, applied.created ? 201 : 200, out(applied.object), applied.warnings);
         }
+        const write = { ...options, ...sub, manager: writeManagerOf(req, query) };
         const result =
           verb === "update"
-            ? store.update(type, ns, name, body, { ...options, ...sub })
-            : store.patch(type, ns, name, patchTypeOf(req.headers["content-type"] ?? ""), body, { ...options, ...sub });
+            ? store.update(type, ns, name, body, write)
+            : store.patch(type, ns, name, patchTypeOf(req.headers["content-type"] ?? ""), body, write);
         return sendJson(res, 200, out(result.object), result.warnings);
       }
       case "delete": {
@@ -401,6 +421,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     verb: string,
     body: unknown,
     contentType: string,
+    write: { dryRun: boolean; manager: string | undefined },
   ): void {
     const current = store.get(type, ns, name);
     let scale: unknown = scaleOf(current);
@@ -415,7 +436,18 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         { field: "spec.replicas", message: `Invalid value: ${String(replicas)}: must be greater than or equal to 0` },
       ]);
     }
-    const { object } = store.patch(type, ns, name, "merge", { spec: { replicas } });
+    const { object } = store.patch(
+      type,
+      ns,
+      name,
+      "merge",
+      { spec: { replicas } },
+      {
+        dryRun: write.dryRun,
+        manager: write.manager,
+        managerSubresource: "scale",
+      },
+    );
     sendJson(res, 200, scaleOf(object));
   }
 
