@@ -14,7 +14,15 @@ import type { PatchType, Propagation, Store } from "../store.js";
 import type { FieldValidation } from "../validation.js";
 import { openWatch, type WatchEvent } from "../watch.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./discovery.js";
-import { openApiV3GroupVersion, openApiV3Index, parseOpenApiPath } from "./openapi.js";
+import { toCoreEvent, toEventsV1 } from "./events-v1.js";
+import {
+  OPENAPI_V2_PROTOBUF,
+  openApiV2Json,
+  openApiV2Protobuf,
+  openApiV3GroupVersion,
+  openApiV3Index,
+  parseOpenApiPath,
+} from "./openapi.js";
 import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from "./protobuf.js";
 import { BadPathError, parsePath, type ResourceRequest } from "./routes.js";
 import { toTable, wantsTable } from "./table.js";
@@ -245,8 +253,15 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     // Authorization comes before the resource is looked up, as in the real server.
     if (faults.isDenied(info)) throw forbidden(info);
 
-    const type = store.types.lookup(r.group, r.version, r.resource);
+    const served = store.types.lookup(r.group, r.version, r.resource);
+    if (!served) throw notFoundPath();
+    // An API over another type's storage (events.k8s.io/v1 Events): store calls use the stored type, bodies are
+    // converted on the way in and objects on the way out.
+    const alias = served.storedAs;
+    const type = alias ? store.types.get(alias.group, alias.resource) : served;
     if (!type) throw notFoundPath();
+    const toWire = alias ? toEventsV1 : (o: KubeObject) => o;
+    const readBodyIn = alias ? async (rq: IncomingMessage) => toCoreEvent(await readBody(rq)) : readBody;
     if (type.verbs) {
       // Only the routes for served verbs exist: other verbs on the collection are 405, paths with a name 404.
       if (r.name !== undefined || r.subresource !== undefined) throw notFoundPath();
@@ -266,8 +281,8 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       )
     )
       throw notFoundPath();
-    const version = r.version;
-    const out = (o: KubeObject) => inVersion(o, type, version);
+    const version = alias ? (type.versions[0] as string) : r.version;
+    const out = alias ? toWire : (o: KubeObject) => inVersion(o, type, version);
 
     switch (verb) {
       case "get": {
@@ -295,20 +310,23 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         // Built-in list items carry no apiVersion/kind on the wire; custom resource items do.
         const items = type.custom
           ? result.items.map(out)
-          : result.items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+          : result.items.map((o) => {
+              const { apiVersion: _a, kind: _k, ...rest } = toWire(o);
+              return rest;
+            });
         return sendJson(res, 200, {
           kind: `${type.kind}List`,
-          apiVersion: apiVersionOf(type.group, version),
+          apiVersion: apiVersionOf(served.group, r.version),
           metadata,
           items,
         });
       }
       case "watch":
-        return startWatch(req, res, type, version, ns, r, query);
+        return startWatch(req, res, type, version, ns, r, query, alias ? served : undefined);
       case "create": {
         if (r.name !== undefined && r.subresource === undefined)
           throw apiErrors.methodNotAllowed(`the server does not allow this method on the requested resource`);
-        const body = await readBody(req);
+        const body = await readBodyIn(req);
         const { object, warnings } = store.create(type, ns, body, {
           dryRun: dryRunOf(query),
           fieldValidation: fieldValidationOf(query),
@@ -319,7 +337,8 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       }
       case "update":
       case "patch": {
-        const body = await readBody(req);
+        if (alias && verb === "patch") return patchAlias(req, res, type, ns, r.name as string, query, toWire);
+        const body = await readBodyIn(req);
         const name = r.name as string;
         const options = { dryRun: dryRunOf(query), fieldValidation: fieldValidationOf(query), version };
         if (r.subresource === "scale")
@@ -393,7 +412,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         });
         return sendJson(res, 200, {
           kind: `${type.kind}List`,
-          apiVersion: apiVersionOf(type.group, version),
+          apiVersion: apiVersionOf(served.group, r.version),
           metadata: { resourceVersion: store.resourceVersion() },
           items: items.map(out),
         });
@@ -401,6 +420,36 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       default:
         throw apiErrors.methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
+  }
+
+  /** A patch to an object served in another shape: patched in that shape, stored back as an update. */
+  async function patchAlias(
+    req: IncomingMessage,
+    res: ServerResponse,
+    type: ResourceType,
+    ns: string | undefined,
+    name: string,
+    query: URLSearchParams,
+    toWire: (o: KubeObject) => KubeObject,
+  ): Promise<void> {
+    const body = await readBody(req);
+    const contentType = req.headers["content-type"] ?? "";
+    if (isApply(contentType))
+      throw apiErrors.badRequest(
+        "kube-sim does not apply server-side to events.k8s.io/v1 Events; apply core/v1 Events",
+      );
+    const current = store.get(type, ns, name);
+    const kind = patchTypeOf(contentType);
+    const wire = toWire(current);
+    const patched = kind === "json" ? applyJson(wire, body) : mergeLike(wire, body);
+    const core = toCoreEvent(patched) as KubeObject;
+    if (isPlainObject(core.metadata)) core.metadata.resourceVersion ??= current.metadata.resourceVersion;
+    const result = store.update(type, ns, name, core, {
+      dryRun: dryRunOf(query),
+      fieldValidation: fieldValidationOf(query),
+      manager: writeManagerOf(req, query),
+    });
+    sendJson(res, 200, toWire(result.object), result.warnings);
   }
 
   function successStatus(type: ResourceType, obj: KubeObject) {
@@ -459,6 +508,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     ns: string | undefined,
     r: ResourceRequest,
     query: URLSearchParams,
+    served?: ResourceType,
   ): void {
     let fieldSelector = query.get("fieldSelector") ?? undefined;
     if (r.name !== undefined) fieldSelector = [fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(",");
@@ -468,7 +518,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     let ended = false;
     const write = (e: WatchEvent) => {
       if (ended) return;
-      const object = e.type === "ERROR" ? e.object : inVersion(e.object, type, version);
+      const object = e.type === "ERROR" ? e.object : served ? toEventsV1(e.object) : inVersion(e.object, type, version);
       const line = `${JSON.stringify({ type: e.type, object })}\n`;
       if (e.type === "ERROR") ended = true;
       if (started) {
@@ -502,7 +552,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     }
     if (queryBool(query, "allowWatchBookmarks") && queryBool(query, "sendInitialEvents")) {
       res.write(
-        `${JSON.stringify({ type: "BOOKMARK", object: { kind: type.kind, apiVersion: apiVersionOf(type.group, version), metadata: { resourceVersion: store.resourceVersion(), annotations: { "k8s.io/initial-events-end": "true" } } } })}\n`,
+        `${JSON.stringify({ type: "BOOKMARK", object: { kind: type.kind, apiVersion: apiVersionOf((served ?? type).group, served ? r.version : version), metadata: { resourceVersion: store.resourceVersion(), annotations: { "k8s.io/initial-events-end": "true" } } } })}\n`,
       );
     }
     watches.add(res);
@@ -537,6 +587,16 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     if (parsed.kind === "other") {
       const p = parsed.path.replace(/\/+$/, "");
       if (req.method === "GET" && p === "/version") return sendJson(res, 200, SERVER_VERSION);
+      if (req.method === "GET" && p === "/openapi/v2") {
+        if ((req.headers.accept ?? "").includes(OPENAPI_V2_PROTOBUF)) {
+          const body = openApiV2Protobuf();
+          // kube-openapi answers the protobuf form as an octet stream (Go's mime parser refuses the "@" in the type).
+          res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": String(body.length) });
+          res.end(body);
+          return;
+        }
+        return sendJson(res, 200, openApiV2Json());
+      }
       const openapi = req.method === "GET" ? parseOpenApiPath(p) : undefined;
       if (openapi === "index") return sendJson(res, 200, openApiV3Index(store.types));
       if (openapi) {
