@@ -170,10 +170,16 @@ export interface HookServer extends AsyncDisposable {
   calls: HookCall[];
   /** Status code answered on `path` (default 200). */
   respond(path: string, status: number): void;
+  /** Holds every request to `path` unanswered until the returned function is called (a hanging webhook). */
+  hold(path: string): () => void;
+  /** How many requests are being held right now. */
+  held(): number;
 }
 
 export async function hookServer(): Promise<HookServer> {
   const statuses = new Map<string, number>();
+  const holds = new Map<string, Array<() => void>>();
+  let heldNow = 0;
   const calls: HookCall[] = [];
   const server = createServer((req: IncomingMessage, res) => {
     let body = "";
@@ -183,9 +189,18 @@ export async function hookServer(): Promise<HookServer> {
     req.on("end", () => {
       const path = req.url ?? "/";
       calls.push({ path, body: body ? JSON.parse(body) : undefined, authorization: req.headers.authorization });
-      const status = statuses.get(path) ?? 200;
-      res.statusCode = status;
-      res.end(status < 300 ? "ok" : "gate closed");
+      const answer = () => {
+        const status = statuses.get(path) ?? 200;
+        res.statusCode = status;
+        res.end(status < 300 ? "ok" : "gate closed");
+      };
+      const waiting = holds.get(path);
+      if (!waiting) return answer();
+      heldNow++;
+      waiting.push(() => {
+        heldNow--;
+        answer();
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -194,6 +209,15 @@ export async function hookServer(): Promise<HookServer> {
     url: `http://127.0.0.1:${port}`,
     calls,
     respond: (path, status) => statuses.set(path, status),
+    hold(path) {
+      const waiting: Array<() => void> = [];
+      holds.set(path, waiting);
+      return () => {
+        holds.delete(path);
+        for (const release of waiting.splice(0)) release();
+      };
+    },
+    held: () => heldNow,
     async [Symbol.asyncDispose]() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
