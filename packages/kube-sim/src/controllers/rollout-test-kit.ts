@@ -14,6 +14,11 @@ export const NS = "default";
 export const PATHS = {
   rollouts: `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`,
   canaries: `/apis/flagger.app/v1beta1/namespaces/${NS}/canaries`,
+  analysisRuns: `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns`,
+  analysisTemplates: `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysistemplates`,
+  clusterAnalysisTemplates: "/apis/argoproj.io/v1alpha1/clusteranalysistemplates",
+  metricTemplates: `/apis/flagger.app/v1beta1/namespaces/${NS}/metrictemplates`,
+  jobs: `/apis/batch/v1/namespaces/${NS}/jobs`,
   replicaSets: `/apis/apps/v1/namespaces/${NS}/replicasets`,
   deployments: `/apis/apps/v1/namespaces/${NS}/deployments`,
   services: `/api/v1/namespaces/${NS}/services`,
@@ -231,4 +236,65 @@ export function podTemplate(app: string, image: string): Obj {
 
 export function isReady(pod: Obj): boolean {
   return (pod.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
+}
+
+/** A loopback server that speaks Prometheus' `/api/v1/query` (form POST or GET) and serves JSON for web metrics. */
+export interface MetricsServer extends AsyncDisposable {
+  url: string;
+  /** Queries received, in order. */
+  queries: string[];
+  /** Answers a query containing `match` with a vector of these sample values (`[]` for an empty vector). */
+  vector(match: string, values: number[]): void;
+  /** Answers GET `path` with this JSON body and status. */
+  json(path: string, body: unknown, status?: number): void;
+}
+
+export async function metricsServer(): Promise<MetricsServer> {
+  const vectors: Array<[string, number[]]> = [];
+  const documents = new Map<string, { body: unknown; status: number }>();
+  const queries: string[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.on("data", (chunk) => {
+      body += chunk;
+    });
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      res.setHeader("Content-Type", "application/json");
+      if (url.pathname === "/api/v1/query") {
+        const params = req.method === "POST" ? new URLSearchParams(body) : url.searchParams;
+        const query = params.get("query") ?? "";
+        const time = Number(params.get("time") ?? "0");
+        queries.push(query);
+        const found = [...vectors].reverse().find(([match]) => query.includes(match));
+        if (!found) {
+          res.statusCode = 400;
+          res.end(JSON.stringify({ status: "error", errorType: "bad_data", error: `no series for ${query}` }));
+          return;
+        }
+        res.end(
+          JSON.stringify({
+            status: "success",
+            data: { resultType: "vector", result: found[1].map((v) => ({ metric: {}, value: [time, String(v)] })) },
+          }),
+        );
+        return;
+      }
+      const doc = documents.get(url.pathname);
+      res.statusCode = doc?.status ?? 404;
+      res.end(JSON.stringify(doc?.body ?? { error: "not found" }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    queries,
+    vector: (match, values) => vectors.push([match, values]),
+    json: (path, body, status = 200) => documents.set(path, { body, status }),
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
