@@ -755,11 +755,15 @@ class FlaggerPass {
       return true;
     }
     if (phase === "Failed") {
+      // Flagger's SyncStatus writes a deep copy: the Canary this tick compares with keeps the lastAppliedSpec it
+      // was read with, so a template changed since the failure is still seen as new (and analysed).
+      const read = this.cd;
       await this.syncStatus("Failed", {
         canaryWeight: this.status.canaryWeight,
         failedChecks: this.status.failedChecks,
         iterations: this.status.iterations,
       });
+      this.cd = read;
     }
     return hasSpecChanged(this.cd, await this.targetTemplate());
   }

@@ -592,10 +592,15 @@ class RolloutPass {
       }
       return scaled;
     }
-    // Basic canary: old ReplicaSets go down as far as availability allows (maxUnavailable 25%).
+    // scaleDownOldReplicaSetsForCanary: first cleanupUnhealthyReplicas (an old ReplicaSet's pods that are not
+    // available go at once, else they would hold the surge budget and block the new ReplicaSet), then old
+    // ReplicaSets go down as far as availability allows.
+    const cleaned = await this.cleanupUnhealthyReplicas(others);
+    if (!cleaned) return false;
+    scaled = cleaned.scaled;
     const available = sumOf(this.allRSs, (rs) => rs.status?.availableReplicas);
     let maxScaleDown = available - (this.replicas - this.maxUnavailable());
-    for (const rs of others.sort((a, b) => revisionOf(b) - revisionOf(a))) {
+    for (const rs of cleaned.oldRSs.sort((a, b) => revisionOf(b) - revisionOf(a))) {
       if (this.canary?.trafficRouting) {
         if (this.isReplicaSetReferenced(rs, services)) continue;
         if (!isFullyPromoted(this.status) && !rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION]) continue;
@@ -614,6 +619,29 @@ class RolloutPass {
       scaled = true;
     }
     return scaled;
+  }
+
+  /** cleanupUnhealthyReplicas (rollout/replicaset.go): scales each old ReplicaSet down to its available pods. */
+  async cleanupUnhealthyReplicas(oldRSs: ReplicaSet[]): Promise<{ oldRSs: ReplicaSet[]; scaled: boolean } | undefined> {
+    const sorted = [...oldRSs].sort(
+      (a, b) => createdAt(a) - createdAt(b) || a.metadata.name.localeCompare(b.metadata.name),
+    );
+    let scaled = false;
+    const out: ReplicaSet[] = [];
+    for (const rs of sorted) {
+      const spec = rs.spec.replicas ?? 0;
+      const available = rs.status?.availableReplicas ?? 0;
+      if (spec === 0 || spec === available) {
+        out.push(rs);
+        continue;
+      }
+      // Upstream refuses "to scale down ... -> more" and gives up scaling old ReplicaSets in this pass.
+      if (available > spec) return undefined;
+      await this.scaleReplicaSet(rs, available);
+      scaled = true;
+      out.push(this.allRSs.find((x) => x.metadata.name === rs.metadata.name) ?? rs);
+    }
+    return { oldRSs: out, scaled };
   }
 
   async reconcileRevisionHistoryLimit(): Promise<void> {
