@@ -99,7 +99,7 @@ describe("buildImages against podman and a registry", () => {
     expect(backend.files).toContainEqual(expect.objectContaining({ name: "home/node/app/index.js", uid: 0 }));
     const codeAsData = await reader.image(`team/${opts.name}-codeasdata`, "v2.0-rc1");
     expect(codeAsData.files).toContainEqual(
-      expect.objectContaining({ name: "root/patches/patches/0001.json", uid: 1000, gid: 1000, mode: 0o775 }),
+      expect.objectContaining({ name: "root/patches/patches/0001.json", uid: 1000, gid: 1000, mode: 0o644 }),
     );
 
     // The build stream is shown as progress, step by step, then every push.
@@ -175,6 +175,42 @@ describe("buildImages against podman and a registry", () => {
       `${inject("registry")}/team/${opts.name}-backend:release-2-0-3f2a9c1d`,
     ]);
     expect(events.some((e) => e.type.startsWith("push"))).toBe(false);
+  });
+});
+
+const ENGINES = [
+  { engine: "podman", socket: () => inject("podmanSocket") },
+  { engine: "Docker Engine (classic builder)", socket: () => inject("dockerSocket") },
+] as const;
+
+describe("the built-in code-as-data Dockerfile on both engines", () => {
+  /** The files of the image's last layer (the COPY of the patches), as the registry serves them. */
+  async function patchesLayer(socket: string, project: string) {
+    const opts = options(project, {
+      engine: { socketPath: socket },
+      images: [{ kind: "codeAsData", baseImage: BASE_IMAGES.codeAsData }],
+      additionalTags: undefined,
+    });
+    await buildImages(opts);
+    const image = await registryReader(inject("registry")).image(`team/${opts.name}-codeasdata`, "latest");
+    return image.files
+      .filter((f) => f.name.startsWith("root/patches"))
+      .map(({ name, uid, gid, mode, content }) => ({ name: name.replace(/\/$/, ""), uid, gid, mode, content }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  it("leaves ~/patches as the seed's COPY --chown, chmod 775 ~/patches, chown -R 1000:1000 do, identically on podman and Docker Engine", async () => {
+    const project = await seedProject({ "dist/codeAsData/orchestrator.json": '{"o":1}' });
+    const expected = [
+      { name: "root/patches", uid: 1000, gid: 1000, mode: 0o775, content: "" },
+      { name: "root/patches/orchestrator.json", uid: 1000, gid: 1000, mode: 0o644, content: '{"o":1}' },
+      { name: "root/patches/patches", uid: 1000, gid: 1000, mode: 0o755, content: "" },
+      { name: "root/patches/patches/0001.json", uid: 1000, gid: 1000, mode: 0o644, content: '{"patch":1}' },
+    ];
+    const onPodman = await patchesLayer(inject("podmanSocket"), project);
+    const onDocker = await patchesLayer(inject("dockerSocket"), project);
+    expect(onPodman).toEqual(expected);
+    expect(onDocker).toEqual(expected);
   });
 });
 

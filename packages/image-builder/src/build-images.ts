@@ -7,7 +7,14 @@ import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { packContext } from "./context.js";
 import { type CredentialSource, type RegistryCredentials, resolveRegistryAuth } from "./credentials.js";
-import { BUILTIN_DOCKERFILE_DIR, IMAGE_KINDS, type ImageKind, KIND_DEFAULTS } from "./dockerfiles.js";
+import {
+  BUILTIN_DOCKERFILE_DIR,
+  CODE_AS_DATA_CONTEXT,
+  CODE_AS_DATA_MODE,
+  IMAGE_KINDS,
+  type ImageKind,
+  KIND_DEFAULTS,
+} from "./dockerfiles.js";
 import {
   buildOnEngine,
   connectEngine,
@@ -151,6 +158,10 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
       extraFile: image.dockerfile.builtin
         ? { path: image.dockerfile.path, content: image.dockerfile.builtin }
         : undefined,
+      moved:
+        image.dockerfile.builtin && kind === "codeAsData"
+          ? { from: image.sources, to: `${CODE_AS_DATA_CONTEXT}/patches`, mode: CODE_AS_DATA_MODE }
+          : undefined,
     });
     const imageId = await buildOnEngine(docker, {
       context,
