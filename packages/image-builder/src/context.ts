@@ -59,7 +59,7 @@ export async function packContext(input: ContextInput): Promise<Readable> {
 }
 
 function moveEntry(moved: { from: string; to: string; mode: number }) {
-  return (header: { name: string; mode?: number | undefined }) => {
+  return <H extends { name: string; mode?: number | undefined }>(header: H): H => {
     const name = header.name.split(sep).join("/").replace(/\/+$/, "");
     if (name === moved.from) {
       header.name = moved.to;
