@@ -214,6 +214,48 @@ describe("the built-in code-as-data Dockerfile on both engines", () => {
   });
 });
 
+describe.each(ENGINES)("a release that cannot be built or pushed whole, on $engine", ({ socket }) => {
+  it("pushes nothing when a later image fails to build", async () => {
+    const project = await seedProject();
+    const opts = options(project, {
+      engine: { socketPath: socket() },
+      images: [
+        { kind: "frontend", baseImage: BASE_IMAGES.frontend },
+        { kind: "backend", baseImage: "localhost/rollway-test/no-such-base:1" },
+      ],
+    });
+    const error = await failure(buildImages(opts));
+    expect(error.code).toBe("BUILD_FAILED");
+    expect(error.image).toBe(`${inject("registry")}/team/${opts.name}-backend`);
+    const reader = registryReader(inject("registry"));
+    for (const kind of ["frontend", "backend"]) {
+      const tags = await reader.tags(`team/${opts.name}-${kind}`).catch((e: Error) => e.message);
+      expect(tags).toContain("404");
+    }
+  });
+
+  it("pushes every image's commit tag before any moving tag, and names what moved when a push fails part-way", async () => {
+    const project = await seedProject();
+    const opts = options(project, {
+      engine: { socketPath: socket() },
+      images: [
+        { kind: "frontend", baseImage: BASE_IMAGES.frontend },
+        { kind: "backend", baseImage: BASE_IMAGES.backend, repository: "127.0.0.1:1/team/unreachable-backend" },
+      ],
+    });
+    const error = await failure(buildImages(opts));
+    const frontend = `${inject("registry")}/team/${opts.name}-frontend:release-2-0-3f2a9c1d`;
+    expect(error.code).toBe("PUSH_FAILED");
+    expect(error.pushed).toEqual([frontend]);
+    expect(error.message).toContain("127.0.0.1:1/team/unreachable-backend:release-2-0-3f2a9c1d: push failed");
+    expect(error.message).toContain(`pushed before this failure (these tags now point at this build): ${frontend}`);
+    // latest, the branch and the git tag did not move.
+    expect(await registryReader(inject("registry")).tags(`team/${opts.name}-frontend`)).toEqual([
+      "release-2-0-3f2a9c1d",
+    ]);
+  });
+});
+
 describe("buildImages with the defaults", () => {
   it("builds every kind whose build folder exists, with the project's Dockerfiles, named after the project folder", async () => {
     const project = await seedProject({
@@ -268,7 +310,10 @@ describe("buildImages with the defaults", () => {
       ),
     );
     expect(error.code).toBe("PUSH_FAILED");
-    expect(error.message).toMatch(/^127\.0\.0\.1:1\/team\/app\d+-backend:latest: push failed: .*connection refused/);
+    expect(error.message).toMatch(
+      /^127\.0\.0\.1:1\/team\/app\d+-backend:release-2-0-3f2a9c1d: push failed: .*connection refused.*; nothing was pushed$/s,
+    );
+    expect(error.pushed).toEqual([]);
   });
 
   it("reports a base image that cannot be pulled as a failure of the FROM step", async () => {
