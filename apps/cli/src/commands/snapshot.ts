@@ -9,10 +9,17 @@ export interface SnapshotOptions {
 }
 
 export async function snapshotCommand(options: SnapshotOptions, output: Output): Promise<void> {
-  const { exitCodeOf, formatReport, runSnapshots } = await import("@rollway/snapshooter");
+  const { EXIT_CODES, exitCodeOf, formatReport, runSnapshots } = await import("@rollway/snapshooter");
   const controller = new AbortController();
-  const interrupt = () => controller.abort();
+  let stoppedBy: NodeJS.Signals | undefined;
+  // A cron job, Kubernetes or systemd stops with SIGTERM, a terminal with SIGINT: both abort the same way (the child
+  // git is killed, the checkout removed, the report printed), so no push lands after rollway has ended.
+  const interrupt = (signal: NodeJS.Signals) => {
+    stoppedBy ??= signal;
+    controller.abort();
+  };
   process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
   try {
     const report = await runSnapshots({
       configPath: options.config,
@@ -29,9 +36,14 @@ export async function snapshotCommand(options: SnapshotOptions, output: Output):
     const code = exitCodeOf(report);
     if (code !== 0) {
       const failed = report.entries.filter((e) => e.status === "failed").map((e) => e.name);
-      throw new CliError(`snapshot failed for ${failed.join(", ")}; see the report above`, code as ExitCode);
+      const what =
+        code === EXIT_CODES.ABORTED
+          ? `snapshot interrupted${stoppedBy ? ` by ${stoppedBy}` : ""} for ${failed.join(", ")}: nothing was pushed`
+          : `snapshot failed for ${failed.join(", ")}; see the report above`;
+      throw new CliError(what, code as ExitCode);
     }
   } finally {
     process.off("SIGINT", interrupt);
+    process.off("SIGTERM", interrupt);
   }
 }
