@@ -15,7 +15,7 @@ import lockfile from "proper-lockfile";
 import { type SimpleGit, simpleGit } from "simple-git";
 import { SnapshooterError } from "./errors.js";
 import { basicAuthorization, createRedactor, redactUrlCredentials, splitCredentials } from "./redact.js";
-import { type FileChanges, syncPatchFiles } from "./write.js";
+import { type DeletionGuard, type FileChanges, syncPatchFiles } from "./write.js";
 
 /** What each step runs, so a reader sees what reaches the remote. */
 export const CLONE_ARGS = (branch: string) => ["--depth", "1", "--branch", branch, "--single-branch", "--no-tags"];
@@ -69,6 +69,8 @@ export interface GitSnapshotOptions {
   workDir?: string;
   author?: { name: string; email: string };
   maxPushAttempts?: number;
+  /** Checked against the branch as cloned, before anything is committed. */
+  guard?: DeletionGuard | undefined;
   onEvent?: (event: GitEvent) => void;
 }
 
@@ -280,7 +282,11 @@ export async function snapshotToGit(options: GitSnapshotOptions): Promise<GitSna
       emit({ type: "cloned", entry, checkout });
       const repo = git.at(checkout);
 
-      const changes = await syncPatchFiles(outputDir, files, { ...(options.dryRun ? { dryRun: true } : {}), signal });
+      const changes = await syncPatchFiles(outputDir, files, {
+        ...(options.dryRun ? { dryRun: true } : {}),
+        signal,
+        guard: options.guard,
+      });
       if (options.dryRun) return { changes, commit: null, pushed: false, pushAttempts: 0 };
 
       const hasIdentity = await repo.raw(["config", "user.email"]).then(

@@ -220,3 +220,71 @@ describe("rollway snapshot stopped by its supervisor", () => {
     expect(execFileSync("git", ["--git-dir", remote, "rev-parse", "main"], { encoding: "utf8" }).trim()).toBe(before);
   });
 });
+
+describe("rollway snapshot's deletion guard", () => {
+  const project = { record: "object", tag: "10000000000000000000", kind: "project", name: "Shop", properties: {} };
+  const exportOf = (count: number) =>
+    `${[
+      project,
+      ...Array.from({ length: count }, (_, i) => [
+        {
+          record: "object",
+          tag: `2${String(i).padStart(19, "0")}`,
+          kind: "object",
+          name: `Button ${i}`,
+          properties: { n: i },
+        },
+        { record: "relation", from: project.tag, to: `2${String(i).padStart(19, "0")}`, type: "contains" },
+      ]).flat(),
+    ]
+      .map((r) => JSON.stringify(r))
+      .join("\n")}\n`;
+
+  it("refuses a run that removes more than 10% of the saved objects, pushes nothing, and takes --max-removed to allow it", () => {
+    const base = mkdtempSync(join(tmpdir(), "rollway-cli-guard-"));
+    onTestFinished(() => rmSync(base, { recursive: true, force: true }));
+    const remote = join(base, "code.git");
+    const seed = join(base, "seed");
+    execFileSync("git", ["init", "-q", "--bare", "-b", "main", remote]);
+    execFileSync("git", ["clone", "-q", remote, seed]);
+    writeFileSync(join(seed, "README.md"), "code as data\n");
+    execFileSync("git", ["add", "."], { cwd: seed });
+    execFileSync("git", ["commit", "-q", "-m", "start"], { cwd: seed, env: { ...process.env, ...identity } });
+    execFileSync("git", ["push", "-q", "origin", "HEAD:main"], { cwd: seed });
+    const config = join(base, "snapshooter.json");
+    writeFileSync(
+      config,
+      JSON.stringify([
+        {
+          snapshooter: { name: "Shop", rootTags: [project.tag], outputDir: "snapshot" },
+          git: { repo: remote, branch: "main", commitMessage: "Snapshot at {date}" },
+        },
+      ]),
+    );
+    const full = join(base, "full.ndjson");
+    const truncated = join(base, "truncated.ndjson");
+    writeFileSync(full, exportOf(40));
+    writeFileSync(truncated, exportOf(20));
+    const tip = () => execFileSync("git", ["--git-dir", remote, "rev-parse", "main"], { encoding: "utf8" }).trim();
+    const args = (source: string) => ["snapshot", "--config", config, "--source", source];
+
+    expect(rollway(args(full), { env: identity }).code).toBe(0);
+    const saved = tip();
+
+    const refused = rollway(args(truncated), { env: identity });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain("✗ Shop (snapshot): failed [TOO_MANY_REMOVED]");
+    expect(refused.stdout).toMatch(/would remove 20 of the 41 objects .* \(48\.8%\), more than the 10% allowed/);
+    expect(refused.stdout).toContain("nothing was written or pushed");
+    expect(refused.stdout).toContain("--max-removed <percent> (now 10%)");
+    expect(tip()).toBe(saved);
+
+    const allowed = rollway([...args(truncated), "--max-removed", "60"], { env: identity });
+    expect(allowed.code).toBe(0);
+    expect(tip()).not.toBe(saved);
+
+    const bad = rollway([...args(truncated), "--max-removed", "ten"], { env: identity });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--max-removed "ten": give a percent from 0 to 100');
+  });
+});

@@ -6,10 +6,19 @@ export interface SnapshotOptions {
   source: string;
   entry?: string;
   dryRun?: boolean;
+  /** Percent, 0..100, as typed (`--max-removed`). */
+  maxRemoved?: string;
 }
 
 export async function snapshotCommand(options: SnapshotOptions, output: Output): Promise<void> {
   const { EXIT_CODES, exitCodeOf, formatReport, runSnapshots } = await import("@rollway/snapshooter");
+  const maxRemoved = Number(options.maxRemoved ?? "10");
+  if (options.maxRemoved !== undefined && (!/^\d+(\.\d+)?$/.test(options.maxRemoved.trim()) || maxRemoved > 100)) {
+    throw new CliError(
+      `--max-removed ${JSON.stringify(options.maxRemoved)}: give a percent from 0 to 100 (default 10)`,
+      EXIT_CODES.BAD_CONFIG as ExitCode,
+    );
+  }
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   // A cron job, Kubernetes or systemd stops with SIGTERM, a terminal with SIGINT: both abort the same way (the child
@@ -26,6 +35,8 @@ export async function snapshotCommand(options: SnapshotOptions, output: Output):
       source: options.source,
       ...(options.entry ? { entry: options.entry } : {}),
       dryRun: Boolean(options.dryRun),
+      maxRemovedShare: maxRemoved / 100,
+      maxRemovedOverride: `--max-removed <percent> (now ${maxRemoved}%)`,
       signal: controller.signal,
       onEvent: (event) => {
         if (output.json) output.err(`${JSON.stringify(event)}\n`);
