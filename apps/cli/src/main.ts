@@ -346,9 +346,14 @@ ${examples(
     .requiredOption("--source <file|url>", "code-as-data export: a file or an http(s) URL")
     .option("--entry <name>", "only this entry")
     .option("--dry-run", "show what would change, write nothing")
+    .option(
+      "--max-removed <percent>",
+      "refuse a run removing more than this share of the saved objects (a truncated export); 100 turns it off",
+      "10",
+    )
     .addHelpText(
       "after",
-      `\nExit codes here: 0 ok, 1 failed, 2 bad configuration, 3 another snapshot holds the lock, 130 interrupted.${examples(
+      `\nExit codes here: 0 ok, 1 failed, 2 bad configuration, 3 another snapshot holds the lock (skipped), 130 interrupted.${examples(
         "rollway snapshot --config snapshooter.json --source export.ndjson --dry-run",
       )}`,
     )
