@@ -30,6 +30,19 @@ function render(value: unknown): string {
   return String(value);
 }
 
+/**
+ * The JSON type kube-openapi's type validator infers for a value (schemaInfoForType), which is what the apiserver
+ * quotes in a type error: `spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"`.
+ */
+function jsonTypeOf(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "string") return "string";
+  return "object";
+}
+
 function typeOk(value: unknown, type: unknown): boolean {
   switch (type) {
     case "object":
@@ -71,7 +84,7 @@ function validateValue(value: unknown, schema: Schema, path: string, causes: Sta
       causes.push({
         reason: "FieldValueTypeInvalid",
         field,
-        message: `Invalid value: ${render(value)}: ${field} in body must be of type integer,string: ${render(value)}`,
+        message: `Invalid value: "${jsonTypeOf(value)}": ${field} in body must be of type integer,string: "${jsonTypeOf(value)}"`,
       });
       return;
     }
@@ -79,7 +92,7 @@ function validateValue(value: unknown, schema: Schema, path: string, causes: Sta
     causes.push({
       reason: "FieldValueTypeInvalid",
       field,
-      message: `Invalid value: ${render(value)}: ${field} in body must be of type ${String(schema.type)}: ${render(value)}`,
+      message: `Invalid value: "${jsonTypeOf(value)}": ${field} in body must be of type ${String(schema.type)}: "${jsonTypeOf(value)}"`,
     });
     return;
   }

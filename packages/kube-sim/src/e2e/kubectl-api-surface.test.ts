@@ -123,3 +123,29 @@ describe("events.k8s.io/v1 Events over the core/v1 Event storage", () => {
     expect(k.stdout).toBe("web promoted to web:2");
   });
 });
+
+describe("CRD schema type errors", () => {
+  it("quote the JSON type of the value, as kube-openapi's type validator does", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const rollout = (replicas: string) => `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: r}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: r}}
+  template:
+    metadata: {labels: {app: r}}
+    spec: {containers: [{name: r, image: "r:1"}]}
+  strategy: {canary: {steps: [{setWeight: 50}]}}
+`;
+    const text = await kubectl(sim, ["apply", "-f", "-"], rollout('"three"'));
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain(
+      'spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"',
+    );
+    const fraction = await kubectl(sim, ["apply", "-f", "-"], rollout("1.5"));
+    expect(fraction.stderr).toContain(
+      'spec.replicas: Invalid value: "number": spec.replicas in body must be of type integer: "number"',
+    );
+  });
+});

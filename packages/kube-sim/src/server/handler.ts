@@ -516,9 +516,25 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     let started = false;
     // The real server ends the stream after an ERROR event (e.g. 410 Expired): the client must list again.
     let ended = false;
+    // `kubectl get -w` asks for Tables: each event carries a one-row Table, the first with the column definitions.
+    const asTable = wantsTable(req.headers.accept);
+    let columnsSent = false;
     const write = (e: WatchEvent) => {
       if (ended) return;
-      const object = e.type === "ERROR" ? e.object : served ? toEventsV1(e.object) : inVersion(e.object, type, version);
+      let object: unknown;
+      if (e.type === "ERROR") object = e.object;
+      else if (asTable && e.type !== "BOOKMARK") {
+        object = toTable(
+          type,
+          version,
+          [e.object],
+          e.object.metadata.resourceVersion ?? "",
+          undefined,
+          deps.now(),
+          !columnsSent,
+        );
+        columnsSent = true;
+      } else object = served ? toEventsV1(e.object) : inVersion(e.object, type, version);
       const line = `${JSON.stringify({ type: e.type, object })}\n`;
       if (e.type === "ERROR") ended = true;
       if (started) {
