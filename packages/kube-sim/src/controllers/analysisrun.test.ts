@@ -61,7 +61,7 @@ describe("AnalysisRun controller", () => {
     expect(failed.status.metricResults[0]).toMatchObject({ failed: 2, count: 2 });
   });
 
-  it("web: Inconclusive when neither condition holds; errors past consecutiveErrorLimit make the run Error", async () => {
+  it("web: Inconclusive when neither condition holds, and that ends the run (IsTerminating)", async () => {
     await using k = await simResource();
     await using web = await metricsServer();
     web.json("/health", { data: { score: 5 } });
@@ -74,19 +74,32 @@ describe("AnalysisRun controller", () => {
           failureCondition: "result < 2",
           provider: { web: { url: `${web.url}/health`, jsonPath: "{$.data.score}" } },
         },
-        {
-          name: "down",
-          consecutiveErrorLimit: 1,
-          provider: { web: { url: `${web.url}/missing` } },
-        },
+        { name: "slow", interval: "1m", provider: { web: { url: `${web.url}/health` } } },
       ]),
     );
     await k.advance(30_000);
     const done = await k.get(`${PATHS.analysisRuns}/web`);
     expect(done.status.metricResults[0]).toMatchObject({ phase: "Inconclusive", inconclusive: 1 });
     expect(done.status.metricResults[0].measurements[0].value).toBe("5");
-    expect(done.status.metricResults[1]).toMatchObject({ phase: "Error", error: 2, consecutiveError: 2 });
-    expect(done.status.metricResults[1].measurements[0].message).toBe("received non 2xx response code: 404");
+    expect(done.status.phase).toBe("Inconclusive");
+    expect(done.status.message).toBe(
+      'Metric "score" assessed Inconclusive due to inconclusive (1) > inconclusiveLimit (0)',
+    );
+  });
+
+  it("web: errors past consecutiveErrorLimit (retried every 10 s) make the run Error", async () => {
+    await using k = await simResource();
+    await using web = await metricsServer();
+    await k.create(
+      PATHS.analysisRuns,
+      run("down", [{ name: "down", consecutiveErrorLimit: 1, provider: { web: { url: `${web.url}/missing` } } }]),
+    );
+    await k.advance(5_000);
+    expect((await k.get(`${PATHS.analysisRuns}/down`)).status.phase).toBe("Running");
+    await k.advance(10_000);
+    const done = await k.get(`${PATHS.analysisRuns}/down`);
+    expect(done.status.metricResults[0]).toMatchObject({ phase: "Error", error: 2, consecutiveError: 2 });
+    expect(done.status.metricResults[0].measurements[0].message).toBe("received non 2xx response code: 404");
     expect(done.status.phase).toBe("Error");
     expect(done.status.message).toBe(
       'Metric "down" assessed Error due to consecutiveErrors (2) > consecutiveErrorLimit (1): "Error Message: received non 2xx response code: 404"',

@@ -60,6 +60,7 @@ export interface Measurement {
 
 export interface MetricResult {
   name: string;
+  dryRun?: boolean;
   phase: AnalysisPhase;
   measurements?: Measurement[];
   message?: string;
@@ -433,10 +434,15 @@ export async function reconcileAnalysisRun(ctx: ControllerContext, stored: Analy
   if (isCompleted(status.phase)) return undefined;
   const now = ctx.clock.now();
   status.startedAt ??= kubeTime(now);
-  const terminating = !!run.spec.terminate;
   const metrics = run.spec.metrics ?? [];
   const isDry = dryRunNames(run);
   const results = new Map((status.metricResults ?? []).map((r) => [r.name, r]));
+  // IsTerminating: asked to, or a metric (not a dry-run one) already ended Failed, Error or Inconclusive.
+  const terminating =
+    !!run.spec.terminate ||
+    [...results.values()].some(
+      (r) => !isDry(r.name) && (r.phase === "Failed" || r.phase === "Error" || r.phase === "Inconclusive"),
+    );
   let next: number | undefined;
   const wake = (at: number) => {
     if (next === undefined || at < next) next = at;
@@ -466,7 +472,7 @@ export async function reconcileAnalysisRun(ctx: ControllerContext, stored: Analy
         continue;
       }
     }
-    r ??= { name: metric.name, phase: "Running" };
+    r ??= { name: metric.name, phase: "Running", ...(isDry(metric.name) ? { dryRun: true } : {}) };
     const startedAt = inFlight ? (last.startedAt ?? kubeTime(now)) : kubeTime(now);
     let taken: Taken;
     try {
