@@ -66,7 +66,8 @@ export async function screenshots(page: Page, name: string): Promise<{ width: nu
 async function overflowOf(page: Page): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      // A string: this package is typed for Node, without the DOM's types.
+      return Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
     } catch (error) {
       if (attempt >= 5 || !/context was destroyed/.test(String(error))) throw error;
       await page.waitForLoadState("load");

@@ -164,9 +164,10 @@ describe("the dashboard in chromium", { timeout: 120_000 }, () => {
 
     const approver = await pageResource(browser, server.url);
     await signIn(approver.page, server.url, APPROVE_TOKEN);
-    const own = async () =>
-      (await approver.page.goto(`${server.url}${DEMO}/releases/${id}/abort`)) &&
-      ((await approver.page.locator("form input[name=csrf]").last().getAttribute("value")) as string);
+    const own = async (): Promise<string> => {
+      await approver.page.goto(`${server.url}${DEMO}/releases/${id}/abort`);
+      return (await approver.page.locator("form input[name=csrf]").last().getAttribute("value")) as string;
+    };
     // Without the form's token, with another session's, or from another site: refused, nothing changes.
     for (const [form, headers] of [
       [{}, {}],
