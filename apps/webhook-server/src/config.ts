@@ -65,6 +65,10 @@ export const ServerConfigSchema = z.strictObject({
       ]),
     )
     .default([]),
+  /** Notifications files (@rollway/notifications), one per environment. */
+  notifications: z.array(z.strictObject({ file: z.string().min(1) })).default([]),
+  /** Write Kubernetes Events on each component's workload for every release step. */
+  kubernetesEvents: z.boolean().default(true),
   /** The browser dashboard under /dashboard (sign-in, sessions, single sign-on through a proxy). */
   dashboard: DashboardConfigSchema.prefault({}),
 });
