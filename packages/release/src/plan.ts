@@ -18,7 +18,7 @@ import {
 } from "@rollway/oconfig-versioning";
 import type { DeployPayload } from "@rollway/payload-schema";
 import type { Strategy as TargetStrategy } from "@rollway/rollout-client";
-import type { ClusterState } from "./cluster-state.js";
+import type { ClusterState, PodTemplate } from "./cluster-state.js";
 import type { Component, Environment, JobTemplate } from "./environment.js";
 import { ReleaseError } from "./errors.js";
 
@@ -48,6 +48,11 @@ export interface ComponentPlan {
   config: ConfigPlan | undefined;
   /** Whether this component rolls out at all in this release. */
   changed: boolean;
+  /**
+   * For a rollback: the exact pod template to put back (what users were served before the release it undoes),
+   * written whole instead of setting the image and oConfig.
+   */
+  restore?: PodTemplate;
 }
 
 export interface JobPlan {
