@@ -17,6 +17,7 @@ import { type Environment, type JobTemplate, listComponents } from "./environmen
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate, OnReleaseEvent, ReleaseEvent, ReleaseEventType } from "./events.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { type LifecycleEvent, transition } from "./lifecycle.js";
 import { acquireLease, type HeldLease, leaseHolder } from "./lock.js";
 import { type ComponentPlan, changedComponents, plan, type ReleasePlan } from "./plan.js";
 import {
@@ -25,14 +26,13 @@ import {
   listRecords,
   type PromotionEvent,
   type ReleaseRecord,
-  type ReleaseState,
   TERMINAL_STATES,
   updateRecord,
   waitForRecord,
   watchPromotions,
 } from "./records.js";
 import { imagesOf, listReplicaSetsOnce, readServed, templateKey } from "./served.js";
-import { templateWriter, withRetries } from "./template-writes.js";
+import { retryingReads, templateWriter, withRetries } from "./template-writes.js";
 
 export { templatePatch } from "./template-writes.js";
 /** Stops every pod of a recreate Deployment before its migration Job runs (seed 001). */
@@ -137,8 +137,9 @@ const DEFAULT_LEASE_SECONDS = 30;
 const MIN_ABORT_SECONDS = 60;
 
 export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngine {
-  const { client, api } = options;
+  const { client } = options;
   const clock = options.clock ?? realClock;
+  const api = retryingReads(options.api, clock);
   // Host, process and start time: an engine is never mistaken for another one, even in the same process.
   const identity =
     options.identity ??
@@ -156,8 +157,9 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
 
   const update = (r: ReleaseRecord, change: (r: ReleaseRecord) => ReleaseRecord) =>
     updateRecord(api, r.namespace, r.id, change, iso);
-  const setState = async (run: Running, state: ReleaseState, patch: Partial<ReleaseRecord> = {}) => {
-    run.record = await update(run.record, (r) => ({ ...r, ...patch, state }));
+  /** The only way a record's state changes: through the lifecycle table (lifecycle.ts). */
+  const step = async (run: Running, event: LifecycleEvent, patch: Partial<ReleaseRecord> = {}) => {
+    run.record = await update(run.record, (r) => ({ ...r, ...patch, state: transition(r.state, event, r.id).next }));
   };
 
   async function target(run: Running, c: ComponentPlan): Promise<Target> {
@@ -548,6 +550,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     lease: HeldLease,
     options: ApplyOptions,
     resumed: boolean,
+    configsCreated: string[] = [],
   ): Promise<ReleaseRecord> {
     const p = record.plan;
     active.add(record.id);
@@ -598,6 +601,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     try {
       if (resumed) r.emit("resumed", `resuming release ${record.id} (was ${record.state}) after its engine stopped`);
       else r.emit("started", `release ${record.id} to ${p.environment}: ${changed.length} component(s) change`);
+      for (const name of configsCreated) r.emit("config-created", `ConfigMap ${name} created`);
       if (record.state === "aborting" || record.abortRequested)
         throw new ReleaseError(
           "ABORTED",
@@ -612,23 +616,6 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
             r.emit("hook-done", `pre-release Job ${hook.name} completed`);
           }
         }
-        await Promise.all(
-          p.configMaps.map(async (cm) => {
-            await api
-              .request({
-                method: "POST",
-                path: paths.configMaps(p.namespace),
-                body: cm,
-                what: `ConfigMap "${cm.metadata.name}"`,
-              })
-              .then(
-                () => r.emit("config-created", `ConfigMap ${cm.metadata.name} created`),
-                (error) => {
-                  if (!isStatus(error, 409)) throw error;
-                },
-              );
-          }),
-        );
         await Promise.all(
           changed.map(async (c) => {
             const config = c.config ? { configMap: c.config.to.configMap, mountPath: c.config.mountPath } : undefined;
@@ -700,7 +687,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
           r.emit("code-as-data-done", "code as data deployed");
         }
         if (p.promotion.mode === "manual") {
-          if (r.record.state !== "waiting-for-approval") await setState(r, "waiting-for-approval");
+          if (r.record.state !== "waiting-for-approval") await step(r, "previews-ready");
           await waitApproval(r, "promotion");
         }
         // Only the holder of the Lease may promote: an engine that stalled past it has been replaced.
@@ -711,20 +698,22 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
             { release: record.id, environment: p.environment },
           );
         }
-        await setState(r, "promoting");
+        await step(r, "approved");
       }
       r.emit("promoting", `promoting ${changed.length} component(s) together`);
       await promoteAll(r);
       const oConfigCurrent: Record<string, string> = {};
       for (const c of p.components) if (c.config) oConfigCurrent[c.name] = c.config.to.version;
-      await setState(r, "promoted", { finishedAt: iso(), oConfigCurrent });
+      await step(r, "all-healthy-new", { finishedAt: iso(), oConfigCurrent });
       if (r.record.rollbackOf) {
-        const of = r.record.rollbackOf;
-        await update(await getRecord(api, p.namespace, of), (x) => ({
-          ...x,
-          state: "rolled-back",
-          message: `rolled back by ${r.record.id}`,
-        }));
+        // The release rolled back and every newer one it was told to undo: none of them serves any more.
+        for (const of of [r.record.rollbackOf, ...(r.record.undoes ?? [])]) {
+          await update(await getRecord(api, p.namespace, of), (x) => ({
+            ...x,
+            state: transition(x.state, "rolled-back", x.id).next,
+            message: `rolled back by ${r.record.id}`,
+          }));
+        }
       }
       r.emit(
         "upgrade-done",
@@ -738,6 +727,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     } catch (error) {
       // Another engine owns the release now: touching the components would fight it.
       if (error instanceof ReleaseError && error.code === "LOCKED") throw error;
+      // Promoted is final: a later step failing (recording the release it rolls back) must not undo it.
+      if (TERMINAL_STATES.includes(r.record.state)) throw error;
       const reason =
         error instanceof ReleaseError
           ? error
@@ -753,7 +744,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         );
       r.emit("aborting", `aborting: ${reason.message}; every component goes back to what it served before`);
       try {
-        await setState(r, "aborting", { message: reason.message });
+        if (r.record.state !== "aborting")
+          await step(r, aborted ? "abort-requested" : timedOut ? "timed-out" : "fault", { message: reason.message });
       } catch {
         // Recording is best effort here: restoring the components matters more.
       }
@@ -761,7 +753,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       if (left.length > 0) {
         const names = left.map((x) => x.component);
         const message = `${reason.message}; the abort could not bring back ${left.map((x) => `${x.component} (${x.why})`).join(", ")}: once the cluster accepts the writes, run \`rollway rollback ${record.id}\` to put ${names.join(", ")} back`;
-        await setState(r, "failed", { finishedAt: iso(), message, leftover: names }).catch(() => undefined);
+        await step(r, "write-refused", { finishedAt: iso(), message, leftover: names }).catch(() => undefined);
         r.emit("failed", `release ${record.id} failed: ${message}`);
         throw new ReleaseError("FAILED", `release ${record.id} failed and is not fully rolled back: ${message}`, {
           release: record.id,
@@ -771,7 +763,10 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         });
       }
       const end = aborted ? "aborted" : "failed";
-      await setState(r, end, { finishedAt: iso(), message: reason.message });
+      await step(r, aborted ? "restored-after-abort" : "restored-after-failure", {
+        finishedAt: iso(),
+        message: reason.message,
+      });
       r.emit(end, `release ${record.id} ${end}: ${reason.message}; every component is on its previous version`);
       throw new ReleaseError(
         aborted ? "ABORTED" : timedOut ? "TIMEOUT" : "FAILED",
@@ -828,6 +823,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     // versions (a preview, a rolling update) refuses the release before anything changes.
     let servedBefore: Record<string, PodTemplate>;
     let current: ReleasePlan;
+    let configsCreated: string[] = [];
     try {
       ({ servedBefore, plan: current } = await readServedBefore(p));
     } catch (error) {
@@ -835,6 +831,14 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       throw error;
     }
     p = current;
+    // The oConfig ConfigMaps exist before the record does: the record holds their names (content hashes) but not
+    // their values (plan() keeps `data` out of JSON), so an engine resuming the release finds them in the cluster.
+    try {
+      configsCreated = await createConfigMaps(p);
+    } catch (error) {
+      await lease.release().catch(() => undefined);
+      throw error;
+    }
     const record: ReleaseRecord = {
       id,
       environment: p.environment,
@@ -855,7 +859,31 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       await lease.release();
       throw error;
     }
-    return run(record, lease, options, false);
+    return run(record, lease, options, false, configsCreated);
+  }
+
+  /** Creates the plan's oConfig ConfigMaps (AlreadyExists is fine); returns the names it created. */
+  async function createConfigMaps(p: ReleasePlan): Promise<string[]> {
+    const created: string[] = [];
+    await Promise.all(
+      p.configMaps.map(async (cm) => {
+        if (cm.data === undefined) return; // a plan read back from JSON: the ConfigMap was created by its first run
+        await withRetries(clock, () =>
+          api.request({
+            method: "POST",
+            path: paths.configMaps(p.namespace),
+            body: { ...cm, data: cm.data },
+            what: `ConfigMap "${cm.metadata.name}"`,
+          }),
+        ).then(
+          () => created.push(cm.metadata.name),
+          (error) => {
+            if (!isStatus(error, 409)) throw error;
+          },
+        );
+      }),
+    );
+    return created;
   }
 
   /**
@@ -937,6 +965,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       const from = lease.takenOverFrom?.holder || fresh.engine;
       const mine = await update(fresh, (x) => ({
         ...x,
+        state: transition(x.state, "taken-over", x.id).next,
         engine: identity,
         takeovers: [...(x.takeovers ?? []), { from, by: identity, at: iso() }],
         ...(o.policy === "rollback"
@@ -1031,7 +1060,10 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
             { release, environment: record.environment },
           );
       }
-      return start(reversePlan(record), o, { rollbackOf: release });
+      return start(reversePlan(record), o, {
+        rollbackOf: release,
+        ...(o.undoing?.length ? { undoes: o.undoing } : {}),
+      });
     },
     recover,
     get: (release, namespace) => getRecord(api, namespace ?? client.namespace, release),

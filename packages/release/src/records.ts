@@ -52,6 +52,8 @@ export interface ReleaseRecord {
   message?: string;
   /** For a rollback: the release it undoes. */
   rollbackOf?: string;
+  /** For a rollback further back than the newest promoted release: the newer promoted releases it undoes too. */
+  undoes?: string[];
   /** For a promoted release: service → the oConfig version now current (`next` recorded as current). */
   oConfigCurrent?: Record<string, string>;
   /**

@@ -102,3 +102,20 @@ export function templateWriter(api: KubeApi, clock: Clock): TemplateWriter {
     put: (ns, c, template, replicas) => change(ns, c, () => structuredClone(template), replicas),
   };
 }
+
+/**
+ * The engine's KubeApi with reads retried on transient errors (a 429, a 5xx, a connection reset: a keep-alive
+ * socket the server closed is the common one). Writes are not: a retried POST could answer 409 for its own first
+ * try; the writes that are safe to repeat (PUT with a resourceVersion) retry in `withRetries` themselves.
+ */
+export function retryingReads(api: KubeApi, clock: Clock): KubeApi {
+  return {
+    get namespace() {
+      return api.namespace;
+    },
+    request: <T>(spec: Parameters<KubeApi["request"]>[0]) =>
+      spec.method === "GET" ? withRetries(clock, () => api.request<T>(spec)) : api.request<T>(spec),
+    watch: (path, query, what, signal) => api.watch(path, query, what, signal),
+    close: () => api.close(),
+  };
+}
