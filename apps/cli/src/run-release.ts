@@ -2,7 +2,7 @@
  * Runs one release in this process (deploy, rollback) with live progress of every component, Ctrl-C and --timeout
  * both ending in the engine's abort back to stable.
  */
-import type { Environment, ReleaseEvent, ReleaseRecord } from "@rollway/release";
+import { type Environment, ReleaseError, type ReleaseEvent, type ReleaseRecord } from "@rollway/release";
 import type { Direct } from "./direct.js";
 import { formatEvent } from "./format.js";
 import { CliError, ExitCode, type Output } from "./output.js";
@@ -28,7 +28,8 @@ export async function runWithProgress(
       ? undefined
       : setTimeout(() => {
           timedOut = true;
-          controller.abort(new Error(`--timeout of ${options.timeoutSeconds} s reached`));
+          // A TIMEOUT reason: the engine records the release as timed out, not as cancelled.
+          controller.abort(new ReleaseError("TIMEOUT", `timed out: --timeout of ${options.timeoutSeconds} s reached`));
         }, options.timeoutSeconds * 1000);
   const interrupt = () => controller.abort(new Error("interrupted (Ctrl-C)"));
   process.once("SIGINT", interrupt);
@@ -41,7 +42,8 @@ export async function runWithProgress(
   try {
     return await start({ signal: controller.signal, onEvent });
   } catch (error) {
-    if (timedOut) {
+    // Only what the engine saw settle is reported as rolled back; a release left failed says so itself.
+    if (timedOut && error instanceof ReleaseError && error.code === "TIMEOUT") {
       throw new CliError(
         `the release did not finish within --timeout ${options.timeoutSeconds} s and was rolled back to stable; raise --timeout or check \`rollway status\``,
         ExitCode.timedOut,

@@ -1,12 +1,14 @@
 /**
  * The snapshot `plan()` is computed from: for every component of the environment, the workload rollway drives,
- * the images and oConfig ConfigMap of its pod template, and its phase; plus what the last promoted release
+ * the images and oConfig ConfigMap users are served (read from status, see served.ts: never the spec, which may
+ * name a preview nobody approved), and its phase; plus what the last promoted release
  * recorded as each service's current oConfig version. `readClusterState` is the only effect; the types are data.
  */
 import { referencedConfigMap } from "@rollway/oconfig-versioning";
 import type { Phase, RolloutClient, Target, Strategy as TargetStrategy } from "@rollway/rollout-client";
 import type { Environment } from "./environment.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { imagesOf, listReplicaSetsOnce, readServed } from "./served.js";
 
 export interface WorkloadState {
   /** The object rollway drives (a Flagger Canary drives its target Deployment). */
@@ -15,11 +17,15 @@ export interface WorkloadState {
   strategy: TargetStrategy;
   /** The object holding the pod template. */
   workload: Target["workload"];
-  /** Container name → image, from the pod template. */
+  /** Container name → image users are served (the spec's template when nothing serves yet). */
   images: Record<string, string>;
-  /** The oConfig ConfigMap the template mounts, if any. */
+  /** The oConfig ConfigMap the served template mounts, if any. */
   configMap: string | undefined;
   phase: Phase;
+  /** The whole template users are served: what an abort or rollback puts back. */
+  served?: PodTemplate | undefined;
+  /** Undefined when users get one version only; else what else is going on (a preview, a rolling update). */
+  unsettled?: string | undefined;
 }
 
 export interface ClusterState {
@@ -45,13 +51,7 @@ export interface WorkloadObject {
   spec: { template?: PodTemplate; replicas?: number };
 }
 
-export function imagesOf(template: PodTemplate | undefined): Record<string, string> {
-  const images: Record<string, string> = {};
-  for (const c of [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])]) {
-    if (c.image) images[c.name] = c.image;
-  }
-  return images;
-}
+export { imagesOf };
 
 /** Every component of the environment with its workload reference. */
 export function componentsOf(
@@ -84,6 +84,7 @@ export async function readClusterState(
 ): Promise<ClusterState> {
   const ns = environment.namespace;
   const workloads: Record<string, WorkloadState> = {};
+  const replicaSets = listReplicaSetsOnce(api, ns, options.signal);
   await Promise.all(
     componentsOf(environment).map(async ({ name, workloadName }) => {
       let target: Target;
@@ -109,14 +110,24 @@ export async function readClusterState(
       ]);
       if (!object) return;
       const template = object.spec.template;
+      const served = await readServed(api, target, status, {
+        replicaSets,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       workloads[name] = {
         kind: target.kind,
         name: target.name,
         strategy: target.strategy,
         workload: target.workload,
-        images: imagesOf(template),
-        configMap: template ? referencedConfigMap(template as never) : undefined,
+        images: served ? served.images : imagesOf(template),
+        configMap: served ? served.configMap : template ? referencedConfigMap(template as never) : undefined,
         phase: status.phase,
+        served: served?.template,
+        unsettled: served
+          ? served.settled
+            ? undefined
+            : served.unsettled
+          : `${target.kind} "${target.name}" serves no version yet`,
       };
     }),
   );

@@ -58,8 +58,10 @@ describe("apply against kube-sim", () => {
       oConfigCurrent: { "backend-1": "v2" },
     });
     expect((await other.history("demo", NS)).map((r) => r.id)).toEqual([record.id]);
-    // The Lease is let go.
-    expect((await k.get(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).items).toEqual([]);
+    // The Lease is let go: it names no holder and no release.
+    const [lease] = (await k.get(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).items;
+    expect(lease.spec.holderIdentity).toBeUndefined();
+    expect(lease.metadata.annotations?.["rollway.dev/release"]).toBeUndefined();
   });
 
   it("waits for a manual promotion that another process approves, old version serving until then", async () => {

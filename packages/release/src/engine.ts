@@ -8,12 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
-import {
-  OCONFIG_SELECTOR,
-  planConfigMapGc,
-  referenceConfigMap,
-  referencedConfigMap,
-} from "@rollway/oconfig-versioning";
+import { OCONFIG_SELECTOR, planConfigMapGc, referencedConfigMap } from "@rollway/oconfig-versioning";
 import type { DeployPayload } from "@rollway/payload-schema";
 import { isHealthy, isPaused, type RolloutClient, type Target, type WorkloadStatus } from "@rollway/rollout-client";
 import { type Clock, realClock, timeoutSignal } from "./clock.js";
@@ -22,7 +17,8 @@ import { type Environment, type JobTemplate, listComponents } from "./environmen
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate, OnReleaseEvent, ReleaseEvent, ReleaseEventType } from "./events.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
-import { acquireLease, type HeldLease } from "./lock.js";
+import { type LifecycleEvent, transition } from "./lifecycle.js";
+import { acquireLease, type HeldLease, leaseHolder } from "./lock.js";
 import { type ComponentPlan, changedComponents, plan, type ReleasePlan } from "./plan.js";
 import {
   createRecord,
@@ -30,18 +26,15 @@ import {
   listRecords,
   type PromotionEvent,
   type ReleaseRecord,
-  type ReleaseState,
   TERMINAL_STATES,
   updateRecord,
   waitForRecord,
   watchPromotions,
 } from "./records.js";
+import { imagesOf, listReplicaSetsOnce, readServed, templateKey } from "./served.js";
+import { retryingReads, templateWriter, withRetries } from "./template-writes.js";
 
-/** The write that sets a pod template (and, for a recreate migration, the replicas), with optimistic locking. */
-export const templatePatch = (resourceVersion: string | undefined, template: PodTemplate, replicas?: number) => ({
-  metadata: { resourceVersion },
-  spec: { template, ...(replicas === undefined ? {} : { replicas }) },
-});
+export { templatePatch } from "./template-writes.js";
 /** Stops every pod of a recreate Deployment before its migration Job runs (seed 001). */
 export const scaleToZeroPatch = { spec: { replicas: 0 } };
 
@@ -62,6 +55,11 @@ export interface ApplyOptions {
   onEvent?: OnReleaseEvent;
   /** Wait for a running release of the environment to finish instead of refusing with LOCKED. */
   waitForLock?: boolean;
+  /**
+   * Time limit of the release once it holds the Lease (engine clock): then it is rolled back, recorded as timed
+   * out, and fails with TIMEOUT.
+   */
+  timeoutSeconds?: number;
 }
 
 export interface DecisionOptions {
@@ -93,7 +91,15 @@ export interface ReleaseEngine {
   /** Asks the engine running the release to abort it; every component goes back to stable. */
   abort(release: string, options: DecisionOptions): Promise<ReleaseRecord>;
   /** Every component of a promoted release back to the images and configs it replaced. */
-  rollback(release: string, options?: ApplyOptions & { namespace?: string; by?: string }): Promise<ReleaseRecord>;
+  /**
+   * Puts back what users were served before a promoted release (its whole templates, config included). Only the
+   * newest promoted release, unless `undoing` names every newer promoted release it also undoes. A failed release
+   * whose abort could not finish (`leftover`) is finished this way too.
+   */
+  rollback(
+    release: string,
+    options?: ApplyOptions & { namespace?: string; by?: string; undoing?: string[] },
+  ): Promise<ReleaseRecord>;
   /** Resumes or rolls back the releases of an environment whose engine stopped renewing the Lease. */
   recover(environment: string, options?: RecoverOptions): Promise<ReleaseRecord[]>;
   get(release: string, namespace?: string): Promise<ReleaseRecord>;
@@ -128,14 +134,21 @@ interface Running {
 }
 
 const DEFAULT_LEASE_SECONDS = 30;
+const MIN_ABORT_SECONDS = 60;
 
 export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngine {
-  const { client, api } = options;
+  const { client } = options;
   const clock = options.clock ?? realClock;
-  const identity = options.identity ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const api = retryingReads(options.api, clock);
+  // Host, process and start time: an engine is never mistaken for another one, even in the same process.
+  const identity =
+    options.identity ??
+    `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")} (started ${new Date(clock.now()).toISOString()})`;
   const leaseSeconds = options.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS;
   const keepReleases = options.keepReleases ?? 5;
   const iso = () => new Date(clock.now()).toISOString();
+  /** Releases this engine runs now: never taken over by this engine's own recovery (no twin engines). */
+  const active = new Set<string>();
 
   const newId = (p: ReleasePlan) => {
     const t = new Date(clock.now()).toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -144,8 +157,9 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
 
   const update = (r: ReleaseRecord, change: (r: ReleaseRecord) => ReleaseRecord) =>
     updateRecord(api, r.namespace, r.id, change, iso);
-  const setState = async (run: Running, state: ReleaseState, patch: Partial<ReleaseRecord> = {}) => {
-    run.record = await update(run.record, (r) => ({ ...r, ...patch, state }));
+  /** The only way a record's state changes: through the lifecycle table (lifecycle.ts). */
+  const step = async (run: Running, event: LifecycleEvent, patch: Partial<ReleaseRecord> = {}) => {
+    run.record = await update(run.record, (r) => ({ ...r, ...patch, state: transition(r.state, event, r.id).next }));
   };
 
   async function target(run: Running, c: ComponentPlan): Promise<Target> {
@@ -157,47 +171,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     return t;
   }
 
-  /** One write of the pod template: the container's image and, when given, the oConfig ConfigMap it mounts. */
-  async function writeTemplate(
-    ns: string,
-    c: ComponentPlan,
-    image: string | undefined,
-    config: { configMap: string; mountPath: string } | undefined,
-    replicas?: number,
-  ): Promise<boolean> {
-    const path = paths.workload(ns, c.workload.kind, c.workload.name);
-    const what = `${c.workload.kind} "${c.workload.name}"`;
-    for (let attempt = 0; ; attempt++) {
-      const object = await api.request<WorkloadObject>({ method: "GET", path, what });
-      const before = object.spec.template ?? {};
-      let next = structuredClone(before);
-      for (const container of next.spec?.containers ?? [])
-        if (container.name === c.container && image) container.image = image;
-      if (config)
-        next = referenceConfigMap(next as never, {
-          configMapName: config.configMap,
-          container: c.container,
-          mountPath: config.mountPath,
-          service: c.name,
-        }) as PodTemplate;
-      if (
-        JSON.stringify(next) === JSON.stringify(before) &&
-        (replicas === undefined || replicas === object.spec.replicas)
-      )
-        return false;
-      try {
-        await api.request({
-          method: "PATCH",
-          path,
-          body: templatePatch(object.metadata.resourceVersion, next, replicas),
-          what,
-        });
-        return true;
-      } catch (error) {
-        if (!isStatus(error, 409) || attempt >= 5) throw error;
-      }
-    }
-  }
+  const writer = templateWriter(api, clock);
+  const writeTemplate = writer.write;
 
   const isReadyFor = (c: ComponentPlan, image: string) => (s: WorkloadStatus) => {
     const stable = (s.stableImages ?? (s.kind === "Deployment" ? s.images : [])).some(
@@ -392,71 +367,127 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     );
   }
 
-  /** Every touched component back to the image and oConfig it had: aborted where the workload can abort. */
-  async function abortAll(run: Running, components: ComponentPlan[]): Promise<void> {
+  /**
+   * Every touched component back to exactly what it served before the release (its whole template, config volume
+   * included), promoted back at once: an abort never leaves a preview that waits. Components whose writes keep
+   * failing, or that do not get back within the ready timeout, are returned: the release then ends `failed`
+   * naming them.
+   */
+  async function abortAll(run: Running, components: ComponentPlan[]): Promise<{ component: string; why: string }[]> {
     const p = run.record.plan;
-    // A fresh deadline: the run's own signal may be the reason we are aborting.
+    // A fresh deadline (the run's own signal may be the reason we are aborting), generous: going back is the one
+    // thing that must not give up early, yet it ends, so that a release never stays `aborting`.
+    const abortSeconds = Math.max(p.promotion.readyTimeoutSeconds, MIN_ABORT_SECONDS);
     const deadline = timeoutSignal(
       clock,
-      p.promotion.readyTimeoutSeconds * 1000,
+      abortSeconds * 1000,
       undefined,
       () =>
-        new ReleaseError(
-          "FAILED",
-          `the components did not return to stable within ${p.promotion.readyTimeoutSeconds} s`,
-          { release: run.record.id },
-        ),
+        new ReleaseError("FAILED", `the components did not return to stable within ${abortSeconds} s`, {
+          release: run.record.id,
+        }),
     );
+    const left: { component: string; why: string }[] = [];
     try {
       await Promise.all(
         components.map(async (c) => {
-          const t = await target(run, c);
-          if (t.kind === "Canary") {
-            // Flagger's own rollback: the rollback gate makes it fail the analysis and keep the primary (the stable
-            // version) serving; the target keeps the failed spec at zero replicas until the next release, as in Flagger.
-            const servingOld = (s: WorkloadStatus) =>
-              (s.stableImages ?? []).some((i) => i.container === c.container && i.image === c.image.from);
-            const now = await client.status(t);
-            if (!(now.phase === "Aborted" && servingOld(now))) {
-              await client.abort(t);
-              await waitComponent(
-                run,
-                c,
-                (s) => s.phase === "Aborted" && servingOld(s),
-                p.promotion.readyTimeoutSeconds,
-                "Flagger's rollback",
-                deadline.signal,
-              );
-            }
-            await client.gate(t, "rollback", "close");
-            run.emit("component-aborted", `${c.name}: rolled back by Flagger, the primary serves ${c.image.from}`, {
-              component: c.name,
-            });
-            return;
+          try {
+            await abortComponent(run, c, deadline.signal);
+          } catch (error) {
+            left.push({ component: c.name, why: (error as Error).message });
           }
-          if (t.kind === "Rollout") await client.abort(t);
-          const config = c.config?.from.configMap
-            ? { configMap: c.config.from.configMap, mountPath: c.config.mountPath }
-            : undefined;
-          const replicas = run.record.scaledDown?.[c.name];
-          await writeTemplate(p.namespace, c, c.image.from, config, replicas);
-          if (t.kind === "Rollout") await client.retry(t);
-          await waitComponent(
-            run,
-            c,
-            (s) =>
-              isHealthy(s) &&
-              (s.stableImages ?? s.images).some((i) => i.container === c.container && i.image === c.image.from),
-            p.promotion.readyTimeoutSeconds,
-            "the stable version",
-            deadline.signal,
-          );
-          run.emit("component-aborted", `${c.name}: back on ${c.image.from}`, { component: c.name });
         }),
       );
     } finally {
       deadline.cancel();
     }
+    return left;
+  }
+
+  async function abortComponent(run: Running, c: ComponentPlan, deadline: AbortSignal): Promise<void> {
+    const p = run.record.plan;
+    const t = await target(run, c);
+    const before = run.record.servedBefore?.[c.name];
+    const oldImage = before ? imagesOf(before)[c.container] : c.image.from;
+    const servingOld = (s: WorkloadStatus) =>
+      (s.stableImages ?? (s.kind === "Deployment" ? s.images : [])).some(
+        (i) => i.container === c.container && i.image === oldImage,
+      );
+    if (t.kind === "Canary") {
+      const now = await client.status(t);
+      if (servingOld(now) && (now.phase === "Aborted" || isHealthy(now))) {
+        // The primary never changed (aborted in analysis) or already serves the old version again.
+      } else if (now.stableImages?.some((i) => i.container === c.container && i.image === c.image.to)) {
+        // Promoted already: the old template back on the target, which Flagger promotes (gates opened).
+        if (before) await writer.put(p.namespace, c, before);
+        else await writeTemplate(p.namespace, c, oldImage, undefined);
+        await client.gate(t, "confirm-promotion", "open").catch(() => undefined);
+        await waitComponent(
+          run,
+          c,
+          (s) => isHealthy(s) && servingOld(s),
+          Math.max(p.promotion.readyTimeoutSeconds, MIN_ABORT_SECONDS),
+          "the stable version",
+          deadline,
+        );
+      } else {
+        // Flagger's own rollback: the rollback gate makes it fail the analysis and keep the primary (the stable
+        // version) serving; the target keeps the failed spec at zero replicas until the next release, as in Flagger.
+        await withRetries(clock, () => client.abort(t));
+        await waitComponent(
+          run,
+          c,
+          (s) => s.phase === "Aborted" && servingOld(s),
+          Math.max(p.promotion.readyTimeoutSeconds, MIN_ABORT_SECONDS),
+          "Flagger's rollback",
+          deadline,
+        );
+      }
+      await withRetries(clock, () => client.gate(t, "rollback", "close"));
+      run.emit("component-aborted", `${c.name}: rolled back by Flagger, the primary serves ${oldImage}`, {
+        component: c.name,
+      });
+      return;
+    }
+    const replicas = run.record.scaledDown?.[c.name];
+    const status = await client.status(t);
+    // Promoted already (the stable version is the release's): the old template comes back as a new version that
+    // is promoted in full at once, the new one serving until the old is ready.
+    let promoted = false;
+    if (t.kind === "Rollout") {
+      const now = before ? await readServed(api, t, status) : undefined;
+      promoted = before ? !now || templateKey(now.template) !== templateKey(before) : !servingOld(status);
+    }
+    if (t.kind === "Rollout" && !promoted) await withRetries(clock, () => client.abort(t));
+    if (before) await writer.put(p.namespace, c, before, replicas);
+    else {
+      const config = c.config?.from.configMap
+        ? { configMap: c.config.from.configMap, mountPath: c.config.mountPath }
+        : undefined;
+      await writeTemplate(p.namespace, c, oldImage, config, replicas);
+    }
+    if (t.kind === "Rollout") {
+      if (promoted) await withRetries(clock, () => client.promote(t, { full: true }));
+      else await withRetries(clock, () => client.retry(t));
+    }
+    await waitComponent(
+      run,
+      c,
+      (s) => isHealthy(s) && servingOld(s),
+      Math.max(p.promotion.readyTimeoutSeconds, MIN_ABORT_SECONDS),
+      "the stable version",
+      deadline,
+    );
+    if (before) {
+      // Config is part of what is served: the template users get now must be the one they had, byte for byte.
+      const now = await readServed(api, t, await client.status(t));
+      if (now && templateKey(now.template) !== templateKey(before))
+        throw new ReleaseError("FAILED", `${c.name}: serves ${oldImage} again but not the template it had before`, {
+          component: c.name,
+          release: run.record.id,
+        });
+    }
+    run.emit("component-aborted", `${c.name}: back on ${oldImage}`, { component: c.name });
   }
 
   /**
@@ -519,15 +550,32 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     lease: HeldLease,
     options: ApplyOptions,
     resumed: boolean,
+    configsCreated: string[] = [],
   ): Promise<ReleaseRecord> {
     const p = record.plan;
+    active.add(record.id);
     const controller = new AbortController();
     // Every component's wait listens on the run's signal: 50 backends are 50 listeners, not a leak.
     setMaxListeners(0, controller.signal);
+    // A caller's reason that is a ReleaseError (a TIMEOUT) is kept as the release's reason.
     const onCaller = () =>
-      controller.abort(new ReleaseError("ABORTED", "the release was cancelled by its caller", { release: record.id }));
+      controller.abort(
+        options.signal?.reason instanceof ReleaseError
+          ? options.signal.reason
+          : new ReleaseError("ABORTED", "the release was cancelled by its caller", { release: record.id }),
+      );
     if (options.signal?.aborted) onCaller();
     options.signal?.addEventListener("abort", onCaller, { once: true });
+    const limit =
+      options.timeoutSeconds === undefined
+        ? undefined
+        : clock.setTimer(options.timeoutSeconds * 1000, () =>
+            controller.abort(
+              new ReleaseError("TIMEOUT", `timed out: the release did not finish within ${options.timeoutSeconds} s`, {
+                release: record.id,
+              }),
+            ),
+          );
     const r: Running = {
       record,
       signal: controller.signal,
@@ -553,6 +601,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     try {
       if (resumed) r.emit("resumed", `resuming release ${record.id} (was ${record.state}) after its engine stopped`);
       else r.emit("started", `release ${record.id} to ${p.environment}: ${changed.length} component(s) change`);
+      for (const name of configsCreated) r.emit("config-created", `ConfigMap ${name} created`);
       if (record.state === "aborting" || record.abortRequested)
         throw new ReleaseError(
           "ABORTED",
@@ -567,23 +616,6 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
             r.emit("hook-done", `pre-release Job ${hook.name} completed`);
           }
         }
-        await Promise.all(
-          p.configMaps.map(async (cm) => {
-            await api
-              .request({
-                method: "POST",
-                path: paths.configMaps(p.namespace),
-                body: cm,
-                what: `ConfigMap "${cm.metadata.name}"`,
-              })
-              .then(
-                () => r.emit("config-created", `ConfigMap ${cm.metadata.name} created`),
-                (error) => {
-                  if (!isStatus(error, 409)) throw error;
-                },
-              );
-          }),
-        );
         await Promise.all(
           changed.map(async (c) => {
             const config = c.config ? { configMap: c.config.to.configMap, mountPath: c.config.mountPath } : undefined;
@@ -625,7 +657,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
               }
             }
             r.touched.add(c.name);
-            await writeTemplate(p.namespace, c, c.image.to, config, replicas);
+            if (c.restore) await writer.put(p.namespace, c, c.restore, replicas);
+            else await writeTemplate(p.namespace, c, c.image.to, config, replicas);
             r.emit(
               "component-updated",
               `${c.name}: ${c.image.from ?? "(none)"} → ${c.image.to}${c.config?.changed ? `, oConfig ${c.config.to.version}` : ""}`,
@@ -654,7 +687,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
           r.emit("code-as-data-done", "code as data deployed");
         }
         if (p.promotion.mode === "manual") {
-          if (r.record.state !== "waiting-for-approval") await setState(r, "waiting-for-approval");
+          if (r.record.state !== "waiting-for-approval") await step(r, "previews-ready");
           await waitApproval(r, "promotion");
         }
         // Only the holder of the Lease may promote: an engine that stalled past it has been replaced.
@@ -665,20 +698,22 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
             { release: record.id, environment: p.environment },
           );
         }
-        await setState(r, "promoting");
+        await step(r, "approved");
       }
       r.emit("promoting", `promoting ${changed.length} component(s) together`);
       await promoteAll(r);
       const oConfigCurrent: Record<string, string> = {};
       for (const c of p.components) if (c.config) oConfigCurrent[c.name] = c.config.to.version;
-      await setState(r, "promoted", { finishedAt: iso(), oConfigCurrent });
+      await step(r, "all-healthy-new", { finishedAt: iso(), oConfigCurrent });
       if (r.record.rollbackOf) {
-        const of = r.record.rollbackOf;
-        await update(await getRecord(api, p.namespace, of), (x) => ({
-          ...x,
-          state: "rolled-back",
-          message: `rolled back by ${r.record.id}`,
-        }));
+        // The release rolled back and every newer one it was told to undo: none of them serves any more.
+        for (const of of [r.record.rollbackOf, ...(r.record.undoes ?? [])]) {
+          await update(await getRecord(api, p.namespace, of), (x) => ({
+            ...x,
+            state: transition(x.state, "rolled-back", x.id).next,
+            message: `rolled back by ${r.record.id}`,
+          }));
+        }
       }
       r.emit(
         "upgrade-done",
@@ -692,26 +727,50 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     } catch (error) {
       // Another engine owns the release now: touching the components would fight it.
       if (error instanceof ReleaseError && error.code === "LOCKED") throw error;
+      // Promoted is final: a later step failing (recording the release it rolls back) must not undo it.
+      if (TERMINAL_STATES.includes(r.record.state)) throw error;
       const reason =
         error instanceof ReleaseError
           ? error
           : new ReleaseError("FAILED", (error as Error).message, { release: record.id, cause: error });
       const aborted = reason.code === "ABORTED";
-      r.emit("aborting", `aborting: ${reason.message}; every component goes back to stable`);
+      const timedOut = reason.code === "TIMEOUT";
+      // An engine that lost the Lease must not touch the components: another release may run on them now.
+      if (!(await lease.stillHeld().catch(() => true)))
+        throw new ReleaseError(
+          "LOCKED",
+          `release ${record.id} lost the Lease of environment "${p.environment}" while aborting (${reason.message}); the engine that took it over finishes it`,
+          { release: record.id, environment: p.environment, cause: error },
+        );
+      r.emit("aborting", `aborting: ${reason.message}; every component goes back to what it served before`);
       try {
-        await setState(r, "aborting", { message: reason.message });
+        if (r.record.state !== "aborting")
+          await step(r, aborted ? "abort-requested" : timedOut ? "timed-out" : "fault", { message: reason.message });
       } catch {
         // Recording is best effort here: restoring the components matters more.
       }
-      await abortAll(r, resumed ? changed : changed.filter((c) => r.touched.has(c.name)));
-      await setState(r, aborted ? "aborted" : "failed", { finishedAt: iso(), message: reason.message });
-      r.emit(
-        aborted ? "aborted" : "failed",
-        `release ${record.id} ${aborted ? "aborted" : "failed"}: ${reason.message}; every component is on its previous version`,
-      );
+      const left = await abortAll(r, resumed ? changed : changed.filter((c) => r.touched.has(c.name)));
+      if (left.length > 0) {
+        const names = left.map((x) => x.component);
+        const message = `${reason.message}; the abort could not bring back ${left.map((x) => `${x.component} (${x.why})`).join(", ")}: once the cluster accepts the writes, run \`rollway rollback ${record.id}\` to put ${names.join(", ")} back`;
+        await step(r, "write-refused", { finishedAt: iso(), message, leftover: names }).catch(() => undefined);
+        r.emit("failed", `release ${record.id} failed: ${message}`);
+        throw new ReleaseError("FAILED", `release ${record.id} failed and is not fully rolled back: ${message}`, {
+          release: record.id,
+          environment: p.environment,
+          component: names[0] as string,
+          cause: error,
+        });
+      }
+      const end = aborted ? "aborted" : "failed";
+      await step(r, aborted ? "restored-after-abort" : "restored-after-failure", {
+        finishedAt: iso(),
+        message: reason.message,
+      });
+      r.emit(end, `release ${record.id} ${end}: ${reason.message}; every component is on its previous version`);
       throw new ReleaseError(
-        reason.code === "ABORTED" ? "ABORTED" : "FAILED",
-        `release ${record.id} ${aborted ? "aborted" : "failed"} and was rolled back: ${reason.message}`,
+        aborted ? "ABORTED" : timedOut ? "TIMEOUT" : "FAILED",
+        `release ${record.id} ${timedOut ? "timed out" : end} and was rolled back: ${reason.message}`,
         {
           release: record.id,
           environment: p.environment,
@@ -720,6 +779,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         },
       );
     } finally {
+      limit?.cancel();
+      active.delete(record.id);
       watchAbort.abort();
       options.signal?.removeEventListener("abort", onCaller);
       await lease.release().catch(() => undefined);
@@ -727,10 +788,11 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
   }
 
   async function start(
-    p: ReleasePlan,
+    planned: ReleasePlan,
     options: ApplyOptions,
     extra: Partial<ReleaseRecord> = {},
   ): Promise<ReleaseRecord> {
+    let p = planned;
     const id = newId(p);
     const lease = await acquireLease({
       api,
@@ -757,6 +819,26 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       await recover(p.environment, { ...options, namespace: p.namespace, policy: "rollback" });
       return start(p, options, extra);
     }
+    // "from" is what serves users, read now that no other release can change it; a component serving two
+    // versions (a preview, a rolling update) refuses the release before anything changes.
+    let servedBefore: Record<string, PodTemplate>;
+    let current: ReleasePlan;
+    let configsCreated: string[] = [];
+    try {
+      ({ servedBefore, plan: current } = await readServedBefore(p));
+    } catch (error) {
+      await lease.release().catch(() => undefined);
+      throw error;
+    }
+    p = current;
+    // The oConfig ConfigMaps exist before the record does: the record holds their names (content hashes) but not
+    // their values (plan() keeps `data` out of JSON), so an engine resuming the release finds them in the cluster.
+    try {
+      configsCreated = await createConfigMaps(p);
+    } catch (error) {
+      await lease.release().catch(() => undefined);
+      throw error;
+    }
     const record: ReleaseRecord = {
       id,
       environment: p.environment,
@@ -768,6 +850,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       engine: identity,
       startedAt: iso(),
       updatedAt: iso(),
+      servedBefore,
       ...extra,
     };
     try {
@@ -776,7 +859,76 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       await lease.release();
       throw error;
     }
-    return run(record, lease, options, false);
+    return run(record, lease, options, false, configsCreated);
+  }
+
+  /** Creates the plan's oConfig ConfigMaps (AlreadyExists is fine); returns the names it created. */
+  async function createConfigMaps(p: ReleasePlan): Promise<string[]> {
+    const created: string[] = [];
+    await Promise.all(
+      p.configMaps.map(async (cm) => {
+        if (cm.data === undefined) return; // a plan read back from JSON: the ConfigMap was created by its first run
+        await withRetries(clock, () =>
+          api.request({
+            method: "POST",
+            path: paths.configMaps(p.namespace),
+            body: { ...cm, data: cm.data },
+            what: `ConfigMap "${cm.metadata.name}"`,
+          }),
+        ).then(
+          () => created.push(cm.metadata.name),
+          (error) => {
+            if (!isStatus(error, 409)) throw error;
+          },
+        );
+      }),
+    );
+    return created;
+  }
+
+  /**
+   * Reads what each component the plan changes serves now (served.ts): the plan's `from` becomes exactly that,
+   * and the templates are what an abort puts back. Refuses with NOT_STABLE, naming the components, when one serves
+   * more than one version.
+   */
+  async function readServedBefore(
+    p: ReleasePlan,
+  ): Promise<{ servedBefore: Record<string, PodTemplate>; plan: ReleasePlan }> {
+    const replicaSets = listReplicaSetsOnce(api, p.namespace);
+    const servedBefore: Record<string, PodTemplate> = {};
+    const unsettled: string[] = [];
+    const components = await Promise.all(
+      p.components.map(async (c) => {
+        if (!c.changed) return c;
+        const t = await client.target(c.target.name, p.namespace);
+        const served = await readServed(api, t, await client.status(t), { replicaSets });
+        if (!served) return c;
+        // A rollback finishing an abort puts a known template over whatever is there.
+        if (!served.settled && !c.restore) unsettled.push(`${c.name}: ${served.unsettled}`);
+        servedBefore[c.name] = served.template;
+        const from = served.images[c.container];
+        return {
+          ...c,
+          image: { ...c.image, from, changed: c.image.to !== from },
+          ...(c.config
+            ? {
+                config: {
+                  ...c.config,
+                  from: { ...c.config.from, configMap: served.configMap },
+                  changed: c.config.to.configMap !== served.configMap,
+                },
+              }
+            : {}),
+        };
+      }),
+    );
+    if (unsettled.length > 0)
+      throw new ReleaseError(
+        "NOT_STABLE",
+        `environment "${p.environment}" is not stable, nothing was changed: ${unsettled.join("; ")}; wait for it to settle (or finish or abort the release that changed it) and deploy again`,
+        { environment: p.environment, component: unsettled[0]?.split(":")[0] as string },
+      );
+    return { servedBefore, plan: { ...p, components } };
   }
 
   async function recover(environment: string, o: RecoverOptions = {}): Promise<ReleaseRecord[]> {
@@ -784,8 +936,11 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     const open = (await listRecords(api, ns, environment)).filter((x) => !TERMINAL_STATES.includes(x.state));
     const done: ReleaseRecord[] = [];
     for (const record of open) {
+      // This engine runs it: recovering it here would make a twin engine.
+      if (active.has(record.id)) continue;
       let lease: HeldLease;
       try {
+        // Only an expired (or let go) Lease is taken: a live one, whoever holds it (this engine too), is left alone.
         lease = await acquireLease({
           api,
           clock,
@@ -803,21 +958,35 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       }
       // While we waited, its engine may have finished it.
       const fresh = await getRecord(api, ns, record.id);
-      if (TERMINAL_STATES.includes(fresh.state)) {
+      if (TERMINAL_STATES.includes(fresh.state) || active.has(record.id)) {
         await lease.release();
         continue;
       }
+      const from = lease.takenOverFrom?.holder || fresh.engine;
       const mine = await update(fresh, (x) => ({
         ...x,
+        state: transition(x.state, "taken-over", x.id).next,
         engine: identity,
+        takeovers: [...(x.takeovers ?? []), { from, by: identity, at: iso() }],
         ...(o.policy === "rollback"
           ? { abortRequested: x.abortRequested ?? { by: `${identity} (recovery)`, at: iso() } }
           : {}),
       }));
+      o.onEvent?.({
+        type: "taken-over",
+        release: record.id,
+        environment,
+        at: iso(),
+        message: `engine ${identity} took release ${record.id} over from ${from}, whose Lease expired`,
+      });
       try {
         done.push(await run(mine, lease, o, true));
       } catch (error) {
-        if (!(error instanceof ReleaseError) || (error.code !== "FAILED" && error.code !== "ABORTED")) throw error;
+        if (
+          !(error instanceof ReleaseError) ||
+          (error.code !== "FAILED" && error.code !== "ABORTED" && error.code !== "TIMEOUT")
+        )
+          throw error;
         done.push(await getRecord(api, ns, record.id));
       }
     }
@@ -828,6 +997,14 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     const record = await getRecord(api, o.namespace ?? client.namespace, release);
     if (TERMINAL_STATES.includes(record.state))
       throw new ReleaseError("INVALID_STATE", `release "${release}" is already ${record.state}`, { release });
+    // A decision only counts if an engine is there to act on it: never success for nothing.
+    const holder = await leaseHolder(api, record.namespace, record.environment, clock.now());
+    if (holder?.release !== release)
+      throw new ReleaseError(
+        "NOT_RUNNING",
+        `release "${release}" is ${record.state} but no engine runs it (engine ${record.engine} stopped renewing the Lease of environment "${record.environment}"); nothing was decided: run \`rollway recover ${record.environment}\` to take it over (it resumes the release, or with --rollback puts every component back), then decide again`,
+        { release, environment: record.environment },
+      );
     return update(record, change);
   };
 
@@ -860,15 +1037,33 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     abort: (release, o) =>
       decide(release, o, (r) => ({ ...r, abortRequested: r.abortRequested ?? { by: o.by, at: iso() } })),
     async rollback(release, o = {}) {
-      const record = await getRecord(api, o.namespace ?? client.namespace, release);
-      if (record.state !== "promoted")
+      const ns = o.namespace ?? client.namespace;
+      const record = await getRecord(api, ns, release);
+      const unfinishedAbort = record.state === "failed" && (record.leftover?.length ?? 0) > 0;
+      if (record.state !== "promoted" && !unfinishedAbort)
         throw new ReleaseError(
           "INVALID_STATE",
           `release "${release}" is ${record.state}; only a promoted release can be rolled back (an unfinished one is aborted instead)`,
           { release },
         );
-      const reverse = reversePlan(record.plan);
-      return start(reverse, o, { rollbackOf: release });
+      if (record.state === "promoted") {
+        // Rolling back an older release would silently override the newer ones: they must be named.
+        const newer = (await listRecords(api, ns, record.environment)).filter(
+          (x) => x.state === "promoted" && x.id !== release && (x.finishedAt ?? "") > (record.finishedAt ?? ""),
+        );
+        const undo = o.undoing ?? [];
+        const missing = newer.filter((x) => !undo.includes(x.id));
+        if (missing.length > 0)
+          throw new ReleaseError(
+            "NOT_NEWEST",
+            `release "${release}" is not the newest promoted release of "${record.environment}": rolling it back also undoes ${newer.map((x) => x.id).join(", ")}; roll back ${newer[0]?.id} instead, or name every release it undoes to go further back`,
+            { release, environment: record.environment },
+          );
+      }
+      return start(reversePlan(record), o, {
+        rollbackOf: release,
+        ...(o.undoing?.length ? { undoes: o.undoing } : {}),
+      });
     },
     recover,
     get: (release, namespace) => getRecord(api, namespace ?? client.namespace, release),
@@ -891,28 +1086,44 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
 }
 
 /**
- * The plan that undoes a promoted release: every changed component from its new image and oConfig back to the old,
- * promoted automatically, without hooks or code as data. The new version keeps serving until the old one is ready.
+ * The plan that undoes a release: every component it changed back to the template users were served before it
+ * (its record's `servedBefore`: image and oConfig volume, byte for byte; for a failed release whose abort could not
+ * finish, only the components left), promoted automatically, without hooks or code as data. The new version keeps
+ * serving until the old one is ready. Records without `servedBefore` (written by an older engine) go back by image
+ * and oConfig.
  */
-export function reversePlan(p: ReleasePlan): ReleasePlan {
+export function reversePlan(record: ReleaseRecord | ReleasePlan): ReleasePlan {
+  const r = "plan" in record ? record : undefined;
+  const p = r ? r.plan : (record as ReleasePlan);
+  const only = r?.state === "failed" ? new Set(r.leftover ?? []) : undefined;
   return {
     ...p,
     promotion: { ...p.promotion, mode: "auto" },
     components: changedComponents(p)
-      .filter((c) => c.image.from !== undefined)
-      .map((c) => ({
-        ...c,
-        image: { from: c.image.to, to: c.image.from as string, changed: c.image.changed, reason: "rollback" },
-        config: c.config?.from.configMap
-          ? {
-              ...c.config,
-              from: c.config.to,
-              to: { version: c.config.from.version ?? c.config.from.configMap, configMap: c.config.from.configMap },
-              changed: c.config.changed,
-              diff: undefined,
-            }
-          : c.config && { ...c.config, changed: false },
-      })),
+      .filter((c) => (only ? only.has(c.name) : true))
+      .filter((c) => c.image.from !== undefined || r?.servedBefore?.[c.name])
+      .map((c) => {
+        const before = r?.servedBefore?.[c.name];
+        const beforeImage = before ? imagesOf(before)[c.container] : c.image.from;
+        const beforeConfig = before ? referencedConfigMap(before as never) : c.config?.from.configMap;
+        return {
+          ...c,
+          image: { from: c.image.to, to: beforeImage as string, changed: true, reason: "rollback" },
+          ...(before ? { restore: before } : {}),
+          config: c.config
+            ? beforeConfig
+              ? {
+                  ...c.config,
+                  from: c.config.to,
+                  to: { version: c.config.from.version ?? beforeConfig, configMap: beforeConfig },
+                  changed: c.config.changed,
+                  diff: undefined,
+                }
+              : { ...c.config, changed: false }
+            : undefined,
+          changed: true,
+        };
+      }),
     configMaps: [],
     codeAsData: undefined,
     hooks: { preRelease: [], migration: [] },

@@ -16,7 +16,18 @@ export type ReleaseErrorCode =
   /** An approval for a release that is not waiting for one, or a state change that does not apply. */
   | "INVALID_STATE"
   /** The cluster refused or could not be reached. */
-  | "CLUSTER";
+  | "CLUSTER"
+  /** A component the release changes serves more than one version (a preview, a rolling update): nothing was changed. */
+  | "NOT_STABLE"
+  /**
+   * A decision (promote, approve, abort) on a release that no engine runs (its engine stopped and its Lease
+   * expired): nothing was decided; `rollway recover <environment>` takes it over.
+   */
+  | "NOT_RUNNING"
+  /** The caller's time limit ran out: the release was rolled back (or is left as the message says). */
+  | "TIMEOUT"
+  /** A rollback of a release that is not the newest promoted one, without naming the releases it would undo. */
+  | "NOT_NEWEST";
 
 export interface ReleaseErrorFacts {
   environment?: string;

@@ -6,6 +6,7 @@ export type ReleaseEventType =
   | "waiting-for-lock"
   | "started"
   | "resumed"
+  | "taken-over"
   | "hook-started"
   | "hook-done"
   | "config-created"

@@ -1,7 +1,10 @@
 /**
  * One coordination.k8s.io Lease per environment, so two releases never run at once. The holder renews it while it
  * works; a Lease not renewed for `leaseDurationSeconds` belongs to an engine that died, and the next engine takes
- * it over (and then resumes or rolls back the release it names).
+ * it over (and then resumes or rolls back the release it names). A live Lease is never taken, whoever holds it:
+ * not even by its own holder (that would make a second engine run the same release). The Lease names its holder
+ * (an engine identity: host, process id, start time) and the release; letting it go clears the holder (as
+ * client-go's leader election does), so nothing is ever deleted under another engine.
  */
 import type { Clock } from "./clock.js";
 import { ReleaseError } from "./errors.js";
@@ -114,9 +117,7 @@ export async function acquireLease(o: AcquireOptions): Promise<HeldLease> {
       if (!lease) continue;
       const running = lease.metadata.annotations?.[ANNOTATION_LEASE_RELEASE];
       const holder = lease.spec.holderIdentity ?? "";
-      if (holder === o.holder && running === o.release) {
-        // Our own Lease (a resume by the same identity): renew it.
-      } else if (!leaseExpired(lease, o.clock.now())) {
+      if (!leaseExpired(lease, o.clock.now())) {
         if (!o.wait) {
           throw new ReleaseError(
             "LOCKED",
@@ -127,7 +128,8 @@ export async function acquireLease(o: AcquireOptions): Promise<HeldLease> {
         o.onWaiting?.(holder, running);
         await waitForLeaseChange(o, lease);
         continue;
-      } else {
+      } else if (holder) {
+        // Expired: its engine stopped renewing it. A Lease let go (no holder) is simply free.
         takenOverFrom = { holder, release: running };
       }
       try {
@@ -194,20 +196,49 @@ function holdLease(o: AcquireOptions, takenOverFrom: HeldLease["takenOverFrom"])
     async release() {
       stopped = true;
       timer?.cancel();
-      const lease = await o.api.request<LeaseObject>({ method: "GET", path, what }).catch(() => undefined);
-      if (lease?.spec.holderIdentity === o.holder) {
-        await o.api
-          .request({
-            method: "DELETE",
-            path,
-            body: { preconditions: { resourceVersion: lease.metadata.resourceVersion } },
-            what,
-          })
-          .catch((e) => {
-            if (!isStatus(e, 404) && !isStatus(e, 409)) throw e;
-          });
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const lease = await o.api.request<LeaseObject>({ method: "GET", path, what }).catch(() => undefined);
+        if (lease?.spec.holderIdentity !== o.holder) return;
+        try {
+          await o.api.request({ method: "PUT", path, body: letGo(lease), what });
+          return;
+        } catch (e) {
+          if (isStatus(e, 404)) return;
+          if (!isStatus(e, 409)) throw e;
+        }
       }
     },
+  };
+}
+
+/** The Lease let go: no holder, no release (a waiting engine sees the change and takes it). */
+export const letGo = (lease: LeaseObject): LeaseObject => {
+  const { [ANNOTATION_LEASE_RELEASE]: _, ...annotations } = lease.metadata.annotations ?? {};
+  const { holderIdentity: __, ...spec } = lease.spec;
+  return { ...lease, metadata: { ...lease.metadata, annotations }, spec };
+};
+
+/** The engine and release holding an environment's Lease now, or undefined when it is free or expired. */
+export async function leaseHolder(
+  api: KubeApi,
+  namespace: string,
+  environment: string,
+  now: number,
+): Promise<{ holder: string; release: string | undefined } | undefined> {
+  const lease = await api
+    .request<LeaseObject>({
+      method: "GET",
+      path: paths.lease(namespace, leaseName(environment)),
+      what: `Lease "${leaseName(environment)}"`,
+    })
+    .catch((e) => {
+      if (isStatus(e, 404)) return undefined;
+      throw e;
+    });
+  if (!lease || leaseExpired(lease, now)) return undefined;
+  return {
+    holder: lease.spec.holderIdentity ?? "",
+    release: lease.metadata.annotations?.[ANNOTATION_LEASE_RELEASE],
   };
 }
 

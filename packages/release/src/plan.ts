@@ -18,7 +18,7 @@ import {
 } from "@rollway/oconfig-versioning";
 import type { DeployPayload } from "@rollway/payload-schema";
 import type { Strategy as TargetStrategy } from "@rollway/rollout-client";
-import type { ClusterState } from "./cluster-state.js";
+import type { ClusterState, PodTemplate } from "./cluster-state.js";
 import type { Component, Environment, JobTemplate } from "./environment.js";
 import { ReleaseError } from "./errors.js";
 
@@ -48,6 +48,11 @@ export interface ComponentPlan {
   config: ConfigPlan | undefined;
   /** Whether this component rolls out at all in this release. */
   changed: boolean;
+  /**
+   * For a rollback: the exact pod template to put back (what users were served before the release it undoes),
+   * written whole instead of setting the image and oConfig.
+   */
+  restore?: PodTemplate;
 }
 
 export interface JobPlan {
@@ -104,6 +109,18 @@ const COMPATIBLE: Record<StrategyType, readonly TargetStrategy[]> = {
 };
 
 export const FORCE_SYNC = "--force-sync";
+
+/**
+ * oConfig values may be secrets (`dbPassword`, `apiKey`): the ConfigMap keeps its `data` for the engine to create
+ * it, but as a non-enumerable property, so no JSON of a plan (`--json`, HTTP bodies, release records, events)
+ * carries a value. The ConfigMap's name is a hash of its content: that is the reference records keep.
+ */
+function withoutDataInJson(cm: ConfigMapManifest): ConfigMapManifest {
+  const { data, ...rest } = cm;
+  const out = rest as ConfigMapManifest;
+  Object.defineProperty(out, "data", { value: data, enumerable: false, writable: true, configurable: true });
+  return out;
+}
 
 export function payloadDigest(payload: DeployPayload): string {
   return createHash("sha256").update(canonicalJson(payload)).digest("hex");
@@ -198,7 +215,7 @@ export function plan(payload: DeployPayload, environment: Environment, cluster: 
     };
     if (changed) plan.changed = true;
     for (const cm of renderReleaseConfigMaps(parsed, { namespace: environment.namespace })) {
-      if (!configMaps.some((c) => c.metadata.name === cm.metadata.name)) configMaps.push(cm);
+      if (!configMaps.some((c) => c.metadata.name === cm.metadata.name)) configMaps.push(withoutDataInJson(cm));
     }
   };
 

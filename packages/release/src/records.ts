@@ -4,6 +4,7 @@
  * approvals survive any process, and any replica of the server, the CLI or the Action can read or approve.
  */
 
+import type { PodTemplate } from "./cluster-state.js";
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate } from "./events.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
@@ -51,8 +52,19 @@ export interface ReleaseRecord {
   message?: string;
   /** For a rollback: the release it undoes. */
   rollbackOf?: string;
+  /** For a rollback further back than the newest promoted release: the newer promoted releases it undoes too. */
+  undoes?: string[];
   /** For a promoted release: service → the oConfig version now current (`next` recorded as current). */
   oConfigCurrent?: Record<string, string>;
+  /**
+   * Component → the pod template users were served when the release began (read from status, see served.ts): what
+   * an abort puts back exactly, config volume included, and what a rollback of this release restores.
+   */
+  servedBefore?: Record<string, PodTemplate>;
+  /** Components an abort could not bring back (a write kept failing): the release is `failed` and says how to finish. */
+  leftover?: string[];
+  /** Engines that took the release over after its engine stopped renewing the Lease, in order. */
+  takeovers?: { from: string; by: string; at: string }[];
   /** Recreate components scaled to zero for their migration Jobs: the replicas to restore. */
   scaledDown?: Record<string, number>;
 }

@@ -31,13 +31,17 @@ type Decision = (typeof DECISIONS)[number];
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const SSE_PING_MS = 15_000;
 
-const ERROR_STATUS: Record<string, 400 | 404 | 409 | 502> = {
+const ERROR_STATUS: Record<string, 400 | 404 | 409 | 502 | 504> = {
   INVALID_PLAN: 400,
   NOT_FOUND: 404,
   INVALID_STATE: 409,
   LOCKED: 409,
   FAILED: 409,
   ABORTED: 409,
+  NOT_STABLE: 409,
+  NOT_RUNNING: 409,
+  NOT_NEWEST: 409,
+  TIMEOUT: 504,
   CLUSTER: 502,
 };
 
