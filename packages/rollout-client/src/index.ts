@@ -58,7 +58,13 @@ export {
   unpauseAndPromoteFullPatch,
   unpausePatch,
 } from "./operations/promote.js";
-export type { PodTemplateChange } from "./operations/set-images.js";
+export {
+  type PodTemplateChange,
+  type SetTemplateOptions,
+  type SetTemplateResult,
+  setTemplatePatch,
+  type TemplateEdit,
+} from "./operations/set-images.js";
 export {
   replaceTemplateAndAnnotationsPatch,
   replaceTemplatePatch,
