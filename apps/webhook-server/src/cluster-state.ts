@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { type KubeApi, ReleaseError, type ReleaseEvent } from "@rollway/release";
+import { hasHttpStatus } from "@rollway/rollout-client";
 
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "rollway" };
 export const LABEL_EVENTS_OF = "rollway.dev/events-of";
@@ -35,8 +36,8 @@ interface ConfigMap {
   data?: Record<string, string>;
 }
 
-export const isStatus = (error: unknown, status: number): boolean =>
-  error instanceof ReleaseError && error.httpStatus === status;
+/** The cluster answered this HTTP status, whichever path the request took (rollout-client's one error class). */
+export const isStatus = (error: unknown, status: number): boolean => hasHttpStatus(error, status);
 
 /** One event of a release as stored and streamed: the engine's event with its position (the SSE id). */
 export interface StoredEvent extends ReleaseEvent {

@@ -1,14 +1,19 @@
 /**
- * The engine's own door to the API server for what rollout-client does not cover: ConfigMaps (oConfig versions and
- * release records), the environment's Lease and Jobs (hooks, code as data). Same kubeconfig loading as
- * rollout-client (its exported `loadKubeConfig`), one keep-alive agent, JSON in and out, and a watch stream.
+ * The engine's requests for what rollout-client's operations do not cover (ConfigMaps for oConfig versions and
+ * release records, the environment's Lease, Jobs), as a thin adapter over rollout-client's one cluster layer: the
+ * connection (kubeconfig, TLS, auth, proxy), the retries of transient errors and the error class all come from
+ * there. What this file adds is only the engine's shape of a request (`what` for messages) and the API paths.
+ * Errors are rollout-client's `RolloutClientError`: a 403 is `FORBIDDEN` here as on every other path, with the
+ * Kubernetes reason, the HTTP status and the namespace of the request actually made.
  */
-import http from "node:http";
-import https from "node:https";
-import { createInterface } from "node:readline";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { type ConnectOptions, loadKubeConfig } from "@rollway/rollout-client";
-import { ReleaseError } from "./errors.js";
+import {
+  type Connection,
+  type ConnectOptions,
+  hasHttpStatus,
+  openConnection,
+  type ResourceRef,
+  redactSecrets,
+} from "@rollway/rollout-client";
 
 export const PATCH_MERGE = "application/merge-patch+json";
 
@@ -16,6 +21,7 @@ export interface ApiRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   query?: Record<string, string | undefined>;
+  /** A PATCH body is sent as a JSON merge patch (`PATCH_MERGE`). */
   body?: unknown;
   /** What the request is about, for error messages: `ConfigMap "x"`. */
   what: string;
@@ -29,8 +35,16 @@ export interface WatchEvent<T> {
 
 export interface KubeApi {
   readonly namespace: string;
+  /**
+   * rollout-client's connection underneath: `connection.objects` (any kind, subresources) and
+   * `connection.objects.listWatch` (the one list-then-watch loop: relists on 410, resumes, backs off).
+   */
+  readonly connection: Connection;
   request<T>(spec: ApiRequest): Promise<T>;
-  /** Events of a watch until the server ends the stream or the signal aborts. */
+  /**
+   * Events of one watch until the server ends the stream or the signal aborts; `ERROR` events are passed on.
+   * Prefer `connection.objects.listWatch`, which lists, resumes and relists on its own.
+   */
   watch<T>(
     path: string,
     query: Record<string, string | undefined>,
@@ -55,95 +69,38 @@ export const paths = {
       : `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
 } as const;
 
-/** Credentials in URLs and bearer tokens never reach a message. */
-export const redact = (text: string): string =>
-  text.replace(/(\/\/)[^/@\s]+@/g, "$1***@").replace(/(bearer\s+)[\w.~+/-]+=*/gi, "$1***");
+/** Credentials in URLs, bearer tokens and token query parameters never reach a message (rollout-client's rule). */
+export const redact = (text: string): string => redactSecrets(text);
 
-export interface KubeApiOptions extends Pick<ConnectOptions, "kubeconfig" | "context" | "namespace"> {
-  requestTimeoutMs?: number;
-  /** Called for every request sent: for metrics and request counting. */
+export interface KubeApiOptions
+  extends Pick<ConnectOptions, "kubeconfig" | "context" | "namespace" | "requestTimeoutMs" | "retry" | "clock"> {
+  /** Called for every request sent (each attempt of a retried one): for metrics and request counting. */
   onRequest?: (request: { method: string; path: string }) => void;
+  /** An open connection to share (a RolloutClient's `client.connection`) instead of opening one from the kubeconfig. */
+  connection?: Connection;
 }
 
 export async function openKubeApi(options: KubeApiOptions = {}): Promise<KubeApi> {
-  const kc = loadKubeConfig(options);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new ReleaseError("CLUSTER", "the kubeconfig names no cluster");
-  const base = new URL(cluster.server.replace(/\/+$/, ""));
-  const secure = base.protocol === "https:";
-  const namespace = options.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
-  const timeoutMs = options.requestTimeoutMs ?? 30_000;
-  const tls: https.RequestOptions = {};
-  await applyCredentials(kc, tls, secure);
-  const agent = secure
-    ? new https.Agent({
-        keepAlive: true,
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
-      })
-    : new http.Agent({ keepAlive: true });
+  const { connection, ...connectOptions } = options;
+  const conn = connection ?? (await openConnection(connectOptions));
+  return kubeApiOver(conn, { owned: connection === undefined });
+}
 
-  async function send(
-    method: string,
-    path: string,
-    query: ApiRequest["query"],
-    body: string | undefined,
-    contentType: string | undefined,
-    signal: AbortSignal,
-    what: string,
-  ): Promise<http.IncomingMessage> {
-    const url = new URL(base.pathname.replace(/\/$/, "") + path, base);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const auth: https.RequestOptions = {};
-    await applyCredentials(kc, auth, secure);
-    const headers: Record<string, string> = { Accept: "application/json" };
-    for (const [k, v] of Object.entries(auth.headers ?? {}))
-      if (typeof v === "string" || typeof v === "number") headers[k] = String(v);
-    if (contentType) headers["Content-Type"] = contentType;
-    options.onRequest?.({ method, path: url.pathname + url.search });
-    return new Promise((resolve, reject) => {
-      const req = (secure ? https.request : http.request)(
-        url,
-        { method, agent, headers, signal, ...(auth.auth ? { auth: auth.auth } : {}) },
-        resolve,
-      );
-      req.on("error", (cause) => {
-        if (signal.aborted) reject(signal.reason ?? cause);
-        else
-          reject(
-            new ReleaseError(
-              "CLUSTER",
-              `${what}: cannot reach the API server at ${redact(base.origin)}: ${cause.message}`,
-              { cause },
-            ),
-          );
-      });
-      if (body !== undefined) req.end(body);
-      else req.end();
-    });
-  }
-
+/** The engine's request shape over an open rollout-client connection. */
+export function kubeApiOver(conn: Connection, options: { owned?: boolean } = {}): KubeApi {
   return {
-    namespace,
-    async request<T>(spec: ApiRequest): Promise<T> {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
-      const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
-      const contentType = body === undefined ? undefined : spec.method === "PATCH" ? PATCH_MERGE : "application/json";
-      const res = await send(spec.method, spec.path, spec.query, body, contentType, signal, spec.what);
-      const text = await readAll(res);
-      const parsed = parseJson(text) as { message?: string; reason?: string } | undefined;
-      const status = res.statusCode ?? 0;
-      if (status < 200 || status > 299) {
-        const message = parsed?.message ? redact(parsed.message) : `HTTP ${status}`;
-        throw new ReleaseError("CLUSTER", `${spec.method} ${spec.what} in namespace "${namespace}": ${message}`, {
-          httpStatus: status,
-          resource: spec.what,
-        });
-      }
-      return parsed as T;
+    namespace: conn.namespace,
+    connection: conn,
+    request<T>(spec: ApiRequest): Promise<T> {
+      return conn.request<T>({
+        method: spec.method,
+        path: spec.path,
+        ...(spec.query ? { query: spec.query } : {}),
+        ...(spec.body === undefined ? {} : { body: spec.body }),
+        ...(spec.method === "PATCH" ? { patchType: "merge" as const } : {}),
+        resource: resourceOf(spec.what, spec.path),
+        ...(spec.signal ? { signal: spec.signal } : {}),
+      });
     },
     async *watch<T>(
       path: string,
@@ -151,74 +108,29 @@ export async function openKubeApi(options: KubeApiOptions = {}): Promise<KubeApi
       what: string,
       signal: AbortSignal,
     ): AsyncIterable<WatchEvent<T>> {
-      const res = await send(
-        "GET",
-        path,
-        { ...query, watch: "true", allowWatchBookmarks: "true" },
-        undefined,
-        undefined,
-        signal,
-        what,
-      );
-      if (res.statusCode !== 200) {
-        const parsed = parseJson(await readAll(res)) as { message?: string } | undefined;
-        throw new ReleaseError("CLUSTER", `watch ${what}: ${redact(parsed?.message ?? `HTTP ${res.statusCode}`)}`, {
-          httpStatus: res.statusCode ?? 0,
-          resource: what,
-        });
-      }
-      const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
-      try {
-        for await (const line of lines) {
-          const event = line.trim() ? (parseJson(line) as WatchEvent<T> | undefined) : undefined;
-          if (event?.type) yield event;
-        }
-      } catch (cause) {
-        if (
-          signal.aborted ||
-          (cause as { code?: string }).code === "ECONNRESET" ||
-          (cause as Error).message === "aborted"
-        )
-          return;
-        throw cause;
-      } finally {
-        lines.close();
-        res.destroy();
-      }
+      const stream = conn.watchStream(path, { ...query, allowWatchBookmarks: "true" }, resourceOf(what, path), signal);
+      for await (const event of stream) yield event as unknown as WatchEvent<T>;
     },
-    close: () => agent.destroy(),
+    close: () => {
+      if (options.owned !== false) conn.close();
+    },
   };
 }
 
-/** Whether a request failed because the object is missing (404) or already exists / changed underneath (409). */
-export const isStatus = (error: unknown, status: number): boolean =>
-  error instanceof ReleaseError && error.httpStatus === status;
+/** Whether a request failed with this HTTP status (404 missing, 409 conflict or already there, 410 expired). */
+export const isStatus = (error: unknown, status: number): boolean => hasHttpStatus(error, status);
 
 /**
- * TLS material and auth headers from the kubeconfig. client-node's `applyToHTTPSOptions` refuses plain-HTTP
- * servers that kubectl accepts (a local API server, kube-sim); for those, the part that only sets headers.
+ * The object of a request for messages: `ConfigMap "x"` in the namespace of the path actually requested (never the
+ * kubeconfig's default namespace, which may belong to another environment).
  */
-async function applyCredentials(kc: KubeConfig, opts: https.RequestOptions, secure: boolean): Promise<void> {
-  if (secure) return kc.applyToHTTPSOptions(opts);
-  const inner = kc as unknown as { applyOptions?: (o: https.RequestOptions) => Promise<void> };
-  if (typeof inner.applyOptions !== "function")
-    throw new ReleaseError("CLUSTER", "this @kubernetes/client-node cannot talk to a plain-HTTP API server");
-  await inner.applyOptions.call(kc, opts);
-}
-
-function readAll(res: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on("data", (c: Buffer) => chunks.push(c));
-    res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    res.on("error", reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
-  }
+export function resourceOf(what: string, path: string): ResourceRef {
+  const named = /^([A-Za-z][\w.-]*) "([^"]+)"$/.exec(what);
+  const namespace = /\/namespaces\/([^/]+)\//.exec(path)?.[1];
+  const inWhat = what.includes(" in namespace ");
+  return {
+    kind: named ? (named[1] as string) : what,
+    ...(named ? { name: named[2] as string } : {}),
+    ...(namespace && !inWhat ? { namespace: decodeURIComponent(namespace) } : {}),
+  };
 }

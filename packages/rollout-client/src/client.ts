@@ -5,7 +5,15 @@ import { canaryGate, type GateDecision, type GateType } from "./operations/flagg
 import { history, type Revision } from "./operations/history.js";
 import { pause, restart, resume } from "./operations/pause.js";
 import { type OperationResult, type PromoteOptions, promote } from "./operations/promote.js";
-import { type PodTemplateChange, setImages, setPodTemplate } from "./operations/set-images.js";
+import {
+  type PodTemplateChange,
+  type SetTemplateOptions,
+  type SetTemplateResult,
+  setImages,
+  setPodTemplate,
+  setTemplate,
+  type TemplateEdit,
+} from "./operations/set-images.js";
 import { type UndoOptions, type UndoResult, undo } from "./operations/undo.js";
 import type { WorkloadStatus } from "./status.js";
 import { findTarget } from "./targets/find.js";
@@ -37,6 +45,11 @@ export interface RolloutClient {
   /** Sets container images by container name (`*` for all) in one write. */
   setImages(target: Target, images: Record<string, string>): Promise<OperationResult>;
   setPodTemplate(target: Target, change: PodTemplateChange): Promise<OperationResult>;
+  /**
+   * Writes the whole pod template (containers, volumes, annotations; optionally replicas) in one optimistic write:
+   * the template given, or `edit(current)`. With `resourceVersion`, only if the workload is still at it.
+   */
+  setTemplate(target: Target, edit: TemplateEdit, options?: SetTemplateOptions): Promise<SetTemplateResult>;
   promote(target: Target, options?: PromoteOptions): Promise<OperationResult>;
   abort(target: Target): Promise<OperationResult>;
   retry(target: Target): Promise<OperationResult>;
@@ -64,6 +77,7 @@ export async function connect(options: ConnectOptions = {}): Promise<RolloutClie
     waitFor: (target, predicate, opts) => waitFor(conn, target, predicate, opts),
     setImages: (target, images) => setImages(conn, target, images),
     setPodTemplate: (target, change) => setPodTemplate(conn, target, change),
+    setTemplate: (target, edit, opts) => setTemplate(conn, target, edit, opts),
     promote: (target, opts) => promote(conn, target, opts),
     abort: (target) => abort(conn, target),
     retry: (target) => retry(conn, target),

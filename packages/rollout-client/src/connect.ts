@@ -191,8 +191,8 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
         resolve,
       );
       req.on("error", reject);
-      if (body !== undefined) req.write(body);
-      req.end();
+      if (body !== undefined) req.end(body);
+      else req.end();
     });
   }
 
@@ -226,6 +226,9 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
     if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);
       headers["Content-Type"] = spec.patchType ? PATCH_CONTENT_TYPES[spec.patchType] : "application/json";
+      // Always framed: Node sends a DELETE body with neither Content-Length nor chunking, which the server then reads
+      // as the start of the next request and answers 400 (the `DELETE Lease … HTTP 400` of issue #13).
+      headers["Content-Length"] = String(Buffer.byteLength(body));
     }
     const url = urlOf(spec.path, spec.query);
     const credentials = await credentialHeaders(kc);
@@ -390,7 +393,8 @@ async function credentialHeaders(kc: KubeConfig): Promise<Record<string, string>
   return headers;
 }
 
-function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Resolves after `ms` on the clock, or at once when the signal aborts. */
+export function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve();

@@ -1,3 +1,8 @@
+/**
+ * The public API of @rollway/rollout-client (see the README's "Public API"): `connect()` and its client's operations,
+ * the cluster layer (`openConnection`, `Connection.objects`, `listWatch`), the one error class, the status functions,
+ * and the exact bodies the operations send, as named constants.
+ */
 export { connect, type RolloutClient } from "./client.js";
 export {
   type Clock,
@@ -12,7 +17,6 @@ export {
   type RequestSpec,
 } from "./connect.js";
 export {
-  describeResource,
   hasHttpStatus,
   type ResourceRef,
   RolloutClientError,
@@ -58,7 +62,13 @@ export {
   unpauseAndPromoteFullPatch,
   unpausePatch,
 } from "./operations/promote.js";
-export type { PodTemplateChange } from "./operations/set-images.js";
+export {
+  type PodTemplateChange,
+  type SetTemplateOptions,
+  type SetTemplateResult,
+  setTemplatePatch,
+  type TemplateEdit,
+} from "./operations/set-images.js";
 export {
   replaceTemplateAndAnnotationsPatch,
   replaceTemplatePatch,

@@ -9,7 +9,7 @@
  * restart it), sends no `allowWatchBookmarks`, takes no AbortSignal or clock, and opens its watches through its own
  * fetch transport, a second one beside ours that would not share the retries or the error class.
  */
-import type { Clock, Connection, RawWatchEvent } from "./connect.js";
+import { type Clock, type Connection, type RawWatchEvent, sleepOn } from "./connect.js";
 import { errorFromResponse, type KubeStatusBody, type ResourceRef, RolloutClientError } from "./errors.js";
 
 export interface ListWatchOptions {
@@ -127,14 +127,14 @@ export async function* listWatch<T>(
       failures++;
       if (options.maxFailures !== undefined && failures >= options.maxFailures) throw error;
       yield { type: "INTERRUPTED", error, failures };
-      await pause(clock, backoff(failures), signal);
+      await sleepOn(clock, backoff(failures), signal);
       continue;
     }
     // The server closed the stream (its watch timeout, or a dropped connection): resume from where we are; streams
     // that keep closing without a single event are taken as failures, so as not to spin.
     if (emptyStream) {
       failures++;
-      await pause(clock, backoff(failures), signal);
+      await sleepOn(clock, backoff(failures), signal);
     }
   }
 }
@@ -142,24 +142,6 @@ export async function* listWatch<T>(
 function backoff(failures: number): number {
   const exp = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
   return Math.round(exp / 2 + (exp / 2) * Math.random());
-}
-
-function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      timer.cancel();
-      resolve();
-    };
-    const timer = clock.setTimer(ms, () => {
-      signal.removeEventListener("abort", done);
-      resolve();
-    });
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 export type { RawWatchEvent };

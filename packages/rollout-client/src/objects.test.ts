@@ -43,6 +43,33 @@ describe("the generic object API (any apiVersion, kind, namespace and name)", ()
     expect(deployment.spec.template.spec.containers[0]?.image).toBe("web:2");
   });
 
+  it("deletes with preconditions (a body on DELETE): a stale resourceVersion is a CONFLICT, the current one deletes", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    const { objects } = env.conn;
+    const lease = await objects.create<{ metadata: { resourceVersion: string; uid: string } }>({
+      ...LEASE,
+      metadata: { name: "rollway-release-demo" },
+      spec: { holderIdentity: "engine-1" },
+    });
+    await objects.patch({ ...LEASE, name: "rollway-release-demo" }, { spec: { holderIdentity: "engine-2" } }, "merge");
+    const stale = await objects
+      .delete(
+        { ...LEASE, name: "rollway-release-demo" },
+        { preconditions: { resourceVersion: lease.metadata.resourceVersion } },
+      )
+      .catch((e: unknown) => e);
+    expect(stale).toMatchObject({ code: "CONFLICT", httpStatus: 409 });
+    const current = await objects.get<{ metadata: { resourceVersion: string } }>({
+      ...LEASE,
+      name: "rollway-release-demo",
+    });
+    await objects.delete(
+      { ...LEASE, name: "rollway-release-demo" },
+      { preconditions: { resourceVersion: current.metadata.resourceVersion, uid: lease.metadata.uid } },
+    );
+    await expect(objects.get({ ...LEASE, name: "rollway-release-demo" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
   it("reads and writes subresources: status and scale", async () => {
     const env = await kubeSimResource({ withoutControllers: true });
     const { objects } = env.conn;

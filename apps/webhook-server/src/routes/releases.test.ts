@@ -135,6 +135,16 @@ describe("deploy, as seed 004 describes it", () => {
     expect(await rolloutImage(server.cluster.sim, "frontend")).toBe("my-registry/image-for-frontend:1.0");
   });
 
+  it("answers 502 with the cluster's code FORBIDDEN, not 500 internal error, when RBAC denies reading the history", async () => {
+    const server = await simServerResource();
+    server.cluster.sim.faults.deny({ verb: "list", resource: "configmaps" });
+    const res = await fetch(`${server.base}/releases`, { headers: deployHeaders });
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { code: string; message: string };
+    expect(body.code).toBe("FORBIDDEN");
+    expect(body.message).toMatch(/in namespace "demo": .*forbidden/);
+  });
+
   it("answers 404 for a project or environment that is not configured, 401/403 before that", async () => {
     const server = await simServerResource({
       config: {

@@ -4,6 +4,7 @@
  */
 import type { Environment, RecordCache, ReleaseRecord } from "@rollway/release";
 import { EnvironmentError, ReleaseError } from "@rollway/release";
+import { RolloutClientError } from "@rollway/rollout-client";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import type { Logger } from "pino";
@@ -52,6 +53,9 @@ export function releaseError(c: Context<Env>, error: unknown): Response {
       { message: `the environment in the cluster is invalid: ${error.message}`, code: "INVALID_ENVIRONMENT" },
       409,
     );
+  // The cluster refused or could not be reached (rollout-client's one error class, on every path): a bad gateway,
+  // with the cluster's code (FORBIDDEN for RBAC, UNAVAILABLE, CONFLICT…), never "internal error".
+  if (error instanceof RolloutClientError) return c.json({ message: error.message, code: error.code }, 502);
   if (!(error instanceof ReleaseError)) throw error;
   const status = ERROR_STATUS[error.code] ?? 502;
   if (error.code === "INVALID_PLAN") {

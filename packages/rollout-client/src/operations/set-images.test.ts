@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { RolloutClientError } from "../errors.js";
 import type { DeploymentObject, PodTemplate, RolloutObject } from "../resources.js";
-import { deploymentManifest, kubeSimResource, rolloutManifest } from "../test-helpers/kube-sim.js";
-import { applyPodTemplateChange, setImageStrategicPatch } from "./set-images.js";
+import { deploymentManifest, drive, kubeSimResource, rolloutManifest } from "../test-helpers/kube-sim.js";
+import { applyPodTemplateChange, setImageStrategicPatch, setTemplatePatch } from "./set-images.js";
 
 const resource = { kind: "Rollout", name: "web", namespace: "shop" };
 const template = (): PodTemplate => ({
@@ -161,5 +161,87 @@ describe("setImages and setPodTemplate against kube-sim", () => {
     const rollout = await env.get<RolloutObject>("Rollout", "web");
     expect(rollout.spec.template?.spec?.volumes).toEqual([{ name: "oconfig", configMap: { name: "web-oconfig-v2" } }]);
     expect(rollout.spec.template?.metadata?.annotations).toEqual({ "rollway.dev/oconfig": "v2" });
+  });
+});
+
+describe("setTemplate: the whole pod template in one optimistic write", () => {
+  const withConfig = (t: PodTemplate): PodTemplate => {
+    const next = structuredClone(t);
+    const web = next.spec?.containers?.find((c) => c.name === "web");
+    if (web) {
+      web.image = "web:2";
+      web.volumeMounts = [{ name: "oconfig", mountPath: "/etc/oconfig", readOnly: true }];
+    }
+    next.spec = { ...next.spec, volumes: [{ name: "oconfig", configMap: { name: "web-oconfig-v2" } }] };
+    next.metadata = { ...next.metadata, annotations: { "rollway.dev/oconfig": "v2" } };
+    return next;
+  };
+
+  it("writes image, oConfig volume and mount at once, and going back removes them (not merged in)", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Rollout", rolloutManifest("web", "web:1", "blueGreen"));
+    const target = await env.client.target("web");
+    const original = (await env.get<RolloutObject>("Rollout", "web")).spec.template as PodTemplate;
+    env.requests.length = 0;
+    const forward = await env.client.setTemplate(target, withConfig);
+    expect(forward).toMatchObject({ writes: 1, before: original, after: withConfig(original) });
+    expect(env.requests.map((r) => r.method)).toEqual(["GET", "PATCH"]);
+    expect((await env.get<RolloutObject>("Rollout", "web")).spec.template).toEqual(withConfig(original));
+    // Abort/rollback: the old template exactly, oConfig volume, mount and annotation gone.
+    const back = await env.client.setTemplate(target, original);
+    expect(back.writes).toBe(1);
+    expect((await env.get<RolloutObject>("Rollout", "web")).spec.template).toEqual(original);
+    await expect(env.client.setTemplate(target, original)).resolves.toMatchObject({ writes: 0 });
+  });
+
+  it("sends the merge-patch diff with the resourceVersion it read (the body is a named constructor)", () => {
+    const t = template();
+    const next = structuredClone(t);
+    next.spec = { ...next.spec, volumes: [] };
+    delete next.metadata?.annotations;
+    expect(setTemplatePatch("42", t, next, 0)).toEqual({
+      metadata: { resourceVersion: "42" },
+      spec: { template: { metadata: { annotations: null }, spec: { volumes: [] } }, replicas: 0 },
+    });
+  });
+
+  it("with the resourceVersion the caller read at, refuses a workload changed since (CONFLICT, nothing written)", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Deployment", deploymentManifest("api", "api:1"));
+    const target = await env.client.target("api");
+    const read = await env.get<DeploymentObject>("Deployment", "api");
+    await env.client.setImages(target, { api: "api:someone-else" });
+    const error = await env.client
+      .setTemplate(target, read.spec.template as PodTemplate, { resourceVersion: read.metadata.resourceVersion })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolloutClientError);
+    expect(error).toMatchObject({ code: "CONFLICT", httpStatus: 409 });
+    expect((await env.get<DeploymentObject>("Deployment", "api")).spec.template?.spec?.containers?.[0]?.image).toBe(
+      "api:someone-else",
+    );
+  });
+
+  it("sets replicas in the same write, on the Deployment a workloadRef names, and survives 409s and a 503", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Deployment", deploymentManifest("shop-ui", "ui:1"));
+    await env.create("Rollout", rolloutManifest("ui", "", "blueGreen", { workloadRef: "shop-ui" }));
+    const target = await env.client.target("shop-ui");
+    env.sim.faults.failRequests({ verb: "patch", resource: "deployments", code: 409, times: 2 });
+    env.sim.faults.failRequests({ verb: "patch", resource: "deployments", code: 503, times: 1 });
+    const writing = env.client.setTemplate(
+      target,
+      (current) => {
+        const next = structuredClone(current);
+        if (next.spec?.containers?.[0]) next.spec.containers[0].image = "ui:2";
+        return next;
+      },
+      { replicas: 0 },
+    );
+    // The 503 is retried after a back-off on the client's clock (kube-sim's): moved on, no real waiting.
+    const result = await drive(env, writing, { stepMs: 100 });
+    expect(result.writes).toBe(1);
+    const deployment = await env.get<DeploymentObject & { spec: { replicas: number } }>("Deployment", "shop-ui");
+    expect(deployment.spec.replicas).toBe(0);
+    expect(deployment.spec.template?.spec?.containers?.[0]?.image).toBe("ui:2");
   });
 });

@@ -207,3 +207,95 @@ export async function setPodTemplate(
     return { writes: 1 };
   });
 }
+
+/** What `setTemplate` writes: the whole pod template, or a function from the current one to the next. */
+export type TemplateEdit = PodTemplate | ((current: PodTemplate) => PodTemplate);
+
+export interface SetTemplateOptions {
+  /** Also set `spec.replicas` in the same write (a recreate migration scales to zero, then back). */
+  replicas?: number;
+  /**
+   * Write only if the workload is still at this resourceVersion (the one the caller read the template at); a change
+   * since answers CONFLICT, and is not retried. Without it, a conflict is retried from a fresh read.
+   */
+  resourceVersion?: string;
+}
+
+export interface SetTemplateResult extends OperationResult {
+  /** The template before the write, as it was in the workload's spec. */
+  before: PodTemplate;
+  /** The template after the write (the same as before when nothing had to change). */
+  after: PodTemplate;
+  /** The workload's resourceVersion after the write. */
+  resourceVersion: string | undefined;
+}
+
+/**
+ * The body of `setTemplate`: the RFC 7386 diff from the current template to the next (keys the next template lacks
+ * become null, so a volume or annotation removed is really removed, lists are replaced whole) with the
+ * resourceVersion precondition, and `spec.replicas` when given.
+ */
+export const setTemplatePatch = (
+  resourceVersion: string | undefined,
+  current: PodTemplate,
+  next: PodTemplate,
+  replicas?: number,
+) => ({
+  metadata: { resourceVersion },
+  spec: {
+    ...(deepEqual(current, next) ? {} : { template: createMergePatch(current, next) }),
+    ...(replicas === undefined ? {} : { replicas }),
+  },
+});
+
+/**
+ * Sets the whole pod template of a target's workload (the Rollout, the `workloadRef` Deployment, the Canary's target
+ * Deployment, or the Deployment) in one optimistic write: containers, volumes (an oConfig ConfigMap), annotations,
+ * everything. The result is the template given, byte for byte: what abort and rollback need to bring back exactly
+ * what users had.
+ */
+export async function setTemplate(
+  conn: Connection,
+  target: Target,
+  edit: TemplateEdit,
+  options: SetTemplateOptions = {},
+): Promise<SetTemplateResult> {
+  const { kind, name } = target.workload;
+  const step = async (): Promise<SetTemplateResult> => {
+    const workload = await readObject<WorkloadObject & { spec: { replicas?: number } }>(
+      conn,
+      kind,
+      target.namespace,
+      name,
+    );
+    const rv = options.resourceVersion ?? workload.metadata.resourceVersion;
+    if (options.resourceVersion !== undefined && workload.metadata.resourceVersion !== options.resourceVersion) {
+      throw new RolloutClientError(
+        "CONFLICT",
+        `changed since it was read (resourceVersion ${options.resourceVersion}, now ${workload.metadata.resourceVersion}); read it again and decide`,
+        { resource: { kind, name, namespace: target.namespace }, httpStatus: 409, reason: "Conflict" },
+      );
+    }
+    const before = workload.spec.template ?? {};
+    const after = typeof edit === "function" ? edit(clone(before)) : clone(edit);
+    const sameReplicas = options.replicas === undefined || options.replicas === workload.spec.replicas;
+    if (deepEqual(before, after) && sameReplicas) {
+      return { writes: 0, before, after: before, resourceVersion: workload.metadata.resourceVersion };
+    }
+    const written = await patchObject<WorkloadObject>(
+      conn,
+      kind,
+      target.namespace,
+      name,
+      "merge",
+      setTemplatePatch(rv, before, after, options.replicas),
+    );
+    return {
+      writes: 1,
+      before,
+      after: written.spec.template ?? after,
+      resourceVersion: written.metadata.resourceVersion,
+    };
+  };
+  return options.resourceVersion === undefined ? withConflictRetry(conn, step) : step();
+}
