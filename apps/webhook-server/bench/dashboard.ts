@@ -68,6 +68,21 @@ try {
     const after = await serverSeconds(route);
     times.push((after.sum - before.sum) * 1000);
   }
+  // Baseline in the same run: the JSON status route, which reads the same engine.status and renders no HTML.
+  const apiRoute = "/v1/projects/:project/environments/:environment/status";
+  const apiTimes: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const before = await serverSeconds(apiRoute);
+    const res = await fetch(`${url}/v1/projects/bench/environments/bench/status`, {
+      headers: { Authorization: `Bearer ${tokens.deploy}` },
+    });
+    await res.text();
+    apiTimes.push(((await serverSeconds(apiRoute)).sum - before.sum) * 1000);
+  }
+  const apiWarm = apiTimes.slice(1).sort((a, b) => a - b);
+  console.log(
+    `baseline GET {base}/status (JSON, same engine.status): first ${apiTimes[0]?.toFixed(1)} ms; warm median ${apiWarm[Math.floor(apiWarm.length / 2)]?.toFixed(1)} ms`,
+  );
   const warm = times.slice(1).sort((a, b) => a - b);
   console.log(
     `environment page, ${COMPONENTS} components: first render ${times[0]?.toFixed(1)} ms server time; warm median ${warm[Math.floor(warm.length / 2)]?.toFixed(1)} ms, p95 ${warm[Math.floor(warm.length * 0.95)]?.toFixed(1)} ms`,
