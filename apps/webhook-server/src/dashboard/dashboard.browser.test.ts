@@ -43,7 +43,7 @@ const DEMO = "/dashboard/projects/demo/environments/demo";
 
 // A browser and a cluster per test, on a loaded two-core machine.
 describe("the dashboard in chromium", { timeout: 120_000 }, () => {
-  it("follows a manual release live to waiting, promotes it with the button, and history shows who approved it", async () => {
+  it("follows a manual release live to waiting, promotes it with the button, history shows who approved it, and rolls it back", async () => {
     // Pods slow enough that the pages are open well before the previews are ready, even on a loaded machine.
     const server = await simServerResource({ readyDelayMs: 8000 });
     const browser = await browserResource();
@@ -109,6 +109,19 @@ describe("the dashboard in chromium", { timeout: 120_000 }, () => {
     await screenshots(page, "release-promoted");
     await page.goto(`${server.url}${DEMO}`);
     await screenshots(page, "environment-calm");
+
+    // Roll it back: a new release that puts every component back, shown with its result.
+    await page.goto(`${server.url}${DEMO}/releases/${id}`);
+    await page.getByRole("link", { name: "Roll back" }).click();
+    await page.getByRole("button", { name: "Yes, roll back" }).click();
+    await expect.poll(() => page.locator("h1").textContent()).toBe("Roll back: done");
+    const rollback = /Rollback started as release (\S+)\./.exec(
+      (await page.getByRole("status").textContent()) ?? "",
+    )?.[1];
+    expect(rollback).toMatch(/^demo-/);
+    await readEvents(`${server.base}/releases/${rollback}/events`, deployHeaders);
+    await page.goto(`${server.url}${DEMO}/releases`);
+    expect(await page.locator("table.history tbody tr").first().textContent()).toContain(`rolls back ${id}`);
     expect(problems).toEqual([]);
   });
 

@@ -96,7 +96,7 @@ export class Sessions {
     header: (name: string) => string | undefined;
   }) {
     const proxy = this.config.proxyAuth;
-    if (proxy && proxy.proxies.includes(normalizeAddress(input.remoteAddress))) {
+    if (proxy?.proxies.includes(normalizeAddress(input.remoteAddress))) {
       const user = input.header(proxy.userHeader)?.trim();
       if (user && NAME.test(user)) return this.#proxyViewer(user);
     }

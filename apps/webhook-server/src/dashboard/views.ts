@@ -137,7 +137,7 @@ ${
   running
     ? html`<section class="running" aria-labelledby="running-title">
 <h2 id="running-title">Running release <a href="${releasePath(place, running.id)}"><code>${running.id}</code></a></h2>
-<p>State: <strong class="state" data-state>${running.state}</strong>${running.abortRequested ? html` (abort requested by ${running.abortRequested.by})` : ""}</p>
+<p>State: <strong class="state state-${running.state}" data-state>${running.state}</strong>${running.abortRequested ? html` (abort requested by ${running.abortRequested.by})` : ""}</p>
 ${input.actions}
 ${eventList(events.slice(-8), "Latest steps")}
 </section>`
