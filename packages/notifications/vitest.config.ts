@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { sourceConditions } from "../../vitest.shared.js";
 
 // Tests start loopback receivers, an SMTP server and kube-sim; CI runs several suites at once on two cores.
-export default defineConfig({ test: { testTimeout: 30_000, hookTimeout: 30_000 } });
+export default defineConfig({ ...sourceConditions, test: { testTimeout: 30_000, hookTimeout: 30_000 } });
