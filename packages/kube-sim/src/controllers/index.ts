@@ -2,6 +2,7 @@
  * The registry of built-in controllers that `startKubeSim()` runs unless told otherwise.
  * To add a controller: write it with `defineController` in its own file here and list it below.
  */
+import { daemonSetController } from "./daemonset.js";
 import { deploymentController } from "./deployment.js";
 import { endpointsController } from "./endpoints.js";
 import { flaggerController } from "./flagger.js";
@@ -15,6 +16,7 @@ export const builtInControllers: Controller[] = [
   podController,
   replicaSetController,
   deploymentController,
+  daemonSetController,
   jobController,
   endpointsController,
   rolloutController,
