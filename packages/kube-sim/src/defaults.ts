@@ -78,6 +78,20 @@ export function applyDefaults(group: string, resource: string, o: KubeObject): v
       setDefault(spec, "replicas", 1);
       defaultTemplate(spec);
       return;
+    case "apps/daemonsets": {
+      // apps/v1 SetDefaults_DaemonSet: RollingUpdate with maxUnavailable 1 and maxSurge 0.
+      if (!spec) return;
+      const strategy = obj(spec, "updateStrategy");
+      setDefault(strategy, "type", "RollingUpdate");
+      if (strategy.type === "RollingUpdate") {
+        const ru = obj(strategy, "rollingUpdate");
+        setDefault(ru, "maxUnavailable", 1);
+        setDefault(ru, "maxSurge", 0);
+      }
+      setDefault(spec, "revisionHistoryLimit", 10);
+      defaultTemplate(spec);
+      return;
+    }
     case "batch/jobs":
       if (!spec) return;
       setDefault(spec, "parallelism", 1);

@@ -50,6 +50,9 @@ import {
 export type PatchType = "json" | "merge" | "strategic";
 export type Propagation = "Background" | "Foreground" | "Orphan";
 
+/** The finalizer the garbage collector puts on an owner deleted with `propagationPolicy: Foreground`. */
+const FOREGROUND_DELETION = "foregroundDeletion";
+
 export interface StoreEvent {
   type: "ADDED" | "MODIFIED" | "DELETED";
   resourceVersion: number;
@@ -575,6 +578,10 @@ export class Store {
     if (options.dryRun) return { object: structuredClone(current), deleted: false };
     const propagation = options.propagationPolicy ?? "Background";
     if (propagation === "Orphan") this.orphanDependents(current);
+    if (propagation === "Foreground" && !current.metadata.deletionTimestamp) {
+      const foreground = this.foregroundDelete(type, current);
+      if (foreground) return foreground;
+    }
     const graceful = this.gracefulPodDeletion(type, current, options.gracePeriodSeconds);
     if (graceful) return { object: structuredClone(graceful), deleted: false };
     if ((current.metadata.finalizers?.length ?? 0) > 0) {
@@ -988,6 +995,8 @@ export class Store {
       }
     }
     this.deleteDependents(obj);
+    // An owner waiting in foreground deletion for this dependent may now go.
+    for (const ref of obj.metadata.ownerReferences ?? []) this.releaseForeground(ref.uid);
   }
 
   private emptyNamespace(ns: string): void {
@@ -1009,6 +1018,61 @@ export class Store {
         if (this.bucket(t).has(this.objectKey(t, o.metadata.namespace, o.metadata.name as string))) {
           this.delete(t, o.metadata.namespace, o.metadata.name as string);
         }
+      }
+    }
+  }
+
+  private dependentsOf(uid: string | undefined): [ResourceType, KubeObject][] {
+    const out: [ResourceType, KubeObject][] = [];
+    if (!uid) return out;
+    for (const t of this.types.all())
+      for (const o of this.bucket(t).values())
+        if (o.metadata.ownerReferences?.some((r) => r.uid === uid)) out.push([t, o]);
+    return out;
+  }
+
+  /**
+   * Foreground cascading deletion, as the garbage collector does it: the owner stays, with `deletionTimestamp`
+   * and the `foregroundDeletion` finalizer, while its dependents are deleted (foreground too); once the last one
+   * is gone the finalizer is removed and the owner goes. Undefined when there are no dependents (deleted at once).
+   */
+  private foregroundDelete(
+    type: ResourceType,
+    current: KubeObject,
+  ): { object: KubeObject; deleted: boolean } | undefined {
+    const dependents = this.dependentsOf(current.metadata.uid);
+    if (dependents.length === 0) return undefined;
+    const next = structuredClone(current);
+    next.metadata.deletionTimestamp = this.timestamp();
+    next.metadata.deletionGracePeriodSeconds = 0;
+    next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FOREGROUND_DELETION];
+    this.write(type, "MODIFIED", next, current);
+    for (const [t, d] of dependents) {
+      if (!this.bucket(t).has(this.objectKey(t, d.metadata.namespace, d.metadata.name as string))) continue;
+      this.delete(t, d.metadata.namespace, d.metadata.name as string, { propagationPolicy: "Foreground" });
+    }
+    this.releaseForeground(current.metadata.uid);
+    const now = this.bucket(type).get(
+      this.objectKey(type, current.metadata.namespace, current.metadata.name as string),
+    );
+    return now ? { object: structuredClone(now), deleted: false } : { object: structuredClone(next), deleted: true };
+  }
+
+  /** Removes `foregroundDeletion` from an owner being deleted once no dependent is left (it then goes). */
+  private releaseForeground(uid: string | undefined): void {
+    if (!uid) return;
+    for (const t of this.types.all()) {
+      for (const owner of this.bucket(t).values()) {
+        if (owner.metadata.uid !== uid) continue;
+        if (!owner.metadata.deletionTimestamp || !owner.metadata.finalizers?.includes(FOREGROUND_DELETION)) return;
+        if (this.dependentsOf(uid).length > 0) return;
+        const next = structuredClone(owner);
+        next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== FOREGROUND_DELETION);
+        if (next.metadata.finalizers.length === 0) {
+          delete next.metadata.finalizers;
+          this.remove(t, next);
+        } else this.write(t, "MODIFIED", next, owner);
+        return;
       }
     }
   }

@@ -475,6 +475,22 @@ export function checkBuiltInUpdate(type: ResourceType, old: KubeObject, next: Ku
     if (JSON.stringify(normalSelector(was)) !== JSON.stringify(normalSelector(now)))
       causes.push({ field: "spec.selector", message: `Invalid value: ${goLabelSelector(now)}: field is immutable` });
   }
+  if (
+    type.group === "rbac.authorization.k8s.io" &&
+    (type.resource === "rolebindings" || type.resource === "clusterrolebindings")
+  ) {
+    // rbac/validation ValidateRoleBindingUpdate: the internal rbac.RoleRef printed with %#v.
+    const ref = (o: KubeObject) => ((o as unknown as Obj).roleRef ?? {}) as Obj;
+    const was = ref(old);
+    const now = ref(next);
+    if (was.apiGroup !== now.apiGroup || was.kind !== now.kind || was.name !== now.name) {
+      const q = (v: unknown) => JSON.stringify(String(v ?? ""));
+      causes.push({
+        field: "roleRef",
+        message: `Invalid value: rbac.RoleRef{APIGroup:${q(now.apiGroup)}, Kind:${q(now.kind)}, Name:${q(now.name)}}: cannot change roleRef`,
+      });
+    }
+  }
   return causes;
 }
 

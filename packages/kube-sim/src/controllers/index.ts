@@ -3,6 +3,7 @@
  * To add a controller: write it with `defineController` in its own file here and list it below.
  */
 import { analysisRunController } from "./analysisrun.js";
+import { daemonSetController } from "./daemonset.js";
 import { deploymentController } from "./deployment.js";
 import { endpointsController } from "./endpoints.js";
 import { flaggerController } from "./flagger.js";
@@ -16,6 +17,7 @@ export const builtInControllers: Controller[] = [
   podController,
   replicaSetController,
   deploymentController,
+  daemonSetController,
   jobController,
   endpointsController,
   rolloutController,

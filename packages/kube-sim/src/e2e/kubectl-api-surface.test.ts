@@ -149,3 +149,21 @@ spec:
     );
   });
 });
+
+describe("RBAC validation on update", () => {
+  it("refuses a changed roleRef with the apiserver's message", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const binding = (role: string) => `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ${role}}
+subjects: [{kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}]
+`;
+    expect((await kubectl(sim, ["apply", "-f", "-"], binding("reader"))).code).toBe(0);
+    const r = await kubectl(sim, ["apply", "-f", "-"], binding("writer"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'The RoleBinding "reader" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", Kind:"Role", Name:"writer"}: cannot change roleRef',
+    );
+  });
+});

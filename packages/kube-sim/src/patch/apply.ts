@@ -298,6 +298,38 @@ function printManager(e: ManagedFieldsEntry): string {
   return out;
 }
 
+/** Deep equality of JSON values, stopping at the first difference. */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isPlainObject(a)) {
+    if (!isPlainObject(b)) return false;
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    for (const k of ka) if (!jsonEqual(a[k], b[k])) return false;
+    return true;
+  }
+  return false;
+}
+
+/** The leaves of `set` whose value differs between `a` and `b`, skipping every subtree that is equal. */
+function changedLeaves(set: FieldSet, a: unknown, b: unknown, prefix: string[]): string[][] {
+  const out: string[][] = [];
+  for (const [segment, child] of Object.entries(set)) {
+    const path = [...prefix, segment];
+    const va = segment === "." ? a : valueAt(a, [segment]);
+    const vb = segment === "." ? b : valueAt(b, [segment]);
+    if (jsonEqual(va, vb)) continue;
+    if (Object.keys(child).length === 0) out.push(path);
+    else out.push(...changedLeaves(child, va, vb, path));
+  }
+  return out;
+}
+
 export interface UpdateInput {
   /** The object before the write; undefined for a create. */
   live: Json | undefined;
@@ -345,10 +377,8 @@ export function recordUpdate(input: UpdateInput): ManagedFieldsEntry[] {
   const { live, next, manager, kind, custom, subresource } = input;
   const after = writableSet(next, kind, custom, subresource);
   const before = live ? writableSet(live, kind, custom, subresource) : {};
-  const changed = leaves(after).filter(
-    (p) => live === undefined || stable(valueAt(live, p)) !== stable(valueAt(next, p)),
-  );
-  const removed = leaves(before).filter((p) => valueAt(next, p) === undefined);
+  const changed = live === undefined ? leaves(after) : changedLeaves(after, live, next, []);
+  const removed = live === undefined ? [] : leaves(before).filter((p) => valueAt(next, p) === undefined);
   if (changed.length === 0 && removed.length === 0) return input.entries;
   const isMine = (e: ManagedFieldsEntry) =>
     e.manager === manager &&
