@@ -29,14 +29,19 @@ export async function retry(conn: Connection, target: Target): Promise<Operation
 }
 
 async function statusPatchWithFallback(conn: Connection, target: Target, patch: object): Promise<OperationResult> {
-  return withConflictRetry(conn, async () => {
-    try {
-      await patchObject(conn, "Rollout", target.namespace, target.name, "merge", patch, "status");
-      return { writes: 1 };
-    } catch (error) {
-      if (!(error instanceof RolloutClientError) || error.code !== "NOT_FOUND") throw error;
-      await patchObject(conn, "Rollout", target.namespace, target.name, "merge", patch);
-      return { writes: 2 };
-    }
-  });
+  // `abort: true` (or false) twice is the same as once: sent again after a 5xx or a cut connection.
+  return withConflictRetry(
+    conn,
+    async () => {
+      try {
+        await patchObject(conn, "Rollout", target.namespace, target.name, "merge", patch, "status");
+        return { writes: 1 };
+      } catch (error) {
+        if (!(error instanceof RolloutClientError) || error.code !== "NOT_FOUND") throw error;
+        await patchObject(conn, "Rollout", target.namespace, target.name, "merge", patch);
+        return { writes: 2 };
+      }
+    },
+    { redecideOnTransient: true },
+  );
 }

@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { bundledCrdDir } from "@rollway/kube-sim";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { parse, stringify } from "yaml";
+import { connect } from "../client.js";
 import type { RolloutObject } from "../resources.js";
 import { deploymentManifest, kubeSimResource, rolloutManifest } from "../test-helpers/kube-sim.js";
+import { resettingProxy } from "../test-helpers/resetting-proxy.js";
 import { argoObject } from "../testdata/load.js";
 import { promotePatches } from "./promote.js";
 
@@ -213,5 +215,56 @@ describe("promote against kube-sim", () => {
         'Deployment "api" in namespace "shop": promote does not apply to a Deployment; a Deployment rolls out by itself; use resume if it is paused',
     });
     expect(env.requests.slice(before)).toEqual([]);
+  });
+});
+
+describe("a write refused transiently is decided again from a fresh read, where that is safe", () => {
+  const paused = { pauseConditions: [{ reason: "BlueGreenPause", startTime: "2026-01-01T00:00:00Z" }] };
+
+  it("a 500 on a blue-green promote patch: read again, promote once (one backend is not left behind)", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Rollout", rolloutManifest("backend-4", "b:1", "blueGreen"));
+    await env.patchStatus("Rollout", "backend-4", paused);
+    const target = await env.client.target("backend-4");
+    env.sim.faults.failRequests({ verb: "patch", resource: "rollouts", subresource: "status", code: 500, times: 1 });
+    env.requests.length = 0;
+    await expect(env.client.promote(target)).resolves.toEqual({ writes: 1 });
+    expect(env.requests.map((r) => r.method)).toEqual(["GET", "PATCH", "GET", "PATCH"]);
+    expect((await env.get<RolloutObject>("Rollout", "backend-4")).status?.pauseConditions ?? null).toBeNull();
+  });
+
+  it("a promote whose answer was lost after it applied: the fresh read finds nothing left to do", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Rollout", rolloutManifest("web", "web:1", "blueGreen"));
+    await env.patchStatus("Rollout", "web", paused);
+    const proxy = await resettingProxy(env.sim.url);
+    const client = await connect({ kubeconfig: { yaml: env.sim.kubeconfig.replace(env.sim.url, proxy.url) } });
+    onTestFinished(() => client.close());
+    proxy.reset({ method: "PATCH", path: "/rollouts/web/status", times: 1, when: "after" });
+    await expect(client.promote(await client.target("web"))).resolves.toEqual({ writes: 0 });
+    expect(proxy.seen.filter((r) => r.startsWith("PATCH"))).toHaveLength(1);
+  });
+
+  it("never decides a canary promote again: a second decision could skip a step", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Rollout", rolloutManifest("web", "web:1", "canary"));
+    await env.patchStatus("Rollout", "web", { ...paused, currentStepIndex: 1 });
+    const target = await env.client.target("web");
+    env.sim.faults.failRequests({ verb: "patch", resource: "rollouts", code: 500, times: 1 });
+    await expect(env.client.promote(target)).rejects.toMatchObject({ code: "UNAVAILABLE", httpStatus: 500 });
+    expect((await env.get<RolloutObject>("Rollout", "web")).status?.pauseConditions).toHaveLength(1);
+  });
+
+  it("a 500 on setImages' strategic patch of a Deployment: read again and set the image", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    await env.create("Deployment", deploymentManifest("api", "api:1"));
+    const target = await env.client.target("api");
+    env.sim.faults.failRequests({ verb: "patch", resource: "deployments", code: 503, times: 2 });
+    await expect(env.client.setImages(target, { api: "api:2" })).resolves.toEqual({ writes: 1 });
+    const deployment = await env.get<{ spec: { template: { spec: { containers: { image: string }[] } } } }>(
+      "Deployment",
+      "api",
+    );
+    expect(deployment.spec.template.spec.containers[0]?.image).toBe("api:2");
   });
 });

@@ -90,24 +90,29 @@ export async function promote(
   if (target.kind === "Deployment") {
     throw unsupported(target, "promote", "a Deployment rolls out by itself; use resume if it is paused");
   }
-  return withConflictRetry(conn, async () => {
-    const rollout = await readObject<RolloutObject>(conn, "Rollout", target.namespace, target.name);
-    const patches = promotePatches(rollout, options.full ?? false);
-    let writes = 0;
-    let specPatch = patches.spec;
-    if (patches.status) {
-      try {
-        writes++;
-        await patchObject(conn, "Rollout", target.namespace, target.name, "merge", patches.status, "status");
-      } catch (error) {
-        if (!(error instanceof RolloutClientError) || error.code !== "NOT_FOUND") throw error;
-        specPatch = patches.unified;
+  return withConflictRetry(
+    conn,
+    async () => {
+      const rollout = await readObject<RolloutObject>(conn, "Rollout", target.namespace, target.name);
+      const patches = promotePatches(rollout, options.full ?? false);
+      let writes = 0;
+      let specPatch = patches.spec;
+      if (patches.status) {
+        try {
+          writes++;
+          await patchObject(conn, "Rollout", target.namespace, target.name, "merge", patches.status, "status");
+        } catch (error) {
+          if (!(error instanceof RolloutClientError) || error.code !== "NOT_FOUND") throw error;
+          specPatch = patches.unified;
+        }
       }
-    }
-    if (specPatch) {
-      writes++;
-      await patchObject(conn, "Rollout", target.namespace, target.name, "merge", specPatch);
-    }
-    return { writes };
-  });
+      if (specPatch) {
+        writes++;
+        await patchObject(conn, "Rollout", target.namespace, target.name, "merge", specPatch);
+      }
+      return { writes };
+      // A blue-green promote read again after an applied patch finds no pause condition and writes nothing more.
+    },
+    { redecideOnTransient: target.strategy === "blueGreen" },
+  );
 }

@@ -62,49 +62,54 @@ export async function setImages(
       );
     }
   }
-  return withConflictRetry(conn, async () => {
-    const workload = await readObject<WorkloadObject>(conn, kind, target.namespace, name);
-    const template = workload.spec.template ?? {};
-    const updated = clone(template);
-    const changed: Partial<Record<ContainerList, Container[]>> = {};
-    const found = new Set<string>();
-    for (const list of CONTAINER_LISTS) {
-      for (const container of updated.spec?.[list] ?? []) {
-        const image = images[container.name] ?? images["*"];
-        if (image === undefined) continue;
-        found.add(images[container.name] !== undefined ? container.name : "*");
-        if (container.image === image) continue;
-        container.image = image;
-        changed[list] = [...(changed[list] ?? []), container];
+  return withConflictRetry(
+    conn,
+    async () => {
+      const workload = await readObject<WorkloadObject>(conn, kind, target.namespace, name);
+      const template = workload.spec.template ?? {};
+      const updated = clone(template);
+      const changed: Partial<Record<ContainerList, Container[]>> = {};
+      const found = new Set<string>();
+      for (const list of CONTAINER_LISTS) {
+        for (const container of updated.spec?.[list] ?? []) {
+          const image = images[container.name] ?? images["*"];
+          if (image === undefined) continue;
+          found.add(images[container.name] !== undefined ? container.name : "*");
+          if (container.image === image) continue;
+          container.image = image;
+          changed[list] = [...(changed[list] ?? []), container];
+        }
       }
-    }
-    const missing = Object.keys(images).filter((c) => !found.has(c));
-    if (missing.length > 0) {
-      const known = CONTAINER_LISTS.flatMap((l) => (template.spec?.[l] ?? []).map((c) => c.name));
-      throw new RolloutClientError(
-        "INVALID",
-        `unable to find container${missing.length > 1 ? "s" : ""} named ${missing.map((m) => `"${m}"`).join(", ")} (the pod template has: ${known.join(", ") || "no containers"})`,
-        { resource },
-      );
-    }
-    if (Object.keys(changed).length === 0) return { writes: 0 };
-    if (kind === "Deployment") {
-      const order = { initContainers: template.spec?.initContainers, containers: template.spec?.containers };
-      await patchObject(conn, kind, target.namespace, name, "strategic", setImageStrategicPatch(changed, order));
-    } else {
-      const templatePatch: Record<string, unknown> = {};
-      for (const list of CONTAINER_LISTS) if (changed[list]) templatePatch[list] = updated.spec?.[list];
-      await patchObject(
-        conn,
-        kind,
-        target.namespace,
-        name,
-        "merge",
-        optimisticTemplatePatch(workload.metadata.resourceVersion, { spec: templatePatch }),
-      );
-    }
-    return { writes: 1 };
-  });
+      const missing = Object.keys(images).filter((c) => !found.has(c));
+      if (missing.length > 0) {
+        const known = CONTAINER_LISTS.flatMap((l) => (template.spec?.[l] ?? []).map((c) => c.name));
+        throw new RolloutClientError(
+          "INVALID",
+          `unable to find container${missing.length > 1 ? "s" : ""} named ${missing.map((m) => `"${m}"`).join(", ")} (the pod template has: ${known.join(", ") || "no containers"})`,
+          { resource },
+        );
+      }
+      if (Object.keys(changed).length === 0) return { writes: 0 };
+      if (kind === "Deployment") {
+        const order = { initContainers: template.spec?.initContainers, containers: template.spec?.containers };
+        await patchObject(conn, kind, target.namespace, name, "strategic", setImageStrategicPatch(changed, order));
+      } else {
+        const templatePatch: Record<string, unknown> = {};
+        for (const list of CONTAINER_LISTS) if (changed[list]) templatePatch[list] = updated.spec?.[list];
+        await patchObject(
+          conn,
+          kind,
+          target.namespace,
+          name,
+          "merge",
+          optimisticTemplatePatch(workload.metadata.resourceVersion, { spec: templatePatch }),
+        );
+      }
+      return { writes: 1 };
+      // Read again after a failed write: the images already set mean nothing more to write.
+    },
+    { redecideOnTransient: true },
+  );
 }
 
 /** A change to the pod template. `null` removes an entry. */

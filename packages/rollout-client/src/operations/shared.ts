@@ -33,17 +33,39 @@ export async function patchObject<T>(
 /**
  * Runs a read-decide-write step again, from a fresh read, when the write answers 409 Conflict, at most
  * `conn.conflictRetries` more times (client-go's `retry.RetryOnConflict` does the same).
+ *
+ * `redecideOnTransient`: also run it again when a write failed transiently (5xx or a cut connection, which the
+ * connection does not repeat for a write without a precondition: it may have applied). Only for steps whose fresh
+ * read sees an applied write and then decides to write nothing or the same again (setImages, a blue-green promote,
+ * abort); never for a canary promote, whose second decision would skip a step.
  */
-export async function withConflictRetry<T>(conn: Connection, step: () => Promise<T>): Promise<T> {
+export async function withConflictRetry<T>(
+  conn: Connection,
+  step: () => Promise<T>,
+  options: { redecideOnTransient?: boolean } = {},
+): Promise<T> {
+  let transient = 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await step();
     } catch (error) {
-      if (!(error instanceof RolloutClientError) || error.code !== "CONFLICT" || attempt >= conn.conflictRetries) {
-        throw error;
+      if (!(error instanceof RolloutClientError)) throw error;
+      if (error.code === "CONFLICT" && attempt < conn.conflictRetries) continue;
+      if (options.redecideOnTransient && isTransientWriteFailure(error) && transient < TRANSIENT_REDECISIONS) {
+        transient++;
+        continue;
       }
+      throw error;
     }
   }
+}
+
+/** How many times a step is decided again after transient write failures (each read itself is retried too). */
+const TRANSIENT_REDECISIONS = 3;
+
+function isTransientWriteFailure(error: RolloutClientError): boolean {
+  if (error.code !== "UNAVAILABLE" || error.method === "GET") return false;
+  return error.httpStatus === undefined || (error.httpStatus >= 500 && error.httpStatus <= 504);
 }
 
 export function unsupported(target: Target, operation: string, hint: string): RolloutClientError {

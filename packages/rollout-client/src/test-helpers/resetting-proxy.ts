@@ -6,7 +6,7 @@
  * - `forwardProxy`: an HTTP proxy (CONNECT tunnels, and absolute-URI requests), as a kubeconfig's `proxy-url` names.
  * Both are closed by `onTestFinished`.
  */
-import { createServer, request } from "node:http";
+import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { onTestFinished } from "vitest";
 
@@ -25,6 +25,29 @@ export interface ResettingProxy {
   /** Requests that passed through, in order: `GET /api/...`. */
   seen: string[];
   reset(rule: ResetRule): void;
+}
+
+/**
+ * Passes one request on to `target` (host, port, path) and its answer back, streams included; `onAnswer` may take
+ * the answer over instead (return true).
+ */
+export function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { host: string; port: string; path: string },
+  onAnswer?: (answer: IncomingMessage) => boolean,
+): void {
+  const upstream = request(
+    { host: target.host, port: target.port, method: req.method, path: target.path, headers: req.headers },
+    (answer) => {
+      if (onAnswer?.(answer)) return;
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  upstream.on("error", () => res.destroy());
+  res.on("close", () => upstream.destroy());
+  req.pipe(upstream);
 }
 
 export async function resettingProxy(target: string): Promise<ResettingProxy> {
@@ -46,21 +69,12 @@ export async function resettingProxy(target: string): Promise<ResettingProxy> {
       (req.socket as Socket).resetAndDestroy();
       return;
     }
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (upstreamRes) => {
-        if (rule?.when === "after") {
-          upstreamRes.resume();
-          upstreamRes.on("end", () => (req.socket as Socket).resetAndDestroy());
-          return;
-        }
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    forward.on("error", () => res.destroy());
-    res.on("close", () => forward.destroy());
-    req.pipe(forward);
+    forward(req, res, { host: upstream.hostname, port: upstream.port, path: req.url ?? "/" }, (answer) => {
+      if (rule?.when !== "after") return false;
+      answer.resume();
+      answer.on("end", () => (req.socket as Socket).resetAndDestroy());
+      return true;
+    });
   });
   await listen(server);
   return {
@@ -77,22 +91,7 @@ export async function forwardProxy(): Promise<{ url: string; seen: string[] }> {
   const server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
     const target = new URL(req.url ?? "/");
-    const forward = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: target.pathname + target.search,
-        headers: req.headers,
-      },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    forward.on("error", () => res.destroy());
-    res.on("close", () => forward.destroy());
-    req.pipe(forward);
+    forward(req, res, { host: target.hostname, port: target.port, path: target.pathname + target.search });
   });
   server.on("connect", (req, client: Socket, head: Buffer) => {
     seen.push(`CONNECT ${req.url}`);

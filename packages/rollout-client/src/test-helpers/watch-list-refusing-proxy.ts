@@ -3,9 +3,10 @@
  * 1.27, or with the gate off): a watch asking for `sendInitialEvents` gets 422 Invalid with the Status such a server
  * writes; every other request is passed through unchanged, streams included.
  */
-import { createServer, request } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { onTestFinished } from "vitest";
+import { forward } from "./resetting-proxy.js";
 
 export const WATCH_LIST_FORBIDDEN = {
   kind: "Status",
@@ -26,16 +27,7 @@ export async function watchListRefusingProxy(target: string): Promise<string> {
       res.writeHead(422, { "Content-Type": "application/json" }).end(JSON.stringify(WATCH_LIST_FORBIDDEN));
       return;
     }
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    forward.on("error", () => res.destroy());
-    res.on("close", () => forward.destroy());
-    req.pipe(forward);
+    forward(req, res, { host: upstream.hostname, port: upstream.port, path: req.url ?? "/" });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   onTestFinished(
