@@ -2,6 +2,8 @@
 // of fluxcd/flagger pkg/controller/scheduler.go advanceCanary with the kubernetes (blue/green) router,
 // pkg/canary/deployment_controller.go and pkg/controller/{webhook,scheduler_hooks,events}.go.
 // Webhooks are called over real HTTP with Flagger's payload; metric checks query Prometheus (flagger-metrics.ts).
+import { STATUS_CODES } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { mergePatchBetween } from "./argo-rollout-status.js";
 import type { Deployment, PodTemplate, Service } from "./argo-rollout-types.js";
 import { type MetricsWorld, runMetricChecks } from "./flagger-metrics.js";
@@ -31,6 +33,8 @@ import {
 export interface WebhookResponse {
   status: number;
   body: string;
+  /** The Retry-After header, if any. */
+  retryAfter?: string;
 }
 
 /** What an analysis tick may read and write. The kube-sim adapter implements it over the store. */
@@ -111,7 +115,8 @@ class FlaggerPass {
 
   // ------------------------------------------------------------------ events and webhooks
 
-  async event(type: "Normal" | "Warning", message: string): Promise<void> {
+  /** recordEvent*f + sendEventToWebhook; `phase` overrides the phase sent (rollback sends a Failed copy). */
+  async event(type: "Normal" | "Warning", message: string, phase?: CanaryPhase): Promise<void> {
     await this.world.recordEvent?.(this.cd, type, message);
     for (const hook of this.cd.spec.analysis?.webhooks ?? []) {
       if (hook.type !== "event") continue;
@@ -124,12 +129,12 @@ class FlaggerPass {
       const payload: CanaryWebhookPayload = {
         name: this.name,
         namespace: this.ns,
-        phase: this.status.phase ?? "",
+        phase: phase ?? this.status.phase ?? "",
         checksum: canaryChecksum(this.cd),
         metadata,
       };
-      // Flagger logs and ignores event webhook failures.
-      await this.post(hook, payload);
+      // Flagger logs and ignores event webhook failures; CallEventWebhook does not apply the short-timeout fix.
+      await this.post(hook, payload, hook.timeout || "10s");
     }
   }
 
@@ -145,25 +150,45 @@ class FlaggerPass {
     return this.post(hook, payload);
   }
 
-  private async post(hook: CanaryWebhook, payload: CanaryWebhookPayload): Promise<string | undefined> {
-    const timeoutText = !hook.timeout || hook.timeout.length < 2 ? "10s" : hook.timeout;
+  /**
+   * callWebhook with go-retryablehttp (v0.7.8) semantics: connection errors, 429 and 5xx but 501 are retried up
+   * to `retries` times, waiting 1 s, 2 s, 4 s ... (at most 30 s, or Retry-After on 429/503) of real time, as the
+   * network is real; a retried status that never succeeds ends as `POST <url> giving up after N attempt(s): ...`;
+   * any other answer above 202 is an error whose text is the response body.
+   */
+  private async post(
+    hook: CanaryWebhook,
+    payload: CanaryWebhookPayload,
+    timeout?: string,
+  ): Promise<string | undefined> {
+    const timeoutText = timeout ?? (!hook.timeout || hook.timeout.length < 2 ? "10s" : hook.timeout);
     const timeoutMs = parseGoDuration(timeoutText);
     if (timeoutMs === undefined) return `time: invalid duration "${timeoutText}"`;
-    const attempts = Math.max(0, hook.retries ?? 0) + 1;
-    let last = "";
-    for (let attempt = 0; attempt < attempts; attempt++) {
+    const retryMax = Math.max(0, hook.retries ?? 0);
+    for (let attempt = 0; ; attempt++) {
+      let res: WebhookResponse | undefined;
+      let checkErr: string | undefined;
+      let shouldRetry = false;
       try {
-        const res = await this.world.postJson(hook.url, payload, timeoutMs);
-        if (res.status >= 500 && attempt < attempts - 1) {
-          last = res.body;
-          continue;
-        }
-        return res.status > 202 ? res.body || `status ${res.status}` : undefined;
+        res = await this.world.postJson(hook.url, payload, timeoutMs);
       } catch (err) {
-        last = err instanceof Error ? err.message : String(err);
+        checkErr = err instanceof Error ? err.message : String(err);
+        shouldRetry = !checkErr.includes("not a valid absolute URL");
+        if (!shouldRetry) return checkErr;
       }
+      if (res) {
+        if (res.status === 429) shouldRetry = true;
+        else if (res.status === 0 || (res.status >= 500 && res.status !== 501)) {
+          shouldRetry = true;
+          checkErr = `unexpected HTTP status ${res.status} ${STATUS_CODES[res.status] ?? ""}`.trimEnd();
+        } else return res.status > 202 ? res.body : undefined;
+      }
+      if (!shouldRetry || retryMax - attempt <= 0) {
+        const url = redactedUrl(hook.url);
+        return `POST ${url} giving up after ${attempt + 1} attempt(s)${checkErr ? `: ${checkErr}` : ""}`;
+      }
+      await sleep(retryWaitMs(attempt, res));
     }
-    return last || "webhook call failed";
   }
 
   hooks(type: CanaryWebhook["type"]): CanaryWebhook[] {
@@ -386,7 +411,7 @@ class FlaggerPass {
         `Rolling back ${this.name}.${this.ns} failed checks threshold reached ${this.status.failedChecks ?? 0}`,
       );
     }
-    await this.event("Warning", `Canary failed! Scaling down ${this.name}.${this.ns}`);
+    await this.event("Warning", `Canary failed! Scaling down ${this.name}.${this.ns}`, "Failed");
     await this.scaleToZero();
     await this.syncStatus("Failed", { canaryWeight: 0 });
     await this.runPostRolloutHooks("Failed");
@@ -637,6 +662,7 @@ class FlaggerPass {
     }
 
     if (canaryWeight === 0 && (this.status.iterations ?? 0) === 0) {
+      await this.event("Normal", `Starting canary analysis for ${this.targetName}.${this.ns}`);
       if (!(await this.runPreRolloutHooks())) {
         await this.setFailedChecks((this.status.failedChecks ?? 0) + 1);
         return;
@@ -788,6 +814,25 @@ class FlaggerPass {
     await this.scaleFromZero();
     await this.syncStatus("Progressing");
     return false;
+  }
+}
+
+/** retryablehttp.DefaultBackoff: Retry-After on 429/503, else 2^attempt seconds, within [1 s, 30 s]. */
+function retryWaitMs(attempt: number, res: WebhookResponse | undefined): number {
+  if (res && (res.status === 429 || res.status === 503) && res.retryAfter && /^\d+$/.test(res.retryAfter))
+    return Number(res.retryAfter) * 1000;
+  return Math.min(30_000, 2 ** attempt * 1000);
+}
+
+/** The URL as retryablehttp's redactURL prints it, without the credentials (they never reach an error here). */
+function redactedUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = "";
+    url.password = "";
+    return url.toString();
+  } catch {
+    return raw;
   }
 }
 

@@ -396,7 +396,7 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
       ...(await k.list(PATHS.events)).map((e: Obj) => e.message as string),
     ];
     expect(messages).toContain(
-      'Halt podinfo.default advancement pre-rollout check down failed Post "http://127.0.0.1:1/down": connection failed',
+      'Halt podinfo.default advancement pre-rollout check down failed POST http://127.0.0.1:1/down giving up after 1 attempt(s): Post "http://127.0.0.1:1/down": connection failed',
     );
     expect(messages.filter((m) => m.includes("s3cret"))).toEqual([]);
   });
@@ -416,5 +416,74 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(2);
     await waitPhase(k, "Succeeded");
     expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
+  });
+
+  it("retries webhooks as go-retryablehttp does: 429 and 500 are retried (1 s apart), 501 is not; the 5xx error text", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/busy", 429);
+    hooks.respond("/broken", 500);
+    hooks.respond("/unimplemented", 501);
+    await setup(k, hooks, [{ name: "unimplemented", type: "rollout", url: "/unimplemented", retries: 2 }]);
+    await k.mergePatch(canaryPath, {
+      spec: {
+        analysis: {
+          webhooks: [
+            { name: "busy", type: "pre-rollout", url: `${hooks.url}/busy`, retries: 1 },
+            { name: "broken", type: "pre-rollout", url: `${hooks.url}/broken`, retries: 1 },
+          ],
+        },
+      },
+    });
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Progressing");
+    await k.until(
+      "one failed check",
+      async () => ((await canary(k)).status.failedChecks === 1 ? true : undefined),
+      60_000,
+      INTERVAL_MS,
+    );
+    const busy = hooks.calls.filter((c) => c.path === "/busy");
+    expect(busy).toHaveLength(2);
+    const messages = (await k.list(PATHS.events)).map((e: Obj) => e.message as string);
+    expect(messages).toContain(
+      `Halt podinfo.default advancement pre-rollout check busy failed POST ${hooks.url}/busy giving up after 2 attempt(s)`,
+    );
+    hooks.respond("/busy", 200);
+    await k.until(
+      "broken called twice",
+      async () => (hooks.calls.filter((c) => c.path === "/broken").length >= 2 ? true : undefined),
+      60_000,
+      INTERVAL_MS,
+    );
+    const after = (await k.list(PATHS.events)).map((e: Obj) => e.message as string);
+    expect(after).toContain(
+      `Halt podinfo.default advancement pre-rollout check broken failed POST ${hooks.url}/broken giving up after 2 attempt(s): unexpected HTTP status 500 Internal Server Error`,
+    );
+    expect(hooks.calls.filter((c) => c.path === "/unimplemented")).toHaveLength(0);
+  });
+
+  it("a 501 is not retried and its body is the error; the failure event is sent with phase Failed", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/unimplemented", 501);
+    await setup(k, hooks, [
+      { name: "unimplemented", type: "pre-rollout", url: "/unimplemented", retries: 3 },
+      { name: "notify", type: "event", url: "/events" },
+    ]);
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Failed");
+    expect(hooks.calls.filter((c) => c.path === "/unimplemented")).toHaveLength(2);
+    const events = hooks.calls
+      .filter((c) => c.path === "/events")
+      .map((c) => [c.body.phase, c.body.metadata.eventMessage]);
+    expect(events).toContainEqual(["Failed", "Canary failed! Scaling down podinfo.default"]);
+    expect(events).toContainEqual(["Progressing", "Starting canary analysis for podinfo.default"]);
+    expect(events).toContainEqual([
+      "Progressing",
+      "Halt podinfo.default advancement pre-rollout check unimplemented failed gate closed",
+    ]);
   });
 });

@@ -37,7 +37,7 @@ export async function postWebhook(
   url: string,
   body: unknown,
   timeoutMs: number,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; retryAfter?: string }> {
   let target: URL;
   try {
     target = new URL(url);
@@ -59,7 +59,7 @@ export async function postWebhook(
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return { status: res.status, body: await res.text() };
+    return { status: res.status, body: await res.text(), retryAfter: res.headers.get("retry-after") ?? undefined };
   } catch (error) {
     const reason = (error as Error)?.name === "TimeoutError" ? `timed out after ${timeoutMs}ms` : "connection failed";
     throw new Error(`Post "${target.toString()}": ${reason}`, { cause: error });
