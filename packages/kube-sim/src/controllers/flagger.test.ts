@@ -486,4 +486,78 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
       "Halt podinfo.default advancement pre-rollout check unimplemented failed gate closed",
     ]);
   });
+
+  it("primary Deployment and Services carry what Flagger writes (test-deployment.sh checks): Flux annotations, flagger-id, deadlines, portDiscovery", async () => {
+    await using k = await simResource();
+    await k.create(PATHS.deployments, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: {
+        name: "podinfo",
+        annotations: { "test-annotation-prefix/x": "1", "kustomize.toolkit.fluxcd.io/name": "apps" },
+      },
+      spec: {
+        replicas: 1,
+        progressDeadlineSeconds: 120,
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: { app: "podinfo" } },
+        template: {
+          metadata: { labels: { app: "podinfo" }, annotations: { "prometheus.io/scrape": "true" } },
+          spec: {
+            containers: [
+              {
+                name: "podinfo",
+                image: "podinfo:6.0.0",
+                ports: [
+                  { name: "http", containerPort: 9898 },
+                  { name: "http-metrics", containerPort: 9797 },
+                  { containerPort: 9999 },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    });
+    await k.create(PATHS.canaries, {
+      apiVersion: "flagger.app/v1beta1",
+      kind: "Canary",
+      metadata: { name: "podinfo" },
+      spec: {
+        provider: "kubernetes",
+        targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
+        service: {
+          port: 80,
+          targetPort: 9898,
+          name: "podinfo-svc",
+          portDiscovery: true,
+          apex: { annotations: { team: "a" } },
+        },
+        analysis: { interval: "15s", threshold: 2, iterations: 2 },
+      },
+    });
+    await waitPhase(k, "Initialized");
+    const primary = await k.get(`${PATHS.deployments}/podinfo-primary`);
+    expect(primary.spec).toMatchObject({ progressDeadlineSeconds: 120, revisionHistoryLimit: 3 });
+    // The target's annotations minus the Flux toolkit ones (the revision is the Deployment controller's).
+    expect(primary.metadata.annotations).toEqual({
+      "test-annotation-prefix/x": "1",
+      "deployment.kubernetes.io/revision": "1",
+    });
+    expect(primary.spec.template.metadata.annotations).toEqual({
+      "prometheus.io/scrape": "true",
+      "flagger-id": expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+    });
+    const apex = await k.get(`${PATHS.services}/podinfo-svc`);
+    expect(apex.metadata.annotations).toEqual({
+      team: "a",
+      "kustomize.toolkit.fluxcd.io/reconcile": "disabled",
+      "helm.toolkit.fluxcd.io/driftDetection": "disabled",
+    });
+    expect(apex.spec.ports).toEqual([
+      { name: "http", protocol: "TCP", port: 80, targetPort: 9898 },
+      { name: "http-metrics", protocol: "TCP", port: 9797, targetPort: 9797 },
+      { name: "tcp-podinfo-2", protocol: "TCP", port: 9999, targetPort: 9999 },
+    ]);
+  });
 });
