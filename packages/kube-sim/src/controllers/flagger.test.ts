@@ -560,4 +560,19 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
       { name: "tcp-podinfo-2", protocol: "TCP", port: 9999, targetPort: 9999 },
     ]);
   });
+
+  it("runs the first analysis tick at the next control-loop tick (10 s), not one analysis interval later", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    await setup(k, hooks, [], { interval: "1m" });
+    await k.advance(9_000);
+    await expect(k.get(`${PATHS.deployments}/podinfo-primary`)).rejects.toThrow("HTTP 404");
+    await k.advance(2_000);
+    expect((await k.get(`${PATHS.deployments}/podinfo-primary`)).spec.replicas).toBe(2);
+    // The next tick is one interval later: the primary is ready by then and the Canary is Initialized.
+    await k.advance(50_000);
+    expect((await canary(k)).status.phase).toBe("Initializing");
+    await k.advance(10_000);
+    expect((await canary(k)).status.phase).toBe("Initialized");
+  });
 });
