@@ -156,4 +156,112 @@ describe("argo-rollouts e2e functional_test.go (canary with bad revisions)", () 
     await waitForRolloutStatus(k, "fix", "Healthy");
     expect(await revisionPodCounts(k, "fix")).toEqual({ "1": 0, "2": 0, "3": 4 });
   });
+
+  it("TestBlueGreenToCanary: the active Service no longer referenced loses its hash selector", async () => {
+    await using k = await simResource();
+    const name = "bluegreen-to-canary";
+    await k.create(PATHS.services, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name },
+      spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    await k.create(
+      PATHS.rollouts,
+      rolloutManifest(name, "nginx:1.19-alpine", {
+        replicas: 2,
+        strategy: { blueGreen: { activeService: name, scaleDownDelaySeconds: 5 } },
+      }),
+    );
+    await waitForRolloutStatus(k, name, "Healthy");
+    expect(Object.keys((await k.get(`${PATHS.services}/${name}`)).spec.selector)).toContain(
+      "rollouts-pod-template-hash",
+    );
+    await k.mergePatch(`${PATHS.rollouts}/${name}`, {
+      spec: {
+        template: { metadata: { annotations: { foo: "bar" } } },
+        strategy: { blueGreen: null, canary: { steps: [{ setWeight: 50 }, { pause: {} }] } },
+      },
+    });
+    const paused = await waitForRolloutStatus(k, name, "Paused");
+    expect(paused.status).toMatchObject({ replicas: 2, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2 });
+    const svc = await k.get(`${PATHS.services}/${name}`);
+    expect(svc.spec.selector).toEqual({ app: name });
+    expect(svc.metadata.annotations?.["argo-rollouts.argoproj.io/managed-by-rollouts"]).toBeUndefined();
+  });
+});
+
+describe("argo-rollouts e2e functional_test.go (events)", () => {
+  it("TestBlueGreenUpdate: the Rollout's events in upstream's order", async () => {
+    await using k = await simResource();
+    const watch = await k.watch(PATHS.events);
+    await k.create(PATHS.services, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "bluegreen" },
+      spec: {
+        ports: [{ port: 80, targetPort: "http", protocol: "TCP", name: "http" }],
+        selector: { app: "bluegreen" },
+      },
+    });
+    await k.create(
+      PATHS.rollouts,
+      rolloutManifest("bluegreen", "nginx:1.19-alpine", {
+        replicas: 3,
+        strategy: { blueGreen: { activeService: "bluegreen", scaleDownDelaySeconds: 10 } },
+      }),
+    );
+    await waitForRolloutStatus(k, "bluegreen", "Healthy");
+    await k.mergePatch(`${PATHS.rollouts}/bluegreen`, {
+      spec: { template: { metadata: { annotations: { "rollout-updated": "1" } } } },
+    });
+    await waitForRolloutStatus(k, "bluegreen", "Progressing");
+    await k.until("healthy on revision 2", async () => {
+      const ro = await k.get(`${PATHS.rollouts}/bluegreen`);
+      return ro.status.phase === "Healthy" &&
+        ro.status.stableRS === ro.status.currentPodHash &&
+        ro.metadata.annotations["rollout.argoproj.io/revision"] === "2"
+        ? ro
+        : undefined;
+    });
+    await k.sim.settle();
+    const reasons = watch.events
+      .filter((e) => e.object.involvedObject?.kind === "Rollout" && (e.type === "ADDED" || e.type === "MODIFIED"))
+      .map((e) => e.object.reason);
+    expect(reasons).toEqual([
+      "RolloutAddedToInformer",
+      "RolloutUpdated",
+      "NewReplicaSetCreated",
+      "ScalingReplicaSet",
+      "RolloutCompleted",
+      "SwitchService",
+      "RolloutUpdated",
+      "NewReplicaSetCreated",
+      "RolloutNotCompleted",
+      "ScalingReplicaSet",
+      "SwitchService",
+      "RolloutCompleted",
+    ]);
+  });
+
+  it("canary steps record RolloutStepCompleted with upstream's message", async () => {
+    await using k = await simResource();
+    await k.create(
+      PATHS.rollouts,
+      rolloutManifest("steps", "nginx:1", {
+        replicas: 1,
+        strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: "3s" } }] } },
+      }),
+    );
+    await waitForRolloutStatus(k, "steps", "Healthy");
+    await setImage(k, "steps", "nginx:2");
+    await k.until("revision 2 healthy", async () => {
+      const ro = await k.get(`${PATHS.rollouts}/steps`);
+      return ro.status.phase === "Healthy" && ro.status.stableRS === ro.status.currentPodHash ? ro : undefined;
+    });
+    const messages = (await k.list(PATHS.events))
+      .filter((e: Obj) => e.reason === "RolloutStepCompleted")
+      .map((e: Obj) => e.message);
+    expect(messages).toEqual(["Rollout step 1/2 completed (setWeight: 50)", "Rollout step 2/2 completed (pause: 3s)"]);
+  });
 });

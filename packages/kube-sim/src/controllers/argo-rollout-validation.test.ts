@@ -62,6 +62,49 @@ describe("validateRolloutSpec (pkg/apis/rollouts/validation, first error)", () =
       'spec.strategy.stableService: Invalid value: "": Canary service and Stable service must to be set to use Traffic Routing',
     ],
     [
+      "a ping-pong ALB canary (no stable/canary Services needed: canary.pingPong is recognised)",
+      {
+        strategy: {
+          canary: {
+            pingPong: { pingService: "ping", pongService: "pong" },
+            trafficRouting: { alb: { ingress: "web", servicePort: 80, rootService: "web-root" } },
+          },
+        },
+      },
+      undefined,
+    ],
+    [
+      "ping-pong with the same ping and pong Service",
+      {
+        strategy: {
+          canary: {
+            pingPong: { pingService: "ping", pongService: "ping" },
+            trafficRouting: { alb: { ingress: "web", servicePort: 80, rootService: "web-root" } },
+          },
+        },
+      },
+      'spec.strategy.pingPong.pingService: Invalid value: "ping": This rollout uses the same service for the ping and pong services, but two different services are required.',
+    ],
+    [
+      "ping-pong with a router other than ALB, Istio or a plugin",
+      {
+        strategy: { canary: { pingPong: { pingService: "ping", pongService: "pong" }, trafficRouting: { nginx: {} } } },
+      },
+      'spec.strategy.trafficRouting.alb: Invalid value: "null": Ping-pong feature works with the ALB, Istio, and plugin-based traffic routers only',
+    ],
+    [
+      "ping-pong on ALB without rootService",
+      {
+        strategy: {
+          canary: {
+            pingPong: { pingService: "ping", pongService: "pong" },
+            trafficRouting: { alb: { ingress: "web", servicePort: 80 } },
+          },
+        },
+      },
+      'spec.strategy.trafficRouting.alb.rootService: Invalid value: "": Root service field is required for the configuration with ALB and ping-pong feature enabled',
+    ],
+    [
       "a weight above 100",
       { strategy: { canary: { steps: [{ setWeight: 20 }, { setWeight: 120 }] } } },
       "spec.strategy.steps[1].setWeight: Invalid value: 120: SetWeight needs to be between 0 and 100",

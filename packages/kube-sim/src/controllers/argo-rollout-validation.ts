@@ -119,8 +119,40 @@ function validateStrategy(spec: RolloutSpec): string | undefined {
   }
   const routing = canary.trafficRouting ?? {};
   const istio = routing.istio as { destinationRule?: unknown } | undefined;
+  const pingPong = canary.pingPong as { pingService?: string; pongService?: string } | undefined;
+  if (pingPong) {
+    const alb = routing.alb as { rootService?: string } | undefined;
+    if (
+      canary.trafficRouting &&
+      !alb &&
+      !istio &&
+      Object.keys((routing.plugins as object | undefined) ?? {}).length === 0
+    )
+      return invalid(
+        "spec.strategy.trafficRouting.alb",
+        quote("null"),
+        "Ping-pong feature works with the ALB, Istio, and plugin-based traffic routers only",
+      );
+    const both = "Ping service and Pong service must to be set to use Ping-Pong feature";
+    if (!pingPong.pingService) return invalid("spec.strategy.pingPong.pingService", quote(""), both);
+    if (!pingPong.pongService) return invalid("spec.strategy.pingPong.pongService", quote(""), both);
+    if (pingPong.pingService === pingPong.pongService)
+      return invalid(
+        "spec.strategy.pingPong.pingService",
+        quote(pingPong.pingService),
+        "This rollout uses the same service for the ping and pong services, but two different services are required.",
+      );
+    if (alb && !alb.rootService)
+      return invalid(
+        "spec.strategy.trafficRouting.alb.rootService",
+        quote(""),
+        "Root service field is required for the configuration with ALB and ping-pong feature enabled",
+      );
+  }
+  // requireCanaryStableServices: ALB and Istio without a DestinationRule need them only without pingPong.
   const needsServices =
-    ROUTERS_NEEDING_SERVICES.some((r) => routing[r] !== undefined) || (istio && !istio.destinationRule);
+    ROUTERS_NEEDING_SERVICES.some((r) => routing[r] !== undefined && !(r === "alb" && pingPong)) ||
+    (istio && !istio.destinationRule && !pingPong);
   if (needsServices) {
     const message = "Canary service and Stable service must to be set to use Traffic Routing";
     if (!canary.stableService) return invalid("spec.strategy.stableService", quote(""), message);

@@ -2,6 +2,9 @@
 // of fluxcd/flagger pkg/controller/scheduler.go advanceCanary with the kubernetes (blue/green) router,
 // pkg/canary/deployment_controller.go and pkg/controller/{webhook,scheduler_hooks,events}.go.
 // Webhooks are called over real HTTP with Flagger's payload; metric checks query Prometheus (flagger-metrics.ts).
+import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { mergePatchBetween } from "./argo-rollout-status.js";
 import type { Deployment, PodTemplate, Service } from "./argo-rollout-types.js";
 import { type MetricsWorld, runMetricChecks } from "./flagger-metrics.js";
@@ -31,6 +34,8 @@ import {
 export interface WebhookResponse {
   status: number;
   body: string;
+  /** The Retry-After header, if any. */
+  retryAfter?: string;
 }
 
 /** What an analysis tick may read and write. The kube-sim adapter implements it over the store. */
@@ -111,7 +116,8 @@ class FlaggerPass {
 
   // ------------------------------------------------------------------ events and webhooks
 
-  async event(type: "Normal" | "Warning", message: string): Promise<void> {
+  /** recordEvent*f + sendEventToWebhook; `phase` overrides the phase sent (rollback sends a Failed copy). */
+  async event(type: "Normal" | "Warning", message: string, phase?: CanaryPhase): Promise<void> {
     await this.world.recordEvent?.(this.cd, type, message);
     for (const hook of this.cd.spec.analysis?.webhooks ?? []) {
       if (hook.type !== "event") continue;
@@ -124,12 +130,12 @@ class FlaggerPass {
       const payload: CanaryWebhookPayload = {
         name: this.name,
         namespace: this.ns,
-        phase: this.status.phase ?? "",
+        phase: phase ?? this.status.phase ?? "",
         checksum: canaryChecksum(this.cd),
         metadata,
       };
-      // Flagger logs and ignores event webhook failures.
-      await this.post(hook, payload);
+      // Flagger logs and ignores event webhook failures; CallEventWebhook does not apply the short-timeout fix.
+      await this.post(hook, payload, hook.timeout || "10s");
     }
   }
 
@@ -145,25 +151,45 @@ class FlaggerPass {
     return this.post(hook, payload);
   }
 
-  private async post(hook: CanaryWebhook, payload: CanaryWebhookPayload): Promise<string | undefined> {
-    const timeoutText = !hook.timeout || hook.timeout.length < 2 ? "10s" : hook.timeout;
+  /**
+   * callWebhook with go-retryablehttp (v0.7.8) semantics: connection errors, 429 and 5xx but 501 are retried up
+   * to `retries` times, waiting 1 s, 2 s, 4 s ... (at most 30 s, or Retry-After on 429/503) of real time, as the
+   * network is real; a retried status that never succeeds ends as `POST <url> giving up after N attempt(s): ...`;
+   * any other answer above 202 is an error whose text is the response body.
+   */
+  private async post(
+    hook: CanaryWebhook,
+    payload: CanaryWebhookPayload,
+    timeout?: string,
+  ): Promise<string | undefined> {
+    const timeoutText = timeout ?? (!hook.timeout || hook.timeout.length < 2 ? "10s" : hook.timeout);
     const timeoutMs = parseGoDuration(timeoutText);
     if (timeoutMs === undefined) return `time: invalid duration "${timeoutText}"`;
-    const attempts = Math.max(0, hook.retries ?? 0) + 1;
-    let last = "";
-    for (let attempt = 0; attempt < attempts; attempt++) {
+    const retryMax = Math.max(0, hook.retries ?? 0);
+    for (let attempt = 0; ; attempt++) {
+      let res: WebhookResponse | undefined;
+      let checkErr: string | undefined;
+      let shouldRetry = false;
       try {
-        const res = await this.world.postJson(hook.url, payload, timeoutMs);
-        if (res.status >= 500 && attempt < attempts - 1) {
-          last = res.body;
-          continue;
-        }
-        return res.status > 202 ? res.body || `status ${res.status}` : undefined;
+        res = await this.world.postJson(hook.url, payload, timeoutMs);
       } catch (err) {
-        last = err instanceof Error ? err.message : String(err);
+        checkErr = err instanceof Error ? err.message : String(err);
+        shouldRetry = !checkErr.includes("not a valid absolute URL");
+        if (!shouldRetry) return checkErr;
       }
+      if (res) {
+        if (res.status === 429) shouldRetry = true;
+        else if (res.status === 0 || (res.status >= 500 && res.status !== 501)) {
+          shouldRetry = true;
+          checkErr = `unexpected HTTP status ${res.status} ${STATUS_CODES[res.status] ?? ""}`.trimEnd();
+        } else return res.status > 202 ? res.body : undefined;
+      }
+      if (!shouldRetry || retryMax - attempt <= 0) {
+        const url = redactedUrl(hook.url);
+        return `POST ${url} giving up after ${attempt + 1} attempt(s)${checkErr ? `: ${checkErr}` : ""}`;
+      }
+      await sleep(retryWaitMs(attempt, res));
     }
-    return last || "webhook call failed";
   }
 
   hooks(type: CanaryWebhook["type"]): CanaryWebhook[] {
@@ -240,32 +266,68 @@ class FlaggerPass {
     };
   }
 
-  async reconcileService(name: string, label: string, podSelector: string): Promise<void> {
+  /** KubernetesDefaultRouter.reconcileService: selector, ports (with portDiscovery), Flagger's labels and annotations. */
+  async reconcileService(
+    name: string,
+    label: string,
+    podSelector: string,
+    role: "apex" | "primary" | "canary",
+    target?: DeploymentWithStatus,
+  ): Promise<void> {
     const svcSpec = this.cd.spec.service;
-    const port = {
-      name: svcSpec.portName || "http",
-      protocol: "TCP",
-      port: svcSpec.port,
-      targetPort: svcSpec.targetPort ?? svcSpec.port,
-    };
+    const targetPort =
+      svcSpec.targetPort !== undefined && String(svcSpec.targetPort) !== "0" ? svcSpec.targetPort : svcSpec.port;
+    const ports: Array<Record<string, unknown>> = [
+      { name: svcSpec.portName || "http", protocol: "TCP", port: svcSpec.port, targetPort },
+    ];
+    if (svcSpec.portDiscovery && target) {
+      for (const [portName, port] of Object.entries(discoveredPorts(this.cd, target)).sort(([a], [b]) =>
+        a.localeCompare(b),
+      ))
+        ports.push({ name: portName, protocol: "TCP", port, targetPort: port });
+    }
+    const custom =
+      (svcSpec[role] as { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined) ?? {};
+    const labels = { ...(custom.labels ?? {}), [label]: name };
+    const annotations = { ...(custom.annotations ?? {}), ...FLUX_DISABLED };
     const existing = await this.world.getService(this.ns, name);
     if (!existing) {
       await this.world.createService(this.ns, {
         apiVersion: "v1",
         kind: "Service",
-        metadata: { name, namespace: this.ns, labels: { [label]: name }, ownerReferences: [this.ownerRef()] },
-        spec: { type: "ClusterIP", selector: { [label]: podSelector }, ports: [port] },
+        metadata: { name, namespace: this.ns, labels, annotations, ownerReferences: [this.ownerRef()] },
+        spec: { type: "ClusterIP", selector: { [label]: podSelector }, ports },
       });
       return;
     }
+    const patch: { metadata?: Record<string, unknown>; spec?: Record<string, unknown> } = {};
     const selector = existing.spec?.selector ?? {};
-    if (Object.keys(selector).length !== 1 || selector[label] !== podSelector) {
+    const currentPorts = (existing.spec as { ports?: unknown[] } | undefined)?.ports ?? [];
+    const samePorts =
+      JSON.stringify(currentPorts.map((p) => ({ ...(p as object), nodePort: undefined }))) ===
+      JSON.stringify(ports.map((p) => ({ ...p, nodePort: undefined })));
+    if (Object.keys(selector).length !== 1 || selector[label] !== podSelector || !samePorts) {
       // The whole selector is replaced, so a merge patch nulls the keys Flagger does not keep.
       const next: Record<string, string | null> = {};
       for (const key of Object.keys(selector)) next[key] = null;
       next[label] = podSelector;
-      await this.world.patchService(this.ns, name, { spec: { selector: next, ports: [port] } });
+      patch.spec = { selector: next, ports };
     }
+    const owned = (existing.metadata.ownerReferences ?? []).some(
+      (o: { kind?: string; name?: string; controller?: boolean }) =>
+        o.controller && o.kind === CANARY_KIND && o.name === this.name,
+    );
+    if (owned) {
+      const meta: Record<string, unknown> = {};
+      const currentAnn = (existing.metadata.annotations ?? {}) as Record<string, string>;
+      const currentLabels = (existing.metadata.labels ?? {}) as Record<string, string>;
+      if (JSON.stringify(sorted(currentAnn)) !== JSON.stringify(sorted(annotations)))
+        meta.annotations = replaceMap(currentAnn, annotations);
+      if (JSON.stringify(sorted(currentLabels)) !== JSON.stringify(sorted(labels)))
+        meta.labels = replaceMap(currentLabels, labels);
+      if (Object.keys(meta).length > 0) patch.metadata = meta;
+    }
+    if (patch.spec || patch.metadata) await this.world.patchService(this.ns, name, patch);
   }
 
   async createPrimaryDeployment(target: DeploymentWithStatus, label: string, value: string): Promise<void> {
@@ -273,11 +335,13 @@ class FlaggerPass {
     const primaryValue = `${value}-primary`;
     const replicas = (target.spec?.replicas ?? 0) > 0 ? (target.spec?.replicas ?? 1) : 1;
     const template = structuredClone(target.spec?.template ?? {});
+    const spec = target.spec;
     await this.world.createDeployment(this.ns, {
       metadata: {
         name: this.primaryName,
         namespace: this.ns,
-        labels: { ...target.metadata.labels, [label]: primaryValue },
+        labels: withoutToolkit({ ...target.metadata.labels, [label]: primaryValue }),
+        annotations: withoutToolkit(target.metadata.annotations ?? {}),
         ownerReferences: [this.ownerRef()],
       },
       spec: {
@@ -286,12 +350,17 @@ class FlaggerPass {
         template: {
           metadata: {
             ...template.metadata,
-            labels: { ...template.metadata?.labels, [label]: primaryValue },
+            labels: withoutToolkit({ ...template.metadata?.labels, [label]: primaryValue }),
+            annotations: makeAnnotations(template.metadata?.annotations),
           },
           spec: template.spec,
         },
-        ...(target.spec?.strategy ? { strategy: target.spec.strategy } : {}),
-        ...(target.spec?.minReadySeconds !== undefined ? { minReadySeconds: target.spec.minReadySeconds } : {}),
+        ...(spec?.strategy ? { strategy: spec.strategy } : {}),
+        ...(spec?.minReadySeconds !== undefined ? { minReadySeconds: spec.minReadySeconds } : {}),
+        ...(spec?.progressDeadlineSeconds !== undefined
+          ? { progressDeadlineSeconds: spec.progressDeadlineSeconds }
+          : {}),
+        ...(spec?.revisionHistoryLimit !== undefined ? { revisionHistoryLimit: spec.revisionHistoryLimit } : {}),
       } as Deployment["spec"],
     } as Deployment);
   }
@@ -305,7 +374,7 @@ class FlaggerPass {
     const desired = {
       metadata: {
         labels: { ...source.metadata?.labels, [label]: `${value}-primary` },
-        annotations: { ...source.metadata?.annotations },
+        annotations: makeAnnotations(source.metadata?.annotations),
       },
       spec: source.spec ?? {},
     };
@@ -386,7 +455,7 @@ class FlaggerPass {
         `Rolling back ${this.name}.${this.ns} failed checks threshold reached ${this.status.failedChecks ?? 0}`,
       );
     }
-    await this.event("Warning", `Canary failed! Scaling down ${this.name}.${this.ns}`);
+    await this.event("Warning", `Canary failed! Scaling down ${this.name}.${this.ns}`, "Failed");
     await this.scaleToZero();
     await this.syncStatus("Failed", { canaryWeight: 0 });
     await this.runPostRolloutHooks("Failed");
@@ -522,8 +591,8 @@ class FlaggerPass {
     }
     const names = serviceNames(cd);
     // KubernetesDefaultRouter.Initialize: canary and primary Services.
-    await this.reconcileService(names.canary, sel.label, sel.value);
-    await this.reconcileService(names.primary, sel.label, `${sel.value}-primary`);
+    await this.reconcileService(names.canary, sel.label, sel.value, "canary", target);
+    await this.reconcileService(names.primary, sel.label, `${sel.value}-primary`, "primary", target);
 
     // DeploymentController.Initialize: the primary, ready before the first analysis.
     await this.createPrimaryDeployment(target, sel.label, sel.value);
@@ -541,7 +610,7 @@ class FlaggerPass {
       }
     }
     // KubernetesDefaultRouter.Reconcile: the apex Service selects the primary.
-    await this.reconcileService(names.apex, sel.label, `${sel.value}-primary`);
+    await this.reconcileService(names.apex, sel.label, `${sel.value}-primary`, "apex", target);
     if (initializing) await this.scaleToZero();
 
     if (initializing) {
@@ -637,6 +706,7 @@ class FlaggerPass {
     }
 
     if (canaryWeight === 0 && (this.status.iterations ?? 0) === 0) {
+      await this.event("Normal", `Starting canary analysis for ${this.targetName}.${this.ns}`);
       if (!(await this.runPreRolloutHooks())) {
         await this.setFailedChecks((this.status.failedChecks ?? 0) + 1);
         return;
@@ -789,6 +859,76 @@ class FlaggerPass {
     await this.syncStatus("Progressing");
     return false;
   }
+}
+
+/** retryablehttp.DefaultBackoff: Retry-After on 429/503, else 2^attempt seconds, within [1 s, 30 s]. */
+function retryWaitMs(attempt: number, res: WebhookResponse | undefined): number {
+  if (res && (res.status === 429 || res.status === 503) && res.retryAfter && /^\d+$/.test(res.retryAfter))
+    return Number(res.retryAfter) * 1000;
+  return Math.min(30_000, 2 ** attempt * 1000);
+}
+
+/** The URL as retryablehttp's redactURL prints it, without the credentials (they never reach an error here). */
+function redactedUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = "";
+    url.password = "";
+    return url.toString();
+  } catch {
+    return raw;
+  }
+}
+
+const TOOLKIT_MARKER = "toolkit.fluxcd.io";
+/** router.filterMetadata: keeps Flux from overriding the Services Flagger manages. */
+const FLUX_DISABLED = {
+  "kustomize.toolkit.fluxcd.io/reconcile": "disabled",
+  "helm.toolkit.fluxcd.io/driftDetection": "disabled",
+};
+const SIDECARS = new Set(["istio-proxy", "envoy", "appmesh-proxy", "linkerd-proxy", "kuma-sidecar", "osm-envoy"]);
+
+function withoutToolkit(meta: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(meta).filter(([k]) => !k.includes(TOOLKIT_MARKER)));
+}
+
+/** canary.makeAnnotations: the template's annotations (no toolkit ones) plus a fresh `flagger-id`. */
+function makeAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
+  const out = withoutToolkit(annotations ?? {});
+  out["flagger-id"] = randomUUID();
+  return out;
+}
+
+/** canary.getPorts: the target's container ports other than the service's own target port, for portDiscovery. */
+function discoveredPorts(cd: Canary, target: DeploymentWithStatus): Record<string, number> {
+  const svc = cd.spec.service;
+  const out: Record<string, number> = {};
+  const containers = (target.spec?.template?.spec?.containers ?? []) as Array<{
+    name: string;
+    ports?: Array<{ name?: string; containerPort: number }>;
+  }>;
+  for (const c of containers) {
+    if (SIDECARS.has(c.name)) continue;
+    (c.ports ?? []).forEach((p, i) => {
+      const tp = svc.targetPort;
+      if (tp === undefined || String(tp) === "0") {
+        if (p.containerPort === svc.port) return;
+      } else if (typeof tp === "number" ? p.containerPort === tp : p.name === tp) return;
+      out[p.name || `tcp-${c.name}-${i}`] = p.containerPort;
+    });
+  }
+  return out;
+}
+
+function sorted(map: Record<string, string>): Array<[string, string]> {
+  return Object.entries(map).sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** A merge patch value that turns `current` into exactly `next`. */
+function replaceMap(current: Record<string, string>, next: Record<string, string>): Record<string, string | null> {
+  const out: Record<string, string | null> = { ...next };
+  for (const key of Object.keys(current)) if (!(key in next)) out[key] = null;
+  return out;
 }
 
 function threshold(cd: Canary): number {

@@ -396,7 +396,7 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
       ...(await k.list(PATHS.events)).map((e: Obj) => e.message as string),
     ];
     expect(messages).toContain(
-      'Halt podinfo.default advancement pre-rollout check down failed Post "http://127.0.0.1:1/down": connection failed',
+      'Halt podinfo.default advancement pre-rollout check down failed POST http://127.0.0.1:1/down giving up after 1 attempt(s): Post "http://127.0.0.1:1/down": connection failed',
     );
     expect(messages.filter((m) => m.includes("s3cret"))).toEqual([]);
   });
@@ -416,5 +416,163 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(2);
     await waitPhase(k, "Succeeded");
     expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
+  });
+
+  it("retries webhooks as go-retryablehttp does: 429 and 500 are retried (1 s apart), 501 is not; the 5xx error text", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/busy", 429);
+    hooks.respond("/broken", 500);
+    hooks.respond("/unimplemented", 501);
+    await setup(k, hooks, [{ name: "unimplemented", type: "rollout", url: "/unimplemented", retries: 2 }]);
+    await k.mergePatch(canaryPath, {
+      spec: {
+        analysis: {
+          webhooks: [
+            { name: "busy", type: "pre-rollout", url: `${hooks.url}/busy`, retries: 1 },
+            { name: "broken", type: "pre-rollout", url: `${hooks.url}/broken`, retries: 1 },
+          ],
+        },
+      },
+    });
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Progressing");
+    await k.until(
+      "one failed check",
+      async () => ((await canary(k)).status.failedChecks === 1 ? true : undefined),
+      60_000,
+      INTERVAL_MS,
+    );
+    const busy = hooks.calls.filter((c) => c.path === "/busy");
+    expect(busy).toHaveLength(2);
+    const messages = (await k.list(PATHS.events)).map((e: Obj) => e.message as string);
+    expect(messages).toContain(
+      `Halt podinfo.default advancement pre-rollout check busy failed POST ${hooks.url}/busy giving up after 2 attempt(s)`,
+    );
+    hooks.respond("/busy", 200);
+    await k.until(
+      "broken called twice",
+      async () => (hooks.calls.filter((c) => c.path === "/broken").length >= 2 ? true : undefined),
+      60_000,
+      INTERVAL_MS,
+    );
+    const after = (await k.list(PATHS.events)).map((e: Obj) => e.message as string);
+    expect(after).toContain(
+      `Halt podinfo.default advancement pre-rollout check broken failed POST ${hooks.url}/broken giving up after 2 attempt(s): unexpected HTTP status 500 Internal Server Error`,
+    );
+    expect(hooks.calls.filter((c) => c.path === "/unimplemented")).toHaveLength(0);
+  });
+
+  it("a 501 is not retried and its body is the error; the failure event is sent with phase Failed", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/unimplemented", 501);
+    await setup(k, hooks, [
+      { name: "unimplemented", type: "pre-rollout", url: "/unimplemented", retries: 3 },
+      { name: "notify", type: "event", url: "/events" },
+    ]);
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Failed");
+    expect(hooks.calls.filter((c) => c.path === "/unimplemented")).toHaveLength(2);
+    const events = hooks.calls
+      .filter((c) => c.path === "/events")
+      .map((c) => [c.body.phase, c.body.metadata.eventMessage]);
+    expect(events).toContainEqual(["Failed", "Canary failed! Scaling down podinfo.default"]);
+    expect(events).toContainEqual(["Progressing", "Starting canary analysis for podinfo.default"]);
+    expect(events).toContainEqual([
+      "Progressing",
+      "Halt podinfo.default advancement pre-rollout check unimplemented failed gate closed",
+    ]);
+  });
+
+  it("primary Deployment and Services carry what Flagger writes (test-deployment.sh checks): Flux annotations, flagger-id, deadlines, portDiscovery", async () => {
+    await using k = await simResource();
+    await k.create(PATHS.deployments, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: {
+        name: "podinfo",
+        annotations: { "test-annotation-prefix/x": "1", "kustomize.toolkit.fluxcd.io/name": "apps" },
+      },
+      spec: {
+        replicas: 1,
+        progressDeadlineSeconds: 120,
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: { app: "podinfo" } },
+        template: {
+          metadata: { labels: { app: "podinfo" }, annotations: { "prometheus.io/scrape": "true" } },
+          spec: {
+            containers: [
+              {
+                name: "podinfo",
+                image: "podinfo:6.0.0",
+                ports: [
+                  { name: "http", containerPort: 9898 },
+                  { name: "http-metrics", containerPort: 9797 },
+                  { containerPort: 9999 },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    });
+    await k.create(PATHS.canaries, {
+      apiVersion: "flagger.app/v1beta1",
+      kind: "Canary",
+      metadata: { name: "podinfo" },
+      spec: {
+        provider: "kubernetes",
+        targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
+        service: {
+          port: 80,
+          targetPort: 9898,
+          name: "podinfo-svc",
+          portDiscovery: true,
+          apex: { annotations: { team: "a" } },
+        },
+        analysis: { interval: "15s", threshold: 2, iterations: 2 },
+      },
+    });
+    await waitPhase(k, "Initialized");
+    const primary = await k.get(`${PATHS.deployments}/podinfo-primary`);
+    expect(primary.spec).toMatchObject({ progressDeadlineSeconds: 120, revisionHistoryLimit: 3 });
+    // The target's annotations minus the Flux toolkit ones (the revision is the Deployment controller's).
+    expect(primary.metadata.annotations).toEqual({
+      "test-annotation-prefix/x": "1",
+      "deployment.kubernetes.io/revision": "1",
+    });
+    expect(primary.spec.template.metadata.annotations).toEqual({
+      "prometheus.io/scrape": "true",
+      "flagger-id": expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+    });
+    const apex = await k.get(`${PATHS.services}/podinfo-svc`);
+    expect(apex.metadata.annotations).toEqual({
+      team: "a",
+      "kustomize.toolkit.fluxcd.io/reconcile": "disabled",
+      "helm.toolkit.fluxcd.io/driftDetection": "disabled",
+    });
+    expect(apex.spec.ports).toEqual([
+      { name: "http", protocol: "TCP", port: 80, targetPort: 9898 },
+      { name: "http-metrics", protocol: "TCP", port: 9797, targetPort: 9797 },
+      { name: "tcp-podinfo-2", protocol: "TCP", port: 9999, targetPort: 9999 },
+    ]);
+  });
+
+  it("runs the first analysis tick at the next control-loop tick (10 s), not one analysis interval later", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    await setup(k, hooks, [], { interval: "1m" });
+    await k.advance(9_000);
+    await expect(k.get(`${PATHS.deployments}/podinfo-primary`)).rejects.toThrow("HTTP 404");
+    await k.advance(2_000);
+    expect((await k.get(`${PATHS.deployments}/podinfo-primary`)).spec.replicas).toBe(2);
+    // The next tick is one interval later: the primary is ready by then and the Canary is Initialized.
+    await k.advance(50_000);
+    expect((await canary(k)).status.phase).toBe("Initializing");
+    await k.advance(10_000);
+    expect((await canary(k)).status.phase).toBe("Initialized");
   });
 });

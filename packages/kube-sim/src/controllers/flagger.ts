@@ -1,7 +1,8 @@
 /**
  * The Flagger controller (flagger.app/v1beta1 Canary with a Deployment target and the kubernetes provider) on the
  * kube-sim controller runtime. Like Flagger, it runs one analysis step per `analysis.interval` tick of the clock
- * (the first tick one interval after the Canary appears); watch events in between only re-arm the tick. Webhooks
+ * (the first at the next control-loop tick, 10 s after the Canary appears); watch events in between only re-arm
+ * the tick. Webhooks
  * are POSTed over real HTTP with Flagger's payload. The tick logic lives in `flagger-reconcile.ts`.
  */
 import type { KubeObject } from "../crds.js";
@@ -15,6 +16,9 @@ const CANARY = { apiVersion: "flagger.app/v1beta1", kind: "Canary" };
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
 const SERVICE = { apiVersion: "v1", kind: "Service" };
 const METRIC_TEMPLATE = { apiVersion: "flagger.app/v1beta1", kind: "MetricTemplate" };
+
+/** Flagger's `-control-loop-interval` default. */
+export const CONTROL_LOOP_INTERVAL_MS = 10_000;
 
 /** Clock time of each Canary's next analysis tick, per simulator. */
 const nextTicks = new WeakMap<Store, Map<string, number>>();
@@ -37,7 +41,7 @@ export async function postWebhook(
   url: string,
   body: unknown,
   timeoutMs: number,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; retryAfter?: string }> {
   let target: URL;
   try {
     target = new URL(url);
@@ -59,7 +63,7 @@ export async function postWebhook(
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    return { status: res.status, body: await res.text() };
+    return { status: res.status, body: await res.text(), retryAfter: res.headers.get("retry-after") ?? undefined };
   } catch (error) {
     const reason = (error as Error)?.name === "TimeoutError" ? `timed out after ${timeoutMs}ms` : "connection failed";
     throw new Error(`Post "${target.toString()}": ${reason}`, { cause: error });
@@ -140,8 +144,10 @@ export const flaggerController = defineController({
     await initializeCanary(world, canary);
     const due = ticks.get(id);
     if (due === undefined) {
-      ticks.set(id, now + interval);
-      return { requeueAfterMs: interval };
+      // Flagger's scheduler creates a Canary's job at the next control-loop tick (-control-loop-interval,
+      // default 10 s) and the job runs its first analysis at once, then every analysis interval.
+      ticks.set(id, now + CONTROL_LOOP_INTERVAL_MS);
+      return { requeueAfterMs: CONTROL_LOOP_INTERVAL_MS };
     }
     if (now < due) return { requeueAfterMs: due - now };
     ticks.set(id, now + interval);

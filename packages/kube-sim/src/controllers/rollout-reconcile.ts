@@ -245,10 +245,23 @@ class RolloutPass {
   async resolve(): Promise<string | undefined> {
     const ref = this.rollout.spec.workloadRef;
     if (ref) {
-      // refResolver.Resolve: the Deployment's template replaces the Rollout's.
+      // refResolver.Resolve: the Deployment's template replaces the Rollout's. A template set beside workloadRef
+      // is refused first (InvalidWorkloadRef), before the Deployment is looked up.
+      const value = `v1alpha1.ObjectRef{APIVersion:${JSON.stringify(ref.apiVersion ?? "")}, Kind:${JSON.stringify(ref.kind ?? "")}, Name:${JSON.stringify(ref.name)}, ScaleDown:${JSON.stringify(ref.scaleDown ?? "")}}`;
+      const template = this.rollout.spec.template;
+      const templateSet =
+        !!template &&
+        (Object.keys(template.metadata?.labels ?? {}).length > 0 ||
+          Object.keys(template.metadata?.annotations ?? {}).length > 0 ||
+          Object.keys(template.spec ?? {}).length > 0);
+      if (templateSet) {
+        return invalidRolloutMessage(
+          this.name,
+          `spec.workloadRef: Invalid value: ${value}: template must be empty for workload reference rollout`,
+        );
+      }
       const dep = await this.world.getDeployment(this.ns, ref.name);
       if (!dep?.spec?.template) {
-        const value = `v1alpha1.ObjectRef{APIVersion:${JSON.stringify(ref.apiVersion ?? "")}, Kind:${JSON.stringify(ref.kind ?? "")}, Name:${JSON.stringify(ref.name)}, ScaleDown:${JSON.stringify(ref.scaleDown ?? "")}}`;
         return invalidRolloutMessage(
           this.name,
           `spec.workloadRef: Invalid value: ${value}: deployments.apps ${JSON.stringify(ref.name)} not found`,
@@ -604,15 +617,16 @@ class RolloutPass {
       await this.world.patchRolloutStatus(this.ns, this.name, { status: { collisionCount } });
       return false;
     }
+    this.allRSs.push(created);
+    this.newRS = created;
+    this.classify();
+    // Upstream sets the Rollout's revision (RolloutUpdated) before it records NewReplicaSetCreated.
+    await this.setRolloutRevision(String(revision));
     this.world.event?.(
       "Normal",
       "NewReplicaSetCreated",
       `Created ReplicaSet ${created.metadata.name} (revision ${revision})`,
     );
-    this.allRSs.push(created);
-    this.newRS = created;
-    this.classify();
-    await this.setRolloutRevision(String(revision));
     const progressing = newCondition(
       "Progressing",
       "True",
@@ -1139,16 +1153,19 @@ class RolloutPass {
         ? newCondition("Available", "True", REASONS.available, MESSAGES.available, now)
         : newCondition("Available", "False", REASONS.available, MESSAGES.notAvailable, now),
     );
-    setCondition(
+    const completed = rolloutCompleted(status);
+    const completedChanged = setCondition(
       status,
-      newCondition(
-        "Completed",
-        rolloutCompleted(status) ? "True" : "False",
-        REASONS.rolloutCompleted,
-        REASONS.rolloutCompleted,
-        now,
-      ),
+      newCondition("Completed", completed ? "True" : "False", REASONS.rolloutCompleted, REASONS.rolloutCompleted, now),
     );
+    if (!completed && completedChanged) {
+      const revision = Number(this.rollout.metadata.annotations?.[REVISION_ANNOTATION] ?? 0);
+      this.world.event?.(
+        "Normal",
+        "RolloutNotCompleted",
+        `Rollout not completed, started update to revision ${revision} (${status.currentPodHash ?? ""})`,
+      );
+    }
   }
 
   isIndefiniteStep(): boolean {
@@ -1564,6 +1581,14 @@ class RolloutPass {
       await ensure(canary.canaryService, this.stableRS);
       return;
     }
+    if (this.pause.isAborted() && canary.trafficRouting && this.stableRS && canary.canaryService) {
+      // reconcileTrafficRouting on abort: the canary Service goes back to stable without an availability check
+      // (with dynamicStableScale only once the canary weight is down to 0).
+      if (canary.dynamicStableScale && (this.status.canary?.weights?.canary.weight ?? 0) > 0) return;
+      const svc = await this.world.getService(this.ns, canary.canaryService);
+      if (svc) await this.switchServiceSelector(svc, podTemplateHashOf(this.stableRS) ?? "");
+      return;
+    }
     await ensure(canary.canaryService, this.newRS);
   }
 
@@ -1640,6 +1665,11 @@ class RolloutPass {
     }
     if (step && index !== undefined && index < stepCount && this.completedCurrentCanaryStep()) {
       index += 1;
+      this.world.event?.(
+        "Normal",
+        "RolloutStepCompleted",
+        `Rollout step ${index}/${stepCount} completed (${canaryStepString(step)})`,
+      );
       this.pause.removePauseReasons.push("CanaryPauseStep");
     }
     status.currentStepIndex = index;
@@ -1666,6 +1696,25 @@ class RolloutPass {
 }
 
 type CanaryStepLike = NonNullable<NonNullable<RolloutSpec["strategy"]["canary"]>["steps"]>[number];
+
+/** rolloututil.CanaryStepString */
+function canaryStepString(step: CanaryStepLike): string {
+  if (typeof step.setWeight === "number") return `setWeight: ${step.setWeight}`;
+  if (step.pause) return step.pause.duration !== undefined ? `pause: ${String(step.pause.duration)}` : "pause";
+  if (step.experiment) return "experiment";
+  if (step.analysis) return "analysis";
+  const scale = step.setCanaryScale as { weight?: number; matchTrafficWeight?: boolean; replicas?: number } | undefined;
+  if (scale) {
+    if (scale.weight !== undefined) return `setCanaryScale{weight: ${scale.weight}}`;
+    if (scale.matchTrafficWeight) return "setCanaryScale{matchTrafficWeight: true}";
+    if (scale.replicas !== undefined) return `setCanaryScale{replicas: ${scale.replicas}}`;
+  }
+  const named = (key: string) => (step[key] as { name?: string } | undefined)?.name;
+  if (step.plugin) return `plugin: ${named("plugin")}`;
+  if (step.setHeaderRoute) return `setHeaderRoute: ${named("setHeaderRoute")}`;
+  if (step.setMirrorRoute) return `setMirrorRoute: ${named("setMirrorRoute")}`;
+  return "invalid";
+}
 
 function templateWithoutHash(template: PodTemplate): PodTemplate {
   const copy = structuredClone(template);

@@ -347,6 +347,27 @@ describe("blue-green", () => {
     expect(images).toEqual(["web:1", "web:2"]);
   });
 
+  it("refuses workloadRef with a template first, with upstream's InvalidWorkloadRef text (before looking the Deployment up)", async () => {
+    await using k = await simResource();
+    await services(k, ["web"]);
+    await k.create(PATHS.rollouts, {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Rollout",
+      metadata: { name: "web" },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "web" } },
+        template: podTemplate("web", "web:1"),
+        workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "missing" },
+        strategy: { blueGreen: { activeService: "web" } },
+      },
+    });
+    const degraded = await k.until("invalid", () => phaseIs(k, "Degraded"));
+    expect(degraded.status.message).toBe(
+      'InvalidSpec: The Rollout "web" is invalid: spec.workloadRef: Invalid value: v1alpha1.ObjectRef{APIVersion:"apps/v1", Kind:"Deployment", Name:"missing", ScaleDown:""}: template must be empty for workload reference rollout',
+    );
+  });
+
   for (const scaleDown of ["onsuccess", "progressively"]) {
     it(`scales the workloadRef Deployment to zero with scaleDown: ${scaleDown}`, async () => {
       await using k = await simResource();
@@ -542,6 +563,14 @@ describe("canary", () => {
     });
     expect(at50.status.canary.weights.canary.weight).toBe(50);
     expect(at50.status.canary.weights.stable.weight).toBe(50);
+
+    // Abort with traffic routing: upstream's reconcileTrafficRouting points the canary Service back to stable
+    // (TestCanarySVCSelectors / trafficrouting.go "IsAborted").
+    await k.mergePatch(`${rolloutPath}/status`, ABORT_PATCH);
+    const aborted = await k.until("aborted", () => phaseIs(k, "Degraded"));
+    expect(aborted.status.canary.weights.canary.weight).toBe(0);
+    expect(await selectorOf(k, "web-canary")).toBe(first.status.stableRS);
+    expect(await selectorOf(k, "web-stable")).toBe(first.status.stableRS);
   });
 
   it("abort scales the canary away and reports Degraded; restart replaces Pods older than restartAt", async () => {

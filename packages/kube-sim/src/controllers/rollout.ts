@@ -10,12 +10,25 @@ import { KubeApiError } from "../errors.js";
 import type { ResourceType } from "../resources.js";
 import type { Store } from "../store.js";
 import type { AnalysisRun } from "./analysisrun.js";
-import type { Deployment, Pod, ReplicaSet, Rollout, Service } from "./argo-rollout-types.js";
+import {
+  type Deployment,
+  MANAGED_BY_ROLLOUTS_ANNOTATION,
+  POD_TEMPLATE_HASH_LABEL,
+  type Pod,
+  type ReplicaSet,
+  type Rollout,
+  type Service,
+} from "./argo-rollout-types.js";
+import { referencedServices } from "./argo-rollout-validation.js";
 import { type AnalysisTemplateObject, referencedAnalyses } from "./rollout-analysis.js";
 import { type RolloutWorld, reconcileRollout } from "./rollout-reconcile.js";
 import { type ControllerContext, defineController, type ObjectKey } from "./runtime.js";
 
 const ROLLOUT = { apiVersion: "argoproj.io/v1alpha1", kind: "Rollout" };
+const REMOVE_SELECTOR_AND_MANAGED_BY_PATCH = {
+  metadata: { annotations: { [MANAGED_BY_ROLLOUTS_ANNOTATION]: null } },
+  spec: { selector: { [POD_TEMPLATE_HASH_LABEL]: null } },
+};
 const REPLICA_SET = { apiVersion: "apps/v1", kind: "ReplicaSet" };
 const SERVICE = { apiVersion: "v1", kind: "Service" };
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
@@ -30,6 +43,9 @@ const CLUSTER_ANALYSIS_TEMPLATE = { apiVersion: "argoproj.io/v1alpha1", kind: "C
  * simulator in the same process only causes a harmless reconcile of a Rollout that is not there.
  */
 const referrers = new Map<string, Set<string>>();
+
+/** UIDs of the Rollouts each simulator's controller has seen (for RolloutAddedToInformer). */
+const seen = new WeakMap<Store, Set<string>>();
 
 function refKey(namespace: string | undefined, kind: string, name: string): string {
   return `${namespace ?? ""}/${kind}/${name}`;
@@ -139,6 +155,20 @@ export function rolloutWorld(ctx: ControllerContext): RolloutWorld {
   };
 }
 
+/**
+ * The service controller's syncService (argo-rollouts service/service.go): a Service the Rollout marked as managed
+ * but no longer references (e.g. after a blue-green → canary switch, or once the Rollout is gone) loses the hash
+ * selector and the managed-by annotation, with upstream's removeSelectorAndManagedByPatch.
+ */
+function releaseServices(ctx: ControllerContext, ns: string | undefined, rollout: string, keep: Set<string>): void {
+  const services = typeOf(ctx.store, SERVICE);
+  for (const svc of ctx.store.listRaw(services, ns).items) {
+    if (svc.metadata.annotations?.[MANAGED_BY_ROLLOUTS_ANNOTATION] !== rollout) continue;
+    if (keep.has(svc.metadata.name as string)) continue;
+    ctx.store.patch(services, ns, svc.metadata.name as string, "merge", REMOVE_SELECTOR_AND_MANAGED_BY_PATCH);
+  }
+}
+
 /** `rolloutWorld` whose events are recorded on the given Rollout as the rollouts-controller does. */
 function worldFor(ctx: ControllerContext, rollout: Rollout): RolloutWorld {
   return {
@@ -163,9 +193,30 @@ export const rolloutController = defineController({
     const type = ctx.store.types.byKind(ROLLOUT.apiVersion, ROLLOUT.kind);
     if (!type) return undefined;
     const stored = ctx.store.peek(type, key.namespace, key.name);
-    if (!stored) return undefined;
+    if (!stored) {
+      releaseServices(ctx, key.namespace, key.name, new Set());
+      return undefined;
+    }
     const rollout = clone<Rollout>(stored);
     rememberReferences(rollout);
-    return reconcileRollout(worldFor(ctx, rollout), rollout);
+    // The informer's AddFunc: the first time this controller sees a Rollout (also each one found at start).
+    const known = seen.get(ctx.store) ?? new Set<string>();
+    seen.set(ctx.store, known);
+    if (!known.has(rollout.metadata.uid ?? "")) {
+      known.add(rollout.metadata.uid ?? "");
+      ctx.recordEvent(
+        stored,
+        "Normal",
+        "RolloutAddedToInformer",
+        `Rollout resource added to informer: ${rollout.metadata.namespace}/${rollout.metadata.name}`,
+        "rollouts-controller",
+      );
+    }
+    const outcome = await reconcileRollout(worldFor(ctx, rollout), rollout);
+    if (rollout.spec?.strategy) {
+      const still = new Set(referencedServices(rollout.spec).map((r) => r.name));
+      releaseServices(ctx, key.namespace, key.name, still);
+    }
+    return outcome;
   },
 });
