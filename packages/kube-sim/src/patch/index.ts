@@ -8,4 +8,4 @@ export const PATCH_CONTENT_TYPES = {
   strategic: "application/strategic-merge-patch+json",
   apply: "application/apply-patch+yaml",
 } as const;
-export { type ApplyConflict, type FieldSet, fieldSetOf, type ManagedFieldsEntry, serverSideApply } from "./apply.js";
+export { type ApplyConflict, fieldSetOf, type ManagedFieldsEntry, serverSideApply } from "./apply.js";
