@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pnpm = (...args) =>
   spawnSync(process.execPath, [join(root, "scripts", "pnpm.mjs"), ...args], { cwd: root, stdio: "inherit" });
 
-const TASKS = ["lint", "typecheck", "test", "test:node24", "test:image"];
+const TASKS = ["lint", "typecheck", "check:package", "knip", "test", "test:node24", "test:image"];
 
 const setup = setupSystem(root);
 const problems = missingReport(setup);

@@ -75,7 +75,8 @@ export default defineConfig({
   treeshake: true,
   loader: { ".yaml": "text" },
   esbuildPlugins: [startupTrim],
-  noExternal: [/^(?!@rollway\/(deploy-rules|image-builder|webhook-server|snapshooter|env-promotion|kube-sim)$)/],
+  // @rollway/webhook-server is an app (private, never published): `rollway serve` bundles it, in its own chunk.
+  noExternal: [/^(?!@rollway\/(deploy-rules|image-builder|snapshooter|env-promotion|kube-sim)$)/],
   // Bundled CommonJS code calls require(); give it one in the ES module.
   banner: {
     js: "import { createRequire as __rollwayRequire } from 'node:module'; const require = __rollwayRequire(import.meta.url);",

@@ -9,9 +9,9 @@ import { type KubeApi, ReleaseError, type ReleaseEvent } from "@rollway/release"
 import { hasHttpStatus } from "@rollway/rollout-client";
 
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "rollway" };
-export const LABEL_EVENTS_OF = "rollway.dev/events-of";
-export const LABEL_IDEMPOTENCY = "rollway.dev/idempotency-environment";
-export const LABEL_GATE = "rollway.dev/flagger-gate";
+const LABEL_EVENTS_OF = "rollway.dev/events-of";
+const LABEL_IDEMPOTENCY = "rollway.dev/idempotency-environment";
+const LABEL_GATE = "rollway.dev/flagger-gate";
 
 /** API paths, named here so a reader sees what reaches the cluster. */
 const paths = {

@@ -8,58 +8,25 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultCrdSources, type KubeSim, startKubeSim } from "@rollway/kube-sim";
+import { listComponents } from "@rollway/release";
+import {
+  demoEnvironment,
+  demoStartImage,
+  DEMO_ENVIRONMENT_YAML as RELEASE_DEMO_YAML,
+  seedDemoWorld,
+} from "@rollway/release/demo";
 import { type ServerConfig, ServerConfigSchema } from "./config.js";
 import { type RunningServer, type StartOptions, startServer } from "./server.js";
 
-export const DEMO_NAMESPACE = "demo";
+export const DEMO_NAMESPACE: string = demoEnvironment().namespace;
 
-/** The demo environment (release's examples/demo-environment.yaml, as the README demo uses it). */
-export const DEMO_ENVIRONMENT_YAML = `apiVersion: rollway.dev/v1alpha1
-kind: Environment
-name: demo
-namespace: ${DEMO_NAMESPACE}
-host: demo.example.com
-previewHost: preview.demo.example.com
-noDowntime: true
-promotion:
-  mode: manual
-  readyTimeoutSeconds: 300
-frontend:
-  workload: { kind: Rollout, name: frontend }
-  container: frontend
-  strategy: { type: blueGreen, activeService: frontend, previewService: frontend-preview }
-backends:
-${["backend-1", "backend-2", "backend-3", "backend-4", "backend-5"]
-  .map(
-    (b) => `  ${b}:
-    workload: { kind: Rollout, name: ${b} }
-    container: backend
-    strategy: { type: blueGreen, activeService: ${b}, previewService: ${b}-preview }`,
-  )
-  .join("\n")}
-codeAsData:
-  container: codeasdata
-  timeoutSeconds: 600
-  job:
-    spec:
-      backoffLimit: 0
-      template:
-        spec:
-          restartPolicy: Never
-          containers:
-            - name: codeasdata
-              args: ["sync"]
-`;
+/** The demo environment: release's examples/demo-environment.yaml, the one demo world (`@rollway/release/demo`). */
+export const DEMO_ENVIRONMENT_YAML: string = RELEASE_DEMO_YAML;
 
-/** The images running before any release. */
-export const DEMO_IMAGES: Record<string, string> = {
-  frontend: "my-registry/image-for-frontend:1.0",
-  "backend-1": "my-registry/image-for-backend-1:1.0",
-  "backend-2": "my-registry/image-for-other-backends:1.0",
-  "backend-3": "my-registry/image-for-other-backends:1.0",
-  "backend-4": "my-registry/image-for-other-backends:1.0",
-  "backend-5": "my-registry/image-for-other-backends:1.0",
-};
+/** The images running before any release, per component. */
+export const DEMO_IMAGES: Record<string, string> = Object.fromEntries(
+  listComponents(demoEnvironment()).map(({ name, component }) => [name, demoStartImage(name, component.container)]),
+);
 
 export interface DemoCluster extends AsyncDisposable {
   sim: KubeSim;
@@ -84,60 +51,12 @@ export async function startDemoCluster(options: { readyDelayMs?: number } = {}):
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await seedDemoWorld(sim.url);
+    await seedDemoWorld(sim.url, demoEnvironment());
   } catch (error) {
     await close();
     throw error;
   }
   return { sim, environmentFile, close, [Symbol.asyncDispose]: close };
-}
-
-async function seedDemoWorld(url: string): Promise<void> {
-  const send = async (path: string, body: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`kube-sim refused POST ${path}: HTTP ${res.status}: ${await res.text()}`);
-  };
-  const ns = DEMO_NAMESPACE;
-  await send("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
-  for (const [name, image] of Object.entries(DEMO_IMAGES)) {
-    for (const svc of [name, `${name}-preview`])
-      await send(`/api/v1/namespaces/${ns}/services`, {
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: { name: svc },
-        spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
-      });
-    await send(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts`, {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Rollout",
-      metadata: { name },
-      spec: {
-        replicas: 2,
-        revisionHistoryLimit: 3,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: {
-            containers: [
-              { name: name === "frontend" ? "frontend" : "backend", image, ports: [{ containerPort: 8080 }] },
-            ],
-          },
-        },
-        strategy: {
-          blueGreen: {
-            activeService: name,
-            previewService: `${name}-preview`,
-            autoPromotionEnabled: false,
-            scaleDownDelaySeconds: 0,
-          },
-        },
-      },
-    });
-  }
 }
 
 export interface SimServer extends RunningServer {

@@ -13,6 +13,8 @@ export {
 } from "./resolve.js";
 export {
   checkRulePattern,
+  checkRulePatternAsync,
+  closeSafetyCheckers,
   MAX_PATTERN_LENGTH,
   MAX_SUBJECT_LENGTH,
   type PatternVerdict,

@@ -91,3 +91,71 @@ describe("loading recheck", () => {
     expect(JSON.parse(out)).toEqual({ ok: false, loaded: true });
   });
 });
+
+describe("checkRulePatternAsync", () => {
+  const runFresh = (body: string, env: Record<string, string> = {}) => {
+    const script = `
+      const rules = await import(${JSON.stringify(new URL("./index.ts", import.meta.url).href)});
+      const { createRequire } = await import("node:module");
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes("recheck"));
+      ${body}
+    `;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+    });
+    return JSON.parse(out);
+  };
+
+  it("gives the synchronous check's verdicts while recheck runs in a worker, never on the main thread", () => {
+    const result = runFresh(`
+      const patterns = ["^backend-1$", "^(?!backend-1).*$", "^(a+)+$", "(\\\\w+\\\\s?)*$", "(unclosed"];
+      const verdicts = await Promise.all(patterns.map((p) => rules.checkRulePatternAsync(p)));
+      const mainThreadLoaded = loaded();
+      // Cached now: the synchronous check is a look-up, still without recheck on this thread.
+      const again = patterns.map((p) => rules.checkRulePattern(p).ok);
+      await rules.closeSafetyCheckers();
+      console.log(JSON.stringify({
+        ok: verdicts.map((v) => v.ok),
+        codes: verdicts.map((v) => v.ok ? null : v.code),
+        again,
+        mainThreadLoaded: mainThreadLoaded || loaded(),
+      }));
+    `);
+    expect(result).toEqual({
+      ok: [true, true, false, false, false],
+      codes: [null, null, "UNSAFE_PATTERN", "UNSAFE_PATTERN", "INVALID_PATTERN"],
+      again: [true, true, false, false, false],
+      mainThreadLoaded: false,
+    });
+  });
+
+  it("refuses a pattern whose check overruns the time budget, as unprovable, and keeps checking others", () => {
+    const result = runFresh(`
+      // A budget no worker can meet (it must first load recheck): the check is stopped and the pattern refused.
+      const over = await rules.checkRulePatternAsync("^over-budget-[a-z]+$", { timeoutMs: 1 });
+      const next = await rules.checkRulePatternAsync("^after-[a-z]+$");
+      await rules.closeSafetyCheckers();
+      console.log(JSON.stringify({ over, next: next.ok }));
+    `);
+    expect(result).toEqual({
+      over: {
+        ok: false,
+        code: "UNSAFE_PATTERN",
+        message:
+          "refused: could not prove the pattern free of catastrophic backtracking (the safety check timed out); simplify it",
+      },
+      next: true,
+    });
+  });
+
+  it("uses a checker handed over with useSafetyChecker (one-file bundles) and starts no worker", () => {
+    const result = runFresh(`
+      let calls = 0;
+      rules.useSafetyChecker((pattern) => { calls++; return { status: "safe", source: pattern }; });
+      const verdict = await rules.checkRulePatternAsync("^handed-over-async$");
+      console.log(JSON.stringify({ ok: verdict.ok, calls, loaded: loaded() }));
+    `);
+    expect(result).toEqual({ ok: true, calls: 1, loaded: false });
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { createRequire } from "node:module";
 import type * as Recheck from "recheck";
+import { CheckPool, type Diagnostics } from "./check-pool.js";
 
 type CheckSync = typeof Recheck.checkSync;
 let checkSync: CheckSync | undefined;
@@ -61,12 +62,49 @@ export function checkRulePattern(pattern: string): PatternVerdict {
   const cached = cache.get(pattern);
   if (cached) return cached;
   const verdict = judge(pattern);
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(pattern, verdict);
+  remember(pattern, verdict);
   return verdict;
 }
 
-function judge(pattern: string): PatternVerdict {
+/**
+ * The verdict on a pattern without blocking the event loop: recheck runs in a worker thread (a small pool, started
+ * on first use, not keeping the process alive), within `timeoutMs` (default SAFETY_CHECK_TIMEOUT_MS) from dispatch;
+ * over it, the pattern is refused as unprovable. The verdict is cached like checkRulePattern's, so a later
+ * synchronous check of the same pattern (e.g. while parsing a payload) is a look-up: servers call this for the
+ * patterns of a request before validating it. With a checker handed over by useSafetyChecker (one-file bundles),
+ * that checker runs here, on the calling thread.
+ */
+export async function checkRulePatternAsync(
+  pattern: string,
+  options: { timeoutMs?: number } = {},
+): Promise<PatternVerdict> {
+  const cached = cache.get(pattern);
+  if (cached) return cached;
+  const compiled = compile(pattern);
+  if (!compiled.ok || checkSync) return checkRulePattern(pattern);
+  pool ??= new CheckPool();
+  const diagnostics = await pool.check(pattern, RECHECK_PARAMS, options.timeoutMs ?? SAFETY_CHECK_TIMEOUT_MS);
+  const verdict = interpret(diagnostics, compiled.regex);
+  remember(pattern, verdict);
+  return verdict;
+}
+
+/** Stops the worker threads of checkRulePatternAsync (they never keep a process alive; tests and benchmarks tidy up). */
+export async function closeSafetyCheckers(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  await p?.close();
+}
+
+let pool: CheckPool | undefined;
+
+function remember(pattern: string, verdict: PatternVerdict): void {
+  if (cache.has(pattern)) return;
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(pattern, verdict);
+}
+
+function compile(pattern: string): { ok: true; regex: RegExp } | (PatternVerdict & { ok: false }) {
   if (pattern.length === 0)
     return { ok: false, code: "INVALID_PATTERN", message: "empty pattern; use .* to match anything" };
   if (pattern.length > MAX_PATTERN_LENGTH) {
@@ -76,14 +114,21 @@ function judge(pattern: string): PatternVerdict {
       message: `pattern is ${pattern.length} characters long; at most ${MAX_PATTERN_LENGTH} are accepted`,
     };
   }
-  let regex: RegExp;
   try {
-    regex = new RegExp(pattern);
+    return { ok: true, regex: new RegExp(pattern) };
   } catch (error) {
     const reason = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, "") : String(error);
     return { ok: false, code: "INVALID_PATTERN", message: `not a valid JavaScript regular expression: ${reason}` };
   }
-  const diagnostics = recheck()(pattern, "", RECHECK_PARAMS);
+}
+
+function judge(pattern: string): PatternVerdict {
+  const compiled = compile(pattern);
+  if (!compiled.ok) return compiled;
+  return interpret(recheck()(pattern, "", RECHECK_PARAMS), compiled.regex);
+}
+
+function interpret(diagnostics: Diagnostics, regex: RegExp): PatternVerdict {
   if (diagnostics.status === "safe") return { ok: true, regex };
   // Quadratic backtracking over the short strings rules are matched against (at most MAX_SUBJECT_LENGTH characters)
   // costs well under a millisecond; recheck's fuzzer also reports it for harmless anchored lookaheads such as the

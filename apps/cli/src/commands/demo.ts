@@ -3,20 +3,16 @@
  * release the seed's example payload, watch every component reach its preview, promote, show the history, stop.
  */
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
-import { formatPlan, parseEnvironmentYaml, type ReleaseEvent } from "@rollway/release";
+import { formatPlan, type ReleaseEvent } from "@rollway/release";
+import { demoEnvironment } from "@rollway/release/demo";
 import { isHealthy } from "@rollway/rollout-client";
-import DEMO_ENVIRONMENT_TEXT from "../../../../packages/release/examples/demo-environment.yaml";
 import { openDirect } from "../direct.js";
 import { formatEvent, formatHistory } from "../format.js";
 import type { Output } from "../output.js";
 import { watchComponents } from "../progress.js";
 import { startSimWithWorld } from "../sim/demo-world.js";
 
-export { DEMO_ENVIRONMENT_TEXT };
-
-export function demoEnvironment() {
-  return parseEnvironmentYaml(DEMO_ENVIRONMENT_TEXT, { source: "demo-environment.yaml" });
-}
+export { DEMO_ENVIRONMENT_YAML as DEMO_ENVIRONMENT_TEXT, demoEnvironment } from "@rollway/release/demo";
 
 export async function demoCommand(options: { readyDelayMs: number }, output: Output): Promise<void> {
   const say = (line: string) => {

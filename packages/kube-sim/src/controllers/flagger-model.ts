@@ -140,11 +140,6 @@ export function analysisIntervalMs(canary: Canary): number {
   return Math.max(ms, MIN_ANALYSIS_INTERVAL_MS);
 }
 
-export function analysisThreshold(canary: Canary): number {
-  const t = canary.spec.analysis?.threshold ?? 0;
-  return t > 0 ? t : 1;
-}
-
 export function skipAnalysis(canary: Canary): boolean {
   return !canary.spec.analysis || !!canary.spec.skipAnalysis;
 }

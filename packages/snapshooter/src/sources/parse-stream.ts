@@ -27,8 +27,6 @@ export function describeRecord(raw: RawRecord): string {
     : `${raw.label} record #${raw.index} (line ${raw.line})`;
 }
 
-export type ExportFormat = "json" | "ndjson";
-
 function invalid(label: string, path: string, message: string): SnapshooterError {
   return new SnapshooterError("INVALID_EXPORT", `${label} is not a valid export`, { problems: [{ path, message }] });
 }
