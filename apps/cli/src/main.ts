@@ -388,13 +388,18 @@ ${examples(
     .option("--force", "promote even without an approval of the source")
     .option("--dry-run", "show the change, write nothing")
     .option("--branch <name>", "name of the promotion branch")
+    .option(
+      "--allowed-signers <file>",
+      "approvers' SSH keys (git's allowed-signers format); default git's gpg.ssh.allowedSignersFile",
+    )
+    .option("--gpg-home <dir>", "approvers' GPG keyring, for GPG-signed approvals (GNUPGHOME)")
     .addHelpText(
       "after",
-      examples(
-        "rollway promote-env --from staging --to prod",
+      `\nOnly a signed QA approval counts: git verify-tag checks it against the approvers' keys, and one signed by\nthe person promoting is refused.${examples(
+        "rollway promote-env --from staging --to prod --allowed-signers .github/allowed_signers",
         "rollway promote-env approve --env staging",
         "rollway promote-env revert --to prod --push",
-      ),
+      )}`,
     )
     .action(async (opts, command: Command) => {
       if (!opts.from || !opts.to) {
@@ -405,7 +410,9 @@ ${examples(
     });
   promoteEnv
     .command("approve")
-    .description("record an approval of an overlay's current state (a signed git tag)")
+    .description(
+      "record an approval of an overlay's current state: a git tag signed with your key (git's gpg.format and user.signingkey)",
+    )
     .requiredOption("--env <env>", "the overlay approved")
     .option("--repo <dir>", "the GitOps repository", ".")
     .option("--commit <sha>", "the commit approved (default: the base branch)")

@@ -40,7 +40,7 @@ export function formatPromotion(result: PromotionResult): string {
     facts.push([
       "QA approval",
       result.approval
-        ? `${result.approval.tag} by ${result.approval.approver} (${result.approval.date})`
+        ? `${result.approval.tag} by ${result.approval.approver}${result.approval.signer ? `, signed by ${result.approval.signer}` : ""} (${result.approval.date})`
         : "none recorded: FORCED",
     ]);
   }

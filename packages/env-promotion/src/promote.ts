@@ -67,7 +67,21 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   if (!plan.changed) return result;
 
   const sourceImages = plan.images.map((row) => ({ ...row.after, name: row.name }));
-  const { approval, others } = await findApproval(repo, opts.from, source.path, baseCommit, sourceImages);
+  const promoter = opts.author?.email ?? (await configuredEmail(repo));
+  const { approval, others, refused } = await findApproval(repo, opts.from, source.path, baseCommit, sourceImages, {
+    trust: opts.trust,
+    promoter,
+  });
+  if (!approval && !opts.force && refused.length > 0) {
+    throw new PromotionError(
+      "APPROVAL_UNTRUSTED",
+      `No QA approval that can be trusted is recorded for what ${opts.from} runs at ${baseCommit.slice(0, 12)} (${listImages(plan.images)}):\n${refused
+        .map((r) => `  ${r.tag} (tagger ${r.approver}) does not count: ${r.reason}`)
+        .join("\n")}`,
+      `QA (not the promoter) records the approval signed with their own key (rollway promote-env approve), and the promotion checks it against the approvers' keys (--allowed-signers <file> or --gpg-home <dir>; trust in the library).`,
+      { commit: baseCommit, images: plan.images.map((i) => i.name) },
+    );
+  }
   if (!approval && !opts.force) {
     const latest = others[0];
     throw new PromotionError(
@@ -117,6 +131,15 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   } finally {
     await worktree.remove();
   }
+}
+
+async function configuredEmail(repo: GitRepo): Promise<string | undefined> {
+  const configured = await repo
+    .run(["config", "--get", "user.email"])
+    .then((v) => v.trim())
+    .catch(() => "");
+  // As git picks the author of the promotion commit: the environment over the configuration.
+  return process.env.GIT_AUTHOR_EMAIL || configured || undefined;
 }
 
 function listImages(images: readonly { name: string; after: OverlayImage }[]): string {

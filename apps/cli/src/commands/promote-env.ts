@@ -9,6 +9,10 @@ export interface PromoteEnvOptions {
   force?: boolean;
   dryRun?: boolean;
   branch?: string;
+  /** SSH approvals: the approvers' allowed-signers file (else git's gpg.ssh.allowedSignersFile). */
+  allowedSigners?: string;
+  /** GPG approvals: the keyring folder (GNUPGHOME). */
+  gpgHome?: string;
 }
 
 const github = () => (process.env.GITHUB_TOKEN ? { github: { token: process.env.GITHUB_TOKEN } } : {});
@@ -23,6 +27,10 @@ export async function promoteEnvCommand(options: PromoteEnvOptions, output: Outp
     force: Boolean(options.force),
     dryRun: Boolean(options.dryRun),
     ...(options.branch ? { branch: options.branch } : {}),
+    trust: {
+      ...(options.allowedSigners ? { allowedSignersFile: options.allowedSigners } : {}),
+      ...(options.gpgHome ? { gpgHome: options.gpgHome } : {}),
+    },
     ...github(),
   });
   if (output.json) printJson(output, { ok: true, ...result });
