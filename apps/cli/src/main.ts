@@ -365,15 +365,29 @@ ${examples(
     .option("--name <name>", "image name prefix (default: the folder's name)")
     .option("--no-push", "build only")
     .option("--tag <tag...>", "additional tags")
-    .option("--env-file <file>", "also write build.env (FRONTEND_IMAGE=...)")
+    .option("--build-env <file>", "also write the seed's build.env (FRONTEND_IMAGE=...) to this file")
+    .addOption(
+      new Option("--context <kind>", "what the engine gets with a project Dockerfile")
+        .choices(["project", "small"])
+        .default("project"),
+    )
+    // Node 20 reads --env-file itself, even after the script name: the old name cannot work, so it gets a clear no.
+    .addOption(new Option("--env-file <file>").hideHelp())
     .addHelpText(
       "after",
-      examples(
+      `\n--context project (default) sends the project folder filtered by .dockerignore, as docker build . does;\n--context small sends only the build folder and the Dockerfile's folder, for a big project.${examples(
         "rollway build --registry r.example.com/team > images.json",
         "DOCKER_HOST=unix:///run/podman/podman.sock rollway build --no-push",
-      ),
+        "rollway build --registry r.example.com/team --build-env build.env",
+      )}`,
     )
     .action(async (opts, command: Command) => {
+      if (opts.envFile !== undefined) {
+        throw new CliError(
+          "--env-file is now --build-env (Node reads --env-file itself and loads that file into the environment): use --build-env <file>",
+          ExitCode.badInput,
+        );
+      }
       const { buildCommand } = await import("./commands/build.js");
       await buildCommand(opts, outputFor(command));
     });

@@ -75,6 +75,29 @@ describe("rollway snapshot", () => {
 });
 
 describe("rollway build", () => {
+  it("refuses the old --env-file (Node's own flag) with the new name, and takes --build-env", () => {
+    const project = join(root, "renamed");
+    mkdirSync(join(project, "dist", "web"), { recursive: true });
+    writeFileSync(join(project, "dist", "web", "index.html"), "<h1>shop</h1>\n");
+    // An existing file: Node loads it into the environment and still hands the flag to rollway.
+    writeFileSync(join(project, "build.env"), "FROM_NODE=1\n");
+    git("init", "-q", "-b", "main", project);
+    execFileSync("git", ["add", "dist"], { cwd: project });
+    execFileSync("git", ["commit", "-q", "-m", "app"], { cwd: project, env: { ...process.env, ...identity } });
+    const old = rollway(["build", "--dir", project, "--no-push", "--env-file", join(project, "build.env")], {
+      env: { DOCKER_HOST: "tcp://127.0.0.1:9" },
+    });
+    expect(old.code).toBe(2);
+    expect(old.stderr).toContain("rollway: --env-file is now --build-env");
+    const renamed = rollway(["build", "--dir", project, "--no-push", "--build-env", join(project, "out.env")], {
+      env: { DOCKER_HOST: "tcp://127.0.0.1:9" },
+    });
+    // Past the flags: it reaches the engine (none here).
+    expect(renamed.stderr).not.toContain("unknown option");
+    expect(renamed.stderr).toMatch(/^rollway: .*127\.0\.0\.1:9/m);
+    expect(rollway(["build", "--help"]).stdout).toContain("--build-env <file>");
+  });
+
   it("says there is no container engine and how to start one", () => {
     const project = join(root, "app");
     mkdirSync(join(project, "dist", "web"), { recursive: true });
