@@ -14,7 +14,7 @@ export interface DockerfileInstruction {
 /** The instructions of a Dockerfile with their first lines: comments, blank lines and continuations skipped. */
 export function dockerfileInstructions(text: string): DockerfileInstruction[] {
   const lines = text.split(/\r?\n/);
-  const escape = /^#\s*escape\s*=\s*`/im.test(lines.slice(0, 5).join("\n")) ? "`" : "\\";
+  const escapeChar = /^#\s*escape\s*=\s*`/im.test(lines.slice(0, 5).join("\n")) ? "`" : "\\";
   const instructions: DockerfileInstruction[] = [];
   let continued = false;
   for (const [index, raw] of lines.entries()) {
@@ -26,7 +26,7 @@ export function dockerfileInstructions(text: string): DockerfileInstruction[] {
     } else if (line.startsWith("#")) {
       continue; // A comment inside a continued instruction does not end it.
     }
-    continued = line.endsWith(escape);
+    continued = line.endsWith(escapeChar);
   }
   return instructions;
 }
