@@ -3,6 +3,7 @@
  * and `rollway build` telling the user there is no container engine.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -63,6 +64,20 @@ describe("rollway snapshot", () => {
     const again = rollway([...args, "--json"], { env: identity });
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).report.entries[0]).toMatchObject({ name: "My Projects", commit: null });
+  });
+
+  it("says a run that finds the lock held was skipped, not failed (exit code 3)", () => {
+    const work = mkdtempSync(join(tmpdir(), "rollway-cli-locked-"));
+    onTestFinished(() => rmSync(work, { recursive: true, force: true }));
+    const args = ["snapshot", "--config", join(root, "snapshooter.json"), "--source", join(root, "export.ndjson")];
+    // Another run holding the lock: its lock folder, fresh (the checkout folder is named after the repo and branch).
+    const id = createHash("sha256").update(`${bare}\nmain`).digest("hex").slice(0, 16);
+    mkdirSync(join(work, "rollway-snapshooter", `${id}.lock`), { recursive: true });
+    const second = rollway(args, { env: { ...identity, TMPDIR: work } });
+    expect(second.code).toBe(3);
+    expect(second.stdout).toContain("- My Projects (snapshot): skipped [LOCKED]");
+    expect(second.stdout).not.toContain("failed [LOCKED]");
+    expect(second.stderr).toContain("rollway: snapshot skipped for My Projects: another run holds the lock");
   });
 
   it("names a configuration problem with its line and column, exit code 2", () => {
