@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEVELOPER, git, gitRemoteResource, QA, signedTagArgs, signingKeys } from "./__tests__/git-remote-resource.js";
 import { PromotionError } from "./errors.js";
+import { formatPromotion } from "./format.js";
 import { promoteEnvironment } from "./promote.js";
 
 async function refusal(run: Promise<unknown>): Promise<PromotionError> {
@@ -63,7 +64,7 @@ describe("QA approval signatures", () => {
   it("accepts QA's signed approval against an allowed-signers file given as an option, and needs one", async () => {
     const { remote, tag } = repoApprovedWith(signedTagArgs(signingKeys().qa));
     git(remote.clone, ["config", "--unset", "gpg.ssh.allowedSignersFile"]);
-    const unchecked = await refusal(promote(remote.clone, { dryRun: true }));
+    const unchecked = await refusal(promote(remote.clone));
     expect(unchecked.code).toBe("APPROVAL_UNTRUSTED");
     expect(unchecked.message).toContain("its SSH signature cannot be checked: no allowed-signers file");
 
@@ -76,5 +77,24 @@ describe("QA approval signatures", () => {
       signer: "qa@example.com",
       approver: "Quinn Assurance <qa@example.com>",
     });
+  });
+});
+
+describe("a dry run of a promotion that would be refused", () => {
+  it("shows the change and says it would be refused, writing nothing", async () => {
+    const { remote } = repoApprovedWith([]);
+    const before = remote.refs();
+    const result = await promote(remote.clone, { dryRun: true });
+    expect(result).toMatchObject({ status: "planned", approval: null, forced: false });
+    expect(result.wouldRefuse?.code).toBe("APPROVAL_UNTRUSTED");
+    expect(result.images.filter((i) => i.change !== "unchanged").map((i) => i.name)).toEqual([
+      "cartservice",
+      "frontend",
+    ]);
+    const text = formatPromotion(result);
+    expect(text).toMatch(/^Dry run: promoting staging to prod would be REFUSED \[APPROVAL_UNTRUSTED\]/);
+    expect(text).toContain("none that counts: the promotion would be refused");
+    expect(text).toContain("does not count: it is not signed");
+    expect(remote.refs()).toBe(before);
   });
 });

@@ -72,8 +72,9 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
     trust: opts.trust,
     promoter,
   });
+  let refusal: PromotionError | undefined;
   if (!approval && !opts.force && refused.length > 0) {
-    throw new PromotionError(
+    refusal = new PromotionError(
       "APPROVAL_UNTRUSTED",
       `No QA approval that can be trusted is recorded for what ${opts.from} runs at ${baseCommit.slice(0, 12)} (${listImages(plan.images)}):\n${refused
         .map((r) => `  ${r.tag} (tagger ${r.approver}) does not count: ${r.reason}`)
@@ -82,9 +83,9 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
       { commit: baseCommit, images: plan.images.map((i) => i.name) },
     );
   }
-  if (!approval && !opts.force) {
+  if (!approval && !opts.force && !refusal) {
     const latest = others[0];
-    throw new PromotionError(
+    refusal = new PromotionError(
       "APPROVAL_MISSING",
       `No QA approval is recorded for what ${opts.from} runs at ${baseCommit.slice(0, 12)} (${listImages(plan.images)}).${
         latest
@@ -95,8 +96,11 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
       { commit: baseCommit, images: plan.images.map((i) => i.name) },
     );
   }
+  // A dry run shows the change even when the real run would be refused, and says so; a real run stops here.
+  if (refusal && !opts.dryRun) throw refusal;
   result.approval = approval;
-  result.forced = !approval;
+  result.forced = !approval && !refusal;
+  if (refusal) result.wouldRefuse = { code: refusal.code, reason: refusal.message };
   const signal = opts.signal ? { signal: opts.signal } : {};
   const branch = opts.branch ?? `promote/${opts.from}-to-${opts.to}-${baseCommit.slice(0, 12)}`;
   result.message = promotionMessage(result, baseCommit);

@@ -85,6 +85,19 @@ describe("rollway promote-env", () => {
     expect(prodOnRemote()).toContain("newTag: v1.0.0");
   });
 
+  it("a dry run without approval shows the change and says it would be refused", () => {
+    const r = rollway(["promote-env", "--repo", repo, "--from", "staging", "--to", "prod", "--dry-run"], {
+      env: developer,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^Dry run: promoting staging to prod would be REFUSED \[APPROVAL_MISSING\]/);
+    expect(r.stdout).toMatch(
+      /frontend\s+updated\s+registry\.example\.com\/shop\/frontend:v1\.0\.0\s+registry\.example\.com\/shop\/frontend:v1\.1\.0/,
+    );
+    expect(r.stderr).toBe("rollway: dry run: the promotion would be refused [APPROVAL_MISSING]; see above\n");
+    expect(prodOnRemote()).toContain("newTag: v1.0.0");
+  });
+
   it("records QA's approval as a signed tag, refuses QA promoting it, then the developer promotes by a push", () => {
     const help = rollway(["promote-env", "approve", "--help"]);
     expect(help.stdout).toContain("a git tag signed with your key");
@@ -117,7 +130,8 @@ describe("rollway promote-env", () => {
     expect(r.stdout).toContain("registry.example.com/shop/frontend");
     expect(r.stdout).toContain("signed by qa@example.com");
     expect(prodOnRemote()).toContain("newTag: v1.1.0");
-  });
+    // Six runs of the binary and git with SSH signing: slow on the shared 2-core machine.
+  }, 120_000);
 
   it("reverts the promotion with another push", () => {
     const r = rollway(["promote-env", "revert", "--repo", repo, "--to", "prod", "--push"], { env: identity });

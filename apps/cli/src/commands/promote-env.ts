@@ -1,5 +1,5 @@
 /** `rollway promote-env`: promote images from one overlay to another through git (seed 003), approve, revert. */
-import { type Output, printJson } from "../output.js";
+import { CliError, ExitCode, type Output, printJson } from "../output.js";
 
 export interface PromoteEnvOptions {
   repo: string;
@@ -33,8 +33,15 @@ export async function promoteEnvCommand(options: PromoteEnvOptions, output: Outp
     },
     ...github(),
   });
-  if (output.json) printJson(output, { ok: true, ...result });
+  if (output.json) printJson(output, { ok: !result.wouldRefuse, ...result });
   else output.out(`${formatPromotion(result)}\n`);
+  // The change is shown; the exit code still tells a script the real run would be refused.
+  if (result.wouldRefuse) {
+    throw new CliError(
+      `dry run: the promotion would be refused [${result.wouldRefuse.code}]; see above`,
+      ExitCode.failed,
+    );
+  }
 }
 
 export async function promoteEnvApproveCommand(
