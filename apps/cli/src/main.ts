@@ -370,15 +370,29 @@ ${examples(
     .option("--name <name>", "image name prefix (default: the folder's name)")
     .option("--no-push", "build only")
     .option("--tag <tag...>", "additional tags")
-    .option("--env-file <file>", "also write build.env (FRONTEND_IMAGE=...)")
+    .option("--build-env <file>", "also write the seed's build.env (FRONTEND_IMAGE=...) to this file")
+    .addOption(
+      new Option("--context <kind>", "what the engine gets with a project Dockerfile")
+        .choices(["project", "small"])
+        .default("project"),
+    )
+    // Node 20 reads --env-file itself, even after the script name: the old name cannot work, so it gets a clear no.
+    .addOption(new Option("--env-file <file>").hideHelp())
     .addHelpText(
       "after",
-      examples(
+      `\n--context project (default) sends the project folder filtered by .dockerignore, as docker build . does;\n--context small sends only the build folder and the Dockerfile's folder, for a big project.${examples(
         "rollway build --registry r.example.com/team > images.json",
         "DOCKER_HOST=unix:///run/podman/podman.sock rollway build --no-push",
-      ),
+        "rollway build --registry r.example.com/team --build-env build.env",
+      )}`,
     )
     .action(async (opts, command: Command) => {
+      if (opts.envFile !== undefined) {
+        throw new CliError(
+          "--env-file is now --build-env (Node reads --env-file itself and loads that file into the environment): use --build-env <file>",
+          ExitCode.badInput,
+        );
+      }
       const { buildCommand } = await import("./commands/build.js");
       await buildCommand(opts, outputFor(command));
     });
@@ -393,13 +407,18 @@ ${examples(
     .option("--force", "promote even without an approval of the source")
     .option("--dry-run", "show the change, write nothing")
     .option("--branch <name>", "name of the promotion branch")
+    .option(
+      "--allowed-signers <file>",
+      "approvers' SSH keys (git's allowed-signers format); default git's gpg.ssh.allowedSignersFile",
+    )
+    .option("--gpg-home <dir>", "approvers' GPG keyring, for GPG-signed approvals (GNUPGHOME)")
     .addHelpText(
       "after",
-      examples(
-        "rollway promote-env --from staging --to prod",
+      `\nOnly a signed QA approval counts: git verify-tag checks it against the approvers' keys, and one signed by\nthe person promoting is refused.${examples(
+        "rollway promote-env --from staging --to prod --allowed-signers .github/allowed_signers",
         "rollway promote-env approve --env staging",
         "rollway promote-env revert --to prod --push",
-      ),
+      )}`,
     )
     .action(async (opts, command: Command) => {
       if (!opts.from || !opts.to) {
@@ -410,7 +429,9 @@ ${examples(
     });
   promoteEnv
     .command("approve")
-    .description("record an approval of an overlay's current state (a signed git tag)")
+    .description(
+      "record an approval of an overlay's current state: a git tag signed with your key (git's gpg.format and user.signingkey)",
+    )
     .requiredOption("--env <env>", "the overlay approved")
     .option("--repo <dir>", "the GitOps repository", ".")
     .option("--commit <sha>", "the commit approved (default: the base branch)")

@@ -32,7 +32,12 @@ describe("recordApproval", () => {
     expect(
       remote.remoteGit(["for-each-ref", "--format=%(objecttype) %(*objectname) %(taggername)", "refs/tags/"]).trim(),
     ).toBe(`tag ${main} Quinn Assurance`);
-    expect(remote.remoteGit(["tag", "-l", "--format=%(contents)", approval.tag]).trim()).toBe(
+    // Signed with QA's key (the clone's user.signingkey): the message, then the signature git checks.
+    const [message, signature] = remote
+      .remoteGit(["tag", "-l", "--format=%(contents)", approval.tag])
+      .split("-----BEGIN SSH SIGNATURE-----");
+    expect(signature).toContain("-----END SSH SIGNATURE-----");
+    expect(message?.trim()).toBe(
       [
         `QA approved staging at ${main.slice(0, 12)}`,
         "",

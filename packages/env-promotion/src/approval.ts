@@ -6,7 +6,12 @@
  * check it with `git tag -n99 -l 'qa-approved/*'`. An approval covers a release, not a commit: it holds for any
  * later commit whose overlay pins exactly the same images (a comment or a prod-only change does not undo it, a
  * new staging image does).
+ *
+ * Anyone who may push tags can write a tag with any tagger name, so only a signed approval counts: `git verify-tag`
+ * must accept its signature (SSH, against an allowed-signers file; or GPG, against a keyring), and the signer must not
+ * be the person promoting (nobody approves their own promotion).
  */
+import { execFile } from "node:child_process";
 import { PromotionError } from "./errors.js";
 import { checkRepo, fetchBase, type GitRepo, openRepo } from "./git.js";
 import { formatImageReference, type OverlayImage, readOverlayImages } from "./kustomization.js";
@@ -17,6 +22,21 @@ export const APPROVAL_TAG_PREFIX = "qa-approved";
 /** Only the newest approvals are compared: a release promoted after 100 newer staging approvals is stale anyway. */
 export const APPROVALS_CHECKED = 100;
 
+/** What an approval's signature is checked against; git's own configuration when left out. */
+export interface ApprovalTrust {
+  /** SSH signatures: git's allowed-signers file (`<email> <public key>` per line); else `gpg.ssh.allowedSignersFile`. */
+  allowedSignersFile?: string | undefined;
+  /** GPG signatures: the keyring folder (GNUPGHOME); else gpg's default. */
+  gpgHome?: string | undefined;
+}
+
+/** An approval of the right release that does not count, and why. */
+export interface RefusedApproval {
+  tag: string;
+  approver: string;
+  reason: string;
+}
+
 export interface Approval {
   /** The tag's short name, `qa-approved/staging/0123456789ab`. */
   tag: string;
@@ -25,6 +45,8 @@ export interface Approval {
   commit: string;
   /** `Name <email>` of the tagger. */
   approver: string;
+  /** Who signed it, as the allowed-signers file or the keyring names them (an email); set once verified. */
+  signer?: string | undefined;
   /** ISO 8601 time of the approval. */
   date: string;
   /** The images of the environment's overlay at `commit`. */
@@ -112,10 +134,31 @@ export async function findApproval(
   overlayPath: string,
   commit: string,
   images: readonly OverlayImage[],
-): Promise<{ approval: Approval | null; others: TagRow[] }> {
+  check?: { trust: ApprovalTrust; promoter: string | undefined },
+): Promise<{ approval: Approval | null; others: TagRow[]; refused: RefusedApproval[] }> {
   const wanted = releaseKey(images);
   const blob = await blobAt(repo, commit, overlayPath);
   const others: TagRow[] = [];
+  const refused: RefusedApproval[] = [];
+  // An approval of this release counts only once its signature checks out (when asked to check).
+  const accept = async (row: TagRow, tested: OverlayImage[]): Promise<Approval | null> => {
+    const approval: Approval = { ...row, env, images: tested, created: false };
+    if (!check) return approval;
+    const verdict = await verifyApproval(repo.dir, row.tag, check.trust);
+    if (!verdict.ok) {
+      refused.push({ tag: row.tag, approver: row.approver, reason: verdict.reason });
+      return null;
+    }
+    if (check.promoter && verdict.signer.toLowerCase() === check.promoter.toLowerCase()) {
+      refused.push({
+        tag: row.tag,
+        approver: row.approver,
+        reason: `it is signed by ${verdict.signer}, who is promoting: nobody approves their own promotion`,
+      });
+      return null;
+    }
+    return { ...approval, signer: verdict.signer };
+  };
   const rows = (await listApprovalTags(repo, env)).slice(0, APPROVALS_CHECKED);
   const blobs = await blobsAt(
     repo,
@@ -128,20 +171,72 @@ export async function findApproval(
       others.push(row);
       continue;
     }
-    if (tested === blob) return { approval: { ...row, env, images: [...images], created: false }, others };
     let testedImages: OverlayImage[];
-    try {
-      testedImages = readOverlayImages(await repo.run(["cat-file", "blob", tested]), overlayPath);
-    } catch {
-      others.push(row);
-      continue;
+    if (tested === blob) testedImages = [...images];
+    else {
+      try {
+        testedImages = readOverlayImages(await repo.run(["cat-file", "blob", tested]), overlayPath);
+      } catch {
+        others.push(row);
+        continue;
+      }
     }
-    if (releaseKey(testedImages) === wanted) {
-      return { approval: { ...row, env, images: testedImages, created: false }, others };
+    if (tested === blob || releaseKey(testedImages) === wanted) {
+      const approval = await accept(row, testedImages);
+      if (approval) return { approval, others, refused };
+      continue;
     }
     others.push(row);
   }
-  return { approval: null, others };
+  return { approval: null, others, refused };
+}
+
+/** `git verify-tag`: SSH signatures say `Good "git" signature for <principal>`, GPG ones `[GNUPG:] GOODSIG <id> <uid>`. */
+const SSH_GOOD = /Good "git" signature for (\S+) with/;
+const GPG_GOOD = /^\[GNUPG:\] GOODSIG [0-9A-F]+ (.*)$/m;
+
+export async function verifyApproval(
+  dir: string,
+  tag: string,
+  trust: ApprovalTrust,
+): Promise<{ ok: true; signer: string } | { ok: false; reason: string }> {
+  const args = [
+    ...(trust.allowedSignersFile ? ["-c", `gpg.ssh.allowedSignersFile=${trust.allowedSignersFile}`] : []),
+    "verify-tag",
+    "--raw",
+    `refs/tags/${tag}`,
+  ];
+  const env = { ...process.env, LC_ALL: "C", ...(trust.gpgHome ? { GNUPGHOME: trust.gpgHome } : {}) };
+  const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
+    execFile("git", args, { cwd: dir, env, timeout: 30_000 }, (error, stdout, stderr) => {
+      const exit = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code: exit, output: `${stdout}${stderr}` });
+    });
+  });
+  if (code === 0) {
+    const ssh = SSH_GOOD.exec(output);
+    if (ssh?.[1]) return { ok: true, signer: ssh[1] };
+    const gpg = GPG_GOOD.exec(output);
+    const uid = gpg?.[1];
+    if (uid) return { ok: true, signer: /<([^>]+)>/.exec(uid)?.[1] ?? uid };
+    return { ok: false, reason: "git accepted its signature but did not say who signed it" };
+  }
+  if (/no signature found/i.test(output)) return { ok: false, reason: "it is not signed (anyone can write that tag)" };
+  if (/allowedSignersFile needs to be configured/i.test(output)) {
+    return {
+      ok: false,
+      reason:
+        "its SSH signature cannot be checked: no allowed-signers file (pass the approvers' allowed-signers file, or set gpg.ssh.allowedSignersFile)",
+    };
+  }
+  if (/No principal matched|not in allowed signers|Could not verify signature/i.test(output)) {
+    return { ok: false, reason: "it is signed by a key that is not in the allowed-signers file" };
+  }
+  if (/public key not found|No public key|NO_PUBKEY/i.test(output)) {
+    return { ok: false, reason: "it is signed by a GPG key that is not in the keyring" };
+  }
+  const first = output.split("\n").find((line) => line.trim() !== "") ?? `git verify-tag exited ${code}`;
+  return { ok: false, reason: `its signature does not verify (${first.trim()})` };
 }
 
 function approvalMessage(env: string, commit: string, images: OverlayImage[], approver: string, note?: string): string {
@@ -207,14 +302,12 @@ export async function recordApproval(options: RecordApprovalOptions): Promise<Ap
   const existing = (await listApprovalTags(repo, opts.env)).find((row) => row.tag === tag);
   if (existing) return { ...existing, env: opts.env, images, created: false };
 
-  await repo.run([
-    "tag",
-    "--annotate",
-    tag,
-    "-m",
-    approvalMessage(opts.env, commit, images, approver, opts.note),
-    commit,
-  ]);
+  // Signed with the approver's own key (git's gpg.format and user.signingkey): an unsigned approval does not count.
+  await repo.run(["tag", "--sign", tag, "-m", approvalMessage(opts.env, commit, images, approver, opts.note), commit], {
+    code: "SIGNING_FAILED",
+    problem: `git could not sign the approval tag ${tag}; only signed approvals count.`,
+    hint: "configure your signing key, e.g. git config gpg.format ssh and git config user.signingkey ~/.ssh/id_ed25519.pub (or a GPG key), then run again.",
+  });
   try {
     await repo.run(["push", "--quiet", opts.remote, `refs/tags/${tag}:refs/tags/${tag}`], {
       code: "PUSH_REJECTED",

@@ -1,6 +1,6 @@
 /** What promotion and rollback share: the result type, and getting a commit to the remote (branch + PR, or push). */
 import type { Approval } from "./approval.js";
-import { PromotionError } from "./errors.js";
+import { PromotionError, type PromotionErrorCode } from "./errors.js";
 import { type GitRepo, push, remoteBranchHead } from "./git.js";
 import { type GitHubTarget, openPullRequest, type PullRequest } from "./github.js";
 import { formatImageReference, type OverlayImage } from "./kustomization.js";
@@ -38,6 +38,8 @@ export interface PromotionResult {
   approval: Approval | null;
   /** True when a promotion went ahead without a QA approval because `force` was set. */
   forced: boolean;
+  /** Dry run only: the real run would be refused, with this error (no approval, or none that can be trusted). */
+  wouldRefuse?: { code: PromotionErrorCode; reason: string };
   /** The promotion commit a rollback reverted. */
   reverted?: string;
   commit?: string;

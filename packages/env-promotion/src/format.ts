@@ -8,7 +8,10 @@ const STATUS: Record<PromotionResult["status"], (r: PromotionResult) => string> 
     r.action === "promote"
       ? `${r.to} already runs what ${r.from} runs: nothing to promote, nothing committed.`
       : `Reverting ${r.reverted?.slice(0, 12)} changes nothing in ${r.to}: nothing committed.`,
-  planned: (r) => `Dry run: would ${r.action === "promote" ? `promote ${r.from} to ${r.to}` : `roll back ${r.to}`}.`,
+  planned: (r) =>
+    r.wouldRefuse
+      ? `Dry run: promoting ${r.from} to ${r.to} would be REFUSED [${r.wouldRefuse.code}]; this is the change it would make:`
+      : `Dry run: would ${r.action === "promote" ? `promote ${r.from} to ${r.to}` : `roll back ${r.to}`}.`,
   "pull-request": (r) =>
     `${r.action === "promote" ? `Promotion of ${r.from} to ${r.to}` : `Rollback of ${r.to}`} proposed in pull request #${
       r.pullRequest?.number
@@ -40,8 +43,10 @@ export function formatPromotion(result: PromotionResult): string {
     facts.push([
       "QA approval",
       result.approval
-        ? `${result.approval.tag} by ${result.approval.approver} (${result.approval.date})`
-        : "none recorded: FORCED",
+        ? `${result.approval.tag} by ${result.approval.approver}${result.approval.signer ? `, signed by ${result.approval.signer}` : ""} (${result.approval.date})`
+        : result.wouldRefuse
+          ? "none that counts: the promotion would be refused"
+          : "none recorded: FORCED",
     ]);
   }
   for (const line of table(facts.filter((f): f is [string, string] => Boolean(f[1])).map(([k, v]) => [`  ${k}`, v]))) {
@@ -63,6 +68,8 @@ export function formatPromotion(result: PromotionResult): string {
   }
   if (result.untouched.length)
     lines.push("", `  Left as they are (not in ${result.from}): ${result.untouched.join(", ")}`);
+  if (result.wouldRefuse)
+    lines.push("", "Why it would be refused:", ...result.wouldRefuse.reason.split("\n").map((l) => `  ${l}`));
   return lines.join("\n");
 }
 

@@ -57,6 +57,10 @@ export const promoteOptionsSchema = z.object({
   to: environment,
   /** Promote even without a recorded QA approval; the commit message says it was forced. */
   force: z.boolean().default(false),
+  /** What approvals' signatures are checked against; git's configuration (gpg.ssh.allowedSignersFile, gpg) by default. */
+  trust: z
+    .object({ allowedSignersFile: z.string().min(1).optional(), gpgHome: z.string().min(1).optional() })
+    .default({}),
   /** An image pinned in `from` but absent from `to`: add it to `to` (default) or refuse the promotion. */
   missingImages: z.enum(["add", "refuse"]).default("add"),
 });

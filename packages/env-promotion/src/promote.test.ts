@@ -2,7 +2,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROD_KUSTOMIZATION, PROD_KUSTOMIZATION_PROMOTED, STAGING_KUSTOMIZATION } from "./__tests__/fixtures.js";
-import { DEVELOPER, git, gitRemoteResource, OVERLAYS, QA } from "./__tests__/git-remote-resource.js";
+import {
+  DEVELOPER,
+  git,
+  gitRemoteResource,
+  OVERLAYS,
+  QA,
+  signedTagArgs,
+  signingKeys,
+} from "./__tests__/git-remote-resource.js";
 import { gitHubServerResource } from "./__tests__/github-server-resource.js";
 import { recordApproval } from "./approval.js";
 import { PromotionError } from "./errors.js";
@@ -245,10 +253,20 @@ describe("promoteEnvironment", () => {
     const remote = gitRemoteResource({ files: withoutStaging });
     const before = remote.remoteGit(["rev-parse", "main"]).trim();
     const current = remote.commitOnRemote({ "kustomize/staging/kustomization.yaml": staging }, "Add staging");
-    remote.remoteGit(["tag", "-a", "qa-approved/staging/early", "-m", "approved before staging existed", before]);
+    const sign = signedTagArgs(signingKeys().qa);
     remote.remoteGit([
+      ...sign,
       "tag",
-      "-a",
+      "-s",
+      "qa-approved/staging/early",
+      "-m",
+      "approved before staging existed",
+      before,
+    ]);
+    remote.remoteGit([
+      ...sign,
+      "tag",
+      "-s",
       `qa-approved/staging/${current.slice(0, 12)}`,
       "-m",
       "QA approved staging",

@@ -67,10 +67,25 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   if (!plan.changed) return result;
 
   const sourceImages = plan.images.map((row) => ({ ...row.after, name: row.name }));
-  const { approval, others } = await findApproval(repo, opts.from, source.path, baseCommit, sourceImages);
-  if (!approval && !opts.force) {
+  const promoter = opts.author?.email ?? (await configuredEmail(repo));
+  const { approval, others, refused } = await findApproval(repo, opts.from, source.path, baseCommit, sourceImages, {
+    trust: opts.trust,
+    promoter,
+  });
+  let refusal: PromotionError | undefined;
+  if (!approval && !opts.force && refused.length > 0) {
+    refusal = new PromotionError(
+      "APPROVAL_UNTRUSTED",
+      `No QA approval that can be trusted is recorded for what ${opts.from} runs at ${baseCommit.slice(0, 12)} (${listImages(plan.images)}):\n${refused
+        .map((r) => `  ${r.tag} (tagger ${r.approver}) does not count: ${r.reason}`)
+        .join("\n")}`,
+      `QA (not the promoter) records the approval signed with their own key (rollway promote-env approve), and the promotion checks it against the approvers' keys (--allowed-signers <file> or --gpg-home <dir>; trust in the library).`,
+      { commit: baseCommit, images: plan.images.map((i) => i.name) },
+    );
+  }
+  if (!approval && !opts.force && !refusal) {
     const latest = others[0];
-    throw new PromotionError(
+    refusal = new PromotionError(
       "APPROVAL_MISSING",
       `No QA approval is recorded for what ${opts.from} runs at ${baseCommit.slice(0, 12)} (${listImages(plan.images)}).${
         latest
@@ -81,8 +96,11 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
       { commit: baseCommit, images: plan.images.map((i) => i.name) },
     );
   }
+  // A dry run shows the change even when the real run would be refused, and says so; a real run stops here.
+  if (refusal && !opts.dryRun) throw refusal;
   result.approval = approval;
-  result.forced = !approval;
+  result.forced = !approval && !refusal;
+  if (refusal) result.wouldRefuse = { code: refusal.code, reason: refusal.message };
   const signal = opts.signal ? { signal: opts.signal } : {};
   const branch = opts.branch ?? `promote/${opts.from}-to-${opts.to}-${baseCommit.slice(0, 12)}`;
   result.message = promotionMessage(result, baseCommit);
@@ -117,6 +135,15 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   } finally {
     await worktree.remove();
   }
+}
+
+async function configuredEmail(repo: GitRepo): Promise<string | undefined> {
+  const configured = await repo
+    .run(["config", "--get", "user.email"])
+    .then((v) => v.trim())
+    .catch(() => "");
+  // As git picks the author of the promotion commit: the environment over the configuration.
+  return process.env.GIT_AUTHOR_EMAIL || configured || undefined;
 }
 
 function listImages(images: readonly { name: string; after: OverlayImage }[]): string {

@@ -143,8 +143,12 @@ describe("buildImages against podman and a registry", () => {
       number: 3,
       total: 7,
       instruction: "COPY --chown=nginx:root $SOURCES_PATH /usr/share/nginx/html",
+      dockerfile: ".rollway/frontend.Dockerfile",
+      line: 4,
     });
-    expect(error.message).toContain(`${inject("registry")}/team/${opts.name}-frontend: build failed at step 3/7`);
+    expect(error.message).toContain(
+      `${inject("registry")}/team/${opts.name}-frontend: build failed at .rollway/frontend.Dockerfile line 4`,
+    );
     expect(error.message).toContain("dist/missing");
     const tags = await registryReader(inject("registry"))
       .tags(`team/${opts.name}-frontend`)
@@ -160,7 +164,13 @@ describe("buildImages against podman and a registry", () => {
       buildImages(options(project, { images: [{ kind: "codeAsData", baseImage: BASE_IMAGES.codeAsData }] })),
     );
     expect(error.code).toBe("BUILD_FAILED");
-    expect(error.step).toEqual({ number: 4, total: 9, instruction: "RUN chmod 775 ~/patches" });
+    expect(error.step).toEqual({
+      number: 4,
+      total: 9,
+      instruction: "RUN chmod 775 ~/patches",
+      dockerfile: "docker/codeasdata.Dockerfile",
+      line: 5,
+    });
   });
 
   it("builds without pushing when asked, and still gives the payload's images", async () => {
@@ -256,6 +266,81 @@ describe.each(ENGINES)("a release that cannot be built or pushed whole, on $engi
   });
 });
 
+describe.each(ENGINES)("a project's Dockerfile on $engine", ({ socket }) => {
+  const dockerfile = [
+    "# syntax and comments do not count as steps",
+    "ARG BASE_IMAGE",
+    "FROM $BASE_IMAGE",
+    "",
+    "ARG SOURCES_PATH",
+    "COPY config/app.json \\",
+    "     /etc/app/app.json",
+    "COPY $SOURCES_PATH /usr/share/nginx/html",
+    "COPY missing.txt /etc/app/",
+    "",
+  ].join("\n");
+
+  it("gets the whole project, filtered by .dockerignore, as docker build . does", async () => {
+    const project = await seedProject({
+      "docker/frontend.Dockerfile": dockerfile.replace("COPY missing.txt /etc/app/\n", "COPY . /src\n"),
+      "config/app.json": '{"app":1}',
+      "secret.env": "TOKEN=x",
+      ".dockerignore": "secret.env\nnode_modules\n",
+    });
+    const opts = options(project, {
+      engine: { socketPath: socket() },
+      images: [{ kind: "frontend", baseImage: BASE_IMAGES.frontend }],
+      additionalTags: undefined,
+    });
+    await buildImages(opts);
+    const image = await registryReader(inject("registry")).image(`team/${opts.name}-frontend`, "latest");
+    const names = image.files.map((f) => f.name.replace(/\/$/, ""));
+    expect(names).toContain("etc/app/app.json");
+    expect(names).toContain("src/config/app.json");
+    expect(names).not.toContain("src/secret.env");
+    expect(names.some((n) => n.startsWith("src/node_modules"))).toBe(false);
+  });
+
+  it("with the small context, a COPY of another project file fails with a hint to send the project", async () => {
+    const project = await seedProject({
+      "docker/frontend.Dockerfile": dockerfile.replace("COPY missing.txt /etc/app/\n", ""),
+      "config/app.json": '{"app":1}',
+    });
+    const error = await failure(
+      buildImages(
+        options(project, {
+          engine: { socketPath: socket() },
+          images: [{ kind: "frontend", baseImage: BASE_IMAGES.frontend }],
+          context: "small",
+          push: false,
+        }),
+      ),
+    );
+    expect(error.code).toBe("BUILD_FAILED");
+    expect(error.step).toMatchObject({ dockerfile: "docker/frontend.Dockerfile", line: 6 });
+    expect(error.message).toContain('send the whole project (context: "project", rollway build --context project)');
+  });
+
+  it("names the failing step by the Dockerfile's own line", async () => {
+    const project = await seedProject({ "docker/frontend.Dockerfile": dockerfile, "config/app.json": "{}" });
+    const error = await failure(
+      buildImages(
+        options(project, {
+          engine: { socketPath: socket() },
+          images: [{ kind: "frontend", baseImage: BASE_IMAGES.frontend }],
+          push: false,
+        }),
+      ),
+    );
+    expect(error.step).toMatchObject({
+      instruction: "COPY missing.txt /etc/app/",
+      dockerfile: "docker/frontend.Dockerfile",
+      line: 9,
+    });
+    expect(error.message).toContain("build failed at docker/frontend.Dockerfile line 9 (COPY missing.txt /etc/app/)");
+  });
+});
+
 describe("buildImages with the defaults", () => {
   it("builds every kind whose build folder exists, with the project's Dockerfiles, named after the project folder", async () => {
     const project = await seedProject({
@@ -321,7 +406,7 @@ describe("buildImages with the defaults", () => {
     const error = await failure(buildImages(options(project, { images: ["frontend"], push: false })));
     expect(error.code).toBe("BUILD_FAILED");
     // The built-in Dockerfile's default base; podman shows the step with the argument expanded.
-    expect(error.step).toMatchObject({ number: 1, instruction: "FROM olympeio/frontend-base:stable" });
+    expect(error.step).toMatchObject({ number: 1, instruction: "FROM olympeio/frontend-base:stable", line: 2 });
     expect(error.message).toContain("olympeio/frontend-base:stable");
   });
 });
@@ -373,7 +458,7 @@ describe("buildImages pushing to a registry with auth", () => {
     });
     const error = await failure(buildImages(opts));
     expect(error.code).toBe("AUTH_FAILED");
-    expect(error.message).toContain(`${inject("authRegistry")}/team/${opts.name}-backend:latest: push refused`);
+    expect(error.message).toContain(`${inject("authRegistry")}/team/${opts.name}-backend:main-3f2a9c1d: push refused`);
     expect(error.message).toContain(`the registry refused the credentials used for ${inject("authRegistry")}`);
     for (const seen of [error.message, inspect(error, { depth: 10 }), JSON.stringify(events)]) {
       expect(seen).not.toContain(password);

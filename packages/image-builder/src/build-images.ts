@@ -4,7 +4,7 @@
  * built is anything pushed (each image's commit tag first, the moving tags after). The result is the deploy payload's
  * image list (what the seed's CI collects by hand into `build.env` and jq).
  */
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { packContext } from "./context.js";
 import { type CredentialSource, type RegistryCredentials, resolveRegistryAuth } from "./credentials.js";
@@ -53,6 +53,12 @@ export interface BuildImagesOptions {
   name?: string | undefined;
   /** Images to build; default every kind whose build folder exists. */
   images?: readonly (ImageKind | ImageSpec)[] | undefined;
+  /**
+   * What the engine gets with a project Dockerfile: `project` (default), the project folder filtered by
+   * `.dockerignore`, as `docker build .` does; `small`, only the build folder, the Dockerfile's folder and
+   * `contextPaths`. The built-in Dockerfiles copy only the build folder and always get the small one.
+   */
+  context?: "project" | "small" | undefined;
   /** Folder of the project's Dockerfiles (the seed's `$DOCKER_DIRECTORY`); default `docker`. */
   dockerDir?: string | undefined;
   /** Revision to tag and label the images with; see `readGitRevision`. */
@@ -153,9 +159,10 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
     const { kind, repository } = image;
     const references = tags.map((tag) => `${repository}:${tag}`);
     emit({ type: "build-started", kind, repository, tags, dockerfile: image.dockerfile.path });
+    const small = image.dockerfile.builtin !== undefined || options.context === "small";
     const context = await packContext({
       projectDir: options.projectDir,
-      entries: [image.sources, ...image.contextPaths],
+      entries: small ? [image.sources, ...image.contextPaths] : undefined,
       keep: image.dockerfile.builtin ? [] : [image.dockerfile.path],
       extraFile: image.dockerfile.builtin
         ? { path: image.dockerfile.path, content: image.dockerfile.builtin }
@@ -167,6 +174,10 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
     });
     const imageId = await buildOnEngine(docker, {
       context,
+      smallContext: small && !image.dockerfile.builtin,
+      dockerfileText:
+        image.dockerfile.builtin ??
+        (await readFile(join(options.projectDir, image.dockerfile.path), "utf8").catch(() => undefined)),
       dockerfile: image.dockerfile.path,
       tags: references,
       buildArgs: image.buildArgs,

@@ -1,7 +1,7 @@
 /**
- * The build context sent to the engine: a tar of the Dockerfile's folder and the sources folder (plus any extra
- * paths asked for), not the whole project, so `node_modules` and `.git` never travel. `.dockerignore` at the project
- * root is honoured as docker does; a built-in Dockerfile is added under `.rollway/`.
+ * The build context sent to the engine: the project folder filtered by `.dockerignore` (as `docker build .` and the
+ * seed's kaniko `--context .` send it), or, when asked, a small one: the build folder and the Dockerfile's folder
+ * (plus any extra paths), so `node_modules` and `.git` never travel. A built-in Dockerfile is added under `.rollway/`.
  */
 import { readFile } from "node:fs/promises";
 import { relative, sep } from "node:path";
@@ -21,8 +21,8 @@ const createIgnore: IgnoreFactory =
 export interface ContextInput {
   /** Project root: the context's root, as the seed's `--context .`. */
   projectDir: string;
-  /** Paths relative to `projectDir` to send (folders are sent whole). */
-  entries: readonly string[];
+  /** Paths relative to `projectDir` to send (folders are sent whole); the whole project when left out. */
+  entries?: readonly string[] | undefined;
   /** Paths sent even when `.dockerignore` matches them, as docker does for the Dockerfile. */
   keep?: readonly string[] | undefined;
   /** A Dockerfile that is not in the project: its path inside the context and its text. */
@@ -37,7 +37,7 @@ export interface ContextInput {
 
 export async function packContext(input: ContextInput): Promise<Readable> {
   const ignorer = await readDockerignore(input.projectDir);
-  const entries = [...new Set(input.entries.map((e) => e.split("/").join(sep)))];
+  const entries = input.entries ? [...new Set(input.entries.map((e) => e.split("/").join(sep)))] : undefined;
   const keep = new Set(input.keep ?? []);
   const stream = pack(input.projectDir, {
     entries,

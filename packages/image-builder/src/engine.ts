@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
 import type { RegistryAuth } from "./credentials.js";
+import { lineOfStep } from "./dockerfile-lines.js";
 import { type FailedStep, imageBuildError } from "./errors.js";
 import { BuildStreamReader, type EngineMessage, engineMessages, PushStreamReader } from "./stream.js";
 
@@ -48,6 +49,10 @@ export interface BuildRequest {
   labels: Record<string, string>;
   /** Repository, for errors and progress. */
   image: string;
+  /** The Dockerfile's text, to name the failing step's line. */
+  dockerfileText?: string | undefined;
+  /** A project Dockerfile given the small context: a missing file then gets a hint. */
+  smallContext?: boolean | undefined;
   onLine: (line: string) => void;
   signal?: AbortSignal | undefined;
 }
@@ -74,7 +79,18 @@ export async function buildOnEngine(docker: Docker, request: BuildRequest): Prom
       image: request.image,
     });
   }
-  if (reader.error !== undefined) throw buildFailed(request.image, reader.error, reader.step, reader.lines);
+  if (reader.error !== undefined) {
+    const hint =
+      request.smallContext && /no such file|not found|does not exist/i.test(reader.error)
+        ? '\n  hint: the build context is the small one (the build folder and the Dockerfile\'s folder); send the whole project (context: "project", rollway build --context project) or add the path to contextPaths'
+        : "";
+    let step = reader.step;
+    if (step && reader.style && request.dockerfileText !== undefined) {
+      const line = lineOfStep(request.dockerfileText, { number: step.number, style: reader.style, stage: step.stage });
+      if (line !== undefined) step = { ...step, dockerfile: request.dockerfile, line };
+    }
+    throw buildFailed(request.image, `${reader.error}${hint}`, step, reader.lines);
+  }
   if (!reader.imageId) {
     throw imageBuildError("BUILD_FAILED", request.image, "the engine ended the build without an image ID", {
       image: request.image,
@@ -84,7 +100,11 @@ export async function buildOnEngine(docker: Docker, request: BuildRequest): Prom
 }
 
 function buildFailed(image: string, error: string, step: FailedStep | undefined, lines: string[]) {
-  const at = step ? ` at step ${step.number}/${step.total} (${step.instruction})` : "";
+  const at = !step
+    ? ""
+    : step.line !== undefined
+      ? ` at ${step.dockerfile} line ${step.line} (${step.instruction})`
+      : ` at step ${step.number}/${step.total} (${step.instruction})`;
   const tail = lines.slice(-5).map((l) => `    ${l}`);
   return imageBuildError(
     "BUILD_FAILED",

@@ -24,6 +24,11 @@ export interface FailedStep {
   number: number;
   total: number;
   instruction: string;
+  /** buildah's stage number (`[2/3] STEP …`) in a multi-stage build. */
+  stage?: number | undefined;
+  /** The Dockerfile (path in the project, or the built-in one's) and the line the step is, when known. */
+  dockerfile?: string | undefined;
+  line?: number | undefined;
 }
 
 export class ImageBuildError extends Error {

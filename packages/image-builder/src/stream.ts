@@ -15,11 +15,13 @@ export interface EngineMessage {
   aux?: { ID?: string; Tag?: string; Digest?: string; Size?: number };
 }
 
-const STEP_LINE = /^step (\d+)\/(\d+) ?: ?(.*)$/i;
+const STEP_LINE = /^(?:\[(\d+)\/\d+\] )?(step) (\d+)\/(\d+) ?: ?(.*)$/i;
 const PUSHED_DIGEST = /digest: (sha256:[0-9a-f]{64})/;
 
 export class BuildStreamReader {
   step: FailedStep | undefined;
+  /** Docker's classic builder writes `Step`, buildah `STEP`: they number steps differently. */
+  style: "docker" | "buildah" | undefined;
   imageId: string | undefined;
   error: string | undefined;
   /** Lines of build output, for progress and for the tail quoted in an error. */
@@ -37,7 +39,13 @@ export class BuildStreamReader {
     for (const line of lines) {
       const match = STEP_LINE.exec(line.trim());
       if (match) {
-        this.step = { number: Number(match[1]), total: Number(match[2]), instruction: (match[3] as string).trim() };
+        this.step = {
+          number: Number(match[3]),
+          total: Number(match[4]),
+          instruction: (match[5] as string).trim(),
+          ...(match[1] ? { stage: Number(match[1]) } : {}),
+        };
+        this.style = match[2] === "STEP" ? "buildah" : "docker";
       }
       this.lines.push(line);
     }

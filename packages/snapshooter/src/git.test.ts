@@ -167,6 +167,34 @@ describe("runSnapshots with git", () => {
     expect(await log(remote.bare)).toEqual(["busy 2", "busy 1", "initial"]);
   });
 
+  it("when the remote moves between its ref advertisement and the push (failed to update ref), retries like a moved branch", async () => {
+    const { remote, run, events } = await setup();
+    // Once, while our push is being received, a teammate's commit lands on master first: git's own race.
+    const hook = path.join(remote.bare, "hooks", "pre-receive");
+    await writeFile(
+      hook,
+      [
+        "#!/bin/sh",
+        '[ -f "$GIT_DIR/moved" ] && exit 0',
+        'touch "$GIT_DIR/moved"',
+        "unset GIT_QUARANTINE_PATH",
+        "tip=$(git rev-parse refs/heads/master)",
+        "new=$(GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t git commit-tree -p $tip -m 'teammate: meanwhile' $(git rev-parse $tip^{tree}))",
+        "git update-ref refs/heads/master $new $tip",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const report = await run();
+    expect(report.entries[0]).toMatchObject({ status: "updated", pushed: true, pushAttempts: 2 });
+    expect(events.filter((e) => e.type === "push-refused")).toHaveLength(1);
+    expect(await log(remote.bare)).toEqual([
+      "Snapshot at 2026.01.05 17:04:09 in snapshot",
+      "teammate: meanwhile",
+      "initial",
+    ]);
+  });
+
   it("a push a server hook declines fails at once with the hook's words, without retrying", async () => {
     const { remote, run, events } = await setup();
     const hook = path.join(remote.bare, "hooks", "pre-receive");
@@ -185,7 +213,7 @@ describe("runSnapshots with git", () => {
     const release = await lockfile.lock(checkout, { realpath: false, lockfilePath: `${checkout}.lock` });
     try {
       const report = await run();
-      expect(report.entries[0]).toMatchObject({ status: "failed", error: { code: "LOCKED" } });
+      expect(report.entries[0]).toMatchObject({ status: "skipped", error: { code: "LOCKED" } });
       expect(exitCodeOf(report)).toBe(3);
       expect(await log(remote.bare)).toEqual(["initial"]);
     } finally {
@@ -197,7 +225,7 @@ describe("runSnapshots with git", () => {
     const { remote, run } = await setup();
     const reports = await Promise.all([run(), run()]);
     const statuses = reports.map((r) => r.entries[0]?.status ?? "").sort();
-    expect(statuses).toEqual(["failed", "updated"]);
+    expect(statuses).toEqual(["skipped", "updated"]);
     expect(reports.map((r) => r.entries[0]?.error?.code).filter(Boolean)).toEqual(["LOCKED"]);
     expect(await log(remote.bare)).toHaveLength(2);
   });

@@ -225,8 +225,11 @@ function hintFor(text: string): string {
   return text;
 }
 
-// Refused because the branch moved on, and only that: a hook's "[remote rejected]" is a plain failure.
-const REFUSED = /\[rejected\][^\n]*\((?:fetch first|non-fast-forward)\)/i;
+// Refused because the branch moved on, and only that: before the push (`[rejected] … (fetch first)`), or between the
+// remote's ref advertisement and its ref update (`[remote rejected] … (failed to update ref)`, git's own race on a
+// busy remote). A hook's "[remote rejected] … (pre-receive hook declined)" is a plain failure.
+const REFUSED =
+  /\[rejected\][^\n]*\((?:fetch first|non-fast-forward)\)|\[remote rejected\][^\n]*\((?:failed to update ref|failed to lock|cannot lock ref[^)]*)\)/i;
 
 /** Runs `run` holding the lock of `checkout` (a folder); another holder makes it fail with LOCKED at once. */
 export async function withLock<T>(checkout: string, entry: string, run: () => Promise<T>): Promise<T> {

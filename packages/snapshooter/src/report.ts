@@ -22,9 +22,9 @@ const CONFIG_CODES = new Set(["CONFIG_NOT_FOUND", "INVALID_CONFIG", "UNKNOWN_ENT
 export function exitCodeOf(outcome: SnapshotReport | unknown): ExitCode {
   if (isReport(outcome)) {
     const failed = outcome.entries.filter((e) => e.status === "failed");
-    if (failed.length === 0) return EXIT_CODES.OK;
+    const skipped = outcome.entries.filter((e) => e.status === "skipped");
+    if (failed.length === 0) return skipped.length === 0 ? EXIT_CODES.OK : EXIT_CODES.LOCKED;
     if (failed.every((e) => e.error?.code === "ABORTED")) return EXIT_CODES.ABORTED;
-    if (failed.every((e) => e.error?.code === "LOCKED")) return EXIT_CODES.LOCKED;
     return EXIT_CODES.FAILED;
   }
   if (outcome instanceof SnapshooterError) {
@@ -46,6 +46,9 @@ function plural(n: number, word: string): string {
 function formatEntry(entry: EntryReport, dryRun: boolean): string[] {
   const { added, changed, removed } = entry.files;
   const head = `${entry.name} (${entry.outputDir})`;
+  if (entry.status === "skipped") {
+    return [`- ${head}: skipped [${entry.error?.code}], another run is doing this work; this run changed nothing`];
+  }
   if (entry.status === "failed") {
     return [
       `✗ ${head}: failed [${entry.error?.code}]`,
@@ -71,9 +74,10 @@ export function formatReport(report: SnapshotReport): string {
   const lines = [`${report.dryRun ? "Dry run: nothing written. " : ""}Source: ${report.source}`];
   for (const entry of report.entries) lines.push(...formatEntry(entry, report.dryRun));
   const failed = report.entries.filter((e) => e.status === "failed").length;
+  const skipped = report.entries.filter((e) => e.status === "skipped").length;
   const updated = report.entries.filter((e) => e.status === "updated" || e.status === "would-update").length;
   lines.push(
-    `${plural(report.entries.length, "entry").replace("entrys", "entries")}: ${updated} ${report.dryRun ? "would change" : "changed"}, ${report.entries.length - updated - failed} unchanged, ${failed} failed`,
+    `${plural(report.entries.length, "entry").replace("entrys", "entries")}: ${updated} ${report.dryRun ? "would change" : "changed"}, ${report.entries.length - updated - failed - skipped} unchanged, ${skipped ? `${skipped} skipped, ` : ""}${failed} failed`,
   );
   return `${lines.join("\n")}\n`;
 }

@@ -83,10 +83,15 @@ describe("runSnapshots without git (the patches land beside the config file)", (
     try {
       const report = await runSnapshots({ configPath, source: exportFile });
       expect(report.entries.map((e) => [e.name, e.status, e.error?.code])).toEqual([
-        ["My Projects", "failed", "LOCKED"],
+        ["My Projects", "skipped", "LOCKED"],
         ["Olympe only", "updated", undefined],
       ]);
       expect(exitCodeOf(report)).toBe(EXIT_CODES.LOCKED);
+      expect(formatReport(report)).toContain(
+        "- My Projects (snapshot): skipped [LOCKED], another run is doing this work; this run changed nothing",
+      );
+      expect(formatReport(report)).toContain("2 entries: 1 changed, 0 unchanged, 1 skipped, 0 failed");
+      expect(formatReport(report)).not.toContain("✗");
       await expect(stat(path.join(dir, "snapshot"))).rejects.toMatchObject({ code: "ENOENT" });
     } finally {
       await release();

@@ -26,6 +26,8 @@ export type EntryStatus =
   | "updated"
   /** Dry run: `files` says what a real run would change; nothing was written. */
   | "would-update"
+  /** Another run holds the checkout (LOCKED): this run did nothing, the other one does the work. */
+  | "skipped"
   | "failed";
 
 export interface EntryReport {
@@ -41,7 +43,7 @@ export interface EntryReport {
   pushed: boolean;
   /** Pushes tried, refused ones included. */
   pushAttempts: number;
-  /** Set when status is `failed`; the message never holds a credential. */
+  /** Set when status is `failed` (or `skipped`: LOCKED); the message never holds a credential. */
   error?: { code: SnapshooterErrorCode | "UNEXPECTED"; message: string };
 }
 
@@ -221,8 +223,8 @@ async function runEntry(
     if (report.status !== "unchanged")
       emit({ type: "files-changed", entry: name, files: report.files, dryRun: !!options.dryRun });
   } catch (error) {
-    report.status = "failed";
     report.error = failureOf(error);
+    report.status = report.error.code === "LOCKED" ? "skipped" : "failed";
   }
   return report;
 }

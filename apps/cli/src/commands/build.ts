@@ -9,7 +9,10 @@ export interface BuildOptions {
   name?: string;
   push: boolean;
   tag?: string[];
-  envFile?: string;
+  /** The seed's build.env (`--build-env`). */
+  buildEnv?: string;
+  /** What the engine gets with a project Dockerfile (`--context`). */
+  context?: "project" | "small";
 }
 
 export async function buildCommand(options: BuildOptions, output: Output): Promise<void> {
@@ -21,6 +24,7 @@ export async function buildCommand(options: BuildOptions, output: Output): Promi
   const controller = new AbortController();
   const interrupt = () => controller.abort();
   process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
   try {
     const result = await buildImages({
       projectDir: options.dir,
@@ -31,16 +35,18 @@ export async function buildCommand(options: BuildOptions, output: Output): Promi
       appVersion,
       push: options.push,
       additionalTags: options.tag ?? [],
+      context: options.context ?? "project",
       signal: controller.signal,
       onProgress: (event) => {
         const line = describeProgress(event);
         if (line) output.err(`${line}\n`);
       },
     });
-    if (options.envFile) await writeFile(options.envFile, toBuildEnv(result.images));
+    if (options.buildEnv) await writeFile(options.buildEnv, toBuildEnv(result.images));
     if (output.json) printJson(output, { ok: true, images: result.images, payload: result.payload });
     else output.out(`${JSON.stringify(result.payload, null, 2)}\n`);
   } finally {
     process.off("SIGINT", interrupt);
+    process.off("SIGTERM", interrupt);
   }
 }

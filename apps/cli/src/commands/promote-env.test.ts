@@ -3,7 +3,7 @@
  * without QA's approval, approved, promoted by a push, reverted.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,12 +30,34 @@ const identity = {
   GIT_COMMITTER_NAME: "QA",
   GIT_COMMITTER_EMAIL: "qa@example.com",
 };
+/** Who promotes: not QA, who approves. */
+const developer = {
+  GIT_AUTHOR_NAME: "Dev",
+  GIT_AUTHOR_EMAIL: "dev@example.com",
+  GIT_COMMITTER_NAME: "Dev",
+  GIT_COMMITTER_EMAIL: "dev@example.com",
+};
+const keys = join(root, "keys");
+const allowedSigners = join(keys, "allowed_signers");
 
 beforeAll(() => {
   git(root, "init", "-q", "--bare", "-b", "main", bare);
   git(root, "clone", "-q", bare, repo);
   git(repo, "config", "user.name", "QA");
   git(repo, "config", "user.email", "qa@example.com");
+  // QA and the developer sign with SSH keys made by ssh-keygen; QA's clone signs approvals with QA's key.
+  mkdirSync(keys);
+  const publicKeys: string[] = [];
+  for (const [name, email] of [
+    ["qa", "qa@example.com"],
+    ["dev", "dev@example.com"],
+  ] as const) {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", email, "-f", join(keys, name)]);
+    publicKeys.push(`${email} ${readFileSync(join(keys, `${name}.pub`), "utf8").trim()}`);
+  }
+  writeFileSync(allowedSigners, `${publicKeys.join("\n")}\n`);
+  git(repo, "config", "gpg.format", "ssh");
+  git(repo, "config", "user.signingkey", join(keys, "qa"));
   for (const [env, tag] of [
     ["staging", "v1.1.0"],
     ["prod", "v1.0.0"],
@@ -63,20 +85,53 @@ describe("rollway promote-env", () => {
     expect(prodOnRemote()).toContain("newTag: v1.0.0");
   });
 
-  it("records QA's approval, then promotes staging's images into prod by a push", () => {
+  it("a dry run without approval shows the change and says it would be refused", () => {
+    const r = rollway(["promote-env", "--repo", repo, "--from", "staging", "--to", "prod", "--dry-run"], {
+      env: developer,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^Dry run: promoting staging to prod would be REFUSED \[APPROVAL_MISSING\]/);
+    expect(r.stdout).toMatch(
+      /frontend\s+updated\s+registry\.example\.com\/shop\/frontend:v1\.0\.0\s+registry\.example\.com\/shop\/frontend:v1\.1\.0/,
+    );
+    expect(r.stderr).toBe("rollway: dry run: the promotion would be refused [APPROVAL_MISSING]; see above\n");
+    expect(prodOnRemote()).toContain("newTag: v1.0.0");
+  });
+
+  it("records QA's approval as a signed tag, refuses QA promoting it, then the developer promotes by a push", () => {
+    const help = rollway(["promote-env", "approve", "--help"]);
+    expect(help.stdout).toContain("a git tag signed with your key");
     const approve = rollway(["promote-env", "approve", "--repo", repo, "--env", "staging", "--json"], {
       env: identity,
     });
     expect(approve.code).toBe(0);
-    expect(JSON.parse(approve.stdout).ok).toBe(true);
+    const tag = JSON.parse(approve.stdout).tag as string;
+    // The help says signed: git itself verifies it against the approvers' keys.
+    expect(() =>
+      execFileSync("git", ["-c", `gpg.ssh.allowedSignersFile=${allowedSigners}`, "verify-tag", tag], {
+        cwd: repo,
+        stdio: "pipe",
+      }),
+    ).not.toThrow();
 
-    const r = rollway(["promote-env", "--repo", repo, "--from", "staging", "--to", "prod", "--push"], {
-      env: identity,
-    });
+    const args = ["promote-env", "--repo", repo, "--from", "staging", "--to", "prod", "--push"];
+    const self = rollway([...args, "--allowed-signers", allowedSigners], { env: identity });
+    expect(self.code).toBe(1);
+    expect(self.stderr).toContain("it is signed by qa@example.com, who is promoting");
+    expect(prodOnRemote()).toContain("newTag: v1.0.0");
+
+    const unchecked = rollway(args, { env: developer });
+    expect(unchecked.code).toBe(1);
+    expect(unchecked.stderr).toContain("no allowed-signers file");
+    expect(unchecked.stderr).toContain("--allowed-signers <file>");
+
+    const r = rollway([...args, "--allowed-signers", allowedSigners], { env: developer });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("registry.example.com/shop/frontend");
+    expect(r.stdout).toContain("signed by qa@example.com");
     expect(prodOnRemote()).toContain("newTag: v1.1.0");
-  });
+    // Six runs of the binary and git with SSH signing: slow on the shared 2-core machine.
+  }, 120_000);
 
   it("reverts the promotion with another push", () => {
     const r = rollway(["promote-env", "revert", "--repo", repo, "--to", "prod", "--push"], { env: identity });

@@ -1,5 +1,5 @@
 /** `rollway promote-env`: promote images from one overlay to another through git (seed 003), approve, revert. */
-import { type Output, printJson } from "../output.js";
+import { CliError, ExitCode, type Output, printJson } from "../output.js";
 
 export interface PromoteEnvOptions {
   repo: string;
@@ -9,6 +9,10 @@ export interface PromoteEnvOptions {
   force?: boolean;
   dryRun?: boolean;
   branch?: string;
+  /** SSH approvals: the approvers' allowed-signers file (else git's gpg.ssh.allowedSignersFile). */
+  allowedSigners?: string;
+  /** GPG approvals: the keyring folder (GNUPGHOME). */
+  gpgHome?: string;
 }
 
 const github = () => (process.env.GITHUB_TOKEN ? { github: { token: process.env.GITHUB_TOKEN } } : {});
@@ -23,10 +27,21 @@ export async function promoteEnvCommand(options: PromoteEnvOptions, output: Outp
     force: Boolean(options.force),
     dryRun: Boolean(options.dryRun),
     ...(options.branch ? { branch: options.branch } : {}),
+    trust: {
+      ...(options.allowedSigners ? { allowedSignersFile: options.allowedSigners } : {}),
+      ...(options.gpgHome ? { gpgHome: options.gpgHome } : {}),
+    },
     ...github(),
   });
-  if (output.json) printJson(output, { ok: true, ...result });
+  if (output.json) printJson(output, { ok: !result.wouldRefuse, ...result });
   else output.out(`${formatPromotion(result)}\n`);
+  // The change is shown; the exit code still tells a script the real run would be refused.
+  if (result.wouldRefuse) {
+    throw new CliError(
+      `dry run: the promotion would be refused [${result.wouldRefuse.code}]; see above`,
+      ExitCode.failed,
+    );
+  }
 }
 
 export async function promoteEnvApproveCommand(

@@ -3,6 +3,7 @@
  * and `rollway build` telling the user there is no container engine.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -65,6 +66,20 @@ describe("rollway snapshot", () => {
     expect(JSON.parse(again.stdout).report.entries[0]).toMatchObject({ name: "My Projects", commit: null });
   });
 
+  it("says a run that finds the lock held was skipped, not failed (exit code 3)", () => {
+    const work = mkdtempSync(join(tmpdir(), "rollway-cli-locked-"));
+    onTestFinished(() => rmSync(work, { recursive: true, force: true }));
+    const args = ["snapshot", "--config", join(root, "snapshooter.json"), "--source", join(root, "export.ndjson")];
+    // Another run holding the lock: its lock folder, fresh (the checkout folder is named after the repo and branch).
+    const id = createHash("sha256").update(`${bare}\nmain`).digest("hex").slice(0, 16);
+    mkdirSync(join(work, "rollway-snapshooter", `${id}.lock`), { recursive: true });
+    const second = rollway(args, { env: { ...identity, TMPDIR: work } });
+    expect(second.code).toBe(3);
+    expect(second.stdout).toContain("- My Projects (snapshot): skipped [LOCKED]");
+    expect(second.stdout).not.toContain("failed [LOCKED]");
+    expect(second.stderr).toContain("rollway: snapshot skipped for My Projects: another run holds the lock");
+  });
+
   it("names a configuration problem with its line and column, exit code 2", () => {
     const bad = join(root, "bad.json");
     writeFileSync(bad, '[{"snapshooter": {"name": "x", "rootTags": [1], "outputDir": "s"}}]');
@@ -75,6 +90,29 @@ describe("rollway snapshot", () => {
 });
 
 describe("rollway build", () => {
+  it("refuses the old --env-file (Node's own flag) with the new name, and takes --build-env", () => {
+    const project = join(root, "renamed");
+    mkdirSync(join(project, "dist", "web"), { recursive: true });
+    writeFileSync(join(project, "dist", "web", "index.html"), "<h1>shop</h1>\n");
+    // An existing file: Node loads it into the environment and still hands the flag to rollway.
+    writeFileSync(join(project, "build.env"), "FROM_NODE=1\n");
+    git("init", "-q", "-b", "main", project);
+    execFileSync("git", ["add", "dist"], { cwd: project });
+    execFileSync("git", ["commit", "-q", "-m", "app"], { cwd: project, env: { ...process.env, ...identity } });
+    const old = rollway(["build", "--dir", project, "--no-push", "--env-file", join(project, "build.env")], {
+      env: { DOCKER_HOST: "tcp://127.0.0.1:9" },
+    });
+    expect(old.code).toBe(2);
+    expect(old.stderr).toContain("rollway: --env-file is now --build-env");
+    const renamed = rollway(["build", "--dir", project, "--no-push", "--build-env", join(project, "out.env")], {
+      env: { DOCKER_HOST: "tcp://127.0.0.1:9" },
+    });
+    // Past the flags: it reaches the engine (none here).
+    expect(renamed.stderr).not.toContain("unknown option");
+    expect(renamed.stderr).toMatch(/^rollway: .*127\.0\.0\.1:9/m);
+    expect(rollway(["build", "--help"]).stdout).toContain("--build-env <file>");
+  });
+
   it("says there is no container engine and how to start one", () => {
     const project = join(root, "app");
     mkdirSync(join(project, "dist", "web"), { recursive: true });

@@ -47,10 +47,13 @@ export async function snapshotCommand(options: SnapshotOptions, output: Output):
     const code = exitCodeOf(report);
     if (code !== 0) {
       const failed = report.entries.filter((e) => e.status === "failed").map((e) => e.name);
+      const skipped = report.entries.filter((e) => e.status === "skipped").map((e) => e.name);
       const what =
         code === EXIT_CODES.ABORTED
           ? `snapshot interrupted${stoppedBy ? ` by ${stoppedBy}` : ""} for ${failed.join(", ")}: nothing was pushed`
-          : `snapshot failed for ${failed.join(", ")}; see the report above`;
+          : code === EXIT_CODES.LOCKED
+            ? `snapshot skipped for ${skipped.join(", ")}: another run holds the lock and is doing the work`
+            : `snapshot failed for ${failed.join(", ")}; see the report above`;
       throw new CliError(what, code as ExitCode);
     }
   } finally {

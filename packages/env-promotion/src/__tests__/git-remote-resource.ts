@@ -12,6 +12,46 @@ import { BASE_KUSTOMIZATION, PROD_KUSTOMIZATION, STAGING_KUSTOMIZATION } from ".
 export const DEVELOPER = { name: "Dev Eloper", email: "dev@example.com" };
 export const QA = { name: "Quinn Assurance", email: "qa@example.com" };
 
+/**
+ * SSH signing keys made with ssh-keygen, as people sign git tags today (`gpg.format ssh`): QA's and the developer's,
+ * and the allowed-signers file naming both (`<email> <public key>` per line, git's format). Made once per test file.
+ */
+export interface SigningKeys {
+  dir: string;
+  qa: string;
+  developer: string;
+  allowedSigners: string;
+}
+let keys: SigningKeys | undefined;
+
+export function signingKeys(): SigningKeys {
+  if (keys) return keys;
+  const dir = mkdtempSync(join(tmpdir(), "rollway-env-promotion-keys-"));
+  const make = (name: string, email: string) => {
+    const path = join(dir, name);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", email, "-f", path]);
+    return path;
+  };
+  const qa = make("qa", QA.email);
+  const developer = make("developer", DEVELOPER.email);
+  const allowedSigners = join(dir, "allowed_signers");
+  writeFileSync(
+    allowedSigners,
+    [
+      `${QA.email} ${readFileSync(`${qa}.pub`, "utf8").trim()}`,
+      `${DEVELOPER.email} ${readFileSync(`${developer}.pub`, "utf8").trim()}`,
+      "",
+    ].join("\n"),
+  );
+  keys = { dir, qa, developer, allowedSigners };
+  return keys;
+}
+
+/** `git tag` signing with an SSH key, without touching any git config. */
+export function signedTagArgs(key: string): string[] {
+  return ["-c", "gpg.format=ssh", "-c", `user.signingkey=${key}`];
+}
+
 const identity = {
   GIT_AUTHOR_NAME: DEVELOPER.name,
   GIT_AUTHOR_EMAIL: DEVELOPER.email,
@@ -76,11 +116,19 @@ function template(files: Record<string, string>, approved: boolean): string {
   git(seed, ["remote", "add", "origin", join(root, "gitops.git")]);
   git(seed, ["push", "--quiet", "--set-upstream", "origin", "main"]);
   if (approved) {
-    // QA approving by hand, as the README tells people without rollway to do.
+    // QA approving by hand, as the README tells people without rollway to do: a tag signed with QA's SSH key.
     const commit = git(seed, ["rev-parse", "HEAD"]).trim();
     execFileSync(
       "git",
-      ["tag", "-a", `qa-approved/staging/${commit.slice(0, 12)}`, "-m", "QA approved staging", commit],
+      [
+        ...signedTagArgs(signingKeys().qa),
+        "tag",
+        "-s",
+        `qa-approved/staging/${commit.slice(0, 12)}`,
+        "-m",
+        "QA approved staging",
+        commit,
+      ],
       {
         cwd: seed,
         env: { ...process.env, GIT_COMMITTER_NAME: QA.name, GIT_COMMITTER_EMAIL: QA.email },
@@ -88,7 +136,12 @@ function template(files: Record<string, string>, approved: boolean): string {
     );
     git(seed, ["push", "--quiet", "origin", "--tags"]);
   }
-  git(root, ["clone", "--quiet", join(root, "gitops.git"), join(root, "checkout")]);
+  const checkout = join(root, "checkout");
+  git(root, ["clone", "--quiet", join(root, "gitops.git"), checkout]);
+  // The user's clone trusts QA's and the developer's keys, and signs (approvals) with QA's, as QA's clone would.
+  git(checkout, ["config", "gpg.ssh.allowedSignersFile", signingKeys().allowedSigners]);
+  git(checkout, ["config", "gpg.format", "ssh"]);
+  git(checkout, ["config", "user.signingkey", signingKeys().qa]);
   templates.set(key, root);
   return root;
 }
@@ -96,6 +149,8 @@ function template(files: Record<string, string>, approved: boolean): string {
 afterAll(() => {
   for (const root of templates.values()) rmSync(root, { recursive: true, force: true });
   templates.clear();
+  if (keys) rmSync(keys.dir, { recursive: true, force: true });
+  keys = undefined;
 });
 
 export interface GitRemoteOptions {
