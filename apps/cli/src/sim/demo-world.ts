@@ -27,6 +27,10 @@ export interface SimOptions {
   readyDelayMs?: number;
   jobRunMs?: number;
   port?: number;
+  /** Pods whose image contains this crash on start (CrashLoopBackOff), to see how a stuck release looks. */
+  crashImage?: string;
+  /** The workloads' `progressDeadlineSeconds` (the controllers' default is 600): when a stuck rollout turns Degraded. */
+  progressDeadlineSeconds?: number;
 }
 
 /** Starts kube-sim and creates the environment's workloads; every workload is Ready when this resolves. */
@@ -37,9 +41,11 @@ export async function startSimWithWorld(environment: Environment, options: SimOp
     jobRunMs: options.jobRunMs ?? 300,
     ...(options.port === undefined ? {} : { port: options.port }),
     crds: defaultCrdSources(),
+    crashBackoffMs: Math.max(1000, (options.readyDelayMs ?? 300) * 4),
   });
+  if (options.crashImage) sim.faults.crashPods({ image: options.crashImage });
   try {
-    await seedWorld(sim.url, environment);
+    await seedWorld(sim.url, environment, options.progressDeadlineSeconds);
     return sim;
   } catch (error) {
     await sim.close();
@@ -47,7 +53,8 @@ export async function startSimWithWorld(environment: Environment, options: SimOp
   }
 }
 
-async function seedWorld(url: string, environment: Environment): Promise<void> {
+async function seedWorld(url: string, environment: Environment, progressDeadlineSeconds?: number): Promise<void> {
+  const deadline = progressDeadlineSeconds === undefined ? {} : { progressDeadlineSeconds };
   const ns = environment.namespace;
   const http = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${url}${path}`, {
@@ -109,6 +116,7 @@ async function seedWorld(url: string, environment: Environment): Promise<void> {
         spec: {
           replicas: 2,
           revisionHistoryLimit: 3,
+          ...deadline,
           selector,
           template,
           strategy: {
@@ -126,7 +134,7 @@ async function seedWorld(url: string, environment: Environment): Promise<void> {
         apiVersion: "apps/v1",
         kind: "Deployment",
         metadata: { name: component.workload.name },
-        spec: { replicas: 2, selector, template },
+        spec: { replicas: 2, selector, template, ...deadline },
       });
     } else {
       throw new Error(
