@@ -20,9 +20,18 @@ export interface Progress {
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
+/**
+ * One component in one line. While a new version rolls out, `stable → new` and the new version's own ready pods
+ * (`readyReplicas` still counts the old pods that serve users); otherwise the image served and the ready pods.
+ */
 export function describeStatus(s: WorkloadStatus): string {
   const image = s.images[0]?.image ?? "?";
+  const stable = s.stableImages?.[0]?.image;
   const message = s.message ? ` (${s.message})` : "";
+  if (stable && stable !== image && s.phase !== "Healthy") {
+    const ready = s.updatedReadyReplicas ?? Math.min(s.updatedReplicas, s.readyReplicas);
+    return `${s.phase} ${stable} → ${image}, new ${Math.min(ready, s.desiredReplicas)}/${s.desiredReplicas} ready${message}`;
+  }
   return `${s.phase} ${s.readyReplicas}/${s.desiredReplicas} ready, ${image}${message}`;
 }
 

@@ -75,7 +75,7 @@ describe("status --watch", () => {
 });
 
 describe("status --timeout", () => {
-  it("fails with exit 1 naming the Degraded component and why, as kubectl argo rollouts status does", () => {
+  it("fails with exit 1 naming the Degraded component, stable → new, and why its pods are stuck (CrashLoopBackOff, restarts)", () => {
     const patch = spawnSync(
       "kubectl",
       [
@@ -95,7 +95,11 @@ describe("status --timeout", () => {
     const r = run(["status", "--timeout", "120"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^rollway: backend-3 \(Rollout\/backend-3\) is Degraded: ProgressDeadlineExceeded: ReplicaSet "backend-3-\w+" has timed out progressing\.\n$/,
+      /^rollway: backend-3 \(Rollout\/backend-3\) is Degraded: ProgressDeadlineExceeded: ReplicaSet "backend-3-\w+" has timed out progressing\.; pod backend-3-\w+-\w+: CrashLoopBackOff, \d+ restarts?, last exit 1 \(Error\); pod /,
+    );
+    // The row says what users are served → what is rolling out, the new version's own ready pods, and why.
+    expect(r.stdout).toMatch(
+      /^backend-3 +Rollout\/backend-3 +Degraded my-registry\/image-for-other-backends:1\.0 → my-registry\/image-for-other-backends:crash-3, new 0\/2 ready \(ProgressDeadlineExceeded: .*\)\n +↳ pod backend-3-\w+-\w+: CrashLoopBackOff, \d+ restarts?, last exit 1 \(Error\)\n +↳ pod /m,
     );
     expect(run(["undo", "backend-3"]).code).toBe(0);
   }, 180_000);

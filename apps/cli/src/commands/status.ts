@@ -6,6 +6,7 @@ import { CliError, ExitCode, type Output, printDone } from "../output.js";
 import { watchComponents } from "../progress.js";
 import { componentsOf, recordSummary } from "../run-release.js";
 import { printStatus, type StatusView } from "../status-view.js";
+import { whyStuck } from "../stuck.js";
 
 /** What `status --watch --until` waits for, per component. */
 export const UNTIL = {
@@ -79,14 +80,24 @@ export async function statusCommand(options: StatusOptions, output: Output): Pro
       environment: status.environment,
       namespace: status.namespace,
       release: status.release ? recordSummary(status.release) : null,
-      components: status.components,
+      components: await Promise.all(
+        status.components.map(async (c) => {
+          const stuck = await whyStuck(direct.api, c).catch(() => []);
+          return stuck.length > 0 ? { ...c, stuck } : c;
+        }),
+      ),
     };
     const degraded = watch ? view.components.filter(stuck) : [];
     // With --watch and --json the status lines above are NDJSON: the view is their `done` line (after an error's).
     if (!(watch && output.json)) printStatus(view, output);
     if (degraded.length > 0) {
       throw new CliError(
-        `${degraded.map((s) => `${s.component} (${s.kind}/${s.name}) is Degraded${s.message ? `: ${s.message}` : ""}`).join("; ")}`,
+        degraded
+          .map(
+            (s) =>
+              `${s.component} (${s.kind}/${s.name}) is Degraded${s.message ? `: ${s.message}` : ""}${s.stuck?.length ? `; ${s.stuck.join("; ")}` : ""}`,
+          )
+          .join("; "),
         ExitCode.failed,
         { code: "DEGRADED" },
       );
