@@ -272,6 +272,56 @@ ${examples(
       await undoCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
     });
 
+  const rollout = program
+    .command("rollout")
+    .description(
+      "act on one workload as kubectl argo rollouts does (promote, abort, retry, pause, resume, restart...)",
+    );
+  const verb = (name: string, description: string, configure: (c: Command) => Command = (c) => c) =>
+    configure(
+      rollout.command(name).description(description).argument("<workload>", "Rollout, Canary or Deployment name"),
+    ).action(async (workload: string, ...rest: unknown[]) => {
+      const command = rest.at(-1) as Command;
+      const args = name === "set-image" ? (rest[0] as string[]) : [];
+      const { rolloutVerbCommand } = await import("./commands/rollout.js");
+      await rolloutVerbCommand(
+        name as import("./commands/rollout.js").RolloutVerb,
+        workload,
+        args,
+        { ...globalsOf(command), ...command.opts() },
+        outputFor(command),
+      );
+    });
+  verb("promote", "promote a paused Rollout to its next step; --full skips every remaining step", (c) =>
+    c
+      .option("--full", "skip every remaining step, pause and analysis")
+      .addHelpText(
+        "after",
+        examples("rollway rollout promote backend-1 -n demo", "rollway rollout promote backend-1 --full"),
+      ),
+  );
+  verb("abort", "abort the update: traffic back on the stable version (the Rollout stays Degraded until retry)", (c) =>
+    c.addHelpText("after", examples("rollway rollout abort backend-1 -n demo")),
+  );
+  verb("retry", "retry an aborted update", (c) => c.addHelpText("after", examples("rollway rollout retry backend-1")));
+  verb("pause", "pause the rollout", (c) => c.addHelpText("after", examples("rollway rollout pause backend-1")));
+  verb("resume", "resume a paused rollout", (c) =>
+    c.addHelpText("after", examples("rollway rollout resume backend-1")),
+  );
+  verb("restart", "restart every pod of the workload", (c) =>
+    c.addHelpText("after", examples("rollway rollout restart backend-1")),
+  );
+  verb("set-image", "set container images (container=image, *=image for all); the workload rolls out", (c) =>
+    c
+      .argument("<container=image...>", "the images")
+      .addHelpText("after", examples("rollway rollout set-image backend-1 backend=my-registry/app:2")),
+  );
+  verb("undo", "roll back to an earlier revision (default: the previous one)", (c) =>
+    c
+      .addOption(new Option("--to-revision <n>", "the revision").argParser(positive))
+      .addHelpText("after", examples("rollway rollout undo backend-1 --to-revision 1")),
+  );
+
   program
     .command("history")
     .description("the releases of an environment, newest first; or one release with its components")

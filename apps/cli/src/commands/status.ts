@@ -26,6 +26,31 @@ const SAYS: Record<Until, string> = {
 /** A component that cannot get there by itself any more: the watch ends, and the command fails. */
 const stuck = (s: WorkloadStatus) => s.phase === "Degraded";
 
+/**
+ * What a component serves against what its latest finished release left it on (`to` once promoted, `from` once aborted
+ * or failed): set by hand since (`rollout set-image`, `undo`, kubectl...), it has drifted from the release.
+ */
+function driftOf(
+  release:
+    | { id: string; state: string; plan: { components: { name: string; image: { from?: string; to: string } }[] } }
+    | undefined,
+  c: WorkloadStatus & { component: string },
+): string | undefined {
+  if (!release) return undefined;
+  const planned = release.plan.components.find((p) => p.name === c.component);
+  const expected =
+    release.state === "promoted"
+      ? planned?.image.to
+      : release.state === "aborted" || release.state === "failed" || release.state === "rolled-back"
+        ? planned?.image.from
+        : undefined;
+  const serves = (c.stableImages ?? c.images)[0]?.image;
+  const wants = c.images[0]?.image;
+  if (!expected || !serves) return undefined;
+  if (serves === expected && wants === expected) return undefined;
+  return `drifted from release ${release.id} (${release.state}): it left ${expected}; ${serves === expected ? `the spec now asks for ${wants}` : `users are served ${serves}`}`;
+}
+
 export interface StatusOptions extends ClusterOptions {
   env?: string;
   watch?: boolean;
@@ -83,7 +108,8 @@ export async function statusCommand(options: StatusOptions, output: Output): Pro
       components: await Promise.all(
         status.components.map(async (c) => {
           const stuck = await whyStuck(direct.api, c).catch(() => []);
-          return stuck.length > 0 ? { ...c, stuck } : c;
+          const drift = driftOf(status.release, c);
+          return { ...c, ...(stuck.length > 0 ? { stuck } : {}), ...(drift ? { drift } : {}) };
         }),
       ),
     };
