@@ -272,6 +272,19 @@ ${examples(
       await undoCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
     });
 
+  program
+    .command("get")
+    .description(
+      "one workload as a tree: revisions, ReplicaSets (stable/active/preview/canary), pods with status, restarts, reason",
+    )
+    .argument("<workload>", "Rollout, Canary or Deployment name")
+    .option("-w, --watch", "show the tree again on each change, until Ctrl-C")
+    .addHelpText("after", examples("rollway get backend-1 -n demo", "rollway get backend-1 --watch"))
+    .action(async (workload: string, opts, command: Command) => {
+      const { getCommand } = await import("./commands/get.js");
+      await getCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
   const rollout = program
     .command("rollout")
     .description(
