@@ -1,11 +1,13 @@
 // Cold start of the built binary against `node -e 0`, in the same run (target: at most 2.5 times node -e 0).
 // `rollway status --json` runs against `rollway serve --sim` started in its own process: straight to its kube-sim
-// (kubeconfig), and through the server (`--server`). Usage: node bench/cold-start.mjs [runs]
+// (kubeconfig), and through the server (`--server`). Usage: node bench/cold-start.mjs [runs] [other/dist/main.js]
+// With another build's main.js, its `status --json` runs interleaved beside this one (a side-by-side comparison).
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const bin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const runs = Number(process.argv[2] ?? 20);
+const other = process.argv[3];
 
 const sim = spawn(process.execPath, [bin, "serve", "--sim", "--port", "0", "--json"], {
   stdio: ["ignore", "pipe", "ignore"],
@@ -27,6 +29,7 @@ const cases = {
   "rollway --version": [bin, "--version"],
   "rollway status --json": [bin, "status", "--json"],
   "… --server (via the server)": [bin, "status", "--json", ...server],
+  ...(other ? { "other build: status --json": [other, "status", "--json"] } : {}),
 };
 const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let i = 0; i < runs; i++) {

@@ -23,6 +23,8 @@ export interface GlobalOptions {
   project?: string;
 }
 
+type SimCommandOptions = import("./commands/sim.js").SimOptions;
+
 /** `--server` given: the command goes to a rollway server's HTTP API instead of the cluster. */
 async function remote() {
   return import("./commands/remote.js");
@@ -45,7 +47,7 @@ function positive(value: string): number {
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 
 /** Builds the program; `run` is separate so tests can drive it in-process as well as through the binary. */
-export function buildProgram(): Command {
+export function buildProgram(options: { json?: boolean } = {}): Command {
   const program = new Command("rollway")
     .description("No-downtime releases on Kubernetes: validate, route, roll out, promote and roll back.")
     .version(VERSION)
@@ -58,6 +60,9 @@ export function buildProgram(): Command {
     .addOption(new Option("--project <name>", "project in the server's URL (with --server)").env("ROLLWAY_PROJECT"))
     .showSuggestionAfterError()
     .exitOverride();
+  // With --json a usage error is the JSON `done` line that `run` prints, not commander's text (set before the
+  // subcommands are added: they inherit it).
+  if (options.json) program.configureOutput({ outputError: () => {} });
   program.addHelpText(
     "after",
     `
@@ -123,8 +128,12 @@ ${examples(
       await rulesExplainCommand(opts, outputFor(command));
     });
 
+  /** For the commands that run a release in this process: when time runs out the engine rolls it back. */
   const timeout = () =>
-    new Option("--timeout <seconds>", "give up (and roll back) after this long; exit code 3").argParser(positive);
+    new Option(
+      "--timeout <seconds>",
+      "give up after this long and roll the release back to stable; exit code 3",
+    ).argParser(positive);
   const envOption = () => new Option("--env <file>", "environment file").env("ROLLWAY_ENV");
 
   program
@@ -178,9 +187,27 @@ ${examples(
     .command("status")
     .description("every component's phase, replicas and images, and the latest release")
     .addOption(envOption())
-    .option("-w, --watch", "follow every component live until all are settled (Healthy or Paused)")
-    .addOption(timeout())
-    .addHelpText("after", examples("rollway status --env environment.yaml", "rollway status --watch --timeout 300"))
+    .option("-w, --watch", "follow every component live until --until is met")
+    .addOption(
+      new Option(
+        "--until <state>",
+        "with --watch: healthy (across a promotion), paused, or done: nothing moves without a decision",
+      ).choices(["healthy", "paused", "done"]),
+    )
+    .addOption(
+      new Option(
+        "--timeout <seconds>",
+        "wait at most this long (implies --watch; default 600); exit code 3 when it runs out, 1 when a component is Degraded. Changes nothing",
+      ).argParser(positive),
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "rollway status --env environment.yaml",
+        "rollway status --watch --until healthy --timeout 300",
+        "rollway status --watch --json | jq -c 'select(.type==\"status\")'",
+      ),
+    )
     .action(async (opts, command: Command) => {
       const globals = globalsOf(command);
       if (globals.server) {
@@ -198,7 +225,11 @@ ${examples(
       .argument("<release>", "release id (see rollway history)")
       .addOption(envOption())
       .option("--by <name>", "who decides (default: $USER)");
-    if (name === "approve") c.option("--gate <gate>", "promotion or code-as-data", "promotion");
+    // An unknown gate is a usage error (exit 2), never an approval of nothing written into the audit trail.
+    if (name === "approve")
+      c.addOption(
+        new Option("--gate <gate>", "the gate approved").choices(["promotion", "code-as-data"]).default("promotion"),
+      );
     c.addHelpText("after", `${extra}${examples(`rollway ${name} demo-20261127-112607-bef9 -n demo`)}`).action(
       async (release: string, opts, command: Command) => {
         const globals = globalsOf(command);
@@ -245,6 +276,69 @@ ${examples(
       const { undoCommand } = await import("./commands/undo.js");
       await undoCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
     });
+
+  program
+    .command("get")
+    .description(
+      "one workload as a tree: revisions, ReplicaSets (stable/active/preview/canary), pods with status, restarts, reason",
+    )
+    .argument("<workload>", "Rollout, Canary or Deployment name")
+    .option("-w, --watch", "show the tree again on each change, until Ctrl-C")
+    .addHelpText("after", examples("rollway get backend-1 -n demo", "rollway get backend-1 --watch"))
+    .action(async (workload: string, opts, command: Command) => {
+      const { getCommand } = await import("./commands/get.js");
+      await getCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  const rollout = program
+    .command("rollout")
+    .description(
+      "act on one workload as kubectl argo rollouts does (promote, abort, retry, pause, resume, restart...)",
+    );
+  const verb = (name: string, description: string, configure: (c: Command) => Command = (c) => c) =>
+    configure(
+      rollout.command(name).description(description).argument("<workload>", "Rollout, Canary or Deployment name"),
+    ).action(async (workload: string, ...rest: unknown[]) => {
+      const command = rest.at(-1) as Command;
+      const args = name === "set-image" ? (rest[0] as string[]) : [];
+      const { rolloutVerbCommand } = await import("./commands/rollout.js");
+      await rolloutVerbCommand(
+        name as import("./commands/rollout.js").RolloutVerb,
+        workload,
+        args,
+        { ...globalsOf(command), ...command.opts() },
+        outputFor(command),
+      );
+    });
+  verb("promote", "promote a paused Rollout to its next step; --full skips every remaining step", (c) =>
+    c
+      .option("--full", "skip every remaining step, pause and analysis")
+      .addHelpText(
+        "after",
+        examples("rollway rollout promote backend-1 -n demo", "rollway rollout promote backend-1 --full"),
+      ),
+  );
+  verb("abort", "abort the update: traffic back on the stable version (the Rollout stays Degraded until retry)", (c) =>
+    c.addHelpText("after", examples("rollway rollout abort backend-1 -n demo")),
+  );
+  verb("retry", "retry an aborted update", (c) => c.addHelpText("after", examples("rollway rollout retry backend-1")));
+  verb("pause", "pause the rollout", (c) => c.addHelpText("after", examples("rollway rollout pause backend-1")));
+  verb("resume", "resume a paused rollout", (c) =>
+    c.addHelpText("after", examples("rollway rollout resume backend-1")),
+  );
+  verb("restart", "restart every pod of the workload", (c) =>
+    c.addHelpText("after", examples("rollway rollout restart backend-1")),
+  );
+  verb("set-image", "set container images (container=image, *=image for all); the workload rolls out", (c) =>
+    c
+      .argument("<container=image...>", "the images")
+      .addHelpText("after", examples("rollway rollout set-image backend-1 backend=my-registry/app:2")),
+  );
+  verb("undo", "roll back to an earlier revision (default: the previous one)", (c) =>
+    c
+      .addOption(new Option("--to-revision <n>", "the revision").argParser(positive))
+      .addHelpText("after", examples("rollway rollout undo backend-1 --to-revision 1")),
+  );
 
   program
     .command("history")
@@ -302,11 +396,26 @@ ${examples(
     .addOption(
       new Option("--ready-delay <ms>", "how long a simulated pod takes to become ready").default(500).argParser(Number),
     )
+    .option("--detach", "start it in the background, print the shell lines that point at it (KUBECONFIG...) and exit")
+    .option(
+      "--crash <image>",
+      "pods whose image contains this text crash on start (CrashLoopBackOff), to try a stuck release",
+    )
+    .addOption(
+      new Option(
+        "--progress-deadline <seconds>",
+        "the workloads' progressDeadlineSeconds: when a stuck one turns Degraded",
+      ).argParser(positive),
+    )
     .addHelpText(
       "after",
-      examples("rollway sim", 'eval "$(rollway sim --json | jq -r \'"export KUBECONFIG="+.kubeconfig\')"'),
+      examples(
+        "rollway sim",
+        'eval "$(rollway sim --detach)"; rollway status; kill $ROLLWAY_SIM_PID',
+        'eval "$(rollway sim --detach --json | jq -r \'"export KUBECONFIG="+.kubeconfig\')"',
+      ),
     )
-    .action(async (opts: { port?: number; readyDelay: number }, command: Command) => {
+    .action(async (opts: SimCommandOptions, command: Command) => {
       const { simCommand } = await import("./commands/sim.js");
       await simCommand(opts, outputFor(command));
     });
@@ -478,20 +587,30 @@ ${examples(
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const json = argv.includes("--json");
+  const program = buildProgram({ json });
   try {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.ok;
   } catch (error) {
     const commanderCode = (error as { code?: string }).code;
     if (commanderCode?.startsWith("commander.")) {
-      // commander has already printed help, the version or a usage error.
-      return commanderCode === "commander.helpDisplayed" || commanderCode === "commander.version"
-        ? ExitCode.ok
-        : ExitCode.badInput;
+      if (commanderCode === "commander.helpDisplayed" || commanderCode === "commander.version") return ExitCode.ok;
+      // commander has printed the usage error, unless --json asked for it as JSON.
+      if (!json) return ExitCode.badInput;
+      const message = (error as Error).message.replace(/^error: /, "");
+      return reportError(
+        { ...stdio, json },
+        new CliError(`${message}; see rollway --help`, ExitCode.badInput, { code: "USAGE", cause: error }),
+      );
     }
-    return reportError({ ...stdio, json: argv.includes("--json") }, error);
+    return reportError({ ...stdio, json }, error);
   }
 }
 
+// A reader that stopped reading (`rollway status --watch --json | head -1`) ends the command quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.exitCode ?? 0);
+});
 process.exitCode = await run(process.argv.slice(2));

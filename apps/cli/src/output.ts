@@ -9,12 +9,15 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export class CliError extends Error {
   override readonly name = "CliError";
+  /** A stable name for scripts (`USAGE`, `TIMEOUT`...), when the CLI itself found the problem. */
+  readonly code: string | undefined;
   constructor(
     message: string,
     readonly exitCode: ExitCode,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: string },
   ) {
     super(message, options);
+    this.code = options?.code;
   }
 }
 
@@ -37,6 +40,16 @@ export function printJson(output: Output, value: unknown): void {
 interface CodedError extends Error {
   code?: string;
   problems?: unknown;
+  file?: string;
+}
+
+/**
+ * The last line of every command with --json, success or failure: `{"type":"done","ok":...}` on one line, so a script
+ * reading NDJSON events knows the stream ended and how.
+ */
+export function printDone(output: Output, value: Record<string, unknown> & { ok: boolean }): void {
+  output.out(`${JSON.stringify({ type: "done", ...value })}
+`);
 }
 
 /** Bad input: the user can fix the file or the flag and run again. */
@@ -74,8 +87,8 @@ export function reportError(output: Output, error: unknown): ExitCode {
   const e = error as CodedError;
   const message = error instanceof Error ? error.message : String(error);
   if (output.json) {
-    const code = e instanceof CliError ? undefined : e?.code;
-    output.out(`${JSON.stringify({ ok: false, error: { message, code, problems: e?.problems } }, null, 2)}\n`);
+    const code = e instanceof CliError ? e.code : e?.code;
+    printDone(output, { ok: false, exitCode, error: { message, code, problems: e?.problems, file: e?.file } });
   } else {
     output.err(`rollway: ${message}\n`);
   }

@@ -1,6 +1,6 @@
 import type { WorkloadStatus } from "@rollway/rollout-client";
 import { describe, expect, it } from "vitest";
-import { progressBar } from "./progress.js";
+import { describeStatus, progressBar } from "./progress.js";
 
 const status = (over: Partial<WorkloadStatus>): WorkloadStatus => ({
   kind: "Rollout",
@@ -39,5 +39,30 @@ describe("progressBar", () => {
   it("is full once Healthy, and for a workload scaled to zero", () => {
     expect(progressBar(status({ phase: "Healthy", updatedReplicas: 4, readyReplicas: 4 }))).toBe("[████████████] 4/4");
     expect(progressBar(status({ desiredReplicas: 0 }))).toBe("[████████████] 0/0");
+  });
+});
+
+describe("describeStatus", () => {
+  const image = (tag: string) => [{ container: "app", image: `r/app:${tag}` }];
+
+  it("says stable → new and counts only the new version's ready pods while it rolls out", () => {
+    expect(
+      describeStatus(
+        status({
+          images: image("2"),
+          stableImages: image("1"),
+          readyReplicas: 4,
+          updatedReplicas: 4,
+          updatedReadyReplicas: 0,
+          message: "active service cutover pending",
+        }),
+      ),
+    ).toBe("Progressing r/app:1 → r/app:2, new 0/4 ready (active service cutover pending)");
+  });
+
+  it("shows the image served and every ready pod once nothing rolls out", () => {
+    expect(
+      describeStatus(status({ phase: "Healthy", images: image("2"), stableImages: image("2"), readyReplicas: 4 })),
+    ).toBe("Healthy 4/4 ready, r/app:2");
   });
 });

@@ -20,9 +20,18 @@ export interface Progress {
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
+/**
+ * One component in one line. While a new version rolls out, `stable → new` and the new version's own ready pods
+ * (`readyReplicas` still counts the old pods that serve users); otherwise the image served and the ready pods.
+ */
 export function describeStatus(s: WorkloadStatus): string {
   const image = s.images[0]?.image ?? "?";
+  const stable = s.stableImages?.[0]?.image;
   const message = s.message ? ` (${s.message})` : "";
+  if (stable && stable !== image && s.phase !== "Healthy") {
+    const ready = s.updatedReadyReplicas ?? Math.min(s.updatedReplicas, s.readyReplicas);
+    return `${s.phase} ${stable} → ${image}, new ${Math.min(ready, s.desiredReplicas)}/${s.desiredReplicas} ready${message}`;
+  }
   return `${s.phase} ${s.readyReplicas}/${s.desiredReplicas} ready, ${image}${message}`;
 }
 
@@ -50,6 +59,15 @@ export function progressBar(s: WorkloadStatus): string {
   return `[${"█".repeat(filled)}${"░".repeat(BAR_CELLS - filled)}] ${label}`;
 }
 
+/** The row cut to `room` characters (an ellipsis says so), the status after the bar painted in its phase's colour. */
+export function fitRow(text: string, room: number, phase: WorkloadStatus["phase"] | undefined, color: boolean): string {
+  const cut = text.length > room ? `${text.slice(0, Math.max(0, room - 1))}…` : text;
+  if (!phase) return cut;
+  const bar = cut.indexOf("]  ");
+  if (bar < 0) return paint(cut, phaseColor(phase), color);
+  return `${cut.slice(0, bar + 3)}${paint(cut.slice(bar + 3), phaseColor(phase), color)}`;
+}
+
 function phaseColor(phase: WorkloadStatus["phase"]) {
   return phase === "Healthy" ? "green" : phase === "Paused" ? "blue" : phase === "Progressing" ? "yellow" : "red";
 }
@@ -65,14 +83,24 @@ export function watchComponents(
   const live = !output.json && isInteractive();
   const color = colorEnabled();
   const width = Math.max(...components.map((c) => c.name.length));
-  const lines = new Map<string, string>(components.map((c) => [c.name, "waiting for the first status"]));
+  /** Each row's text and colour, kept apart so a row can be cut to the terminal's width before it is painted. */
+  const lines = new Map<string, { text: string; phase?: WorkloadStatus["phase"] }>(
+    components.map((c) => [c.name, { text: "waiting for the first status" }]),
+  );
   let drawn = 0;
   let frame = 0;
   const draw = () => {
     if (!live) return;
     const spin = SPINNER[frame++ % SPINNER.length];
+    // A row longer than the terminal wraps onto two, and moving up by the row count would then leave copies behind:
+    // every row is cut to the width (read at each frame: the window may be resized).
+    const columns = process.stdout.columns || 80;
     let text = drawn > 0 ? `\u001b[${drawn}A` : "";
-    for (const c of components) text += `\u001b[2K${spin} ${c.name.padEnd(width)}  ${lines.get(c.name)}\n`;
+    for (const c of components) {
+      const row = lines.get(c.name) ?? { text: "" };
+      const prefix = `${spin} ${c.name.padEnd(width)}  `;
+      text += `\u001b[2K${prefix}${fitRow(row.text, columns - 1 - prefix.length, row.phase, color)}\n`;
+    }
     drawn = components.length;
     output.out(text);
   };
@@ -96,7 +124,7 @@ export function watchComponents(
             `${JSON.stringify({ type: "status", component: c.name, phase: s.phase, ready: s.readyReplicas, desired: s.desiredReplicas, updatedReady: s.updatedReadyReplicas, images: s.images, message: s.message })}\n`,
           );
         } else if (live) {
-          lines.set(c.name, `${bar}  ${paint(text, phaseColor(s.phase), color)}`);
+          lines.set(c.name, { text: `${bar}  ${text}`, phase: s.phase });
         } else {
           output.out(`  ${c.name.padEnd(width)}  ${text}\n`);
         }
@@ -104,7 +132,7 @@ export function watchComponents(
     } catch (error) {
       if (controller.signal.aborted) return;
       const why = error instanceof Error ? error.message : String(error);
-      if (live) lines.set(c.name, `cannot watch: ${why}`);
+      if (live) lines.set(c.name, { text: `cannot watch: ${why}` });
       else if (!output.json) output.out(`  ${c.name.padEnd(width)}  cannot watch: ${why}\n`);
     }
   });

@@ -48,6 +48,14 @@ export function serverClient(options: {
   if (!options.token) {
     throw new CliError("--server needs --token (or ROLLWAY_TOKEN) with the deploy or approve scope", ExitCode.badInput);
   }
+  // Direct mode's --env is a file (ROLLWAY_ENV from `rollway sim` is one); the server's is a name in its URL.
+  if (/[/\\]|\.ya?ml$/i.test(options.environment)) {
+    throw new CliError(
+      `with --server, --env is the environment's name in the server's URL (e.g. --env prod), not a file: got ${JSON.stringify(options.environment)}${process.env.ROLLWAY_ENV === options.environment ? " from ROLLWAY_ENV" : ""}`,
+      ExitCode.badInput,
+      { code: "USAGE" },
+    );
+  }
   let origin: string;
   try {
     origin = new URL(options.server).origin;
@@ -86,11 +94,12 @@ export function serverClient(options: {
         const problems = (answer.problems ?? [])
           .map((p) => `\n  ${p.path}${p.line ? ` (line ${p.line}, column ${p.column})` : ""}: ${p.message}`)
           .join("");
+        const sent = `project "${options.project}" (--project), environment "${options.environment}" (--env)`;
         const fix =
           res.status === 401 || res.status === 403
-            ? "; check --token and its scope for this project and environment"
+            ? `; check --token and its scope for ${sent}`
             : res.status === 404
-              ? "; check --project, --env and the release id"
+              ? `; check ${sent} and the release id`
               : "";
         const code =
           res.status === 400 || res.status === 404 || res.status === 409 ? ExitCode.badInput : ExitCode.failed;

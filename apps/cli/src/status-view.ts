@@ -8,7 +8,7 @@ export interface StatusView {
   environment: string;
   namespace: string;
   release: { id: string; state: string } | null;
-  components: (WorkloadStatus & { component: string })[];
+  components: (WorkloadStatus & { component: string; stuck?: string[]; drift?: string })[];
 }
 
 export function printStatus(view: StatusView, output: Output): void {
@@ -19,7 +19,8 @@ export function printStatus(view: StatusView, output: Output): void {
   const width = Math.max(0, ...view.components.map((s) => s.component.length));
   const kindWidth = Math.max(0, ...view.components.map((s) => s.kind.length + s.name.length + 1));
   const lines = view.components.map(
-    (s) => `${s.component.padEnd(width)}  ${`${s.kind}/${s.name}`.padEnd(kindWidth)}  ${describeStatus(s)}`,
+    (s) =>
+      `${s.component.padEnd(width)}  ${`${s.kind}/${s.name}`.padEnd(kindWidth)}  ${describeStatus(s)}${[...(s.drift ? [s.drift] : []), ...(s.stuck ?? [])].map((why) => `\n${" ".repeat(width + 2)}↳ ${why}`).join("")}`,
   );
   const head = view.release
     ? `Environment ${view.environment} (namespace ${view.namespace}), latest release ${view.release.id}: ${view.release.state}`

@@ -8,7 +8,14 @@ export interface PayloadProblem {
   column?: number;
 }
 
-export type PayloadErrorCode = "INVALID_JSON" | "INVALID_PAYLOAD";
+export type PayloadErrorCode = "INVALID_JSON" | "INVALID_PAYLOAD" | "TOO_LARGE" | "TOO_DEEP";
+
+const WHAT: Record<PayloadErrorCode, string> = {
+  INVALID_JSON: "the deploy payload is not valid JSON",
+  INVALID_PAYLOAD: "the deploy payload is invalid",
+  TOO_LARGE: "the deploy payload is too large",
+  TOO_DEEP: "the deploy payload is nested too deep",
+};
 
 /** Everything wrong with a payload, listed at once. Nothing is deployed from a payload that throws this. */
 export class PayloadError extends Error {
@@ -18,7 +25,7 @@ export class PayloadError extends Error {
 
   constructor(code: PayloadErrorCode, problems: PayloadProblem[], options?: { cause?: unknown }) {
     const lines = problems.map((p) => `  ${formatProblem(p)}`);
-    const what = code === "INVALID_JSON" ? "the deploy payload is not valid JSON" : "the deploy payload is invalid";
+    const what = WHAT[code];
     super(
       `${what} (${problems.length === 1 ? "1 problem" : `${problems.length} problems`}):\n${lines.join("\n")}`,
       options,

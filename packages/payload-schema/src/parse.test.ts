@@ -247,8 +247,34 @@ describe("parseDeployPayload: malformed text", () => {
     expect(() => parseDeployPayload(text)).toThrowError(expected);
   });
 
-  it("refuses a body over the size limit before parsing it", () => {
-    expect(() => parseDeployPayload(" ".repeat(1024 * 1024 + 1))).toThrowError("at most 1048576 bytes");
+  it("refuses a body over the size limit before parsing it, as too large", () => {
+    expect(() => parseDeployPayload(" ".repeat(1024 * 1024 + 1))).toThrowError(
+      /^the deploy payload is too large \(1 problem\):\n {2}\(payload\): 1048577 bytes; a deploy payload may be at most 1048576 bytes$/,
+    );
+  });
+
+  it.each([
+    ["arrays", `{"frontend": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`, 1, 77],
+    ["objects, after a newline", `{\n"a": ${'{"a": '.repeat(100_000)}1${"}".repeat(100_000)}}`, 2, 6 * 63 + 6],
+  ])("refuses 100,000-deep %s with the depth and the place, without overflowing the stack", (_, text, line, column) => {
+    let error: unknown;
+    try {
+      parseDeployPayload(text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PayloadError);
+    expect(error).toMatchObject({
+      code: "TOO_DEEP",
+      problems: [
+        { path: "(payload)", message: "nested more than 64 levels deep; a deploy payload nests 4", line, column },
+      ],
+    });
+  });
+
+  it("counts no bracket inside a string", () => {
+    const problems = problemsOf(JSON.stringify({ frontend: { image: `r/w:1${"[".repeat(1000)}` } }));
+    expect(problems.map((p) => p.path)).toEqual(["frontend.image"]);
   });
 
   it("never throws anything but PayloadError on random values", () => {

@@ -10,6 +10,11 @@ import { type DeployPayload, DeployPayloadSchema } from "./schema.js";
 
 /** Payloads are a few kilobytes; anything this large is a mistake or an attack. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+/**
+ * A payload nests four levels; recursive parsers and validators overflow the stack on 100,000 (600 KB, under the
+ * size limit), so anything deeper than this is refused before any of them runs.
+ */
+export const MAX_PAYLOAD_DEPTH = 64;
 
 export function parseDeployPayload(input: string | unknown): DeployPayload {
   let value: unknown = input;
@@ -19,8 +24,18 @@ export function parseDeployPayload(input: string | unknown): DeployPayload {
     text = input;
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new PayloadError("INVALID_JSON", [
+      throw new PayloadError("TOO_LARGE", [
         { path: "(payload)", message: `${bytes} bytes; a deploy payload may be at most ${MAX_PAYLOAD_BYTES} bytes` },
+      ]);
+    }
+    const deep = tooDeep(text);
+    if (deep) {
+      throw new PayloadError("TOO_DEEP", [
+        {
+          path: "(payload)",
+          message: `nested more than ${MAX_PAYLOAD_DEPTH} levels deep; a deploy payload nests 4`,
+          ...deep,
+        },
       ]);
     }
     // Fast path for the common case (valid JSON, no duplicate keys): the native parser and a count of the
@@ -40,6 +55,27 @@ export function parseDeployPayload(input: string | unknown): DeployPayload {
 }
 
 const NEEDS_POSITIONS = Symbol("needs positions");
+
+/** Where the text first opens an object or array deeper than MAX_PAYLOAD_DEPTH (outside strings), if it does. */
+function tooDeep(text: string): { line: number; column: number } | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > MAX_PAYLOAD_DEPTH) {
+        const before = text.slice(0, i);
+        const line = before.split("\n").length;
+        return { line, column: i - before.lastIndexOf("\n") };
+      }
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return undefined;
+}
 
 /**
  * `JSON.parse`, refusing duplicate keys without a second parser: every property in the text has exactly one `:`

@@ -37,7 +37,14 @@ const podTemplate = (app: string, container: string, image: string): Obj => ({
  * namespace, the Ingress of a blue-green frontend, each blue-green Rollout with its active and preview Services,
  * each Deployment, and the ConfigMap of each component's current oConfig, all on their start images.
  */
-export async function seedDemoWorld(url: string, environment: Environment = demoEnvironment()): Promise<void> {
+export async function seedDemoWorld(
+  url: string,
+  environment: Environment = demoEnvironment(),
+  options: { progressDeadlineSeconds?: number } = {},
+): Promise<void> {
+  // The workloads' progressDeadlineSeconds (the controllers' default is 600): when a stuck rollout turns Degraded.
+  const deadline =
+    options.progressDeadlineSeconds === undefined ? {} : { progressDeadlineSeconds: options.progressDeadlineSeconds };
   const ns = environment.namespace;
   const http = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${url}${path}`, {
@@ -99,6 +106,7 @@ export async function seedDemoWorld(url: string, environment: Environment = demo
         spec: {
           replicas: 2,
           revisionHistoryLimit: 3,
+          ...deadline,
           selector,
           template,
           strategy: {
@@ -116,7 +124,7 @@ export async function seedDemoWorld(url: string, environment: Environment = demo
         apiVersion: "apps/v1",
         kind: "Deployment",
         metadata: { name: component.workload.name },
-        spec: { replicas: 2, selector, template },
+        spec: { replicas: 2, selector, template, ...deadline },
       });
     } else {
       throw new Error(

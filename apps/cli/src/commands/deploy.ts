@@ -1,11 +1,10 @@
 /** `rollway deploy`: one payload released to an environment, in this process, to the end (or the plan with --dry-run). */
-import { parseDeployPayload } from "@rollway/payload-schema";
 import { formatPlan } from "@rollway/release";
 import { type ClusterOptions, openDirect } from "../direct.js";
 import { loadEnvironment } from "../environment-file.js";
 import { formatRelease } from "../format.js";
 import { CliError, ExitCode, type Output, printJson } from "../output.js";
-import { readInput } from "../read-input.js";
+import { readPayloadFile } from "../payload-file.js";
 import { recordSummary, runWithProgress } from "../run-release.js";
 
 export interface DeployOptions extends ClusterOptions {
@@ -15,7 +14,7 @@ export interface DeployOptions extends ClusterOptions {
 }
 
 export async function deployCommand(payloadFile: string, options: DeployOptions, output: Output): Promise<void> {
-  const payload = parseDeployPayload(await readInput(payloadFile, "payload file"));
+  const { payload } = await readPayloadFile(payloadFile);
   const environment = await loadEnvironment(options.env);
   const direct = await openDirect({ ...options, namespace: options.namespace ?? environment.namespace });
   try {

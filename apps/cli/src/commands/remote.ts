@@ -2,9 +2,8 @@
  * The release commands in `--server` mode: the same names, flags and output as the direct mode, over the server's
  * HTTP API (the server runs the engine; this process only asks and follows).
  */
-import { parseDeployPayload } from "@rollway/payload-schema";
-import { CliError, ExitCode, type Output, printJson } from "../output.js";
-import { readInput } from "../read-input.js";
+import { CliError, ExitCode, type Output, printDone, printJson } from "../output.js";
+import { readPayloadFile } from "../payload-file.js";
 import { type ServerEvent, type ServerReleaseSummary, serverClient } from "../server-client.js";
 import { printStatus, type StatusView } from "../status-view.js";
 
@@ -66,8 +65,8 @@ export async function remoteDeploy(
   options: RemoteOptions & { dryRun?: boolean; wait?: boolean; timeout?: number },
   output: Output,
 ): Promise<void> {
-  const text = await readInput(payloadFile, "payload file");
-  parseDeployPayload(text); // the same errors, with line and column, before anything is sent
+  // The same errors, with line and column, before anything is sent.
+  const { text } = await readPayloadFile(payloadFile);
   const client = clientFor(options);
   if (options.dryRun) {
     const answer = await client.request<{ payload: unknown }>("POST", "/validate", text);
@@ -78,7 +77,7 @@ export async function remoteDeploy(
   const started = await client.request<{ releaseId: string }>("POST", "/deploy", text);
   if (!output.json) output.out(`Release ${started.releaseId} started on the server.\n`);
   if (!options.wait) {
-    if (output.json) printJson(output, { ok: true, releaseId: started.releaseId, state: "started" });
+    if (output.json) printDone(output, { ok: true, releaseId: started.releaseId, state: "started" });
     return;
   }
   const release = await follow(client, started.releaseId, output, options.timeout);

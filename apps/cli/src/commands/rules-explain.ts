@@ -1,8 +1,7 @@
 import { explain, type Resolution, resolveDeployRules } from "@rollway/deploy-rules";
 import type { DeployPayload } from "@rollway/payload-schema";
-import { parseDeployPayload } from "@rollway/payload-schema";
 import { CliError, ExitCode, type Output, printJson } from "../output.js";
-import { readInput } from "../read-input.js";
+import { readPayloadFile } from "../payload-file.js";
 
 /** Which backend gets which image, and why. */
 export function routeBackends(payload: DeployPayload, backends: readonly string[]): Resolution {
@@ -41,7 +40,7 @@ export async function rulesExplainCommand(
       ExitCode.badInput,
     );
   }
-  const payload = parseDeployPayload(await readInput(options.payload, "payload file"));
+  const { payload } = await readPayloadFile(options.payload);
   const resolution = routeBackends(payload, backends);
   if (output.json) printJson(output, { ok: true, ...resolution });
   else output.out(explain(resolution));

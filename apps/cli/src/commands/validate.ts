@@ -1,6 +1,6 @@
 /** `rollway validate`: a deploy payload, an environment file or a snapshooter configuration, with exact positions. */
-import { parseDeployPayload } from "@rollway/payload-schema";
 import { CliError, ExitCode, type Output, printJson } from "../output.js";
+import { parsePayloadText, readPayloadText } from "../payload-file.js";
 import { readInput } from "../read-input.js";
 
 export type ValidateKind = "payload" | "environment" | "snapshooter";
@@ -22,12 +22,13 @@ export async function validateCommand(file: string, options: { kind?: string }, 
     );
   }
   const guess = options.kind ?? (/\.ya?ml$/i.test(file) ? "environment" : "payload");
-  const text = await readInput(file, `${guess} file`);
+  // A payload is read with its size limit (a 10 MB file is "too large", not "not valid JSON").
+  const text = guess === "payload" ? await readPayloadText(file) : await readInput(file, `${guess} file`);
   const kind = (options.kind as ValidateKind | undefined) ?? detect(file, text);
   const name = file === "-" ? "standard input" : file;
   let value: unknown;
   if (kind === "payload") {
-    value = parseDeployPayload(text);
+    value = parsePayloadText(text, file);
   } else if (kind === "environment") {
     const { parseEnvironmentYaml } = await import("@rollway/release");
     value = parseEnvironmentYaml(text, { source: name });

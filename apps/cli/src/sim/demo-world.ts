@@ -10,6 +10,10 @@ export interface SimOptions {
   readyDelayMs?: number;
   jobRunMs?: number;
   port?: number;
+  /** Pods whose image contains this crash on start (CrashLoopBackOff), to see how a stuck release looks. */
+  crashImage?: string;
+  /** The workloads' `progressDeadlineSeconds` (the controllers' default is 600): when a stuck rollout turns Degraded. */
+  progressDeadlineSeconds?: number;
 }
 
 /** Starts kube-sim and creates the environment's workloads; every workload is Ready when this resolves. */
@@ -20,9 +24,11 @@ export async function startSimWithWorld(environment: Environment, options: SimOp
     jobRunMs: options.jobRunMs ?? 300,
     ...(options.port === undefined ? {} : { port: options.port }),
     crds: defaultCrdSources(),
+    crashBackoffMs: Math.max(1000, (options.readyDelayMs ?? 300) * 4),
   });
+  if (options.crashImage) sim.faults.crashPods({ image: options.crashImage });
   try {
-    await seedDemoWorld(sim.url, environment);
+    await seedDemoWorld(sim.url, environment, { progressDeadlineSeconds: options.progressDeadlineSeconds });
     return sim;
   } catch (error) {
     await sim.close();

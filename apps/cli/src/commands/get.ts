@@ -1,0 +1,175 @@
+/**
+ * `rollway get <workload>`: one workload as a tree, as `kubectl argo rollouts get rollout` shows it: its revisions,
+ * each revision's ReplicaSet with the `stable`/`active`/`preview`/`canary` markers, and each pod with its status,
+ * restarts and reason. Read with the engine's API connection (ReplicaSets the workload owns, their pods).
+ */
+import type { KubeApi } from "@rollway/release";
+import type { WorkloadStatus } from "@rollway/rollout-client";
+import { type ClusterOptions, openDirect } from "../direct.js";
+import { type Output, printDone } from "../output.js";
+import { describeStatus } from "../progress.js";
+import { STUCK_PATHS } from "../stuck.js";
+
+interface ReplicaSet {
+  metadata: {
+    name: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { name: string }[];
+  };
+  spec: {
+    selector?: { matchLabels?: Record<string, string> };
+    template?: { spec?: { containers?: { image: string }[] } };
+  };
+  status?: { replicas?: number; readyReplicas?: number };
+}
+interface Pod {
+  metadata: { name: string };
+  status?: {
+    phase?: string;
+    containerStatuses?: {
+      ready: boolean;
+      restartCount: number;
+      state?: { waiting?: { reason?: string }; terminated?: { reason?: string } };
+    }[];
+  };
+}
+
+export interface TreePod {
+  name: string;
+  status: string;
+  ready: string;
+  restarts: number;
+}
+export interface TreeRevision {
+  revision: number;
+  replicaSet: string;
+  images: string[];
+  markers: string[];
+  ready: string;
+  pods: TreePod[];
+}
+export interface WorkloadTree {
+  status: WorkloadStatus;
+  revisions: TreeRevision[];
+}
+
+const HASH_LABELS = ["rollouts-pod-template-hash", "pod-template-hash"];
+const revisionOf = (rs: ReplicaSet) =>
+  Number(
+    rs.metadata.annotations?.["rollout.argoproj.io/revision"] ??
+      rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ??
+      0,
+  );
+
+export async function readTree(api: KubeApi, status: WorkloadStatus): Promise<WorkloadTree> {
+  const ns = status.namespace;
+  const sets = await api.request<{ items: ReplicaSet[] }>({
+    method: "GET",
+    path: STUCK_PATHS.replicaSets(ns),
+    what: `ReplicaSets of ${status.kind} "${status.name}"`,
+  });
+  const pods = await api.request<{ items: (Pod & { metadata: { labels?: Record<string, string> } })[] }>({
+    method: "GET",
+    path: STUCK_PATHS.pods(ns),
+    what: `pods of ${status.kind} "${status.name}"`,
+  });
+  const owned = sets.items
+    .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.name === status.name))
+    .sort((a, b) => revisionOf(b) - revisionOf(a));
+  const newest = owned[0];
+  const revisions = owned.map((rs): TreeRevision => {
+    const hash = HASH_LABELS.map((l) => rs.metadata.labels?.[l]).find(Boolean);
+    const markers: string[] = [];
+    const stable = status.kind === "Deployment" ? rs === newest && status.phase === "Healthy" : undefined;
+    if (stable || (hash && status.stableImages && hash === status.endpoints.active?.podTemplateHash))
+      markers.push("stable");
+    if (hash && hash === status.endpoints.active?.podTemplateHash) markers.push("active");
+    if (hash && hash === status.endpoints.preview?.podTemplateHash && !markers.includes("active"))
+      markers.push(status.canary ? "canary" : "preview");
+    const selector = rs.spec.selector?.matchLabels ?? {};
+    const mine = pods.items.filter((p) =>
+      Object.entries(selector).every(([k, v]) => (p.metadata as { labels?: Record<string, string> }).labels?.[k] === v),
+    );
+    return {
+      revision: revisionOf(rs),
+      replicaSet: rs.metadata.name,
+      images: (rs.spec.template?.spec?.containers ?? []).map((c) => c.image),
+      markers,
+      ready: `${rs.status?.readyReplicas ?? 0}/${rs.status?.replicas ?? 0}`,
+      pods: mine.map((p) => {
+        const cs = p.status?.containerStatuses ?? [];
+        const waiting = cs.find((c) => !c.ready);
+        return {
+          name: p.metadata.name,
+          status: waiting?.state?.waiting?.reason ?? waiting?.state?.terminated?.reason ?? p.status?.phase ?? "Unknown",
+          ready: `${cs.filter((c) => c.ready).length}/${cs.length}`,
+          restarts: cs.reduce((n, c) => n + c.restartCount, 0),
+        };
+      }),
+    };
+  });
+  return { status, revisions };
+}
+
+/** The tree as text, one line per object, as the plugin draws it. */
+export function renderTree(tree: WorkloadTree): string {
+  const s = tree.status;
+  const lines = [
+    `Name:       ${s.name}`,
+    `Namespace:  ${s.namespace}`,
+    `Kind:       ${s.kind}`,
+    `Status:     ${describeStatus(s)}`,
+    "",
+    `${s.kind}/${s.name}`,
+  ];
+  tree.revisions.forEach((r, i) => {
+    const last = i === tree.revisions.length - 1;
+    lines.push(`${last ? "└" : "├"}── revision:${r.revision}${r.markers.length ? `  ${r.markers.join(",")}` : ""}`);
+    const pad = last ? "    " : "│   ";
+    lines.push(`${pad}└── ReplicaSet ${r.replicaSet}  ready ${r.ready}  ${r.images.join(", ")}`);
+    r.pods.forEach((p, j) => {
+      const end = j === r.pods.length - 1;
+      lines.push(`${pad}    ${end ? "└" : "├"}── Pod ${p.name}  ${p.status}  ready ${p.ready}  restarts ${p.restarts}`);
+    });
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+export async function getCommand(
+  workload: string,
+  options: ClusterOptions & { watch?: boolean },
+  output: Output,
+): Promise<void> {
+  const direct = await openDirect(options);
+  try {
+    const target = await direct.client.target(workload, options.namespace);
+    const show = async (status: WorkloadStatus) => {
+      const tree = await readTree(direct.api, status);
+      if (output.json) output.out(`${JSON.stringify({ type: "tree", ...tree })}\n`);
+      else output.out(`${options.watch ? "\n" : ""}${renderTree(tree)}`);
+    };
+    if (!options.watch) {
+      const tree = await readTree(direct.api, await direct.client.status(target));
+      if (output.json) printDone(output, { ok: true, ...tree });
+      else output.out(renderTree(tree));
+      return;
+    }
+    // Until Ctrl-C, as `kubectl argo rollouts get rollout -w`: the tree again on each change.
+    const stop = new AbortController();
+    const interrupt = () => stop.abort();
+    process.once("SIGINT", interrupt);
+    process.once("SIGTERM", interrupt);
+    try {
+      for await (const status of direct.client.watch(target, { signal: stop.signal })) await show(status);
+    } catch (error) {
+      if (!stop.signal.aborted) throw error;
+    } finally {
+      process.off("SIGINT", interrupt);
+      process.off("SIGTERM", interrupt);
+    }
+    if (output.json) printDone(output, { ok: true });
+  } finally {
+    direct.close();
+  }
+}
