@@ -2,7 +2,7 @@ import { defineConfig } from "tsup";
 
 /** The one file the runner executes (`runs.main`): everything bundled, committed, checked against the source in CI. */
 export default defineConfig({
-  entry: { index: "src/main.ts" },
+  entry: { index: "src/index.ts" },
   format: ["esm"],
   platform: "node",
   target: "node20",

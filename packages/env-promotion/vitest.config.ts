@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
+import { sourceConditions } from "../../vitest.shared.js";
 
 export default defineConfig({
+  ...sourceConditions,
   test: {
     // Tests drive real git processes; on a busy 2-core machine one test can take several seconds.
     testTimeout: 30_000,

@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
+import { sourceConditions } from "../../vitest.shared.js";
 
 export default defineConfig({
+  ...sourceConditions,
   test: {
     // Generous: the machine running the tests is often shared, and crash tests start a second Node process.
     testTimeout: 120_000,

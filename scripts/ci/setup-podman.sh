@@ -4,10 +4,10 @@
 set -euo pipefail
 missing=()
 command -v podman >/dev/null || missing+=(podman)
-[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+command -v docker-registry >/dev/null || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 podman --version
-/usr/bin/docker-registry --version 2>/dev/null || true
+docker-registry --version 2>/dev/null || true

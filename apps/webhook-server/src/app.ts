@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { Authenticator, type Scope } from "./auth.js";
 import { limitBody as limitBodyTo, readBody } from "./body.js";
 import type { ServerConfig } from "./config.js";
+import { registerDashboard } from "./dashboard/index.js";
 import { redactUrl } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
@@ -231,6 +232,16 @@ export function createApp(options: AppOptions) {
     publicUpgradeOrigins: config.publicUpgradeOrigins,
   });
   registerFlaggerRoutes(app, { guard, limitBody, bodyOf, deps: options.releases });
+  if (config.dashboard.enabled)
+    registerDashboard(app, {
+      auth,
+      config: config.dashboard,
+      deps: options.releases,
+      logger,
+      limitBody,
+      rateLimited,
+      remoteAddress: (c) => options.remoteAddress?.(c.req.raw, c.env) ?? "unknown",
+    });
 
   app.notFound((c) => c.json({ message: `no route ${c.req.method} ${redactUrl(c.req.path)}` }, 404));
   app.onError((error, c) => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { SigningSecret, TokenGrant } from "./auth.js";
+import { DashboardConfigSchema } from "./dashboard/config.js";
 
 const Name = z.string().regex(/^(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/, "a lowercase DNS label or *");
 
@@ -64,6 +65,12 @@ export const ServerConfigSchema = z.strictObject({
       ]),
     )
     .default([]),
+  /** Notifications files (@rollway/notifications), one per environment. */
+  notifications: z.array(z.strictObject({ file: z.string().min(1) })).default([]),
+  /** Write Kubernetes Events on each component's workload for every release step. */
+  kubernetesEvents: z.boolean().default(true),
+  /** The browser dashboard under /dashboard (sign-in, sessions, single sign-on through a proxy). */
+  dashboard: DashboardConfigSchema.prefault({}),
 });
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
 

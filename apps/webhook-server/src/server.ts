@@ -13,6 +13,7 @@ import { loadConfig, type ServerConfig } from "./config.js";
 import { loadEnvironments } from "./environments.js";
 import { createLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
+import { observeEngine, releaseSubscribers } from "./release-subscribers.js";
 import { Releases } from "./releases.js";
 import type { ReleaseRoutesDeps } from "./routes/index.js";
 
@@ -71,7 +72,12 @@ export async function startServer(
     );
     const environments = loadEnvironments(config.environments, api);
     const state = new ClusterState(api);
-    const engine = createReleaseEngine({ client, api, leaseDurationSeconds: config.leaseDurationSeconds });
+    const bare = createReleaseEngine({ client, api, leaseDurationSeconds: config.leaseDurationSeconds });
+    // Notifications and Kubernetes Events follow every release this replica runs.
+    const subscribers = releaseSubscribers({ config, api, environments, identity: bare.identity, logger, metrics });
+    // First among the closers: queued notifications get their last chance while the cluster client is open.
+    closers.unshift(() => void subscribers.close());
+    const engine = observeEngine(bare, subscribers.subscriber);
     const releases = new Releases({
       engine,
       state,

@@ -99,7 +99,7 @@ describe("buildImages against podman and a registry", () => {
     expect(backend.files).toContainEqual(expect.objectContaining({ name: "home/node/app/index.js", uid: 0 }));
     const codeAsData = await reader.image(`team/${opts.name}-codeasdata`, "v2.0-rc1");
     expect(codeAsData.files).toContainEqual(
-      expect.objectContaining({ name: "root/patches/patches/0001.json", uid: 1000, gid: 1000, mode: 0o775 }),
+      expect.objectContaining({ name: "root/patches/patches/0001.json", uid: 1000, gid: 1000, mode: 0o644 }),
     );
 
     // The build stream is shown as progress, step by step, then every push.
@@ -178,6 +178,84 @@ describe("buildImages against podman and a registry", () => {
   });
 });
 
+const ENGINES = [
+  { engine: "podman", socket: () => inject("podmanSocket") },
+  { engine: "Docker Engine (classic builder)", socket: () => inject("dockerSocket") },
+] as const;
+
+describe("the built-in code-as-data Dockerfile on both engines", () => {
+  /** The files of the image's last layer (the COPY of the patches), as the registry serves them. */
+  async function patchesLayer(socket: string, project: string) {
+    const opts = options(project, {
+      engine: { socketPath: socket },
+      images: [{ kind: "codeAsData", baseImage: BASE_IMAGES.codeAsData }],
+      additionalTags: undefined,
+    });
+    await buildImages(opts);
+    const image = await registryReader(inject("registry")).image(`team/${opts.name}-codeasdata`, "latest");
+    return image.files
+      .filter((f) => f.name.startsWith("root/patches"))
+      .map(({ name, uid, gid, mode, content }) => ({ name: name.replace(/\/$/, ""), uid, gid, mode, content }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  it("leaves ~/patches as the seed's COPY --chown, chmod 775 ~/patches, chown -R 1000:1000 do, identically on podman and Docker Engine", async () => {
+    const project = await seedProject({ "dist/codeAsData/orchestrator.json": '{"o":1}' });
+    const expected = [
+      { name: "root/patches", uid: 1000, gid: 1000, mode: 0o775, content: "" },
+      { name: "root/patches/orchestrator.json", uid: 1000, gid: 1000, mode: 0o644, content: '{"o":1}' },
+      { name: "root/patches/patches", uid: 1000, gid: 1000, mode: 0o755, content: "" },
+      { name: "root/patches/patches/0001.json", uid: 1000, gid: 1000, mode: 0o644, content: '{"patch":1}' },
+    ];
+    const onPodman = await patchesLayer(inject("podmanSocket"), project);
+    const onDocker = await patchesLayer(inject("dockerSocket"), project);
+    expect(onPodman).toEqual(expected);
+    expect(onDocker).toEqual(expected);
+  });
+});
+
+describe.each(ENGINES)("a release that cannot be built or pushed whole, on $engine", ({ socket }) => {
+  it("pushes nothing when a later image fails to build", async () => {
+    const project = await seedProject();
+    const opts = options(project, {
+      engine: { socketPath: socket() },
+      images: [
+        { kind: "frontend", baseImage: BASE_IMAGES.frontend },
+        { kind: "backend", baseImage: "localhost/rollway-test/no-such-base:1" },
+      ],
+    });
+    const error = await failure(buildImages(opts));
+    expect(error.code).toBe("BUILD_FAILED");
+    expect(error.image).toBe(`${inject("registry")}/team/${opts.name}-backend`);
+    const reader = registryReader(inject("registry"));
+    for (const kind of ["frontend", "backend"]) {
+      const tags = await reader.tags(`team/${opts.name}-${kind}`).catch((e: Error) => e.message);
+      expect(tags).toContain("404");
+    }
+  });
+
+  it("pushes every image's commit tag before any moving tag, and names what moved when a push fails part-way", async () => {
+    const project = await seedProject();
+    const opts = options(project, {
+      engine: { socketPath: socket() },
+      images: [
+        { kind: "frontend", baseImage: BASE_IMAGES.frontend },
+        { kind: "backend", baseImage: BASE_IMAGES.backend, repository: "127.0.0.1:1/team/unreachable-backend" },
+      ],
+    });
+    const error = await failure(buildImages(opts));
+    const frontend = `${inject("registry")}/team/${opts.name}-frontend:release-2-0-3f2a9c1d`;
+    expect(error.code).toBe("PUSH_FAILED");
+    expect(error.pushed).toEqual([frontend]);
+    expect(error.message).toContain("127.0.0.1:1/team/unreachable-backend:release-2-0-3f2a9c1d: push failed");
+    expect(error.message).toContain(`pushed before this failure (these tags now point at this build): ${frontend}`);
+    // latest, the branch and the git tag did not move.
+    expect(await registryReader(inject("registry")).tags(`team/${opts.name}-frontend`)).toEqual([
+      "release-2-0-3f2a9c1d",
+    ]);
+  });
+});
+
 describe("buildImages with the defaults", () => {
   it("builds every kind whose build folder exists, with the project's Dockerfiles, named after the project folder", async () => {
     const project = await seedProject({
@@ -232,7 +310,10 @@ describe("buildImages with the defaults", () => {
       ),
     );
     expect(error.code).toBe("PUSH_FAILED");
-    expect(error.message).toMatch(/^127\.0\.0\.1:1\/team\/app\d+-backend:latest: push failed: .*connection refused/);
+    expect(error.message).toMatch(
+      /^127\.0\.0\.1:1\/team\/app\d+-backend:release-2-0-3f2a9c1d: push failed: .*connection refused.*; nothing was pushed$/s,
+    );
+    expect(error.pushed).toEqual([]);
   });
 
   it("reports a base image that cannot be pulled as a failure of the FROM step", async () => {

@@ -1,13 +1,21 @@
 /**
  * `buildImages`: the seed's `.build-docker-image` CI job, for the three image kinds, through the Docker Engine API.
- * Everything is checked before the engine is contacted; then each image is built, tagged and pushed in turn, and the
- * result is the deploy payload's image list (what the seed's CI collects by hand into `build.env` and jq).
+ * Everything is checked before the engine is contacted; then every image is built and tagged, and only when all are
+ * built is anything pushed (each image's commit tag first, the moving tags after). The result is the deploy payload's
+ * image list (what the seed's CI collects by hand into `build.env` and jq).
  */
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { packContext } from "./context.js";
 import { type CredentialSource, type RegistryCredentials, resolveRegistryAuth } from "./credentials.js";
-import { BUILTIN_DOCKERFILE_DIR, IMAGE_KINDS, type ImageKind, KIND_DEFAULTS } from "./dockerfiles.js";
+import {
+  BUILTIN_DOCKERFILE_DIR,
+  CODE_AS_DATA_CONTEXT,
+  CODE_AS_DATA_MODE,
+  IMAGE_KINDS,
+  type ImageKind,
+  KIND_DEFAULTS,
+} from "./dockerfiles.js";
 import {
   buildOnEngine,
   connectEngine,
@@ -138,6 +146,7 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
   const docker = connectEngine(options.engine);
   await pingEngine(docker, signal);
   const emit = options.onProgress ?? (() => {});
+  // Every image is built before any is pushed: a failed build leaves the registry as it was.
   const built: BuiltImage[] = [];
   for (const image of planned) {
     throwIfAborted(signal);
@@ -151,6 +160,10 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
       extraFile: image.dockerfile.builtin
         ? { path: image.dockerfile.path, content: image.dockerfile.builtin }
         : undefined,
+      moved:
+        image.dockerfile.builtin && kind === "codeAsData"
+          ? { from: image.sources, to: `${CODE_AS_DATA_CONTEXT}/patches`, mode: CODE_AS_DATA_MODE }
+          : undefined,
     });
     const imageId = await buildOnEngine(docker, {
       context,
@@ -163,39 +176,48 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
       signal,
     });
     emit({ type: "build-finished", kind, repository, imageId });
-
-    let digest: string | undefined;
-    if (push) {
-      const auth = auths.get(image.registry);
-      for (const tag of tags) {
-        throwIfAborted(signal);
-        const reference = `${repository}:${tag}`;
-        emit({ type: "push-started", kind, reference, authenticated: auth !== undefined });
-        const pushed = await pushOnEngine(docker, {
-          repository,
-          tag,
-          auth,
-          signal,
-          onStatus: (message) => {
-            const status = message.status ?? message.stream;
-            if (status)
-              emit({ type: "push-output", kind, reference, status: status.trim(), progress: message.progress });
-          },
-        });
-        emit({ type: "push-finished", kind, reference, digest: pushed });
-        digest ??= pushed;
-      }
-    }
     built.push({
       kind,
       repository,
       tags,
       reference: `${repository}:${unique}`,
       imageId,
-      digest,
-      pushed: push,
+      digest: undefined,
+      pushed: false,
       labels,
     });
+  }
+
+  if (push) {
+    // The commit's own tag of every image first, the moving tags (latest, branch, additional) after: a push that
+    // fails part-way has then moved nothing a deployment follows, or as little as can be.
+    const order = [unique, ...tags.filter((tag) => tag !== unique)];
+    const moved: string[] = [];
+    for (const tag of order) {
+      for (const [index, image] of built.entries()) {
+        throwIfAborted(signal, undefined, moved);
+        const { kind, repository } = image;
+        const auth = auths.get((planned[index] as PlannedImage).registry);
+        const reference = `${repository}:${tag}`;
+        emit({ type: "push-started", kind, reference, authenticated: auth !== undefined });
+        const digest = await pushOnEngine(docker, {
+          repository,
+          tag,
+          auth,
+          signal,
+          moved,
+          onStatus: (message) => {
+            const status = message.status ?? message.stream;
+            if (status)
+              emit({ type: "push-output", kind, reference, status: status.trim(), progress: message.progress });
+          },
+        });
+        moved.push(reference);
+        emit({ type: "push-finished", kind, reference, digest });
+        image.digest ??= digest;
+      }
+    }
+    for (const image of built) image.pushed = true;
   }
   return { images: built, payload: toPayloadImages(built) };
 }

@@ -27,6 +27,12 @@ export interface ContextInput {
   keep?: readonly string[] | undefined;
   /** A Dockerfile that is not in the project: its path inside the context and its text. */
   extraFile?: { path: string; content: string } | undefined;
+  /**
+   * A project folder sent under another name, its own entry with the given mode: how the built-in code-as-data
+   * Dockerfile gets `~/patches` as the seed's `chmod 775 ~/patches` leaves it without `COPY --chmod` (BuildKit only)
+   * or `RUN` (no container runs a build here): `COPY` keeps a context entry's mode on podman and Docker alike.
+   */
+  moved?: { from: string; to: string; mode: number } | undefined;
 }
 
 export async function packContext(input: ContextInput): Promise<Readable> {
@@ -41,6 +47,7 @@ export async function packContext(input: ContextInput): Promise<Readable> {
           return rel !== "" && !keep.has(rel) && ignorer.ignores(rel);
         }
       : undefined,
+    map: input.moved ? moveEntry(input.moved) : undefined,
     finalize: input.extraFile === undefined,
     finish(tar) {
       if (!input.extraFile) return;
@@ -49,6 +56,19 @@ export async function packContext(input: ContextInput): Promise<Readable> {
     },
   });
   return stream as unknown as Readable;
+}
+
+function moveEntry(moved: { from: string; to: string; mode: number }) {
+  return <H extends { name: string; mode?: number | undefined }>(header: H): H => {
+    const name = header.name.split(sep).join("/").replace(/\/+$/, "");
+    if (name === moved.from) {
+      header.name = moved.to;
+      header.mode = ((header.mode ?? 0) & ~0o7777) | moved.mode;
+    } else if (name.startsWith(`${moved.from}/`)) {
+      header.name = `${moved.to}${name.slice(moved.from.length)}`;
+    }
+    return header;
+  };
 }
 
 async function readDockerignore(projectDir: string) {

@@ -1,7 +1,10 @@
 /**
  * The three image kinds of seed 004 and the Dockerfiles used when a project has none in its `docker/` folder. They
- * are the seed's, with the base image as a build argument (`BASE_IMAGE`) so it can be configured; the code-as-data
- * one sets the mode with `COPY --chmod` instead of `RUN chmod`, so building it needs no shell in the base image.
+ * are the seed's, with the base image as a build argument (`BASE_IMAGE`) so it can be configured. The code-as-data
+ * one gives the same result as the seed's `COPY --chown=1000:1000`, `RUN chmod 775 ~/patches`,
+ * `RUN chown -R 1000:1000 ~/patches` with one COPY that every builder takes (podman, Docker's classic builder and
+ * BuildKit) and no shell in the base image: the sources travel as `.rollway/codeasdata/patches` whose own entry has
+ * mode 775, and copying the folder that holds it creates `~/patches` with that mode.
  */
 
 export const IMAGE_KINDS = ["frontend", "backend", "codeAsData"] as const;
@@ -48,12 +51,15 @@ export const KIND_DEFAULTS: Readonly<Record<ImageKind, KindDefaults>> = {
     dockerfile: [
       "ARG BASE_IMAGE=olympeio/codeasdata-base:stable",
       "FROM $BASE_IMAGE",
-      "ARG SOURCES_PATH",
-      "COPY --chown=1000:1000 --chmod=775 $SOURCES_PATH /root/patches",
+      "COPY --chown=1000:1000 .rollway/codeasdata/ /root/",
       "",
     ].join("\n"),
   },
 };
+
+/** Where the built-in code-as-data Dockerfile finds the sources in the build context (see above). */
+export const CODE_AS_DATA_CONTEXT = ".rollway/codeasdata";
+export const CODE_AS_DATA_MODE = 0o775;
 
 /** Where the built-in Dockerfile is put inside the build context (never in the project itself). */
 export const BUILTIN_DOCKERFILE_DIR = ".rollway";

@@ -98,6 +98,8 @@ export interface PushRequest {
   repository: string;
   tag: string;
   auth: RegistryAuth | undefined;
+  /** References already pushed in this run, named in the error if this push fails. */
+  moved?: readonly string[] | undefined;
   onStatus: (message: EngineMessage) => void;
   signal?: AbortSignal | undefined;
 }
@@ -118,22 +120,36 @@ export async function pushOnEngine(docker: Docker, request: PushRequest): Promis
       request.onStatus(message);
     }
   } catch (error) {
-    throwIfAborted(request.signal, error);
-    throw pushFailed(reference, engineErrorText(error), request.auth, error);
+    throwIfAborted(request.signal, error, request.moved);
+    throw pushFailed(reference, engineErrorText(error), request.auth, request.moved ?? [], error);
   }
-  if (reader.error !== undefined) throw pushFailed(reference, reader.error, request.auth);
+  if (reader.error !== undefined) throw pushFailed(reference, reader.error, request.auth, request.moved ?? []);
   return reader.digest;
 }
 
-function pushFailed(reference: string, text: string, auth: RegistryAuth | undefined, cause?: unknown) {
+function pushFailed(
+  reference: string,
+  text: string,
+  auth: RegistryAuth | undefined,
+  moved: readonly string[],
+  cause?: unknown,
+) {
   const registry = reference.split("/")[0];
+  const options = { cause, image: reference, pushed: [...moved] };
   if (/unauthorized|authentication required|denied|401/i.test(text)) {
     const hint = auth
       ? `the registry refused the credentials used for ${auth.serveraddress}; check them (docker login ${auth.serveraddress})`
       : `no credentials were found for ${registry}; run docker login or pass credentials`;
-    return imageBuildError("AUTH_FAILED", reference, `push refused: ${text}. ${hint}`, { cause, image: reference });
+    return imageBuildError("AUTH_FAILED", reference, `push refused: ${text}. ${hint}${describeMoved(moved)}`, options);
   }
-  return imageBuildError("PUSH_FAILED", reference, `push failed: ${text}`, { cause, image: reference });
+  return imageBuildError("PUSH_FAILED", reference, `push failed: ${text}${describeMoved(moved)}`, options);
+}
+
+/** What a push failing part-way leaves in the registries, for the person who has to decide what to do. */
+export function describeMoved(moved: readonly string[]): string {
+  return moved.length === 0
+    ? "; nothing was pushed"
+    : `; pushed before this failure (these tags now point at this build): ${moved.join(", ")}`;
 }
 
 function engineErrorText(error: unknown): string {
@@ -141,9 +157,13 @@ function engineErrorText(error: unknown): string {
   return (json?.message ?? (error as Error).message ?? String(error)).trim();
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined, cause?: unknown): void {
+export function throwIfAborted(signal: AbortSignal | undefined, cause?: unknown, moved?: readonly string[]): void {
   if (signal?.aborted) {
-    throw imageBuildError("ABORTED", "signal", "the build was cancelled", { cause: cause ?? signal.reason });
+    const what = moved === undefined ? "" : describeMoved(moved);
+    throw imageBuildError("ABORTED", "signal", `the build was cancelled${what}`, {
+      cause: cause ?? signal.reason,
+      pushed: moved === undefined ? [] : [...moved],
+    });
   }
 }
 

@@ -34,10 +34,17 @@ export class ImageBuildError extends Error {
   readonly step: FailedStep | undefined;
   /** The image (repository) the error is about, when there is one. */
   readonly image: string | undefined;
+  /** For a push that failed part-way: the references pushed before it (empty when nothing moved). */
+  readonly pushed: readonly string[];
 
   constructor(
     problems: ImageBuildProblem[],
-    options?: { cause?: unknown; step?: FailedStep | undefined; image?: string | undefined },
+    options?: {
+      cause?: unknown;
+      step?: FailedStep | undefined;
+      image?: string | undefined;
+      pushed?: readonly string[] | undefined;
+    },
   ) {
     const first = problems[0];
     if (!first) throw new TypeError("ImageBuildError needs at least one problem");
@@ -50,6 +57,7 @@ export class ImageBuildError extends Error {
     this.problems = problems.map((p) => ({ ...p, message: redactSecrets(p.message) }));
     this.step = options?.step;
     this.image = options?.image;
+    this.pushed = options?.pushed ?? [];
   }
 }
 
@@ -58,7 +66,7 @@ export function imageBuildError(
   code: ImageBuildErrorCode,
   path: string,
   message: string,
-  options?: { cause?: unknown; step?: FailedStep; image?: string },
+  options?: { cause?: unknown; step?: FailedStep; image?: string; pushed?: readonly string[] },
 ): ImageBuildError {
   return new ImageBuildError([{ code, path, message }], options);
 }

@@ -1,11 +1,13 @@
 /**
  * Starts what the image tests build and push through, once for the run: two registries on loopback (one open, one
- * with htpasswd auth), then podman's Docker API with both marked insecure, then three small base images built
- * FROM scratch (nothing can be pulled here). Fails loudly, with the install hint, when podman is missing.
+ * with htpasswd auth), then podman's Docker API with both marked insecure and Docker Engine's (dockerd, classic
+ * builder), then three small base images built FROM scratch on each (nothing can be pulled here). Fails loudly,
+ * with the install hint, when podman or dockerd is missing.
  */
 import Docker from "dockerode";
 import { pack } from "tar-stream";
 import type { TestProject } from "vitest/node";
+import { type DockerdResource, startDockerd } from "./dockerd-resource.js";
 import { type PodmanResource, startPodman } from "./podman-resource.js";
 import { type RegistryResource, startRegistry } from "./registry-resource.js";
 
@@ -19,12 +21,13 @@ export const BASE_IMAGES = {
 declare module "vitest" {
   export interface ProvidedContext {
     podmanSocket: string;
+    dockerSocket: string;
     registry: string;
     authRegistry: string;
   }
 }
 
-let started: (PodmanResource | RegistryResource)[] = [];
+let started: (PodmanResource | DockerdResource | RegistryResource)[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
   // Benchmarks pack build contexts only: no engine to start.
@@ -37,7 +40,11 @@ export async function setup(project: TestProject): Promise<void> {
     const podman = await startPodman({ insecureRegistries: [registry.host, authRegistry.host] });
     started.push(podman);
     await buildBaseImages(new Docker({ socketPath: podman.socketPath }));
+    const dockerd = await startDockerd();
+    started.push(dockerd);
+    await buildBaseImages(new Docker({ socketPath: dockerd.socketPath }));
     project.provide("podmanSocket", podman.socketPath);
+    project.provide("dockerSocket", dockerd.socketPath);
     project.provide("registry", registry.host);
     project.provide("authRegistry", authRegistry.host);
   } catch (error) {
@@ -52,14 +59,15 @@ export async function teardown(): Promise<void> {
   for (const resource of toStop) await resource.stop();
 }
 
-/** Base images with just what the built-in Dockerfiles need: users and groups for `COPY --chown`. */
+/** Base images with just what the built-in Dockerfiles need: users and groups for `COPY --chown`, root's home. */
 async function buildBaseImages(docker: Docker): Promise<void> {
   for (const [kind, tag] of Object.entries(BASE_IMAGES)) {
     const tar = pack();
     tar.entry(
       { name: "Dockerfile" },
-      `FROM scratch\nCOPY passwd /etc/passwd\nCOPY group /etc/group\nLABEL kind=${kind}\n`,
+      `FROM scratch\nCOPY passwd /etc/passwd\nCOPY group /etc/group\nCOPY root /root\nLABEL kind=${kind}\n`,
     );
+    tar.entry({ name: "root", type: "directory", mode: 0o700 });
     tar.entry(
       { name: "passwd" },
       "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/nonexistent:/bin/false\nnode:x:1000:1000::/home/node:/bin/sh\n",

@@ -60,15 +60,20 @@ export function bundledCrdDir(): string {
   return resolve(moduleDir(), "..", "crds");
 }
 
+/** Upstream CRDs shipped only in the package (argoproj/argo-rollouts@9f8d111d `manifests/crds/`). */
+const PACKAGE_ONLY_CRDS = ["cluster-analysis-template-crd.yaml", "experiment-crd.yaml"];
+
 /**
  * Where CRDs come from by default: the repository's shared fixtures when the package runs inside the rollway
- * repository, else the copy shipped in the package.
+ * repository (plus the ClusterAnalysisTemplate and Experiment CRDs the package ships), else the copy shipped in
+ * the package.
  */
 export function defaultCrdSources(): string[] {
   let dir = resolve(moduleDir(), "..");
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, "shared", "fixtures");
-    if (existsSync(join(candidate, "argo-rollouts")) && existsSync(join(candidate, "flagger"))) return [candidate];
+    if (existsSync(join(candidate, "argo-rollouts")) && existsSync(join(candidate, "flagger")))
+      return [candidate, ...PACKAGE_ONLY_CRDS.map((file) => join(bundledCrdDir(), file))];
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;

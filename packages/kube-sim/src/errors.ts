@@ -19,7 +19,8 @@ export type StatusReason =
   | "UnsupportedMediaType"
   | "NotAcceptable"
   | "Timeout"
-  | "ServiceUnavailable";
+  | "ServiceUnavailable"
+  | "RequestEntityTooLarge";
 
 export interface StatusCause {
   reason?: string;

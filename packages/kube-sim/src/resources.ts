@@ -37,6 +37,11 @@ export interface ResourceType {
   custom: boolean;
   /** Verbs served when not all of them are (create-only reviews); undefined means every verb. */
   verbs?: string[];
+  /**
+   * Another API for objects stored as a different type (events.k8s.io/v1 Events are core/v1 Events in one
+   * storage, as in the real server); the handler converts on the way in and out.
+   */
+  storedAs?: { group: string; resource: string };
 }
 
 /** Unique key of a type in the store: `apps/deployments`, `/pods`. */
@@ -67,6 +72,7 @@ interface BuiltIn {
   scale?: boolean;
   generation?: boolean;
   verbs?: string[];
+  storedAs?: { group: string; resource: string };
 }
 
 const all = ["all"];
@@ -222,6 +228,39 @@ const builtIns: BuiltIn[] = [
     status: true,
     generation: true,
   },
+  // The same Events as core/v1, in the events.k8s.io shape (regarding/note/deprecated* fields).
+  {
+    group: "events.k8s.io",
+    version: "v1",
+    resource: "events",
+    kind: "Event",
+    namespaced: true,
+    shortNames: ["ev"],
+    storedAs: { group: "", resource: "events" },
+  },
+  // RBAC objects are stored and served; kube-sim authorizes through `faults.deny()`, not through them.
+  { group: "rbac.authorization.k8s.io", version: "v1", resource: "roles", kind: "Role", namespaced: true },
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "rolebindings",
+    kind: "RoleBinding",
+    namespaced: true,
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "clusterroles",
+    kind: "ClusterRole",
+    namespaced: false,
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "clusterrolebindings",
+    kind: "ClusterRoleBinding",
+    namespaced: false,
+  },
   // Leases keep no generation in the real server either (the registry strategy never sets it).
   { group: "coordination.k8s.io", version: "v1", resource: "leases", kind: "Lease", namespaced: true },
   // Create-only: nothing is stored; the answer is computed from the deny rules (see `Faults.deny`).
@@ -268,6 +307,7 @@ export function builtInTypes(): ResourceType[] {
     printerColumns: undefined,
     custom: false,
     ...(b.verbs ? { verbs: b.verbs } : {}),
+    ...(b.storedAs ? { storedAs: b.storedAs } : {}),
   }));
 }
 

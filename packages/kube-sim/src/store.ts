@@ -25,6 +25,7 @@ import {
   isPlainObject,
   type ManagedFieldsEntry,
   PatchError,
+  recordUpdate,
   serverSideApply,
 } from "./patch/index.js";
 import { apiVersionOf, type ResourceType, type ResourceTypes, typeKey } from "./resources.js";
@@ -37,7 +38,14 @@ import {
   SelectorParseError,
 } from "./selectors.js";
 import { checkShapes } from "./shapes.js";
-import { checkBuiltIn, checkCustomResource, checkMetadata, checkName, type FieldValidation } from "./validation.js";
+import {
+  checkBuiltIn,
+  checkBuiltInUpdate,
+  checkCustomResource,
+  checkMetadata,
+  checkName,
+  type FieldValidation,
+} from "./validation.js";
 
 export type PatchType = "json" | "merge" | "strategic";
 export type Propagation = "Background" | "Foreground" | "Orphan";
@@ -59,6 +67,14 @@ export interface WriteOptions {
   version?: string;
   /** Set by server-side apply: the object's new `metadata.managedFields` (other writes keep the old ones). */
   managedFields?: ManagedFieldsEntry[];
+  /**
+   * `fieldManager` of a create, update or patch made through the API: its changes are recorded in
+   * `metadata.managedFields` with operation Update, as the real server does (controllers writing through the store
+   * directly record nothing).
+   */
+  manager?: string;
+  /** The subresource a manager wrote through ("scale" for `kubectl scale`); "status" follows `subresource`. */
+  managerSubresource?: "scale";
 }
 
 export interface ApplyOptions extends WriteOptions {
@@ -166,19 +182,19 @@ function applyConflict(conflicts: ApplyConflict[]): KubeApiError {
   let message: string;
   if (conflicts.length === 1) {
     const c = conflicts[0] as ApplyConflict;
-    message = `Apply failed with 1 conflict: conflict with ${JSON.stringify(c.manager)}: ${c.path}`;
+    message = `Apply failed with 1 conflict: conflict with ${c.printed}: ${c.path}`;
   } else {
-    const managers = [...new Set(conflicts.map((c) => c.manager))].sort();
-    const lines = managers.flatMap((m) => [
-      `conflicts with ${JSON.stringify(m)}:`,
-      ...conflicts.filter((c) => c.manager === m).map((c) => `- ${c.path}`),
-    ]);
+    const managers = [...new Set(conflicts.map((c) => c.identifier))].sort();
+    const lines = managers.flatMap((m) => {
+      const mine = conflicts.filter((c) => c.identifier === m);
+      return [`conflicts with ${mine[0]?.printed}:`, ...mine.map((c) => `- ${c.path}`)];
+    });
     message = `Apply failed with ${conflicts.length} conflicts: ${lines.join("\n")}`;
   }
   return new KubeApiError(409, "Conflict", message, {
     causes: conflicts.map((c) => ({
       reason: "FieldManagerConflict",
-      message: `conflict with ${JSON.stringify(c.manager)}`,
+      message: `conflict with ${c.printed}`,
       field: c.path,
     })),
   });
@@ -372,6 +388,17 @@ export class Store {
       this.onCreateBuiltIn(type, result);
       this.checkBuiltIn(type, result);
     }
+    if (options.manager && !options.managedFields)
+      result.metadata.managedFields = recordUpdate({
+        live: undefined,
+        next: result as unknown as Record<string, unknown>,
+        entries: [],
+        manager: options.manager,
+        apiVersion: apiVersionOf(type.group, options.version ?? type.versions[0] ?? "v1"),
+        time: this.timestamp(),
+        kind: type.kind,
+        custom: type.custom,
+      });
     if (options.dryRun) return { object: structuredClone(result), warnings };
     this.write(type, "ADDED", result, undefined);
     return { object: structuredClone(result), warnings };
@@ -645,6 +672,17 @@ export class Store {
   // ----- internals -----------------------------------------------------------------------------------------------
 
   private replace(type: ResourceType, current: KubeObject, input: KubeObject, options: WriteOptions): WriteResult {
+    // managedFields a client sends on the main resource replace the live ones (how kubectl moves client-side
+    // apply's fields to a server-side apply manager); an empty or missing list keeps the live ones.
+    const sentManaged =
+      options.manager !== undefined &&
+      options.subresource === undefined &&
+      options.managerSubresource === undefined &&
+      Array.isArray(input.metadata.managedFields) &&
+      input.metadata.managedFields.length > 0 &&
+      (input.metadata.managedFields as unknown[]).every((e) => isPlainObject(e) && isPlainObject(e.fieldsV1))
+        ? (structuredClone(input.metadata.managedFields) as ManagedFieldsEntry[])
+        : undefined;
     let next: KubeObject;
     if (options.subresource === "status") {
       next = structuredClone(current);
@@ -684,8 +722,23 @@ export class Store {
       else {
         applyDefaults(type.group, type.resource, next);
         this.onUpdateBuiltIn(type, current, next);
-        this.checkBuiltIn(type, next);
+        this.checkBuiltIn(type, next, current);
       }
+    }
+    if (options.manager && !options.managedFields) {
+      const managedFields = recordUpdate({
+        live: current as unknown as Record<string, unknown>,
+        next: next as unknown as Record<string, unknown>,
+        entries: sentManaged ?? (old.managedFields as ManagedFieldsEntry[] | undefined) ?? [],
+        manager: options.manager,
+        apiVersion: apiVersionOf(type.group, options.version ?? type.versions[0] ?? "v1"),
+        time: this.timestamp(),
+        kind: type.kind,
+        custom: type.custom,
+        subresource: options.subresource ?? options.managerSubresource,
+      });
+      if (managedFields.length > 0) next.metadata.managedFields = managedFields;
+      else delete next.metadata.managedFields;
     }
     if (type.generation) {
       const specChanged = type.custom
@@ -762,8 +815,9 @@ export class Store {
     return { object: check.object, warnings: check.warnings };
   }
 
-  private checkBuiltIn(type: ResourceType, obj: KubeObject): void {
+  private checkBuiltIn(type: ResourceType, obj: KubeObject, old?: KubeObject): void {
     const causes = [...this.commonCauses(type, obj), ...checkBuiltIn(type, obj)];
+    if (old) causes.push(...checkBuiltInUpdate(type, old, obj));
     if (causes.length > 0) throw apiErrors.invalid(type, obj.metadata.name ?? "", causes);
   }
 

@@ -30,6 +30,19 @@ function render(value: unknown): string {
   return String(value);
 }
 
+/**
+ * The JSON type kube-openapi's type validator infers for a value (schemaInfoForType), which is what the apiserver
+ * quotes in a type error: `spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"`.
+ */
+function jsonTypeOf(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "string") return "string";
+  return "object";
+}
+
 function typeOk(value: unknown, type: unknown): boolean {
   switch (type) {
     case "object":
@@ -71,7 +84,7 @@ function validateValue(value: unknown, schema: Schema, path: string, causes: Sta
       causes.push({
         reason: "FieldValueTypeInvalid",
         field,
-        message: `Invalid value: ${render(value)}: ${field} in body must be of type integer,string: ${render(value)}`,
+        message: `Invalid value: "${jsonTypeOf(value)}": ${field} in body must be of type integer,string: "${jsonTypeOf(value)}"`,
       });
       return;
     }
@@ -79,7 +92,7 @@ function validateValue(value: unknown, schema: Schema, path: string, causes: Sta
     causes.push({
       reason: "FieldValueTypeInvalid",
       field,
-      message: `Invalid value: ${render(value)}: ${field} in body must be of type ${String(schema.type)}: ${render(value)}`,
+      message: `Invalid value: "${jsonTypeOf(value)}": ${field} in body must be of type ${String(schema.type)}: "${jsonTypeOf(value)}"`,
     });
     return;
   }
@@ -399,6 +412,85 @@ function checkSelectorMatchesTemplate(spec: Obj, causes: StatusCause[], required
   }
 }
 
+/** Go's `%#v` of a metav1.LabelSelector, as field errors print a selector they refuse. */
+export function goLabelSelector(selector: unknown): string {
+  const sel = isPlainObject(selector) ? selector : {};
+  const quote = (v: unknown) => JSON.stringify(String(v));
+  const labels = sel.matchLabels;
+  const matchLabels = isPlainObject(labels)
+    ? `map[string]string{${Object.keys(labels)
+        .sort()
+        .map((k) => `${quote(k)}:${quote(labels[k])}`)
+        .join(", ")}}`
+    : "map[string]string(nil)";
+  const exprs = sel.matchExpressions;
+  const matchExpressions = Array.isArray(exprs)
+    ? `[]v1.LabelSelectorRequirement{${exprs
+        .map((e: Obj) => {
+          const values = Array.isArray(e?.values)
+            ? `[]string{${(e.values as unknown[]).map(quote).join(", ")}}`
+            : "[]string(nil)";
+          return `v1.LabelSelectorRequirement{Key:${quote(e?.key ?? "")}, Operator:${quote(e?.operator ?? "")}, Values:${values}}`;
+        })
+        .join(", ")}}`
+    : "[]v1.LabelSelectorRequirement(nil)";
+  return `v1.LabelSelector{MatchLabels:${matchLabels}, MatchExpressions:${matchExpressions}}`;
+}
+
+/** apps/validation getIntOrPercentValue: a percentage's number, an int, or a non-number string's 0. */
+function intOrPercentValue(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "string") {
+    const n = Number.parseInt(v.endsWith("%") ? v.slice(0, -1) : v, 10);
+    return Number.isNaN(n) ? 0 : n;
+  }
+  return 0;
+}
+
+/** apps/validation ValidateRollingUpdateDeployment's rule that the update must be able to move. */
+function checkRollingUpdate(spec: Obj, causes: StatusCause[]): void {
+  const strategy = spec.strategy as Obj | undefined;
+  const ru = strategy?.rollingUpdate as Obj | undefined;
+  if (strategy?.type !== "RollingUpdate" || !isPlainObject(ru)) return;
+  if (intOrPercentValue(ru.maxUnavailable) === 0 && intOrPercentValue(ru.maxSurge) === 0)
+    causes.push({
+      field: "spec.strategy.rollingUpdate.maxUnavailable",
+      // IntOrString prints through its String(): 0, or 0% for a percentage.
+      message: `Invalid value: ${String(ru.maxUnavailable ?? 0)}: may not be 0 when \`maxSurge\` is 0`,
+    });
+}
+
+/**
+ * Checks that compare the new object with the stored one. A Deployment's, ReplicaSet's or DaemonSet's selector is
+ * immutable in apps/v1 (the registry strategies' ValidateImmutableField; only the long-gone beta versions let it move).
+ */
+export function checkBuiltInUpdate(type: ResourceType, old: KubeObject, next: KubeObject): StatusCause[] {
+  const causes: StatusCause[] = [];
+  if (
+    type.group === "apps" &&
+    (type.resource === "deployments" || type.resource === "replicasets" || type.resource === "daemonsets")
+  ) {
+    const was = (old.spec as Obj | undefined)?.selector;
+    const now = (next.spec as Obj | undefined)?.selector;
+    if (JSON.stringify(normalSelector(was)) !== JSON.stringify(normalSelector(now)))
+      causes.push({ field: "spec.selector", message: `Invalid value: ${goLabelSelector(now)}: field is immutable` });
+  }
+  return causes;
+}
+
+/** A selector compared as the Go struct is: key order and an empty vs missing map do not matter... */
+function normalSelector(selector: unknown): unknown {
+  if (!isPlainObject(selector)) return null;
+  const labels = isPlainObject(selector.matchLabels) ? selector.matchLabels : {};
+  const sorted = Object.fromEntries(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
+  const exprs = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
+  return { matchLabels: sorted, matchExpressions: exprs };
+}
+
 /** Kind-specific checks for built-in kinds. */
 export function checkBuiltIn(type: ResourceType, obj: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -406,6 +498,11 @@ export function checkBuiltIn(type: ResourceType, obj: KubeObject): StatusCause[]
   const key = `${type.group}/${type.resource}`;
   switch (key) {
     case "apps/deployments":
+      checkRollingUpdate(spec, causes);
+      checkReplicas(spec, causes);
+      checkSelectorMatchesTemplate(spec, causes, true);
+      checkPodSpec((spec.template as Obj | undefined)?.spec, "spec.template.spec", causes, ["Always"]);
+      break;
     case "apps/replicasets":
     case "apps/statefulsets":
     case "apps/daemonsets":

@@ -17,6 +17,12 @@ export interface RolloutClient {
   readonly namespace: string;
   /** The kubeconfig context in use. */
   readonly context: string;
+  /**
+   * The one cluster layer under every operation: `connection.objects` (get/list/create/replace/patch/delete of any
+   * kind, subresources, `listWatch`) and `connection.request` (any API path), with the same TLS, auth, retries and
+   * error class. Use it for everything else a caller needs from the cluster (ConfigMaps, Leases, Jobs).
+   */
+  readonly connection: Connection;
   /** Finds the Rollout, Flagger Canary or Deployment that runs a component. */
   target(component: string, namespace?: string): Promise<Target>;
   /** The current status, from one read of each object it needs. */
@@ -51,6 +57,7 @@ export async function connect(options: ConnectOptions = {}): Promise<RolloutClie
   return {
     namespace: conn.namespace,
     context: conn.context,
+    connection: conn,
     target: (component, namespace) => findTarget(conn, component, namespace),
     status: (target) => readStatus(conn, target),
     watch: (target, opts) => watchStatus(conn, target, opts),

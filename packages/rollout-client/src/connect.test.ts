@@ -1,12 +1,17 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { parse } from "yaml";
 import { connect } from "./client.js";
 import { loadKubeConfig, openConnection } from "./connect.js";
 import { RolloutClientError } from "./errors.js";
 import { deploymentManifest, kubeSimResource } from "./test-helpers/kube-sim.js";
+import { forwardProxy } from "./test-helpers/resetting-proxy.js";
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -128,5 +133,109 @@ describe("in-cluster service account", () => {
     const client = await connect({ kubeconfig: { yaml } });
     onTestFinished(() => client.close());
     await expect(client.target("api")).rejects.toMatchObject({ code: "UNAVAILABLE" });
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1 and `localhost`, usable by a server and as a client certificate. */
+function selfSignedPair(dir: string, cn: string): { cert: string; key: string } {
+  const cert = join(dir, `${cn}.crt`);
+  const key = join(dir, `${cn}.key`);
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
+      ...["-subj", `/CN=${cn}`, "-keyout", key, "-out", cert],
+      ...["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+      ...["-addext", "extendedKeyUsage=serverAuth,clientAuth"],
+      ...["-addext", "basicConstraints=critical,CA:TRUE"],
+    ],
+    { stdio: "ignore" },
+  );
+  return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
+}
+
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+describe("every TLS and connection setting of the kubeconfig reaches every request", () => {
+  it("uses tls-server-name to check the certificate (a name it does not cover is refused)", async () => {
+    const env = await kubeSimResource({ tls: true, withoutControllers: true });
+    await env.conn.objects.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" }, data: {} });
+    const withName = (name: string) =>
+      env.sim.kubeconfig.replace(/(certificate-authority-data: .*)/, `$1\n      tls-server-name: ${name}`);
+    const good = await openConnection({ kubeconfig: { yaml: withName("localhost") }, retry: { attempts: 1 } });
+    onTestFinished(() => good.close());
+    await expect(good.objects.get({ apiVersion: "v1", kind: "ConfigMap", name: "x" })).resolves.toMatchObject({
+      metadata: { name: "x" },
+    });
+    const wrong = await openConnection({ kubeconfig: { yaml: withName("elsewhere.example") }, retry: { attempts: 1 } });
+    onTestFinished(() => wrong.close());
+    const error = await wrong.objects.get({ apiVersion: "v1", kind: "ConfigMap", name: "x" }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "UNAVAILABLE" });
+    expect((error as Error).message).toContain("elsewhere.example");
+  });
+
+  it("reads the CA from a file, and insecure-skip-tls-verify needs none", async () => {
+    const env = await kubeSimResource({ tls: true, withoutControllers: true });
+    const ca = Buffer.from(/certificate-authority-data: (.*)/.exec(env.sim.kubeconfig)?.[1] ?? "", "base64");
+    const caFile = kubeconfigFile(ca.toString("utf8"));
+    const fromFile = await openConnection({
+      kubeconfig: {
+        yaml: env.sim.kubeconfig.replace(/certificate-authority-data: .*/, `certificate-authority: ${caFile}`),
+      },
+    });
+    onTestFinished(() => fromFile.close());
+    await expect(fromFile.objects.list({ apiVersion: "v1", kind: "ConfigMap" })).resolves.toHaveProperty("items");
+    const insecure = await openConnection({
+      kubeconfig: {
+        yaml: env.sim.kubeconfig.replace(/certificate-authority-data: .*/, "insecure-skip-tls-verify: true"),
+      },
+    });
+    onTestFinished(() => insecure.close());
+    await expect(insecure.objects.list({ apiVersion: "v1", kind: "ConfigMap" })).resolves.toHaveProperty("items");
+  });
+
+  it("presents the client certificate and key of the kubeconfig's user", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rollout-client-tls-"));
+    dirs.push(dir);
+    const server = selfSignedPair(dir, "api-server");
+    const client = selfSignedPair(dir, "rollway-ci");
+    const https = createHttpsServer(
+      { cert: server.cert, key: server.key, ca: client.cert, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ user: peer.subject?.CN }));
+      },
+    );
+    await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => https.close(() => resolve())));
+    const port = (https.address() as AddressInfo).port;
+    const yaml = `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "https://127.0.0.1:${port}", certificate-authority-data: ${b64(server.cert)} } }]
+users: [{ name: u, user: { client-certificate-data: ${b64(client.cert)}, client-key-data: ${b64(client.key)} } }]
+contexts: [{ name: x, context: { cluster: c, user: u } }]
+current-context: x
+`;
+    const conn = await openConnection({ kubeconfig: { yaml } });
+    onTestFinished(() => conn.close());
+    await expect(conn.request({ method: "GET", path: "/version", resource: { kind: "Version" } })).resolves.toEqual({
+      user: "rollway-ci",
+    });
+  });
+
+  it("sends every request, watches included, through the kubeconfig's proxy-url", async () => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    const proxy = await forwardProxy();
+    const yaml = env.sim.kubeconfig.replace(/(server: .*)/, `$1\n      proxy-url: ${proxy.url}`);
+    const conn = await openConnection({ kubeconfig: { yaml } });
+    onTestFinished(() => conn.close());
+    await conn.objects.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "via-proxy" }, data: {} });
+    const stop = new AbortController();
+    onTestFinished(() => stop.abort());
+    const events = conn.objects.listWatch({ apiVersion: "v1", kind: "ConfigMap" }, { signal: stop.signal });
+    expect((await events.next()).value).toMatchObject({ type: "LISTED" });
+    // hpagent (client-node's proxy agent) tunnels with CONNECT; the keep-alive agent reuses the tunnel.
+    expect(proxy.seen.length).toBeGreaterThan(0);
+    expect(proxy.seen.every((line) => line === `CONNECT ${new URL(env.sim.url).host}`)).toBe(true);
   });
 });

@@ -14,6 +14,8 @@ import {
   RolloutClientError,
   redactSecrets,
 } from "./errors.js";
+import { createObjectApi, type ObjectApi } from "./objects.js";
+import { isTransientSocketError, type RetryOptions, resolveRetry, retryDelay } from "./retry.js";
 
 /** Where the cluster credentials come from. Without one, the default chain: `$KUBECONFIG`, `~/.kube/config`, in-cluster. */
 export type KubeconfigSource =
@@ -48,8 +50,10 @@ export interface ConnectOptions {
   conflictRetries?: number;
   /** Time for waitFor timeouts, watch reconnect back-off and restart timestamps. Default: the wall clock. */
   clock?: Clock;
-  /** Called for every HTTP request sent, watches included: for metrics and request counting. */
+  /** Called for every HTTP request sent (each attempt of a retried one), watches included: for metrics and counting. */
   onRequest?: (request: { method: string; path: string }) => void;
+  /** How transient failures (429, 5xx, resets) are retried: attempts, back-off, and an injectable sleep. */
+  retry?: RetryOptions;
 }
 
 export type PatchType = "merge" | "json" | "strategic";
@@ -70,6 +74,11 @@ export interface RequestSpec {
   /** What the request is about, for error messages. */
   resource: ResourceRef;
   signal?: AbortSignal;
+  /**
+   * Whether sending the request twice is harmless, when the caller knows better than the rules of `retry.ts`
+   * (reads, writes with a resourceVersion precondition, named creates). `false` turns retries of 5xx and resets off.
+   */
+  idempotent?: boolean;
 }
 
 /** One line of a watch stream. */
@@ -95,6 +104,8 @@ export interface Connection {
     resource: ResourceRef,
     signal: AbortSignal,
   ): AsyncIterable<RawWatchEvent>;
+  /** Any object of any kind: get, list, create, replace, patch, delete, their subresources, and list-then-watch. */
+  readonly objects: ObjectApi;
   close(): void;
 }
 
@@ -148,40 +159,23 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
   const contextName = kc.getCurrentContext();
   const namespace = options.namespace ?? kc.getContextObject(contextName)?.namespace ?? "default";
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const clock = options.clock ?? realClock;
+  const retry = resolveRetry(options.retry, (ms, signal) => sleepOn(clock, ms, signal));
 
-  // TLS material is read once; credentials (tokens from exec plugins may expire) are applied to every request.
-  const tlsOptions: https.RequestOptions = {};
-  await applyCredentials(kc, tlsOptions, secure);
-  const agent = secure
-    ? new https.Agent({
-        keepAlive: true,
-        ca: tlsOptions.ca,
-        cert: tlsOptions.cert,
-        key: tlsOptions.key,
-        pfx: tlsOptions.pfx,
-        passphrase: tlsOptions.passphrase,
-        servername: tlsOptions.servername,
-        ...(tlsOptions.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tlsOptions.rejectUnauthorized }),
-      })
-    : new http.Agent({ keepAlive: true });
+  // TLS material (CA data or file, client certificate and key, tls-server-name, insecure-skip-tls-verify) is read
+  // once into one keep-alive agent; credentials (tokens from exec plugins and OIDC expire) are applied per request.
+  const agent = await createAgent(kc, secure);
+  const user = kc.getCurrentUser();
+  const basicAuth = user?.username ? `${user.username}:${user.password ?? ""}` : undefined;
 
-  async function send(
+  function sendOnce(
     method: string,
-    path: string,
-    query: Record<string, string | undefined> | undefined,
+    url: URL,
     headers: Record<string, string>,
     body: string | undefined,
     signal: AbortSignal | undefined,
-    resource: ResourceRef,
+    credentials: Record<string, string>,
   ): Promise<http.IncomingMessage> {
-    const url = new URL(base.pathname.replace(/\/$/, "") + path, base);
-    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
-    const auth: https.RequestOptions = {};
-    await applyCredentials(kc, auth, secure);
-    const authHeaders: Record<string, string> = {};
-    for (const [key, value] of Object.entries(auth.headers ?? {})) {
-      if (typeof value === "string" || typeof value === "number") authHeaders[key] = String(value);
-    }
     options.onRequest?.({ method, path: url.pathname + url.search });
     const requestFn = secure ? https.request : http.request;
     return new Promise((resolve, reject) => {
@@ -190,62 +184,98 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
         {
           method,
           agent,
-          headers: { Accept: "application/json", ...authHeaders, ...headers },
-          ...(auth.auth ? { auth: auth.auth } : {}),
+          headers: { Accept: "application/json", ...credentials, ...headers },
+          ...(basicAuth ? { auth: basicAuth } : {}),
           ...(signal ? { signal } : {}),
         },
         resolve,
       );
-      req.on("error", (cause: Error & { code?: string }) => {
-        if (signal?.aborted) {
-          reject(signal.reason ?? cause);
-          return;
-        }
-        reject(
-          new RolloutClientError(
-            "UNAVAILABLE",
-            `cannot reach the API server at ${redactSecrets(server)}: ${cause.message}`,
-            {
-              resource,
-              cause,
-            },
-          ),
-        );
-      });
+      req.on("error", reject);
       if (body !== undefined) req.write(body);
       req.end();
     });
   }
 
-  async function request<T>(spec: RequestSpec): Promise<T> {
-    const timeout = AbortSignal.timeout(requestTimeoutMs);
-    const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
+  function urlOf(path: string, query: Record<string, string | undefined> | undefined): URL {
+    const url = new URL(base.pathname.replace(/\/$/, "") + path, base);
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+    return url;
+  }
+
+  function unreachable(cause: unknown, spec: RequestSpec, attempts: number): RolloutClientError {
+    const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
+    return new RolloutClientError(
+      "UNAVAILABLE",
+      `cannot reach the API server at ${redactSecrets(server)}: ${redactSecrets((cause as Error).message)}${tries}`,
+      { resource: spec.resource, method: spec.method, attempts, cause },
+    );
+  }
+
+  /**
+   * Sends a request until it gets an answer worth returning: retries transient failures as `retry.ts` decides.
+   * `read` consumes the answer of one attempt (a whole body, or a watch stream); a socket error while reading a
+   * whole body counts as a failed attempt too.
+   */
+  async function exchange<R>(
+    spec: RequestSpec,
+    read: (res: http.IncomingMessage, signal: AbortSignal) => Promise<R>,
+    perAttemptTimeout: boolean,
+  ): Promise<R> {
     const headers: Record<string, string> = {};
     let body: string | undefined;
     if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);
       headers["Content-Type"] = spec.patchType ? PATCH_CONTENT_TYPES[spec.patchType] : "application/json";
     }
-    let text: string;
-    let status: number;
-    try {
-      const res = await send(spec.method, spec.path, spec.query, headers, body, signal, spec.resource);
-      status = res.statusCode ?? 0;
-      text = await readAll(res);
-    } catch (cause) {
-      if (timeout.aborted && !spec.signal?.aborted) {
-        throw new RolloutClientError("TIMEOUT", `${spec.method} took longer than ${requestTimeoutMs} ms`, {
-          resource: spec.resource,
-          cause,
-        });
+    const url = urlOf(spec.path, spec.query);
+    const credentials = await credentialHeaders(kc);
+    for (let attempt = 1; ; attempt++) {
+      const timeout = perAttemptTimeout ? AbortSignal.timeout(requestTimeoutMs) : undefined;
+      const signal = timeout ? (spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout) : spec.signal;
+      let outcome: { res: http.IncomingMessage; value: R } | { error: unknown };
+      try {
+        const res = await sendOnce(spec.method, url, headers, body, signal, credentials);
+        outcome = { res, value: await read(res, signal ?? new AbortController().signal) };
+      } catch (error) {
+        outcome = { error };
       }
-      throw cause;
+      if ("res" in outcome) {
+        const status = outcome.res.statusCode ?? 0;
+        if (status >= 200 && status <= 299) return outcome.value;
+        const retryAfter = outcome.res.headers["retry-after"];
+        const delay = retryDelay(retry, attempt, { status, retryAfter }, spec);
+        if (delay === undefined) {
+          throw errorFromResponse(status, outcome.value as KubeStatusBody | undefined, spec.resource, {
+            method: spec.method,
+            attempts: attempt,
+          });
+        }
+        await retry.sleep(delay, spec.signal);
+      } else {
+        const { error } = outcome;
+        if (spec.signal?.aborted) throw spec.signal.reason ?? error;
+        if (timeout?.aborted) {
+          throw new RolloutClientError("TIMEOUT", `the API server did not answer within ${requestTimeoutMs} ms`, {
+            resource: spec.resource,
+            method: spec.method,
+            attempts: attempt,
+            cause: error,
+          });
+        }
+        if (error instanceof RolloutClientError) throw error;
+        const delay = retryDelay(retry, attempt, { socketError: error }, spec);
+        if (delay === undefined) throw unreachable(error, spec, attempt);
+        await retry.sleep(delay, spec.signal);
+      }
+      if (spec.signal?.aborted) throw spec.signal.reason;
     }
-    const parsed = parseJson(text);
-    if (status < 200 || status > 299) {
-      throw errorFromResponse(status, parsed as KubeStatusBody | undefined, spec.resource);
-    }
-    return parsed as T;
+  }
+
+  /** Reads a whole answer: the parsed JSON of a success, or of an error Status (then `exchange` throws). */
+  const readJson = async (res: http.IncomingMessage) => parseJson(await readAll(res));
+
+  async function request<T>(spec: RequestSpec): Promise<T> {
+    return (await exchange(spec, readJson, true)) as T;
   }
 
   async function* watchStream(
@@ -254,17 +284,20 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
     resource: ResourceRef,
     signal: AbortSignal,
   ): AsyncIterable<RawWatchEvent> {
-    const res = await send("GET", path, { ...query, watch: "true" }, {}, undefined, signal, resource);
-    if (res.statusCode !== 200) {
-      const text = await readAll(res);
-      throw errorFromResponse(res.statusCode ?? 0, parseJson(text) as KubeStatusBody | undefined, resource);
-    }
-    const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
+    const spec: RequestSpec = { method: "GET", path, query: { ...query, watch: "true" }, resource, signal };
+    // The start of a watch is retried like any read; the stream itself is then the caller's to resume.
+    const res = await exchange(
+      spec,
+      async (r) => ((r.statusCode ?? 0) >= 200 && (r.statusCode ?? 0) <= 299 ? r : readJson(r)),
+      false,
+    );
+    const stream = res as http.IncomingMessage;
+    const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
     // readline's iterator only ends on `close`: make an abort and a cut connection both close it.
     const end = () => lines.close();
     signal.addEventListener("abort", end, { once: true });
-    res.once("close", end);
-    res.once("error", end);
+    stream.once("close", end);
+    stream.once("error", end);
     try {
       for await (const line of lines) {
         if (!line.trim()) continue;
@@ -274,44 +307,105 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
     } catch (cause) {
       if (signal.aborted) return;
       // A stream cut mid-way ends the watch like a server close: the caller resumes from its last resourceVersion.
-      if ((cause as { code?: string }).code === "ECONNRESET" || (cause as Error).message === "aborted") return;
+      if (isTransientSocketError(cause) || (cause as Error).message === "aborted") return;
       throw cause;
     } finally {
       signal.removeEventListener("abort", end);
       lines.close();
-      res.destroy();
+      stream.destroy();
     }
   }
 
-  return {
+  const conn: Connection = {
     namespace,
     context: contextName,
     server,
     conflictRetries: options.conflictRetries ?? 5,
-    clock: options.clock ?? realClock,
+    clock,
     request,
     watchStream,
+    objects: undefined as unknown as ObjectApi,
     close: () => agent.destroy(),
   };
+  (conn as { objects: ObjectApi }).objects = createObjectApi(conn);
+  return conn;
 }
 
 /**
- * Fills TLS options and auth headers from the kubeconfig. client-node's public `applyToHTTPSOptions` also builds an
- * agent and refuses plain-HTTP servers, which kubectl accepts (a local API server, kube-sim); for those we call the
- * part of it that only applies certificates and headers.
+ * One keep-alive agent with every TLS setting of the kubeconfig's cluster and user, as client-node applies them
+ * (`applyToHTTPSOptions`): CA data or file, client certificate and key (data or file), `tls-server-name`,
+ * `insecure-skip-tls-verify`, and `proxy-url` (HTTP(S) or SOCKS, through client-node's own agent factory).
  */
-async function applyCredentials(kc: KubeConfig, opts: https.RequestOptions, secure: boolean): Promise<void> {
-  if (secure) {
-    await kc.applyToHTTPSOptions(opts);
-    return;
+async function createAgent(kc: KubeConfig, secure: boolean): Promise<http.Agent> {
+  const material: https.RequestOptions = {};
+  const inner = kc as unknown as KubeConfigInternals;
+  if (secure) await kc.applyToHTTPSOptions(material);
+  else {
+    if (typeof inner.applyOptions !== "function") {
+      throw new RolloutClientError("INVALID", "this @kubernetes/client-node cannot talk to a plain-HTTP API server", {
+        resource: { kind: "kubeconfig" },
+      });
+    }
+    await inner.applyOptions.call(kc, material);
   }
-  const inner = kc as unknown as { applyOptions?: (o: https.RequestOptions) => Promise<void> };
-  if (typeof inner.applyOptions !== "function") {
-    throw new RolloutClientError("INVALID", "this @kubernetes/client-node cannot talk to a plain-HTTP API server", {
-      resource: { kind: "kubeconfig" },
+  (material.agent as http.Agent | undefined)?.destroy();
+  const agentOptions: https.AgentOptions = {
+    keepAlive: true,
+    ...(material.ca ? { ca: material.ca } : {}),
+    ...(material.cert ? { cert: material.cert } : {}),
+    ...(material.key ? { key: material.key } : {}),
+    ...(material.pfx ? { pfx: material.pfx } : {}),
+    ...(material.passphrase ? { passphrase: material.passphrase } : {}),
+    ...(material.servername ? { servername: material.servername } : {}),
+    ...(material.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: material.rejectUnauthorized }),
+  };
+  const cluster = kc.getCurrentCluster();
+  if (cluster?.proxyUrl) {
+    if (typeof inner.createAgent !== "function") {
+      throw new RolloutClientError("INVALID", "this @kubernetes/client-node cannot use the kubeconfig's proxy-url", {
+        resource: { kind: "kubeconfig" },
+      });
+    }
+    return inner.createAgent.call(kc, cluster, agentOptions);
+  }
+  return secure ? new https.Agent(agentOptions) : new http.Agent({ keepAlive: true });
+}
+
+/** client-node methods that are private in its types but are what `applyToHTTPSOptions` is made of. */
+interface KubeConfigInternals {
+  applyOptions?: (o: https.RequestOptions) => Promise<void>;
+  createAgent?: (cluster: unknown, options: https.AgentOptions) => http.Agent;
+}
+
+/** The auth headers of the kubeconfig's user (bearer token, exec plugin, OIDC, impersonation), fresh per request. */
+async function credentialHeaders(kc: KubeConfig): Promise<Record<string, string>> {
+  const opts: https.RequestOptions = {};
+  const inner = kc as unknown as KubeConfigInternals;
+  if (typeof inner.applyOptions === "function") await inner.applyOptions.call(kc, opts);
+  else await kc.applyToHTTPSOptions(opts);
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(opts.headers ?? {})) {
+    if (typeof value === "string" || typeof value === "number") headers[key] = String(value);
+  }
+  return headers;
+}
+
+function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      timer.cancel();
+      resolve();
+    };
+    const timer = clock.setTimer(ms, () => {
+      signal?.removeEventListener("abort", done);
+      resolve();
     });
-  }
-  await inner.applyOptions.call(kc, opts);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 function readAll(res: http.IncomingMessage): Promise<string> {

@@ -1,12 +1,37 @@
 export { connect, type RolloutClient } from "./client.js";
 export {
+  type Clock,
+  type Connection,
   type ConnectOptions,
   type KubeconfigSource,
   loadKubeConfig,
+  openConnection,
   PATCH_CONTENT_TYPES,
   type PatchType,
+  type RawWatchEvent,
+  type RequestSpec,
 } from "./connect.js";
-export { type ResourceRef, RolloutClientError, type RolloutClientErrorCode } from "./errors.js";
+export {
+  describeResource,
+  hasHttpStatus,
+  type ResourceRef,
+  RolloutClientError,
+  type RolloutClientErrorCode,
+  redactSecrets,
+} from "./errors.js";
+export type { ListWatchEvent, ListWatchOptions } from "./list-watch.js";
+export type {
+  AnyObject,
+  CallOptions,
+  DeleteOptions,
+  ListOptions,
+  NamedObjectRef,
+  ObjectApi,
+  ObjectList,
+  ObjectRef,
+  ReadOptions,
+  WriteOptions,
+} from "./objects.js";
 export { abortPatch, retryRolloutPatch } from "./operations/abort.js";
 export { GATE_PATHS, type GateDecision, type GateType } from "./operations/flagger-gate.js";
 export type { Revision } from "./operations/history.js";
@@ -40,6 +65,7 @@ export {
   type UndoOptions,
   type UndoResult,
 } from "./operations/undo.js";
+export type { RetryOptions } from "./retry.js";
 export {
   type ContainerImage,
   canaryStatus,

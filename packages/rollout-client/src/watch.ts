@@ -3,12 +3,13 @@
  * and the ReplicaSets or Deployments its status needs). A watch starts as a "watch list" (`sendInitialEvents=true`,
  * KEP-3157): the server replays the current objects, then marks the end of that replay with a bookmark, so the first
  * status is computed from complete data without a LIST. A server that refuses watch lists gets one LIST instead.
- * When the stream drops the watch resumes from the last resourceVersion seen (bookmarks included); when the server
- * answers 410 Gone (that version is compacted away) it relists once and resumes from the list's resourceVersion,
- * as client-go's reflector does.
+ * The loop is the package's one list-then-watch (list-watch.ts): a dropped stream resumes from the last
+ * resourceVersion seen (bookmarks included); 410 Gone relists once and resumes from the list's resourceVersion, as
+ * client-go's reflector does.
  */
-import type { Clock, Connection, RawWatchEvent } from "./connect.js";
+import type { Clock, Connection } from "./connect.js";
 import { RolloutClientError } from "./errors.js";
+import { listWatch } from "./list-watch.js";
 import {
   type CanaryObject,
   type DeploymentObject,
@@ -62,7 +63,8 @@ class SourceCache {
   constructor(readonly source: Source) {}
 }
 
-const RECONNECT_DELAYS_MS = [0, 100, 250, 500, 1000, 2000, 5000];
+/** Transient failures in a row (after the connection's own retries) after which a watch gives up. */
+const MAX_FAILURES = 10;
 
 /**
  * Status changes of a target, first the current status, then each time it changes. Ends only when the signal
@@ -190,92 +192,44 @@ async function follow(
   const { source } = cache;
   const path = resourcePath(source.kind, target.namespace);
   const resource = { kind: source.kind, namespace: target.namespace, name: isPrimary ? target.name : undefined };
-  const selectors = { fieldSelector: source.fieldSelector, labelSelector: source.labelSelector || undefined };
-  let failures = 0;
-  while (!signal.aborted) {
-    const initial = cache.resourceVersion === undefined;
-    try {
-      const query = initial
-        ? { ...selectors, allowWatchBookmarks: "true", sendInitialEvents: "true", resourceVersionMatch: "NotOlderThan" }
-        : { ...selectors, allowWatchBookmarks: "true", resourceVersion: cache.resourceVersion };
-      let received = 0;
-      for await (const event of conn.watchStream(path, query, resource, signal)) {
-        received++;
-        failures = 0;
-        if (event.type === "ERROR") {
-          const code = (event.object as { code?: number }).code;
-          if (code === 410) throw new GoneError();
-          throw new RolloutClientError(
-            "UNAVAILABLE",
-            `the watch failed: ${String((event.object as { message?: string }).message)}`,
-            { resource, httpStatus: code },
-          );
-        }
-        apply(cache, event);
-        if (event.type === "DELETED" && isPrimary) {
-          throw new RolloutClientError("NOT_FOUND", "was deleted while being watched", { resource, httpStatus: 404 });
-        }
-        if (event.type === "BOOKMARK") {
-          if (!cache.synced && isInitialEventsEnd(event)) {
-            cache.synced = true;
-            notify();
-          }
-        } else if (cache.synced) {
-          notify();
-        }
-      }
-      // The server closed the stream (its watch timeout, or a dropped connection): resume from where we are,
-      // backing off only when streams keep closing without a single event.
-      if (received === 0) failures++;
-      if (!cache.synced) {
-        // The replay was cut before its end: start it again rather than resume from the middle of it.
-        cache.resourceVersion = undefined;
+  try {
+    for await (const event of listWatch<KubeObject>(conn, path, resource, {
+      signal,
+      clock,
+      initial: "watch-list",
+      maxFailures: MAX_FAILURES,
+      ...(source.fieldSelector ? { fieldSelector: source.fieldSelector } : {}),
+      ...(source.labelSelector ? { labelSelector: source.labelSelector } : {}),
+    })) {
+      if (event.type === "INTERRUPTED") continue;
+      if (event.type === "LISTED") {
         cache.objects.clear();
-      }
-    } catch (error) {
-      if (signal.aborted) return;
-      if (error instanceof GoneError || (error instanceof RolloutClientError && error.httpStatus === 410)) {
-        await relist(conn, cache, path, selectors, resource, signal);
-        notify();
-        continue;
-      }
-      if (initial && error instanceof RolloutClientError && error.code === "INVALID") {
-        // The server does not do watch lists (KEP-3157 gate off, or older): one LIST, then watch from it.
-        await relist(conn, cache, path, selectors, resource, signal);
-        notify();
-        continue;
-      }
-      if (!isPrimary && error instanceof RolloutClientError && error.code === "FORBIDDEN") {
-        // RBAC that allows the workload but not its ReplicaSets or Deployments: follow the workload alone; the
-        // status then lacks what only those objects tell (stable revision and images).
-        cache.objects.clear();
+        for (const item of event.objects) cache.objects.set(item.metadata.name, item);
+        cache.resourceVersion = event.resourceVersion;
         cache.synced = true;
         notify();
-        return;
+        continue;
       }
-      if (!(error instanceof RolloutClientError) || error.code !== "UNAVAILABLE") throw error;
-      failures++;
-      if (failures >= RECONNECT_DELAYS_MS.length + 3) throw error;
+      cache.resourceVersion = event.resourceVersion;
+      if (event.type === "DELETED") cache.objects.delete(event.object.metadata.name);
+      else cache.objects.set(event.object.metadata.name, event.object);
+      if (event.type === "DELETED" && isPrimary) {
+        throw new RolloutClientError("NOT_FOUND", "was deleted while being watched", { resource, httpStatus: 404 });
+      }
+      if (cache.synced) notify();
     }
-    const delay = RECONNECT_DELAYS_MS[Math.min(failures, RECONNECT_DELAYS_MS.length - 1)] ?? 0;
-    if (delay > 0) await sleep(delay, clock, signal);
+  } catch (error) {
+    if (signal.aborted) return;
+    if (!isPrimary && error instanceof RolloutClientError && error.code === "FORBIDDEN") {
+      // RBAC that allows the workload but not its ReplicaSets or Deployments: follow the workload alone; the
+      // status then lacks what only those objects tell (stable revision and images).
+      cache.objects.clear();
+      cache.synced = true;
+      notify();
+      return;
+    }
+    throw error;
   }
-}
-
-function isInitialEventsEnd(event: RawWatchEvent): boolean {
-  const meta = (event.object as { metadata?: { annotations?: Record<string, string> } }).metadata;
-  return meta?.annotations?.["k8s.io/initial-events-end"] === "true";
-}
-
-class GoneError extends Error {}
-
-function apply(cache: SourceCache, event: RawWatchEvent): void {
-  const object = event.object as unknown as KubeObject;
-  const rv = object.metadata?.resourceVersion;
-  if (rv) cache.resourceVersion = rv;
-  if (event.type === "BOOKMARK") return;
-  if (event.type === "DELETED") cache.objects.delete(object.metadata.name);
-  else cache.objects.set(object.metadata.name, object);
 }
 
 async function relist(
@@ -297,24 +251,6 @@ async function relist(
   for (const item of list.items ?? []) cache.objects.set(item.metadata.name, item);
   cache.resourceVersion = list.metadata?.resourceVersion;
   cache.synced = true;
-}
-
-function sleep(ms: number, clock: Clock, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = clock.setTimer(ms, () => {
-      signal.removeEventListener("abort", done);
-      resolve();
-    });
-    const done = () => {
-      timer.cancel();
-      resolve();
-    };
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 export interface WaitForOptions extends WatchOptions {

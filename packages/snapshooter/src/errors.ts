@@ -13,6 +13,7 @@ export type SnapshooterErrorCode =
   | "GIT_FAILED"
   | "PUSH_REJECTED"
   | "LOCKED"
+  | "TOO_MANY_REMOVED"
   | "ABORTED";
 
 /** One thing wrong, at one place. */

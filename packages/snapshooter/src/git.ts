@@ -6,6 +6,7 @@
  * given to git as an `http.extraHeader` through `GIT_CONFIG_*` environment variables, and every text git prints is
  * redacted before it becomes an event or an error.
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import os from "node:os";
@@ -14,7 +15,7 @@ import lockfile from "proper-lockfile";
 import { type SimpleGit, simpleGit } from "simple-git";
 import { SnapshooterError } from "./errors.js";
 import { basicAuthorization, createRedactor, redactUrlCredentials, splitCredentials } from "./redact.js";
-import { type FileChanges, syncPatchFiles } from "./write.js";
+import { type DeletionGuard, type FileChanges, syncPatchFiles } from "./write.js";
 
 /** What each step runs, so a reader sees what reaches the remote. */
 export const CLONE_ARGS = (branch: string) => ["--depth", "1", "--branch", branch, "--single-branch", "--no-tags"];
@@ -68,6 +69,8 @@ export interface GitSnapshotOptions {
   workDir?: string;
   author?: { name: string; email: string };
   maxPushAttempts?: number;
+  /** Checked against the branch as cloned, before anything is committed. */
+  guard?: DeletionGuard | undefined;
   onEvent?: (event: GitEvent) => void;
 }
 
@@ -123,6 +126,67 @@ class Git {
       unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeSshCommand: true },
       ...(this.signal ? { abort: this.signal } : {}),
     }).env(this.env);
+  }
+
+  /**
+   * `git push`, in a process group of its own that an abort kills whole: git hands the upload to a helper
+   * (`git-remote-http`, `ssh`) that outlives a killed `git` and would land the push after rollway has reported and
+   * ended. Resolves when every process of the group is gone.
+   */
+  push(baseDir: string, args: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.signal?.aborted) return reject(new Error("aborted before the push"));
+      const child = spawn("git", args, {
+        cwd: baseDir,
+        env: this.env,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (d: Buffer) => {
+        output += d.toString();
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        output += d.toString();
+      });
+      const killGroup = (signal: NodeJS.Signals) => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, signal);
+        } catch {
+          // Already gone.
+        }
+      };
+      let hardKill: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        killGroup("SIGTERM");
+        hardKill = setTimeout(() => killGroup("SIGKILL"), 2_000);
+      };
+      const silence = setTimeout(onAbort, SILENCE_TIMEOUT_MS);
+      this.signal?.addEventListener("abort", onAbort, { once: true });
+      child.once("error", (error) => {
+        this.signal?.removeEventListener("abort", onAbort);
+        clearTimeout(silence);
+        reject(error);
+      });
+      child.once("close", (code, signal) => {
+        this.signal?.removeEventListener("abort", onAbort);
+        clearTimeout(silence);
+        // The helper may still be exiting: make sure nothing of the group is left.
+        killGroup("SIGKILL");
+        if (hardKill) clearTimeout(hardKill);
+        if (code === 0) resolve();
+        else reject(new Error(output || `git push ended by ${signal ?? `exit code ${code}`}`));
+      });
+    });
+  }
+
+  /** The commit the remote's branch points at, or undefined when it cannot be read (quick, not abortable). */
+  async remoteTip(baseDir: string): Promise<string | undefined> {
+    const plain = simpleGit({ baseDir, timeout: { block: 20_000 }, unsafe: { allowUnsafeConfigEnvCount: true } }).env(
+      this.env,
+    );
+    const out = await plain.raw(["ls-remote", "origin", `refs/heads/${this.target.branch}`]).catch(() => "");
+    return out.split(/\s/)[0] || undefined;
   }
 
   /** Runs one git step; any failure becomes a SnapshooterError holding only redacted text. */
@@ -218,7 +282,11 @@ export async function snapshotToGit(options: GitSnapshotOptions): Promise<GitSna
       emit({ type: "cloned", entry, checkout });
       const repo = git.at(checkout);
 
-      const changes = await syncPatchFiles(outputDir, files, { ...(options.dryRun ? { dryRun: true } : {}), signal });
+      const changes = await syncPatchFiles(outputDir, files, {
+        ...(options.dryRun ? { dryRun: true } : {}),
+        signal,
+        guard: options.guard,
+      });
       if (options.dryRun) return { changes, commit: null, pushed: false, pushAttempts: 0 };
 
       const hasIdentity = await repo.raw(["config", "user.email"]).then(
@@ -250,10 +318,23 @@ export async function snapshotToGit(options: GitSnapshotOptions): Promise<GitSna
 
       for (let attempt = 1; ; attempt++) {
         try {
-          await repo.raw(PUSH_ARGS(target.branch));
+          await git.push(checkout, PUSH_ARGS(target.branch));
           emit({ type: "pushed", entry, sha: commit, attempts: attempt });
           return { changes, commit, pushed: true, pushAttempts: attempt };
         } catch (error) {
+          if (signal?.aborted) {
+            // The remote may have taken the push before the abort reached it: say what is true.
+            const tip = await git.remoteTip(checkout);
+            if (tip === commit) {
+              emit({ type: "pushed", entry, sha: commit, attempts: attempt });
+              return { changes, commit, pushed: true, pushAttempts: attempt };
+            }
+            throw new SnapshooterError(
+              "ABORTED",
+              "the snapshot was aborted during the push; the remote branch did not move",
+              { entry },
+            );
+          }
           const failure = git.failure("push", error);
           const said = git.redact(error instanceof Error ? error.message : String(error));
           if (failure.code !== "GIT_FAILED" || !REFUSED.test(said)) throw failure;

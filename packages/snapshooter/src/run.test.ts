@@ -59,7 +59,12 @@ describe("runSnapshots without git (the patches land beside the config file)", (
       .filter((r) => (r.record === "object" ? r.tag !== gone : r.to !== gone && r.from !== gone))
       .map((r) => (r.record === "object" && r.tag === renamed ? { ...r, name: "Renamed" } : r));
     await writeFile(exportFile, exportText(next, "ndjson"));
-    const report = await runSnapshots({ configPath, source: exportFile, entry: "My Projects" });
+    // One project of this small export is more than the deletion guard's 10%: refused by default, nothing written.
+    const guarded = await runSnapshots({ configPath, source: exportFile, entry: "My Projects" });
+    expect(guarded.entries[0]).toMatchObject({ status: "failed", error: { code: "TOO_MANY_REMOVED" } });
+    expect(guarded.entries[0]?.error?.message).toMatch(/would remove \d+ of the \d+ objects .*nothing was written/);
+    expect(guarded.entries[0]?.files).toEqual({ added: [], changed: [], removed: [] });
+    const report = await runSnapshots({ configPath, source: exportFile, entry: "My Projects", maxRemovedShare: 1 });
     expect(report.entries).toHaveLength(1);
     expect(report.entries[0]?.files).toEqual({
       added: [],

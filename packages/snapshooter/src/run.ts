@@ -17,7 +17,7 @@ import { loadGraph, selectSnapshot } from "./graph.js";
 import type { CodeGraph } from "./model.js";
 import { redactUrlCredentials } from "./redact.js";
 import { type CodeAsDataSource, openSource } from "./sources/source.js";
-import { type FileChanges, syncPatchFiles } from "./write.js";
+import { DEFAULT_MAX_REMOVED_SHARE, type DeletionGuard, type FileChanges, syncPatchFiles } from "./write.js";
 
 export type EntryStatus =
   /** The patches were already up to date: nothing written, nothing committed. */
@@ -78,6 +78,13 @@ export interface RunSnapshotsOptions {
   workDir?: string;
   author?: { name: string; email: string };
   maxPushAttempts?: number;
+  /**
+   * The most a run may remove, as a share (0..1) of the objects the outputDir holds; default 0.1. A run over it
+   * fails with TOO_MANY_REMOVED, nothing written or pushed. 1 turns the guard off.
+   */
+  maxRemovedShare?: number;
+  /** How the user raises the limit, named in the refusal; default `maxRemovedShare`. */
+  maxRemovedOverride?: string;
 }
 
 function selectEntries(config: SnapshooterConfig, name: string | undefined): SnapshooterEntry[] {
@@ -166,6 +173,11 @@ async function runEntry(
     const selection = selectSnapshot(graph, { rootTags, exclude });
     report.objects = selection.objects.size;
     const files = renderPatches(selection, { name, rootTags, exclude });
+    const guard: DeletionGuard = {
+      keep: selection.objects,
+      maxShare: options.maxRemovedShare ?? DEFAULT_MAX_REMOVED_SHARE,
+      override: options.maxRemovedOverride ?? "maxRemovedShare",
+    };
     if (entry.git) {
       const result = await snapshotToGit({
         entry: name,
@@ -181,6 +193,7 @@ async function runEntry(
         ...(options.workDir ? { workDir: options.workDir } : {}),
         ...(options.author ? { author: options.author } : {}),
         ...(options.maxPushAttempts ? { maxPushAttempts: options.maxPushAttempts } : {}),
+        guard,
         onEvent: emit,
       });
       report.files = result.changes;
@@ -194,6 +207,7 @@ async function runEntry(
         syncPatchFiles(dir, files, {
           ...(options.dryRun ? { dryRun: true } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
+          guard,
         }),
       );
     }

@@ -13,6 +13,21 @@ import path from "node:path";
 import { MANIFEST_FILE, PATCH_FILE_PATTERN } from "./canonical.js";
 import { SnapshooterError, throwIfAborted } from "./errors.js";
 
+/**
+ * The deletion guard: a run may remove at most `maxShare` of the objects the outputDir held (a truncated or partial
+ * export would otherwise delete half a snapshot and exit 0). `keep` is every object tag of the new snapshot, so an
+ * object moved to another file is not counted as removed.
+ */
+export interface DeletionGuard {
+  keep: ReadonlySet<string> | ReadonlyMap<string, unknown>;
+  /** 0..1; 1 turns the guard off. */
+  maxShare: number;
+  /** What to tell the user to override it (a CLI flag, an option name). */
+  override: string;
+}
+
+export const DEFAULT_MAX_REMOVED_SHARE = 0.1;
+
 export interface FileChanges {
   added: string[];
   changed: string[];
@@ -74,22 +89,28 @@ export async function writeFileAtomic(file: string, content: string | Buffer): P
 export async function syncPatchFiles(
   dir: string,
   files: ReadonlyMap<string, string>,
-  options: { dryRun?: boolean; signal?: AbortSignal } = {},
+  options: { dryRun?: boolean; signal?: AbortSignal; guard?: DeletionGuard | undefined } = {},
 ): Promise<FileChanges> {
   const changes: FileChanges = { added: [], changed: [], removed: [] };
   try {
     const existing = await existingPatchFiles(dir);
     const writes: [string, Buffer][] = [];
+    const before = new Map<string, Buffer>();
     for (const [rel, content] of files) {
       const next = Buffer.from(content);
       const current = await readIfExists(path.join(dir, rel));
       if (current === undefined) changes.added.push(rel);
-      else if (!current.equals(next)) changes.changed.push(rel);
-      else continue;
+      else if (!current.equals(next)) {
+        changes.changed.push(rel);
+        before.set(rel, current);
+      } else continue;
       writes.push([rel, next]);
     }
     for (const rel of existing.patches) if (!files.has(rel)) changes.removed.push(rel);
     changes.removed.sort();
+    if (options.guard && (changes.changed.length > 0 || changes.removed.length > 0)) {
+      await checkDeletions(dir, changes, before, options.guard);
+    }
     if (options.dryRun) return changes;
 
     throwIfAborted(options.signal);
@@ -106,4 +127,42 @@ export async function syncPatchFiles(
       cause: error,
     });
   }
+}
+
+/** Refuses, before anything is written, a run that removes more than the guard's share of the objects. */
+async function checkDeletions(
+  dir: string,
+  changes: FileChanges,
+  before: ReadonlyMap<string, Buffer>,
+  guard: DeletionGuard,
+): Promise<void> {
+  const manifest = before.get(MANIFEST_FILE) ?? (await readIfExists(path.join(dir, MANIFEST_FILE)));
+  let held = 0;
+  try {
+    held = manifest ? Number((JSON.parse(manifest.toString("utf8")) as { objects?: unknown }).objects) || 0 : 0;
+  } catch {
+    return; // No readable manifest: nothing to measure against (a first snapshot, or a hand-made folder).
+  }
+  if (held === 0 || guard.maxShare >= 1) return;
+  const removed = new Set<string>();
+  for (const rel of [...changes.changed, ...changes.removed]) {
+    if (rel === MANIFEST_FILE) continue;
+    const old = before.get(rel) ?? (await readIfExists(path.join(dir, rel)));
+    if (!old) continue;
+    let objects: { tag?: unknown }[] = [];
+    try {
+      objects = (JSON.parse(old.toString("utf8")) as { objects?: { tag?: unknown }[] }).objects ?? [];
+    } catch {
+      continue;
+    }
+    for (const object of objects) {
+      if (typeof object.tag === "string" && !guard.keep.has(object.tag)) removed.add(object.tag);
+    }
+  }
+  if (removed.size / held <= guard.maxShare) return;
+  const share = (n: number) => `${Math.round(n * 1000) / 10}%`;
+  throw new SnapshooterError(
+    "TOO_MANY_REMOVED",
+    `this run would remove ${removed.size.toLocaleString("en-US")} of the ${held.toLocaleString("en-US")} objects in ${dir} (${share(removed.size / held)}), more than the ${share(guard.maxShare)} allowed; nothing was written or pushed. A truncated or partial export looks like this: check the export, or allow it once with ${guard.override}`,
+  );
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { approximateWeightedCounts, basicCanaryReplicaCounts, resolveFenceposts } from "./argo-canary-replicas.js";
 
 // The cases of argo-rollouts utils/replicaset/canary_test.go TestCalculateReplicaCountsForCanary that use a basic
-// canary (no traffic routing, no older ReplicaSets): name, replicas, setWeight, maxSurge, maxUnavailable,
+// canary (no traffic routing, no older ReplicaSets; argoproj/argo-rollouts@9f8d111d): name, replicas, setWeight, maxSurge, maxUnavailable,
 // stable [spec, available], canary [spec, available], expected [stable, canary].
 type Case = [
   string,
@@ -88,6 +88,30 @@ describe("basicCanaryReplicaCounts (upstream cases)", () => {
       }),
     ).toEqual({ newRS: 4, stable: 0 });
   });
+});
+
+// The cases of the same table with an older (neither stable nor canary) ReplicaSet `newRS("older", 3, 3)`:
+// older ReplicaSets hold part of the surge budget and are scaled down before the canary or stable.
+const WITH_OLDER: Case[] = [
+  ["Scale up Stable before canaryRS", 10, 30, 1, 0, [1, 1], [0, 0], [7, 1]],
+  ["Do not scale down canaryRS or stable when older RS count >= scaleDownCount", 10, 30, 0, 1, [8, 6], [4, 2], [8, 4]],
+];
+
+describe("basicCanaryReplicaCounts with an older ReplicaSet (upstream cases)", () => {
+  for (const [name, replicas, weight, maxSurge, maxUnavailable, stable, canary, expected] of WITH_OLDER) {
+    it(name, () => {
+      const result = basicCanaryReplicaCounts({
+        replicas,
+        desiredWeight: weight,
+        maxSurge,
+        maxUnavailable,
+        stableRS: { specReplicas: stable[0], availableReplicas: stable[1] },
+        newRS: { specReplicas: canary[0], availableReplicas: canary[1] },
+        otherRSs: [{ specReplicas: 3, availableReplicas: 3 }],
+      });
+      expect([result.stable, result.newRS]).toEqual(expected);
+    });
+  }
 });
 
 describe("fenceposts and weight approximation", () => {

@@ -141,6 +141,26 @@ export interface RolloutSpec {
   strategy: { blueGreen?: BlueGreenStrategy; canary?: CanaryStrategy };
 }
 
+/** RolloutAnalysisRunStatus: the run a Rollout waits on, as in status.canary/status.blueGreen. */
+export interface RolloutAnalysisRunStatus {
+  name: string;
+  status: string;
+  message?: string;
+}
+
+/** RolloutAnalysis: what a step, background or pre/post-promotion analysis names. */
+export interface RolloutAnalysis {
+  templates?: Array<{ templateName: string; clusterScope?: boolean }>;
+  args?: Array<{
+    name: string;
+    value?: string;
+    valueFrom?: { podTemplateHashValue?: "Stable" | "Latest"; fieldRef?: { fieldPath: string } };
+  }>;
+  dryRun?: Array<{ metricName: string }>;
+  analysisRunMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  startingStep?: number;
+}
+
 export interface WeightDestination {
   weight: number;
   serviceName?: string;
@@ -162,8 +182,18 @@ export interface RolloutStatus {
   collisionCount?: number;
   observedGeneration?: string;
   conditions?: RolloutCondition[];
-  canary?: { weights?: { canary: WeightDestination; stable: WeightDestination } };
-  blueGreen?: { previewSelector?: string; activeSelector?: string; scaleUpPreviewCheckPoint?: boolean };
+  canary?: {
+    weights?: { canary: WeightDestination; stable: WeightDestination };
+    currentStepAnalysisRunStatus?: RolloutAnalysisRunStatus;
+    currentBackgroundAnalysisRunStatus?: RolloutAnalysisRunStatus;
+  };
+  blueGreen?: {
+    previewSelector?: string;
+    activeSelector?: string;
+    scaleUpPreviewCheckPoint?: boolean;
+    prePromotionAnalysisRunStatus?: RolloutAnalysisRunStatus;
+    postPromotionAnalysisRunStatus?: RolloutAnalysisRunStatus;
+  };
   HPAReplicas?: number;
   selector?: string;
   stableRS?: string;

@@ -1,9 +1,10 @@
 // One analysis tick of the simulated Flagger controller for a Canary with a Deployment target: a port
 // of fluxcd/flagger pkg/controller/scheduler.go advanceCanary with the kubernetes (blue/green) router,
 // pkg/canary/deployment_controller.go and pkg/controller/{webhook,scheduler_hooks,events}.go.
-// Webhooks are called over real HTTP with Flagger's payload; metric checks are not evaluated.
+// Webhooks are called over real HTTP with Flagger's payload; metric checks query Prometheus (flagger-metrics.ts).
 import { mergePatchBetween } from "./argo-rollout-status.js";
 import type { Deployment, PodTemplate, Service } from "./argo-rollout-types.js";
+import { type MetricsWorld, runMetricChecks } from "./flagger-metrics.js";
 import {
   CANARY_KIND,
   type Canary,
@@ -33,7 +34,7 @@ export interface WebhookResponse {
 }
 
 /** What an analysis tick may read and write. The kube-sim adapter implements it over the store. */
-export interface FlaggerWorld {
+export interface FlaggerWorld extends MetricsWorld {
   now(): Date;
   getCanary(namespace: string, name: string): Promise<Canary | undefined>;
   /** Merge patch on the Canary's status subresource; returns the updated Canary. */
@@ -463,6 +464,11 @@ class FlaggerPass {
         return false;
       }
     }
+    const failed = await runMetricChecks(this.world, this.cd);
+    if (failed) {
+      await this.event("Warning", failed);
+      return false;
+    }
     return true;
   }
 
@@ -755,11 +761,15 @@ class FlaggerPass {
       return true;
     }
     if (phase === "Failed") {
+      // Flagger's SyncStatus writes a deep copy: the Canary this tick compares with keeps the lastAppliedSpec it
+      // was read with, so a template changed since the failure is still seen as new (and analysed).
+      const read = this.cd;
       await this.syncStatus("Failed", {
         canaryWeight: this.status.canaryWeight,
         failedChecks: this.status.failedChecks,
         iterations: this.status.iterations,
       });
+      this.cd = read;
     }
     return hasSpecChanged(this.cd, await this.targetTemplate());
   }

@@ -244,6 +244,35 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     expect((await canary(k)).status.phase).toBe("Failed");
   });
 
+  it("analyses a later image again after a Failed canary (Flagger's shouldAdvance syncs a copy of the status)", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    hooks.respond("/rollback", 200);
+    await setup(
+      k,
+      hooks,
+      [
+        { name: "rollback", type: "rollback", url: "/rollback" },
+        { name: "done", type: "post-rollout", url: "/post" },
+      ],
+      { iterations: 2 },
+    );
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Failed");
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.0");
+
+    // A fix-forward: the new image is detected, scaled up, analysed and promoted.
+    hooks.respond("/rollback", 404);
+    await k.mergePatch(`${PATHS.deployments}/podinfo`, { spec: { template: podTemplate("podinfo", "podinfo:6.0.2") } });
+    const progressing = await waitPhase(k, "Progressing", 60_000);
+    expect(progressing.status.lastAppliedSpec).not.toBe(progressing.status.lastPromotedSpec);
+    expect((await k.get(`${PATHS.deployments}/podinfo`)).spec.replicas).toBe(2);
+    await waitPhase(k, "Succeeded");
+    expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.2");
+    expect(hooks.calls.filter((c) => c.path === "/post").map((c) => c.body.phase)).toEqual(["Failed", "Succeeded"]);
+  });
+
   it("counts failed pre-rollout checks toward the threshold, then fails", async () => {
     await using k = await simResource();
     await using hooks = await hookServer();

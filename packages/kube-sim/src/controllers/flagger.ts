@@ -14,6 +14,7 @@ import { type ControllerContext, defineController } from "./runtime.js";
 const CANARY = { apiVersion: "flagger.app/v1beta1", kind: "Canary" };
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
 const SERVICE = { apiVersion: "v1", kind: "Service" };
+const METRIC_TEMPLATE = { apiVersion: "flagger.app/v1beta1", kind: "MetricTemplate" };
 
 /** Clock time of each Canary's next analysis tick, per simulator. */
 const nextTicks = new WeakMap<Store, Map<string, number>>();
@@ -92,6 +93,14 @@ export function flaggerWorld(ctx: ControllerContext): FlaggerWorld {
       store.patch(typeOf(store, SERVICE), ns, name, "merge", patch);
     },
     postJson: postWebhook,
+    httpGet: async (url, timeoutMs) => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      return { status: res.status, body: await res.text() };
+    },
+    getMetricTemplate: async (ns, name) => {
+      const type = store.types.byKind(METRIC_TEMPLATE.apiVersion, METRIC_TEMPLATE.kind);
+      return type ? clone(store.peek(type, ns, name)) : undefined;
+    },
     recordEvent: async (canary, type, message) => {
       ctx.recordEvent(canary as unknown as KubeObject, type, "Synced", message, "flagger");
     },

@@ -2,6 +2,7 @@
  * The registry of built-in controllers that `startKubeSim()` runs unless told otherwise.
  * To add a controller: write it with `defineController` in its own file here and list it below.
  */
+import { analysisRunController } from "./analysisrun.js";
 import { deploymentController } from "./deployment.js";
 import { endpointsController } from "./endpoints.js";
 import { flaggerController } from "./flagger.js";
@@ -18,5 +19,6 @@ export const builtInControllers: Controller[] = [
   jobController,
   endpointsController,
   rolloutController,
+  analysisRunController,
   flaggerController,
 ];

@@ -4,6 +4,7 @@
 // writes the same objects, annotations and status fields the real controller writes; Pods come from
 // the kube-sim ReplicaSet controller. Every time comes from `world.now()`, so a manual clock drives it.
 
+import { type AnalysisRun, isCompleted } from "./analysisrun.js";
 import {
   basicCanaryReplicaCounts,
   type ReplicaCounts,
@@ -48,6 +49,8 @@ import {
   ROLLOUT_API_VERSION,
   ROLLOUT_KIND,
   type Rollout,
+  type RolloutAnalysis,
+  type RolloutAnalysisRunStatus,
   type RolloutSpec,
   type RolloutStatus,
   SCALE_DOWN_DEADLINE_ANNOTATION,
@@ -60,6 +63,14 @@ import {
   validateRolloutSpec,
   validateService,
 } from "./argo-rollout-validation.js";
+import {
+  type AnalysisKind,
+  type AnalysisTemplateObject,
+  newAnalysisRun,
+  referencedAnalyses,
+  resolveTemplates,
+  STEP_INDEX_LABEL,
+} from "./rollout-analysis.js";
 
 /** What a reconcile pass may read and write. The kube-sim adapter implements it over the store. */
 export interface RolloutWorld {
@@ -81,6 +92,13 @@ export interface RolloutWorld {
   /** Merge patch on the Rollout's status subresource. */
   patchRolloutStatus(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
   deletePod(namespace: string, name: string): Promise<void>;
+  getAnalysisTemplate(namespace: string, name: string): Promise<AnalysisTemplateObject | undefined>;
+  getClusterAnalysisTemplate(name: string): Promise<AnalysisTemplateObject | undefined>;
+  listAnalysisRuns(namespace: string): Promise<AnalysisRun[]>;
+  /** Creates an AnalysisRun; resolves to undefined if one of that name already exists. */
+  createAnalysisRun(namespace: string, run: AnalysisRun): Promise<AnalysisRun | undefined>;
+  /** Merge patch on an AnalysisRun (the controller only ever sets `spec.terminate`). */
+  patchAnalysisRun(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
   /** Records a Kubernetes Event on the Rollout, with the controller's reasons (optional). */
   event?(type: "Normal" | "Warning", reason: string, message: string): void;
 }
@@ -176,6 +194,8 @@ class RolloutPass {
   newRS: ReplicaSet | undefined;
   stableRS: ReplicaSet | undefined;
   otherRSs: ReplicaSet[] = [];
+  /** Templates each referenced analysis resolved to in resolve(). */
+  readonly analysisTemplates = new Map<RolloutAnalysis, AnalysisTemplateObject[]>();
   restartedAt: string | undefined;
   requeueMs: number | undefined;
   workloadGeneration: number | undefined;
@@ -244,7 +264,257 @@ class RolloutPass {
       const error = validateService(this.rollout, this.spec, role, name, await this.world.getService(this.ns, name));
       if (error) return invalidRolloutMessage(this.name, error);
     }
+    // getReferencedRolloutAnalyses: a missing (Cluster)AnalysisTemplate is an InvalidSpec field error.
+    for (const ref of referencedAnalyses(this.spec)) {
+      const { templates, error } = await resolveTemplates(ref.analysis.templates, ref.fieldPath, this.templateLookup());
+      if (error) return invalidRolloutMessage(this.name, error);
+      this.analysisTemplates.set(ref.analysis, templates);
+    }
     return undefined;
+  }
+
+  templateLookup() {
+    return {
+      template: (name: string) => this.world.getAnalysisTemplate(this.ns, name),
+      clusterTemplate: (name: string) => this.world.getClusterAnalysisTemplate(name),
+    };
+  }
+
+  // ---------------------------------------------------------------- analysis (rollout/analysis.go)
+
+  /** The runs this pass settled on, written into status.canary / status.blueGreen by persistStatus. */
+  currentRuns: Partial<Record<AnalysisKind, AnalysisRun | undefined>> = {};
+  analysisDecided = false;
+
+  runStatus(run: AnalysisRun | undefined): RolloutAnalysisRunStatus | undefined {
+    if (!run) return undefined;
+    const out: RolloutAnalysisRunStatus = { name: run.metadata.name as string, status: run.status?.phase ?? "" };
+    if (run.status?.message) out.message = run.status.message;
+    return out;
+  }
+
+  /** needsNewAnalysisRun */
+  needsNewAnalysisRun(current: AnalysisRun | undefined): boolean {
+    if (!current) return true;
+    if (
+      this.status.controllerPause &&
+      !this.pauseCondition("CanaryPauseStep") &&
+      !this.pauseCondition("BlueGreenPause")
+    )
+      return current.status?.phase === "Inconclusive";
+    return !!this.status.abortedAt;
+  }
+
+  async cancelAnalysisRuns(runs: Array<AnalysisRun | undefined>): Promise<void> {
+    for (const run of runs) {
+      if (!run || run.spec.terminate || isCompleted(run.status?.phase)) continue;
+      await this.world.patchAnalysisRun(this.ns, run.metadata.name as string, { spec: { terminate: true } });
+    }
+  }
+
+  async createAnalysisRun(kind: AnalysisKind, analysis: RolloutAnalysis, stepIndex?: number): Promise<AnalysisRun> {
+    const templates =
+      this.analysisTemplates.get(analysis) ??
+      (await resolveTemplates(analysis.templates, "", this.templateLookup())).templates;
+    const built = newAnalysisRun({
+      rolloutName: this.name,
+      rolloutUid: this.rollout.metadata.uid ?? "",
+      namespace: this.ns,
+      selectorLabels: this.spec.selector?.matchLabels ?? {},
+      analysis,
+      templates,
+      podHash: podTemplateHashOf(this.newRS) ?? "",
+      stableHash: this.status.stableRS,
+      revision: this.rollout.metadata.annotations?.[REVISION_ANNOTATION] ?? String(revisionOf(this.newRS)),
+      kind,
+      stepIndex,
+    });
+    if (!built.run) throw new Error(`cannot create the ${kind} AnalysisRun of rollout ${this.name}: ${built.error}`);
+    // CreateWithCollisionCounter: a name already taken gets ".1", ".2", ...
+    const base = built.run.metadata.name as string;
+    for (let i = 0; i < 100; i++) {
+      built.run.metadata.name = i === 0 ? base : `${base}.${i}`;
+      const created = await this.world.createAnalysisRun(this.ns, built.run);
+      if (created) {
+        this.world.event?.(
+          "Normal",
+          "AnalysisRunRunning",
+          `${kind} Analysis Run '${created.metadata.name}' Status New: 'Running' Previous: 'NotFound'`,
+        );
+        return created;
+      }
+    }
+    throw new Error(`cannot find a free name for AnalysisRun ${base}`);
+  }
+
+  /** reconcileAnalysisRuns for both strategies; sets pause/abort from the current runs' phases. */
+  ownedRuns: AnalysisRun[] = [];
+  loadedRuns: Partial<Record<AnalysisKind, AnalysisRun | undefined>> = {};
+
+  /** The runs the status names (c.currentArs), read before anything that depends on them. */
+  async loadAnalysisRuns(): Promise<void> {
+    const uid = this.rollout.metadata.uid;
+    this.ownedRuns = (await this.world.listAnalysisRuns(this.ns)).filter((ar) =>
+      (ar.metadata.ownerReferences ?? []).some((o) => o.controller && o.uid === uid),
+    );
+    const byName = (name: string | undefined) =>
+      name ? this.ownedRuns.find((ar) => ar.metadata.name === name) : undefined;
+    const s = this.status;
+    this.loadedRuns = {
+      Step: byName(s.canary?.currentStepAnalysisRunStatus?.name),
+      Background: byName(s.canary?.currentBackgroundAnalysisRunStatus?.name),
+      PrePromotion: byName(s.blueGreen?.prePromotionAnalysisRunStatus?.name),
+      PostPromotion: byName(s.blueGreen?.postPromotionAnalysisRunStatus?.name),
+    };
+  }
+
+  /** completedPrePromotionAnalysis */
+  completedPrePromotionAnalysis(): boolean {
+    if (!(this.bg as { prePromotionAnalysis?: unknown } | undefined)?.prePromotionAnalysis) return true;
+    const run = this.loadedRuns.PrePromotion;
+    return (
+      run?.status?.phase === "Successful" &&
+      run.metadata.labels?.["rollouts-pod-template-hash"] === podTemplateHashOf(this.newRS)
+    );
+  }
+
+  async reconcileAnalysisRuns(): Promise<void> {
+    this.analysisDecided = true;
+    if (this.ownedRuns.length === 0 && Object.keys(this.loadedRuns).length === 0) await this.loadAnalysisRuns();
+    const owned = this.ownedRuns;
+    const s = this.status;
+    const current = this.loadedRuns;
+    const next: Partial<Record<AnalysisKind, AnalysisRun | undefined>> = {};
+    const cancelAll = isFullyPromoted(s) || this.pause.isAborted() || !!s.promoteFull || !s.stableRS;
+    if (cancelAll) {
+      await this.cancelAnalysisRuns(Object.values(current));
+      next.PrePromotion = current.PrePromotion;
+      next.PostPromotion = current.PostPromotion;
+    } else if (this.canary) {
+      next.Step = await this.reconcileStepAnalysis(current.Step);
+      next.Background = await this.reconcileBackgroundAnalysis(current.Background);
+    } else if (this.bg) {
+      next.PrePromotion = await this.reconcilePromotionAnalysis("PrePromotion", current.PrePromotion);
+      next.PostPromotion = await this.reconcilePromotionAnalysis("PostPromotion", current.PostPromotion);
+    }
+    this.currentRuns = next;
+    const keep = new Set(Object.values(next).flatMap((ar) => (ar ? [ar.metadata.name] : [])));
+    await this.cancelAnalysisRuns(owned.filter((ar) => !keep.has(ar.metadata.name)));
+  }
+
+  async reconcileStepAnalysis(current: AnalysisRun | undefined): Promise<AnalysisRun | undefined> {
+    const { step, index } = this.currentCanaryStep();
+    if ((this.status.pauseConditions ?? []).length > 0 || this.status.abort) return current;
+    const analysis = step?.analysis as RolloutAnalysis | undefined;
+    const fromPreviousStep = !!analysis && !!current && current.metadata.labels?.[STEP_INDEX_LABEL] !== String(index);
+    if (!analysis || (analysis.templates ?? []).length === 0 || index === undefined || fromPreviousStep) {
+      await this.cancelAnalysisRuns([current]);
+      return undefined;
+    }
+    if (this.needsNewAnalysisRun(current)) return this.createAnalysisRun("Step", analysis, index);
+    this.pauseOrAbort(current, "Step-based analysis phase error/failed");
+    return current;
+  }
+
+  async reconcileBackgroundAnalysis(current: AnalysisRun | undefined): Promise<AnalysisRun | undefined> {
+    const analysis = this.canary?.analysis as RolloutAnalysis | undefined;
+    if (!analysis || (analysis.templates ?? []).length === 0) {
+      await this.cancelAnalysisRuns([current]);
+      return undefined;
+    }
+    const s = this.status;
+    const before = analysis.startingStep !== undefined && (s.currentStepIndex ?? 0) < analysis.startingStep;
+    if (isFullyPromoted(s) || !s.stableRS || !s.currentPodHash || before) return undefined;
+    if (this.pauseCondition("InconclusiveAnalysisRun")) return current;
+    if (this.needsNewAnalysisRun(current)) return this.createAnalysisRun("Background", analysis);
+    this.pauseOrAbort(current, "Background analysis phase error/failed");
+    return current;
+  }
+
+  /** reconcilePrePromotionAnalysisRun / reconcilePostPromotionAnalysisRun, reduced to the common path. */
+  async reconcilePromotionAnalysis(
+    kind: "PrePromotion" | "PostPromotion",
+    current: AnalysisRun | undefined,
+  ): Promise<AnalysisRun | undefined> {
+    const bg = this.bg as
+      | { prePromotionAnalysis?: RolloutAnalysis; postPromotionAnalysis?: RolloutAnalysis }
+      | undefined;
+    const analysis = kind === "PrePromotion" ? bg?.prePromotionAnalysis : bg?.postPromotionAnalysis;
+    if (!analysis || !this.newRS) {
+      await this.cancelAnalysisRuns([current]);
+      return undefined;
+    }
+    const hash = podTemplateHashOf(this.newRS);
+    const active = this.status.blueGreen?.activeSelector;
+    if (current && current.metadata.labels?.["rollouts-pod-template-hash"] !== hash) current = undefined;
+    // skipPrePromotionAnalysisRun: nothing to analyse once the new pods are active; post-promotion only runs then.
+    if (kind === "PrePromotion" && active === hash && !current) return undefined;
+    if (kind === "PostPromotion" && (active !== hash || this.status.stableRS === hash)) return current;
+    if (kind === "PrePromotion" && !this.isSaturatedPreview()) return current;
+    if (this.needsNewAnalysisRun(current)) return this.createAnalysisRun(kind, analysis);
+    this.pauseOrAbort(
+      current,
+      kind === "PrePromotion"
+        ? "Blue/green pre-promotion analysis phase error/failed"
+        : "Blue/green post-promotion analysis phase error/failed",
+    );
+    return current;
+  }
+
+  /** The preview ReplicaSet has all the pods it should run before promotion. */
+  isSaturatedPreview(): boolean {
+    const rs = this.newRS;
+    if (!rs) return false;
+    const want = rs.spec.replicas ?? 0;
+    return want > 0 && (rs.status?.availableReplicas ?? 0) >= want;
+  }
+
+  pauseOrAbort(run: AnalysisRun | undefined, prefix: string): void {
+    const phase = run?.status?.phase;
+    if (phase === "Inconclusive") this.pause.addPauseReasons.push("InconclusiveAnalysisRun");
+    else if (phase === "Error" || phase === "Failed") {
+      this.pause.addAbort = true;
+      this.pause.abortMessage = run?.status?.message ? `${prefix}: ${run.status.message}` : prefix;
+    }
+  }
+
+  /** Puts the current runs into the status the way SetCurrentAnalysisRuns does. */
+  applyAnalysisStatus(status: RolloutStatus): void {
+    if (!this.analysisDecided) {
+      if (this.status.canary?.currentStepAnalysisRunStatus || this.status.canary?.currentBackgroundAnalysisRunStatus) {
+        status.canary = {
+          ...(status.canary ?? {}),
+          currentStepAnalysisRunStatus: this.status.canary?.currentStepAnalysisRunStatus,
+          currentBackgroundAnalysisRunStatus: this.status.canary?.currentBackgroundAnalysisRunStatus,
+        };
+      }
+      if (
+        this.bg &&
+        (this.status.blueGreen?.prePromotionAnalysisRunStatus || this.status.blueGreen?.postPromotionAnalysisRunStatus)
+      ) {
+        status.blueGreen = {
+          ...(status.blueGreen ?? {}),
+          prePromotionAnalysisRunStatus: this.status.blueGreen?.prePromotionAnalysisRunStatus,
+          postPromotionAnalysisRunStatus: this.status.blueGreen?.postPromotionAnalysisRunStatus,
+        };
+      }
+      return;
+    }
+    const r = this.currentRuns;
+    if (this.canary && (r.Step || r.Background)) {
+      status.canary = {
+        ...(status.canary ?? {}),
+        currentStepAnalysisRunStatus: this.runStatus(r.Step),
+        currentBackgroundAnalysisRunStatus: this.runStatus(r.Background),
+      };
+    }
+    if (this.bg && (r.PrePromotion || r.PostPromotion)) {
+      status.blueGreen = {
+        ...(status.blueGreen ?? {}),
+        prePromotionAnalysisRunStatus: this.runStatus(r.PrePromotion),
+        postPromotionAnalysisRunStatus: this.runStatus(r.PostPromotion),
+      };
+    }
   }
 
   async loadReplicaSets(): Promise<void> {
@@ -592,10 +862,15 @@ class RolloutPass {
       }
       return scaled;
     }
-    // Basic canary: old ReplicaSets go down as far as availability allows (maxUnavailable 25%).
+    // scaleDownOldReplicaSetsForCanary: first cleanupUnhealthyReplicas (an old ReplicaSet's pods that are not
+    // available go at once, else they would hold the surge budget and block the new ReplicaSet), then old
+    // ReplicaSets go down as far as availability allows.
+    const cleaned = await this.cleanupUnhealthyReplicas(others);
+    if (!cleaned) return false;
+    scaled = cleaned.scaled;
     const available = sumOf(this.allRSs, (rs) => rs.status?.availableReplicas);
     let maxScaleDown = available - (this.replicas - this.maxUnavailable());
-    for (const rs of others.sort((a, b) => revisionOf(b) - revisionOf(a))) {
+    for (const rs of cleaned.oldRSs.sort((a, b) => revisionOf(b) - revisionOf(a))) {
       if (this.canary?.trafficRouting) {
         if (this.isReplicaSetReferenced(rs, services)) continue;
         if (!isFullyPromoted(this.status) && !rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION]) continue;
@@ -614,6 +889,29 @@ class RolloutPass {
       scaled = true;
     }
     return scaled;
+  }
+
+  /** cleanupUnhealthyReplicas (rollout/replicaset.go): scales each old ReplicaSet down to its available pods. */
+  async cleanupUnhealthyReplicas(oldRSs: ReplicaSet[]): Promise<{ oldRSs: ReplicaSet[]; scaled: boolean } | undefined> {
+    const sorted = [...oldRSs].sort(
+      (a, b) => createdAt(a) - createdAt(b) || a.metadata.name.localeCompare(b.metadata.name),
+    );
+    let scaled = false;
+    const out: ReplicaSet[] = [];
+    for (const rs of sorted) {
+      const spec = rs.spec.replicas ?? 0;
+      const available = rs.status?.availableReplicas ?? 0;
+      if (spec === 0 || spec === available) {
+        out.push(rs);
+        continue;
+      }
+      // Upstream refuses "to scale down ... -> more" and gives up scaling old ReplicaSets in this pass.
+      if (available > spec) return undefined;
+      await this.scaleReplicaSet(rs, available);
+      scaled = true;
+      out.push(this.allRSs.find((x) => x.metadata.name === rs.metadata.name) ?? rs);
+    }
+    return { oldRSs: out, scaled };
   }
 
   async reconcileRevisionHistoryLimit(): Promise<void> {
@@ -880,6 +1178,7 @@ class RolloutPass {
   }
 
   async persistStatus(status: RolloutStatus): Promise<void> {
+    this.applyAnalysisStatus(status);
     status.observedGeneration = String(this.rollout.metadata.generation ?? 1);
     if (this.rollout.spec.workloadRef && this.workloadGeneration !== undefined) {
       status.workloadObservedGeneration = String(this.workloadGeneration);
@@ -1043,6 +1342,8 @@ class RolloutPass {
       this.pause.removePauseReasons.push("BlueGreenPause");
       return;
     }
+    // Not ready for pause: prePromotionAnalysis incomplete.
+    if (!this.completedPrePromotionAnalysis()) return;
     const cond = this.pauseCondition("BlueGreenPause");
     if (cond) {
       if (!this.completedBlueGreenPause()) {
@@ -1062,7 +1363,7 @@ class RolloutPass {
     let hash = active.spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
     const newHash = podTemplateHashOf(this.newRS) ?? "";
     if (this.isBlueGreenFastTracked(active)) hash = newHash;
-    if (this.completedBlueGreenPause()) hash = newHash;
+    if (this.completedBlueGreenPause() && this.completedPrePromotionAnalysis()) hash = newHash;
     if (this.status.abort) hash = this.status.stableRS;
     if (hash === undefined || hash === "") return;
     await this.switchServiceSelector(active, hash);
@@ -1085,6 +1386,10 @@ class RolloutPass {
     if (this.status.promoteFull) return "Full promotion requested";
     if (this.isFastRollback()) return "Fast rollback";
     if (this.pause.isAborted()) return "";
+    if ((this.bg as { postPromotionAnalysis?: unknown } | undefined)?.postPromotionAnalysis) {
+      const post = this.currentRuns.PostPromotion ?? this.loadedRuns.PostPromotion;
+      if (post?.status?.phase !== "Successful") return "";
+    }
     return "Completed blue-green update";
   }
 
@@ -1142,8 +1447,10 @@ class RolloutPass {
     await this.reconcileNewReplicaSet();
     await this.reconcileOtherReplicaSets([active, preview]);
     await this.reconcileRevisionHistoryLimit();
+    await this.loadAnalysisRuns();
     this.reconcileBlueGreenPause(active);
     await this.reconcileActiveService(active);
+    await this.reconcileAnalysisRuns();
     await this.syncStatusBlueGreen(preview, active);
   }
 
@@ -1217,8 +1524,9 @@ class RolloutPass {
     if (!step) return false;
     if (step.pause) return this.completedCanaryPauseStep(step);
     if (typeof step.setWeight === "number") return this.atDesiredCanaryCounts();
-    // Steps the simulation does not run (analysis, experiment, setCanaryScale, header and mirror
-    // routes, plugins) complete at once.
+    if (step.analysis) return this.currentRuns.Step?.status?.phase === "Successful";
+    // Steps the simulation does not run (experiment, setCanaryScale, header and mirror routes, plugins)
+    // complete at once.
     return true;
   }
 
@@ -1347,6 +1655,7 @@ class RolloutPass {
     if ((await this.reconcileRestart()) > 0) return;
     await this.reconcileRevisionHistoryLimit();
     await this.reconcileCanaryServices();
+    await this.reconcileAnalysisRuns();
     if (await this.reconcileCanaryReplicaSets()) {
       await this.syncStatusCanary();
       return;

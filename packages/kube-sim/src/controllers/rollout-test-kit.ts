@@ -14,6 +14,11 @@ export const NS = "default";
 export const PATHS = {
   rollouts: `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`,
   canaries: `/apis/flagger.app/v1beta1/namespaces/${NS}/canaries`,
+  analysisRuns: `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns`,
+  analysisTemplates: `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysistemplates`,
+  clusterAnalysisTemplates: "/apis/argoproj.io/v1alpha1/clusteranalysistemplates",
+  metricTemplates: `/apis/flagger.app/v1beta1/namespaces/${NS}/metrictemplates`,
+  jobs: `/apis/batch/v1/namespaces/${NS}/jobs`,
   replicaSets: `/apis/apps/v1/namespaces/${NS}/replicasets`,
   deployments: `/apis/apps/v1/namespaces/${NS}/deployments`,
   services: `/api/v1/namespaces/${NS}/services`,
@@ -170,10 +175,16 @@ export interface HookServer extends AsyncDisposable {
   calls: HookCall[];
   /** Status code answered on `path` (default 200). */
   respond(path: string, status: number): void;
+  /** Holds every request to `path` unanswered until the returned function is called (a hanging webhook). */
+  hold(path: string): () => void;
+  /** How many requests are being held right now. */
+  held(): number;
 }
 
 export async function hookServer(): Promise<HookServer> {
   const statuses = new Map<string, number>();
+  const holds = new Map<string, Array<() => void>>();
+  let heldNow = 0;
   const calls: HookCall[] = [];
   const server = createServer((req: IncomingMessage, res) => {
     let body = "";
@@ -183,9 +194,18 @@ export async function hookServer(): Promise<HookServer> {
     req.on("end", () => {
       const path = req.url ?? "/";
       calls.push({ path, body: body ? JSON.parse(body) : undefined, authorization: req.headers.authorization });
-      const status = statuses.get(path) ?? 200;
-      res.statusCode = status;
-      res.end(status < 300 ? "ok" : "gate closed");
+      const answer = () => {
+        const status = statuses.get(path) ?? 200;
+        res.statusCode = status;
+        res.end(status < 300 ? "ok" : "gate closed");
+      };
+      const waiting = holds.get(path);
+      if (!waiting) return answer();
+      heldNow++;
+      waiting.push(() => {
+        heldNow--;
+        answer();
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -194,6 +214,15 @@ export async function hookServer(): Promise<HookServer> {
     url: `http://127.0.0.1:${port}`,
     calls,
     respond: (path, status) => statuses.set(path, status),
+    hold(path) {
+      const waiting: Array<() => void> = [];
+      holds.set(path, waiting);
+      return () => {
+        holds.delete(path);
+        for (const release of waiting.splice(0)) release();
+      };
+    },
+    held: () => heldNow,
     async [Symbol.asyncDispose]() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -207,4 +236,65 @@ export function podTemplate(app: string, image: string): Obj {
 
 export function isReady(pod: Obj): boolean {
   return (pod.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
+}
+
+/** A loopback server that speaks Prometheus' `/api/v1/query` (form POST or GET) and serves JSON for web metrics. */
+export interface MetricsServer extends AsyncDisposable {
+  url: string;
+  /** Queries received, in order. */
+  queries: string[];
+  /** Answers a query containing `match` with a vector of these sample values (`[]` for an empty vector). */
+  vector(match: string, values: number[]): void;
+  /** Answers GET `path` with this JSON body and status. */
+  json(path: string, body: unknown, status?: number): void;
+}
+
+export async function metricsServer(): Promise<MetricsServer> {
+  const vectors: Array<[string, number[]]> = [];
+  const documents = new Map<string, { body: unknown; status: number }>();
+  const queries: string[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.on("data", (chunk) => {
+      body += chunk;
+    });
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      res.setHeader("Content-Type", "application/json");
+      if (url.pathname === "/api/v1/query") {
+        const params = req.method === "POST" ? new URLSearchParams(body) : url.searchParams;
+        const query = params.get("query") ?? "";
+        const time = Number(params.get("time") ?? "0");
+        queries.push(query);
+        const found = [...vectors].reverse().find(([match]) => query.includes(match));
+        if (!found) {
+          res.statusCode = 400;
+          res.end(JSON.stringify({ status: "error", errorType: "bad_data", error: `no series for ${query}` }));
+          return;
+        }
+        res.end(
+          JSON.stringify({
+            status: "success",
+            data: { resultType: "vector", result: found[1].map((v) => ({ metric: {}, value: [time, String(v)] })) },
+          }),
+        );
+        return;
+      }
+      const doc = documents.get(url.pathname);
+      res.statusCode = doc?.status ?? 404;
+      res.end(JSON.stringify(doc?.body ?? { error: "not found" }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    queries,
+    vector: (match, values) => vectors.push([match, values]),
+    json: (path, body, status = 200) => documents.set(path, { body, status }),
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -9,7 +9,9 @@ import type { KubeObject } from "../crds.js";
 import { KubeApiError } from "../errors.js";
 import type { ResourceType } from "../resources.js";
 import type { Store } from "../store.js";
+import type { AnalysisRun } from "./analysisrun.js";
 import type { Deployment, Pod, ReplicaSet, Rollout, Service } from "./argo-rollout-types.js";
+import { type AnalysisTemplateObject, referencedAnalyses } from "./rollout-analysis.js";
 import { type RolloutWorld, reconcileRollout } from "./rollout-reconcile.js";
 import { type ControllerContext, defineController, type ObjectKey } from "./runtime.js";
 
@@ -18,6 +20,9 @@ const REPLICA_SET = { apiVersion: "apps/v1", kind: "ReplicaSet" };
 const SERVICE = { apiVersion: "v1", kind: "Service" };
 const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" };
 const POD = { apiVersion: "v1", kind: "Pod" };
+const ANALYSIS_RUN = { apiVersion: "argoproj.io/v1alpha1", kind: "AnalysisRun" };
+const ANALYSIS_TEMPLATE = { apiVersion: "argoproj.io/v1alpha1", kind: "AnalysisTemplate" };
+const CLUSTER_ANALYSIS_TEMPLATE = { apiVersion: "argoproj.io/v1alpha1", kind: "ClusterAnalysisTemplate" };
 
 /**
  * Which Rollouts reference a Service or a Deployment, filled in by each reconcile. Watch mappings get only the
@@ -39,16 +44,30 @@ function rememberReferences(rollout: Rollout): void {
     if (svc) names.push(refKey(ns, "Service", svc));
   }
   if (rollout.spec?.workloadRef?.name) names.push(refKey(ns, "Deployment", rollout.spec.workloadRef.name));
+  if (rollout.spec?.strategy) {
+    for (const ref of referencedAnalyses(rollout.spec)) {
+      for (const t of ref.analysis.templates ?? []) {
+        names.push(
+          t.clusterScope
+            ? refKey(undefined, "ClusterAnalysisTemplate", t.templateName)
+            : refKey(ns, "AnalysisTemplate", t.templateName),
+        );
+      }
+    }
+  }
   for (const key of names) {
     const set = referrers.get(key) ?? new Set<string>();
-    set.add(rollout.metadata.name);
+    set.add(`${ns ?? ""}\u0000${rollout.metadata.name}`);
     referrers.set(key, set);
   }
 }
 
 function referrersOf(obj: KubeObject): ObjectKey[] {
   const set = referrers.get(refKey(obj.metadata.namespace, obj.kind, obj.metadata.name ?? ""));
-  return [...(set ?? [])].map((name) => ({ namespace: obj.metadata.namespace, name }));
+  return [...(set ?? [])].map((entry) => {
+    const [namespace, name] = entry.split("\u0000") as [string, string];
+    return { namespace: namespace || undefined, name };
+  });
 }
 
 function typeOf(store: Store, ref: { apiVersion: string; kind: string }): ResourceType {
@@ -101,6 +120,22 @@ export function rolloutWorld(ctx: ControllerContext): RolloutWorld {
     deletePod: async (ns, name) => {
       store.delete(typeOf(store, POD), ns, name);
     },
+    getAnalysisTemplate: async (ns, name) =>
+      clone<AnalysisTemplateObject | undefined>(peek(ANALYSIS_TEMPLATE, ns, name)),
+    getClusterAnalysisTemplate: async (name) =>
+      clone<AnalysisTemplateObject | undefined>(store.peek(typeOf(store, CLUSTER_ANALYSIS_TEMPLATE), undefined, name)),
+    listAnalysisRuns: async (ns) => clone<AnalysisRun[]>(store.listRaw(typeOf(store, ANALYSIS_RUN), ns).items),
+    createAnalysisRun: async (ns, run) => {
+      try {
+        return clone<AnalysisRun>(store.create(typeOf(store, ANALYSIS_RUN), ns, run).object);
+      } catch (error) {
+        if (error instanceof KubeApiError && error.reason === "AlreadyExists") return undefined;
+        throw error;
+      }
+    },
+    patchAnalysisRun: async (ns, name, patch) => {
+      store.patch(typeOf(store, ANALYSIS_RUN), ns, name, "merge", patch);
+    },
   };
 }
 
@@ -117,9 +152,11 @@ function worldFor(ctx: ControllerContext, rollout: Rollout): RolloutWorld {
 export const rolloutController = defineController({
   name: "argo-rollouts",
   for: ROLLOUT,
-  owns: [REPLICA_SET],
+  owns: [REPLICA_SET, ANALYSIS_RUN],
   watches: [
     { ref: SERVICE, map: referrersOf },
+    { ref: ANALYSIS_TEMPLATE, map: referrersOf },
+    { ref: CLUSTER_ANALYSIS_TEMPLATE, map: referrersOf },
     { ref: DEPLOYMENT, map: referrersOf },
   ],
   async reconcile(ctx, key) {

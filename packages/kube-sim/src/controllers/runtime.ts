@@ -2,6 +2,11 @@
  * The controller runtime: a work queue fed by store changes and clock timers, drained one reconcile at a time so
  * that a run is deterministic for a given sequence of API calls and clock moves.
  *
+ * A reconcile that waits on the outside world (a webhook, a metrics query: anything still pending once the
+ * microtask queue is empty) is parked: the queue moves on to other keys while it waits, and that key alone is held
+ * back until it finishes, as each object has its own worker in client-go's work queue. A reconcile that only reads
+ * and writes the store never parks, so in-memory runs stay deterministic. `settle()` waits for parked ones too.
+ *
  * A controller names the kind it reconciles (`for`), the kinds it creates and owns (`owns`: a change to one of
  * them enqueues its controlling owner), and any other kinds it watches with a mapping to keys. `reconcile` may
  * ask to be called again after some clock time (`requeueAfterMs`), which is how waits (readiness delays,
@@ -99,6 +104,8 @@ export class ControllerRuntime {
   private readonly failures = new Map<string, number>();
   private readonly errors: ControllerError[] = [];
   private draining: Promise<void> | undefined;
+  /** Reconciles waiting on I/O, by item id; their keys are not run again until they finish. */
+  private readonly parked = new Map<string, Promise<void>>();
   private scheduled = false;
   private closed = false;
   private readonly unsubscribe: () => void;
@@ -142,8 +149,12 @@ export class ControllerRuntime {
   async settle(): Promise<void> {
     for (;;) {
       if (this.draining) await this.draining;
-      if (this.queue.size === 0) break;
-      await this.drain();
+      if (this.hasRunnable()) {
+        await this.drain();
+        continue;
+      }
+      if (this.parked.size === 0 || this.closed) break;
+      await Promise.race(this.parked.values());
     }
     const error = this.errors.shift();
     this.errors.length = 0;
@@ -155,6 +166,11 @@ export class ControllerRuntime {
     let best: number | undefined;
     for (const t of this.timers.values()) if (best === undefined || t.at < best) best = t.at;
     return best;
+  }
+
+  /** How many reconciles are parked waiting on I/O (a webhook, a metrics query). */
+  get waiting(): number {
+    return this.parked.size;
   }
 
   close(): void {
@@ -178,8 +194,11 @@ export class ControllerRuntime {
     if (this.draining) return this.draining;
     this.draining = (async () => {
       let count = 0;
-      while (!this.closed && this.queue.size > 0) {
-        const [id, item] = this.queue.entries().next().value as [string, QueueItem];
+      for (;;) {
+        if (this.closed) break;
+        const next = this.nextRunnable();
+        if (!next) break;
+        const [id, item] = next;
         this.queue.delete(id);
         if (++count > MAX_RECONCILES_PER_SETTLE) {
           this.record(
@@ -202,28 +221,68 @@ export class ControllerRuntime {
     return this.draining;
   }
 
+  private hasRunnable(): boolean {
+    return this.nextRunnable() !== undefined;
+  }
+
+  /** The oldest queued item whose key has no parked reconcile. */
+  private nextRunnable(): [string, QueueItem] | undefined {
+    for (const entry of this.queue) if (!this.parked.has(entry[0])) return entry;
+    return undefined;
+  }
+
+  /**
+   * Runs one reconcile. One that is still pending after every queued microtask has run (setImmediate fires only
+   * then) waits on I/O: it is parked, and the drain goes on with other keys.
+   */
   private async runOne(id: string, item: QueueItem): Promise<void> {
-    let result: ReconcileResult | undefined;
+    let pending: ReturnType<Controller["reconcile"]>;
     try {
-      result = await item.controller.reconcile(this.ctx, item.key);
-      this.failures.delete(id);
+      pending = item.controller.reconcile(this.ctx, item.key);
     } catch (error) {
-      const failures = (this.failures.get(id) ?? 0) + 1;
-      this.failures.set(id, failures);
-      if (
-        error instanceof KubeApiError &&
-        (error.code === 409 || error.code === 404) &&
-        failures <= MAX_QUICK_RETRIES
-      ) {
-        // Someone changed or removed the object meanwhile: reconcile again from fresh state, as informers do.
-        // Past a few tries in a row it is no race but a bug, reported like any other error.
-        this.enqueue(item.controller, item.key);
-        return;
-      }
-      this.record(new ControllerError(item.controller.name, item.key, error));
-      result = { requeueAfterMs: Math.min(5_000 * 2 ** (failures - 1), 300_000) };
+      this.failed(id, item, error);
+      return;
     }
+    if (!isPromiseLike(pending)) {
+      this.finished(id, item, pending);
+      return;
+    }
+    let done = false;
+    const run = Promise.resolve(pending).then(
+      (result) => {
+        done = true;
+        if (!this.closed) this.finished(id, item, result);
+      },
+      (error: unknown) => {
+        done = true;
+        if (!this.closed) this.failed(id, item, error);
+      },
+    );
+    await Promise.race([run, new Promise<void>((resolve) => setImmediate(resolve))]);
+    if (done) return;
+    const parked = run.finally(() => {
+      this.parked.delete(id);
+      if (this.queue.size > 0) this.schedule();
+    });
+    this.parked.set(id, parked);
+  }
+
+  private finished(id: string, item: QueueItem, result: ReconcileResult | undefined): void {
+    this.failures.delete(id);
     if (result?.requeueAfterMs !== undefined) this.requeueAfter(id, item, result.requeueAfterMs);
+  }
+
+  private failed(id: string, item: QueueItem, error: unknown): void {
+    const failures = (this.failures.get(id) ?? 0) + 1;
+    this.failures.set(id, failures);
+    if (error instanceof KubeApiError && (error.code === 409 || error.code === 404) && failures <= MAX_QUICK_RETRIES) {
+      // Someone changed or removed the object meanwhile: reconcile again from fresh state, as informers do.
+      // Past a few tries in a row it is no race but a bug, reported like any other error.
+      this.enqueue(item.controller, item.key);
+      return;
+    }
+    this.record(new ControllerError(item.controller.name, item.key, error));
+    this.requeueAfter(id, item, Math.min(5_000 * 2 ** (failures - 1), 300_000));
   }
 
   private record(error: ControllerError): void {
@@ -262,6 +321,10 @@ export class ControllerRuntime {
         if (sameKind(e.object, w.ref)) for (const key of w.map(e.object)) this.enqueue(c, key);
     }
   }
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | undefined)?.then === "function";
 }
 
 export function keyOf(obj: KubeObject): ObjectKey {

@@ -219,9 +219,19 @@ describe("kubectl against kube-sim", () => {
     );
     const ns = JSON.parse((await kubectl(sim, "get", "namespace", "demo", "-o", "json")).stdout);
     expect(ns.metadata.labels).toEqual({ "kubernetes.io/metadata.name": "demo" });
-    const deployment = await kubectl(sim, "-n", "demo", "create", "deployment", "web", "--image=web:1");
-    expect(deployment.code).toBe(1);
-    expect(deployment.stderr).toContain("send JSON instead (kubectl apply -f or kubectl create -f)");
+    // CronJob protobuf is not decoded (Deployment, Service and Job are: see kubectl-create.test.ts).
+    const cronjob = await kubectl(
+      sim,
+      "-n",
+      "demo",
+      "create",
+      "cronjob",
+      "nightly",
+      "--image=x",
+      "--schedule=0 3 * * *",
+    );
+    expect(cronjob.code).toBe(1);
+    expect(cronjob.stderr).toContain("not batch/v1 CronJob; send JSON instead (kubectl apply -f or kubectl create -f)");
   });
 
   it("supports describe, diff, scale, wait, label, annotate, get -o yaml and get -w", async () => {

@@ -8,10 +8,11 @@ export function kubectl(
   sim: KubeSim,
   args: string[],
   stdin?: string,
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(KUBECTL, args, {
-      env: { ...process.env, KUBECONFIG: sim.kubeconfigPath },
+      env: { ...process.env, KUBECONFIG: sim.kubeconfigPath, ...env },
       timeout: 30_000,
     });
     let stdout = "";

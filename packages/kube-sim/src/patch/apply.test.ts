@@ -1,6 +1,6 @@
 // Field sets and paths of server-side apply, as the real server writes and prints them.
 import { describe, expect, it } from "vitest";
-import { fieldSetOf, leaves, printPath, serverSideApply } from "./apply.js";
+import { fieldSetOf, leaves, type ManagedFieldsEntry, printPath, recordUpdate, serverSideApply } from "./apply.js";
 
 describe("fieldSetOf", () => {
   it.each([
@@ -61,6 +61,37 @@ describe("printPath", () => {
   });
 });
 
+describe("recordUpdate (operation Update entries)", () => {
+  const base = { manager: "edit", apiVersion: "v1", time: "t", kind: "ConfigMap", custom: false };
+  it("gives a writer the fields it set or changed and takes them from the managers that had them", () => {
+    const applied: ManagedFieldsEntry = {
+      manager: "ssa",
+      operation: "Apply",
+      apiVersion: "v1",
+      time: "t0",
+      fieldsType: "FieldsV1",
+      fieldsV1: { "f:data": { "f:x": {}, "f:y": {} } },
+    };
+    const live = { metadata: { name: "c" }, data: { x: "1", y: "1" } };
+    const next = { metadata: { name: "c" }, data: { x: "2", y: "1", z: "3" } };
+    const out = recordUpdate({ ...base, live, next, entries: [applied] });
+    expect(out.map((e) => [e.manager, e.operation, leaves(e.fieldsV1)])).toEqual([
+      ["ssa", "Apply", [["f:data", "f:y"]]],
+      [
+        "edit",
+        "Update",
+        [
+          ["f:data", "."],
+          ["f:data", "f:x"],
+          ["f:data", "f:z"],
+        ],
+      ],
+    ]);
+    // Nothing changed: nothing recorded.
+    expect(recordUpdate({ ...base, live: next, next, entries: out })).toBe(out);
+  });
+});
+
 describe("serverSideApply", () => {
   const live = {
     apiVersion: "v1",
@@ -90,7 +121,10 @@ describe("serverSideApply", () => {
 
   it("reports a changed field owned by another manager, and with force drops that manager's now-empty entry", () => {
     const refused = serverSideApply({ ...input, live, applied: { data: { x: "2" } }, force: false });
-    expect(refused).toEqual({ ok: false, conflicts: [{ manager: "a", path: ".data.x" }] });
+    expect(refused).toEqual({
+      ok: false,
+      conflicts: [{ manager: "a", printed: '"a"', identifier: '{"manager":"a","operation":"Apply"}', path: ".data.x" }],
+    });
     const forced = serverSideApply({ ...input, live, applied: { data: { x: "2" } }, force: true });
     expect(forced.ok && forced.object.data).toEqual({ x: "2" });
     expect(forced.ok && forced.managedFields.map((e) => [e.manager, leaves(e.fieldsV1)])).toEqual([

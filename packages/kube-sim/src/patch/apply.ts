@@ -24,6 +24,10 @@ export interface ManagedFieldsEntry {
 
 export interface ApplyConflict {
   manager: string;
+  /** The manager as k8s.io/apiserver's printManager words it: `"kubectl-scale" with subresource "scale" using apps/v1`. */
+  printed: string;
+  /** The manager identifier the apiserver sorts conflicts by (the entry as JSON without time and fields). */
+  identifier: string;
   /** As structured-merge-diff prints paths: `.spec.replicas`, `.spec.template.spec.containers[name="web"].image`. */
   path: string;
 }
@@ -225,7 +229,12 @@ export function serverSideApply(input: ApplyInput): ApplyOutcome {
     for (const path of myLeaves) {
       if (!has(other.fieldsV1, path)) continue;
       if (stable(valueAt(live, path)) === stable(valueAt(merged, path))) continue;
-      conflicts.push({ manager: other.manager, path: printPath(path) });
+      conflicts.push({
+        manager: other.manager,
+        printed: printManager(other),
+        identifier: managerIdentifier(other),
+        path: printPath(path),
+      });
       taken.set(other, [...(taken.get(other) ?? []), path]);
     }
   }
@@ -269,6 +278,107 @@ export function serverSideApply(input: ApplyInput): ApplyOutcome {
         .filter((e): e is ManagedFieldsEntry => e !== undefined)
     : [...kept, entry];
   return { ok: true, object: merged, managedFields };
+}
+
+/** k8s.io/apiserver fieldmanager's BuildManagerIdentifier: the entry as JSON without time and fields (and, for Apply, apiVersion). */
+function managerIdentifier(e: ManagedFieldsEntry): string {
+  return JSON.stringify({
+    manager: e.manager,
+    operation: e.operation,
+    ...(e.operation === "Update" && e.apiVersion ? { apiVersion: e.apiVersion } : {}),
+    ...(e.subresource ? { subresource: e.subresource } : {}),
+  });
+}
+
+/** k8s.io/apiserver fieldmanager's printManager (the identifier carries no time, so no "at ..."). */
+function printManager(e: ManagedFieldsEntry): string {
+  let out = JSON.stringify(e.manager);
+  if (e.subresource) out += ` with subresource ${JSON.stringify(e.subresource)}`;
+  if (e.operation === "Update") out += ` using ${e.apiVersion}`;
+  return out;
+}
+
+export interface UpdateInput {
+  /** The object before the write; undefined for a create. */
+  live: Json | undefined;
+  /** The object as it will be stored. */
+  next: Json;
+  /** The entries to start from (the live object's, or the ones the client sent). */
+  entries: ManagedFieldsEntry[];
+  manager: string;
+  apiVersion: string;
+  time: string;
+  kind: string;
+  custom: boolean;
+  /** "status" or "scale" for writes to a subresource. */
+  subresource?: string;
+}
+
+function addPath(set: FieldSet, path: string[]): void {
+  let node = set;
+  for (const segment of path) {
+    node[segment] ??= {};
+    node = node[segment] as FieldSet;
+  }
+}
+
+/** The fields of an object a non-apply write can own: everything but server-set metadata (status included). */
+function writableSet(obj: Json, kind: string, custom: boolean, subresource: string | undefined): FieldSet {
+  if (subresource === "scale") {
+    const replicas = isPlainObject(obj.spec) ? obj.spec.replicas : undefined;
+    return replicas === undefined ? {} : { "f:spec": { "f:replicas": {} } };
+  }
+  const set = fieldSetOf(obj, kind, custom);
+  if (subresource === "status") {
+    const status = isPlainObject(obj.status) ? objectSet(obj.status, ["status"], kind, custom) : undefined;
+    return status ? { "f:status": status } : {};
+  }
+  return set;
+}
+
+/**
+ * The managedFields after a create, update or patch (operation Update), as k8s.io/apiserver's fieldmanager keeps
+ * them: the writer's entry (one per manager, apiVersion and subresource) gains every field the write set or
+ * changed; other managers lose those fields and any the write removed; entries left empty go. Pure.
+ */
+export function recordUpdate(input: UpdateInput): ManagedFieldsEntry[] {
+  const { live, next, manager, kind, custom, subresource } = input;
+  const after = writableSet(next, kind, custom, subresource);
+  const before = live ? writableSet(live, kind, custom, subresource) : {};
+  const changed = leaves(after).filter(
+    (p) => live === undefined || stable(valueAt(live, p)) !== stable(valueAt(next, p)),
+  );
+  const removed = leaves(before).filter((p) => valueAt(next, p) === undefined);
+  if (changed.length === 0 && removed.length === 0) return input.entries;
+  const isMine = (e: ManagedFieldsEntry) =>
+    e.manager === manager &&
+    e.operation === "Update" &&
+    e.apiVersion === input.apiVersion &&
+    (e.subresource ?? "") === (subresource ?? "");
+  const previous = input.entries.find(isMine);
+  const mine = without(previous?.fieldsV1 ?? {}, removed);
+  for (const p of changed) addPath(mine, p);
+  const entry: ManagedFieldsEntry = {
+    manager,
+    operation: "Update",
+    apiVersion: input.apiVersion,
+    time: input.time,
+    fieldsType: "FieldsV1",
+    fieldsV1: mine,
+    ...(subresource ? { subresource } : {}),
+  };
+  const drop = [...changed, ...removed];
+  const out: ManagedFieldsEntry[] = [];
+  for (const e of input.entries) {
+    if (e === previous) {
+      out.push(entry);
+      continue;
+    }
+    const kept = { ...e, fieldsV1: without(e.fieldsV1, drop) };
+    if (Object.keys(kept.fieldsV1).length > 0) out.push(kept);
+  }
+  if (!previous) out.push(entry);
+  return out;
 }
 
 function withoutManaged(obj: Json): Json {

@@ -8,4 +8,11 @@ export const PATCH_CONTENT_TYPES = {
   strategic: "application/strategic-merge-patch+json",
   apply: "application/apply-patch+yaml",
 } as const;
-export { type ApplyConflict, type FieldSet, fieldSetOf, type ManagedFieldsEntry, serverSideApply } from "./apply.js";
+export {
+  type ApplyConflict,
+  type FieldSet,
+  fieldSetOf,
+  type ManagedFieldsEntry,
+  recordUpdate,
+  serverSideApply,
+} from "./apply.js";

@@ -14,12 +14,32 @@ import type { PatchType, Propagation, Store } from "../store.js";
 import type { FieldValidation } from "../validation.js";
 import { openWatch, type WatchEvent } from "../watch.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./discovery.js";
-import { openApiV3GroupVersion, openApiV3Index, parseOpenApiPath } from "./openapi.js";
+import { toCoreEvent, toEventsV1 } from "./events-v1.js";
+import {
+  OPENAPI_V2_PROTOBUF,
+  openApiV2Json,
+  openApiV2Protobuf,
+  openApiV3GroupVersion,
+  openApiV3Index,
+  parseOpenApiPath,
+} from "./openapi.js";
 import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from "./protobuf.js";
 import { BadPathError, parsePath, type ResourceRequest } from "./routes.js";
 import { toTable, wantsTable } from "./table.js";
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** How much of an unread or refused body is read and dropped so the connection stays usable; past it, closed. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A boolean query parameter as apimachinery's `Convert_Slice_string_To_bool` reads it: absent is false, and so are
+ * "0" and "false" (any case); every other value, the empty string included, is true (`?watch=True`, `?watch=`).
+ */
+export function queryBool(query: URLSearchParams, name: string): boolean {
+  const v = query.get(name);
+  if (v === null) return false;
+  return !(v === "0" || v.toLowerCase() === "false");
+}
 
 const notFoundPath = () => new KubeApiError(404, "NotFound", "the server could not find the requested resource", {});
 
@@ -57,12 +77,25 @@ function sendError(res: ServerResponse, error: KubeApiError): void {
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES)
-      throw new KubeApiError(413, "BadRequest", `the request body is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
+  // Not `for await`: leaving it early destroys the socket. Past the limit the body stops being kept, and the rest
+  // is dropped by drain() before the 413 goes out, so the client reads it on a usable connection.
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off("data", onData);
+        req.pause();
+        resolve();
+      } else chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve());
+    req.once("error", reject);
+    req.once("close", () => (req.complete ? resolve() : reject(new Error("the client closed the request"))));
+  });
+  if (size > MAX_BODY_BYTES)
+    // apiserver: errors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", limit))
+    throw new KubeApiError(413, "RequestEntityTooLarge", `Request entity too large: limit is ${MAX_BODY_BYTES}`);
   const raw = Buffer.concat(chunks);
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
   if (type === PROTOBUF_CONTENT_TYPE && raw.length > 0) return decodeProtobuf(raw);
@@ -88,7 +121,7 @@ function verbOf(method: string, r: ResourceRequest, query: URLSearchParams): str
   switch (method) {
     case "GET":
     case "HEAD":
-      if (r.legacyWatch || query.get("watch") === "true" || query.get("watch") === "1") return "watch";
+      if (r.legacyWatch || queryBool(query, "watch")) return "watch";
       return r.name === undefined ? "list" : "get";
     case "POST":
       return "create";
@@ -101,6 +134,21 @@ function verbOf(method: string, r: ResourceRequest, query: URLSearchParams): str
     default:
       return method.toLowerCase();
   }
+}
+
+/**
+ * Who a create, update or patch is recorded for in managedFields: `?fieldManager=`, else (as the apiserver's
+ * prefixFromUserAgent) the User-Agent up to its first "/", printable characters only, at most 128.
+ */
+function writeManagerOf(req: IncomingMessage, query: URLSearchParams): string | undefined {
+  const given = query.get("fieldManager");
+  if (given) return given;
+  const agent = (req.headers["user-agent"] ?? "").split("/")[0] ?? "";
+  const printable = [...agent]
+    .filter((c) => c >= " " && c !== "\u007f")
+    .join("")
+    .slice(0, 128);
+  return printable === "" ? undefined : printable;
 }
 
 function fieldValidationOf(query: URLSearchParams): FieldValidation {
@@ -153,7 +201,7 @@ function sendLog(res: ServerResponse, pod: KubeObject, query: URLSearchParams): 
     throw apiErrors.badRequest(`container "${c.name}" in pod "${pod.metadata.name}" is waiting to start: ${reason}`);
   }
   const line = `kube-sim: container ${c.name} started from image ${c.image} (simulated: no process runs)\n`;
-  const text = query.get("timestamps") === "true" ? `${started} ${line}` : line;
+  const text = queryBool(query, "timestamps") ? `${started} ${line}` : line;
   res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": String(Buffer.byteLength(text)) });
   res.end(text);
 }
@@ -205,8 +253,15 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     // Authorization comes before the resource is looked up, as in the real server.
     if (faults.isDenied(info)) throw forbidden(info);
 
-    const type = store.types.lookup(r.group, r.version, r.resource);
+    const served = store.types.lookup(r.group, r.version, r.resource);
+    if (!served) throw notFoundPath();
+    // An API over another type's storage (events.k8s.io/v1 Events): store calls use the stored type, bodies are
+    // converted on the way in and objects on the way out.
+    const alias = served.storedAs;
+    const type = alias ? store.types.get(alias.group, alias.resource) : served;
     if (!type) throw notFoundPath();
+    const toWire = alias ? toEventsV1 : (o: KubeObject) => o;
+    const readBodyIn = alias ? async (rq: IncomingMessage) => toCoreEvent(await readBody(rq)) : readBody;
     if (type.verbs) {
       // Only the routes for served verbs exist: other verbs on the collection are 405, paths with a name 404.
       if (r.name !== undefined || r.subresource !== undefined) throw notFoundPath();
@@ -226,8 +281,8 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       )
     )
       throw notFoundPath();
-    const version = r.version;
-    const out = (o: KubeObject) => inVersion(o, type, version);
+    const version = alias ? (type.versions[0] as string) : r.version;
+    const out = alias ? toWire : (o: KubeObject) => inVersion(o, type, version);
 
     switch (verb) {
       case "get": {
@@ -255,34 +310,42 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         // Built-in list items carry no apiVersion/kind on the wire; custom resource items do.
         const items = type.custom
           ? result.items.map(out)
-          : result.items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+          : result.items.map((o) => {
+              const { apiVersion: _a, kind: _k, ...rest } = toWire(o);
+              return rest;
+            });
         return sendJson(res, 200, {
           kind: `${type.kind}List`,
-          apiVersion: apiVersionOf(type.group, version),
+          apiVersion: apiVersionOf(served.group, r.version),
           metadata,
           items,
         });
       }
       case "watch":
-        return startWatch(req, res, type, version, ns, r, query);
+        return startWatch(req, res, type, version, ns, r, query, alias ? served : undefined);
       case "create": {
         if (r.name !== undefined && r.subresource === undefined)
           throw apiErrors.methodNotAllowed(`the server does not allow this method on the requested resource`);
-        const body = await readBody(req);
+        const body = await readBodyIn(req);
         const { object, warnings } = store.create(type, ns, body, {
           dryRun: dryRunOf(query),
           fieldValidation: fieldValidationOf(query),
           version,
+          manager: writeManagerOf(req, query),
         });
         return sendJson(res, 201, out(object), warnings);
       }
       case "update":
       case "patch": {
-        const body = await readBody(req);
+        if (alias && verb === "patch") return patchAlias(req, res, type, ns, r.name as string, query, toWire);
+        const body = await readBodyIn(req);
         const name = r.name as string;
         const options = { dryRun: dryRunOf(query), fieldValidation: fieldValidationOf(query), version };
         if (r.subresource === "scale")
-          return writeScale(res, type, ns, name, verb, body, req.headers["content-type"] ?? "");
+          return writeScale(res, type, ns, name, verb, body, req.headers["content-type"] ?? "", {
+            dryRun: options.dryRun,
+            manager: writeManagerOf(req, query),
+          });
         const sub = r.subresource === "status" ? { subresource: "status" as const } : {};
         if (verb === "patch" && isApply(req.headers["content-type"] ?? "")) {
           if (r.subresource !== undefined)
@@ -299,14 +362,15 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
           const applied = store.apply(type, ns, name, body, {
             ...options,
             manager,
-            force: query.get("force") === "true",
+            force: queryBool(query, "force"),
           });
           return sendJson(res, applied.created ? 201 : 200, out(applied.object), applied.warnings);
         }
+        const write = { ...options, ...sub, manager: writeManagerOf(req, query) };
         const result =
           verb === "update"
-            ? store.update(type, ns, name, body, { ...options, ...sub })
-            : store.patch(type, ns, name, patchTypeOf(req.headers["content-type"] ?? ""), body, { ...options, ...sub });
+            ? store.update(type, ns, name, body, write)
+            : store.patch(type, ns, name, patchTypeOf(req.headers["content-type"] ?? ""), body, write);
         return sendJson(res, 200, out(result.object), result.warnings);
       }
       case "delete": {
@@ -348,7 +412,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         });
         return sendJson(res, 200, {
           kind: `${type.kind}List`,
-          apiVersion: apiVersionOf(type.group, version),
+          apiVersion: apiVersionOf(served.group, r.version),
           metadata: { resourceVersion: store.resourceVersion() },
           items: items.map(out),
         });
@@ -356,6 +420,36 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       default:
         throw apiErrors.methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
+  }
+
+  /** A patch to an object served in another shape: patched in that shape, stored back as an update. */
+  async function patchAlias(
+    req: IncomingMessage,
+    res: ServerResponse,
+    type: ResourceType,
+    ns: string | undefined,
+    name: string,
+    query: URLSearchParams,
+    toWire: (o: KubeObject) => KubeObject,
+  ): Promise<void> {
+    const body = await readBody(req);
+    const contentType = req.headers["content-type"] ?? "";
+    if (isApply(contentType))
+      throw apiErrors.badRequest(
+        "kube-sim does not apply server-side to events.k8s.io/v1 Events; apply core/v1 Events",
+      );
+    const current = store.get(type, ns, name);
+    const kind = patchTypeOf(contentType);
+    const wire = toWire(current);
+    const patched = kind === "json" ? applyJson(wire, body) : mergeLike(wire, body);
+    const core = toCoreEvent(patched) as KubeObject;
+    if (isPlainObject(core.metadata)) core.metadata.resourceVersion ??= current.metadata.resourceVersion;
+    const result = store.update(type, ns, name, core, {
+      dryRun: dryRunOf(query),
+      fieldValidation: fieldValidationOf(query),
+      manager: writeManagerOf(req, query),
+    });
+    sendJson(res, 200, toWire(result.object), result.warnings);
   }
 
   function successStatus(type: ResourceType, obj: KubeObject) {
@@ -376,6 +470,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     verb: string,
     body: unknown,
     contentType: string,
+    write: { dryRun: boolean; manager: string | undefined },
   ): void {
     const current = store.get(type, ns, name);
     let scale: unknown = scaleOf(current);
@@ -390,7 +485,18 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         { field: "spec.replicas", message: `Invalid value: ${String(replicas)}: must be greater than or equal to 0` },
       ]);
     }
-    const { object } = store.patch(type, ns, name, "merge", { spec: { replicas } });
+    const { object } = store.patch(
+      type,
+      ns,
+      name,
+      "merge",
+      { spec: { replicas } },
+      {
+        dryRun: write.dryRun,
+        manager: write.manager,
+        managerSubresource: "scale",
+      },
+    );
     sendJson(res, 200, scaleOf(object));
   }
 
@@ -402,16 +508,39 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     ns: string | undefined,
     r: ResourceRequest,
     query: URLSearchParams,
+    served?: ResourceType,
   ): void {
     let fieldSelector = query.get("fieldSelector") ?? undefined;
     if (r.name !== undefined) fieldSelector = [fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(",");
     const pending: string[] = [];
     let started = false;
+    // The real server ends the stream after an ERROR event (e.g. 410 Expired): the client must list again.
+    let ended = false;
+    // `kubectl get -w` asks for Tables: each event carries a one-row Table, the first with the column definitions.
+    const asTable = wantsTable(req.headers.accept);
+    let columnsSent = false;
     const write = (e: WatchEvent) => {
-      const object = e.type === "ERROR" ? e.object : inVersion(e.object, type, version);
+      if (ended) return;
+      let object: unknown;
+      if (e.type === "ERROR") object = e.object;
+      else if (asTable && e.type !== "BOOKMARK") {
+        object = toTable(
+          type,
+          version,
+          [e.object],
+          e.object.metadata.resourceVersion ?? "",
+          undefined,
+          deps.now(),
+          !columnsSent,
+        );
+        columnsSent = true;
+      } else object = served ? toEventsV1(e.object) : inVersion(e.object, type, version);
       const line = `${JSON.stringify({ type: e.type, object })}\n`;
-      if (started) res.write(line);
-      else pending.push(line);
+      if (e.type === "ERROR") ended = true;
+      if (started) {
+        res.write(line);
+        if (ended) res.end();
+      } else pending.push(line);
     };
     const watch = openWatch(
       store,
@@ -432,9 +561,14 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     res.flushHeaders();
     started = true;
     for (const line of pending) res.write(line);
-    if (query.get("allowWatchBookmarks") === "true" && query.get("sendInitialEvents") === "true") {
+    if (ended) {
+      watch.close();
+      res.end();
+      return;
+    }
+    if (queryBool(query, "allowWatchBookmarks") && queryBool(query, "sendInitialEvents")) {
       res.write(
-        `${JSON.stringify({ type: "BOOKMARK", object: { kind: type.kind, apiVersion: apiVersionOf(type.group, version), metadata: { resourceVersion: store.resourceVersion(), annotations: { "k8s.io/initial-events-end": "true" } } } })}\n`,
+        `${JSON.stringify({ type: "BOOKMARK", object: { kind: type.kind, apiVersion: apiVersionOf((served ?? type).group, served ? r.version : version), metadata: { resourceVersion: store.resourceVersion(), annotations: { "k8s.io/initial-events-end": "true" } } } })}\n`,
       );
     }
     watches.add(res);
@@ -442,6 +576,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
     timer?.unref();
     const stop = () => {
+      ended = true;
       watch.close();
       if (timer) clearTimeout(timer);
       watches.delete(res);
@@ -468,6 +603,16 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
     if (parsed.kind === "other") {
       const p = parsed.path.replace(/\/+$/, "");
       if (req.method === "GET" && p === "/version") return sendJson(res, 200, SERVER_VERSION);
+      if (req.method === "GET" && p === "/openapi/v2") {
+        if ((req.headers.accept ?? "").includes(OPENAPI_V2_PROTOBUF)) {
+          const body = openApiV2Protobuf();
+          // kube-openapi answers the protobuf form as an octet stream (Go's mime parser refuses the "@" in the type).
+          res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": String(body.length) });
+          res.end(body);
+          return;
+        }
+        return sendJson(res, 200, openApiV2Json());
+      }
       const openapi = req.method === "GET" ? parseOpenApiPath(p) : undefined;
       if (openapi === "index") return sendJson(res, 200, openApiV3Index(store.types));
       if (openapi) {
@@ -500,11 +645,15 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
 
   return {
     handle(req, res) {
-      route(req, res).catch((error: unknown) => {
+      route(req, res).catch(async (error: unknown) => {
         if (res.headersSent) {
           res.destroy();
           return;
         }
+        // A request refused before its body was read (an injected fault, a denial, a bad path, a body too large):
+        // read the rest and drop it before answering, so the client has finished sending and the next request on
+        // this keep-alive connection starts where the parser expects it. A body too large even to drop: close.
+        if (!(await drain(req))) res.setHeader("Connection", "close");
         if (error instanceof KubeApiError) sendError(res, error);
         else sendError(res, apiErrors.internal((error as Error)?.message ?? String(error), error));
       });
@@ -514,6 +663,37 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       watches.clear();
     },
   };
+}
+
+/** Reads and drops what is left of a request body; false when it was more than MAX_DRAIN_BYTES or broke off. */
+function drain(req: IncomingMessage): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  if (req.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = (ok: boolean) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_DRAIN_BYTES) {
+        req.pause();
+        done(false);
+      }
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(req.complete);
+    const onError = () => done(false);
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+    req.resume();
+  });
 }
 
 /** RBAC's refusal, worded as `k8s.io/apiserver` and the RBAC authorizer word it. */

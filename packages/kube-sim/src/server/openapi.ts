@@ -63,3 +63,37 @@ export function parseOpenApiPath(pathname: string): { group: string; version: st
   if (m) return { group: m[1] as string, version: m[2] as string };
   return undefined;
 }
+
+/**
+ * `/openapi/v2`: an empty Swagger 2.0 document (no definitions). kubectl downloads it to validate, client-side,
+ * objects whose kind the OpenAPI v3 documents do not list (kinds that are not installed); a kind with no definition
+ * is not validated there, so kubectl goes on to report `no matches for kind` for that object and applies the
+ * others, as against a real cluster. client-go asks for it as gnostic protobuf (openapi_v2.Document:
+ * swagger = 1, info = 2; Info: title = 1, version = 2); other clients get JSON.
+ */
+export const OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+const OPENAPI_V2_INFO = { title: "Kubernetes", version: "v1.32.0" };
+
+export function openApiV2Json() {
+  return { swagger: "2.0", info: OPENAPI_V2_INFO, paths: {}, definitions: {} };
+}
+
+function protoString(field: number, value: Buffer): Buffer {
+  const len: number[] = [];
+  let n = value.length;
+  while (n > 0x7f) {
+    len.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  len.push(n);
+  return Buffer.concat([Buffer.from([(field << 3) | 2, ...len]), value]);
+}
+
+export function openApiV2Protobuf(): Buffer {
+  const info = Buffer.concat([
+    protoString(1, Buffer.from(OPENAPI_V2_INFO.title)),
+    protoString(2, Buffer.from(OPENAPI_V2_INFO.version)),
+  ]);
+  return Buffer.concat([protoString(1, Buffer.from("2.0")), protoString(2, info)]);
+}

@@ -1,8 +1,9 @@
 /**
  * Just enough of the Kubernetes protobuf encoding to accept what kubectl's generator commands send
- * (`kubectl create namespace|configmap|secret|serviceaccount`): client-go's typed clients encode request bodies
+ * (`kubectl create namespace|configmap|secret|serviceaccount|deployment|job|service`): client-go's typed clients encode request bodies
  * as `application/vnd.kubernetes.protobuf` and do not fall back to JSON. The envelope is "k8s\0" followed by a
- * runtime.Unknown {typeMeta, raw}; `raw` is decoded for Namespace, ConfigMap, Secret and ServiceAccount, with
+ * runtime.Unknown {typeMeta, raw}; `raw` is decoded for Namespace, ConfigMap, Secret, ServiceAccount, Service,
+ * Deployment and Job (the fields kubectl's generators and common manifests set), with
  * field numbers from k8s.io/api/core/v1/generated.proto and apimachinery's meta/v1 ObjectMeta.
  * Other kinds get 415 with a message that names the alternative (kubectl apply -f / create -f send JSON).
  */
@@ -77,16 +78,16 @@ function objectMeta(buf: Buffer): Record<string, unknown> {
   for (const f of fields(buf)) {
     switch (f.num) {
       case 1:
-        meta.name = str(f);
+        if (str(f) !== "") meta.name = str(f);
         break;
       case 2:
-        meta.generateName = str(f);
+        if (str(f) !== "") meta.generateName = str(f);
         break;
       case 3:
-        meta.namespace = str(f);
+        if (str(f) !== "") meta.namespace = str(f);
         break;
       case 6:
-        meta.resourceVersion = str(f);
+        if (str(f) !== "") meta.resourceVersion = str(f);
         break;
       case 11: {
         const [k, v] = map(f.value as Buffer, false);
@@ -180,7 +181,237 @@ const decoders: Record<string, Decoder> = {
   },
 };
 
-const protobufVersions: Record<string, string> = { SelfSubjectAccessReview: "authorization.k8s.io/v1" };
+// ----- Deployment, Job and Service (kubectl create deployment|job|service) -----
+//
+// A message is described field by field with the numbers of k8s.io/api's generated.proto (apps/v1, batch/v1,
+// core/v1) and apimachinery's meta/v1 and util/intstr. Go's gogo-protobuf marshaller writes every non-pointer field,
+// zero values included, so a non-pointer scalar that is zero or empty is dropped (as `omitempty` drops it in JSON);
+// pointer fields (`ptr`) keep their zero (`replicas: 0`). Fields not listed are skipped.
+
+type Kind = "string" | "int" | "bool" | "strings" | "map" | "quantities" | "intstr" | Desc;
+type Spec = [num: number, name: string, kind: Kind, flags?: "ptr" | "repeated"];
+interface Desc {
+  fields: Spec[];
+}
+
+const intOf = (f: Field) => Number(BigInt.asIntN(64, f.value as bigint));
+
+const LabelSelectorRequirement: Desc = {
+  fields: [
+    [1, "key", "string"],
+    [2, "operator", "string"],
+    [3, "values", "strings"],
+  ],
+};
+const LabelSelector: Desc = {
+  fields: [
+    [1, "matchLabels", "map"],
+    [2, "matchExpressions", LabelSelectorRequirement, "repeated"],
+  ],
+};
+const ContainerPort: Desc = {
+  fields: [
+    [1, "name", "string"],
+    [2, "hostPort", "int"],
+    [3, "containerPort", "int"],
+    [4, "protocol", "string"],
+    [5, "hostIP", "string"],
+  ],
+};
+const EnvVar: Desc = {
+  fields: [
+    [1, "name", "string"],
+    [2, "value", "string"],
+  ],
+};
+const ResourceRequirements: Desc = {
+  fields: [
+    [1, "limits", "quantities"],
+    [2, "requests", "quantities"],
+  ],
+};
+const Container: Desc = {
+  fields: [
+    [1, "name", "string"],
+    [2, "image", "string"],
+    [3, "command", "strings"],
+    [4, "args", "strings"],
+    [5, "workingDir", "string"],
+    [6, "ports", ContainerPort, "repeated"],
+    [7, "env", EnvVar, "repeated"],
+    [8, "resources", ResourceRequirements],
+    [13, "terminationMessagePath", "string"],
+    [14, "imagePullPolicy", "string"],
+    [16, "stdin", "bool"],
+    [17, "stdinOnce", "bool"],
+    [18, "tty", "bool"],
+    [20, "terminationMessagePolicy", "string"],
+  ],
+};
+const PodSpec: Desc = {
+  fields: [
+    [2, "containers", Container, "repeated"],
+    [3, "restartPolicy", "string"],
+    [4, "terminationGracePeriodSeconds", "int", "ptr"],
+    [5, "activeDeadlineSeconds", "int", "ptr"],
+    [6, "dnsPolicy", "string"],
+    [7, "nodeSelector", "map"],
+    [8, "serviceAccountName", "string"],
+    [9, "serviceAccount", "string"],
+    [10, "nodeName", "string"],
+    [16, "hostname", "string"],
+    [17, "subdomain", "string"],
+    [19, "schedulerName", "string"],
+    [20, "initContainers", Container, "repeated"],
+    [21, "automountServiceAccountToken", "bool", "ptr"],
+    [24, "priorityClassName", "string"],
+    [30, "enableServiceLinks", "bool", "ptr"],
+  ],
+};
+const PodTemplateSpec: Desc = {
+  fields: [
+    [1, "metadata", { fields: [] }],
+    [2, "spec", PodSpec],
+  ],
+};
+const RollingUpdateDeployment: Desc = {
+  fields: [
+    [1, "maxUnavailable", "intstr", "ptr"],
+    [2, "maxSurge", "intstr", "ptr"],
+  ],
+};
+const DeploymentSpec: Desc = {
+  fields: [
+    [1, "replicas", "int", "ptr"],
+    [2, "selector", LabelSelector],
+    [3, "template", PodTemplateSpec],
+    [
+      4,
+      "strategy",
+      {
+        fields: [
+          [1, "type", "string"],
+          [2, "rollingUpdate", RollingUpdateDeployment],
+        ],
+      },
+    ],
+    [5, "minReadySeconds", "int"],
+    [6, "revisionHistoryLimit", "int", "ptr"],
+    [7, "paused", "bool"],
+    [9, "progressDeadlineSeconds", "int", "ptr"],
+  ],
+};
+const JobSpec: Desc = {
+  fields: [
+    [1, "parallelism", "int", "ptr"],
+    [2, "completions", "int", "ptr"],
+    [3, "activeDeadlineSeconds", "int", "ptr"],
+    [4, "selector", LabelSelector],
+    [5, "manualSelector", "bool", "ptr"],
+    [6, "template", PodTemplateSpec],
+    [7, "backoffLimit", "int", "ptr"],
+    [8, "ttlSecondsAfterFinished", "int", "ptr"],
+    [9, "completionMode", "string", "ptr"],
+    [10, "suspend", "bool", "ptr"],
+  ],
+};
+const ServicePort: Desc = {
+  fields: [
+    [1, "name", "string"],
+    [2, "protocol", "string"],
+    [3, "port", "int"],
+    [4, "targetPort", "intstr"],
+    [5, "nodePort", "int"],
+    [6, "appProtocol", "string", "ptr"],
+  ],
+};
+const ServiceSpec: Desc = {
+  fields: [
+    [1, "ports", ServicePort, "repeated"],
+    [2, "selector", "map"],
+    [3, "clusterIP", "string"],
+    [4, "type", "string"],
+    [5, "externalIPs", "strings"],
+    [7, "sessionAffinity", "string"],
+    [10, "externalName", "string"],
+    [11, "externalTrafficPolicy", "string"],
+    [18, "clusterIPs", "strings"],
+  ],
+};
+
+/** IntOrString {type = 1 (0 int, 1 string), intVal = 2, strVal = 3}. */
+function intOrString(buf: Buffer): number | string {
+  let type = 0;
+  let intVal = 0;
+  let strVal = "";
+  for (const f of fields(buf)) {
+    if (f.num === 1) type = intOf(f);
+    if (f.num === 2) intVal = intOf(f);
+    if (f.num === 3) strVal = str(f);
+  }
+  return type === 1 ? strVal : intVal;
+}
+
+function message(buf: Buffer, desc: Desc, meta = false): Record<string, unknown> {
+  if (meta) return objectMeta(buf);
+  const out: Record<string, unknown> = {};
+  for (const f of fields(buf)) {
+    const spec = desc.fields.find((d) => d[0] === f.num);
+    if (!spec) continue;
+    const [, name, kind, flag] = spec;
+    const ptr = flag === "ptr";
+    if (kind === "string") {
+      const v = str(f);
+      if (v !== "" || ptr) out[name] = v;
+    } else if (kind === "int") {
+      const v = intOf(f);
+      if (v !== 0 || ptr) out[name] = v;
+    } else if (kind === "bool") {
+      const v = intOf(f) !== 0;
+      if (v || ptr) out[name] = v;
+    } else if (kind === "strings") {
+      out[name] = [...((out[name] as string[] | undefined) ?? []), str(f)];
+    } else if (kind === "map" || kind === "quantities") {
+      const [k, v] =
+        kind === "map"
+          ? map(f.value as Buffer, false)
+          : (() => {
+              // map<string, Quantity>: the value is a Quantity message {string = 1}.
+              let key = "";
+              let q = "";
+              for (const g of fields(f.value as Buffer)) {
+                if (g.num === 1) key = str(g);
+                if (g.num === 2) for (const h of fields(g.value as Buffer)) if (h.num === 1) q = str(h);
+              }
+              return [key, q];
+            })();
+      out[name] = { ...((out[name] as Record<string, string> | undefined) ?? {}), [k]: v };
+    } else if (kind === "intstr") {
+      out[name] = intOrString(f.value as Buffer);
+    } else {
+      const value = message(f.value as Buffer, kind, name === "metadata");
+      if (flag === "repeated") out[name] = [...((out[name] as unknown[] | undefined) ?? []), value];
+      else out[name] = value;
+    }
+  }
+  return out;
+}
+
+const specOf =
+  (desc: Desc): Decoder =>
+  (f, obj) => {
+    if (f.num === 2) obj.spec = message(f.value as Buffer, desc);
+  };
+
+decoders.Deployment = specOf(DeploymentSpec);
+decoders.Job = specOf(JobSpec);
+decoders.Service = specOf(ServiceSpec);
+
+const protobufVersions: Record<string, string> = {
+  SelfSubjectAccessReview: "authorization.k8s.io/v1",
+  Deployment: "apps/v1",
+  Job: "batch/v1",
+};
 
 /** Decodes a protobuf request body into the JSON object it stands for, or explains why it cannot. */
 export function decodeProtobuf(body: Buffer): Record<string, unknown> {
@@ -203,7 +434,7 @@ export function decodeProtobuf(body: Buffer): Record<string, unknown> {
       throw new KubeApiError(
         415,
         "UnsupportedMediaType",
-        `kube-sim reads protobuf only for v1 Namespace, ConfigMap, Secret, ServiceAccount and authorization.k8s.io/v1 SelfSubjectAccessReview, not ${apiVersion} ${kind || "(no kind)"}; send JSON instead (kubectl apply -f or kubectl create -f)`,
+        `kube-sim reads protobuf only for v1 Namespace, ConfigMap, Secret, ServiceAccount, Service, apps/v1 Deployment, batch/v1 Job and authorization.k8s.io/v1 SelfSubjectAccessReview, not ${apiVersion} ${kind || "(no kind)"}; send JSON instead (kubectl apply -f or kubectl create -f)`,
       );
     }
     const obj: Record<string, unknown> = { apiVersion, kind };

@@ -367,7 +367,7 @@ describe("API server: custom resources from the upstream CRDs", () => {
     const r = await call(sim.url, "POST", ROLLOUTS, bad);
     expect(r.status).toBe(422);
     expect(r.body.message).toBe(
-      'Rollout.argoproj.io "r" is invalid: spec.replicas: Invalid value: "three": spec.replicas in body must be of type integer: "three"',
+      'Rollout.argoproj.io "r" is invalid: spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"',
     );
   });
 

@@ -4,6 +4,7 @@
  */
 import type { KubeObject } from "../crds.js";
 import type { PrinterColumn, ResourceType } from "../resources.js";
+import { formatSelector, fromLabelSelectorObject, type LabelSelectorObject } from "../selectors.js";
 
 type Obj = Record<string, unknown>;
 
@@ -78,9 +79,106 @@ const ageColumn: Column = {
     o.metadata.creationTimestamp ? humanAge(now - Date.parse(o.metadata.creationTimestamp)) : "<unknown>",
 };
 
-function col(name: string, type: string, cell: (o: KubeObject) => unknown): Column {
-  return { def: { name, type, jsonPath: "", description: name, priority: 0 }, cell };
+function col(name: string, type: string, cell: (o: KubeObject, now: number) => unknown, priority = 0): Column {
+  return { def: { name, type, jsonPath: "", description: name, priority }, cell };
 }
+
+/**
+ * The apiserver always prints tables as `-o wide` (printers.GenerateOptions{Wide: true}); the extra columns have
+ * priority 1 and kubectl shows them only with `-o wide`.
+ */
+const wide = (name: string, type: string, cell: (o: KubeObject, now: number) => unknown) => col(name, type, cell, 1);
+
+/** layoutContainerCells: names and images, comma-separated. */
+function containerCells(o: KubeObject): { names: string; images: string } {
+  const template = spec(o).template as Obj | undefined;
+  const containers = ((template?.spec as Obj | undefined)?.containers ?? []) as Obj[];
+  return {
+    names: containers.map((c) => String(c.name ?? "")).join(","),
+    images: containers.map((c) => String(c.image ?? "")).join(","),
+  };
+}
+
+function selectorCell(o: KubeObject): string {
+  const selector = spec(o).selector;
+  if (selector === undefined || selector === null) return "";
+  try {
+    return formatSelector(fromLabelSelectorObject(selector as LabelSelectorObject));
+  } catch {
+    return "<invalid>";
+  }
+}
+
+const workloadWide = [
+  wide("Containers", "string", (o) => containerCells(o).names),
+  wide("Images", "string", (o) => containerCells(o).images),
+  wide("Selector", "string", selectorCell),
+];
+
+const since = (now: number, t: unknown) =>
+  typeof t === "string" && t !== "" ? humanAge(now - Date.parse(t)) : "<unknown>";
+
+/** printEvent: Last Seen from lastTimestamp (or the series, or firstTimestamp/eventTime), Object as kind/name. */
+function eventTimes(o: KubeObject, now: number): { first: string; last: string; count: number } {
+  const e = o as unknown as Obj;
+  const first = e.firstTimestamp ? since(now, e.firstTimestamp) : since(now, e.eventTime);
+  let last = e.lastTimestamp ? since(now, e.lastTimestamp) : first;
+  let count = num(e.count);
+  const series = e.series as Obj | undefined;
+  if (series) {
+    last = since(now, series.lastObservedTime);
+    count = num(series.count);
+  } else if (count === 0) count = 1;
+  return { first, last, count };
+}
+
+function eventTarget(o: KubeObject): string {
+  const involved = ((o as unknown as Obj).involvedObject ?? {}) as Obj;
+  const kind = String(involved.kind ?? "").toLowerCase();
+  return involved.name ? `${kind}/${String(involved.name)}` : kind;
+}
+
+function eventSource(o: KubeObject): string {
+  const e = o as unknown as Obj;
+  const source = (e.source ?? {}) as Obj;
+  const component = String(source.component || e.reportingComponent || "");
+  const instance = String(source.host || e.reportingInstance || "");
+  return instance ? `${component}, ${instance}` : component;
+}
+
+const eventColumns: Column[] = [
+  col("Last Seen", "string", (o, now) => eventTimes(o, now).last),
+  col("Type", "string", (o) => (o as unknown as Obj).type ?? ""),
+  col("Reason", "string", (o) => (o as unknown as Obj).reason ?? ""),
+  col("Object", "string", eventTarget),
+  wide("Subobject", "string", (o) => (((o as unknown as Obj).involvedObject ?? {}) as Obj).fieldPath ?? ""),
+  wide("Source", "string", eventSource),
+  col("Message", "string", (o) => String((o as unknown as Obj).message ?? "").trim()),
+  wide("First Seen", "string", (o, now) => eventTimes(o, now).first),
+  wide("Count", "string", (o, now) => eventTimes(o, now).count),
+  { ...wide("Name", "string", (o) => o.metadata.name), def: { ...nameColumn.def, priority: 1 } },
+];
+
+function subjects(o: KubeObject): { users: string; groups: string; sas: string } {
+  const list = ((o as unknown as Obj).subjects ?? []) as Obj[];
+  const pick = (kind: string) => list.filter((x) => x.kind === kind);
+  return {
+    users: pick("User")
+      .map((x) => String(x.name))
+      .join(", "),
+    groups: pick("Group")
+      .map((x) => String(x.name))
+      .join(", "),
+    sas: pick("ServiceAccount")
+      .map((x) => `${String(x.namespace ?? "")}/${String(x.name)}`)
+      .join(", "),
+  };
+}
+
+const bindingColumns = (o: KubeObject) => {
+  const ref = ((o as unknown as Obj).roleRef ?? {}) as Obj;
+  return `${String(ref.kind ?? "")}/${String(ref.name ?? "")}`;
+};
 
 const num = (v: unknown) => (typeof v === "number" ? v : 0);
 const spec = (o: KubeObject) => (o.spec ?? {}) as Obj;
@@ -120,6 +218,8 @@ const builtInColumns: Record<string, Column[]> = {
     col("Current", "integer", (o) => num(status(o).replicas)),
     col("Ready", "integer", (o) => num(status(o).readyReplicas)),
   ],
+  "rbac.authorization.k8s.io/rolebindings": [col("Role", "string", bindingColumns)],
+  "rbac.authorization.k8s.io/clusterrolebindings": [col("Role", "string", bindingColumns)],
   "batch/jobs": [
     col("Status", "string", (o) => {
       const conditions = (status(o).conditions ?? []) as Obj[];
@@ -143,6 +243,36 @@ const builtInColumns: Record<string, Column[]> = {
   "coordination.k8s.io/leases": [col("Holder", "string", (o) => spec(o).holderIdentity ?? "")],
 };
 
+/** Priority-1 columns after AGE, in printers.go's order. */
+const wideColumns: Record<string, Column[]> = {
+  "/pods": [
+    wide("IP", "string", (o) => status(o).podIP ?? "<none>"),
+    wide("Node", "string", (o) => spec(o).nodeName ?? "<none>"),
+    wide("Nominated Node", "string", (o) => status(o).nominatedNodeName ?? "<none>"),
+    wide("Readiness Gates", "string", (o) => {
+      const gates = (spec(o).readinessGates ?? []) as Obj[];
+      if (gates.length === 0) return "<none>";
+      const conditions = (status(o).conditions ?? []) as Obj[];
+      const ready = gates.filter((g) =>
+        conditions.some((c) => c.type === g.conditionType && c.status === "True"),
+      ).length;
+      return `${ready}/${gates.length}`;
+    }),
+  ],
+  "apps/deployments": workloadWide,
+  "apps/replicasets": workloadWide,
+  "rbac.authorization.k8s.io/rolebindings": [
+    wide("Users", "string", (o) => subjects(o).users),
+    wide("Groups", "string", (o) => subjects(o).groups),
+    wide("ServiceAccounts", "string", (o) => subjects(o).sas),
+  ],
+  "rbac.authorization.k8s.io/clusterrolebindings": [
+    wide("Users", "string", (o) => subjects(o).users),
+    wide("Groups", "string", (o) => subjects(o).groups),
+    wide("ServiceAccounts", "string", (o) => subjects(o).sas),
+  ],
+};
+
 function columnsFor(type: ResourceType, version: string): Column[] {
   if (type.custom) {
     const defs = type.printerColumns?.get(version) ?? [];
@@ -153,7 +283,9 @@ function columnsFor(type: ResourceType, version: string): Column[] {
       ...(defs.some((d) => d.jsonPath === ".metadata.creationTimestamp") ? [] : [ageColumn]),
     ];
   }
-  return [nameColumn, ...(builtInColumns[`${type.group}/${type.resource}`] ?? []), ageColumn];
+  const key = `${type.group}/${type.resource}`;
+  if (key === "/events") return eventColumns;
+  return [nameColumn, ...(builtInColumns[key] ?? []), ageColumn, ...(wideColumns[key] ?? [])];
 }
 
 function customCell(o: KubeObject, d: PrinterColumn, now: number): unknown {
@@ -171,13 +303,17 @@ export function toTable(
   resourceVersion: string,
   listMeta: Obj | undefined,
   now: number,
+  withColumns = true,
 ) {
   const columns = columnsFor(type, version);
   return {
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",
     metadata: listMeta ?? { resourceVersion },
-    columnDefinitions: columns.map((c) => ({ ...c.def, format: c.def.format ?? "", priority: c.def.priority ?? 0 })),
+    // Watch events after the first carry no definitions, as the apiserver sends them (kubectl reuses the last).
+    columnDefinitions: withColumns
+      ? columns.map((c) => ({ ...c.def, format: c.def.format ?? "", priority: c.def.priority ?? 0 }))
+      : [],
     rows: objects.map((o) => ({
       cells: columns.map((c) => c.cell(o, now)),
       object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata },

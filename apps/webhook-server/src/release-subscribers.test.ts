@@ -1,0 +1,103 @@
+/** The server's release subscribers end to end: a deploy on kube-sim notifies a webhook and writes Kubernetes Events. */
+import { execFile } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { DEPLOY_TOKEN, readEvents, simServerResource } from "./test-server.js";
+
+const run = promisify(execFile);
+const deployHeaders = { Authorization: `Bearer ${DEPLOY_TOKEN}`, "Content-Type": "application/json" };
+
+async function receiver() {
+  const bodies: { body: string; signature: string | undefined }[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      bodies.push({
+        body: Buffer.concat(chunks).toString("utf8"),
+        signature: req.headers["x-rollway-signature-256"] as string | undefined,
+      });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
+}
+
+describe("release subscribers", () => {
+  it("notifies a signed webhook of a deploy waiting for approval and writes its steps as Kubernetes Events", async () => {
+    const hook = await receiver();
+    const dir = mkdtempSync(join(tmpdir(), "rollway-notify-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "url"), hook.url);
+    writeFileSync(join(dir, "key"), "signing-key-0123456789");
+    writeFileSync(
+      join(dir, "demo.notifications.yaml"),
+      `apiVersion: rollway.dev/v1alpha1
+kind: Notifications
+environment: demo
+destinations:
+  audit: { type: webhook, url: { file: ${join(dir, "url")} }, signingKey: { file: ${join(dir, "key")} } }
+subscriptions:
+  - on: [release-started, waiting-for-approval]
+    to: [audit]
+`,
+    );
+    const server = await simServerResource({
+      config: { notifications: [{ file: join(dir, "demo.notifications.yaml") }] },
+    });
+    const res = await fetch(`${server.base}/deploy`, {
+      method: "POST",
+      headers: deployHeaders,
+      body: JSON.stringify({ frontend: { image: "my-registry/image-for-frontend:7.0" } }),
+    });
+    expect(res.status).toBe(200);
+    const { releaseId } = (await res.json()) as { releaseId: string };
+    await readEvents(`${server.base}/releases/${releaseId}/events`, deployHeaders, (events) =>
+      events.some((e) => e.event === "waiting-for-approval"),
+    );
+    await expect.poll(() => hook.bodies.length, { timeout: 10_000 }).toBe(2);
+    const sent = hook.bodies.map((b) => JSON.parse(b.body) as Record<string, string>);
+    expect(sent).toEqual([
+      expect.objectContaining({ event: "release-started", release: releaseId }),
+      expect.objectContaining({
+        event: "waiting-for-approval",
+        release: releaseId,
+        previewUrl: "https://preview.demo.example.com/",
+      }),
+    ]);
+    for (const b of hook.bodies)
+      expect(b.signature).toBe(`sha256=${createHmac("sha256", "signing-key-0123456789").update(b.body).digest("hex")}`);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/rollway_notifications_total\{destination="audit",type="webhook",outcome="sent"\} 2/);
+    expect(server.logs.join("\n")).not.toContain(hook.url);
+
+    // kubectl shows the release on the frontend's Rollout.
+    const kubectl = () =>
+      run(
+        "kubectl",
+        [
+          "get",
+          "events",
+          "-n",
+          "demo",
+          "--field-selector",
+          "involvedObject.name=frontend",
+          "-o",
+          "custom-columns=REASON:.reason,KIND:.involvedObject.kind,MESSAGE:.message",
+        ],
+        { env: { ...process.env, KUBECONFIG: server.cluster.sim.kubeconfigPath } },
+      ).then((r) => r.stdout);
+    await expect.poll(kubectl, { timeout: 10_000 }).toMatch(/WaitingForApproval\s+Rollout\s+release demo-/);
+    const table = await kubectl();
+    expect(table).toMatch(new RegExp(`ReleaseStarted\\s+Rollout\\s+release ${releaseId}: `));
+    expect(table).toMatch(new RegExp(`PreviewReady\\s+Rollout\\s+release ${releaseId}: frontend: `));
+  });
+});
