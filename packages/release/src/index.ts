@@ -43,7 +43,7 @@ export {
   type Strategy,
   type WorkloadKind,
 } from "./environment.js";
-export { ReleaseError, type ReleaseErrorCode } from "./errors.js";
+export { type PlanProblem, ReleaseError, type ReleaseErrorCode } from "./errors.js";
 export {
   type ApprovalGate,
   type OnReleaseEvent,
