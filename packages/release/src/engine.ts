@@ -434,6 +434,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     options: ApplyOptions,
     resumed: boolean,
     configsCreated: string[] = [],
+    targets = new Map<string, Target>(),
   ): Promise<ReleaseRecord> {
     const p = record.plan;
     active.add(record.id);
@@ -462,7 +463,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     const r: Running = {
       record,
       signal: controller.signal,
-      targets: new Map(),
+      targets,
       touched: new Set(),
       emit: (type, message, extra = {}) =>
         options.onEvent?.({ type, release: record.id, environment: p.environment, at: iso(), message, ...extra }),
@@ -707,8 +708,9 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     let servedBefore: Record<string, PodTemplate>;
     let current: ReleasePlan;
     let configsCreated: string[] = [];
+    const targets = new Map<string, Target>();
     try {
-      ({ servedBefore, plan: current } = await readServedBefore(p));
+      ({ servedBefore, plan: current } = await readServedBefore(p, targets));
     } catch (error) {
       await lease.release().catch(() => undefined);
       throw error;
@@ -742,7 +744,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       await lease.release();
       throw error;
     }
-    return run(record, lease, options, false, configsCreated);
+    return run(record, lease, options, false, configsCreated, targets);
   }
 
   /** Creates the plan's oConfig ConfigMaps (AlreadyExists is fine); returns the names it created. */
@@ -776,6 +778,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
    */
   async function readServedBefore(
     p: ReleasePlan,
+    targets: Map<string, Target>,
   ): Promise<{ servedBefore: Record<string, PodTemplate>; plan: ReleasePlan }> {
     const replicaSets = listReplicaSetsOnce(api, p.namespace);
     const servedBefore: Record<string, PodTemplate> = {};
@@ -784,7 +787,11 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       p.components.map(async (c) => {
         if (!c.changed) return c;
         const t = await client.target(c.target.name, p.namespace);
-        const served = await readServed(api, t, await client.status(t), { replicaSets });
+        targets.set(c.name, t);
+        // One read of the object and one shared list of ReplicaSets; rollout-client's status only for a Canary.
+        const served = await readServed(api, t, t.kind === "Canary" ? await client.status(t) : undefined, {
+          replicaSets,
+        });
         if (!served) return c;
         // A rollback finishing an abort puts a known template over whatever is there.
         if (!served.settled && !c.restore) unsettled.push(`${c.name}: ${served.unsettled}`);
