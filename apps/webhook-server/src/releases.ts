@@ -132,6 +132,8 @@ export class Releases {
     namespace: string,
     environment: string,
     start: (onEvent: (e: ReleaseEvent) => void, signal: AbortSignal) => Promise<ReleaseRecord>,
+    /** Runs once the release has ended (whatever the outcome). */
+    onEnd?: () => Promise<void>,
   ): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       let id: string | undefined;
@@ -156,8 +158,9 @@ export class Releases {
           await this.#finishEvents(id);
         },
       );
-      this.#running.add(tracked);
-      void tracked.finally(() => this.#running.delete(tracked));
+      const ended = tracked.then(() => (id ? onEnd?.().catch(() => undefined) : undefined));
+      this.#running.add(ended);
+      void ended.finally(() => this.#running.delete(ended));
     });
   }
 
@@ -176,6 +179,7 @@ export class Releases {
   }): Promise<DeployOutcome> {
     const { plan, environment: env, key, project, urlEnvironment } = input;
     const ns = env.namespace;
+    const digestKey = `payload-digest:${plan.payloadDigest}`;
     const state = this.#o.state;
     if (key) {
       for (;;) {
@@ -191,19 +195,39 @@ export class Releases {
         // The replica that claimed it could not start the release: claim it again.
       }
     } else {
+      // No Idempotency-Key: the payload digest is the key while its release runs, claimed atomically in the cluster
+      // (a create that only one delivery wins), so two simultaneous deliveries are one release. A release of the same
+      // payload started with a key is found in the history.
       const running = (await this.#o.engine.history(env.name, ns)).find(
         (r) => !isTerminal(r.state) && r.payloadDigest === plan.payloadDigest,
       );
       if (running) return { kind: "accepted", release: running.id, duplicate: true };
+      for (;;) {
+        const claim = await state.claimKey(ns, project, urlEnvironment, digestKey, plan.payloadDigest);
+        if (claim === true) break;
+        if (claim.release) {
+          const running = await this.#o.engine.get(claim.release, ns).catch(() => undefined);
+          if (running && !isTerminal(running.state)) return { kind: "accepted", release: running.id, duplicate: true };
+          // Its release is over: the digest is free again for a new release of the same payload.
+          await state.releaseKey(ns, project, urlEnvironment, digestKey).catch(() => undefined);
+          continue;
+        }
+        const done = await state.waitForKey(ns, project, urlEnvironment, digestKey, input.signal);
+        if (done?.release) return { kind: "accepted", release: done.release, duplicate: true };
+      }
     }
+    const claimed = key ?? digestKey;
     try {
-      const release = await this.#launch(ns, env.name, (onEvent, signal) =>
-        this.#o.engine.apply(plan, { onEvent, waitForLock: input.queue, signal }),
+      const release = await this.#launch(
+        ns,
+        env.name,
+        (onEvent, signal) => this.#o.engine.apply(plan, { onEvent, waitForLock: input.queue, signal }),
+        key ? undefined : () => state.releaseKey(ns, project, urlEnvironment, digestKey),
       );
-      if (key) await state.completeKey(ns, project, urlEnvironment, key, release);
+      await state.completeKey(ns, project, urlEnvironment, claimed, release);
       return { kind: "accepted", release, duplicate: false };
     } catch (error) {
-      if (key) await state.releaseKey(ns, project, urlEnvironment, key).catch(() => undefined);
+      await state.releaseKey(ns, project, urlEnvironment, claimed).catch(() => undefined);
       if (error instanceof ReleaseError && error.code === "LOCKED") {
         this.#count(undefined, env.name, "locked");
         return { kind: "locked", running: error.holder, message: error.message };

@@ -8,7 +8,6 @@
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
-import { OCONFIG_SELECTOR, planConfigMapGc, referencedConfigMap } from "@rollway/oconfig-versioning";
 import type { DeployPayload } from "@rollway/payload-schema";
 import { isHealthy, isPaused, type RolloutClient, type Target, type WorkloadStatus } from "@rollway/rollout-client";
 import { type Clock, realClock, timeoutSignal } from "./clock.js";
@@ -16,6 +15,8 @@ import { type ClusterState, type PodTemplate, readClusterState, type WorkloadObj
 import { type Environment, type JobTemplate, listComponents } from "./environment.js";
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate, OnReleaseEvent, ReleaseEvent, ReleaseEventType } from "./events.js";
+import { collectReleaseConfigMaps } from "./gc.js";
+import { runReleaseJob } from "./jobs.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
 import { type LifecycleEvent, transition } from "./lifecycle.js";
 import { acquireLease, type HeldLease, leaseHolder } from "./lock.js";
@@ -31,9 +32,11 @@ import {
   waitForRecord,
   watchPromotions,
 } from "./records.js";
+import { reversePlan } from "./rollback.js";
 import { imagesOf, listReplicaSetsOnce, readServed, templateKey } from "./served.js";
 import { retryingReads, templateWriter, withRetries } from "./template-writes.js";
 
+export { reversePlan } from "./rollback.js";
 export { templatePatch } from "./template-writes.js";
 /** Stops every pod of a recreate Deployment before its migration Job runs (seed 001). */
 export const scaleToZeroPatch = { spec: { replicas: 0 } };
@@ -224,84 +227,13 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     }
   }
 
-  /** Creates a Job (or finds the one a previous engine created) and waits for it to complete. */
-  async function runJob(run: Running, name: string, template: JobTemplate, timeoutSeconds: number): Promise<void> {
-    const ns = run.record.namespace;
-    const jobName = `${run.record.id}-${name}`.slice(0, 63).replace(/-+$/, "");
-    const what = `Job "${jobName}"`;
-    const body = {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: {
-        name: jobName,
-        labels: {
-          ...(template.metadata?.labels ?? {}),
-          "app.kubernetes.io/managed-by": "rollway",
-          "rollway.dev/release": run.record.id,
-        },
-        ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
-      },
-      spec: template.spec,
-    };
-    await api.request({ method: "POST", path: paths.jobs(ns), body, what }).catch((error) => {
-      if (!isStatus(error, 409)) throw error;
-    });
-    const timeout = timeoutSignal(
-      clock,
-      timeoutSeconds * 1000,
-      run.signal,
-      () =>
-        new ReleaseError("FAILED", `${what} did not finish within ${timeoutSeconds} s`, {
-          release: run.record.id,
-          resource: what,
-        }),
+  const runJob = (run: Running, name: string, template: JobTemplate, timeoutSeconds: number) =>
+    runReleaseJob(
+      { api, clock, release: run.record.id, namespace: run.record.namespace, signal: run.signal },
+      name,
+      template,
+      timeoutSeconds,
     );
-    type JobObject = {
-      metadata: { resourceVersion?: string };
-      status?: { succeeded?: number; conditions?: { type: string; status: string; message?: string }[] };
-    };
-    const verdict = (job: JobObject) => {
-      const conditions = job.status?.conditions ?? [];
-      if (conditions.some((x) => x.type === "Complete" && x.status === "True") || (job.status?.succeeded ?? 0) > 0)
-        return "done";
-      const failure = conditions.find((x) => x.type === "Failed" && x.status === "True");
-      if (failure)
-        throw new ReleaseError("FAILED", `${what} failed${failure.message ? `: ${failure.message}` : ""}`, {
-          release: run.record.id,
-          resource: what,
-        });
-      return undefined;
-    };
-    try {
-      for (;;) {
-        const job = await api.request<JobObject>({
-          method: "GET",
-          path: paths.job(ns, jobName),
-          what,
-          signal: timeout.signal,
-        });
-        if (verdict(job)) return;
-        for await (const event of api.watch<JobObject>(
-          paths.jobs(ns),
-          { fieldSelector: `metadata.name=${jobName}`, resourceVersion: job.metadata.resourceVersion },
-          what,
-          timeout.signal,
-        )) {
-          if (event.type === "DELETED")
-            throw new ReleaseError("FAILED", `${what} was deleted while rollway waited for it`, {
-              release: run.record.id,
-              resource: what,
-            });
-          if (event.type !== "BOOKMARK" && event.type !== "ERROR" && verdict(event.object)) return;
-        }
-      }
-    } catch (error) {
-      if (timeout.signal.aborted) throw timeout.signal.reason;
-      throw error;
-    } finally {
-      timeout.cancel();
-    }
-  }
 
   async function waitApproval(run: Running, gate: ApprovalGate): Promise<void> {
     const existing = run.record.approvals.find((a) => a.gate === gate);
@@ -490,59 +422,10 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     run.emit("component-aborted", `${c.name}: back on ${oldImage}`, { component: c.name });
   }
 
-  /**
-   * Deletes the oConfig ConfigMaps no recent release used and no live ReplicaSet (stable, preview or kept for
-   * undo) mounts. Runs while the Lease is held, so no release of this environment is creating ConfigMaps.
-   */
-  async function collectConfigMaps(run: Running): Promise<void> {
-    const ns = run.record.namespace;
-    const [existing, replicaSets, history] = await Promise.all([
-      api.request<{
-        items: { metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string } }[];
-      }>({
-        method: "GET",
-        path: paths.configMaps(ns),
-        query: { labelSelector: OCONFIG_SELECTOR },
-        what: "oConfig ConfigMaps",
-      }),
-      api.request<{ items: { spec?: { template?: PodTemplate } }[] }>({
-        method: "GET",
-        path: paths.replicaSets(ns),
-        what: "ReplicaSets",
-      }),
-      listRecords(api, ns, run.record.environment),
-    ]);
-    const used = (r: ReleaseRecord) => [
-      ...r.plan.configMaps.map((c) => c.metadata.name),
-      ...r.plan.components
-        .flatMap((c) => (c.config ? [c.config.to.configMap, c.config.from.configMap ?? ""] : []))
-        .filter(Boolean),
-    ];
-    const gc = planConfigMapGc({
-      existing: existing.items.map((c) => c.metadata),
-      releases: history
-        .filter((r) => r.state === "promoted" || r.state === "rolled-back")
-        .reverse()
-        .map((r) => ({ releaseId: r.id, configMaps: used(r) })),
-      referenced: replicaSets.items.flatMap((rs) => {
-        const name = rs.spec?.template ? referencedConfigMap(rs.spec.template as never) : undefined;
-        return name ? [name] : [];
-      }),
-      keepReleases,
-    });
-    for (const { name } of gc.delete) {
-      await api
-        .request({ method: "DELETE", path: paths.configMap(ns, name), what: `ConfigMap "${name}"` })
-        .catch((error) => {
-          if (!isStatus(error, 404)) throw error;
-        });
-    }
-    if (gc.delete.length > 0)
-      run.emit(
-        "configs-collected",
-        `deleted ${gc.delete.length} old oConfig ConfigMap(s): ${gc.delete.map((d) => d.name).join(", ")}`,
-      );
-  }
+  const collectConfigMaps = (run: Running) =>
+    collectReleaseConfigMaps(api, run.record.namespace, run.record.environment, keepReleases, (message) =>
+      run.emit("configs-collected", message),
+    );
 
   /** Runs (or resumes) a recorded release while holding the Lease. */
   async function run(
@@ -551,6 +434,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     options: ApplyOptions,
     resumed: boolean,
     configsCreated: string[] = [],
+    targets = new Map<string, Target>(),
   ): Promise<ReleaseRecord> {
     const p = record.plan;
     active.add(record.id);
@@ -579,7 +463,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     const r: Running = {
       record,
       signal: controller.signal,
-      targets: new Map(),
+      targets,
       touched: new Set(),
       emit: (type, message, extra = {}) =>
         options.onEvent?.({ type, release: record.id, environment: p.environment, at: iso(), message, ...extra }),
@@ -824,8 +708,9 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     let servedBefore: Record<string, PodTemplate>;
     let current: ReleasePlan;
     let configsCreated: string[] = [];
+    const targets = new Map<string, Target>();
     try {
-      ({ servedBefore, plan: current } = await readServedBefore(p));
+      ({ servedBefore, plan: current } = await readServedBefore(p, targets));
     } catch (error) {
       await lease.release().catch(() => undefined);
       throw error;
@@ -859,7 +744,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       await lease.release();
       throw error;
     }
-    return run(record, lease, options, false, configsCreated);
+    return run(record, lease, options, false, configsCreated, targets);
   }
 
   /** Creates the plan's oConfig ConfigMaps (AlreadyExists is fine); returns the names it created. */
@@ -893,6 +778,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
    */
   async function readServedBefore(
     p: ReleasePlan,
+    targets: Map<string, Target>,
   ): Promise<{ servedBefore: Record<string, PodTemplate>; plan: ReleasePlan }> {
     const replicaSets = listReplicaSetsOnce(api, p.namespace);
     const servedBefore: Record<string, PodTemplate> = {};
@@ -901,7 +787,11 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       p.components.map(async (c) => {
         if (!c.changed) return c;
         const t = await client.target(c.target.name, p.namespace);
-        const served = await readServed(api, t, await client.status(t), { replicaSets });
+        targets.set(c.name, t);
+        // One read of the object and one shared list of ReplicaSets; rollout-client's status only for a Canary.
+        const served = await readServed(api, t, t.kind === "Canary" ? await client.status(t) : undefined, {
+          replicaSets,
+        });
         if (!served) return c;
         // A rollback finishing an abort puts a known template over whatever is there.
         if (!served.settled && !c.restore) unsettled.push(`${c.name}: ${served.unsettled}`);
@@ -1082,52 +972,5 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       return { environment: environment.name, namespace, release: records[0], components };
     },
     promotions: (environment, { signal }) => watchPromotions(api, environment.namespace, environment.name, signal),
-  };
-}
-
-/**
- * The plan that undoes a release: every component it changed back to the template users were served before it
- * (its record's `servedBefore`: image and oConfig volume, byte for byte; for a failed release whose abort could not
- * finish, only the components left), promoted automatically, without hooks or code as data. The new version keeps
- * serving until the old one is ready. Records without `servedBefore` (written by an older engine) go back by image
- * and oConfig.
- */
-export function reversePlan(record: ReleaseRecord | ReleasePlan): ReleasePlan {
-  const r = "plan" in record ? record : undefined;
-  const p = r ? r.plan : (record as ReleasePlan);
-  const only = r?.state === "failed" ? new Set(r.leftover ?? []) : undefined;
-  return {
-    ...p,
-    promotion: { ...p.promotion, mode: "auto" },
-    components: changedComponents(p)
-      .filter((c) => (only ? only.has(c.name) : true))
-      .filter((c) => c.image.from !== undefined || r?.servedBefore?.[c.name])
-      .map((c) => {
-        const before = r?.servedBefore?.[c.name];
-        const beforeImage = before ? imagesOf(before)[c.container] : c.image.from;
-        const beforeConfig = before ? referencedConfigMap(before as never) : c.config?.from.configMap;
-        return {
-          ...c,
-          image: { from: c.image.to, to: beforeImage as string, changed: true, reason: "rollback" },
-          ...(before ? { restore: before } : {}),
-          config: c.config
-            ? beforeConfig
-              ? {
-                  ...c.config,
-                  from: c.config.to,
-                  to: { version: c.config.from.version ?? beforeConfig, configMap: beforeConfig },
-                  changed: c.config.changed,
-                  diff: undefined,
-                }
-              : { ...c.config, changed: false }
-            : undefined,
-          changed: true,
-        };
-      }),
-    configMaps: [],
-    codeAsData: undefined,
-    hooks: { preRelease: [], migration: [] },
-    routing: "",
-    warnings: [],
   };
 }

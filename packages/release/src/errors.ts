@@ -29,6 +29,12 @@ export type ReleaseErrorCode =
   /** A rollback of a release that is not the newest promoted one, without naming the releases it would undo. */
   | "NOT_NEWEST";
 
+/** One thing wrong with a release, where: `backend-2`, `frontend.image`, `hooks.preRelease[0]`. */
+export interface PlanProblem {
+  path: string;
+  message: string;
+}
+
 export interface ReleaseErrorFacts {
   environment?: string;
   release?: string;
@@ -39,6 +45,8 @@ export interface ReleaseErrorFacts {
   holder?: string;
   /** For CLUSTER: the HTTP status the API server answered (404, 409…), when it answered. */
   httpStatus?: number;
+  /** For INVALID_PLAN: every problem, structured (the message lists them too, for people). */
+  problems?: PlanProblem[];
   cause?: unknown;
 }
 
@@ -51,6 +59,7 @@ export class ReleaseError extends Error {
   readonly resource: string | undefined;
   readonly holder: string | undefined;
   readonly httpStatus: number | undefined;
+  readonly problems: PlanProblem[] | undefined;
 
   constructor(code: ReleaseErrorCode, message: string, facts: ReleaseErrorFacts = {}) {
     super(message, facts.cause === undefined ? {} : { cause: facts.cause });
@@ -61,5 +70,6 @@ export class ReleaseError extends Error {
     this.resource = facts.resource;
     this.holder = facts.holder;
     this.httpStatus = facts.httpStatus;
+    this.problems = facts.problems;
   }
 }

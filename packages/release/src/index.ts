@@ -43,7 +43,7 @@ export {
   type Strategy,
   type WorkloadKind,
 } from "./environment.js";
-export { ReleaseError, type ReleaseErrorCode } from "./errors.js";
+export { type PlanProblem, ReleaseError, type ReleaseErrorCode } from "./errors.js";
 export {
   type ApprovalGate,
   type OnReleaseEvent,
@@ -52,7 +52,15 @@ export {
   releaseEventChannel,
 } from "./events.js";
 export { type KubeApi, type KubeApiOptions, openKubeApi } from "./kube-api.js";
-export { ANNOTATION_LEASE_RELEASE, leaseName } from "./lock.js";
+export {
+  LIFECYCLE,
+  type LifecycleEffect,
+  type LifecycleEvent,
+  lifecycleMarkdown,
+  type Transition,
+  transition,
+} from "./lifecycle.js";
+export { ANNOTATION_LEASE_RELEASE, leaseHolder, leaseName } from "./lock.js";
 export {
   type CodeAsDataPlan,
   type ComponentPlan,
@@ -78,3 +86,4 @@ export {
   type ReleaseState,
   recordName,
 } from "./records.js";
+export { readServed, type Served } from "./served.js";

@@ -204,6 +204,12 @@ describe("plan", () => {
         '  orchestrator: Deployment "orchestrator" has no container "orchestrator" (it has sidecar)',
       ].join("\n"),
     );
+    // Finding 12: the same problems, structured, for the server and the CLI to pass on without parsing the message.
+    expect(error.problems?.map((p) => p.path)).toEqual(["frontend", "backend-2", "backend-3", "orchestrator"]);
+    expect(error.problems?.[3]).toEqual({
+      path: "orchestrator",
+      message: 'Deployment "orchestrator" has no container "orchestrator" (it has sidecar)',
+    });
   });
 
   it("refuses a payload part the environment has no place for", () => {

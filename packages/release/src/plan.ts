@@ -20,7 +20,7 @@ import type { DeployPayload } from "@rollway/payload-schema";
 import type { Strategy as TargetStrategy } from "@rollway/rollout-client";
 import type { ClusterState, PodTemplate } from "./cluster-state.js";
 import type { Component, Environment, JobTemplate } from "./environment.js";
-import { ReleaseError } from "./errors.js";
+import { type PlanProblem, ReleaseError } from "./errors.js";
 
 export type Role = "frontend" | "backend" | "platform";
 export type StrategyType = Component["strategy"]["type"];
@@ -132,7 +132,8 @@ export function payloadDigest(payload: DeployPayload): string {
  * payload part the environment has no place for; deploy-rules and oConfig errors are kept as `cause`.
  */
 export function plan(payload: DeployPayload, environment: Environment, cluster: ClusterState): ReleasePlan {
-  const problems: string[] = [];
+  const problems: PlanProblem[] = [];
+  const problem = (path: string, message: string) => problems.push({ path, message });
   const warnings: string[] = [];
   const components: ComponentPlan[] = [];
   const configMaps: ConfigMapManifest[] = [];
@@ -148,26 +149,30 @@ export function plan(payload: DeployPayload, environment: Environment, cluster: 
     const state = cluster.workloads[name];
     if (!state) {
       if (to !== undefined)
-        problems.push(
-          `${name}: ${spec.workload.kind} "${spec.workload.name}" was not found in namespace "${environment.namespace}"; create it or remove ${name} from the environment`,
+        problem(
+          name,
+          `${spec.workload.kind} "${spec.workload.name}" was not found in namespace "${environment.namespace}"; create it or remove ${name} from the environment`,
         );
       return undefined;
     }
     if (state.kind !== spec.workload.kind) {
-      problems.push(
-        `${name}: the environment says ${spec.workload.kind} "${spec.workload.name}" but the cluster runs it as a ${state.kind}; fix workload.kind`,
+      problem(
+        name,
+        `the environment says ${spec.workload.kind} "${spec.workload.name}" but the cluster runs it as a ${state.kind}; fix workload.kind`,
       );
       return undefined;
     }
     if (spec.strategy && !COMPATIBLE[spec.strategy.type].includes(state.strategy)) {
-      problems.push(
-        `${name}: the environment says strategy ${spec.strategy.type} but ${state.kind} "${state.name}" is set up for ${state.strategy}; make them agree`,
+      problem(
+        name,
+        `the environment says strategy ${spec.strategy.type} but ${state.kind} "${state.name}" is set up for ${state.strategy}; make them agree`,
       );
       return undefined;
     }
     if (!(spec.container in state.images)) {
-      problems.push(
-        `${name}: ${state.workload.kind} "${state.workload.name}" has no container "${spec.container}" (it has ${Object.keys(state.images).join(", ") || "none"})`,
+      problem(
+        name,
+        `${state.workload.kind} "${state.workload.name}" has no container "${spec.container}" (it has ${Object.keys(state.images).join(", ") || "none"})`,
       );
       return undefined;
     }
@@ -199,7 +204,7 @@ export function plan(payload: DeployPayload, environment: Environment, cluster: 
     try {
       parsed = parseOConfig(spec.oConfig, { service: plan.name, noDowntime: environment.noDowntime });
     } catch (error) {
-      problems.push(`${plan.name}: ${(error as Error).message}`);
+      problem(plan.name, (error as Error).message);
       return;
     }
     const current = cluster.workloads[plan.name]?.configMap;
@@ -221,8 +226,9 @@ export function plan(payload: DeployPayload, environment: Environment, cluster: 
 
   // Frontend
   if (payload.frontend?.image && !environment.frontend)
-    problems.push(
-      `frontend.image: the environment "${environment.name}" has no frontend; add one or remove frontend.image`,
+    problem(
+      "frontend.image",
+      `the environment "${environment.name}" has no frontend; add one or remove frontend.image`,
     );
   if (environment.frontend) {
     const to = payload.frontend?.image;
@@ -301,8 +307,7 @@ export function plan(payload: DeployPayload, environment: Environment, cluster: 
   ): JobPlan => {
     const container = hook.container ?? hook.job.spec.template.spec.containers[0]?.name ?? "";
     const image = hook.imageFrom ? newImage(hook.imageFrom) : undefined;
-    if (hook.imageFrom && !image)
-      problems.push(`${where}: imageFrom "${hook.imageFrom}" is not a component of this release`);
+    if (hook.imageFrom && !image) problem(where, `imageFrom "${hook.imageFrom}" is not a component of this release`);
     return {
       name: hook.name,
       container,
@@ -319,8 +324,9 @@ export function plan(payload: DeployPayload, environment: Environment, cluster: 
   let codeAsData: CodeAsDataPlan | undefined;
   if (payload.codeAsData?.image) {
     if (!environment.codeAsData) {
-      problems.push(
-        `codeAsData.image: the environment "${environment.name}" has no codeAsData Job template; add one or remove codeAsData.image`,
+      problem(
+        "codeAsData.image",
+        `the environment "${environment.name}" has no codeAsData Job template; add one or remove codeAsData.image`,
       );
     } else {
       const args = forceSync ? [FORCE_SYNC] : [];
@@ -344,8 +350,8 @@ export function plan(payload: DeployPayload, environment: Environment, cluster: 
   if (problems.length > 0) {
     throw new ReleaseError(
       "INVALID_PLAN",
-      `${problems.length} problem${problems.length === 1 ? "" : "s"} with the release to environment "${environment.name}":\n${problems.map((p) => `  ${p}`).join("\n")}`,
-      { environment: environment.name },
+      `${problems.length} problem${problems.length === 1 ? "" : "s"} with the release to environment "${environment.name}":\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`,
+      { environment: environment.name, problems },
     );
   }
   return {

@@ -49,6 +49,7 @@ interface RolloutObject {
     currentPodHash?: string;
     observedGeneration?: string | number;
     abort?: boolean;
+    phase?: string;
     blueGreen?: { activeSelector?: string };
   };
 }
@@ -140,7 +141,8 @@ async function ownedReplicaSets(list: ReplicaSetLister, kind: string, name: stri
 export async function readServed(
   api: KubeApi,
   target: Target,
-  status: WorkloadStatus,
+  /** rollout-client's status: needed for a Canary; a Rollout's and a Deployment's are read from the object. */
+  status: WorkloadStatus | undefined,
   options: { signal?: AbortSignal; replicaSets?: ReplicaSetLister } = {},
 ): Promise<Served | undefined> {
   const ns = target.namespace;
@@ -158,13 +160,14 @@ export async function readServed(
     );
     if (!rs) return undefined;
     const template = withoutHashLabel(rs.spec.template, ROLLOUT_HASH_LABEL);
-    const settled = s.stableRS === hash && s.currentPodHash === hash && !s.abort && status.phase === "Healthy";
+    const phase = status?.phase ?? s.phase ?? "Progressing";
+    const settled = s.stableRS === hash && s.currentPodHash === hash && !s.abort && phase === "Healthy";
     return served(
       template,
       settled,
       settled
         ? undefined
-        : `${target.kind} "${target.name}" is ${status.phase}${s.currentPodHash !== hash ? " with another version in preview" : ""}`,
+        : `${target.kind} "${target.name}" is ${phase}${s.currentPodHash !== hash ? " with another version in preview" : ""}`,
     );
   }
   if (target.kind === "Canary") {
@@ -187,8 +190,8 @@ export async function readServed(
       ...(targetObject?.spec.template?.metadata ? { metadata: targetObject.spec.template.metadata } : {}),
       ...(primary.spec.template.spec ? { spec: primary.spec.template.spec } : {}),
     };
-    const settled = status.phase === "Healthy";
-    return served(template, settled, settled ? undefined : `Canary "${target.name}" is ${status.phase}`);
+    const settled = status?.phase === "Healthy";
+    return served(template, settled, settled ? undefined : `Canary "${target.name}" is ${status?.phase ?? "unknown"}`);
   }
   // Deployment: the newest complete ReplicaSet.
   const deployment = await get<DeploymentObject>(

@@ -192,6 +192,27 @@ describe("a delivery retried by CI is the same release", () => {
   });
 });
 
+describe("duplicate deliveries without an Idempotency-Key", () => {
+  it("finding 9: simultaneous deliveries of one payload without a key, on two replicas, are one release", async () => {
+    const server = await simServerResource();
+    const replica = await replicaResource(server);
+    const body = payloadFor("3.5");
+    const answers = await Promise.all([
+      deploy(server.base, body),
+      deploy(replica.base, body),
+      deploy(server.base, body),
+    ]);
+    const json = (await Promise.all(answers.map((a) => a.json()))) as Accepted[];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(new Set(json.map((j) => j.releaseId)).size).toBe(1);
+    expect(json.filter((j) => j.duplicate).length).toBe(2);
+    const history = (await (await fetch(`${server.base}/releases`, { headers: deployHeaders })).json()) as {
+      releases: unknown[];
+    };
+    expect(history.releases).toHaveLength(1);
+  });
+});
+
 describe("two deploys to one environment", () => {
   it("answers 409 naming the running release when the caller asked not to queue, and queues otherwise", async () => {
     const server = await simServerResource();

@@ -59,12 +59,8 @@ export function releaseError(c: Context<Env>, error: unknown): Response {
   if (!(error instanceof ReleaseError)) throw error;
   const status = ERROR_STATUS[error.code] ?? 502;
   if (error.code === "INVALID_PLAN") {
-    // One message listing every problem, one a line: `<component>: <what is wrong>`.
-    const [, ...lines] = error.message.split("\n").map((l) => l.trim());
-    const problems = (lines.length > 0 ? lines : [error.message]).filter(Boolean).map((line) => {
-      const m = /^([A-Za-z0-9._-]+): (.+)$/.exec(line);
-      return m ? { path: m[1] as string, message: m[2] as string } : { path: "(plan)", message: line };
-    });
+    // The plan's problems as it made them: never rebuilt from the message.
+    const problems = error.problems ?? [{ path: "(plan)", message: error.message }];
     return c.json({ message: "the payload cannot be released to this environment", code: error.code, problems }, 400);
   }
   return c.json({ message: error.message, code: error.code }, status);

@@ -26,6 +26,8 @@ import {
 export * from "./demo-world.js";
 
 export interface ReleaseSim {
+  /** Disposes of everything (only needed with `dispose: "manual"`). */
+  close(): Promise<void>;
   sim: KubeSim;
   engine: ReleaseEngine;
   api: KubeApi;
@@ -51,6 +53,8 @@ export async function releaseSimResource(
      * 500 ms forward every 5 ms of real time: for controllers with long intervals (Flagger ticks at least every 10 s).
      */
     fastClock?: boolean;
+    /** "manual": the caller disposes with `close()` (many worlds in one test, as model-based tests make). */
+    dispose?: "test" | "manual";
   } = {},
 ): Promise<ReleaseSim> {
   const clock = options.fastClock ? new ManualClock(Date.now()) : undefined;
@@ -74,9 +78,10 @@ export async function releaseSimResource(
       await driving;
     });
   }
-  onTestFinished(async () => {
+  const closeAll = async () => {
     for (const close of closers.reverse()) await close();
-  });
+  };
+  if (options.dispose !== "manual") onTestFinished(closeAll);
   const requests: { method: string; path: string }[] = [];
   const makeEngine = async (track: boolean, leaseDurationSeconds = options.leaseDurationSeconds ?? 30) => {
     const onRequest = track ? (r: { method: string; path: string }) => requests.push(r) : undefined;
@@ -117,6 +122,7 @@ export async function releaseSimResource(
   requests.length = 0;
 
   return {
+    close: closeAll,
     sim,
     engine,
     client,

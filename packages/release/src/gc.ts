@@ -1,0 +1,61 @@
+/** Garbage collection of oConfig ConfigMaps after a promotion. */
+import { OCONFIG_SELECTOR, planConfigMapGc, referencedConfigMap } from "@rollway/oconfig-versioning";
+import type { PodTemplate } from "./cluster-state.js";
+import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { listRecords, type ReleaseRecord } from "./records.js";
+
+/**
+ * Deletes the oConfig ConfigMaps no recent release used and no live ReplicaSet (stable, preview or kept for
+ * undo) mounts. Runs while the Lease is held, so no release of this environment is creating ConfigMaps.
+ */
+export async function collectReleaseConfigMaps(
+  api: KubeApi,
+  ns: string,
+  environment: string,
+  keepReleases: number,
+  report: (message: string) => void,
+): Promise<void> {
+  const [existing, replicaSets, history] = await Promise.all([
+    api.request<{
+      items: { metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string } }[];
+    }>({
+      method: "GET",
+      path: paths.configMaps(ns),
+      query: { labelSelector: OCONFIG_SELECTOR },
+      what: "oConfig ConfigMaps",
+    }),
+    api.request<{ items: { spec?: { template?: PodTemplate } }[] }>({
+      method: "GET",
+      path: paths.replicaSets(ns),
+      what: "ReplicaSets",
+    }),
+    listRecords(api, ns, environment),
+  ]);
+  const used = (r: ReleaseRecord) => [
+    ...r.plan.configMaps.map((c) => c.metadata.name),
+    ...r.plan.components
+      .flatMap((c) => (c.config ? [c.config.to.configMap, c.config.from.configMap ?? ""] : []))
+      .filter(Boolean),
+  ];
+  const gc = planConfigMapGc({
+    existing: existing.items.map((c) => c.metadata),
+    releases: history
+      .filter((r) => r.state === "promoted" || r.state === "rolled-back")
+      .reverse()
+      .map((r) => ({ releaseId: r.id, configMaps: used(r) })),
+    referenced: replicaSets.items.flatMap((rs) => {
+      const name = rs.spec?.template ? referencedConfigMap(rs.spec.template as never) : undefined;
+      return name ? [name] : [];
+    }),
+    keepReleases,
+  });
+  for (const { name } of gc.delete) {
+    await api
+      .request({ method: "DELETE", path: paths.configMap(ns, name), what: `ConfigMap "${name}"` })
+      .catch((error) => {
+        if (!isStatus(error, 404)) throw error;
+      });
+  }
+  if (gc.delete.length > 0)
+    report(`deleted ${gc.delete.length} old oConfig ConfigMap(s): ${gc.delete.map((d) => d.name).join(", ")}`);
+}

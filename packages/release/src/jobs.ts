@@ -1,0 +1,102 @@
+/**
+ * The release's Jobs (pre-release hooks, migrations, code as data): created once per release (a resumed release finds
+ * the one its first engine created), then followed by a watch until they complete, fail or time out.
+ */
+import type { Clock } from "./clock.js";
+import { timeoutSignal } from "./clock.js";
+import type { JobTemplate } from "./environment.js";
+import { ReleaseError } from "./errors.js";
+import { isStatus, type KubeApi, paths } from "./kube-api.js";
+
+export interface JobRun {
+  api: KubeApi;
+  clock: Clock;
+  release: string;
+  namespace: string;
+  signal: AbortSignal;
+}
+
+/** Creates a Job (or finds the one a previous engine created) and waits for it to complete. */
+export async function runReleaseJob(
+  run: JobRun,
+  name: string,
+  template: JobTemplate,
+  timeoutSeconds: number,
+): Promise<void> {
+  const { api, clock } = run;
+  const ns = run.namespace;
+  const jobName = `${run.release}-${name}`.slice(0, 63).replace(/-+$/, "");
+  const what = `Job "${jobName}"`;
+  const body = {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: {
+      name: jobName,
+      labels: {
+        ...(template.metadata?.labels ?? {}),
+        "app.kubernetes.io/managed-by": "rollway",
+        "rollway.dev/release": run.release,
+      },
+      ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
+    },
+    spec: template.spec,
+  };
+  await api.request({ method: "POST", path: paths.jobs(ns), body, what }).catch((error) => {
+    if (!isStatus(error, 409)) throw error;
+  });
+  const timeout = timeoutSignal(
+    clock,
+    timeoutSeconds * 1000,
+    run.signal,
+    () =>
+      new ReleaseError("FAILED", `${what} did not finish within ${timeoutSeconds} s`, {
+        release: run.release,
+        resource: what,
+      }),
+  );
+  type JobObject = {
+    metadata: { resourceVersion?: string };
+    status?: { succeeded?: number; conditions?: { type: string; status: string; message?: string }[] };
+  };
+  const verdict = (job: JobObject) => {
+    const conditions = job.status?.conditions ?? [];
+    if (conditions.some((x) => x.type === "Complete" && x.status === "True") || (job.status?.succeeded ?? 0) > 0)
+      return "done";
+    const failure = conditions.find((x) => x.type === "Failed" && x.status === "True");
+    if (failure)
+      throw new ReleaseError("FAILED", `${what} failed${failure.message ? `: ${failure.message}` : ""}`, {
+        release: run.release,
+        resource: what,
+      });
+    return undefined;
+  };
+  try {
+    for (;;) {
+      const job = await api.request<JobObject>({
+        method: "GET",
+        path: paths.job(ns, jobName),
+        what,
+        signal: timeout.signal,
+      });
+      if (verdict(job)) return;
+      for await (const event of api.watch<JobObject>(
+        paths.jobs(ns),
+        { fieldSelector: `metadata.name=${jobName}`, resourceVersion: job.metadata.resourceVersion },
+        what,
+        timeout.signal,
+      )) {
+        if (event.type === "DELETED")
+          throw new ReleaseError("FAILED", `${what} was deleted while rollway waited for it`, {
+            release: run.release,
+            resource: what,
+          });
+        if (event.type !== "BOOKMARK" && event.type !== "ERROR" && verdict(event.object)) return;
+      }
+    }
+  } catch (error) {
+    if (timeout.signal.aborted) throw timeout.signal.reason;
+    throw error;
+  } finally {
+    timeout.cancel();
+  }
+}
