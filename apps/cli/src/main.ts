@@ -521,6 +521,12 @@ ${examples(
       "approvers' SSH keys (git's allowed-signers format); default git's gpg.ssh.allowedSignersFile",
     )
     .option("--gpg-home <dir>", "approvers' GPG keyring, for GPG-signed approvals (GNUPGHOME)")
+    .option("--github-repo <owner/name>", "GitHub repository for the pull request (default: from the remote's URL)")
+    .addOption(
+      new Option("--github-api-url <url>", "GitHub's REST API, e.g. https://github.example.com/api/v3").env(
+        "GITHUB_API_URL",
+      ),
+    )
     .addHelpText(
       "after",
       `\nOnly a signed QA approval counts: git verify-tag checks it against the approvers' keys, and one signed by\nthe person promoting is refused.${examples(

@@ -34,6 +34,8 @@ export interface PromotionErrorDetails {
 export class PromotionError extends Error {
   override readonly name = "PromotionError";
   readonly code: PromotionErrorCode;
+  /** What is wrong, the first part of `message` (without the hint). */
+  readonly problem: string;
   /** How to fix it, also the last sentence of `message`. */
   readonly hint: string;
   readonly details: PromotionErrorDetails;
@@ -47,6 +49,7 @@ export class PromotionError extends Error {
   ) {
     super(hint ? `${problem}\n  Fix: ${hint}` : problem, options);
     this.code = code;
+    this.problem = problem;
     this.hint = hint;
     this.details = details;
   }

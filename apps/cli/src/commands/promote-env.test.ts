@@ -4,10 +4,15 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rollway } from "../test-helpers/run-cli.js";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { rollway, rollwayAsync } from "../test-helpers/run-cli.js";
+
+/** The binary in the background (this process serves the fake API meanwhile, so no spawnSync). */
+const runAsync = (args: string[], env: Record<string, string>) => rollwayAsync(args, env).done;
 
 const overlay = (env: string, tag: string) => `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -138,6 +143,64 @@ describe("rollway promote-env", () => {
     expect(r.code).toBe(0);
     expect(prodOnRemote()).toContain("newTag: v1.0.0");
   });
+
+  it("opens the pull request through the GitHub API named by GITHUB_API_URL, for --github-repo", async () => {
+    // A loopback fake of GitHub's REST API: the one call rollway makes, POST /repos/{owner}/{repo}/pulls.
+    const calls: { url: string; auth: string; body: { head?: string; base?: string } }[] = [];
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => {
+        body += c;
+      });
+      req.on("end", () => {
+        calls.push({
+          url: `${req.method} ${req.url}`,
+          auth: req.headers.authorization ?? "",
+          body: JSON.parse(body || "{}"),
+        });
+        res.writeHead(201, { "content-type": "application/json" });
+        res.end(JSON.stringify({ number: 7, html_url: "https://github.example.com/acme/gitops/pull/7" }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const args = [
+      "promote-env",
+      "--repo",
+      repo,
+      "--from",
+      "staging",
+      "--to",
+      "prod",
+      "--allowed-signers",
+      allowedSigners,
+    ];
+
+    const missing = await runAsync([...args], { ...developer, GITHUB_TOKEN: "ghp_test", GITHUB_API_URL: api });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("pass --github-repo owner/name");
+    expect(missing.stderr).not.toContain("github.owner");
+
+    const r = await runAsync([...args, "--github-repo", "acme/gitops"], {
+      ...developer,
+      GITHUB_TOKEN: "ghp_test",
+      GITHUB_API_URL: api,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("proposed in pull request #7: https://github.example.com/acme/gitops/pull/7");
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({
+      url: "POST /repos/acme/gitops/pulls",
+      auth: "token ghp_test",
+      body: { base: "main" },
+    });
+    const branch = calls[0]?.body.head ?? "";
+    expect(git(root, "--git-dir", bare, "show", `${branch}:kustomize/prod/kustomization.yaml`)).toContain(
+      "newTag: v1.1.0",
+    );
+  }, 120_000);
 
   it("asks for --from and --to", () => {
     const r = rollway(["promote-env", "--repo", repo, "--to", "prod"]);

@@ -13,26 +13,68 @@ export interface PromoteEnvOptions {
   allowedSigners?: string;
   /** GPG approvals: the keyring folder (GNUPGHOME). */
   gpgHome?: string;
+  /** `owner/name` of the GitHub repository, when the remote's URL does not say. */
+  githubRepo?: string;
+  /** GitHub's REST API (GitHub Enterprise: https://github.example.com/api/v3); default GITHUB_API_URL. */
+  githubApiUrl?: string;
 }
 
-const github = () => (process.env.GITHUB_TOKEN ? { github: { token: process.env.GITHUB_TOKEN } } : {});
+/** The pull-request path as a CLI user sets it: GITHUB_TOKEN, GITHUB_API_URL (as in GitHub Actions), flags. */
+function github(options: { githubRepo?: string; githubApiUrl?: string } = {}) {
+  const [owner, repo] = options.githubRepo?.split("/") ?? [];
+  if (options.githubRepo !== undefined && (!owner || !repo || options.githubRepo.split("/").length !== 2)) {
+    throw new CliError(`--github-repo ${JSON.stringify(options.githubRepo)}: give owner/name, e.g. acme/gitops`, 2);
+  }
+  const baseUrl = options.githubApiUrl ?? process.env.GITHUB_API_URL;
+  return {
+    github: {
+      ...(process.env.GITHUB_TOKEN ? { token: process.env.GITHUB_TOKEN } : {}),
+      ...(owner && repo ? { owner, repo } : {}),
+      ...(baseUrl ? { baseUrl } : {}),
+    },
+  };
+}
+
+/** The library's hints name its options; a CLI user gets the flags and variables instead (by the error's code). */
+const CLI_HINTS: Record<string, string> = {
+  GITHUB_CONFIG_MISSING:
+    "set GITHUB_TOKEN (pull-requests: write), pass --github-repo owner/name when the remote's URL is not GitHub's, and --github-api-url (or GITHUB_API_URL) for GitHub Enterprise; or use --push.",
+  APPROVAL_MISSING:
+    "once QA has approved this release, QA records it with rollway promote-env approve --env <from>; or pass --force to promote without approval.",
+};
+
+async function withCliHints<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const problem = (error as { problem?: unknown }).problem;
+    const hint = typeof code === "string" ? CLI_HINTS[code] : undefined;
+    if (hint && typeof problem === "string") {
+      throw new CliError(`${problem}\n  Fix: ${hint}`, ExitCode.failed, { cause: error });
+    }
+    throw error;
+  }
+}
 
 export async function promoteEnvCommand(options: PromoteEnvOptions, output: Output): Promise<void> {
   const { formatPromotion, promoteEnvironment } = await import("@rollway/env-promotion");
-  const result = await promoteEnvironment({
-    repo: options.repo,
-    from: options.from,
-    to: options.to,
-    delivery: options.push ? "push" : "pull-request",
-    force: Boolean(options.force),
-    dryRun: Boolean(options.dryRun),
-    ...(options.branch ? { branch: options.branch } : {}),
-    trust: {
-      ...(options.allowedSigners ? { allowedSignersFile: options.allowedSigners } : {}),
-      ...(options.gpgHome ? { gpgHome: options.gpgHome } : {}),
-    },
-    ...github(),
-  });
+  const result = await withCliHints(() =>
+    promoteEnvironment({
+      repo: options.repo,
+      from: options.from,
+      to: options.to,
+      delivery: options.push ? "push" : "pull-request",
+      force: Boolean(options.force),
+      dryRun: Boolean(options.dryRun),
+      ...(options.branch ? { branch: options.branch } : {}),
+      trust: {
+        ...(options.allowedSigners ? { allowedSignersFile: options.allowedSigners } : {}),
+        ...(options.gpgHome ? { gpgHome: options.gpgHome } : {}),
+      },
+      ...github(options),
+    }),
+  );
   if (output.json) printJson(output, { ok: !result.wouldRefuse, ...result });
   else output.out(`${formatPromotion(result)}\n`);
   // The change is shown; the exit code still tells a script the real run would be refused.
