@@ -150,7 +150,7 @@ describe("a release from deploy to rollback", () => {
     const watch = run(["status", "--watch", "--timeout", "20"]);
     expect(watch.code).toBe(0);
     expect(watch.stdout).toMatch(
-      /^backend-2 +Rollout\/backend-2 +Paused 2\/2 ready, my-registry\/image-for-other-backends:tag/m,
+      /^backend-2 +Rollout\/backend-2 +Paused my-registry\/image-for-other-backends:1\.0 → my-registry\/image-for-other-backends:tag, new 2\/2 ready/m,
     );
   });
 
