@@ -60,7 +60,12 @@ export async function runWithProgress(
 }
 
 /** What --json prints for a record: everything but the stored plan, which `rollway plan` shows. */
-export function recordSummary(record: ReleaseRecord) {
+export interface RecordSummary extends Omit<ReleaseRecord, "plan"> {
+  previewUrl: string;
+  components: { name: string; target: string; from: string | undefined; to: string; changed: boolean }[];
+}
+
+export function recordSummary(record: ReleaseRecord): RecordSummary {
   const { plan, ...rest } = record;
   return {
     ...rest,
