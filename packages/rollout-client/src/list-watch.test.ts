@@ -176,7 +176,7 @@ describe("listWatch against random sequences of changes and faults (model-based)
     held: Map<string, string>;
   }
   const key = (o: AnyObject) => o.metadata?.name ?? "";
-  const valueOf = (o: AnyObject) => String((o.data as Record<string, string> | undefined)?.v ?? "");
+  const dataValue = (o: AnyObject) => String((o.data as Record<string, string> | undefined)?.v ?? "");
   /** After every step the follower must come to hold exactly what the cluster holds, whatever happened to its watch. */
   const settle = async (m: Model, r: Real) => {
     await expect
@@ -298,9 +298,9 @@ describe("listWatch against random sequences of changes and faults (model-based)
           for await (const e of conn.objects.listWatch(CM, { signal: stop.signal, labelSelector: "app=demo" })) {
             if (e.type === "LISTED") {
               held.clear();
-              for (const o of e.objects) held.set(key(o), valueOf(o));
+              for (const o of e.objects) held.set(key(o), dataValue(o));
             } else if (e.type === "DELETED") held.delete(key(e.object));
-            else if (e.type !== "INTERRUPTED") held.set(key(e.object), valueOf(e.object));
+            else if (e.type !== "INTERRUPTED") held.set(key(e.object), dataValue(e.object));
           }
         })();
         try {
