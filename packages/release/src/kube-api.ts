@@ -15,7 +15,7 @@ import {
   redactSecrets,
 } from "@rollway/rollout-client";
 
-export const PATCH_MERGE = "application/merge-patch+json";
+const PATCH_MERGE = "application/merge-patch+json";
 
 export interface ApiRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";

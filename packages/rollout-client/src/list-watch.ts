@@ -144,4 +144,3 @@ function backoff(failures: number): number {
   return Math.round(exp / 2 + (exp / 2) * Math.random());
 }
 
-export type { RawWatchEvent };

@@ -31,7 +31,7 @@ import {
   signInPage,
 } from "./views.js";
 
-export { type DashboardConfig, DashboardConfigSchema } from "./config.js";
+export type { DashboardConfig } from "./config.js";
 export { Sessions } from "./session.js";
 
 /**

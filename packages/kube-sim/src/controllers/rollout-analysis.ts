@@ -9,7 +9,7 @@ import type { RolloutAnalysis, RolloutSpec } from "./argo-rollout-types.js";
 
 export type AnalysisKind = "Step" | "Background" | "PrePromotion" | "PostPromotion";
 
-export const ROLLOUT_TYPE_LABEL = "rollout-type";
+const ROLLOUT_TYPE_LABEL = "rollout-type";
 export const STEP_INDEX_LABEL = "step-index";
 
 export interface AnalysisTemplateObject {

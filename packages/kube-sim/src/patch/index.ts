@@ -10,7 +10,6 @@ export const PATCH_CONTENT_TYPES = {
 } as const;
 export {
   type ApplyConflict,
-  type FieldSet,
   fieldSetOf,
   type ManagedFieldsEntry,
   recordUpdate,
