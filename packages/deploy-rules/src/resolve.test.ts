@@ -122,7 +122,13 @@ describe("resolveDeployRules", () => {
       rules: [{ source: ".*", target: ".*" }],
       backends: [{ name: "api", currentImage: "r/a:1" }],
     });
-    expect(result.assignments[0]?.change).toBe("unchanged");
+    expect(result.assignments[0]).toEqual({
+      backend: "api",
+      change: "unchanged",
+      image: "r/a:1",
+      currentImage: "r/a:1",
+      rule: { index: 0, source: ".*", target: ".*" },
+    });
   });
 
   it("refuses names too long for the pattern safety bound before running any pattern", () => {

@@ -30,7 +30,14 @@ export interface ChosenBy {
 
 export type Assignment =
   | { backend: string; change: "update"; image: string; currentImage: string | undefined; rule: ChosenBy }
-  | { backend: string; change: "unchanged"; image: string | undefined; currentImage: string | undefined };
+  | {
+      backend: string;
+      change: "unchanged";
+      image: string | undefined;
+      currentImage: string | undefined;
+      /** The rule that targets the backend with the image it already runs; absent when no rule targets it. */
+      rule?: ChosenBy;
+    };
 
 export interface ResolveWarning {
   path: string;
@@ -172,7 +179,7 @@ export function resolveDeployRules(input: ResolveInput): Resolution {
 
   const assignments = backends.map((backend): Assignment => {
     const pick = chosen.get(backend.name);
-    if (!pick || pick.image === backend.currentImage) {
+    if (!pick) {
       return {
         backend: backend.name,
         change: "unchanged",
@@ -181,6 +188,15 @@ export function resolveDeployRules(input: ResolveInput): Resolution {
       };
     }
     const { index, source, target } = pick.rule;
+    if (pick.image === backend.currentImage) {
+      return {
+        backend: backend.name,
+        change: "unchanged",
+        image: backend.currentImage,
+        currentImage: backend.currentImage,
+        rule: { index, source, target },
+      };
+    }
     return {
       backend: backend.name,
       change: "update",

@@ -187,6 +187,24 @@ describe("plan", () => {
     });
   });
 
+  it("says a backend a rule targets with the image it already runs is unchanged for that reason, not for want of a rule", () => {
+    const payload = seedPayload({
+      backends: {
+        images: ["my-registry/image-for-other-backends:old"],
+        deployRules: [{ source: "^my-registry/image-for-other-backends:old$", target: "^backend-2$" }],
+      },
+    });
+    const p = plan(payload, parseEnvironment(environmentInput()), cluster());
+    expect(p.components.find((c) => c.name === "backend-2")).toMatchObject({
+      changed: false,
+      image: {
+        to: "my-registry/image-for-other-backends:old",
+        reason: "backends.deployRules[0] gives it the image it already runs: unchanged",
+      },
+    });
+    expect(p.components.find((c) => c.name === "backend-3")?.image.reason).toBe("no deploy rule targets it: unchanged");
+  });
+
   it("lists every problem at once: missing workload, wrong kind, wrong strategy, missing container", () => {
     const state = cluster();
     delete state.workloads["backend-2"];

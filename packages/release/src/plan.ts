@@ -278,7 +278,15 @@ export function plan(payload: DeployPayload, environment: Environment, cluster: 
     const p =
       a.change === "update"
         ? component(a.backend, "backend", spec, a.image, "", a.rule)
-        : component(a.backend, "backend", spec, undefined, "no deploy rule targets it: unchanged");
+        : component(
+            a.backend,
+            "backend",
+            spec,
+            undefined,
+            a.rule
+              ? `backends.deployRules[${a.rule.index}] gives it the image it already runs: unchanged`
+              : "no deploy rule targets it: unchanged",
+          );
     withConfig(p, spec);
   }
 
