@@ -173,9 +173,11 @@ class DeployNeverReady implements fc.AsyncCommand<Model, Real> {
   constructor(readonly tag: string) {}
   check = () => true;
   async run(m: Model, r: Real) {
-    const fault = r.k.sim.faults.neverReady({ image: frontendImage(this.tag), namespace: NS });
+    // A tag of its own: an image that never gets ready must differ from what is served (else the release is a no-op).
+    const broken = `${this.tag}-never-ready`;
+    const fault = r.k.sim.faults.neverReady({ image: frontendImage(broken), namespace: NS });
     try {
-      expect((await deploy(m, r, this.tag, { mode: "auto" })).outcome).toBe("FAILED");
+      expect((await deploy(m, r, broken, { mode: "auto" })).outcome).toBe("FAILED");
     } finally {
       fault.clear();
     }
@@ -274,6 +276,7 @@ describe("the release lifecycle, model-based", () => {
   it(`keeps I1–I5 after every step of ${runs} random sequences (seed and path printed on failure; MODEL_SEED/MODEL_PATH replay)`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 4 }), async (cmds) => {
+        const started = performance.now();
         const k = await releaseSimResource({
           backends: ["backend-1"],
           fastClock: true,
@@ -291,6 +294,8 @@ describe("the release lifecycle, model-based", () => {
           await fc.asyncModelRun(() => ({ model: m, real: { k } }), cmds);
         } finally {
           await k.close();
+          if (process.env.MODEL_TIMING)
+            console.log(`sequence of ${[...cmds].length} commands: ${Math.round(performance.now() - started)} ms`);
         }
       }),
       { numRuns: runs, ...(seed === undefined ? {} : { seed }), ...(path ? { path } : {}), endOnFailure: true },
