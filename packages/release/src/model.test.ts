@@ -235,6 +235,43 @@ class DeployDeniedThenFinished implements fc.AsyncCommand<Model, Real> {
   toString = () => `deployDeniedThenFinished(${this.tag})`;
 }
 
+class EngineCrashesThenRecovered implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly tag: string) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    // A manual release whose engine dies (its connections cut, its Lease never let go) while it waits for approval;
+    // another engine, with another identity, waits for the Lease to expire on the clock and rolls the release back.
+    const { engine, crash } = await r.k.crashableEngine();
+    const log = eventLog();
+    const plan = await engine.plan(autoPayload(`${this.tag}-crashed`), r.k.environment);
+    const before = { ...m.served };
+    const running = engine
+      .apply(
+        { ...plan, promotion: { ...plan.promotion, mode: "manual" as const } },
+        {
+          onEvent: (e) => {
+            if (e.type === "started") m.before.set(e.release, before);
+            log.onEvent(e);
+          },
+        },
+      )
+      .then(
+        () => "finished",
+        () => "gone",
+      );
+    const waiting = await Promise.race([log.next("waiting-for-approval"), running]);
+    await crash();
+    expect(typeof waiting, `the crashed engine's release ${String(waiting)} before it waited`).toBe("object");
+    const other = await r.k.otherEngine();
+    expect(other.identity).not.toBe(engine.identity);
+    const recovered = await other.recover("demo", { namespace: NS, wait: true, policy: "rollback" });
+    const id = (waiting as { release: string }).release;
+    expect(recovered.find((x) => x.id === id)?.state, `the crashed release ${id} once recovered`).toBe("aborted");
+    await checkInvariants(m, r);
+  }
+  toString = () => `engineCrashesThenRecovered(${this.tag})`;
+}
+
 class RollbackNewest implements fc.AsyncCommand<Model, Real> {
   check = (m: Readonly<Model>) => m.promoted.length > 0;
   async run(m: Model, r: Real) {
@@ -266,6 +303,7 @@ const commands = [
   tag.map((t) => new DeployTransient500(t)),
   tag.map((t) => new DeployDeniedThenFinished(t)),
   fc.constant(new RollbackNewest()),
+  tag.map((t) => new EngineCrashesThenRecovered(t)),
 ];
 
 const runs = Number(process.env.MODEL_RUNS ?? 12);
