@@ -312,7 +312,7 @@ const path = process.env.MODEL_PATH;
 
 describe("the release lifecycle, model-based", () => {
   it(`keeps I1–I5 after every step of ${runs} random sequences (seed and path printed on failure; MODEL_SEED/MODEL_PATH replay)`, async () => {
-    await fc.assert(
+    const details = await fc.check(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 4 }), async (cmds) => {
         const started = performance.now();
         const k = await releaseSimResource({
@@ -338,5 +338,11 @@ describe("the release lifecycle, model-based", () => {
       }),
       { numRuns: runs, ...(seed === undefined ? {} : { seed }), ...(path ? { path } : {}), endOnFailure: true },
     );
+    if (details.failed) {
+      const replay = `MODEL_SEED=${details.seed} MODEL_PATH="${details.counterexamplePath}" pnpm --filter @rollway/release exec vitest run src/model.test.ts`;
+      throw new Error(`${fc.defaultReportMessage(details)}\nReplay the failing sequence alone: ${replay}`, {
+        cause: details.errorInstance,
+      });
+    }
   }, 1_800_000);
 });
