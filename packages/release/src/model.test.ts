@@ -173,9 +173,11 @@ class DeployNeverReady implements fc.AsyncCommand<Model, Real> {
   constructor(readonly tag: string) {}
   check = () => true;
   async run(m: Model, r: Real) {
-    const fault = r.k.sim.faults.neverReady({ image: frontendImage(this.tag), namespace: NS });
+    // A tag of its own: an image that never gets ready must differ from what is served (else the release is a no-op).
+    const broken = `${this.tag}-never-ready`;
+    const fault = r.k.sim.faults.neverReady({ image: frontendImage(broken), namespace: NS });
     try {
-      expect((await deploy(m, r, this.tag, { mode: "auto" })).outcome).toBe("FAILED");
+      expect((await deploy(m, r, broken, { mode: "auto" })).outcome).toBe("FAILED");
     } finally {
       fault.clear();
     }
@@ -233,6 +235,43 @@ class DeployDeniedThenFinished implements fc.AsyncCommand<Model, Real> {
   toString = () => `deployDeniedThenFinished(${this.tag})`;
 }
 
+class EngineCrashesThenRecovered implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly tag: string) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    // A manual release whose engine dies (its connections cut, its Lease never let go) while it waits for approval;
+    // another engine, with another identity, waits for the Lease to expire on the clock and rolls the release back.
+    const { engine, crash } = await r.k.crashableEngine();
+    const log = eventLog();
+    const plan = await engine.plan(autoPayload(`${this.tag}-crashed`), r.k.environment);
+    const before = { ...m.served };
+    const running = engine
+      .apply(
+        { ...plan, promotion: { ...plan.promotion, mode: "manual" as const } },
+        {
+          onEvent: (e) => {
+            if (e.type === "started") m.before.set(e.release, before);
+            log.onEvent(e);
+          },
+        },
+      )
+      .then(
+        () => "finished",
+        () => "gone",
+      );
+    const waiting = await Promise.race([log.next("waiting-for-approval"), running]);
+    await crash();
+    expect(typeof waiting, `the crashed engine's release ${String(waiting)} before it waited`).toBe("object");
+    const other = await r.k.otherEngine();
+    expect(other.identity).not.toBe(engine.identity);
+    const recovered = await other.recover("demo", { namespace: NS, wait: true, policy: "rollback" });
+    const id = (waiting as { release: string }).release;
+    expect(recovered.find((x) => x.id === id)?.state, `the crashed release ${id} once recovered`).toBe("aborted");
+    await checkInvariants(m, r);
+  }
+  toString = () => `engineCrashesThenRecovered(${this.tag})`;
+}
+
 class RollbackNewest implements fc.AsyncCommand<Model, Real> {
   check = (m: Readonly<Model>) => m.promoted.length > 0;
   async run(m: Model, r: Real) {
@@ -264,6 +303,7 @@ const commands = [
   tag.map((t) => new DeployTransient500(t)),
   tag.map((t) => new DeployDeniedThenFinished(t)),
   fc.constant(new RollbackNewest()),
+  tag.map((t) => new EngineCrashesThenRecovered(t)),
 ];
 
 const runs = Number(process.env.MODEL_RUNS ?? 12);
@@ -272,8 +312,9 @@ const path = process.env.MODEL_PATH;
 
 describe("the release lifecycle, model-based", () => {
   it(`keeps I1–I5 after every step of ${runs} random sequences (seed and path printed on failure; MODEL_SEED/MODEL_PATH replay)`, async () => {
-    await fc.assert(
+    const details = await fc.check(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 4 }), async (cmds) => {
+        const started = performance.now();
         const k = await releaseSimResource({
           backends: ["backend-1"],
           fastClock: true,
@@ -291,9 +332,17 @@ describe("the release lifecycle, model-based", () => {
           await fc.asyncModelRun(() => ({ model: m, real: { k } }), cmds);
         } finally {
           await k.close();
+          if (process.env.MODEL_TIMING)
+            console.log(`sequence of ${[...cmds].length} commands: ${Math.round(performance.now() - started)} ms`);
         }
       }),
       { numRuns: runs, ...(seed === undefined ? {} : { seed }), ...(path ? { path } : {}), endOnFailure: true },
     );
+    if (details.failed) {
+      const replay = `MODEL_SEED=${details.seed} MODEL_PATH="${details.counterexamplePath}" pnpm --filter @rollway/release exec vitest run src/model.test.ts`;
+      throw new Error(`${fc.defaultReportMessage(details)}\nReplay the failing sequence alone: ${replay}`, {
+        cause: details.errorInstance,
+      });
+    }
   }, 1_800_000);
 });

@@ -4,6 +4,7 @@
  * release engine connected to it over HTTP. Everything is disposed by `onTestFinished`, as trpc's `*Resource`
  * helpers do.
  */
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { type KubeSim, ManualClock, startKubeSim } from "@rollway/kube-sim";
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
 import { connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
@@ -38,6 +39,11 @@ export interface ReleaseSim {
   requests: { method: string; path: string }[];
   /** A second engine with its own connections: another process (a server replica, the CLI). */
   otherEngine(options?: { leaseDurationSeconds?: number }): Promise<ReleaseEngine>;
+  /**
+   * Another engine whose connections go through a TCP proxy: `crash()` cuts every connection and refuses new ones,
+   * so from the cluster's side the engine is gone as after `kill -9` (its Lease is never let go), in-process.
+   */
+  crashableEngine(): Promise<{ engine: ReleaseEngine; crash(): Promise<void> }>;
   get(path: string): Promise<Obj>;
   /** The image the active Service of a Rollout sends users to, read from the ReplicaSet it selects. */
   serving(rollout: string): Promise<{ image: string; configMap: string | undefined }>;
@@ -83,14 +89,18 @@ export async function releaseSimResource(
   };
   if (options.dispose !== "manual") onTestFinished(closeAll);
   const requests: { method: string; path: string }[] = [];
-  const makeEngine = async (track: boolean, leaseDurationSeconds = options.leaseDurationSeconds ?? 30) => {
+  const makeEngine = async (
+    track: boolean,
+    leaseDurationSeconds = options.leaseDurationSeconds ?? 30,
+    kubeconfig = sim.kubeconfig,
+  ) => {
     const onRequest = track ? (r: { method: string; path: string }) => requests.push(r) : undefined;
     const client = await connect({
-      kubeconfig: { yaml: sim.kubeconfig },
+      kubeconfig: { yaml: kubeconfig },
       ...(onRequest ? { onRequest } : {}),
       ...(clock ? { clock } : {}),
     });
-    const api = await openKubeApi({ kubeconfig: { yaml: sim.kubeconfig }, ...(onRequest ? { onRequest } : {}) });
+    const api = await openKubeApi({ kubeconfig: { yaml: kubeconfig }, ...(onRequest ? { onRequest } : {}) });
     closers.push(
       () => client.close(),
       () => api.close(),
@@ -130,6 +140,35 @@ export async function releaseSimResource(
     environment,
     requests,
     otherEngine: async (o = {}) => (await makeEngine(false, o.leaseDurationSeconds)).engine,
+    async crashableEngine() {
+      const target = new URL(sim.url);
+      const sockets = new Set<Socket>();
+      const proxy = createServer((inbound) => {
+        const outbound = tcpConnect(Number(target.port), target.hostname);
+        sockets.add(inbound).add(outbound);
+        inbound.pipe(outbound).pipe(inbound);
+        const cut = () => {
+          inbound.destroy();
+          outbound.destroy();
+        };
+        inbound.on("error", cut).on("close", cut);
+        outbound.on("error", cut).on("close", cut);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+      const port = (proxy.address() as { port: number }).port;
+      let crashed = false;
+      const crash = async () => {
+        if (crashed) return;
+        crashed = true;
+        const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+      };
+      closers.push(crash);
+      const kubeconfig = sim.kubeconfig.replace(sim.url, `${target.protocol}//127.0.0.1:${port}`);
+      if (kubeconfig === sim.kubeconfig) throw new Error(`the kubeconfig does not name ${sim.url}`);
+      return { engine: (await makeEngine(false, undefined, kubeconfig)).engine, crash };
+    },
     get: (path) => http("GET", path),
     async serving(rollout) {
       const ro = await http("GET", `${rolloutsPath}/${rollout}`);
