@@ -101,7 +101,22 @@ function yamlFilesIn(path: string): string[] {
   return out;
 }
 
+/**
+ * Parsed documents by path, valid while the file's size and mtime stay the same: a later start skips reading and
+ * hashing the ~3 MB of upstream CRDs (that read and SHA-256 was most of a warm start with the built-in controllers).
+ */
+const parsedByStat = new Map<string, { size: number; mtimeMs: number; docs: KubeObject[] }>();
+
 function parseCrdFile(path: string): KubeObject[] {
+  const stat = statSync(path);
+  const known = parsedByStat.get(path);
+  if (known && known.size === stat.size && known.mtimeMs === stat.mtimeMs) return known.docs;
+  const docs = parseCrdFileByContent(path);
+  parsedByStat.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, docs });
+  return docs;
+}
+
+function parseCrdFileByContent(path: string): KubeObject[] {
   const text = readFileSync(path);
   const hash = createHash("sha256").update(text).digest("hex");
   const cached = parsedByHash.get(hash);

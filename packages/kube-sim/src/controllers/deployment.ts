@@ -29,6 +29,29 @@ export const REVISION_ANNOTATION = "deployment.kubernetes.io/revision";
 export const DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas";
 export const MAX_REPLICAS_ANNOTATION = "deployment.kubernetes.io/max-replicas";
 export const POD_TEMPLATE_HASH = "pod-template-hash";
+export const REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history";
+export const CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause";
+/** Upstream's getSkippedAnnotations: Deployment annotations never copied to its ReplicaSets. */
+const SKIPPED_ANNOTATIONS = new Set([
+  "kubectl.kubernetes.io/last-applied-configuration",
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  DESIRED_REPLICAS_ANNOTATION,
+  MAX_REPLICAS_ANNOTATION,
+  "deprecated.daemonset.template.generation",
+]);
+
+/**
+ * Upstream's copyDeploymentAnnotationsToReplicaSet: the Deployment's annotations (e.g. `kubernetes.io/change-cause`,
+ * which `kubectl rollout history` prints) that the ReplicaSet lacks or holds another value for.
+ */
+function annotationsToCopy(d: KubeObject, rs: KubeObject | undefined): Record<string, string> {
+  const have = rs?.metadata.annotations ?? {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(d.metadata.annotations ?? {}))
+    if (!SKIPPED_ANNOTATIONS.has(k) && have[k] !== v) out[k] = v;
+  return out;
+}
 const ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789";
 
 /** JSON with sorted keys, so equal objects print equal whatever order patches left their keys in. */
@@ -178,6 +201,7 @@ export const deploymentController = defineController({
           name,
           labels: { ...(spec.template?.metadata?.labels ?? {}), [POD_TEMPLATE_HASH]: hash },
           annotations: {
+            ...annotationsToCopy(d, undefined),
             [DESIRED_REPLICAS_ANNOTATION]: String(replicas),
             [MAX_REPLICAS_ANNOTATION]: String(maxReplicas),
             [REVISION_ANNOTATION]: String(maxOldRevision + 1),
@@ -195,11 +219,22 @@ export const deploymentController = defineController({
           `Scaled up replica set ${name} from 0 to ${initial}`,
           "deployment-controller",
         );
-    } else if (newRS && revisionOf(newRS) <= maxOldRevision && !spec.paused) {
-      // An old template came back (rollback): it becomes the newest revision.
-      newRS = store.patch(rsType, key.namespace, newRS.metadata.name as string, "merge", {
-        metadata: { annotations: { [REVISION_ANNOTATION]: String(maxOldRevision + 1) } },
-      }).object;
+    } else if (newRS && !spec.paused) {
+      // SetNewReplicaSetAnnotations: the Deployment's annotations follow it onto the new ReplicaSet; an old template
+      // that came back (rollback) becomes the newest revision, its former revision kept in revision-history.
+      const annotations: Record<string, string> = annotationsToCopy(d, newRS);
+      const old = revisionOf(newRS);
+      if (old <= maxOldRevision) {
+        annotations[REVISION_ANNOTATION] = String(maxOldRevision + 1);
+        if (old > 0) {
+          const history = newRS.metadata.annotations?.[REVISION_HISTORY_ANNOTATION];
+          annotations[REVISION_HISTORY_ANNOTATION] = history ? `${history},${old}` : String(old);
+        }
+      }
+      if (Object.keys(annotations).length > 0)
+        newRS = store.patch(rsType, key.namespace, newRS.metadata.name as string, "merge", {
+          metadata: { annotations },
+        }).object;
     }
     if (newRS && (newRS.spec as Obj).minReadySeconds !== (spec.minReadySeconds ?? 0)) {
       newRS = store.patch(rsType, key.namespace, newRS.metadata.name as string, "merge", {

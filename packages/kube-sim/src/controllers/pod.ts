@@ -4,6 +4,9 @@
  * restartPolicy Never/OnFailure run for `timing.jobRunMs` and then succeed. Injected faults make pods crash
  * (CrashLoopBackOff), fail to pull their image, never become ready, or (run-to-completion pods) fail.
  * Every timestamp is derived from the pod's start time, so re-running the reconcile writes nothing new.
+ * Events as the scheduler and kubelet write them (`kubectl describe pod`): Scheduled, then per container
+ * Pulled/Created/Started, BackOff per restart of a crash-looping container, Pulling/Failed/BackOff for a failed pull.
+ * Each is recorded on a change of the pod's status, so a repeated reconcile records nothing.
  */
 import { createHash } from "node:crypto";
 import type { KubeObject } from "../crds.js";
@@ -38,6 +41,13 @@ export const podController = defineController({
     const spec = pod.spec as Obj;
     if (!spec.nodeName) {
       pod = ctx.store.patch(pods, key.namespace, key.name, "merge", { spec: { nodeName: NODE_NAME } }).object;
+      ctx.recordEvent(
+        pod,
+        "Normal",
+        "Scheduled",
+        `Successfully assigned ${key.namespace}/${key.name} to ${NODE_NAME}`,
+        "default-scheduler",
+      );
     }
     const now = ctx.clock.now();
     const status = (pod.status ?? {}) as Obj;
@@ -179,10 +189,48 @@ export const podController = defineController({
         containerStatuses: containers.map((c) => cs(c, { running: { startedAt: start } }, ready)),
       };
     }
-    ctx.store.update(pods, key.namespace, key.name, { ...pod, status: next } as KubeObject, { subresource: "status" });
+    const updated = ctx.store.update(pods, key.namespace, key.name, { ...pod, status: next } as KubeObject, {
+      subresource: "status",
+    }).object;
+    recordContainerEvents(ctx, updated, status, next);
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   },
 });
+
+/** The kubelet's container events for the step from `before` to `after` (nothing when the step repeats). */
+function recordContainerEvents(ctx: ControllerContext, pod: KubeObject, before: Obj, after: Obj): void {
+  const previous = new Map(((before.containerStatuses ?? []) as Obj[]).map((c) => [c.name as string, c]));
+  const event = (type: "Normal" | "Warning", reason: string, message: string) =>
+    ctx.recordEvent(pod, type, reason, message, "kubelet");
+  for (const c of (after.containerStatuses ?? []) as Obj[]) {
+    const was = previous.get(c.name);
+    const waiting = c.state?.waiting?.reason as string | undefined;
+    const wasWaiting = was?.state?.waiting?.reason as string | undefined;
+    if (waiting === "ErrImagePull" || waiting === "ImagePullBackOff") {
+      if (!was) {
+        event("Normal", "Pulling", `Pulling image "${c.image}"`);
+        event("Warning", "Failed", `Failed to pull image "${c.image}": ${c.image} not found (kube-sim fault)`);
+        event("Warning", "Failed", "Error: ErrImagePull");
+      }
+      if (waiting === "ImagePullBackOff" && wasWaiting !== "ImagePullBackOff") {
+        event("Normal", "BackOff", `Back-off pulling image "${c.image}"`);
+        event("Warning", "Failed", "Error: ImagePullBackOff");
+      }
+      continue;
+    }
+    if (!was) {
+      event("Normal", "Pulled", `Container image "${c.image}" already present on machine`);
+      event("Normal", "Created", `Created container: ${c.name}`);
+      event("Normal", "Started", `Started container ${c.name}`);
+    }
+    if (waiting === "CrashLoopBackOff" && (c.restartCount as number) > ((was?.restartCount as number) ?? 0))
+      event(
+        "Warning",
+        "BackOff",
+        `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+      );
+  }
+}
 
 /**
  * The kubelet stopping a deleted pod: not ready at once (so Endpoints drop it), gone once `terminationDelayMs`
