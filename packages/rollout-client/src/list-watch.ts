@@ -143,4 +143,3 @@ function backoff(failures: number): number {
   const exp = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.max(0, failures - 1));
   return Math.round(exp / 2 + (exp / 2) * Math.random());
 }
-
