@@ -517,6 +517,10 @@ ${examples(
     .option("--dry-run", "show the change, write nothing")
     .option("--branch <name>", "name of the promotion branch")
     .option(
+      "--pin-digest",
+      "resolve each image's tag to its registry digest and write digest: (refuses images the registry lacks; logins from docker/podman login)",
+    )
+    .option(
       "--allowed-signers <file>",
       "approvers' SSH keys (git's allowed-signers format); default git's gpg.ssh.allowedSignersFile",
     )

@@ -17,7 +17,10 @@ export type PromotionErrorCode =
   | "PROMOTION_NOT_FOUND"
   | "REVERT_CONFLICT"
   | "GIT_FAILED"
-  | "EDIT_CHECK_FAILED";
+  | "EDIT_CHECK_FAILED"
+  | "IMAGE_NOT_IN_REGISTRY"
+  | "REGISTRY_REQUEST_FAILED"
+  | "SOURCE_UNHEALTHY";
 
 /** Facts a person needs to act on the error; every field is optional and never holds a secret. */
 export interface PromotionErrorDetails {

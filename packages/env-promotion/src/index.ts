@@ -15,4 +15,13 @@ export {
 } from "./kustomization.js";
 export type { GitHubOptions, PromoteOptions, RecordApprovalOptions, RevertOptions } from "./options.js";
 export { PROMOTION_TRAILER, promoteEnvironment } from "./promote.js";
+export {
+  type ImageLocation,
+  locateImage,
+  MANIFEST_ACCEPT,
+  pinDigests,
+  type RegistryAccess,
+  type RegistryCredentials,
+  resolveDigest,
+} from "./registry.js";
 export { REVERT_TRAILER, revertPromotion } from "./revert.js";

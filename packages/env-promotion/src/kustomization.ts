@@ -39,6 +39,8 @@ export interface OverlayPlanInput {
   toText: string;
   toPath: string;
   missingImages?: MissingImagePolicy;
+  /** Digests to promote instead of the source's, by image name (from digest pinning). */
+  pins?: ReadonlyMap<string, string>;
 }
 
 export interface OverlayPlan {
@@ -111,6 +113,10 @@ export function readTargetImages(text: string, path: string): OverlayImage[] {
 
 export function planOverlayPromotion(input: OverlayPlanInput): OverlayPlan {
   const from = parseOverlay(input.fromText, input.fromPath, "source");
+  for (const entry of from.entries.values()) {
+    const digest = input.pins?.get(entry.image.name);
+    if (digest) entry.image = { ...entry.image, digest };
+  }
   const to = parseOverlay(input.toText, input.toPath, "target");
   if (from.entries.size === 0) {
     throw new PromotionError(

@@ -63,6 +63,19 @@ export const promoteOptionsSchema = z.object({
     .default({}),
   /** An image pinned in `from` but absent from `to`: add it to `to` (default) or refuse the promotion. */
   missingImages: z.enum(["add", "refuse"]).default("add"),
+  /** Resolve each promoted image's tag to its digest in the registry and write it as `digest:`; refuse missing images. */
+  pinDigest: z.boolean().default(false),
+  /** How registries are reached when pinning digests. */
+  registry: z
+    .object({
+      /** Per registry host; never logged. */
+      credentials: z
+        .record(z.string(), z.object({ username: z.string().min(1), password: z.string().min(1) }))
+        .optional(),
+      /** Hosts reached over plain http (loopback hosts always are). */
+      plainHttp: z.array(z.string().min(1)).optional(),
+    })
+    .default({}),
 });
 
 export const revertOptionsSchema = z.object({

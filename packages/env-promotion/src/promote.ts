@@ -9,9 +9,10 @@ import { claimBranch, deliverChange, imageLines, type PromotionResult, proposeBr
 import { PromotionError } from "./errors.js";
 import { addWorktree, checkRepo, fetchBase, type GitRepo, openRepo } from "./git.js";
 import { type GitHubTarget, resolveGitHub } from "./github.js";
-import { formatImageReference, type OverlayImage, planOverlayPromotion } from "./kustomization.js";
+import { formatImageReference, type OverlayImage, planOverlayPromotion, readOverlayImages } from "./kustomization.js";
 import { type PromoteOptions, parseOptions, promoteOptionsSchema } from "./options.js";
 import { findOverlay } from "./overlay.js";
+import { pinDigests } from "./registry.js";
 
 /** Trailers that let a rollback find a promotion from git alone. */
 export const PROMOTION_TRAILER = "Rollway-Promotion";
@@ -42,12 +43,19 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   const baseCommit = await fetchBase(repo, opts.remote, opts.base, [approvalRefspec(opts.from)]);
   const source = await findOverlay(repo, baseCommit, opts.overlaysDir, opts.from);
   const target = await findOverlay(repo, baseCommit, opts.overlaysDir, opts.to);
+  const pins = opts.pinDigest
+    ? await pinDigests(readOverlayImages(source.text, source.path), {
+        ...opts.registry,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      })
+    : undefined;
   const plan = planOverlayPromotion({
     fromText: source.text,
     fromPath: source.path,
     toText: target.text,
     toPath: target.path,
     missingImages: opts.missingImages,
+    ...(pins ? { pins } : {}),
   });
 
   const result: PromotionResult = {

@@ -9,6 +9,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+// The env-promotion package's test registry (Debian's docker-registry on loopback, images pushed over its API).
+import {
+  type RegistryResource,
+  startRegistry,
+} from "../../../../packages/env-promotion/src/__tests__/registry-resource.js";
 import { rollway, rollwayAsync } from "../test-helpers/run-cli.js";
 
 /** The binary in the background (this process serves the fake API meanwhile, so no spawnSync). */
@@ -208,5 +213,63 @@ describe("rollway promote-env", () => {
       code: 2,
       stderr: "rollway: promote-env needs --from and --to, e.g. --from staging --to prod\n",
     });
+  });
+});
+
+describe("rollway promote-env --pin-digest against a real docker-registry", () => {
+  let registry: RegistryResource;
+  let digest: string;
+  const pinRoot = mkdtempSync(join(tmpdir(), "rollway-cli-pin-digest-"));
+  const pinBare = join(pinRoot, "gitops.git");
+  const pinRepo = join(pinRoot, "gitops");
+  const prodPinned = () => git(pinRoot, "--git-dir", pinBare, "show", "main:kustomize/prod/kustomization.yaml");
+  const writeStaging = (tag: string) => {
+    const text = overlay("staging", tag).replace("registry.example.com", registry.host);
+    writeFileSync(join(pinRepo, "kustomize", "staging", "kustomization.yaml"), text);
+    git(pinRepo, "add", ".");
+    git(pinRepo, "commit", "-q", "-m", `staging ${tag}`);
+    git(pinRepo, "push", "-q", "origin", "HEAD:main");
+  };
+  beforeAll(async () => {
+    registry = await startRegistry();
+    digest = await registry.push("shop/frontend", "v1.1.0");
+    git(pinRoot, "init", "-q", "--bare", "-b", "main", pinBare);
+    git(pinRoot, "clone", "-q", pinBare, pinRepo);
+    git(pinRepo, "config", "user.name", "Dev");
+    git(pinRepo, "config", "user.email", "dev@example.com");
+    for (const env of ["staging", "prod"]) mkdirSync(join(pinRepo, "kustomize", env), { recursive: true });
+    writeFileSync(
+      join(pinRepo, "kustomize", "prod", "kustomization.yaml"),
+      overlay("prod", "v1.0.0").replace("registry.example.com", registry.host),
+    );
+    writeStaging("v9.9.9");
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(pinRoot, { recursive: true, force: true });
+  });
+
+  it("refuses a tag the registry does not have, naming image and registry, and pushes nothing", () => {
+    const r = rollway(
+      ["promote-env", "--repo", pinRepo, "--from", "staging", "--to", "prod", "--push", "--force", "--pin-digest"],
+      { env: { ...developer, DOCKER_CONFIG: join(pinRoot, "no-docker-config") } },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `rollway: Image ${registry.host}/shop/frontend:v9.9.9 does not exist in registry ${registry.host}.`,
+    );
+    expect(r.stderr).toContain("--pin-digest");
+    expect(prodPinned()).toContain("newTag: v1.0.0");
+  });
+
+  it("writes the registry's digest beside the promoted tag", () => {
+    writeStaging("v1.1.0");
+    const r = rollway(
+      ["promote-env", "--repo", pinRepo, "--from", "staging", "--to", "prod", "--push", "--force", "--pin-digest"],
+      { env: { ...developer, DOCKER_CONFIG: join(pinRoot, "no-docker-config") } },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(prodPinned()).toContain(`    newTag: v1.1.0\n    digest: ${digest}`);
   });
 });

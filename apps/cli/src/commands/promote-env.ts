@@ -17,6 +17,46 @@ export interface PromoteEnvOptions {
   githubRepo?: string;
   /** GitHub's REST API (GitHub Enterprise: https://github.example.com/api/v3); default GITHUB_API_URL. */
   githubApiUrl?: string;
+  /** Resolve each image's tag to its registry digest and write it as `digest:`; refuse images the registry lacks. */
+  pinDigest?: boolean;
+}
+
+/**
+ * Registry logins as `docker login` / `podman login` store them: `$DOCKER_CONFIG/config.json` (else
+ * `~/.docker/config.json`), then `$REGISTRY_AUTH_FILE`; each `auths.<host>.auth` is base64 of `user:password`.
+ * Credential helpers (`credsStore`) are not consulted.
+ */
+async function registryCredentials(): Promise<Record<string, { username: string; password: string }>> {
+  const { readFile } = await import("node:fs/promises");
+  const { homedir } = await import("node:os");
+  const { join } = await import("node:path");
+  const files = [
+    join(process.env.DOCKER_CONFIG ?? join(homedir(), ".docker"), "config.json"),
+    ...(process.env.REGISTRY_AUTH_FILE ? [process.env.REGISTRY_AUTH_FILE] : []),
+  ];
+  const credentials: Record<string, { username: string; password: string }> = {};
+  for (const file of files) {
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text === undefined) continue;
+    let auths: Record<string, { auth?: unknown }> = {};
+    try {
+      auths = (JSON.parse(text) as { auths?: Record<string, { auth?: unknown }> }).auths ?? {};
+    } catch {
+      throw new CliError(`${file} is not valid JSON, so its registry logins cannot be read`, ExitCode.badInput);
+    }
+    for (const [host, entry] of Object.entries(auths)) {
+      if (typeof entry?.auth !== "string") continue;
+      const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      if (colon <= 0) continue;
+      const key = host.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+      credentials[key === "index.docker.io" ? "docker.io" : key] ??= {
+        username: decoded.slice(0, colon),
+        password: decoded.slice(colon + 1),
+      };
+    }
+  }
+  return credentials;
 }
 
 /** The pull-request path as a CLI user sets it: GITHUB_TOKEN, GITHUB_API_URL (as in GitHub Actions), flags. */
@@ -39,6 +79,10 @@ function github(options: { githubRepo?: string; githubApiUrl?: string } = {}) {
 const CLI_HINTS: Record<string, string> = {
   GITHUB_CONFIG_MISSING:
     "set GITHUB_TOKEN (pull-requests: write), pass --github-repo owner/name when the remote's URL is not GitHub's, and --github-api-url (or GITHUB_API_URL) for GitHub Enterprise; or use --push.",
+  REGISTRY_REQUEST_FAILED:
+    "check the image names and the network; log in to the registry (docker login or podman login) if it needs credentials; or promote without --pin-digest.",
+  IMAGE_NOT_IN_REGISTRY:
+    "push the image (or correct its tag in the source overlay) before promoting it with --pin-digest.",
   APPROVAL_MISSING:
     "once QA has approved this release, QA records it with rollway promote-env approve --env <from>; or pass --force to promote without approval.",
 };
@@ -59,6 +103,7 @@ async function withCliHints<T>(run: () => Promise<T>): Promise<T> {
 
 export async function promoteEnvCommand(options: PromoteEnvOptions, output: Output): Promise<void> {
   const { formatPromotion, promoteEnvironment } = await import("@rollway/env-promotion");
+  const credentials = options.pinDigest ? await registryCredentials() : undefined;
   const result = await withCliHints(() =>
     promoteEnvironment({
       repo: options.repo,
@@ -73,6 +118,7 @@ export async function promoteEnvCommand(options: PromoteEnvOptions, output: Outp
         ...(options.gpgHome ? { gpgHome: options.gpgHome } : {}),
       },
       ...github(options),
+      ...(credentials ? { pinDigest: true, registry: { credentials } } : {}),
     }),
   );
   if (output.json) printJson(output, { ok: !result.wouldRefuse, ...result });
