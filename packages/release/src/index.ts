@@ -78,3 +78,4 @@ export {
   type ReleaseState,
   recordName,
 } from "./records.js";
+export { CACHED_KINDS, cacheNamespace, EXPECT_MS, type StatusCache } from "./status-cache.js";

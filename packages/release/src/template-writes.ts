@@ -113,6 +113,9 @@ export function retryingReads(api: KubeApi, clock: Clock): KubeApi {
     get namespace() {
       return api.namespace;
     },
+    get connection() {
+      return api.connection;
+    },
     request: <T>(spec: Parameters<KubeApi["request"]>[0]) =>
       spec.method === "GET" ? withRetries(clock, () => api.request<T>(spec)) : api.request<T>(spec),
     watch: (path, query, what, signal) => api.watch(path, query, what, signal),
