@@ -81,7 +81,7 @@ try {
   }
   const apiWarm = apiTimes.slice(1).sort((a, b) => a - b);
   console.log(
-    `baseline GET {base}/status (JSON, same engine.status): first ${apiTimes[0]?.toFixed(1)} ms; warm median ${apiWarm[Math.floor(apiWarm.length / 2)]?.toFixed(1)} ms`,
+    `baseline GET {base}/status (JSON, the same status from the cache): first ${apiTimes[0]?.toFixed(1)} ms; warm median ${apiWarm[Math.floor(apiWarm.length / 2)]?.toFixed(1)} ms`,
   );
   // And the read every page made before the informer cache: `?fresh=1` is engine.status from the cluster.
   const freshTimes: number[] = [];
