@@ -31,7 +31,7 @@ function start(args: string[], env: Record<string, string>): ChildProcess {
 }
 
 async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 800; i++) {
     try {
       await fetch(url);
       return;
@@ -75,6 +75,7 @@ const server = start([fileURLToPath(new URL("../dist/main.js", import.meta.url))
   ROLLWAY_HOST: "127.0.0.1",
   ROLLWAY_PORT: String(serverPort),
   ROLLWAY_LOG_LEVEL: "warn",
+  RECHECK_BACKEND: "pure",
   ROLLWAY_RATE_LIMIT_PER_MINUTE: "100000000",
   ROLLWAY_CONFIG: configFile,
   ROLLWAY_KUBECONFIG: cluster.sim.kubeconfigPath,
@@ -103,7 +104,7 @@ try {
     });
     return ((await res.json()) as { statusUrl: string }).statusUrl;
   };
-  // A finished release (read from the watch cache), then one waiting for approval (read from the cluster).
+  // A finished release, then one waiting for approval (both read from the informer cache; ?fresh=1 reads the cluster).
   const finishedUrl = await deployTo({
     frontend: { image: "my-registry/image-for-frontend:1.5" },
     noDowntime: { promotionMode: "auto" },
@@ -138,6 +139,18 @@ try {
       url: `http://127.0.0.1:${serverPort}${statusUrl}`,
       headers,
     }),
+    await load("GET status (running, ?fresh=1)", server, {
+      url: `http://127.0.0.1:${serverPort}${statusUrl}?fresh=1`,
+      headers,
+    }),
+    await load("GET environment status", server, {
+      url: `http://127.0.0.1:${serverPort}/v1/projects/demo/environments/demo/status`,
+      headers,
+    }),
+    await load("GET env status (?fresh=1)", server, {
+      url: `http://127.0.0.1:${serverPort}/v1/projects/demo/environments/demo/status?fresh=1`,
+      headers,
+    }),
     await load("GET release status (finished)", server, {
       url: `http://127.0.0.1:${serverPort}${finishedUrl}`,
       headers,
@@ -148,7 +161,10 @@ try {
     console.log(
       `${r.title.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  server CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}`,
     );
-  const [helloPost, floorPost, validate, helloGet, ready, status, finished] = results as [
+  const [helloPost, floorPost, validate, helloGet, ready, status, statusFresh, env, envFresh, finished] = results as [
+    (typeof results)[0],
+    (typeof results)[0],
+    (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
     (typeof results)[0],
@@ -162,7 +178,10 @@ try {
     `ratio validation / hello POST: ${ratio(validate, helloPost)}; schema only / hello POST: ${ratio(floorPost, helloPost)}; validation / schema only: ${ratio(validate, floorPost)}`,
   );
   console.log(
-    `ratio readyz / hello GET: ${ratio(ready, helloGet)}; status (running) / hello GET: ${ratio(status, helloGet)}; status (finished) / hello GET: ${ratio(finished, helloGet)}`,
+    `ratio readyz / hello GET: ${ratio(ready, helloGet)}; status (running) / hello GET: ${ratio(status, helloGet)}; status (running, ?fresh=1: the cluster read of before) / hello GET: ${ratio(statusFresh, helloGet)}; status (finished) / hello GET: ${ratio(finished, helloGet)}`,
+  );
+  console.log(
+    `ratio environment status / hello GET: ${ratio(env, helloGet)}; environment status ?fresh=1 (engine.status, as before) / hello GET: ${ratio(envFresh, helloGet)}`,
   );
   console.log(`server memory: idle ${idle.toFixed(0)} MiB, after load ${loaded.toFixed(0)} MiB`);
 } finally {

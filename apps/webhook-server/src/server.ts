@@ -4,7 +4,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { checkRulePattern } from "@rollway/deploy-rules";
-import { cacheRecords, createReleaseEngine, openKubeApi, type RecordCache } from "@rollway/release";
+import { cacheNamespace, createReleaseEngine, openKubeApi, type StatusCache } from "@rollway/release";
 import { connect, type KubeconfigSource } from "@rollway/rollout-client";
 import type pino from "pino";
 import { createApp } from "./app.js";
@@ -46,6 +46,9 @@ export interface StartOptions {
  */
 export const WARM_UP_PATTERNS = ["^registry/warm-up-image:tag.*$", "^(?!warm-up).*$", "^warm-[a-z0-9]+$"] as const;
 
+/** Longest wait at start for the status caches' first lists; reads go to the cluster until they are in. */
+const CACHE_SYNC_MS = 5000;
+
 function clusterOf(config: ServerConfig, options: StartOptions): KubeconfigSource | undefined {
   if (options.kubeconfig) return options.kubeconfig;
   if (config.kubeconfig) return { file: config.kubeconfig };
@@ -86,18 +89,21 @@ export async function startServer(
       leaseDurationSeconds: config.leaseDurationSeconds,
     });
     releases.startRecovery(environments.list());
-    const caches = new Map<string, RecordCache>();
-    const records = (namespace: string) => {
-      let cache = caches.get(namespace);
-      if (!cache) {
-        cache = cacheRecords(api, namespace, { signal: stopping.signal });
-        caches.set(namespace, cache);
+    // One informer per namespace (release records and workloads, one list-then-watch per kind) for status reads.
+    const caches = new Map<string, StatusCache>();
+    const cache = (namespace: string) => {
+      let found = caches.get(namespace);
+      if (!found) {
+        found = cacheNamespace(client.connection, namespace, { signal: stopping.signal });
+        caches.set(namespace, found);
       }
-      return cache;
+      return found;
     };
-    // Warm the caches of the configured environments, so that the first reads are served from them too.
-    for (const place of environments.list()) records(place.namespace);
-    deps = { releases, state, environments, stopping: stopping.signal, streams: { open: 0 }, records };
+    // Warm the caches of the configured environments, so that the first reads are served from them too: a few
+    // lists, awaited (as a controller waits for its caches to sync) for at most CACHE_SYNC_MS before listening.
+    const warming = environments.list().map((place) => cache(place.namespace).synced);
+    await Promise.race([Promise.all(warming), new Promise((r) => setTimeout(r, CACHE_SYNC_MS).unref())]);
+    deps = { releases, state, environments, stopping: stopping.signal, streams: { open: 0 }, cache };
   }
   const { app, state } = createApp({
     config,

@@ -87,3 +87,4 @@ export {
   recordName,
 } from "./records.js";
 export { readServed, type Served } from "./served.js";
+export { CACHED_KINDS, cacheNamespace, EXPECT_MS, type StatusCache } from "./status-cache.js";

@@ -86,6 +86,7 @@ export {
   type WorkloadKind,
   type WorkloadStatus,
 } from "./status.js";
+export { canaryTarget, deploymentTarget, rolloutTarget } from "./targets/find.js";
 export type { Strategy, Target } from "./targets/target.js";
 export {
   isHealthy,

@@ -35,13 +35,14 @@ export class DashboardData {
     return this.deps.environments.resolve(project, environment);
   }
 
-  status(env: Environment): Promise<EnvironmentStatus> {
-    return this.deps.releases.engine.status(env);
+  /** From the informer cache when it can answer (no request to the API server), else from the cluster. */
+  async status(env: Environment): Promise<EnvironmentStatus> {
+    return this.deps.cache?.(env.namespace).status(env) ?? (await this.deps.releases.engine.status(env));
   }
 
   /** Newest first: from the watch cache when it is in sync, else from the cluster. */
   async history(env: Environment): Promise<ReleaseRecord[]> {
-    const cached = this.deps.records?.(env.namespace).list(env.name);
+    const cached = this.deps.cache?.(env.namespace).records(env.name);
     return cached ?? (await this.deps.releases.engine.history(env.name, env.namespace));
   }
 
@@ -75,6 +76,7 @@ export class DashboardData {
     const namespace = env.namespace;
     if (decision === "rollback") {
       const id = await this.deps.releases.rollback(namespace, env.name, record.id, by);
+      this.deps.cache?.(namespace).expect(id, "exists");
       return { release: id, state: "started" };
     }
     const after =
@@ -83,6 +85,7 @@ export class DashboardData {
         : decision === "abort"
           ? await engine.abort(record.id, { by, namespace })
           : await engine.approve(record.id, { by, namespace, gate: "code-as-data" });
+    this.deps.cache?.(namespace).expect(after.id, after);
     return { release: after.id, state: after.abortRequested && decision === "abort" ? "aborting" : after.state };
   }
 

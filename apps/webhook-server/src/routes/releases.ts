@@ -2,7 +2,7 @@
  * The release routes: deploy (seed 004's webhook), status, history, the events of one release as Server-Sent
  * Events (resumable with Last-Event-ID), and the decisions (promote, abort, rollback, approve code as data).
  */
-import type { Environment, RecordCache, ReleaseRecord } from "@rollway/release";
+import type { Environment, ReleaseRecord, StatusCache } from "@rollway/release";
 import { EnvironmentError, ReleaseError } from "@rollway/release";
 import { RolloutClientError } from "@rollway/rollout-client";
 import type { Context, Hono, MiddlewareHandler } from "hono";
@@ -21,8 +21,11 @@ export interface ReleaseRoutesDeps {
   stopping: AbortSignal;
   /** Event streams open now: shutdown lets them end before it closes the connections. */
   streams: { open: number };
-  /** Release records of a namespace followed by a watch (started on first use): status and history reads. */
-  records?: (namespace: string) => RecordCache;
+  /**
+   * The informer of a namespace (release records and workloads, one list-then-watch per kind, started on first
+   * use): status reads. Absent: every read goes to the cluster.
+   */
+  cache?: (namespace: string) => StatusCache;
 }
 
 const BASE = "/v1/projects/:project/environments/:environment";
@@ -65,6 +68,12 @@ export function releaseError(c: Context<Env>, error: unknown): Response {
   }
   return c.json({ message: error.message, code: error.code }, status);
 }
+
+/** `?fresh=1` (or `true`): a consistent read from the cluster, not the informer cache. */
+const isFresh = (c: Context<Env>) => {
+  const fresh = c.req.query("fresh");
+  return fresh === "1" || fresh === "true";
+};
 
 const summary = (r: ReleaseRecord) => ({
   id: r.id,
@@ -155,13 +164,12 @@ export function registerReleaseRoutes(
   /** The release of the URL, when it belongs to the URL's environment. */
   async function recordOf(c: Context<Env>, env: Environment, d: ReleaseRoutesDeps, cached = false) {
     const id = c.req.param("release") ?? "";
-    // A finished release is read from the watch cache: once the cache has seen it finish, it no longer changes
-    // (but for a later rollback marking it rolled-back, which a read may see milliseconds late). A release still
-    // running is read from the cluster: a client that saw its event stream end must read its final state, and the
-    // cache may be a few milliseconds behind (a CI run proved it). Decisions always read the cluster.
-    const fromCache = cached ? d.records?.(env.namespace).get(id) : undefined;
-    const record =
-      fromCache && isTerminal(fromCache.state) ? fromCache : await d.releases.engine.get(id, env.namespace);
+    // Status reads are served from the informer cache, which lags the cluster by milliseconds. Where a client knows
+    // of a newer state, the cache does not answer until it has caught up (see StatusCache.expect): after this
+    // replica's decision on the release, after this replica saw the release's event stream end. A client that
+    // needs a consistent read whatever replica answers sends `?fresh=1`. Decisions always read the cluster.
+    const fromCache = cached && !isFresh(c) ? d.cache?.(env.namespace).record(id) : undefined;
+    const record = fromCache ?? (await d.releases.engine.get(id, env.namespace));
     if (record.environment !== env.name)
       throw new ReleaseError("NOT_FOUND", `no release "${id}" in environment "${env.name}"`, { release: id });
     return record;
@@ -195,6 +203,7 @@ export function registerReleaseRoutes(
       });
       if (outcome.kind === "locked") return c.json({ message: outcome.message, runningRelease: outcome.running }, 409);
       if (outcome.kind === "key-reused") return c.json({ message: outcome.message }, 422);
+      d.cache?.(env.namespace).expect(outcome.release, "exists");
       return c.json({
         message: "success",
         releaseId: outcome.release,
@@ -210,7 +219,8 @@ export function registerReleaseRoutes(
     const found = await environmentOf(c);
     if (found instanceof Response) return found;
     try {
-      const status = await found.deps.releases.engine.status(found.env);
+      const cache = isFresh(c) ? undefined : found.deps.cache?.(found.env.namespace);
+      const status = cache?.status(found.env) ?? (await found.deps.releases.engine.status(found.env));
       return c.json({
         message: "ok",
         environment: status.environment,
@@ -314,12 +324,16 @@ export function registerReleaseRoutes(
           sent = event.seq;
         }
       };
+      // The log is done once the release is final: this replica's reads of it must not answer older than that.
+      const finished = () => d.cache?.(env.namespace).expect(id, "final");
+      if (log?.done) finished();
       if (log) await send(log);
       // Done, or finished by an engine that died before closing the log: nothing more will come.
       if (log?.done || (record && isTerminal(record.state) && log)) return;
       let from = log?.resourceVersion;
       while (!signal.aborted) {
         for await (const next of d.state.watchEvents(env.namespace, id, from, signal)) {
+          if (next.done) finished();
           await send(next);
           from = next.resourceVersion;
           if (next.done) return;
@@ -358,6 +372,7 @@ export function registerReleaseRoutes(
       const ns = env.namespace;
       if (decision === "rollback") {
         const id = await d.releases.rollback(ns, env.name, record.id, by);
+        d.cache?.(ns).expect(id, "exists");
         return c.json({ message: "success", releaseId: id, rollbackOf: record.id, ...urls(c, id) });
       }
       const after =
@@ -366,6 +381,7 @@ export function registerReleaseRoutes(
           : decision === "abort"
             ? await engine.abort(record.id, { by, namespace: ns })
             : await engine.approve(record.id, { by, namespace: ns, gate: "code-as-data" });
+      d.cache?.(ns).expect(after.id, after);
       return c.json({ message: "success", release: summary(after) });
     } catch (error) {
       return releaseError(c, error);
