@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
 import { defineConfig } from "tsup";
 
@@ -15,6 +16,12 @@ import { defineConfig } from "tsup";
 const startupTrim: Plugin = {
   name: "rollway-startup-trim",
   setup(build) {
+    // The webhook server's own dist inlines kube-sim (a devDependency there), whose CRD paths are relative to its
+    // module: bundled again here they pointed into apps/cli/crds and `rollway serve --sim` exited CRD_LOAD_FAILED.
+    // Bundling the server from its source keeps `@rollway/kube-sim` an external package that finds its own crds/.
+    build.onResolve({ filter: /^@rollway\/webhook-server$/ }, () => ({
+      path: fileURLToPath(new URL("../webhook-server/src/index.ts", import.meta.url)),
+    }));
     build.onResolve({ filter: /^whatwg-url$/ }, () => ({ path: "whatwg-url", namespace: "rollway-node-url" }));
     build.onLoad({ filter: /.*/, namespace: "rollway-node-url" }, () => ({
       contents: "export const URL = globalThis.URL; export default { URL: globalThis.URL };",
