@@ -107,11 +107,14 @@ describe("rollway serve --sim", () => {
         const info = JSON.parse(line) as {
           url: string;
           base: string;
+          dashboard: string;
           tokens: { deploy: string; approve: string };
           kubeconfig: string;
           environmentFile: string;
         };
         expect(info.base).toBe(`${info.url}/v1/projects/demo/environments/demo`);
+        expect(info.dashboard).toBe(`${info.url}/dashboard`);
+        expect((await fetch(info.dashboard)).status).toBe(200);
         expect(info.tokens.deploy).not.toBe(info.tokens.approve);
         const there = ["--server", info.url, "--token", info.tokens.deploy, "--project", "demo", "--env", "demo"];
         const deploy = rollwayAsync(
