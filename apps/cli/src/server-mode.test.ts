@@ -6,6 +6,10 @@ import { type SimServer, startSimServer } from "@rollway/webhook-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rollwayAsync, waitForOutput } from "./test-helpers/run-cli.js";
 
+// A release through the server end to end takes 13-20 s of wall time on a loaded 2-core machine (several CLI
+// processes, the server and kube-sim's ready delays): the default budget left too little room on CI.
+const releaseBudgetMs = 90_000;
+
 // The server runs in this process: a blocking spawnSync would stop it from answering the CLI, so every run is async.
 const rollway = (args: string[], input?: string) => rollwayAsync(args, {}, input).done;
 
@@ -25,40 +29,44 @@ afterAll(async () => {
 const at = (token: string) => ["--server", server.url, "--token", token, "--project", "demo", "--env", "demo"];
 
 describe("--server mode", () => {
-  it("deploy --wait follows the release on the server; promote from another process ends it promoted", async () => {
-    const deploy = rollwayAsync(["deploy", payload, "--wait", ...at(server.tokens.deploy)]);
-    const [, id] = await waitForOutput(deploy, /Release (\S+) started on the server/);
-    await waitForOutput(deploy, /waiting-for-approval/);
-    const promote = await rollway(["promote", id as string, "--by", "alice", ...at(server.tokens.approve)]);
-    expect(promote.stderr).toBe("");
-    expect(promote.stdout).toContain(`promote of ${id} recorded on the server.`);
-    const done = await deploy.done;
-    expect(done.code).toBe(0);
-    expect(done.stdout).toMatch(/upgrade-done +release \S+ promoted/);
-    expect(done.stdout).toContain(`Release ${id}: promoted`);
-    expect(done.stdout).toMatch(
-      /^ {2}backend-1 +my-registry\/image-for-backend-1:1\.0 → my-registry\/image-for-backend-1:tag$/m,
-    );
+  it(
+    "deploy --wait follows the release on the server; promote from another process ends it promoted",
+    async () => {
+      const deploy = rollwayAsync(["deploy", payload, "--wait", ...at(server.tokens.deploy)]);
+      const [, id] = await waitForOutput(deploy, /Release (\S+) started on the server/);
+      await waitForOutput(deploy, /waiting-for-approval/);
+      const promote = await rollway(["promote", id as string, "--by", "alice", ...at(server.tokens.approve)]);
+      expect(promote.stderr).toBe("");
+      expect(promote.stdout).toContain(`promote of ${id} recorded on the server.`);
+      const done = await deploy.done;
+      expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(/upgrade-done +release \S+ promoted/);
+      expect(done.stdout).toContain(`Release ${id}: promoted`);
+      expect(done.stdout).toMatch(
+        /^ {2}backend-1 +my-registry\/image-for-backend-1:1\.0 → my-registry\/image-for-backend-1:tag$/m,
+      );
 
-    const history = JSON.parse((await rollway(["history", "--json", ...at(server.tokens.deploy)])).stdout);
-    expect(history.releases[0]).toMatchObject({ id, state: "promoted" });
-    // The same view as direct mode: the release, then every component's workload.
-    const status = await rollway(["status", ...at(server.tokens.deploy)]);
-    expect(status.stdout).toContain(`latest release ${id}: promoted`);
-    expect(status.stdout).toMatch(
-      /^backend-1 +Rollout\/backend-1 +Healthy 2\/2 ready, my-registry\/image-for-backend-1:tag$/m,
-    );
-    const json = JSON.parse((await rollway(["status", "--json", ...at(server.tokens.deploy)])).stdout);
-    expect(json).toMatchObject({ ok: true, environment: "demo", release: { id, state: "promoted" } });
-    expect(json.components.map((c: { component: string }) => c.component)).toEqual([
-      "frontend",
-      "backend-1",
-      "backend-2",
-      "backend-3",
-      "backend-4",
-      "backend-5",
-    ]);
-  });
+      const history = JSON.parse((await rollway(["history", "--json", ...at(server.tokens.deploy)])).stdout);
+      expect(history.releases[0]).toMatchObject({ id, state: "promoted" });
+      // The same view as direct mode: the release, then every component's workload.
+      const status = await rollway(["status", ...at(server.tokens.deploy)]);
+      expect(status.stdout).toContain(`latest release ${id}: promoted`);
+      expect(status.stdout).toMatch(
+        /^backend-1 +Rollout\/backend-1 +Healthy 2\/2 ready, my-registry\/image-for-backend-1:tag$/m,
+      );
+      const json = JSON.parse((await rollway(["status", "--json", ...at(server.tokens.deploy)])).stdout);
+      expect(json).toMatchObject({ ok: true, environment: "demo", release: { id, state: "promoted" } });
+      expect(json.components.map((c: { component: string }) => c.component)).toEqual([
+        "frontend",
+        "backend-1",
+        "backend-2",
+        "backend-3",
+        "backend-4",
+        "backend-5",
+      ]);
+    },
+    releaseBudgetMs,
+  );
 
   it("a refused token is exit code 1 with the fix, and the token is never printed", async () => {
     const token = "wrong-token-000000000000";
@@ -88,43 +96,52 @@ describe("rollway serve", () => {
 });
 
 describe("rollway serve --sim", () => {
-  it("starts kube-sim with the demo environment and a server with session tokens; a release runs through it", async () => {
-    const serve = rollwayAsync(["serve", "--sim", "--port", "0", "--ready-delay", "50", "--json"]);
-    try {
-      const [line] = await waitForOutput(serve, /^\{.*\}\n/);
-      const info = JSON.parse(line) as {
-        url: string;
-        base: string;
-        tokens: { deploy: string; approve: string };
-        kubeconfig: string;
-        environmentFile: string;
-      };
-      expect(info.base).toBe(`${info.url}/v1/projects/demo/environments/demo`);
-      expect(info.tokens.deploy).not.toBe(info.tokens.approve);
-      const there = ["--server", info.url, "--token", info.tokens.deploy, "--project", "demo", "--env", "demo"];
-      const deploy = rollwayAsync(
-        ["deploy", "-", "--wait", ...there],
-        {},
-        '{"frontend": {"image": "my-registry/image-for-frontend:2.0"}}',
-      );
-      const [, id] = await waitForOutput(deploy, /Release (\S+) started on the server/);
-      await waitForOutput(deploy, /waiting-for-approval/);
-      const approver = ["--server", info.url, "--token", info.tokens.approve, "--project", "demo", "--env", "demo"];
-      expect((await rollway(["promote", id as string, "--by", "alice", ...approver])).code).toBe(0);
-      const done = await deploy.done;
-      expect(done.stderr).toBe("");
-      expect(done.code).toBe(0);
-      expect(done.stdout).toContain(`Release ${id}: promoted`);
-      // The cluster behind it is a real kube-sim: the kubeconfig it prints works for direct mode too.
-      const direct = await rollwayAsync(["history", "--json", "--kubeconfig", info.kubeconfig], {
-        ROLLWAY_ENV: info.environmentFile,
-      }).done;
-      expect(JSON.parse(direct.stdout).releases[0]).toMatchObject({ state: "promoted" });
-    } finally {
-      serve.child.kill("SIGTERM");
-    }
-    expect((await serve.done).code).toBe(0);
-  });
+  it(
+    "starts kube-sim with the demo environment and a server with session tokens; a release runs through it",
+    async () => {
+      const serve = rollwayAsync(["serve", "--sim", "--port", "0", "--ready-delay", "50", "--json"]);
+      try {
+        const [line] = await waitForOutput(serve, /^\{.*\}\n/);
+        // A start-up failure is a JSON line too ({"type":"done","ok":false,...}): show it rather than a missing field.
+        expect(JSON.parse(line)).toMatchObject({ ok: true });
+        const info = JSON.parse(line) as {
+          url: string;
+          base: string;
+          dashboard: string;
+          tokens: { deploy: string; approve: string };
+          kubeconfig: string;
+          environmentFile: string;
+        };
+        expect(info.base).toBe(`${info.url}/v1/projects/demo/environments/demo`);
+        expect(info.dashboard).toBe(`${info.url}/dashboard`);
+        expect((await fetch(info.dashboard)).status).toBe(200);
+        expect(info.tokens.deploy).not.toBe(info.tokens.approve);
+        const there = ["--server", info.url, "--token", info.tokens.deploy, "--project", "demo", "--env", "demo"];
+        const deploy = rollwayAsync(
+          ["deploy", "-", "--wait", ...there],
+          {},
+          '{"frontend": {"image": "my-registry/image-for-frontend:2.0"}}',
+        );
+        const [, id] = await waitForOutput(deploy, /Release (\S+) started on the server/);
+        await waitForOutput(deploy, /waiting-for-approval/);
+        const approver = ["--server", info.url, "--token", info.tokens.approve, "--project", "demo", "--env", "demo"];
+        expect((await rollway(["promote", id as string, "--by", "alice", ...approver])).code).toBe(0);
+        const done = await deploy.done;
+        expect(done.stderr).toBe("");
+        expect(done.code).toBe(0);
+        expect(done.stdout).toContain(`Release ${id}: promoted`);
+        // The cluster behind it is a real kube-sim: the kubeconfig it prints works for direct mode too.
+        const direct = await rollwayAsync(["history", "--json", "--kubeconfig", info.kubeconfig], {
+          ROLLWAY_ENV: info.environmentFile,
+        }).done;
+        expect(JSON.parse(direct.stdout).releases[0]).toMatchObject({ state: "promoted" });
+      } finally {
+        serve.child.kill("SIGTERM");
+      }
+      expect((await serve.done).code).toBe(0);
+    },
+    releaseBudgetMs,
+  );
 
   it("refuses a port that is not one, exit code 2", async () => {
     const r = await rollway(["serve", "--sim", "--port", "http"]);

@@ -34,6 +34,7 @@ export async function serveCommand(options: ServeOptions, output: Output): Promi
       ok: true,
       url: server.url,
       base: server.base,
+      dashboard: `${server.url}/dashboard`,
       project: "demo",
       environment: "demo",
       tokens: server.tokens,
@@ -45,6 +46,7 @@ export async function serveCommand(options: ServeOptions, output: Output): Promi
       output.out(
         [
           `rollway server on kube-sim listening on ${server.url} (Ctrl-C stops both)`,
+          `  dashboard:     ${info.dashboard}`,
           `  deploy:        POST ${server.base}/deploy`,
           `  deploy token:  ${server.tokens.deploy}`,
           `  approve token: ${server.tokens.approve}`,
