@@ -15,13 +15,12 @@ import {
   redactSecrets,
 } from "@rollway/rollout-client";
 
-const PATCH_MERGE = "application/merge-patch+json";
 
 export interface ApiRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   query?: Record<string, string | undefined>;
-  /** A PATCH body is sent as a JSON merge patch (`PATCH_MERGE`). */
+  /** A PATCH body is sent as a JSON merge patch (`application/merge-patch+json`). */
   body?: unknown;
   /** What the request is about, for error messages: `ConfigMap "x"`. */
   what: string;

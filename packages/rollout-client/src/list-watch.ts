@@ -9,7 +9,7 @@
  * restart it), sends no `allowWatchBookmarks`, takes no AbortSignal or clock, and opens its watches through its own
  * fetch transport, a second one beside ours that would not share the retries or the error class.
  */
-import { type Clock, type Connection, type RawWatchEvent, sleepOn } from "./connect.js";
+import { type Clock, type Connection, sleepOn } from "./connect.js";
 import { errorFromResponse, type KubeStatusBody, type ResourceRef, RolloutClientError } from "./errors.js";
 
 export interface ListWatchOptions {
