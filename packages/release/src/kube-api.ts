@@ -15,7 +15,6 @@ import {
   redactSecrets,
 } from "@rollway/rollout-client";
 
-
 export interface ApiRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
