@@ -41,3 +41,24 @@ describe("waitForRecord", () => {
     expect((await run).state).toBe("promoted");
   });
 });
+
+describe("waiting for the environment Lease", () => {
+  it("a queued release starts once the running one ends, though watch history expired and watches were dropped", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1"] });
+    const log = eventLog();
+    const first = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
+    const waiting = await log.next("waiting-for-approval");
+    const other = await k.otherEngine();
+    const queuedLog = eventLog();
+    const queued = other.apply(await other.plan(autoPayload("tag2"), k.environment), {
+      waitForLock: true,
+      onEvent: queuedLog.onEvent,
+    });
+    await queuedLog.next("waiting-for-lock");
+    k.sim.faults.expireWatchHistory();
+    k.sim.faults.dropWatches();
+    await k.engine.promote(waiting.release, { by: "alice", namespace: NS });
+    expect((await first).state).toBe("promoted");
+    expect((await queued).state).toBe("promoted");
+  });
+});
