@@ -28,10 +28,8 @@ export async function openDirect(options: ClusterOptions, kubeconfigYaml?: strin
     ...(options.namespace ? { namespace: options.namespace } : {}),
   };
   const client = await connect(scope);
-  const api = await openKubeApi(scope).catch((error: unknown) => {
-    client.close();
-    throw error;
-  });
+  // One process, one connection: the engine's own requests share the client's (its sockets, retries, errors).
+  const api = await openKubeApi({ connection: client.connection });
   return {
     client,
     api,

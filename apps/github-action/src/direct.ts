@@ -11,7 +11,7 @@ export async function runDirect(inputs: Inputs, payload: DeployPayload, log: Log
   const kubeconfig = inputs.kubeconfig ? { kubeconfig: { yaml: inputs.kubeconfig } } : {};
   const scope = { ...kubeconfig, namespace: environment.namespace };
   const client = await connect(scope);
-  const api = await openKubeApi(scope);
+  const api = await openKubeApi({ connection: client.connection }); // one connection for the whole job
   try {
     const engine = createReleaseEngine({ client, api });
     const plan = await engine.plan(payload, environment);

@@ -34,7 +34,7 @@ import {
 } from "./records.js";
 import { reversePlan } from "./rollback.js";
 import { imagesOf, listReplicaSetsOnce, readServed, templateKey } from "./served.js";
-import { retryingReads, templateWriter, withRetries } from "./template-writes.js";
+import { templateWriter } from "./template-writes.js";
 
 export { reversePlan } from "./rollback.js";
 export { templatePatch } from "./template-writes.js";
@@ -142,7 +142,7 @@ const MIN_ABORT_SECONDS = 60;
 export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngine {
   const { client } = options;
   const clock = options.clock ?? realClock;
-  const api = retryingReads(options.api, clock);
+  const api = options.api;
   // Host, process and start time: an engine is never mistaken for another one, even in the same process.
   const identity =
     options.identity ??
@@ -174,7 +174,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     return t;
   }
 
-  const writer = templateWriter(api, clock);
+  const writer = templateWriter(api);
   const writeTemplate = writer.write;
 
   const isReadyFor = (c: ComponentPlan, image: string) => (s: WorkloadStatus) => {
@@ -365,7 +365,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       } else {
         // Flagger's own rollback: the rollback gate makes it fail the analysis and keep the primary (the stable
         // version) serving; the target keeps the failed spec at zero replicas until the next release, as in Flagger.
-        await withRetries(clock, () => client.abort(t));
+        await client.abort(t);
         await waitComponent(
           run,
           c,
@@ -375,7 +375,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
           deadline,
         );
       }
-      await withRetries(clock, () => client.gate(t, "rollback", "close"));
+      await client.gate(t, "rollback", "close");
       run.emit("component-aborted", `${c.name}: rolled back by Flagger, the primary serves ${oldImage}`, {
         component: c.name,
       });
@@ -390,7 +390,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       const now = before ? await readServed(api, t, status) : undefined;
       promoted = before ? !now || templateKey(now.template) !== templateKey(before) : !servingOld(status);
     }
-    if (t.kind === "Rollout" && !promoted) await withRetries(clock, () => client.abort(t));
+    if (t.kind === "Rollout" && !promoted) await client.abort(t);
     if (before) await writer.put(p.namespace, c, before, replicas);
     else {
       const config = c.config?.from.configMap
@@ -399,8 +399,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       await writeTemplate(p.namespace, c, oldImage, config, replicas);
     }
     if (t.kind === "Rollout") {
-      if (promoted) await withRetries(clock, () => client.promote(t, { full: true }));
-      else await withRetries(clock, () => client.retry(t));
+      if (promoted) await client.promote(t, { full: true });
+      else await client.retry(t);
     }
     await waitComponent(
       run,
@@ -753,19 +753,19 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     await Promise.all(
       p.configMaps.map(async (cm) => {
         if (cm.data === undefined) return; // a plan read back from JSON: the ConfigMap was created by its first run
-        await withRetries(clock, () =>
-          api.request({
+        await api
+          .request({
             method: "POST",
             path: paths.configMaps(p.namespace),
             body: { ...cm, data: cm.data },
             what: `ConfigMap "${cm.metadata.name}"`,
-          }),
-        ).then(
-          () => created.push(cm.metadata.name),
-          (error) => {
-            if (!isStatus(error, 409)) throw error;
-          },
-        );
+          })
+          .then(
+            () => created.push(cm.metadata.name),
+            (error) => {
+              if (!isStatus(error, 409)) throw error;
+            },
+          );
       }),
     );
     return created;

@@ -6,6 +6,8 @@
  * (an engine identity: host, process id, start time) and the release; letting it go clears the holder (as
  * client-go's leader election does), so nothing is ever deleted under another engine.
  */
+
+import type { AnyObject } from "@rollway/rollout-client";
 import type { Clock } from "./clock.js";
 import { ReleaseError } from "./errors.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
@@ -253,23 +255,18 @@ async function waitForLeaseChange(o: AcquireOptions, lease: LeaseObject): Promis
     stop,
   );
   try {
-    const events = o.api.watch<LeaseObject>(
-      paths.leases(o.namespace),
-      { fieldSelector: `metadata.name=${lease.metadata.name}`, resourceVersion: lease.metadata.resourceVersion },
-      `Lease "${lease.metadata.name}"`,
-      controller.signal,
-    );
-    for await (const event of events) {
-      if (
-        event.type === "DELETED" ||
-        (event.type === "MODIFIED" && event.object.spec.holderIdentity !== lease.spec.holderIdentity)
-      )
-        return;
-      if (event.type === "MODIFIED") {
-        // Renewed: wait until the new renewal expires.
-        timer.cancel();
-        return waitForLeaseChange(o, event.object);
-      }
+    // rollout-client's one list-then-watch: a closed watch resumes, an expired one (410) lists again.
+    for await (const event of o.api.connection.objects.listWatch<LeaseObject & AnyObject>(
+      { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: o.namespace, name: lease.metadata.name },
+      { signal: controller.signal },
+    )) {
+      if (event.type === "INTERRUPTED") continue;
+      const current = event.type === "LISTED" ? event.objects[0] : event.type === "DELETED" ? undefined : event.object;
+      if (!current || current.spec.holderIdentity !== lease.spec.holderIdentity) return;
+      if (current.metadata.resourceVersion === lease.metadata.resourceVersion) continue;
+      // Renewed: wait until the new renewal expires.
+      timer.cancel();
+      return waitForLeaseChange(o, current);
     }
   } catch (error) {
     if (!controller.signal.aborted) throw error;

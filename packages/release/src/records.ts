@@ -4,10 +4,14 @@
  * approvals survive any process, and any replica of the server, the CLI or the Action can read or approve.
  */
 
+import type { AnyObject } from "@rollway/rollout-client";
 import type { PodTemplate } from "./cluster-state.js";
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate } from "./events.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
+
+const CONFIG_MAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
+
 import type { ReleasePlan } from "./plan.js";
 
 export const LABEL_RELEASE = "rollway.dev/release";
@@ -179,7 +183,11 @@ export async function updateRecord(
   }
 }
 
-/** Resolves when `accept(record)` is true, watching the record's ConfigMap (no polling). */
+/**
+ * Resolves when `accept(record)` is true, following the record's ConfigMap with rollout-client's one
+ * list-then-watch (no polling): a watch that ends resumes, a 410 (expired history, at the start of a watch or as an
+ * `ERROR` event) lists again, so a decision written meanwhile is seen at once.
+ */
 export async function waitForRecord(
   api: KubeApi,
   namespace: string,
@@ -188,29 +196,30 @@ export async function waitForRecord(
   signal: AbortSignal,
 ): Promise<ReleaseRecord> {
   const name = recordName(id);
-  for (;;) {
-    signal.throwIfAborted();
-    const cm = await api.request<ConfigMapObject>({
-      method: "GET",
-      path: paths.configMap(namespace, name),
-      what: `ConfigMap "${name}"`,
-      signal,
-    });
-    const current = fromConfigMap(cm);
-    if (accept(current)) return current;
-    const watch = api.watch<ConfigMapObject>(
-      paths.configMaps(namespace),
-      { fieldSelector: `metadata.name=${name}`, resourceVersion: cm.metadata.resourceVersion },
-      `ConfigMap "${name}"`,
-      signal,
-    );
-    for await (const event of watch) {
-      if (event.type !== "ADDED" && event.type !== "MODIFIED") continue;
+  for await (const event of api.connection.objects.listWatch<ConfigMapObject & AnyObject>(
+    { ...CONFIG_MAP, namespace, name },
+    { signal },
+  )) {
+    if (event.type === "LISTED") {
+      const [cm] = event.objects;
+      // No such record: the direct read says so with the cluster's own error (404, NOT_FOUND).
+      const current = fromConfigMap(
+        cm ??
+          (await api.request<ConfigMapObject>({
+            method: "GET",
+            path: paths.configMap(namespace, name),
+            what: `ConfigMap "${name}"`,
+            signal,
+          })),
+      );
+      if (accept(current)) return current;
+    } else if (event.type === "ADDED" || event.type === "MODIFIED") {
       const record = fromConfigMap(event.object);
       if (accept(record)) return record;
     }
-    // The server ended the watch: read again and watch again.
   }
+  signal.throwIfAborted();
+  throw new ReleaseError("CLUSTER", `the watch on ConfigMap "${name}" in namespace "${namespace}" ended`);
 }
 
 /** `current`: the newest promoted release when the watch starts (none yet: undefined); `promoted`: one promoted since. */
@@ -236,9 +245,9 @@ function parseOrSkip(cm: ConfigMapObject): ReleaseRecord[] {
 }
 
 /**
- * Lists the release records a label selector picks, then follows them with a watch from the list's version, and
- * lists again whenever the watch ends, expires (410) or fails; after a failure, following a pause rather than
- * spinning. Until the signal aborts.
+ * The release records a label selector picks, through rollout-client's one list-then-watch: a list, then a watch
+ * from its version that resumes when it ends and lists again on 410; a failure is `resync` while it retries (with
+ * its back-off). Until the signal aborts.
  */
 async function* followRecords(
   api: KubeApi,
@@ -246,33 +255,19 @@ async function* followRecords(
   labelSelector: string,
   signal: AbortSignal,
 ): AsyncIterable<RecordsChange> {
-  while (!signal.aborted) {
-    try {
-      const list = await api.request<{ metadata?: { resourceVersion?: string }; items: ConfigMapObject[] }>({
-        method: "GET",
-        path: paths.configMaps(namespace),
-        query: { labelSelector },
-        what: "release records",
-        signal,
-      });
-      yield { type: "listed", records: list.items.flatMap(parseOrSkip) };
-      for await (const event of api.watch<ConfigMapObject>(
-        paths.configMaps(namespace),
-        { labelSelector, resourceVersion: list.metadata?.resourceVersion },
-        "release records",
-        signal,
-      )) {
-        if (event.type === "ERROR") break;
-        if (event.type !== "ADDED" && event.type !== "MODIFIED" && event.type !== "DELETED") continue;
+  try {
+    for await (const event of api.connection.objects.listWatch<ConfigMapObject & AnyObject>(
+      { ...CONFIG_MAP, namespace },
+      { labelSelector, signal },
+    )) {
+      if (event.type === "LISTED") yield { type: "listed", records: event.objects.flatMap(parseOrSkip) };
+      else if (event.type === "INTERRUPTED") yield { type: "resync" };
+      else
         for (const record of parseOrSkip(event.object))
           yield { type: "changed", record, deleted: event.type === "DELETED" };
-      }
-      if (!signal.aborted) yield { type: "resync" };
-    } catch (error) {
-      if (signal.aborted) return;
-      yield { type: "resync" };
-      if (!isStatus(error, 410)) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
+  } catch (error) {
+    if (!signal.aborted) throw error;
   }
 }
 
@@ -339,19 +334,24 @@ export function cacheRecords(api: KubeApi, namespace: string, options: { signal?
     markSynced = resolve;
   });
   void (async () => {
-    for await (const change of followRecords(api, namespace, LABEL_RELEASE, signal)) {
-      if (change.type === "listed") {
-        records.clear();
-        for (const r of change.records) records.set(r.id, r);
-        inSync = true;
-        markSynced();
-      } else if (change.type === "changed") {
-        if (change.deleted) records.delete(change.record.id);
-        else records.set(change.record.id, change.record);
-      } else {
-        inSync = false;
+    try {
+      for await (const change of followRecords(api, namespace, LABEL_RELEASE, signal)) {
+        if (change.type === "listed") {
+          records.clear();
+          for (const r of change.records) records.set(r.id, r);
+          inSync = true;
+          markSynced();
+        } else if (change.type === "changed") {
+          if (change.deleted) records.delete(change.record.id);
+          else records.set(change.record.id, change.record);
+        } else {
+          inSync = false;
+        }
       }
+    } catch {
+      // A failure that is no use retrying (403: not allowed to watch): reads go to the cluster, which says why.
     }
+    inSync = false;
   })();
   return {
     get: (id) => (inSync ? records.get(id) : undefined),
