@@ -525,20 +525,22 @@ export class Store {
         apiVersion,
         time,
         fieldsType: "FieldsV1",
-        fieldsV1: fieldSetOf(obj, type.kind, type.custom),
+        fieldsV1: typedPatch(type, apiVersion, () => fieldSetOf(obj, type.kind, type.custom)),
       };
       return { ...this.create(type, ns, obj, { ...write, managedFields: [entry] }), created: true };
     }
-    const outcome = serverSideApply({
-      live: structuredClone(current) as Record<string, unknown>,
-      applied: body,
-      manager,
-      force: force ?? false,
-      kind: type.kind,
-      custom: type.custom,
-      apiVersion,
-      time,
-    });
+    const outcome = typedPatch(type, apiVersion, () =>
+      serverSideApply({
+        live: structuredClone(current) as Record<string, unknown>,
+        applied: body,
+        manager,
+        force: force ?? false,
+        kind: type.kind,
+        custom: type.custom,
+        apiVersion,
+        time,
+      }),
+    );
     if (!outcome.ok) throw applyConflict(outcome.conflicts);
     const rv = (outcome.object.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     if (rv !== undefined && rv !== current.metadata.resourceVersion)
@@ -1148,5 +1150,21 @@ export class Store {
   /** RFC 3339 with second precision, as metav1.Time marshals. */
   timestamp(): string {
     return `${new Date(this.clock.now()).toISOString().slice(0, 19)}Z`;
+  }
+}
+
+/**
+ * The apiserver's field manager turns an applied configuration into a typed object before merging; one it cannot
+ * type (a list element without its merge key) is a 400 BadRequest with this wording, never a 500.
+ */
+function typedPatch<T>(type: ResourceType, apiVersion: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof PatchError)
+      throw apiErrors.badRequest(
+        `failed to create typed patch object (${apiVersion}, Kind=${type.kind}): ${error.message}`,
+      );
+    throw error;
   }
 }
