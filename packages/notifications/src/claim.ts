@@ -6,7 +6,8 @@
  * so the notification is still delivered at least once.
  */
 import { createHash } from "node:crypto";
-import { type KubeApi, ReleaseError } from "@rollway/release";
+import type { KubeApi } from "@rollway/release";
+import { hasHttpStatus } from "@rollway/rollout-client";
 
 export const LABEL_NOTIFICATION_OF = "rollway.dev/notification-of";
 const paths = {
@@ -24,7 +25,6 @@ interface ClaimMap {
   data?: Record<string, string>;
 }
 
-const status = (error: unknown) => (error instanceof ReleaseError ? error.httpStatus : undefined);
 /** A label value: at most 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric. */
 const labelValue = (value: string) =>
   value
@@ -61,7 +61,7 @@ export class Claims {
       });
       return true;
     } catch (error) {
-      if (status(error) !== 409) throw error;
+      if (!hasHttpStatus(error, 409)) throw error;
     }
     const existing = await this.api.request<ClaimMap>({
       method: "GET",
@@ -88,7 +88,7 @@ export class Claims {
       });
       return true;
     } catch (error) {
-      if (status(error) === 409) return false;
+      if (hasHttpStatus(error, 409)) return false;
       throw error;
     }
   }

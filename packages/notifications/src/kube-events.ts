@@ -6,7 +6,8 @@
  * Writes are queued: a slow API server never delays the release.
  */
 import { createHash } from "node:crypto";
-import { type Environment, type KubeApi, listComponents, ReleaseError, type ReleaseEvent } from "@rollway/release";
+import { type Environment, type KubeApi, listComponents, type ReleaseEvent } from "@rollway/release";
+import { hasHttpStatus } from "@rollway/rollout-client";
 
 export const REPORTING_CONTROLLER = "rollway.dev/release-engine";
 export const LABEL_EVENT_RELEASE = "rollway.dev/release";
@@ -139,9 +140,8 @@ export class KubeEventWriter {
     try {
       await this.#o.api.request({ method: "POST", path, body, what: `Event "${name}"` });
     } catch (error) {
-      const status = error instanceof ReleaseError ? error.httpStatus : undefined;
-      if (status === 409) return;
-      if (status === 404 && !this.#useCore) {
+      if (hasHttpStatus(error, 409)) return;
+      if (hasHttpStatus(error, 404) && !this.#useCore) {
         this.#useCore = true;
         return this.#post(event, target);
       }
