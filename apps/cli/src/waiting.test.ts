@@ -95,7 +95,7 @@ describe("status --timeout", () => {
     const r = run(["status", "--timeout", "120"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^rollway: backend-3 \(Rollout\/backend-3\) is Degraded: ProgressDeadlineExceeded: ReplicaSet "backend-3-\w+" has timed out progressing\.; pod backend-3-\w+-\w+: CrashLoopBackOff, \d+ restarts?, last exit 1 \(Error\); pod /,
+      /^rollway: backend-3 \(Rollout\/backend-3\) is Degraded: ProgressDeadlineExceeded: ReplicaSet "backend-3-\w+" has timed out progressing\.; pod backend-3-\w+-\w+: CrashLoopBackOff, \d+ restarts?, last exit 1 \(Error\); event BackOff: Back-off restarting failed container backend in pod backend-3-\w+-\w+_demo\([\w-]+\); pod /,
     );
     // The row says what users are served → what is rolling out, the new version's own ready pods, and why.
     expect(r.stdout).toMatch(

@@ -10,7 +10,10 @@ describe("rollway demo", () => {
       /image +my-registry\/image-for-backend-1:1\.0 → my-registry\/image-for-backend-1:tag +\(rule backends\.deployRules\[1\]\)/,
     );
     for (const c of ["frontend", "backend-1", "backend-2", "backend-3", "backend-4", "backend-5"]) {
-      expect(r.stdout).toMatch(new RegExp(`^  ${c} +Paused 2/2 ready`, "m"));
+      // The row says what users are served → what rolls out, and the new version's own ready pods.
+      expect(r.stdout).toMatch(
+        new RegExp(`^  ${c} +Paused my-registry/\\S+:1\\.0 → my-registry/\\S+:tag, new 2/2 ready`, "m"),
+      );
       expect(r.stdout).toMatch(new RegExp(`component-promoted +${c}: .* now serves users`));
     }
     expect(r.stdout).toMatch(/^demo-\d{8}-\d{6}-\w+ +promoted +/m);
