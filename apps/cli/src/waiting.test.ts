@@ -99,7 +99,7 @@ describe("status --timeout", () => {
     );
     // The row says what users are served → what is rolling out, the new version's own ready pods, and why.
     expect(r.stdout).toMatch(
-      /^backend-3 +Rollout\/backend-3 +Degraded my-registry\/image-for-other-backends:1\.0 → my-registry\/image-for-other-backends:crash-3, new 0\/2 ready \(ProgressDeadlineExceeded: .*\)\n +↳ pod backend-3-\w+-\w+: CrashLoopBackOff, \d+ restarts?, last exit 1 \(Error\)\n +↳ pod /m,
+      /^backend-3 +Rollout\/backend-3 +Degraded my-registry\/image-for-other-backends:1\.0 → my-registry\/image-for-other-backends:crash-3, new 0\/2 ready \(ProgressDeadlineExceeded: .*\)\n +↳ drifted from release \S+ \(promoted\): it left my-registry\/image-for-other-backends:1\.0; .*\n +↳ pod backend-3-\w+-\w+: CrashLoopBackOff, \d+ restarts?, last exit 1 \(Error\); event BackOff: .*\n +↳ pod /m,
     );
     expect(run(["undo", "backend-3"]).code).toBe(0);
   }, 180_000);
