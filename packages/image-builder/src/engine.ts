@@ -147,7 +147,7 @@ export async function pushOnEngine(docker: Docker, request: PushRequest): Promis
   return reader.digest;
 }
 
-function pushFailed(
+export function pushFailed(
   reference: string,
   text: string,
   auth: RegistryAuth | undefined,
@@ -156,7 +156,8 @@ function pushFailed(
 ) {
   const registry = reference.split("/")[0];
   const options = { cause, image: reference, pushed: [...moved] };
-  if (/unauthorized|authentication required|denied|401/i.test(text)) {
+  // Whole words only: an engine's message carries digests, whose hex can hold "401" by chance (CI saw it).
+  if (/\b(unauthorized|authentication required|denied|401)\b/i.test(text)) {
     const hint = auth
       ? `the registry refused the credentials used for ${auth.serveraddress}; check them (docker login ${auth.serveraddress})`
       : `no credentials were found for ${registry}; run docker login or pass credentials`;
