@@ -11,6 +11,8 @@ export type ReleaseEventType =
   | "hook-done"
   | "config-created"
   | "component-updated"
+  /** A component's new version is not getting ready: `reason` says why (CrashLoopBackOff, ImagePullBackOff, an event). */
+  | "component-stuck"
   | "preview-ready"
   | "previews-ready"
   | "code-as-data-started"
@@ -38,6 +40,12 @@ export interface ReleaseEvent {
   component?: string;
   /** `promotion` or `code-as-data` for approval events. */
   gate?: ApprovalGate;
+  /** For `preview-ready` / `previews-ready` / `waiting-for-approval`: the preview address, as data (never scraped from `message`). */
+  previewUrl?: string;
+  /** For `component-stuck`: the pod's or workload's reason (`CrashLoopBackOff`, `ProgressDeadlineExceeded`…). */
+  reason?: string;
+  /** For `failed` and `aborted`: the ReleaseError code that ended the release. */
+  code?: string;
 }
 
 export type ApprovalGate = "promotion" | "code-as-data";
