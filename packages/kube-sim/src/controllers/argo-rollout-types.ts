@@ -99,9 +99,16 @@ export interface RolloutCondition {
   lastTransitionTime: string;
 }
 
+export interface SetCanaryScale {
+  weight?: number;
+  replicas?: number;
+  matchTrafficWeight?: boolean;
+}
+
 export interface CanaryStep {
   setWeight?: number;
   pause?: { duration?: string | number };
+  setCanaryScale?: SetCanaryScale;
   [other: string]: unknown;
 }
 
@@ -125,6 +132,10 @@ export interface CanaryStrategy {
   maxSurge?: number | string;
   maxUnavailable?: number | string;
   abortScaleDownDelaySeconds?: number;
+  scaleDownDelaySeconds?: number;
+  scaleDownDelayRevisionLimit?: number;
+  dynamicStableScale?: boolean;
+  minPodsPerReplicaSet?: number;
   [other: string]: unknown;
 }
 
@@ -138,6 +149,7 @@ export interface RolloutSpec {
   paused?: boolean;
   restartAt?: string;
   progressDeadlineSeconds?: number;
+  progressDeadlineAbort?: boolean;
   strategy: { blueGreen?: BlueGreenStrategy; canary?: CanaryStrategy };
 }
 
@@ -159,6 +171,11 @@ export interface RolloutAnalysis {
   dryRun?: Array<{ metricName: string }>;
   analysisRunMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
   startingStep?: number;
+}
+
+export interface TrafficWeights {
+  canary: WeightDestination;
+  stable: WeightDestination;
 }
 
 export interface WeightDestination {
@@ -183,7 +200,7 @@ export interface RolloutStatus {
   observedGeneration?: string;
   conditions?: RolloutCondition[];
   canary?: {
-    weights?: { canary: WeightDestination; stable: WeightDestination };
+    weights?: TrafficWeights;
     currentStepAnalysisRunStatus?: RolloutAnalysisRunStatus;
     currentBackgroundAnalysisRunStatus?: RolloutAnalysisRunStatus;
   };

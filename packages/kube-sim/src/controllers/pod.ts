@@ -7,6 +7,9 @@
  * Events as the scheduler and kubelet write them (`kubectl describe pod`): Scheduled, then per container
  * Pulled/Created/Started, BackOff per restart of a crash-looping container, Pulling/Failed/BackOff for a failed pull.
  * Each is recorded on a change of the pod's status, so a repeated reconcile records nothing.
+ * Readiness gates as the kubelet evaluates them (status/generate.go GeneratePodReadyCondition): a pod whose
+ * containers are ready stays not Ready (`ReadinessGatesNotReady`) until every `spec.readinessGates[].conditionType`
+ * is a `True` condition in its status; conditions the kubelet does not own are kept (mergePodStatus).
  */
 import { createHash } from "node:crypto";
 import type { KubeObject } from "../crds.js";
@@ -16,6 +19,31 @@ import { type Condition, type Obj, toTimestamp, typeOf } from "./workload.js";
 export const NODE_NAME = "kube-sim-node";
 export const READY_AFTER_ANNOTATION = "kube-sim.rollway.dev/ready-after-ms";
 const IMAGE_PULL_BACKOFF_AFTER_MS = 5_000;
+/** kubetypes.PodConditionByKubelet: the conditions the kubelet writes; every other condition is someone else's. */
+const KUBELET_CONDITIONS = new Set([
+  "PodScheduled",
+  "Ready",
+  "Initialized",
+  "ContainersReady",
+  "PodReadyToStartContainers",
+]);
+
+/** The readiness gates of the pod that its conditions do not satisfy, worded as the kubelet words them. */
+export function unreadyGates(pod: Obj, conditions: Condition[]): string[] {
+  const messages: string[] = [];
+  for (const gate of ((pod.spec as Obj)?.readinessGates ?? []) as Array<{ conditionType: string }>) {
+    const c = conditions.find((x) => x.type === gate.conditionType);
+    if (!c)
+      messages.push(
+        `corresponding condition of pod readiness gate ${JSON.stringify(gate.conditionType)} does not exist.`,
+      );
+    else if (c.status !== "True")
+      messages.push(
+        `the status of pod readiness gate ${JSON.stringify(gate.conditionType)} is not "True", but ${c.status}`,
+      );
+  }
+  return messages;
+}
 
 function podIP(uid: string): string {
   const h = createHash("sha1").update(uid).digest();
@@ -176,13 +204,30 @@ export const podController = defineController({
       if (runsToCompletion)
         requeueAfterMs = Math.min(requeueAfterMs ?? Number.POSITIVE_INFINITY, startMs + ctx.timing.jobRunMs - now);
       const readyTime = ready ? toTimestamp(readyAt) : start;
+      const others = ((status.conditions ?? []) as Condition[]).filter((c) => !KUBELET_CONDITIONS.has(c.type));
+      const gates = ready ? unreadyGates(pod, others) : [];
+      let podReady = condition("Ready", ready, readyTime, "ContainersNotReady");
+      if (gates.length > 0) {
+        podReady = {
+          ...condition("Ready", false, readyTime),
+          reason: "ReadinessGatesNotReady",
+          message: gates.join(", "),
+        };
+      }
+      // A gated pod's Ready changes when someone else writes its status, at that time, not at a derived one.
+      const previous = ((status.conditions ?? []) as Condition[]).find((c) => c.type === "Ready");
+      if (((pod.spec as Obj).readinessGates ?? []).length > 0 && previous) {
+        podReady.lastTransitionTime =
+          previous.status === podReady.status ? previous.lastTransitionTime : toTimestamp(now);
+      }
       next = {
         ...base,
         phase: "Running",
         conditions: [
+          ...others,
           sandbox,
           initialized,
-          condition("Ready", ready, readyTime, "ContainersNotReady"),
+          podReady,
           condition("ContainersReady", ready, readyTime, "ContainersNotReady"),
           scheduled,
         ],

@@ -55,6 +55,8 @@ import {
   type RolloutStatus,
   SCALE_DOWN_DEADLINE_ANNOTATION,
   type Service,
+  type SetCanaryScale,
+  type TrafficWeights,
   WORKLOAD_GENERATION_ANNOTATION,
 } from "./argo-rollout-types.js";
 import {
@@ -207,6 +209,8 @@ class RolloutPass {
   newRSWithinDelay = false;
   /** The status as stored, which status patches are computed against. */
   readonly storedStatus: RolloutStatus;
+  /** c.newStatus.Canary.Weights: the stored weights until reconcileTrafficRouting recomputes them this pass. */
+  newWeights: TrafficWeights | undefined;
 
   constructor(
     readonly world: RolloutWorld,
@@ -220,6 +224,7 @@ class RolloutPass {
     this.spec = rollout.spec;
     this.restartedAt = rollout.status?.restartedAt;
     this.storedStatus = structuredClone(rollout.status ?? {});
+    this.newWeights = structuredClone(rollout.status?.canary?.weights);
   }
 
   get status(): RolloutStatus {
@@ -758,7 +763,9 @@ class RolloutPass {
   shouldDelayScaleDownOnAbort(): boolean {
     if (!this.pause.isAborted() || !this.stableRS) return false;
     if (this.canary && !this.canary.trafficRouting) return false;
-    return this.abortScaleDownDelaySeconds() !== undefined;
+    if (this.abortScaleDownDelaySeconds() === undefined) return false;
+    // dynamicStableScale without an explicit abortScaleDownDelaySeconds scales the canary down as stable comes up.
+    return !(this.canary?.dynamicStableScale && !this.hasExplicitAbortScaleDownDelay());
   }
 
   async reconcileNewReplicaSet(): Promise<boolean> {
@@ -817,7 +824,7 @@ class RolloutPass {
       if (notPaused && status.blueGreen?.scaleUpPreviewCheckPoint) return this.replicas;
       return preview;
     }
-    return this.canaryReplicaCounts().newRS;
+    return this.canaryReplicaCounts(this.newWeights).newRS;
   }
 
   isReplicaSetReferenced(rs: ReplicaSet, services: Array<Service | undefined>): boolean {
@@ -833,12 +840,16 @@ class RolloutPass {
   /** scaleDownDelayHelper: keeps an old ReplicaSet up until its scale-down deadline passes. */
   async scaleDownDelayHelper(rs: ReplicaSet, annotated: number, keepReplicas: number): Promise<[number, number]> {
     let desired = 0;
-    const limit = this.bg?.scaleDownDelayRevisionLimit ?? Number.MAX_SAFE_INTEGER;
+    // GetScaleDownRevisionLimit / GetScaleDownDelaySecondsOrDefault: blue-green's, else the canary's.
+    const limit =
+      this.bg?.scaleDownDelayRevisionLimit ?? this.canary?.scaleDownDelayRevisionLimit ?? Number.MAX_SAFE_INTEGER;
     const hasDeadline = !!rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION];
     if (!hasDeadline && (rs.spec.replicas ?? 0) > 0) {
       if (annotated < limit) {
         annotated++;
-        const delay = this.bg?.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS;
+        const delay =
+          (this.bg ? this.bg.scaleDownDelaySeconds : this.canary?.scaleDownDelaySeconds) ??
+          DEFAULT_SCALE_DOWN_DELAY_SECONDS;
         if (delay > 0) {
           desired = rs.spec.replicas ?? 0;
           await this.addScaleDownDelay(rs, delay);
@@ -884,20 +895,27 @@ class RolloutPass {
     scaled = cleaned.scaled;
     const available = sumOf(this.allRSs, (rs) => rs.status?.availableReplicas);
     let maxScaleDown = available - (this.replicas - this.maxUnavailable());
+    if (maxScaleDown <= 0) return scaled;
+    const routed = !!this.canary?.trafficRouting;
+    let annotated = 0;
     for (const rs of cleaned.oldRSs.sort((a, b) => revisionOf(b) - revisionOf(a))) {
-      if (this.canary?.trafficRouting) {
-        if (this.isReplicaSetReferenced(rs, services)) continue;
-        if (!isFullyPromoted(this.status) && !rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION]) continue;
-        const [, desired] = await this.scaleDownDelayHelper(rs, 0, rs.spec.replicas ?? 0);
-        if ((rs.spec.replicas ?? 0) !== desired) {
-          await this.scaleReplicaSet(rs, desired);
-          scaled = true;
-        }
-        continue;
-      }
+      // Skipped while still referenced: the user went back to stable in the middle of an update.
+      if (routed && this.isReplicaSetReferenced(rs, services)) continue;
       if (maxScaleDown <= 0) break;
       const current = rs.spec.replicas ?? 0;
-      const desired = current > maxScaleDown ? current - maxScaleDown : 0;
+      if (current === 0) continue;
+      let desired = 0;
+      if (!routed) {
+        // A basic canary scales every other ReplicaSet down: their pods receive traffic.
+        if (current > maxScaleDown) desired = current - maxScaleDown;
+      } else if (isFullyPromoted(this.status) || rs.metadata.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION]) {
+        // The previous stable: at once with dynamicStableScale, else after scaleDownDelaySeconds, keeping at most
+        // scaleDownDelayRevisionLimit such ReplicaSets up. An intermediate ReplicaSet (V1 -> V2 -> V3 mid-update)
+        // gets no traffic and goes to 0.
+        if (!this.canary?.dynamicStableScale)
+          [annotated, desired] = await this.scaleDownDelayHelper(rs, annotated, current);
+      }
+      if (current === desired) continue;
       await this.scaleReplicaSet(rs, desired);
       maxScaleDown -= current - desired;
       scaled = true;
@@ -1168,6 +1186,21 @@ class RolloutPass {
     }
   }
 
+  /** evaluateProgressDeadlineAbort: spec.progressDeadlineAbort aborts an in-flight update past its deadline. */
+  evaluateProgressDeadlineAbort(status: RolloutStatus): void {
+    if (!this.spec.progressDeadlineAbort || this.pause.isAborted()) return;
+    if (rolloutCompleted(status)) return;
+    if (rolloutProgressing({ ...this.rollout, spec: this.spec }, status)) return;
+    if (this.isIndefiniteStep() || this.isWaitingForScaleDown()) return;
+    if (!this.timedOut(this.status)) return;
+    const message = this.newRS
+      ? MESSAGES.replicaSetTimedOut(this.newRS.metadata.name)
+      : `Rollout "${this.name}" has timed out progressing.`;
+    this.pause.addAbort = true;
+    this.pause.abortMessage = message;
+    this.world.event?.("Warning", REASONS.rolloutAborted, message);
+  }
+
   isIndefiniteStep(): boolean {
     const step = this.currentCanaryStep().step;
     if (step && (step.pause || step.analysis || step.experiment)) return true;
@@ -1200,6 +1233,8 @@ class RolloutPass {
     if (this.rollout.spec.workloadRef && this.workloadGeneration !== undefined) {
       status.workloadObservedGeneration = String(this.workloadGeneration);
     }
+    // The progress-deadline abort first, so the abort it adds is persisted in this same pass.
+    this.evaluateProgressDeadlineAbort(status);
     this.pause.calculatePauseStatus(status, this.nowIso);
     this.calculateRolloutConditions(status);
     const { phase, message } = calculateRolloutPhase(this.spec, status);
@@ -1480,11 +1515,9 @@ class RolloutPass {
     return { step: steps[index], index };
   }
 
-  /** GetCurrentSetWeight / GetCanaryReplicasOrWeight: the weight the canary should have now. */
-  desiredWeight(): number {
-    const s = this.status;
-    if (s.promoteFull || !s.stableRS || s.currentPodHash === s.stableRS) return 100;
-    if (s.abort) return 0;
+  /** GetCurrentSetWeight: the last setWeight at or before the current step (0 once aborted). */
+  currentSetWeight(): number {
+    if (this.status.abort) return 0;
     const { step, index } = this.currentCanaryStep();
     if (!step || index === undefined) return 100;
     const steps = this.canary?.steps ?? [];
@@ -1495,35 +1528,116 @@ class RolloutPass {
     return 0;
   }
 
+  /** GetAbortScaleDownDelaySecondsOrDefault's wasSet: abortScaleDownDelaySeconds given and not 0. */
+  hasExplicitAbortScaleDownDelay(): boolean {
+    const set = this.bg ? this.bg.abortScaleDownDelaySeconds : this.canary?.abortScaleDownDelaySeconds;
+    return set !== undefined && set !== 0 && (!!this.bg || !!this.canary?.trafficRouting);
+  }
+
+  /**
+   * GetDesiredCanaryWeight: with dynamicStableScale, an abort steps the weight down through the setWeight steps in
+   * reverse as the stable ReplicaSet comes back, instead of dropping to 0 at once.
+   */
+  desiredCanaryWeight(): number {
+    const newRS = this.newRS;
+    const stableRS = this.stableRS;
+    if (this.status.abort && this.canary?.dynamicStableScale && newRS && stableRS) {
+      const replicas = this.replicas;
+      const expectedCanaryReplicas = replicas - (stableRS.status?.availableReplicas ?? 0);
+      let canaryReplicas = Math.max(expectedCanaryReplicas, newRS.status?.availableReplicas ?? 0);
+      // An explicit abortScaleDownDelaySeconds keeps the canary up until its deadline, so its size must not hold
+      // the weight up (upstream issue #4898).
+      if (this.hasExplicitAbortScaleDownDelay()) canaryReplicas = expectedCanaryReplicas;
+      const steps = this.canary.steps ?? [];
+      for (let i = steps.length - 1; i >= 0; i--) {
+        const w = steps[i]?.setWeight;
+        if (typeof w === "number" && trafficWeightToReplicas(replicas, w) < canaryReplicas) return w;
+      }
+      return 0;
+    }
+    return this.currentSetWeight();
+  }
+
+  /** UseSetCanaryScale: the setCanaryScale in force (traffic-routed canaries only), unless matchTrafficWeight. */
+  useSetCanaryScale(): SetCanaryScale | undefined {
+    const canary = this.canary;
+    if (!canary?.trafficRouting) return undefined;
+    // Aborted: the canary scale no longer applies, unless abortScaleDownDelaySeconds: 0 leaves the canary up.
+    if (this.status.abort && this.abortScaleDownDelaySeconds() !== undefined) return undefined;
+    const { step, index } = this.currentCanaryStep();
+    if (!step || index === undefined) return undefined;
+    const steps = canary.steps ?? [];
+    for (let i = index; i >= 0; i--) {
+      const scale = steps[i]?.setCanaryScale;
+      if (!scale) continue;
+      if (scale.matchTrafficWeight) return undefined;
+      return scale;
+    }
+    return undefined;
+  }
+
+  /** GetCanaryReplicasOrWeight: an explicit canary replica count (setCanaryScale.replicas) or a weight. */
+  canaryReplicasOrWeight(): { replicas?: number; weight: number } {
+    const s = this.status;
+    if (s.promoteFull || !s.stableRS || s.currentPodHash === s.stableRS) return { weight: 100 };
+    const scale = this.useSetCanaryScale();
+    if (scale?.replicas !== undefined) return { replicas: scale.replicas, weight: 0 };
+    if (scale?.weight !== undefined) return { weight: scale.weight };
+    return { weight: this.desiredCanaryWeight() };
+  }
+
+  /** CheckMinPodsPerReplicaSet (traffic-routed canaries), capped at spec.replicas. */
+  minPods(count: number): number {
+    const min = this.canary?.minPodsPerReplicaSet;
+    if (count === 0 || min === undefined || !this.canary?.trafficRouting) return count;
+    return Math.max(count, Math.min(min, this.replicas));
+  }
+
   /**
    * Target sizes of the canary and stable ReplicaSets: CalculateReplicaCountsForBasicCanary (weight approximated
-   * by replica counts within maxSurge/maxUnavailable) or, behind a traffic router, ceil(replicas × weight) canary
-   * pods next to a full stable ReplicaSet (CalculateReplicaCountsForTrafficRoutedCanary without dynamicStableScale).
+   * by replica counts within maxSurge/maxUnavailable) or, behind a traffic router,
+   * CalculateReplicaCountsForTrafficRoutedCanary: the canary from setCanaryScale or ceil(replicas × weight); the
+   * stable full, or with dynamicStableScale from the higher of its desired and its current traffic weight
+   * (`weights`), keeping the canary up on abort until traffic has left it.
    */
-  canaryReplicaCounts(): { newRS: number; stable: number } {
+  canaryReplicaCounts(weights: TrafficWeights | undefined): { newRS: number; stable: number } {
     const replicas = this.replicas;
-    const weight = this.desiredWeight();
-    if (this.canary?.trafficRouting) return { newRS: trafficWeightToReplicas(replicas, weight), stable: replicas };
+    const { replicas: explicit, weight } = this.canaryReplicasOrWeight();
+    const canary = this.canary;
+    if (canary?.trafficRouting) {
+      let canaryCount = explicit ?? this.minPods(trafficWeightToReplicas(replicas, weight));
+      if (!canary.dynamicStableScale) return { newRS: canaryCount, stable: replicas };
+      let stable = trafficWeightToReplicas(replicas, 100 - weight);
+      if (weights) {
+        stable = Math.max(stable, trafficWeightToReplicas(replicas, weights.stable.weight));
+        if (this.status.abort)
+          canaryCount = Math.max(trafficWeightToReplicas(replicas, weights.canary.weight), canaryCount);
+      }
+      return { newRS: this.minPods(canaryCount), stable: this.minPods(stable) };
+    }
     const stableExists = !!this.stableRS && this.stableRS !== this.newRS;
     return basicCanaryReplicaCounts({
       replicas,
       desiredWeight: weight,
-      maxSurge: this.canary?.maxSurge,
-      maxUnavailable: this.canary?.maxUnavailable,
+      maxSurge: canary?.maxSurge,
+      maxUnavailable: canary?.maxUnavailable,
       newRS: countsOf(this.newRS),
       stableRS: stableExists ? countsOf(this.stableRS) : undefined,
       otherRSs: this.otherRSs.map((rs) => countsOf(rs) ?? { specReplicas: 0, availableReplicas: 0 }),
     });
   }
 
-  /** AtDesiredReplicaCountsForCanary: the setWeight step is done once the counts are reached and available. */
-  atDesiredCanaryCounts(): boolean {
-    const { newRS, stable } = this.canaryReplicaCounts();
+  /** AtDesiredReplicaCountsForCanary: the setWeight/setCanaryScale step is done once the counts are reached. */
+  atDesiredCanaryCounts(weights: TrafficWeights | undefined): boolean {
+    const { newRS, stable } = this.canaryReplicaCounts(weights);
     const n = this.newRS;
     if (!n || (n.spec.replicas ?? 0) !== newRS || (n.status?.availableReplicas ?? 0) !== newRS) return false;
-    const s = this.stableRS;
-    if (!s || (s.spec.replicas ?? 0) !== stable || (s.status?.replicas ?? 0) !== stable) return false;
-    if (!this.canary?.trafficRouting && sumOf(this.otherRSs, (rs) => rs.status?.availableReplicas) !== 0) return false;
+    const routed = !!this.canary?.trafficRouting;
+    if (!routed || !this.canary?.dynamicStableScale) {
+      const s = this.stableRS;
+      if (!s || (s.spec.replicas ?? 0) !== stable || (s.status?.replicas ?? 0) !== stable) return false;
+    }
+    if (!routed && sumOf(this.otherRSs, (rs) => rs.status?.availableReplicas) !== 0) return false;
     return true;
   }
 
@@ -1540,10 +1654,10 @@ class RolloutPass {
     const { step } = this.currentCanaryStep();
     if (!step) return false;
     if (step.pause) return this.completedCanaryPauseStep(step);
-    if (typeof step.setWeight === "number") return this.atDesiredCanaryCounts();
+    if (step.setCanaryScale) return this.atDesiredCanaryCounts(this.newWeights);
+    if (typeof step.setWeight === "number") return this.atDesiredCanaryCounts(this.newWeights);
     if (step.analysis) return this.currentRuns.Step?.status?.phase === "Successful";
-    // Steps the simulation does not run (experiment, setCanaryScale, header and mirror routes, plugins)
-    // complete at once.
+    // Steps the simulation does not run (experiment, header and mirror routes, plugins) complete at once.
     return true;
   }
 
@@ -1581,14 +1695,8 @@ class RolloutPass {
       await ensure(canary.canaryService, this.stableRS);
       return;
     }
-    if (this.pause.isAborted() && canary.trafficRouting && this.stableRS && canary.canaryService) {
-      // reconcileTrafficRouting on abort: the canary Service goes back to stable without an availability check
-      // (with dynamicStableScale only once the canary weight is down to 0).
-      if (canary.dynamicStableScale && (this.status.canary?.weights?.canary.weight ?? 0) > 0) return;
-      const svc = await this.world.getService(this.ns, canary.canaryService);
-      if (svc) await this.switchServiceSelector(svc, podTemplateHashOf(this.stableRS) ?? "");
-      return;
-    }
+    // Aborted behind a router, reconcileTrafficRouting moves the canary Service.
+    if (this.pause.isAborted() && canary.trafficRouting) return;
     await ensure(canary.canaryService, this.newRS);
   }
 
@@ -1596,7 +1704,9 @@ class RolloutPass {
     if (this.haltProgress()) return false;
     await this.removeScaleDownDeadlines();
     if (this.stableRS && this.stableRS !== this.newRS) {
-      if (await this.scaleReplicaSet(this.stableRS, this.canaryReplicaCounts().stable)) return true;
+      // The stored weights, not this pass's: stable scaling lags one reconcile behind a weight change.
+      const { stable } = this.canaryReplicaCounts(this.status.canary?.weights);
+      if (await this.scaleReplicaSet(this.stableRS, stable)) return true;
     }
     if (await this.reconcileNewReplicaSet()) return true;
     const services = await Promise.all(
@@ -1607,22 +1717,90 @@ class RolloutPass {
     return this.reconcileOtherReplicaSets(services);
   }
 
-  trafficWeights(status: RolloutStatus): void {
-    const canary = this.canary;
-    if (!canary?.trafficRouting) return;
+  /** IsDynamicallyRollingBackToStable: the hash traffic still goes to while a dynamic rollback brings stable up. */
+  dynamicRollbackHash(): string | undefined {
     const prev = this.status.canary?.weights;
-    let weight = this.desiredWeight();
-    if (isFullyPromoted(status) || this.pause.isAborted()) weight = 0;
-    const newAvail = this.newRS?.status?.availableReplicas ?? 0;
-    const needed = Math.ceil((this.replicas * weight) / 100);
-    if (weight > (prev?.canary.weight ?? 0) && newAvail < needed) weight = prev?.canary.weight ?? 0;
-    const stableHash = status.stableRS;
-    status.canary = {
-      weights: {
-        canary: { weight, serviceName: canary.canaryService, podTemplateHash: status.currentPodHash },
-        stable: { weight: 100 - weight, serviceName: canary.stableService, podTemplateHash: stableHash },
-      },
+    if (!isFullyPromoted(this.status) || !this.canary?.trafficRouting || !this.canary.dynamicStableScale || !prev)
+      return undefined;
+    const hash = podTemplateHashOf(this.newRS);
+    if (prev.canary.podTemplateHash === hash) return undefined;
+    if ((this.newRS?.status?.availableReplicas ?? 0) >= this.replicas) return undefined;
+    return prev.canary.podTemplateHash;
+  }
+
+  /** calculateDesiredWeightOnAbortOrStableRollback: shift traffic back only as fast as stable pods come up. */
+  desiredWeightOnAbortOrStableRollback(): number {
+    const replicas = this.replicas;
+    if (!this.canary?.dynamicStableScale || !this.stableRS || !this.newRS || replicas === 0) return 0;
+    const desired = this.desiredCanaryWeight();
+    const stableWeight = Math.trunc((100 * (this.stableRS.status?.availableReplicas ?? 0)) / replicas);
+    const expected = Math.max(0, 100 - stableWeight);
+    const prev = this.status.canary?.weights;
+    if (!prev) return Math.max(expected, desired);
+    const current = prev.canary.weight;
+    if (desired <= 0) return Math.min(expected, current);
+    if (stableWeight < 100 - desired) return current;
+    return Math.min(desired, current);
+  }
+
+  /**
+   * reconcileTrafficRouting without a router object: the weights (status.canary.weights) a router would be set to,
+   * and on abort the canary Service back on stable (with dynamicStableScale only once the canary weight is 0).
+   */
+  async reconcileTrafficRouting(): Promise<void> {
+    const canary = this.canary;
+    if (!canary?.trafficRouting) {
+      this.newWeights = undefined;
+      return;
+    }
+    const steps = canary.steps ?? [];
+    const { index } = this.currentCanaryStep();
+    let desired = 0;
+    const stableHash = podTemplateHashOf(this.stableRS) ?? "";
+    let canaryHash = podTemplateHashOf(this.newRS) ?? "";
+    const rollbackHash = this.dynamicRollbackHash();
+    const newAvailable = this.newRS?.status?.availableReplicas ?? 0;
+    if (rollbackHash !== undefined) {
+      desired = this.desiredWeightOnAbortOrStableRollback();
+      canaryHash = rollbackHash;
+    } else if (isFullyPromoted(this.status)) {
+      desired = 0;
+    } else if (this.pause.isAborted()) {
+      desired = this.desiredWeightOnAbortOrStableRollback();
+      if ((!canary.dynamicStableScale || desired === 0) && canary.canaryService && this.stableRS) {
+        const svc = await this.world.getService(this.ns, canary.canaryService);
+        if (svc) await this.switchServiceSelector(svc, stableHash);
+      }
+    } else if (!this.newRS || newAvailable === 0) {
+      desired = 0;
+    } else if (this.status.promoteFull) {
+      if (canary.dynamicStableScale) desired = Math.trunc((100 * newAvailable) / this.replicas);
+      else desired = this.status.canary?.weights?.canary.weight ?? 0;
+    } else if (index !== undefined) {
+      if (!this.atDesiredCanaryCounts(undefined)) {
+        // The new ReplicaSet is not ready for the new weight: keep the previous step's.
+        for (let i = index - 1; i >= 0; i--) {
+          const w = steps[i]?.setWeight;
+          if (typeof w === "number") {
+            desired = w;
+            break;
+          }
+        }
+      } else if (index !== steps.length) desired = this.currentSetWeight();
+      else desired = 100;
+    }
+    // checkReplicasAvailable: the stable ReplicaSet must hold its share before the weights change.
+    const stableAvailable = this.stableRS?.status?.availableReplicas ?? 0;
+    if (!this.stableRS || stableAvailable < Math.trunc(((100 - desired) * this.replicas) / 100)) return;
+    this.newWeights = {
+      canary: { weight: desired, serviceName: canary.canaryService, podTemplateHash: canaryHash },
+      stable: { weight: 100 - desired, serviceName: canary.stableService, podTemplateHash: stableHash },
     };
+  }
+
+  applyWeights(status: RolloutStatus): void {
+    if (!this.canary?.trafficRouting || !this.newWeights) return;
+    status.canary = { ...(status.canary ?? {}), weights: this.newWeights };
   }
 
   async syncStatusCanary(): Promise<void> {
@@ -1641,7 +1819,7 @@ class RolloutPass {
       if (this.newRS && stepCount > 0 && this.status.stableRS === podTemplateHashOf(this.newRS)) {
         status.currentStepIndex = stepCount;
       }
-      this.trafficWeights(status);
+      this.applyWeights(status);
       await this.persistStatus(status);
       return;
     }
@@ -1653,13 +1831,13 @@ class RolloutPass {
     const promoteReason = this.shouldFullPromote(status);
     if (promoteReason) {
       this.promoteStable(status, promoteReason);
-      this.trafficWeights(status);
+      this.applyWeights(status);
       await this.persistStatus(status);
       return;
     }
     if (this.pause.isAborted()) {
       if (stepCount > 0) status.currentStepIndex = status.stableRS === status.currentPodHash ? stepCount : 0;
-      this.trafficWeights(status);
+      this.applyWeights(status);
       await this.persistStatus(status);
       return;
     }
@@ -1673,7 +1851,7 @@ class RolloutPass {
       this.pause.removePauseReasons.push("CanaryPauseStep");
     }
     status.currentStepIndex = index;
-    this.trafficWeights(status);
+    this.applyWeights(status);
     await this.persistStatus(status);
   }
 
@@ -1685,6 +1863,7 @@ class RolloutPass {
     if ((await this.reconcileRestart()) > 0) return;
     await this.reconcileRevisionHistoryLimit();
     await this.reconcileCanaryServices();
+    await this.reconcileTrafficRouting();
     await this.reconcileAnalysisRuns();
     if (await this.reconcileCanaryReplicaSets()) {
       await this.syncStatusCanary();
