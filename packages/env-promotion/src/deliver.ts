@@ -4,6 +4,7 @@ import { PromotionError, type PromotionErrorCode } from "./errors.js";
 import { type GitRepo, push, remoteBranchHead } from "./git.js";
 import { type GitHubTarget, openPullRequest, type PullRequest } from "./github.js";
 import { formatImageReference, type OverlayImage } from "./kustomization.js";
+import type { WaitResult } from "./wait.js";
 
 export type ChangeKind = "updated" | "added" | "removed" | "unchanged";
 
@@ -45,6 +46,10 @@ export interface PromotionResult {
   commit?: string;
   branch?: string;
   pullRequest?: PullRequest;
+  /** Whether `from` was checked healthy before promoting (the checks' names), or the check skipped on purpose. */
+  sourceHealth?: { skipped: boolean; checks: string[] };
+  /** Set when asked to wait: the promotion is merged, and (with Argo CD) synced and Healthy in `to`. */
+  live?: WaitResult;
   /** The commit message (also the pull request's title and body). */
   message?: string;
 }

@@ -20,7 +20,11 @@ export type PromotionErrorCode =
   | "EDIT_CHECK_FAILED"
   | "IMAGE_NOT_IN_REGISTRY"
   | "REGISTRY_REQUEST_FAILED"
-  | "SOURCE_UNHEALTHY";
+  | "SOURCE_UNHEALTHY"
+  | "ARGOCD_REQUEST_FAILED"
+  | "PULL_REQUEST_CLOSED"
+  | "TARGET_DEGRADED"
+  | "WAIT_TIMEOUT";
 
 /** Facts a person needs to act on the error; every field is optional and never holds a secret. */
 export interface PromotionErrorDetails {
@@ -31,6 +35,8 @@ export interface PromotionErrorDetails {
   remote?: string;
   commit?: string;
   images?: readonly string[];
+  /** The components (or Argo CD resources) a health check or a wait found wrong. */
+  components?: readonly string[];
   status?: number;
 }
 

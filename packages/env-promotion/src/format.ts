@@ -44,9 +44,25 @@ export function formatPromotion(result: PromotionResult): string {
       "QA approval",
       result.approval
         ? `${result.approval.tag} by ${result.approval.approver}${result.approval.signer ? `, signed by ${result.approval.signer}` : ""} (${result.approval.date})`
-        : result.wouldRefuse
+        : result.wouldRefuse?.code.startsWith("APPROVAL_")
           ? "none that counts: the promotion would be refused"
           : "none recorded: FORCED",
+    ]);
+  }
+  if (result.sourceHealth) {
+    facts.push([
+      "health",
+      result.sourceHealth.skipped
+        ? `health check of ${result.from} skipped on purpose (${result.sourceHealth.checks.join(", ") || "none configured"})`
+        : `${result.from} Healthy and serving these images (${result.sourceHealth.checks.join(", ")})`,
+    ]);
+  }
+  if (result.live) {
+    facts.push([
+      "live",
+      result.live.argoCd
+        ? `merged as ${result.live.commit.slice(0, 12)}; Argo CD application ${result.live.argoCd.application} ${result.live.argoCd.sync} at ${result.live.argoCd.revision.slice(0, 12)} and ${result.live.argoCd.health}`
+        : `merged as ${result.live.commit.slice(0, 12)}`,
     ]);
   }
   for (const line of table(facts.filter((f): f is [string, string] => Boolean(f[1])).map(([k, v]) => [`  ${k}`, v]))) {

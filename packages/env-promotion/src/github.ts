@@ -5,6 +5,8 @@ import { redact, redactedCause } from "./redact.js";
 
 /** The one call that reaches GitHub: https://docs.github.com/rest/pulls/pulls#create-a-pull-request */
 export const CREATE_PULL_REQUEST = "POST /repos/{owner}/{repo}/pulls";
+/** Read while waiting for the promotion's pull request to be merged: https://docs.github.com/rest/pulls/pulls#get-a-pull-request */
+export const GET_PULL_REQUEST = "GET /repos/{owner}/{repo}/pulls/{pull_number}";
 export const DEFAULT_GITHUB_API = "https://api.github.com";
 
 export interface GitHubTarget {
@@ -76,6 +78,42 @@ export async function openPullRequest(
     return { number: data.number, url: data.html_url };
   } catch (error) {
     throw pullRequestFailure(error, target, request.head, request.base);
+  }
+}
+
+/** A pull request's state: open, merged (with the commit that landed on the base), or closed without merging. */
+export async function getPullRequest(
+  target: GitHubTarget,
+  number: number,
+  signal?: AbortSignal,
+): Promise<{ state: "open" | "merged" | "closed"; mergeCommit?: string }> {
+  const { Octokit } = await import("@octokit/rest");
+  const octokit = new Octokit({
+    auth: target.token,
+    baseUrl: target.baseUrl,
+    userAgent: "rollway-env-promotion",
+    log: quiet,
+    request: signal ? { signal } : {},
+  });
+  try {
+    const { data } = await octokit.request(GET_PULL_REQUEST, {
+      owner: target.owner,
+      repo: target.repo,
+      pull_number: number,
+    });
+    if (data.merged && data.merge_commit_sha) return { state: "merged", mergeCommit: data.merge_commit_sha };
+    return { state: data.state === "closed" ? "closed" : "open" };
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    const e = (error ?? {}) as GitHubErrorShape;
+    const status = typeof e.status === "number" && e.status > 0 ? e.status : undefined;
+    throw new PromotionError(
+      "GITHUB_REQUEST_FAILED",
+      `GitHub did not say whether pull request #${number} on ${target.owner}/${target.repo} is merged${status ? ` (HTTP ${status})` : ""}: ${redact(e.response?.data?.message ?? e.message ?? String(error), [target.token])}.`,
+      `check that ${target.baseUrl} is reachable and the token may read pull requests there; the promotion itself is delivered.`,
+      { ...(status ? { status } : {}) },
+      { cause: redactedCause(error, [target.token]) },
+    );
   }
 }
 

@@ -1,6 +1,16 @@
 /** The options of every entry point, as zod schemas: the types are inferred from them and bad input is refused here. */
 import { z } from "zod";
 import { PromotionError } from "./errors.js";
+import type { SourceCheck } from "./source-health.js";
+
+const argoCdApplication = z.object({
+  /** Argo CD's address (ARGOCD_SERVER), e.g. https://argocd.example.com. */
+  server: z.string().min(1),
+  /** A bearer token that may get the application (ARGOCD_AUTH_TOKEN). Never logged. */
+  token: z.string().min(1),
+  application: z.string().min(1),
+  appNamespace: z.string().min(1).optional(),
+});
 
 // An environment name becomes a folder and a ref component: keep it to what both accept safely.
 const environment = z
@@ -65,6 +75,32 @@ export const promoteOptionsSchema = z.object({
   missingImages: z.enum(["add", "refuse"]).default("add"),
   /** Resolve each promoted image's tag to its digest in the registry and write it as `digest:`; refuse missing images. */
   pinDigest: z.boolean().default(false),
+  /**
+   * Views of `from` that must say it is healthy and serves the images promoted (rollway's status of the environment,
+   * an Argo CD application: `componentStatusCheck`, `argoCdHealthCheck`); refused with SOURCE_UNHEALTHY otherwise.
+   */
+  sourceChecks: z
+    .array(
+      z.custom<SourceCheck>(
+        (c) => typeof c === "object" && c !== null && typeof (c as SourceCheck).check === "function",
+        "must be a source check (componentStatusCheck or argoCdHealthCheck)",
+      ),
+    )
+    .default([]),
+  /** Promote without running `sourceChecks`: an explicit choice, said in the result. */
+  skipHealthCheck: z.boolean().default(false),
+  /**
+   * After delivering: wait for the pull request to be merged (pull-request delivery), then for the target's Argo CD
+   * application to sync to it and report Healthy, as `argocd app wait --sync --health`; bounded by `timeoutSeconds`.
+   */
+  wait: z
+    .object({
+      argoCd: argoCdApplication.optional(),
+      timeoutSeconds: z.number().positive().default(600),
+      /** How often GitHub and Argo CD are asked. */
+      intervalMs: z.number().int().positive().default(5000),
+    })
+    .optional(),
   /** How registries are reached when pinning digests. */
   registry: z
     .object({
@@ -106,6 +142,7 @@ export type PromoteOptions = z.input<typeof promoteOptionsSchema>;
 export type RevertOptions = z.input<typeof revertOptionsSchema>;
 export type RecordApprovalOptions = z.input<typeof approvalOptionsSchema>;
 export type GitHubOptions = z.infer<typeof gitHub>;
+export type WaitOptions = NonNullable<z.output<typeof promoteOptionsSchema>["wait"]>;
 
 export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(input);

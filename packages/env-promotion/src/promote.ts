@@ -13,6 +13,8 @@ import { formatImageReference, type OverlayImage, planOverlayPromotion, readOver
 import { type PromoteOptions, parseOptions, promoteOptionsSchema } from "./options.js";
 import { findOverlay } from "./overlay.js";
 import { pinDigests } from "./registry.js";
+import { sourceHealthRefusal } from "./source-health.js";
+import { waitUntilLive } from "./wait.js";
 
 /** Trailers that let a rollback find a promotion from git alone. */
 export const PROMOTION_TRAILER = "Rollway-Promotion";
@@ -104,6 +106,16 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
       { commit: baseCommit, images: plan.images.map((i) => i.name) },
     );
   }
+  // The source must be healthy and serve what is promoted: checked last, as it reads clusters and Argo CD.
+  if (opts.skipHealthCheck) result.sourceHealth = { skipped: true, checks: opts.sourceChecks.map((c) => c.name) };
+  else if (opts.sourceChecks.length > 0 && !refusal) {
+    refusal = await sourceHealthRefusal(opts.sourceChecks, {
+      env: opts.from,
+      images: plan.images.flatMap((row) => (row.after ? [{ ...row.after, name: row.name }] : [])),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (!refusal) result.sourceHealth = { skipped: false, checks: opts.sourceChecks.map((c) => c.name) };
+  }
   // A dry run shows the change even when the real run would be refused, and says so; a real run stops here.
   if (refusal && !opts.dryRun) throw refusal;
   result.approval = approval;
@@ -111,37 +123,63 @@ export async function promoteEnvironment(options: PromoteOptions): Promise<Promo
   if (refusal) result.wouldRefuse = { code: refusal.code, reason: refusal.message };
   const signal = opts.signal ? { signal: opts.signal } : {};
   const branch = opts.branch ?? `promote/${opts.from}-to-${opts.to}-${baseCommit.slice(0, 12)}`;
-  result.message = promotionMessage(result, baseCommit);
+  const message = promotionMessage(result, baseCommit);
+  result.message = message;
   if (opts.dryRun) return { ...result, status: "planned", ...(opts.delivery === "pull-request" ? { branch } : {}) };
 
-  if (opts.delivery === "pull-request") {
-    const pushed = await claimBranch(repo, opts.remote, branch, {
-      baseCommit,
-      files: new Map([[target.path, plan.text]]),
-    });
-    if (pushed) {
-      const pullRequest = await proposeBranch({ github, message: result.message, branch, base: opts.base, ...signal });
-      return { ...result, status: "pull-request", commit: pushed, branch, pullRequest };
+  const delivered = await deliver();
+  if (!opts.wait) return delivered;
+  const live = await waitUntilLive({
+    repo,
+    remote: opts.remote,
+    base: opts.base,
+    delivered:
+      delivered.pullRequest && github
+        ? { pullRequest: delivered.pullRequest, github }
+        : { commit: delivered.commit ?? baseCommit },
+    argoCd: opts.wait.argoCd,
+    timeoutSeconds: opts.wait.timeoutSeconds,
+    intervalMs: opts.wait.intervalMs,
+    signal: opts.signal,
+  });
+  return { ...delivered, live };
+
+  async function deliver(): Promise<PromotionResult> {
+    if (opts.delivery === "pull-request") {
+      const pushed = await claimBranch(repo, opts.remote, branch, {
+        baseCommit,
+        files: new Map([[target.path, plan.text]]),
+      });
+      if (pushed) {
+        const pullRequest = await proposeBranch({
+          github,
+          message,
+          branch,
+          base: opts.base,
+          ...signal,
+        });
+        return { ...result, status: "pull-request", commit: pushed, branch, pullRequest };
+      }
     }
-  }
-  const worktree = await addWorktree(repo, baseCommit);
-  try {
-    await writeFile(join(worktree.dir, target.path), plan.text);
-    await repo.runIn(worktree.dir, ["add", "--", target.path]);
-    // Awaited here: the finally below removes the worktree the commit is made in.
-    return await deliverChange(result, {
-      repo,
-      worktree: worktree.dir,
-      remote: opts.remote,
-      base: opts.base,
-      mode: opts.delivery,
-      branch,
-      message: result.message,
-      github,
-      ...signal,
-    });
-  } finally {
-    await worktree.remove();
+    const worktree = await addWorktree(repo, baseCommit);
+    try {
+      await writeFile(join(worktree.dir, target.path), plan.text);
+      await repo.runIn(worktree.dir, ["add", "--", target.path]);
+      // Awaited here: the finally below removes the worktree the commit is made in.
+      return await deliverChange(result, {
+        repo,
+        worktree: worktree.dir,
+        remote: opts.remote,
+        base: opts.base,
+        mode: opts.delivery,
+        branch,
+        message,
+        github,
+        ...signal,
+      });
+    } finally {
+      await worktree.remove();
+    }
   }
 }
 
