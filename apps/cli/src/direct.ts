@@ -1,6 +1,12 @@
-/** The direct (kubeconfig) mode: a rollout client, the release engine's API connection and the engine over them. */
+/** The direct (kubeconfig) mode: a rollout client, the release engine's API connection and the release runner over them. */
 
-import { createReleaseEngine, type KubeApi, openKubeApi, type ReleaseEngine } from "@rollway/release";
+import {
+  createReleaseEngine,
+  createReleaseRunner,
+  type KubeApi,
+  openKubeApi,
+  type ReleaseEngine,
+} from "@rollway/release";
 import { connect, type RolloutClient } from "@rollway/rollout-client";
 
 export interface ClusterOptions {
@@ -33,7 +39,8 @@ export async function openDirect(options: ClusterOptions, kubeconfigYaml?: strin
   return {
     client,
     api,
-    engine: createReleaseEngine({ client, api }),
+    // The package's lifecycle: the same event log and delivery claims in the cluster as a release run by the server.
+    engine: createReleaseRunner({ engine: createReleaseEngine({ client, api }), api }),
     close() {
       client.close();
       api.close();

@@ -75,8 +75,11 @@ subscriptions:
     ]);
     for (const b of hook.bodies)
       expect(b.signature).toBe(`sha256=${createHmac("sha256", "signing-key-0123456789").update(b.body).digest("hex")}`);
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(/rollway_notifications_total\{destination="audit",type="webhook",outcome="sent"\} 2/);
+    // Counted once the receiver's answer is read, a moment after the receiver got the body.
+    const metrics = () => fetch(`${server.url}/metrics`).then((r) => r.text());
+    await expect
+      .poll(metrics, { timeout: 10_000 })
+      .toMatch(/rollway_notifications_total\{destination="audit",type="webhook",outcome="sent"\} 2/);
     expect(server.logs.join("\n")).not.toContain(hook.url);
 
     // kubectl shows the release on the frontend's Rollout.

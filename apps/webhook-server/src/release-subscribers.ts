@@ -1,9 +1,8 @@
 /**
- * Subscribers of the release engine's events in the server: notifications (@rollway/notifications, per environment
- * from its notifications file) and Kubernetes Events on each component's workload. They are attached where the
- * server receives engine events today, by wrapping the engine's `onEvent` callbacks (apply, rollback, recover), so
- * the release lifecycle code is untouched; once the lifecycle lives in @rollway/release, this becomes one
- * subscription to its event bus. Both only queue: a slow receiver or API server never delays a release.
+ * Subscribers of the release runner's events in the server: notifications (@rollway/notifications, per environment
+ * from its notifications file) and Kubernetes Events on each component's workload, one `runner.subscribe` each.
+ * The runner gives each event its context from the release record (`rollbackOf`, also for a rollback resumed by
+ * recovery). Both only queue: a slow receiver or API server never delays a release.
  */
 import { readFileSync } from "node:fs";
 import {
@@ -13,34 +12,15 @@ import {
   parseNotifications,
   workloadsOf,
 } from "@rollway/notifications";
-import type { KubeApi, OnReleaseEvent, ReleaseEngine, ReleaseEvent } from "@rollway/release";
+import type { KubeApi, ReleaseListener } from "@rollway/release";
 import type { Logger } from "pino";
 import { Counter } from "prom-client";
 import { ConfigError, type ServerConfig } from "./config.js";
 import type { Environments } from "./environments.js";
 import type { Metrics } from "./metrics.js";
 
-export type ReleaseSubscriber = (event: ReleaseEvent, context: { rollbackOf?: string }) => void;
-
-/** The engine, with every event of apply, rollback and recover also given to `subscriber`. */
-export function observeEngine(engine: ReleaseEngine, subscriber: ReleaseSubscriber): ReleaseEngine {
-  const tee = (onEvent: OnReleaseEvent | undefined, context: { rollbackOf?: string }) => (event: ReleaseEvent) => {
-    onEvent?.(event);
-    try {
-      subscriber(event, context);
-    } catch {
-      // A subscriber never breaks a release.
-    }
-  };
-  return Object.assign(Object.create(engine) as ReleaseEngine, {
-    identity: engine.identity,
-    apply: (plan, options = {}) => engine.apply(plan, { ...options, onEvent: tee(options.onEvent, {}) }),
-    rollback: (release, options = {}) =>
-      engine.rollback(release, { ...options, onEvent: tee(options.onEvent, { rollbackOf: release }) }),
-    recover: (environment, options = {}) =>
-      engine.recover(environment, { ...options, onEvent: tee(options.onEvent, {}) }),
-  } satisfies Partial<ReleaseEngine>);
-}
+/** A subscriber of @rollway/release's runner: every event of every run, with what the record says (`rollbackOf`). */
+export type ReleaseSubscriber = ReleaseListener;
 
 /** Reads the configured notifications files; a bad file stops the server with its problems. */
 export function loadNotifications(sources: ServerConfig["notifications"]): NotificationsConfig[] {

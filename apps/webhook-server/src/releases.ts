@@ -1,19 +1,17 @@
 /**
- * The server's side of releases, between the HTTP routes and the release engine: starts a release in the
- * background and answers as soon as it is accepted, makes a retried delivery the same release (Idempotency-Key and
- * payload digest, kept in the cluster), writes every engine event to the cluster for SSE, and resumes releases
- * whose engine died (a replica that stopped), on every replica.
+ * The server's adapter of @rollway/release's release runner: releases start in the background and the HTTP answer
+ * goes out once they are accepted; each run's end is counted in the metrics; recovery runs on every replica. The
+ * lifecycle itself (event log, Idempotency-Key and payload claims, takeover) is the package's, the same as for the
+ * CLI and the Action.
  */
 import {
   type Environment,
-  type ReleaseEngine,
   ReleaseError,
-  type ReleaseEvent,
   type ReleasePlan,
   type ReleaseRecord,
+  type ReleaseRunner,
 } from "@rollway/release";
 import type { Logger } from "pino";
-import type { ClusterState } from "./cluster-state.js";
 import type { Metrics } from "./metrics.js";
 
 const TERMINAL = new Set(["promoted", "aborted", "failed", "rolled-back"]);
@@ -24,52 +22,8 @@ export type DeployOutcome =
   | { kind: "locked"; running: string | undefined; message: string }
   | { kind: "key-reused"; message: string };
 
-/** Appends a release's events to its log in the cluster, in order, batching what arrives during a write. */
-class EventWriter {
-  readonly #pending: ReleaseEvent[] = [];
-  #finishing = false;
-  #flushing: Promise<void> | undefined;
-
-  constructor(
-    readonly state: ClusterState,
-    readonly namespace: string,
-    readonly release: string,
-    readonly logger: Logger,
-  ) {}
-
-  push(event: ReleaseEvent): void {
-    this.#pending.push(event);
-    this.#kick();
-  }
-
-  /** Marks the log done (no event follows) once every pending event is written. */
-  finish(): Promise<void> {
-    this.#finishing = true;
-    return this.#kick();
-  }
-
-  #kick(): Promise<void> {
-    this.#flushing ??= (async () => {
-      try {
-        while (this.#pending.length > 0 || this.#finishing) {
-          const batch = this.#pending.splice(0);
-          const done = this.#finishing;
-          await this.state.appendEvents(this.namespace, this.release, batch, done);
-          if (done && this.#pending.length === 0) return;
-        }
-      } catch (error) {
-        this.logger.warn({ release: this.release, err: (error as Error).message }, "events not recorded");
-      } finally {
-        this.#flushing = undefined;
-      }
-    })();
-    return this.#flushing;
-  }
-}
-
 export interface ReleasesOptions {
-  engine: ReleaseEngine;
-  state: ClusterState;
+  runner: ReleaseRunner;
   logger: Logger;
   metrics: Metrics;
   leaseDurationSeconds: number;
@@ -77,7 +31,6 @@ export interface ReleasesOptions {
 
 export class Releases {
   readonly #o: ReleasesOptions;
-  readonly #writers = new Map<string, EventWriter>();
   /** Releases this replica runs: settled promises are removed. */
   readonly #running = new Set<Promise<unknown>>();
   readonly #stop = new AbortController();
@@ -86,34 +39,30 @@ export class Releases {
 
   constructor(options: ReleasesOptions) {
     this.#o = options;
+    options.runner.subscribe((event) =>
+      options.logger.info({ release: event.release, event: event.type, component: event.component }, event.message),
+    );
   }
 
-  get engine(): ReleaseEngine {
-    return this.#o.engine;
+  get engine(): ReleaseRunner {
+    return this.#o.runner;
   }
 
   get runningCount(): number {
     return this.#running.size;
   }
 
-  #writer(namespace: string, release: string): EventWriter {
-    let w = this.#writers.get(release);
-    if (!w) {
-      w = new EventWriter(this.#o.state, namespace, release, this.#o.logger);
-      this.#writers.set(release, w);
-    }
-    return w;
-  }
-
-  #onEvent = (namespace: string) => (event: ReleaseEvent) => {
-    this.#writer(namespace, event.release).push(event);
-    this.#o.logger.info({ release: event.release, event: event.type, component: event.component }, event.message);
-  };
-
-  async #finishEvents(release: string): Promise<void> {
-    const w = this.#writers.get(release);
-    this.#writers.delete(release);
-    await w?.finish();
+  #track(environment: string, ended: Promise<ReleaseRecord>, release: string): void {
+    const tracked = ended.then(
+      (done) => this.#count(done, environment, "promoted"),
+      (error: unknown) => {
+        const code = error instanceof ReleaseError ? error.code.toLowerCase() : "error";
+        this.#count(undefined, environment, code === "aborted" ? "aborted" : "failed");
+        if (!(error instanceof ReleaseError)) this.#o.logger.error({ release, err: String(error) }, "release");
+      },
+    );
+    this.#running.add(tracked);
+    void tracked.finally(() => this.#running.delete(tracked));
   }
 
   #count(record: ReleaseRecord | undefined, environment: string, outcome: string): void {
@@ -124,50 +73,7 @@ export class Releases {
     }
   }
 
-  /**
-   * Starts a release in the background; resolves with its id once the engine has accepted it (holds the Lease, or
-   * waits for it), or rejects with the engine's error (LOCKED, INVALID_PLAN, CLUSTER) when it never started.
-   */
-  #launch(
-    namespace: string,
-    environment: string,
-    start: (onEvent: (e: ReleaseEvent) => void, signal: AbortSignal) => Promise<ReleaseRecord>,
-    /** Runs once the release has ended (whatever the outcome). */
-    onEnd?: () => Promise<void>,
-  ): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      let id: string | undefined;
-      const record = this.#onEvent(namespace);
-      const run = start((event) => {
-        record(event);
-        if (!id) {
-          id = event.release;
-          resolve(id);
-        }
-      }, this.#cancel.signal);
-      const tracked = run.then(
-        async (done) => {
-          this.#count(done, environment, "promoted");
-          await this.#finishEvents(done.id);
-        },
-        async (error: unknown) => {
-          if (!id) return reject(error);
-          const code = error instanceof ReleaseError ? error.code.toLowerCase() : "error";
-          this.#count(undefined, environment, code === "aborted" ? "aborted" : "failed");
-          if (!(error instanceof ReleaseError)) this.#o.logger.error({ release: id, err: String(error) }, "release");
-          await this.#finishEvents(id);
-        },
-      );
-      const ended = tracked.then(() => (id ? onEnd?.().catch(() => undefined) : undefined));
-      this.#running.add(ended);
-      void ended.finally(() => this.#running.delete(ended));
-    });
-  }
-
-  /**
-   * A deploy: the same delivery (Idempotency-Key, else the digest of a release still running) is the same release.
-   * `key` claims are kept in the cluster, so a retry landing on another replica finds them.
-   */
+  /** A deploy: the same delivery (Idempotency-Key, else the payload of a release still running) is the same release. */
   async deploy(input: {
     project: string;
     environment: Environment;
@@ -177,59 +83,20 @@ export class Releases {
     queue: boolean;
     signal: AbortSignal;
   }): Promise<DeployOutcome> {
-    const { plan, environment: env, key, project, urlEnvironment } = input;
-    const ns = env.namespace;
-    const digestKey = `payload-digest:${plan.payloadDigest}`;
-    const state = this.#o.state;
-    if (key) {
-      for (;;) {
-        const claim = await state.claimKey(ns, project, urlEnvironment, key, plan.payloadDigest);
-        if (claim === true) break;
-        if (claim.digest !== plan.payloadDigest)
-          return {
-            kind: "key-reused",
-            message: "this Idempotency-Key was already used with another payload; send a new key for a new release",
-          };
-        const done = claim.release ? claim : await state.waitForKey(ns, project, urlEnvironment, key, input.signal);
-        if (done?.release) return { kind: "accepted", release: done.release, duplicate: true };
-        // The replica that claimed it could not start the release: claim it again.
-      }
-    } else {
-      // No Idempotency-Key: the payload digest is the key while its release runs, claimed atomically in the cluster
-      // (a create that only one delivery wins), so two simultaneous deliveries are one release. A release of the same
-      // payload started with a key is found in the history.
-      const running = (await this.#o.engine.history(env.name, ns)).find(
-        (r) => !isTerminal(r.state) && r.payloadDigest === plan.payloadDigest,
-      );
-      if (running) return { kind: "accepted", release: running.id, duplicate: true };
-      for (;;) {
-        const claim = await state.claimKey(ns, project, urlEnvironment, digestKey, plan.payloadDigest);
-        if (claim === true) break;
-        if (claim.release) {
-          const running = await this.#o.engine.get(claim.release, ns).catch(() => undefined);
-          if (running && !isTerminal(running.state)) return { kind: "accepted", release: running.id, duplicate: true };
-          // Its release is over: the digest is free again for a new release of the same payload.
-          await state.releaseKey(ns, project, urlEnvironment, digestKey).catch(() => undefined);
-          continue;
-        }
-        const done = await state.waitForKey(ns, project, urlEnvironment, digestKey, input.signal);
-        if (done?.release) return { kind: "accepted", release: done.release, duplicate: true };
-      }
-    }
-    const claimed = key ?? digestKey;
+    const { key, project, urlEnvironment } = input;
     try {
-      const release = await this.#launch(
-        ns,
-        env.name,
-        (onEvent, signal) => this.#o.engine.apply(plan, { onEvent, waitForLock: input.queue, signal }),
-        key ? undefined : () => state.releaseKey(ns, project, urlEnvironment, digestKey),
-      );
-      await state.completeKey(ns, project, urlEnvironment, claimed, release);
-      return { kind: "accepted", release, duplicate: false };
+      const outcome = await this.#o.runner.deploy(input.plan, {
+        ...(key ? { key: { scope: project, environment: urlEnvironment, value: key } } : {}),
+        waitForLock: input.queue,
+        signal: this.#cancel.signal,
+        claimSignal: input.signal,
+      });
+      if (outcome.kind === "key-reused") return outcome;
+      if (outcome.ended) this.#track(input.environment.name, outcome.ended, outcome.release);
+      return { kind: "accepted", release: outcome.release, duplicate: outcome.duplicate };
     } catch (error) {
-      await state.releaseKey(ns, project, urlEnvironment, claimed).catch(() => undefined);
       if (error instanceof ReleaseError && error.code === "LOCKED") {
-        this.#count(undefined, env.name, "locked");
+        this.#count(undefined, input.environment.name, "locked");
         return { kind: "locked", running: error.holder, message: error.message };
       }
       throw error;
@@ -237,41 +104,27 @@ export class Releases {
   }
 
   /** Rolls a promoted release back, as a new release; resolves with that release's id once it started. */
-  rollback(namespace: string, environment: string, release: string, by: string): Promise<string> {
-    return this.#launch(namespace, environment, (onEvent, signal) =>
-      this.#o.engine.rollback(release, { namespace, by, onEvent, waitForLock: true, signal }),
+  async rollback(namespace: string, environment: string, release: string, by: string): Promise<string> {
+    const runner = this.#o.runner;
+    const launched = await runner.launch((onEvent) =>
+      runner.rollback(release, { namespace, by, onEvent, waitForLock: true, signal: this.#cancel.signal }),
     );
+    this.#track(environment, launched.ended, launched.release);
+    return launched.release;
   }
 
-  /**
-   * Resumes the releases of these environments whose engine stopped renewing the Lease (a replica that died or
-   * was stopped), now and every Lease duration: no event tells when a Lease expires.
-   */
+  /** Takes over the releases of these environments whose engine died (a replica that stopped), on every replica. */
   startRecovery(places: { name: string; namespace: string }[]): void {
-    for (const place of places) {
-      const loop = (async () => {
-        while (!this.#stop.signal.aborted) {
-          try {
-            const done = await this.#o.engine.recover(place.name, {
-              namespace: place.namespace,
-              policy: "resume",
-              onEvent: this.#onEvent(place.namespace),
-              signal: this.#cancel.signal,
-            });
-            for (const record of done) {
-              this.#count(record, place.name, record.state === "promoted" ? "promoted" : record.state);
-              await this.#finishEvents(record.id);
-            }
-          } catch (error) {
-            if (!this.#stop.signal.aborted)
-              this.#o.logger.warn({ environment: place.name, err: (error as Error).message }, "recovery");
-          }
-          await sleep(this.#o.leaseDurationSeconds * 1000, this.#stop.signal);
-        }
-      })();
-      this.#running.add(loop);
-      void loop.finally(() => this.#running.delete(loop));
-    }
+    const loop = this.#o.runner.recoverEvery(places, {
+      intervalMs: this.#o.leaseDurationSeconds * 1000,
+      signal: this.#stop.signal,
+      runSignal: this.#cancel.signal,
+      onRecovered: (record, place) => this.#count(record, place.name, record.state),
+      onError: (error, place) =>
+        this.#o.logger.warn({ environment: place.name, err: (error as Error).message }, "recovery"),
+    });
+    this.#running.add(loop);
+    void loop.finally(() => this.#running.delete(loop));
   }
 
   /**
@@ -287,15 +140,6 @@ export class Releases {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

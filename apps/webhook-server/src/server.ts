@@ -4,7 +4,13 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { checkRulePattern } from "@rollway/deploy-rules";
-import { cacheNamespace, createReleaseEngine, openKubeApi, type StatusCache } from "@rollway/release";
+import {
+  cacheNamespace,
+  createReleaseEngine,
+  createReleaseRunner,
+  openKubeApi,
+  type StatusCache,
+} from "@rollway/release";
 import { connect, type KubeconfigSource } from "@rollway/rollout-client";
 import type pino from "pino";
 import { createApp } from "./app.js";
@@ -13,7 +19,7 @@ import { loadConfig, type ServerConfig } from "./config.js";
 import { loadEnvironments } from "./environments.js";
 import { createLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
-import { observeEngine, releaseSubscribers } from "./release-subscribers.js";
+import { releaseSubscribers } from "./release-subscribers.js";
 import { Releases } from "./releases.js";
 import type { ReleaseRoutesDeps } from "./routes/index.js";
 
@@ -80,14 +86,14 @@ export async function startServer(
     const subscribers = releaseSubscribers({ config, api, environments, identity: bare.identity, logger, metrics });
     // First among the closers: queued notifications get their last chance while the cluster client is open.
     closers.unshift(() => void subscribers.close());
-    const engine = observeEngine(bare, subscribers.subscriber);
-    const releases = new Releases({
-      engine,
-      state,
-      logger,
-      metrics,
-      leaseDurationSeconds: config.leaseDurationSeconds,
+    // The package's lifecycle (event log, delivery claims, recovery), as for the CLI and the Action.
+    const runner = createReleaseRunner({
+      engine: bare,
+      api,
+      onLogError: (release, err) => logger.warn({ release, err: (err as Error).message }, "events not recorded"),
     });
+    runner.subscribe(subscribers.subscriber);
+    const releases = new Releases({ runner, logger, metrics, leaseDurationSeconds: config.leaseDurationSeconds });
     releases.startRecovery(environments.list());
     // One informer per namespace (release records and workloads, one list-then-watch per kind) for status reads.
     const caches = new Map<string, StatusCache>();

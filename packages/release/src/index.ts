@@ -45,12 +45,30 @@ export {
 } from "./environment.js";
 export { type PlanProblem, ReleaseError, type ReleaseErrorCode } from "./errors.js";
 export {
+  appendEvents,
+  type EventLog,
+  EventLogWriter,
+  eventLogName,
+  followEventLog,
+  LABEL_EVENTS_OF,
+  readEventLog,
+  type StoredEvent,
+} from "./event-log.js";
+export {
   type ApprovalGate,
   type OnReleaseEvent,
   type ReleaseEvent,
   type ReleaseEventType,
   releaseEventChannel,
 } from "./events.js";
+export {
+  claimDelivery,
+  type DeliveryClaim,
+  digestClaimName,
+  type IdempotencyClaim,
+  idempotencyName,
+  LABEL_IDEMPOTENCY,
+} from "./idempotency.js";
 export { type KubeApi, type KubeApiOptions, openKubeApi } from "./kube-api.js";
 export {
   LIFECYCLE,
@@ -86,5 +104,17 @@ export {
   type ReleaseState,
   recordName,
 } from "./records.js";
+export {
+  createReleaseRunner,
+  type DeployOptions,
+  type DeployOutcome,
+  type Launched,
+  type RecoveryLoopOptions,
+  type RecoveryPlace,
+  type ReleaseListener,
+  type ReleaseRunner,
+  type ReleaseRunnerOptions,
+  type RunContext,
+} from "./release-runner.js";
 export { readServed, type Served } from "./served.js";
 export { CACHED_KINDS, cacheNamespace, EXPECT_MS, type StatusCache } from "./status-cache.js";
