@@ -78,6 +78,69 @@ describe("request faults", () => {
   });
 });
 
+describe("a watch cache that falls behind", () => {
+  it("sends every open watch an ERROR event with 410 Expired and closes it; resuming gets 410, a new list sees everything", async () => {
+    await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
+    const configMaps = sim.store.types.get("", "configmaps") as ResourceType;
+    const create = (name: string) =>
+      sim.store.create(configMaps, "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name } });
+    // A watch of one object, as a client following one record has: changes to others move the server on.
+    const one = `${CM}?watch=true&fieldSelector=metadata.name%3Dbefore`;
+    const lines = readLines(await fetch(`${sim.url}${one}&resourceVersion=${sim.store.resourceVersion()}`));
+    create("before");
+    const added = await lines.next();
+    expect(added).toMatchObject({ type: "ADDED", object: { metadata: { name: "before" } } });
+    create("another");
+
+    sim.faults.expireOpenWatches();
+    // Changed at once: a stream already ended must not carry it (nor crash the server writing after its end).
+    sim.store.patch(configMaps, "default", "before", "merge", { data: { changed: "yes" } }, {});
+    create("after");
+    expect(await lines.next()).toMatchObject({
+      type: "ERROR",
+      object: { kind: "Status", status: "Failure", reason: "Expired", code: 410 },
+    });
+    expect(await lines.next()).toBeUndefined();
+
+    // Resuming from the last version seen is refused with 410 too: the history is gone.
+    const resumed = readLines(await fetch(`${sim.url}${one}&resourceVersion=${added.object.metadata.resourceVersion}`));
+    expect(await resumed.next()).toMatchObject({ type: "ERROR", object: { code: 410, reason: "Expired" } });
+    expect(await resumed.next()).toBeUndefined();
+    // Only a list sees what changed meanwhile.
+    const list = (await (await fetch(`${sim.url}${CM}`)).json()) as { items: Obj[] };
+    expect(list.items.map((c) => c.metadata.name)).toEqual(expect.arrayContaining(["before", "another", "after"]));
+    // The server still answers and watches again.
+    const again = readLines(await fetch(`${sim.url}${CM}?watch=true&resourceVersion=${sim.store.resourceVersion()}`));
+    create("later");
+    expect(await again.next()).toMatchObject({ type: "ADDED", object: { metadata: { name: "later" } } });
+    again.cancel();
+  });
+});
+
+/** The events of a watch stream, one JSON line at a time; `undefined` once the server ended it. */
+function readLines(res: Response): { next(): Promise<Obj | undefined>; cancel(): void } {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  return {
+    async next() {
+      for (;;) {
+        const nl = buffer.indexOf("\n");
+        if (nl >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          if (line.trim()) return JSON.parse(line);
+          continue;
+        }
+        const { done, value } = await reader.read();
+        if (done) return undefined;
+        buffer += decoder.decode(value, { stream: true });
+      }
+    },
+    cancel: () => void reader.cancel(),
+  };
+}
+
 describe("pod faults", () => {
   it("reports ErrImagePull, then ImagePullBackOff, with the pod Pending and not ready", async () => {
     await using k = await podSim();

@@ -21,8 +21,8 @@ export interface RequestInfo extends RequestMatch {
 }
 
 export interface FailRequestsOptions extends RequestMatch {
-  /** HTTP status to answer with: 403, 409, 429, 500 or 503. */
-  code: 403 | 409 | 429 | 500 | 503;
+  /** HTTP status to answer with: 403, 409, 422, 429, 500 or 503. */
+  code: 403 | 409 | 422 | 429 | 500 | 503;
   /** How many matching requests fail; every one while the fault stands if unset. */
   times?: number;
   message?: string;
@@ -55,6 +55,9 @@ export interface PodMatch {
 
 export type PodFaultKind = "crash" | "imagePull" | "neverReady" | "jobFail";
 
+/** What a fault changes, for the server and controllers to act on. */
+export type FaultChange = "pods" | "watches" | "watches-expired" | "history";
+
 export interface FaultHandle {
   clear(): void;
 }
@@ -75,6 +78,7 @@ interface PodFault {
 const reasons: Record<number, StatusReason> = {
   403: "Forbidden",
   409: "Conflict",
+  422: "Invalid",
   429: "TooManyRequests",
   500: "InternalError",
   503: "ServiceUnavailable",
@@ -95,7 +99,7 @@ export class Faults {
   private readonly requestFaults = new Set<RequestFault>();
   private readonly podFaults = new Set<PodFault>();
   private readonly denials = new Set<DenyMatch>();
-  private readonly listeners = new Set<(what: "pods" | "watches" | "history") => void>();
+  private readonly listeners = new Set<(what: FaultChange) => void>();
 
   /** Answer matching requests with an error Status. */
   failRequests(options: FailRequestsOptions): FaultHandle {
@@ -126,6 +130,16 @@ export class Faults {
   /** Closes every open watch connection now; clients must re-watch from their last resource version. */
   dropWatches(): void {
     this.emit("watches");
+  }
+
+  /**
+   * The API server's watch cache falls behind: the history is forgotten and every open watch receives an `ERROR`
+   * event with a 410 Expired Status, then is closed (as the real server does). Only a client that lists again sees
+   * what changes next; one that resumes from its last resource version gets 410 again.
+   */
+  expireOpenWatches(): void {
+    this.emit("history");
+    this.emit("watches-expired");
   }
 
   /** Forgets the change history, so watches resuming from an older resource version get 410 Gone. */
@@ -225,7 +239,7 @@ export class Faults {
     return undefined;
   }
 
-  onChange(listener: (what: "pods" | "watches" | "history") => void): () => void {
+  onChange(listener: (what: FaultChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -241,7 +255,7 @@ export class Faults {
     };
   }
 
-  private emit(what: "pods" | "watches" | "history"): void {
+  private emit(what: FaultChange): void {
     for (const l of [...this.listeners]) l(what);
   }
 }

@@ -190,6 +190,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
   server.keepAliveTimeout = 5_000;
   const unsubscribeFaults = faults.onChange((what) => {
     if (what === "watches") handler.closeWatches();
+    else if (what === "watches-expired") handler.closeWatches("expired");
     else if (what === "history") store.compact();
     else runtime.resync({ apiVersion: "v1", kind: "Pod" });
   });

@@ -52,8 +52,8 @@ export interface HandlerDeps {
 
 export interface ApiHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
-  /** Ends every open watch stream (on close, or as a fault). */
-  closeWatches(): void;
+  /** Ends every open watch stream (on close, or as a fault); `expired`: after an `ERROR` event with 410 Expired. */
+  closeWatches(ending?: "expired"): void;
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
@@ -233,7 +233,8 @@ function scaleOf(obj: KubeObject) {
 
 export function createApiHandler(deps: HandlerDeps): ApiHandler {
   const { store, faults } = deps;
-  const watches = new Set<ServerResponse>();
+  /** Each open watch stream, with what stops it (no event is written to a stream once it is ended). */
+  const watches = new Map<ServerResponse, () => void>();
 
   async function handleResource(
     req: IncomingMessage,
@@ -571,7 +572,6 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         `${JSON.stringify({ type: "BOOKMARK", object: { kind: type.kind, apiVersion: apiVersionOf((served ?? type).group, served ? r.version : version), metadata: { resourceVersion: store.resourceVersion(), annotations: { "k8s.io/initial-events-end": "true" } } } })}\n`,
       );
     }
-    watches.add(res);
     const timeout = Number(query.get("timeoutSeconds") ?? "0");
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
     timer?.unref();
@@ -581,6 +581,7 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
       if (timer) clearTimeout(timer);
       watches.delete(res);
     };
+    watches.set(res, stop);
     res.on("close", stop);
     req.on("close", stop);
   }
@@ -658,9 +659,14 @@ export function createApiHandler(deps: HandlerDeps): ApiHandler {
         else sendError(res, apiErrors.internal((error as Error)?.message ?? String(error), error));
       });
     },
-    closeWatches() {
-      for (const res of [...watches]) res.end();
-      watches.clear();
+    closeWatches(ending) {
+      const rv = Number(store.resourceVersion());
+      const expired = apiErrors.gone(`too old resource version: ${rv - 1} (${rv})`).toStatus();
+      for (const [res, stop] of [...watches]) {
+        stop();
+        if (ending === "expired") res.write(`${JSON.stringify({ type: "ERROR", object: expired })}\n`);
+        res.end();
+      }
     },
   };
 }
