@@ -13,21 +13,49 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-export function formatHistory(records: readonly ReleaseRecord[]): string {
-  if (records.length === 0) return "No release yet.\n";
+/** One line of `rollway history`: the same from a record (direct mode) and from a server's summary (--server). */
+export interface HistoryRow {
+  id: string;
+  state: string;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  /** The components the release changes. */
+  changed: string[];
+  rollbackOf?: string | undefined;
+  /** Why it failed or was aborted. */
+  message?: string | undefined;
+}
+
+export const historyRowOf = (r: ReleaseRecord): HistoryRow => ({
+  id: r.id,
+  state: r.state,
+  startedAt: r.startedAt,
+  finishedAt: r.finishedAt,
+  changed: r.plan.components.filter((c) => c.changed).map((c) => c.name),
+  rollbackOf: r.rollbackOf,
+  message: r.message,
+});
+
+export function formatHistory(releases: readonly HistoryRow[]): string {
+  if (releases.length === 0) return "No release yet.\n";
   const rows = [["RELEASE", "STATE", "STARTED", "FINISHED", "CHANGED", "NOTE"]];
-  for (const r of records) {
-    const changed = r.plan.components.filter((c) => c.changed).map((c) => c.name);
+  for (const r of releases) {
+    const changed = r.changed;
     rows.push([
       r.id,
       r.state,
-      r.startedAt,
+      r.startedAt ?? "-",
       r.finishedAt ?? "-",
       changed.length > 3 ? `${changed.slice(0, 3).join(",")},+${changed.length - 3}` : changed.join(",") || "-",
       r.rollbackOf ? `rollback of ${r.rollbackOf}` : (r.message ?? ""),
     ]);
   }
   return `${table(rows)}\n`;
+}
+
+/** The command that finishes a release an abort left `failed` with `leftover` components. */
+export function finishCommand(r: Pick<ReleaseRecord, "id" | "namespace">): string {
+  return `rollway rollback ${r.id} -n ${r.namespace}`;
 }
 
 export function formatRelease(r: ReleaseRecord): string {
@@ -45,6 +73,12 @@ export function formatRelease(r: ReleaseRecord): string {
     `started ${r.startedAt}${r.finishedAt ? `, finished ${r.finishedAt}` : ""}${r.message ? `; ${r.message}` : ""}`,
     `preview: https://${r.plan.previewHost}/`,
     ...r.approvals.map((a) => `approved (${a.gate}) by ${a.by} at ${a.at}`),
+    ...(r.rollbackOf
+      ? [`rollback of ${r.rollbackOf}${r.undoes?.length ? `, undoing ${r.undoes.join(", ")} too` : ""}`]
+      : []),
+    ...(r.leftover?.length
+      ? [`left over: ${r.leftover.join(", ")} (the abort could not put them back); finish with \`${finishCommand(r)}\``]
+      : []),
     "",
     table(rows),
   ];

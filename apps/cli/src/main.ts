@@ -67,6 +67,8 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     "after",
     `
 Exit codes: 0 ok, 1 failed, 2 bad input, 3 timed out.
+  NOT_RUNNING (nobody runs the release) and NOT_STABLE (a component serves two versions): 1, nothing done;
+  NOT_NEWEST (rollback of an older release without --undoing): 2; TIMEOUT (rolled back): 3.
 Colour and spinners only at a terminal; NO_COLOR turns colour off.
 ${examples(
   "rollway demo",
@@ -253,10 +255,37 @@ ${examples(
     .argument("<release>", "the promoted release to undo")
     .addOption(envOption())
     .option("--by <name>", "who asks (default: $USER)")
+    .addOption(
+      new Option(
+        "--undoing <ids>",
+        "go further back than the newest promoted release: name every newer promoted release it undoes too (comma-separated)",
+      ).argParser((v: string) =>
+        v
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
+    )
     .addOption(timeout())
-    .addHelpText("after", examples("rollway rollback demo-20261127-112607-bef9 --env environment.yaml"))
+    .addHelpText(
+      "after",
+      `
+Only the newest promoted release is rolled back unless --undoing names every newer one (otherwise exit 2, NOT_NEWEST,
+nothing changed). A release an abort left failed with components left over is finished the same way.
+${examples(
+  "rollway rollback demo-20261127-112607-bef9 --env environment.yaml",
+  "rollway rollback demo-20261127-112607-bef9 --undoing demo-20261128-090000-a1b2",
+)}`,
+    )
     .action(async (release: string, opts, command: Command) => {
       const globals = globalsOf(command);
+      if (globals.server && opts.undoing) {
+        throw new CliError(
+          "--undoing is not available with --server yet (the server's rollback takes no list); run it in direct mode with --kubeconfig",
+          ExitCode.badInput,
+          { code: "USAGE" },
+        );
+      }
       if (globals.server) {
         const o = { ...globals, server: globals.server, ...opts };
         await (await remote()).remoteDecision("rollback", release, o, outputFor(command));
@@ -264,6 +293,56 @@ ${examples(
       }
       const { rollbackCommand } = await import("./commands/rollback.js");
       await rollbackCommand(release, { ...globals, ...opts }, outputFor(command));
+    });
+
+  program
+    .command("recover")
+    .description(
+      "take over the releases of an environment whose engine stopped (its Lease expired) and run them here to their end",
+    )
+    .addOption(envOption())
+    .option("--rollback", "put every component back to what users had instead of resuming")
+    .option("--wait", "wait for a Lease still held to expire (its engine died moments ago) instead of skipping")
+    .addOption(timeout())
+    .addHelpText(
+      "after",
+      `
+A release whose \`rollway deploy\` process was killed keeps waiting; decisions on it are refused (NOT_RUNNING, exit 1)
+until an engine takes it over. A release with a live engine is never touched.
+${examples("rollway recover --env environment.yaml", "rollway recover --env environment.yaml --rollback --wait")}`,
+    )
+    .action(async (opts, command: Command) => {
+      const { recoverCommand } = await import("./commands/recover.js");
+      await recoverCommand({ ...globalsOf(command), ...opts }, outputFor(command));
+    });
+
+  program
+    .command("dashboard")
+    .description("the release dashboard in your browser, against a kubeconfig, on 127.0.0.1 (Ctrl-C stops it)")
+    .addOption(new Option("--env <files...>", "environment files to show (default: $ROLLWAY_ENV)"))
+    .option("--port <port>", "port (0 picks a free one)", "8090")
+    .option("--host <address>", "address to bind", "127.0.0.1")
+    .addHelpText(
+      "after",
+      `
+Prints the URL and a token with the approve scope made for this session only: paste it on the sign-in page.
+The token is never in a URL and dies with the process.
+${examples(
+  "rollway dashboard --kubeconfig ~/.kube/config --env environment.yaml",
+  "rollway dashboard --env staging.yaml prod.yaml --project shop --port 0 --json",
+)}`,
+    )
+    .action(async (opts: { env?: string[]; port?: string; host?: string }, command: Command) => {
+      const globals = globalsOf(command);
+      const { dashboardCommand } = await import("./commands/dashboard.js");
+      await dashboardCommand(
+        {
+          ...opts,
+          ...(globals.kubeconfig ? { kubeconfig: globals.kubeconfig } : {}),
+          ...(globals.project ? { project: globals.project } : {}),
+        },
+        outputFor(command),
+      );
     });
 
   program
@@ -280,11 +359,19 @@ ${examples(
   program
     .command("get")
     .description(
-      "one workload as a tree: revisions, ReplicaSets (stable/active/preview/canary), pods with status, restarts, reason",
+      "one workload as a tree (revisions, ReplicaSets with stable/active/preview/canary, pods with status, restarts, reason), or one release (components from → to, state, approvals, events)",
     )
-    .argument("<workload>", "Rollout, Canary or Deployment name")
-    .option("-w, --watch", "show the tree again on each change, until Ctrl-C")
-    .addHelpText("after", examples("rollway get backend-1 -n demo", "rollway get backend-1 --watch"))
+    .argument("<workload|release>", "Rollout, Canary or Deployment name, or a release id")
+    .option("-w, --watch", "with a workload: redraw the tree on each change, until Ctrl-C")
+    .addOption(envOption())
+    .addHelpText(
+      "after",
+      examples(
+        "rollway get backend-1 -n demo",
+        "rollway get backend-1 --watch",
+        "rollway get demo-20261127-112607-bef9 --env environment.yaml --json",
+      ),
+    )
     .action(async (workload: string, opts, command: Command) => {
       const { getCommand } = await import("./commands/get.js");
       await getCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));

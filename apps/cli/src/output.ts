@@ -11,13 +11,16 @@ export class CliError extends Error {
   override readonly name = "CliError";
   /** A stable name for scripts (`USAGE`, `TIMEOUT`...), when the CLI itself found the problem. */
   readonly code: string | undefined;
+  /** Facts for `--json`'s done line beside the error (e.g. `release`: the record a failure left). */
+  readonly details: Record<string, unknown> | undefined;
   constructor(
     message: string,
     readonly exitCode: ExitCode,
-    options?: { cause?: unknown; code?: string },
+    options?: { cause?: unknown; code?: string; details?: Record<string, unknown> },
   ) {
     super(message, options);
     this.code = options?.code;
+    this.details = options?.details;
   }
 }
 
@@ -88,7 +91,13 @@ export function reportError(output: Output, error: unknown): ExitCode {
   const message = error instanceof Error ? error.message : String(error);
   if (output.json) {
     const code = e instanceof CliError ? e.code : e?.code;
-    printDone(output, { ok: false, exitCode, error: { message, code, problems: e?.problems, file: e?.file } });
+    const details = e instanceof CliError ? e.details : undefined;
+    printDone(output, {
+      ok: false,
+      exitCode,
+      ...details,
+      error: { message, code, problems: e?.problems, file: e?.file },
+    });
   } else {
     output.err(`rollway: ${message}\n`);
   }

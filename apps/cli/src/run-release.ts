@@ -4,7 +4,8 @@
  */
 import { type Environment, ReleaseError, type ReleaseEvent, type ReleaseRecord } from "@rollway/release";
 import type { Direct } from "./direct.js";
-import { formatEvent } from "./format.js";
+import { type ExplainContext, explainEngineError } from "./engine-errors.js";
+import { finishCommand, formatEvent, formatRelease } from "./format.js";
 import { CliError, ExitCode, type Output } from "./output.js";
 import { watchComponents } from "./progress.js";
 
@@ -47,7 +48,7 @@ export async function runWithProgress(
       throw new CliError(
         `the release did not finish within --timeout ${options.timeoutSeconds} s and was rolled back to stable; raise --timeout or check \`rollway status\``,
         ExitCode.timedOut,
-        { cause: error },
+        { cause: error, code: "TIMEOUT" },
       );
     }
     throw error;
@@ -59,9 +60,41 @@ export async function runWithProgress(
   }
 }
 
+/**
+ * A release run here that ended in an error, as the CLI says it: one the abort could not fully bring back shows its
+ * record with what is left over and the command that finishes it (text, and `release` in --json's done line); the
+ * engine's refusals (NOT_STABLE, NOT_NEWEST, TIMEOUT...) get their own message and exit code.
+ */
+export async function settle(
+  direct: Direct,
+  namespace: string,
+  output: Output,
+  running: Promise<ReleaseRecord>,
+  /** More facts for the message, read once the error is known. */
+  contextFor: (error: unknown) => Promise<ExplainContext> = async () => ({}),
+): Promise<ReleaseRecord> {
+  try {
+    return await running;
+  } catch (error) {
+    const release = error instanceof ReleaseError && error.code === "FAILED" ? error.release : undefined;
+    const record = release ? await direct.engine.get(release, namespace).catch(() => undefined) : undefined;
+    if (record?.leftover?.length) {
+      if (!output.json) output.out(`\n${formatRelease(record)}`);
+      throw new CliError(
+        `release ${record.id} failed and the abort could not bring back ${record.leftover.join(", ")} (the cluster refused the writes); once it accepts them, run \`${finishCommand(record)}\` to put them back`,
+        ExitCode.failed,
+        { cause: error, code: "FAILED", details: { release: recordSummary(record) } },
+      );
+    }
+    throw explainEngineError(error, { namespace, ...(await contextFor(error)) });
+  }
+}
+
 /** What --json prints for a record: everything but the stored plan, which `rollway plan` shows. */
 export interface RecordSummary extends Omit<ReleaseRecord, "plan"> {
   previewUrl: string;
+  /** For a release left `failed` with `leftover` components: the command that puts them back. */
+  finishWith?: string;
   components: { name: string; target: string; from: string | undefined; to: string; changed: boolean }[];
 }
 
@@ -70,6 +103,7 @@ export function recordSummary(record: ReleaseRecord): RecordSummary {
   return {
     ...rest,
     previewUrl: `https://${plan.previewHost}/`,
+    ...(record.leftover?.length ? { finishWith: finishCommand(record) } : {}),
     components: plan.components.map((c) => ({
       name: c.name,
       target: `${c.target.kind}/${c.target.name}`,

@@ -2,6 +2,7 @@
  * The `--server URL --token` mode: the same commands over a rollway server's HTTP API (apps/webhook-server) instead
  * of the cluster. The token goes in the Authorization header only and never appears in a message.
  */
+import { ENGINE_EXIT, type ExplainedCode } from "./engine-errors.js";
 import { CliError, ExitCode } from "./output.js";
 
 /** The server's routes, named so a reader sees what goes over the wire. */
@@ -88,6 +89,7 @@ export function serverClient(options: {
       });
       const answer = (await res.json().catch(() => ({}))) as {
         message?: string;
+        code?: string;
         problems?: { path: string; line?: number; column?: number; message: string }[];
       };
       if (!res.ok) {
@@ -101,9 +103,17 @@ export function serverClient(options: {
             : res.status === 404
               ? `; check ${sent} and the release id`
               : "";
-        const code =
-          res.status === 400 || res.status === 404 || res.status === 409 ? ExitCode.badInput : ExitCode.failed;
-        throw new CliError(`the server answered HTTP ${res.status}: ${answer.message ?? ""}${fix}${problems}`, code);
+        // The engine's code decides, as in direct mode (NOT_RUNNING is 409 but not bad input); else the status.
+        const engineExit =
+          answer.code && Object.hasOwn(ENGINE_EXIT, answer.code)
+            ? ENGINE_EXIT[answer.code as ExplainedCode]
+            : undefined;
+        const exit =
+          engineExit ??
+          (res.status === 400 || res.status === 404 || res.status === 409 ? ExitCode.badInput : ExitCode.failed);
+        throw new CliError(`the server answered HTTP ${res.status}: ${answer.message ?? ""}${fix}${problems}`, exit, {
+          ...(answer.code ? { code: answer.code } : {}),
+        });
       }
       return answer as T;
     },

@@ -5,6 +5,7 @@
 import { userInfo } from "node:os";
 import type { ApprovalGate, ReleaseRecord } from "@rollway/release";
 import { type ClusterOptions, openDirect } from "../direct.js";
+import { explainEngineError } from "../engine-errors.js";
 import { loadEnvironment } from "../environment-file.js";
 import { type Output, printJson } from "../output.js";
 import { recordSummary } from "../run-release.js";
@@ -32,6 +33,12 @@ export function whoAmI(by: string | undefined): string {
   }
 }
 
+/** How the command got its environment file, for the commands an error suggests. */
+export function envFlagOf(env: string | undefined): { envFlag?: string } {
+  if (env && env !== process.env.ROLLWAY_ENV) return { envFlag: ` --env ${env}` };
+  return process.env.ROLLWAY_ENV ? { envFlag: "" } : {};
+}
+
 export async function decideCommand(
   decision: Decision,
   release: string,
@@ -43,12 +50,17 @@ export async function decideCommand(
   const direct = await openDirect({ ...options, ...(namespace ? { namespace } : {}) });
   try {
     const by = whoAmI(options.by);
-    const record =
-      decision === "promote"
-        ? await direct.engine.promote(release, { by })
-        : decision === "abort"
-          ? await direct.engine.abort(release, { by })
-          : await direct.engine.approve(release, { by, gate: options.gate ?? "promotion" });
+    const record = await (decision === "promote"
+      ? direct.engine.promote(release, { by })
+      : decision === "abort"
+        ? direct.engine.abort(release, { by })
+        : direct.engine.approve(release, { by, gate: options.gate ?? "promotion" })
+    ).catch((error: unknown) => {
+      throw explainEngineError(error, {
+        namespace: namespace ?? direct.client.namespace,
+        ...envFlagOf(options.env),
+      });
+    });
     if (output.json) printJson(output, { ok: true, release: recordSummary(record) });
     else output.out(`${DONE[decision](release, record)}\n`);
   } finally {

@@ -7,7 +7,7 @@ import { formatPlan, type ReleaseEvent } from "@rollway/release";
 import { demoEnvironment } from "@rollway/release/demo";
 import { isHealthy } from "@rollway/rollout-client";
 import { openDirect } from "../direct.js";
-import { formatEvent, formatHistory } from "../format.js";
+import { formatEvent, formatHistory, historyRowOf } from "../format.js";
 import type { Output } from "../output.js";
 import { watchComponents } from "../progress.js";
 import { startSimWithWorld } from "../sim/demo-world.js";
@@ -70,7 +70,7 @@ export async function demoCommand(options: { readyDelayMs: number }, output: Out
       emit({ type: "done", ok: true, release: record.id, state: record.state });
     } else {
       say(`\nRelease ${record.id}: ${record.state}. Users now get the new version at https://${plan.host}/.\n`);
-      say(`History of ${environment.name}:\n${formatHistory(history)}`);
+      say(`History of ${environment.name}:\n${formatHistory(history.map(historyRowOf))}`);
       say("Stopped the simulated cluster. Next: `rollway sim` keeps one running for you to try the other commands.");
     }
   } finally {

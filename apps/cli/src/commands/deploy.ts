@@ -5,7 +5,7 @@ import { loadEnvironment } from "../environment-file.js";
 import { formatRelease } from "../format.js";
 import { CliError, ExitCode, type Output, printJson } from "../output.js";
 import { readPayloadFile } from "../payload-file.js";
-import { recordSummary, runWithProgress } from "../run-release.js";
+import { recordSummary, runWithProgress, settle } from "../run-release.js";
 
 export interface DeployOptions extends ClusterOptions {
   env?: string;
@@ -16,7 +16,8 @@ export interface DeployOptions extends ClusterOptions {
 export async function deployCommand(payloadFile: string, options: DeployOptions, output: Output): Promise<void> {
   const { payload } = await readPayloadFile(payloadFile);
   const environment = await loadEnvironment(options.env);
-  const direct = await openDirect({ ...options, namespace: options.namespace ?? environment.namespace });
+  const namespace = options.namespace ?? environment.namespace;
+  const direct = await openDirect({ ...options, namespace });
   try {
     const plan = await direct.engine.plan(payload, environment);
     if (options.dryRun) {
@@ -25,8 +26,13 @@ export async function deployCommand(payloadFile: string, options: DeployOptions,
       return;
     }
     if (!output.json) output.out(`${formatPlan(plan)}\n`);
-    const record = await runWithProgress(direct, environment, { timeoutSeconds: options.timeout }, output, (run) =>
-      direct.engine.apply(plan, run),
+    const record = await settle(
+      direct,
+      namespace,
+      output,
+      runWithProgress(direct, environment, { timeoutSeconds: options.timeout }, output, (run) =>
+        direct.engine.apply(plan, run),
+      ),
     );
     if (output.json) output.out(`${JSON.stringify({ type: "done", ok: true, release: recordSummary(record) })}\n`);
     else output.out(`\n${formatRelease(record)}`);

@@ -3,10 +3,13 @@
  * revisions, ReplicaSets with their markers, and pods with status and restarts; `--watch --json` follows changes.
  */
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, rollway, rollwayAsync, waitForOutput } from "../test-helpers/run-cli.js";
 
 let env: Record<string, string>;
+let kubeconfig = "";
 let simPid = 0;
 beforeAll(() => {
   const r = spawnSync(
@@ -18,6 +21,7 @@ beforeAll(() => {
   );
   const started = JSON.parse(r.stdout) as { kubeconfig: string; environment: string; pid: number };
   simPid = started.pid;
+  kubeconfig = started.kubeconfig;
   env = { KUBECONFIG: started.kubeconfig, ROLLWAY_ENV: started.environment };
 });
 afterAll(() => {
@@ -55,4 +59,93 @@ describe("rollway get", () => {
     const r = rollway(["get", "no-such-workload"], { env });
     expect(r.code).toBe(2);
   });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Runs `rollway get <name> --json` until its tree satisfies `ok` (the sim's controllers work in their own time). */
+async function treeWhen(name: string, ok: (t: { revisions: { revision: number; markers: string[] }[] }) => boolean) {
+  let last = "";
+  for (let i = 0; i < 240; i++) {
+    const r = rollway(["get", name, "--json"], { env });
+    last = r.stdout + r.stderr;
+    if (r.code === 0 && ok(JSON.parse(r.stdout))) return JSON.parse(r.stdout);
+    await sleep(250);
+  }
+  throw new Error(`rollway get ${name} never got there:\n${last}`);
+}
+
+describe("rollway get, a canary Rollout", () => {
+  it("marks the stable ReplicaSet stable and the new one canary while it waits at a step", async () => {
+    const manifest = join(kubeconfig, "..", "canary-web.yaml");
+    writeFileSync(
+      manifest,
+      `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: canary-web, namespace: demo}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: canary-web}}
+  template:
+    metadata: {labels: {app: canary-web}}
+    spec: {containers: [{name: web, image: "my-registry/canary-web:1"}]}
+  strategy:
+    canary:
+      steps: [{setWeight: 50}, {pause: {}}]
+`,
+    );
+    const applied = spawnSync("kubectl", ["--kubeconfig", kubeconfig, "apply", "-f", manifest], { encoding: "utf8" });
+    expect(applied.status, applied.stderr).toBe(0);
+    await treeWhen("canary-web", (t) => t.revisions[0]?.markers.includes("stable") === true);
+    const set = rollway(["rollout", "set-image", "canary-web", "web=my-registry/canary-web:2", "-n", "demo"], { env });
+    expect(set.code, set.stderr).toBe(0);
+    await treeWhen("canary-web", (t) => t.revisions[0]?.markers.includes("canary") === true);
+    const text = rollway(["get", "canary-web", "-n", "demo"], { env }).stdout;
+    expect(text).toMatch(/^Kind: +Rollout$/m);
+    expect(text).toMatch(
+      /├── revision:2 {2}canary\n│ {3}└── ReplicaSet \S+ {2}ready \d\/\d {2}my-registry\/canary-web:2\n/,
+    );
+    expect(text).toMatch(
+      /└── revision:1 {2}stable\n {4}└── ReplicaSet \S+ {2}ready \d\/\d {2}my-registry\/canary-web:1\n/,
+    );
+  }, 180_000);
+});
+
+const tmux = (...args: string[]) => spawnSync("tmux", args, { encoding: "utf8" });
+
+describe.each([80, 200])("rollway get --watch at a %i-column terminal", (columns) => {
+  it("redraws the tree in place: one tree on the screen, every row within the width", async () => {
+    const workload = columns === 80 ? "backend-4" : "backend-5";
+    const image = `my-registry/image-for-other-backends:wide-${columns}-a-long-tag-that-makes-the-replicaset-row-long-enough-to-wrap`;
+    const session = `rollway-get-${process.pid}-${columns}`;
+    // CI=true would turn the live redraw off: this is a person's terminal.
+    const command = `env -u CI NO_COLOR=1 KUBECONFIG='${env.KUBECONFIG}' ${process.execPath} ${bin} get ${workload} -n demo --watch; sleep 600`;
+    expect(tmux("new-session", "-d", "-s", session, "-x", String(columns), "-y", "40", command).status).toBe(0);
+    try {
+      const screen = () => tmux("capture-pane", "-p", "-t", session).stdout.split("\n");
+      for (let i = 0; i < 240 && !screen().some((l) => l.startsWith("Name:")); i++) await sleep(250);
+      expect(rollway(["rollout", "set-image", workload, `*=${image}`, "-n", "demo"], { env }).code).toBe(0);
+      // Many redraws: the new ReplicaSet, its pods one by one, the preview getting ready.
+      let lines: string[] = [];
+      for (let i = 0; i < 240; i++) {
+        lines = screen();
+        if (
+          lines.some((l) => /revision:2 {2}preview/.test(l)) &&
+          lines.filter((l) => /Pod .* Running/.test(l)).length >= 4
+        )
+          break;
+        await sleep(250);
+      }
+      expect(lines.filter((l) => l.startsWith("Name:"))).toHaveLength(1);
+      expect(lines.filter((l) => l.startsWith(`Rollout/${workload}`))).toHaveLength(1);
+      expect(lines.filter((l) => /revision:2 {2}preview/.test(l))).toHaveLength(1);
+      for (const line of lines) expect(line.length).toBeLessThanOrEqual(columns);
+      // The new revision's ReplicaSet row, right under its revision.
+      const replicaSet = lines[lines.findIndex((l) => /revision:2 {2}preview/.test(l)) + 1] as string;
+      expect(replicaSet).toMatch(/└── ReplicaSet /);
+      if (columns === 80) expect(replicaSet.endsWith("…")).toBe(true);
+      else expect(replicaSet.endsWith(image)).toBe(true);
+    } finally {
+      tmux("kill-session", "-t", session);
+    }
+  }, 180_000);
 });

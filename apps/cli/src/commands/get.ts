@@ -6,9 +6,23 @@
 import type { KubeApi } from "@rollway/release";
 import type { WorkloadStatus } from "@rollway/rollout-client";
 import { type ClusterOptions, openDirect } from "../direct.js";
+import { loadEnvironment } from "../environment-file.js";
 import { type Output, printDone } from "../output.js";
-import { describeStatus } from "../progress.js";
+import { describeStatus, fitRow } from "../progress.js";
 import { STUCK_PATHS } from "../stuck.js";
+import { isInteractive } from "../style.js";
+import { getReleaseCommand, RELEASE_ID } from "./get-release.js";
+
+/** The Rollout's own status: which pod-template hash is stable, active, preview or the canary (as the plugin reads). */
+interface RolloutObject {
+  spec?: { strategy?: { blueGreen?: unknown; canary?: unknown } };
+  status?: {
+    stableRS?: string;
+    currentPodHash?: string;
+    blueGreen?: { activeSelector?: string; previewSelector?: string };
+  };
+}
+const ROLLOUT_PATH = (ns: string, name: string) => `/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/${name}`;
 
 interface ReplicaSet {
   metadata: {
@@ -78,15 +92,25 @@ export async function readTree(api: KubeApi, status: WorkloadStatus): Promise<Wo
     .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.name === status.name))
     .sort((a, b) => revisionOf(b) - revisionOf(a));
   const newest = owned[0];
+  const rollout =
+    status.kind === "Rollout"
+      ? await api.request<RolloutObject>({
+          method: "GET",
+          path: ROLLOUT_PATH(ns, status.name),
+          what: `Rollout "${status.name}"`,
+        })
+      : undefined;
   const revisions = owned.map((rs): TreeRevision => {
     const hash = HASH_LABELS.map((l) => rs.metadata.labels?.[l]).find(Boolean);
-    const markers: string[] = [];
-    const stable = status.kind === "Deployment" ? rs === newest && status.phase === "Healthy" : undefined;
-    if (stable || (hash && status.stableImages && hash === status.endpoints.active?.podTemplateHash))
-      markers.push("stable");
-    if (hash && hash === status.endpoints.active?.podTemplateHash) markers.push("active");
-    if (hash && hash === status.endpoints.preview?.podTemplateHash && !markers.includes("active"))
-      markers.push(status.canary ? "canary" : "preview");
+    const markers = rollout ? rolloutMarkers(rollout, hash) : [];
+    if (!rollout) {
+      const stable = status.kind === "Deployment" ? rs === newest && status.phase === "Healthy" : undefined;
+      if (stable || (hash && status.stableImages && hash === status.endpoints.active?.podTemplateHash))
+        markers.push("stable");
+      if (hash && hash === status.endpoints.active?.podTemplateHash) markers.push("active");
+      if (hash && hash === status.endpoints.preview?.podTemplateHash && !markers.includes("active"))
+        markers.push(status.canary ? "canary" : "preview");
+    }
     const selector = rs.spec.selector?.matchLabels ?? {};
     const mine = pods.items.filter((p) =>
       Object.entries(selector).every(([k, v]) => (p.metadata as { labels?: Record<string, string> }).labels?.[k] === v),
@@ -110,6 +134,19 @@ export async function readTree(api: KubeApi, status: WorkloadStatus): Promise<Wo
     };
   });
   return { status, revisions };
+}
+
+/** A Rollout's markers for a ReplicaSet's hash, from the Rollout's status as the plugin reads them. */
+function rolloutMarkers(rollout: RolloutObject, hash: string | undefined): string[] {
+  if (!hash) return [];
+  const s = rollout.status ?? {};
+  const markers: string[] = [];
+  if (hash === s.stableRS) markers.push("stable");
+  if (rollout.spec?.strategy?.blueGreen) {
+    if (hash === s.blueGreen?.activeSelector) markers.push("active");
+    else if (hash === s.blueGreen?.previewSelector) markers.push("preview");
+  } else if (hash === s.currentPodHash && hash !== s.stableRS) markers.push("canary");
+  return markers;
 }
 
 /** The tree as text, one line per object, as the plugin draws it. */
@@ -137,29 +174,57 @@ export function renderTree(tree: WorkloadTree): string {
 }
 
 export async function getCommand(
-  workload: string,
-  options: ClusterOptions & { watch?: boolean },
+  name: string,
+  options: ClusterOptions & { watch?: boolean; env?: string },
   output: Output,
 ): Promise<void> {
-  const direct = await openDirect(options);
+  // A release id (`demo-20261127-112607-bef9`): the release's tree. Its records live in the environment's namespace.
+  const release = RELEASE_ID.test(name);
+  const namespace =
+    options.namespace ??
+    (release && (options.env ?? process.env.ROLLWAY_ENV) ? (await loadEnvironment(options.env)).namespace : undefined);
+  const direct = await openDirect({ ...options, ...(namespace ? { namespace } : {}) });
   try {
-    const target = await direct.client.target(workload, options.namespace);
-    const show = async (status: WorkloadStatus) => {
-      const tree = await readTree(direct.api, status);
-      if (output.json) output.out(`${JSON.stringify({ type: "tree", ...tree })}\n`);
-      else output.out(`${options.watch ? "\n" : ""}${renderTree(tree)}`);
-    };
+    if (release) {
+      await getReleaseCommand(direct, name, namespace ?? direct.client.namespace, output);
+      return;
+    }
+    const target = await direct.client.target(name, options.namespace);
     if (!options.watch) {
       const tree = await readTree(direct.api, await direct.client.status(target));
       if (output.json) printDone(output, { ok: true, ...tree });
       else output.out(renderTree(tree));
       return;
     }
+    // At a terminal the tree is redrawn in place, each row cut to the window's width and the tree to its height
+    // (a wrapped or scrolled row could not be erased: copies would pile up); elsewhere it is printed again.
+    const live = !output.json && isInteractive();
+    let last = "";
+    const draw = () => {
+      const columns = process.stdout.columns || 80;
+      const rows = process.stdout.rows || 24;
+      let lines = last.trimEnd().split("\n");
+      if (lines.length > rows - 1)
+        lines = [...lines.slice(0, rows - 2), `… ${lines.length - (rows - 2)} more lines: a taller window shows them`];
+      output.out(`\u001b[H\u001b[2J${lines.map((l) => fitRow(l, columns - 1, undefined, false)).join("\n")}\n`);
+    };
+    const show = async (status: WorkloadStatus) => {
+      const tree = await readTree(direct.api, status);
+      if (output.json) output.out(`${JSON.stringify({ type: "tree", ...tree })}\n`);
+      else if (live) {
+        last = renderTree(tree);
+        draw();
+      } else output.out(`\n${renderTree(tree)}`);
+    };
     // Until Ctrl-C, as `kubectl argo rollouts get rollout -w`: the tree again on each change.
     const stop = new AbortController();
     const interrupt = () => stop.abort();
     process.once("SIGINT", interrupt);
     process.once("SIGTERM", interrupt);
+    const resized = () => {
+      if (last) draw();
+    };
+    if (live) process.stdout.on("resize", resized);
     try {
       for await (const status of direct.client.watch(target, { signal: stop.signal })) await show(status);
     } catch (error) {
@@ -167,6 +232,7 @@ export async function getCommand(
     } finally {
       process.off("SIGINT", interrupt);
       process.off("SIGTERM", interrupt);
+      process.stdout.off("resize", resized);
     }
     if (output.json) printDone(output, { ok: true });
   } finally {

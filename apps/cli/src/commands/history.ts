@@ -1,7 +1,7 @@
 /** `rollway history`: the releases of an environment, newest first, or one release with its components. */
 import { type ClusterOptions, openDirect } from "../direct.js";
 import { loadEnvironment } from "../environment-file.js";
-import { formatHistory, formatRelease } from "../format.js";
+import { formatHistory, formatRelease, historyRowOf } from "../format.js";
 import { type Output, printJson } from "../output.js";
 import { recordSummary } from "../run-release.js";
 
@@ -22,7 +22,7 @@ export async function historyCommand(
     }
     const records = await direct.engine.history((environment as { name: string }).name, namespace);
     if (output.json) printJson(output, { ok: true, releases: records.map(recordSummary) });
-    else output.out(formatHistory(records));
+    else output.out(formatHistory(records.map(historyRowOf)));
   } finally {
     direct.close();
   }

@@ -2,6 +2,7 @@
  * The release commands in `--server` mode: the same names, flags and output as the direct mode, over the server's
  * HTTP API (the server runs the engine; this process only asks and follows).
  */
+import { formatHistory } from "../format.js";
 import { CliError, ExitCode, type Output, printDone, printJson } from "../output.js";
 import { readPayloadFile } from "../payload-file.js";
 import { type ServerEvent, type ServerReleaseSummary, serverClient } from "../server-client.js";
@@ -116,12 +117,20 @@ export async function remoteHistory(release: string | undefined, options: Remote
     printJson(output, { ok: true, releases });
     return;
   }
-  if (releases.length === 0) output.out("No release yet.\n");
-  for (const r of releases) {
-    output.out(
-      `${r.id}  ${r.state.padEnd(20)}  ${r.startedAt ?? ""}  ${r.rollbackOf ? `rollback of ${r.rollbackOf}` : (r.reason ?? "")}\n`,
-    );
-  }
+  // The same table as direct mode's, from the server's summaries.
+  output.out(
+    formatHistory(
+      releases.map((r) => ({
+        id: r.id,
+        state: r.state,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        changed: (r.components ?? []).map((c) => c.name),
+        rollbackOf: r.rollbackOf,
+        message: r.reason,
+      })),
+    ),
+  );
 }
 
 export async function remoteDecision(

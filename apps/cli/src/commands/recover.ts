@@ -1,0 +1,59 @@
+/**
+ * `rollway recover`: takes over the releases of an environment whose engine stopped (the process running
+ * `rollway deploy` was killed, its Lease expired) and runs them here to their end: resumed (default), or with
+ * `--rollback` every component put back to what users had. A live engine's release is never touched.
+ */
+import type { ReleaseRecord } from "@rollway/release";
+import { type ClusterOptions, openDirect } from "../direct.js";
+import { loadEnvironment } from "../environment-file.js";
+import { formatRelease } from "../format.js";
+import { CliError, ExitCode, type Output, printDone } from "../output.js";
+import { recordSummary, runWithProgress, settle } from "../run-release.js";
+
+export interface RecoverCommandOptions extends ClusterOptions {
+  env?: string;
+  rollback?: boolean;
+  wait?: boolean;
+  timeout?: number;
+}
+
+export async function recoverCommand(options: RecoverCommandOptions, output: Output): Promise<void> {
+  const environment = await loadEnvironment(options.env);
+  const namespace = options.namespace ?? environment.namespace;
+  const direct = await openDirect({ ...options, namespace });
+  try {
+    let records: ReleaseRecord[] = [];
+    await settle(
+      direct,
+      namespace,
+      output,
+      runWithProgress(direct, environment, { timeoutSeconds: options.timeout }, output, async (run) => {
+        records = await direct.engine.recover(environment.name, {
+          ...run,
+          namespace,
+          policy: options.rollback ? "rollback" : "resume",
+          wait: Boolean(options.wait),
+        });
+        return records[0] as ReleaseRecord;
+      }),
+    );
+    // A recovery asked to roll back ends `aborted`: that is its success.
+    const wanted = options.rollback ? ["aborted", "promoted"] : ["promoted"];
+    const failed = records.filter((r) => !wanted.includes(r.state));
+    if (output.json) {
+      if (failed.length === 0) printDone(output, { ok: true, releases: records.map(recordSummary) });
+    } else if (records.length === 0)
+      output.out(
+        `Nothing to recover: every release of "${environment.name}" has ended or has a live engine${options.wait ? "" : " (--wait waits for a Lease still held to expire)"}.\n`,
+      );
+    else output.out(records.map((r) => `\nRecovered ${r.id}:\n${formatRelease(r)}`).join(""));
+    if (failed.length > 0)
+      throw new CliError(
+        failed.map((r) => `release ${r.id} ended ${r.state}${r.message ? `: ${r.message}` : ""}`).join("; "),
+        ExitCode.failed,
+        { code: "FAILED", details: { releases: records.map(recordSummary) } },
+      );
+  } finally {
+    direct.close();
+  }
+}
