@@ -612,6 +612,18 @@ ${examples(
       "approvers' SSH keys (git's allowed-signers format); default git's gpg.ssh.allowedSignersFile",
     )
     .option("--gpg-home <dir>", "approvers' GPG keyring, for GPG-signed approvals (GNUPGHOME)")
+    .option(
+      "--source-env <file>",
+      "check first that --from is Healthy and serves the images promoted: its rollway environment file, read in the cluster of --kubeconfig/--context",
+    )
+    .option("--argocd-source-app <name>", "check first that this Argo CD application of --from is Synced and Healthy")
+    .option("--skip-health-check", "promote without the --source-env / --argocd-source-app checks")
+    .option("--wait", "after delivering, wait for the pull request's merge and --argocd-app's sync and health")
+    .option("--argocd-app <name>", "with --wait: the Argo CD application of --to to wait for")
+    .option("--wait-timeout <seconds>", "with --wait: give up after this long", "600")
+    .addOption(
+      new Option("--argocd-server <url>", "Argo CD's address (token from ARGOCD_AUTH_TOKEN)").env("ARGOCD_SERVER"),
+    )
     .option("--github-repo <owner/name>", "GitHub repository for the pull request (default: from the remote's URL)")
     .addOption(
       new Option("--github-api-url <url>", "GitHub's REST API, e.g. https://github.example.com/api/v3").env(
@@ -631,7 +643,7 @@ ${examples(
         throw new CliError("promote-env needs --from and --to, e.g. --from staging --to prod", ExitCode.badInput);
       }
       const { promoteEnvCommand } = await import("./commands/promote-env.js");
-      await promoteEnvCommand(opts, outputFor(command));
+      await promoteEnvCommand({ ...globalsOf(command), ...opts }, outputFor(command));
     });
   promoteEnv
     .command("approve")

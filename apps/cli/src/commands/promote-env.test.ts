@@ -9,11 +9,22 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+// A loopback fake of Argo CD's API, and the release package's kube-sim world (the demo environment's Rollouts).
+import {
+  ARGOCD_TOKEN,
+  argoCdServerResource,
+} from "../../../../packages/env-promotion/src/__tests__/argocd-server-resource.js";
 // The env-promotion package's test registry (Debian's docker-registry on loopback, images pushed over its API).
 import {
   type RegistryResource,
   startRegistry,
 } from "../../../../packages/env-promotion/src/__tests__/registry-resource.js";
+import {
+  demoEnvironmentInput,
+  NS,
+  releaseSimResource,
+  rolloutsPath,
+} from "../../../../packages/release/src/test-helpers/release-sim.js";
 import { rollway, rollwayAsync } from "../test-helpers/run-cli.js";
 
 /** The binary in the background (this process serves the fake API meanwhile, so no spawnSync). */
@@ -272,4 +283,83 @@ describe("rollway promote-env --pin-digest against a real docker-registry", () =
     expect(r.code).toBe(0);
     expect(prodPinned()).toContain(`    newTag: v1.1.0\n    digest: ${digest}`);
   });
+});
+
+describe("rollway promote-env checks that --from is healthy first", () => {
+  // Runs after the suite above: prod is back on v1.0.0 and QA's approval of staging's v1.1.0 counts.
+  const args = [
+    "promote-env",
+    "--repo",
+    repo,
+    "--from",
+    "staging",
+    "--to",
+    "prod",
+    "--allowed-signers",
+    allowedSigners,
+  ];
+
+  it("refuses with SOURCE_UNHEALTHY naming the component rollway's status finds not Healthy (kube-sim), unless skipped", async () => {
+    const world = await releaseSimResource({ backends: ["backend-1"] });
+    world.sim.faults.crashPods({ image: /:bad$/ });
+    await fetch(`${world.sim.url}${rolloutsPath}/backend-1`, {
+      method: "PATCH",
+      headers: { "content-type": "application/merge-patch+json" },
+      body: JSON.stringify({
+        spec: {
+          template: { spec: { containers: [{ name: "backend", image: "my-registry/image-for-backend-1:bad" }] } },
+        },
+      }),
+    });
+    await world.client.waitFor(await world.client.target("backend-1", NS), (s) => s.phase !== "Healthy", {
+      timeout: 10_000,
+    });
+    const kubeconfig = join(root, "staging.kubeconfig");
+    const environment = join(root, "staging-environment.yaml");
+    writeFileSync(kubeconfig, world.sim.kubeconfig);
+    // JSON is YAML: the demo environment as its file.
+    writeFileSync(environment, JSON.stringify(demoEnvironmentInput({ backends: ["backend-1"] })));
+    const source = ["--source-env", environment, "--kubeconfig", kubeconfig];
+
+    const refused = await runAsync([...args, "--push", ...source], developer);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^rollway: staging is not healthy.*\n {2}backend-1 is (Progressing|Paused|Degraded)/,
+    );
+    expect(refused.stderr).toContain("(rollway status of demo)");
+    expect(refused.stderr).toContain("or pass --skip-health-check to promote anyway");
+    expect(prodOnRemote()).toContain("newTag: v1.0.0");
+
+    const skipped = await runAsync([...args, "--dry-run", ...source, "--skip-health-check"], developer);
+    expect(skipped.stderr).toBe("");
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toContain("health check of staging skipped on purpose");
+  }, 120_000);
+
+  it("refuses a Degraded Argo CD application of staging, reading ARGOCD_SERVER and ARGOCD_AUTH_TOKEN", async () => {
+    const argo = await argoCdServerResource("shop-staging", [
+      {
+        sync: "Synced",
+        revision: "0123456789abcdef0123456789abcdef01234567",
+        health: "Degraded",
+        resources: [{ kind: "Rollout", name: "frontend", health: "Degraded", message: "ProgressDeadlineExceeded" }],
+      },
+    ]);
+    const missing = rollway([...args, "--dry-run", "--argocd-source-app", "shop-staging"], { env: developer });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("ARGOCD_AUTH_TOKEN");
+
+    const r = await runAsync([...args, "--dry-run", "--argocd-source-app", "shop-staging"], {
+      ...developer,
+      ARGOCD_SERVER: argo.server,
+      ARGOCD_AUTH_TOKEN: ARGOCD_TOKEN,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^Dry run: promoting staging to prod would be REFUSED \[SOURCE_UNHEALTHY\]/);
+    expect(r.stdout).toContain(
+      "Rollout/frontend Degraded: ProgressDeadlineExceeded (Argo CD application shop-staging)",
+    );
+    expect(r.stdout + r.stderr).not.toContain(ARGOCD_TOKEN);
+    expect(argo.requests[0]?.headers.authorization).toBe(`Bearer ${ARGOCD_TOKEN}`);
+  }, 120_000);
 });

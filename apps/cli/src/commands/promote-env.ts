@@ -19,6 +19,91 @@ export interface PromoteEnvOptions {
   githubApiUrl?: string;
   /** Resolve each image's tag to its registry digest and write it as `digest:`; refuse images the registry lacks. */
   pinDigest?: boolean;
+  /** rollway's environment file of `from`: its status, read in the cluster below, must be Healthy. */
+  sourceEnv?: string;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  /** The Argo CD application of `from` that must be Synced and Healthy. */
+  argocdSourceApp?: string;
+  skipHealthCheck?: boolean;
+  /** Wait for the pull request's merge and `argocdApp`'s sync and health. */
+  wait?: boolean;
+  argocdApp?: string;
+  waitTimeout?: string;
+  /** Argo CD's address (ARGOCD_SERVER); the token is read from ARGOCD_AUTH_TOKEN only, never a flag. */
+  argocdServer?: string;
+}
+
+type SourceCheck = import("@rollway/env-promotion").SourceCheck;
+
+function argoCdRef(options: PromoteEnvOptions, application: string, flag: string) {
+  const server = options.argocdServer ?? process.env.ARGOCD_SERVER;
+  const token = process.env.ARGOCD_AUTH_TOKEN;
+  if (!server || !token) {
+    throw new CliError(
+      `${flag} ${application} needs Argo CD's address (--argocd-server or ARGOCD_SERVER) and a token in ARGOCD_AUTH_TOKEN (argocd account generate-token)`,
+      ExitCode.badInput,
+    );
+  }
+  return { server, token, application };
+}
+
+/** The checks of the source the flags ask for; each cluster connection is closed by the returned `close`. */
+async function sourceChecks(options: PromoteEnvOptions): Promise<{ checks: SourceCheck[]; close(): void }> {
+  const { argoCdHealthCheck, componentStatusCheck } = await import("@rollway/env-promotion");
+  const checks: SourceCheck[] = [];
+  const closers: (() => void)[] = [];
+  if (options.argocdSourceApp) {
+    checks.push(argoCdHealthCheck(argoCdRef(options, options.argocdSourceApp, "--argocd-source-app")));
+  }
+  if (options.sourceEnv && !options.skipHealthCheck) {
+    const { loadEnvironment } = await import("../environment-file.js");
+    const { openDirect } = await import("../direct.js");
+    const environment = await loadEnvironment(options.sourceEnv);
+    const direct = await openDirect({
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      ...(options.context ? { context: options.context } : {}),
+      namespace: options.namespace ?? environment.namespace,
+    });
+    closers.push(() => direct.close());
+    checks.push(
+      componentStatusCheck({
+        name: `rollway status of ${environment.name}${options.context ? ` in context ${options.context}` : ""}`,
+        read: () => direct.engine.status(environment),
+      }),
+    );
+  } else if (options.sourceEnv) {
+    checks.push({ name: `rollway status of ${options.sourceEnv}`, check: async () => [] });
+  }
+  return {
+    checks,
+    close: () => {
+      for (const close of closers) close();
+    },
+  };
+}
+
+function waitOptions(options: PromoteEnvOptions) {
+  if (!options.wait) {
+    if (options.argocdApp) throw new CliError("--argocd-app is what --wait waits for: add --wait", ExitCode.badInput);
+    return {};
+  }
+  const timeoutSeconds = Number(options.waitTimeout ?? "600");
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw new CliError(
+      `--wait-timeout ${JSON.stringify(options.waitTimeout)}: give seconds, e.g. 600`,
+      ExitCode.badInput,
+    );
+  }
+  const interval = Number(process.env.ROLLWAY_WAIT_INTERVAL_MS ?? "5000");
+  return {
+    wait: {
+      timeoutSeconds,
+      ...(Number.isInteger(interval) && interval > 0 ? { intervalMs: interval } : {}),
+      ...(options.argocdApp ? { argoCd: argoCdRef(options, options.argocdApp, "--argocd-app") } : {}),
+    },
+  };
 }
 
 /**
@@ -83,6 +168,8 @@ const CLI_HINTS: Record<string, string> = {
     "check the image names and the network; log in to the registry (docker login or podman login) if it needs credentials; or promote without --pin-digest.",
   IMAGE_NOT_IN_REGISTRY:
     "push the image (or correct its tag in the source overlay) before promoting it with --pin-digest.",
+  SOURCE_UNHEALTHY:
+    "wait until the source is Healthy and serves the images being promoted, or pass --skip-health-check to promote anyway.",
   APPROVAL_MISSING:
     "once QA has approved this release, QA records it with rollway promote-env approve --env <from>; or pass --force to promote without approval.",
 };
@@ -104,8 +191,13 @@ async function withCliHints<T>(run: () => Promise<T>): Promise<T> {
 export async function promoteEnvCommand(options: PromoteEnvOptions, output: Output): Promise<void> {
   const { formatPromotion, promoteEnvironment } = await import("@rollway/env-promotion");
   const credentials = options.pinDigest ? await registryCredentials() : undefined;
+  const wait = waitOptions(options);
+  const source = await sourceChecks(options);
   const result = await withCliHints(() =>
     promoteEnvironment({
+      sourceChecks: source.checks,
+      skipHealthCheck: Boolean(options.skipHealthCheck),
+      ...wait,
       repo: options.repo,
       from: options.from,
       to: options.to,
@@ -120,7 +212,7 @@ export async function promoteEnvCommand(options: PromoteEnvOptions, output: Outp
       ...github(options),
       ...(credentials ? { pinDigest: true, registry: { credentials } } : {}),
     }),
-  );
+  ).finally(() => source.close());
   if (output.json) printJson(output, { ok: !result.wouldRefuse, ...result });
   else output.out(`${formatPromotion(result)}\n`);
   // The change is shown; the exit code still tells a script the real run would be refused.
