@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { type DemoCluster, startDemoCluster } from "@rollway/webhook-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getObject, lastJson, payloadDir, withBackend2Secrets } from "./test-helpers/findings-cluster.js";
+import { startResettingProxy } from "./test-helpers/findings-proxy.js";
 import { rollwayAsync, waitForOutput } from "./test-helpers/run-cli.js";
 
 const COMPONENTS = ["frontend", "backend-1", "backend-2", "backend-3", "backend-4", "backend-5"];
@@ -144,6 +145,24 @@ describe("finding 8: transient API errors are retried before anything is rolled 
     expect(spent({ verb: "create", resource: "configmaps" })).toBe(true);
     expect(spent({ verb: "patch", resource: "rollouts", name: "backend-1" })).toBe(true);
     expect(await serving()).toEqual(allOn("d8"));
+  }, 120_000);
+
+  it("finding 8: two connection resets (read ECONNRESET) on the engine's reads are retried: deploy exits 0, promoted", async () => {
+    const proxy = await startResettingProxy(cluster.sim.url);
+    try {
+      const kubeconfig = files.writeText("proxy-kubeconfig", proxy.kubeconfig(cluster.sim.kubeconfig));
+      proxy.resetNext(/^GET \/apis\/argoproj\.io\/v1alpha1\/namespaces\/demo\/rollouts\/[^?\s]+ HTTP/, 2);
+      const r = await rollwayAsync(["deploy", files.write("r8", everything("r8", "auto")), "--json"], {
+        ...env,
+        KUBECONFIG: kubeconfig,
+      }).done;
+      expect(proxy.resets).toBe(2);
+      expect(r.code, r.stdout.slice(-2000)).toBe(0);
+      expect(lastJson(r)).toMatchObject({ ok: true, release: { state: "promoted" } });
+      expect(await serving()).toEqual(allOn("r8"));
+    } finally {
+      await proxy.close();
+    }
   }, 120_000);
 
   it("finding 8: an approval given after the watch history expired and every watch was cut is acted on: deploy exits 0", async () => {

@@ -1,5 +1,5 @@
 /**
- * Issue #13, findings 5, 6 and 9, through the built binary in direct mode against the demo cluster (kube-sim in this
+ * Issue #13, findings 5, 6, 9 and a never-ready preview (7), through the built binary in direct mode against the demo cluster (kube-sim in this
  * process, so every command runs in the background: a blocking spawnSync would stop the cluster from answering).
  * One cluster for the file; each test says what it starts from.
  */
@@ -119,5 +119,28 @@ describe("issue #13 findings through the binary", () => {
     }
     const configs = await (await fetch(`${cluster.sim.url}/api/v1/namespaces/demo/configmaps`)).text();
     expect(configs).toContain(SECRETS.apiKey);
+  }, 120_000);
+
+  it("finding 7: a preview that never becomes ready: the release ends failed (never aborting), deploy exits 1, every component Healthy on what it served before", async () => {
+    const before = await serving();
+    const environment = readFileSync(cluster.environmentFile, "utf8");
+    expect(environment).toContain("readyTimeoutSeconds: 300");
+    const quick = files.writeText(
+      "quick.yaml",
+      environment.replace("readyTimeoutSeconds: 300", "readyTimeoutSeconds: 3"),
+    );
+    const never = cluster.sim.faults.neverReady({ image: "image-for-frontend:never-ready" });
+    const r = await run([
+      "deploy",
+      files.write("f7", { frontend: { image: frontend("never-ready") } }),
+      "--env",
+      quick,
+      "--json",
+    ]);
+    never.clear();
+    expect(r.code).toBe(1);
+    const id = /"release":"(demo-[^"]+)"/.exec(r.stdout)?.[1] as string;
+    expect((await record(id)).state).toBe("failed");
+    expect(await serving()).toEqual(before);
   }, 120_000);
 });
