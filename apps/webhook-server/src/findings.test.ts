@@ -166,6 +166,28 @@ describe("issue #13 findings, over HTTP", () => {
     expect(await serving()).toEqual(allOn("d4"));
   }, 120_000);
 
+  it("finding 4: a promotion slower than the Lease (each Rollout patch held 3 s) gets no twin either: it and the release queued behind it promote once each, and nothing rolls them back afterwards", async () => {
+    const slow = server.cluster.sim.faults.delayRequests({ verb: "patch", resource: "rollouts", ms: 3000 });
+    try {
+      const s = await deploy("s4", "auto");
+      const next = await deploy("t4", "auto");
+      const first = (await eventsUntil(s)).map((e) => e.event);
+      expect(first).not.toContain("resumed");
+      expect(first).not.toContain("taken-over");
+      expect(first.filter((t) => t === "upgrade-done")).toHaveLength(1);
+      const second = (await eventsUntil(next)).map((e) => e.event);
+      expect(second.filter((t) => t === "upgrade-done")).toHaveLength(1);
+    } finally {
+      slow.clear();
+    }
+    await sleep(2 * LEASE_SECONDS * 1000 + 500);
+    const history = (await (await fetch(`${server.base}/releases?fresh=1`, { headers: deployHeaders })).json()) as {
+      releases: { state: string }[];
+    };
+    expect(history.releases.slice(0, 2).map((r) => r.state)).toEqual(["promoted", "promoted"]);
+    expect(await serving()).toEqual(allOn("t4"));
+  }, 120_000);
+
   it("finding 9: the release's record, history, events and the cluster's record ConfigMaps hold no oConfig secret; the oConfig ConfigMap does", async () => {
     const history = await (await fetch(`${server.base}/releases`, { headers: deployHeaders })).text();
     const [last] = (JSON.parse(history) as { releases: { id: string }[] }).releases;

@@ -11,9 +11,18 @@ const NS = "demo";
 const LEASE = "rollway-release-demo";
 
 /** A directory for payload files, deleted by `remove()`. */
-export function payloadDir(prefix: string): { write(name: string, payload: unknown): string; remove(): void } {
+export function payloadDir(prefix: string): {
+  write(name: string, payload: unknown): string;
+  writeText(fileName: string, text: string): string;
+  remove(): void;
+} {
   const dir = mkdtempSync(join(tmpdir(), `rollway-${prefix}-`));
   return {
+    writeText(fileName, text) {
+      const file = join(dir, fileName);
+      writeFileSync(file, text);
+      return file;
+    },
     write(name, payload) {
       const file = join(dir, `${name}.json`);
       writeFileSync(file, JSON.stringify(payload));
@@ -69,4 +78,14 @@ export async function leaseExpiry(url: string): Promise<LeaseView> {
   const until = renewed + (lease.spec.leaseDurationSeconds ?? 0) * 1000 + 300;
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - Date.now())));
   return lease;
+}
+
+/** The demo environment file's text with an oConfig (holding these secrets) for backend-2, which has none yet. */
+export function withBackend2Secrets(environmentYaml: string, secrets: Record<string, string>): string {
+  const line = "strategy: { type: blueGreen, activeService: backend-2, previewService: backend-2-preview }";
+  if (!environmentYaml.includes(line)) throw new Error("the demo environment no longer has backend-2's line");
+  return environmentYaml.replace(
+    line,
+    `${line}\n    oConfig: '${JSON.stringify({ "sc.production": true, ...secrets })}'`,
+  );
 }
