@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { DEPLOY_TOKEN, readEvents, simServerResource } from "./test-server.js";
+import { APPROVE_TOKEN, DEPLOY_TOKEN, readEvents, simServerResource } from "./test-server.js";
 
 const run = promisify(execFile);
 const deployHeaders = { Authorization: `Bearer ${DEPLOY_TOKEN}`, "Content-Type": "application/json" };
@@ -102,5 +102,51 @@ subscriptions:
     const table = await kubectl();
     expect(table).toMatch(new RegExp(`ReleaseStarted\\s+Rollout\\s+release ${releaseId}: `));
     expect(table).toMatch(new RegExp(`PreviewReady\\s+Rollout\\s+release ${releaseId}: frontend: `));
+  });
+
+  it("#16: notifies a component stuck in a crash loop once, with its reason, while the release waits for it", async () => {
+    const hook = await receiver();
+    const dir = mkdtempSync(join(tmpdir(), "rollway-notify-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "url"), hook.url);
+    writeFileSync(join(dir, "key"), "signing-key-0123456789");
+    writeFileSync(
+      join(dir, "demo.notifications.yaml"),
+      `apiVersion: rollway.dev/v1alpha1
+kind: Notifications
+environment: demo
+destinations:
+  audit: { type: webhook, url: { file: ${join(dir, "url")} }, signingKey: { file: ${join(dir, "key")} } }
+subscriptions:
+  - on: [component-stuck, aborted]
+    to: [audit]
+`,
+    );
+    const server = await simServerResource({
+      config: { notifications: [{ file: join(dir, "demo.notifications.yaml") }] },
+    });
+    server.cluster.sim.faults.crashPods({ image: "image-for-frontend:crash" });
+    const res = await fetch(`${server.base}/deploy`, {
+      method: "POST",
+      headers: deployHeaders,
+      body: JSON.stringify({ frontend: { image: "my-registry/image-for-frontend:crash-1" } }),
+    });
+    expect(res.status).toBe(200);
+    const { releaseId } = (await res.json()) as { releaseId: string };
+    const sent = () => hook.bodies.map((b) => JSON.parse(b.body) as Record<string, string>);
+    await expect.poll(() => sent().map((b) => b.event), { timeout: 30_000 }).toContain("component-stuck");
+    // Ended by hand: the crash loop goes on, and is still told only once.
+    const abort = await fetch(`${server.base}/releases/${releaseId}/abort`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${APPROVE_TOKEN}` },
+    });
+    expect(abort.status).toBe(200);
+    await readEvents(`${server.base}/releases/${releaseId}/events`, deployHeaders);
+    await expect.poll(() => sent().map((b) => b.event), { timeout: 10_000 }).toContain("aborted");
+    const stuck = sent().filter((b) => b.event === "component-stuck");
+    expect(stuck).toEqual([
+      expect.objectContaining({ release: releaseId, component: "frontend", reason: "CrashLoopBackOff" }),
+    ]);
+    expect(stuck[0]?.title).toBe(`frontend is stuck in release ${releaseId} (CrashLoopBackOff)`);
   });
 });
