@@ -3,12 +3,14 @@ import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createReleaseEngine, openKubeApi } from "@rollway/release";
+import { connect } from "@rollway/rollout-client";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { DEPLOY_TOKEN, readEvents, simServerResource } from "./test-server.js";
+import { APPROVE_TOKEN, DEPLOY_TOKEN, readEvents, simServerResource } from "./test-server.js";
 
 const run = promisify(execFile);
 const deployHeaders = { Authorization: `Bearer ${DEPLOY_TOKEN}`, "Content-Type": "application/json" };
@@ -103,4 +105,141 @@ subscriptions:
     expect(table).toMatch(new RegExp(`ReleaseStarted\\s+Rollout\\s+release ${releaseId}: `));
     expect(table).toMatch(new RegExp(`PreviewReady\\s+Rollout\\s+release ${releaseId}: frontend: `));
   });
+
+  it("#16: notifies a component stuck in a crash loop once, with its reason, while the release waits for it", async () => {
+    const hook = await receiver();
+    const dir = mkdtempSync(join(tmpdir(), "rollway-notify-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "url"), hook.url);
+    writeFileSync(join(dir, "key"), "signing-key-0123456789");
+    writeFileSync(
+      join(dir, "demo.notifications.yaml"),
+      `apiVersion: rollway.dev/v1alpha1
+kind: Notifications
+environment: demo
+destinations:
+  audit: { type: webhook, url: { file: ${join(dir, "url")} }, signingKey: { file: ${join(dir, "key")} } }
+subscriptions:
+  - on: [component-stuck, aborted]
+    to: [audit]
+`,
+    );
+    const server = await simServerResource({
+      config: { notifications: [{ file: join(dir, "demo.notifications.yaml") }] },
+    });
+    server.cluster.sim.faults.crashPods({ image: "image-for-frontend:crash" });
+    const res = await fetch(`${server.base}/deploy`, {
+      method: "POST",
+      headers: deployHeaders,
+      body: JSON.stringify({ frontend: { image: "my-registry/image-for-frontend:crash-1" } }),
+    });
+    expect(res.status).toBe(200);
+    const { releaseId } = (await res.json()) as { releaseId: string };
+    const sent = () => hook.bodies.map((b) => JSON.parse(b.body) as Record<string, string>);
+    await expect.poll(() => sent().map((b) => b.event), { timeout: 30_000 }).toContain("component-stuck");
+    // Ended by hand: the crash loop goes on, and is still told only once.
+    const abort = await fetch(`${server.base}/releases/${releaseId}/abort`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${APPROVE_TOKEN}` },
+    });
+    expect(abort.status).toBe(200);
+    await readEvents(`${server.base}/releases/${releaseId}/events`, deployHeaders);
+    await expect.poll(() => sent().map((b) => b.event), { timeout: 10_000 }).toContain("aborted");
+    const stuck = sent().filter((b) => b.event === "component-stuck");
+    expect(stuck).toEqual([
+      expect.objectContaining({ release: releaseId, component: "frontend", reason: "CrashLoopBackOff" }),
+    ]);
+    expect(stuck[0]?.title).toBe(`frontend is stuck in release ${releaseId} (CrashLoopBackOff)`);
+  });
+
+  it("#16: a rollback whose engine died, resumed by the server's recovery, is notified as rolled-back, not promoted", async () => {
+    const hook = await receiver();
+    const dir = mkdtempSync(join(tmpdir(), "rollway-notify-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "url"), hook.url);
+    writeFileSync(join(dir, "key"), "signing-key-0123456789");
+    writeFileSync(
+      join(dir, "demo.notifications.yaml"),
+      `apiVersion: rollway.dev/v1alpha1
+kind: Notifications
+environment: demo
+destinations:
+  audit: { type: webhook, url: { file: ${join(dir, "url")} }, signingKey: { file: ${join(dir, "key")} } }
+subscriptions:
+  - on: [promoted, rolled-back]
+    to: [audit]
+`,
+    );
+    const server = await simServerResource({
+      config: { notifications: [{ file: join(dir, "demo.notifications.yaml") }], leaseDurationSeconds: 1 },
+    });
+    const res = await fetch(`${server.base}/deploy`, {
+      method: "POST",
+      headers: deployHeaders,
+      body: JSON.stringify({
+        frontend: { image: "my-registry/image-for-frontend:8.0" },
+        noDowntime: { promotionMode: "auto" },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const { releaseId } = (await res.json()) as { releaseId: string };
+    await readEvents(`${server.base}/releases/${releaseId}/events`, deployHeaders);
+
+    // A CLI starts the rollback and dies at once: its connections cut (kill -9 as the cluster sees it).
+    const dying = await cuttableEngine(server.cluster.sim.url, server.cluster.sim.kubeconfig);
+    const started = new Promise<string>((resolve) => {
+      void dying.engine
+        .rollback(releaseId, {
+          namespace: "demo",
+          by: "alice",
+          onEvent: (e) => {
+            if (e.type === "started") {
+              dying.cut();
+              resolve(e.release);
+            }
+          },
+        })
+        .catch(() => undefined);
+    });
+    const rollbackId = await started;
+
+    // The server's recovery takes it over once its Lease expired, and finishes it.
+    const sent = () => hook.bodies.map((b) => JSON.parse(b.body) as Record<string, string>);
+    await expect.poll(() => sent().map((b) => b.release), { timeout: 30_000 }).toContain(rollbackId);
+    expect(sent().map((b) => [b.event, b.release, b.rollbackOf])).toEqual([
+      ["promoted", releaseId, ""],
+      ["rolled-back", rollbackId, releaseId],
+    ]);
+  });
 });
+
+/** An engine whose connections go through a TCP proxy that `cut()` closes: from the cluster's side, a dead process. */
+async function cuttableEngine(url: string, kubeconfig: string) {
+  const target = new URL(url);
+  const sockets = new Set<Socket>();
+  const proxy = createNetServer((inbound) => {
+    const outbound = tcpConnect(Number(target.port), target.hostname);
+    sockets.add(inbound).add(outbound);
+    inbound.pipe(outbound).pipe(inbound);
+    const cut = () => {
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on("error", cut).on("close", cut);
+    outbound.on("error", cut).on("close", cut);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const proxied = kubeconfig.replace(url, `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  expect(proxied).not.toBe(kubeconfig);
+  const client = await connect({ kubeconfig: { yaml: proxied }, retry: { attempts: 1 } });
+  const api = await openKubeApi({ connection: client.connection });
+  const cut = () => {
+    proxy.close();
+    for (const socket of sockets) socket.destroy();
+  };
+  onTestFinished(() => {
+    cut();
+    client.close();
+  });
+  return { engine: createReleaseEngine({ client, api, leaseDurationSeconds: 1 }), cut };
+}

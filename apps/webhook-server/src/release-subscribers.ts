@@ -58,7 +58,6 @@ export function releaseSubscribers(input: {
   });
   const places = () => environments.list();
   const notifiers = new Map<string, Notifier>();
-  const previewHosts = new Map<string, string>();
   for (const config of loadNotifications(input.config.notifications)) {
     const place = places().find((p) => p.name === config.environment);
     if (!place) throw new ConfigError(`notifications for "${config.environment}": no such environment is configured`);
@@ -73,11 +72,6 @@ export function releaseSubscribers(input: {
         onOutcome: (o) => outcomes.inc({ destination: o.destination, type: o.type, outcome: o.outcome }),
       }),
     );
-    // For the preview link of `waiting-for-approval` (the engine's event does not carry it).
-    void environments
-      .resolve(place.project, place.environment)
-      .then((env) => env?.previewHost && previewHosts.set(config.environment, env.previewHost))
-      .catch(() => undefined);
   }
   const writers = new Map<string, Promise<KubeEventWriter | undefined>>();
   const writerFor = (environment: string) => {
@@ -109,11 +103,8 @@ export function releaseSubscribers(input: {
           .catch(() => undefined);
       const notifier = notifiers.get(event.environment);
       if (!notifier) return;
-      const previewHost = previewHosts.get(event.environment);
-      notifier.notify(event, {
-        ...context,
-        ...(previewHost ? { previewHost } : {}),
-      });
+      // The preview link comes with the event (`previewUrl`).
+      notifier.notify(event, context);
     },
     async close() {
       await Promise.all([...notifiers.values()].map((n) => n.close()));

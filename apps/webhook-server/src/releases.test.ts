@@ -61,4 +61,35 @@ describe("releases run outside the server", () => {
     const resumed = await readEvents(`${server.base}/releases/${id}/events`, { ...headers, "Last-Event-ID": "2" });
     expect(resumed.map((e) => e.id)).toEqual(events.slice(2).map((e) => e.id));
   });
+
+  it("finding 11: the server's events stream follows a release through expired watch history and dropped watches (relists on 410) and ends with it", async () => {
+    const server = await simServerResource();
+    const res = await fetch(`${server.base}/deploy`, {
+      method: "POST",
+      headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify({ frontend: { image: "my-registry/image-for-frontend:gone-1" } }),
+    });
+    expect(res.status).toBe(200);
+    const { releaseId } = (await res.json()) as { releaseId: string };
+    let replayed: () => void = () => undefined;
+    const waiting = new Promise<void>((resolve) => {
+      replayed = resolve;
+    });
+    const stream = readEvents(`${server.base}/releases/${releaseId}/events`, headers, (events) => {
+      if (events.some((e) => e.event === "waiting-for-approval")) replayed();
+      return false;
+    });
+    await waiting;
+    // The stream now watches the log: its history expires and every open watch is cut.
+    server.cluster.sim.faults.expireWatchHistory();
+    server.cluster.sim.faults.dropWatches();
+    const approve = await fetch(`${server.base}/releases/${releaseId}/promote`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${APPROVE_TOKEN}` },
+    });
+    expect(approve.status).toBe(200);
+    const events = await stream;
+    expect(events.at(-1)).toMatchObject({ event: "upgrade-done", data: { release: releaseId } });
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+  });
 });

@@ -39,7 +39,7 @@ export function workloadsOf(env: Pick<Environment, "frontend" | "backends">): Wo
   }));
 }
 
-const WARNINGS = new Set(["failed", "aborted", "aborting", "component-aborted", "warning"]);
+const WARNINGS = new Set(["failed", "aborted", "aborting", "component-aborted", "component-stuck", "warning"]);
 /** `waiting-for-approval` → `WaitingForApproval`: the Event's reason, UpperCamelCase as Kubernetes' own. */
 export const reasonOf = (type: string): string =>
   type === "started" ? "ReleaseStarted" : type.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());

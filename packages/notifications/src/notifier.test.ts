@@ -205,6 +205,55 @@ describe("notifications", () => {
     expect(lines.join("\n")).not.toContain(hook.url);
   });
 
+  it("notifies a stuck component once per component and reason, with the reason in the message", async () => {
+    const hook = await receiverResource();
+    const files = secretFilesResource({ hook: hook.url, key: "k".repeat(20) });
+    const notifier = new Notifier({
+      config: base({ audit: { type: "webhook", url: { file: files.hook }, signingKey: { file: files.key } } }, [
+        "component-stuck",
+      ]),
+      namespace: NS,
+      holder: "replica-a",
+    });
+    const stuck = (component: string, reason: string) =>
+      event("component-stuck", { component, reason, message: `${component}: not getting ready: ${reason}` });
+    notifier.notify(stuck("frontend", "CrashLoopBackOff"));
+    notifier.notify(stuck("frontend", "CrashLoopBackOff")); // replayed, or seen by a second subscriber
+    notifier.notify(stuck("frontend", "ImagePullBackOff"));
+    notifier.notify(stuck("backend-1", "CrashLoopBackOff"));
+    notifier.notify(event("warning", { component: "frontend" })); // a warning is not a stuck component
+    await notifier.idle();
+    const sent = hook.received.map((r) => JSON.parse(r.body) as Record<string, string>);
+    // Sent concurrently: in any order.
+    expect(sent.map((b) => [b.event, b.component, b.reason]).sort()).toEqual([
+      ["component-stuck", "backend-1", "CrashLoopBackOff"],
+      ["component-stuck", "frontend", "CrashLoopBackOff"],
+      ["component-stuck", "frontend", "ImagePullBackOff"],
+    ]);
+    expect(sent.find((b) => b.component === "frontend" && b.reason === "CrashLoopBackOff")).toMatchObject({
+      title: `frontend is stuck in release ${RELEASE} (CrashLoopBackOff)`,
+      text: "frontend: not getting ready: CrashLoopBackOff",
+    });
+  });
+
+  it("notifies a rollback as rolled-back, not promoted, when its context names the release it undoes", async () => {
+    const hook = await receiverResource();
+    const files = secretFilesResource({ hook: hook.url, key: "k".repeat(20) });
+    const notifier = new Notifier({
+      config: base({ audit: { type: "webhook", url: { file: files.hook }, signingKey: { file: files.key } } }, [
+        "promoted",
+        "rolled-back",
+      ]),
+      namespace: NS,
+      holder: "replica-a",
+    });
+    notifier.notify(event("upgrade-done", { release: "rollback-1" }), { rollbackOf: RELEASE });
+    await notifier.idle();
+    expect(hook.received.map((r) => JSON.parse(r.body) as Record<string, string>)).toEqual([
+      expect.objectContaining({ event: "rolled-back", release: "rollback-1", rollbackOf: RELEASE }),
+    ]);
+  });
+
   it("does not retry an answer that will not change (400), and gives up at once", async () => {
     const hook = await receiverResource((_n, _r, res) => {
       res.writeHead(400).end();

@@ -10,7 +10,7 @@ import type { NotificationEvent, Template } from "./config.js";
 export interface EventContext {
   /** The release this one rolls back (rollbacks notify `rolled-back` instead of `promoted`). */
   rollbackOf?: string;
-  /** The environment's preview host, for the link in `waiting-for-approval`. */
+  /** The environment's preview host, for the link in `waiting-for-approval` when the event has no `previewUrl`. */
   previewHost?: string;
   /** A link to the release in the dashboard, when the server knows its own URL. */
   releaseUrl?: string;
@@ -18,7 +18,7 @@ export interface EventContext {
 
 export interface Triggered {
   event: NotificationEvent;
-  /** Same release event, same key, on every replica: `<release>/<event>[/<gate>][/<component>]`. */
+  /** Same release event, same key, on every replica: `<release>/<event>[/<gate>][/<component>/<reason>]`. */
   key: string;
   variables: Record<string, string>;
 }
@@ -27,7 +27,10 @@ export interface Triggered {
 export function trigger(event: ReleaseEvent, context: EventContext = {}): Triggered | undefined {
   const which = eventFor(event, context);
   if (!which) return undefined;
-  const key = [event.release, which, event.gate, which === "component-stuck" ? event.component : undefined]
+  // A stuck component is told once per component and reason (the engine reports each once too; replicas and
+  // replays share the key, so the cluster claim keeps it to one).
+  const stuck = which === "component-stuck";
+  const key = [event.release, which, event.gate, stuck ? event.component : undefined, stuck ? event.reason : undefined]
     .filter(Boolean)
     .join("/");
   const variables: Record<string, string> = {
@@ -38,7 +41,8 @@ export function trigger(event: ReleaseEvent, context: EventContext = {}): Trigge
     at: event.at,
     component: event.component ?? "",
     gate: event.gate ?? "",
-    previewUrl: context.previewHost ? `https://${context.previewHost}/` : "",
+    reason: event.reason ?? "",
+    previewUrl: event.previewUrl ?? (context.previewHost ? `https://${context.previewHost}/` : ""),
     rollbackOf: context.rollbackOf ?? "",
     releaseUrl: context.releaseUrl ?? "",
   };
@@ -57,8 +61,8 @@ function eventFor(event: ReleaseEvent, context: EventContext): NotificationEvent
       return "failed";
     case "aborted":
       return "aborted";
-    case "warning":
-      return event.component ? "component-stuck" : undefined;
+    case "component-stuck":
+      return "component-stuck";
     default:
       return undefined;
   }
@@ -77,7 +81,7 @@ export const DEFAULT_TEMPLATES: Record<NotificationEvent, Template> = {
     title: "{{environment}} rolled back ({{rollbackOf}} undone by {{release}})",
     body: "{{message}}",
   },
-  "component-stuck": { title: "{{component}} is stuck in release {{release}}", body: "{{message}}" },
+  "component-stuck": { title: "{{component}} is stuck in release {{release}} ({{reason}})", body: "{{message}}" },
 };
 
 /** Fills `{{name}}` placeholders; unknown names become empty. Values are text: each sender escapes for its format. */

@@ -1,7 +1,9 @@
 /**
  * The release's Jobs (pre-release hooks, migrations, code as data): created once per release (a resumed release finds
- * the one its first engine created), then followed by a watch until they complete, fail or time out.
+ * the one its first engine created), then followed by rollout-client's one list-then-watch until they complete, fail
+ * or time out.
  */
+import type { AnyObject } from "@rollway/rollout-client";
 import type { Clock } from "./clock.js";
 import { timeoutSignal } from "./clock.js";
 import type { JobTemplate } from "./environment.js";
@@ -55,7 +57,7 @@ export async function runReleaseJob(
       }),
   );
   type JobObject = {
-    metadata: { resourceVersion?: string };
+    metadata?: { resourceVersion?: string };
     status?: { succeeded?: number; conditions?: { type: string; status: string; message?: string }[] };
   };
   const verdict = (job: JobObject) => {
@@ -70,29 +72,25 @@ export async function runReleaseJob(
       });
     return undefined;
   };
+  const deleted = () =>
+    new ReleaseError("FAILED", `${what} was deleted while rollway waited for it`, {
+      release: run.release,
+      resource: what,
+    });
   try {
-    for (;;) {
-      const job = await api.request<JobObject>({
-        method: "GET",
-        path: paths.job(ns, jobName),
-        what,
-        signal: timeout.signal,
-      });
-      if (verdict(job)) return;
-      for await (const event of api.watch<JobObject>(
-        paths.jobs(ns),
-        { fieldSelector: `metadata.name=${jobName}`, resourceVersion: job.metadata.resourceVersion },
-        what,
-        timeout.signal,
-      )) {
-        if (event.type === "DELETED")
-          throw new ReleaseError("FAILED", `${what} was deleted while rollway waited for it`, {
-            release: run.release,
-            resource: what,
-          });
-        if (event.type !== "BOOKMARK" && event.type !== "ERROR" && verdict(event.object)) return;
-      }
+    // rollout-client's one list-then-watch: resumes when a watch ends, relists on 410.
+    for await (const event of api.connection.objects.listWatch<JobObject & AnyObject>(
+      { apiVersion: "batch/v1", kind: "Job", namespace: ns, name: jobName },
+      { signal: timeout.signal },
+    )) {
+      if (event.type === "LISTED") {
+        const [job] = event.objects;
+        if (!job) throw deleted();
+        if (verdict(job)) return;
+      } else if (event.type === "DELETED") throw deleted();
+      else if (event.type !== "INTERRUPTED" && verdict(event.object)) return;
     }
+    timeout.signal.throwIfAborted();
   } catch (error) {
     if (timeout.signal.aborted) throw timeout.signal.reason;
     throw error;

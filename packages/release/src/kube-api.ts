@@ -26,11 +26,6 @@ export interface ApiRequest {
   signal?: AbortSignal;
 }
 
-export interface WatchEvent<T> {
-  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
-  object: T;
-}
-
 export interface KubeApi {
   readonly namespace: string;
   /**
@@ -39,16 +34,6 @@ export interface KubeApi {
    */
   readonly connection: Connection;
   request<T>(spec: ApiRequest): Promise<T>;
-  /**
-   * Events of one watch until the server ends the stream or the signal aborts; `ERROR` events are passed on.
-   * Prefer `connection.objects.listWatch`, which lists, resumes and relists on its own.
-   */
-  watch<T>(
-    path: string,
-    query: Record<string, string | undefined>,
-    what: string,
-    signal: AbortSignal,
-  ): AsyncIterable<WatchEvent<T>>;
   close(): void;
 }
 
@@ -99,15 +84,6 @@ export function kubeApiOver(conn: Connection, options: { owned?: boolean } = {})
         resource: resourceOf(spec.what, spec.path),
         ...(spec.signal ? { signal: spec.signal } : {}),
       });
-    },
-    async *watch<T>(
-      path: string,
-      query: Record<string, string | undefined>,
-      what: string,
-      signal: AbortSignal,
-    ): AsyncIterable<WatchEvent<T>> {
-      const stream = conn.watchStream(path, { ...query, allowWatchBookmarks: "true" }, resourceOf(what, path), signal);
-      for await (const event of stream) yield event as unknown as WatchEvent<T>;
     },
     close: () => {
       if (options.owned !== false) conn.close();
