@@ -139,6 +139,12 @@ async function start(
     ...(how.timeoutSeconds ? { timeoutSeconds: how.timeoutSeconds } : {}),
     ...(how.waitForLock ? { waitForLock: true } : {}),
   });
+  /** How the release ended, for assertion messages. */
+  const ended = () =>
+    running.then(
+      (record) => `it ended ${record.state}`,
+      (error) => `it ended ${codeOf(error)}: ${(error as Error).message}`,
+    );
   // Settles when the release ends (or never waited): the event, else undefined.
   const reached = (type: ReleaseEvent["type"]) =>
     Promise.race([
@@ -148,7 +154,7 @@ async function start(
         () => undefined,
       ),
     ]);
-  return { running, reached, log };
+  return { running, reached, ended, log };
 }
 
 /** Runs one release to its end; returns its record id and outcome. */
@@ -290,10 +296,10 @@ class EngineCrashesThenRecovered implements fc.AsyncCommand<Model, Real> {
     // A manual release whose engine dies (its connections cut, its Lease never let go) while it waits for approval;
     // another engine, with another identity, waits for the Lease to expire on the clock and rolls the release back.
     const { engine, crash } = await r.k.crashableEngine();
-    const { reached } = await start(m, r, engine, `${this.tag}-crashed`, { mode: "manual" });
+    const { reached, ended } = await start(m, r, engine, `${this.tag}-crashed`, { mode: "manual" });
     const waiting = await reached("waiting-for-approval");
     await crash();
-    expect(waiting, "the crashed engine's release waited for approval").toBeDefined();
+    expect(waiting, `the crashed engine's release waited for approval (${waiting ? "" : await ended()})`).toBeDefined();
     const other = await r.k.otherEngine();
     expect(other.identity).not.toBe(engine.identity);
     const recovered = await other.recover("demo", { namespace: r.k.ns, wait: true, policy: "rollback" });
@@ -316,9 +322,12 @@ class ReplicaRestarts implements fc.AsyncCommand<Model, Real> {
     // release once the Lease expires; the decision then goes to the new replica.
     const before = { ...m.served };
     const { engine: old, crash } = await r.k.crashableEngine();
-    const { reached } = await start(m, r, old, `${this.tag}-restarted`, { mode: "manual", before: () => before });
+    const { reached, ended } = await start(m, r, old, `${this.tag}-restarted`, {
+      mode: "manual",
+      before: () => before,
+    });
     const waiting = await reached("waiting-for-approval");
-    expect(waiting, "the replica's release waited for approval").toBeDefined();
+    expect(waiting, `the replica's release waited for approval (${waiting ? "" : await ended()})`).toBeDefined();
     const id = (waiting as ReleaseEvent).release;
     await crash();
     const replica = await r.k.otherEngine();
@@ -368,14 +377,15 @@ class TwoReplicas implements fc.AsyncCommand<Model, Real> {
     const beforeFirst = { ...m.served };
     const first = await start(m, r, a, `${this.first}-a`, { mode: "manual", before: () => beforeFirst });
     const waiting = await first.reached("waiting-for-approval");
-    expect(waiting, "replica A's release waited for approval").toBeDefined();
+    expect(waiting, `replica A's release waited for approval (${waiting ? "" : await first.ended()})`).toBeDefined();
     let afterFirst: Served | undefined;
     const second = await start(m, r, b, `${this.second}-b`, {
       mode: "auto",
       waitForLock: true,
       before: () => afterFirst ?? { ...m.served },
     });
-    expect(await second.reached("waiting-for-lock"), "replica B's release queued behind A's").toBeDefined();
+    const queued = await second.reached("waiting-for-lock");
+    expect(queued, `replica B's release queued behind A's (${queued ? "" : await second.ended()})`).toBeDefined();
     await decide(this.via === "a" ? a : b, (waiting as ReleaseEvent).release, this.decision, r.k.ns);
     const outcome = await first.running.then(
       (record) => {
@@ -443,7 +453,7 @@ const commands = [
 ];
 
 const runs = Number(process.env.MODEL_RUNS ?? 200);
-const maxCommands = Number(process.env.MODEL_MAX_COMMANDS ?? 4);
+const maxCommands = Number(process.env.MODEL_MAX_COMMANDS ?? 3);
 const seed = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
 const path = process.env.MODEL_PATH;
 
