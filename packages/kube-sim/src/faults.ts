@@ -134,8 +134,8 @@ export class Faults {
 
   /**
    * The API server's watch cache falls behind: the history is forgotten and every open watch receives an `ERROR`
-   * event with a 410 Expired Status, then is closed (as the real server does). Only a client that lists again sees
-   * what changes next; one that resumes from its last resource version gets 410 again.
+   * event with a 410 Expired Status, then is closed (as the real server does). A client resuming from a version older
+   * than the newest (other objects changed since its last event) gets 410 again: only a new list sees everything.
    */
   expireOpenWatches(): void {
     this.emit("history");

@@ -42,6 +42,42 @@ describe("waitForRecord", () => {
   });
 });
 
+describe("waitForRecord on an open watch that gets a 410", () => {
+  it("acts on an approval given as its open watch gets a 410 ERROR event, with no clock time passing (relists at once, no back-off or timeout)", async () => {
+    const k = await releaseSimResource({ backends: ["backend-1"], fastClock: true });
+    const log = eventLog();
+    const run = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
+    const waiting = await log.next("waiting-for-approval");
+    // The clock stands still from here: only what needs no timer can happen.
+    const thaw = await k.cluster.freeze();
+    const clock = k.cluster.clock as NonNullable<typeof k.cluster.clock>;
+    const frozenAt = clock.now();
+    const sent = k.requests.length;
+    // Other objects change (the engine's watches follow only its record), then the watch cache falls behind: the
+    // engine's open watches get ERROR 410 Expired and are closed, and resuming from their last version gets 410
+    // again; only a list sees the approval given now.
+    const created = await fetch(`${k.sim.url}${k.paths.configMaps}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "unrelated" } }),
+    });
+    expect(created.status).toBe(201);
+    k.sim.faults.expireOpenWatches();
+    await k.engine.promote(waiting.release, { by: "alice", namespace: NS });
+    // A release that fails instead (the 410 taken as fatal) shows here at once, not at the test's timeout.
+    const promoting = await Promise.race([log.next("promoting"), run]);
+    expect(clock.now() - frozenAt, "clock time between the approval and acting on it").toBe(0);
+    expect("type" in promoting && promoting.type, "the engine acted on the approval").toBe("promoting");
+    // It listed its record again (a GET of the ConfigMap collection, not a watch) after the 410.
+    const relists = k.requests
+      .slice(sent)
+      .filter((r) => r.method === "GET" && r.path.includes("/configmaps?") && !r.path.includes("watch="));
+    expect(relists.length, "lists of the record after the 410").toBeGreaterThan(0);
+    thaw();
+    expect((await run).state).toBe("promoted");
+  });
+});
+
 describe("waiting for the environment Lease", () => {
   it("a queued release starts once the running one ends, though watch history expired and watches were dropped", async () => {
     const k = await releaseSimResource({ backends: ["backend-1"] });

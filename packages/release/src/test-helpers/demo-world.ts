@@ -1,23 +1,29 @@
 /**
- * The demo environment's world, shared by the tests and the benchmark: a frontend and N backends as blue-green Argo
- * Rollouts with their active and preview Services, a platform Deployment, and backend-1's oConfig v1 ConfigMap,
- * created over HTTP as a user would.
+ * The demo environment's world for the tests and the benchmark: `@rollway/release/demo` (examples/demo-environment.yaml,
+ * the world `rollway demo`, `rollway sim` and `rollway serve --sim` run) with test-sized settings — a short ready
+ * timeout, a subset of the backends, no oConfig on the frontend — plus a platform Deployment, seeded over HTTP
+ * by the demo's own `seedDemoWorld`, in any namespace (many worlds in one kube-sim).
  */
-import { parseOConfig, referenceConfigMap, renderConfigMap } from "@rollway/oconfig-versioning";
-import type { EnvironmentInput } from "../environment.js";
+import { parse as parseYaml } from "yaml";
+import { DEMO_ENVIRONMENT_YAML, seedDemoWorld as seedDemoEnvironment } from "../demo.js";
+import { type EnvironmentInput, parseEnvironment } from "../environment.js";
 
 export const NS = "demo";
 
 export const BACKENDS = ["backend-1", "backend-2", "backend-3", "backend-4", "backend-5"];
-export const V1 = '{ "sc.production": true, "param1": "a value" }';
-export const V2 = '{ "sc.production": true, "param1": "another value", "param2": "a new value" }';
-export const OCONFIG: { current: string; next: string; configs: Record<string, string>[] } = {
-  current: "v1",
-  next: "v2",
-  configs: [{ v1: V1 }, { v2: V2 }],
+const demoInput = parseYaml(DEMO_ENVIRONMENT_YAML) as EnvironmentInput & {
+  backends: Record<string, { oConfig?: { current: string; next: string; configs: Record<string, string>[] } }>;
 };
+/** backend-1's oConfig in the demo file. */
+export const OCONFIG = demoInput.backends["backend-1"]?.oConfig as {
+  current: string;
+  next: string;
+  configs: Record<string, string>[];
+};
+export const V1 = OCONFIG.configs[0]?.v1 as string;
+export const V2 = OCONFIG.configs[1]?.v2 as string;
 
-/** The images running before any release. */
+/** The images running before any release (the demo's start images; the platform's is the test's own). */
 export const OLD = {
   frontend: "my-registry/image-for-frontend:1.0",
   "backend-1": "my-registry/image-for-backend-1:1.0",
@@ -28,46 +34,50 @@ export const OLD = {
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary Kubernetes objects
 export type Obj = any;
 
-export function demoEnvironmentInput(
-  options: { readyTimeoutSeconds?: number; backends?: string[] } = {},
-): EnvironmentInput {
-  const bg = (name: string, container: string) => ({
-    workload: { kind: "Rollout" as const, name },
-    container,
-    strategy: { type: "blueGreen" as const, activeService: name, previewService: `${name}-preview` },
-  });
+export interface DemoWorldOptions {
+  readyTimeoutSeconds?: number;
+  /** Which of the demo's backends the world has (default: all five). */
+  backends?: string[];
+  /** Default `demo`. */
+  namespace?: string;
+  /** The platform Deployment `orchestrator` (default true). */
+  platform?: boolean;
+}
+
+export function demoEnvironmentInput(options: DemoWorldOptions = {}): EnvironmentInput {
   const backends = options.backends ?? BACKENDS;
+  const { oConfig: _frontendConfig, ...frontend } = demoInput.frontend as NonNullable<EnvironmentInput["frontend"]>;
   return {
-    apiVersion: "rollway.dev/v1alpha1",
-    kind: "Environment",
-    name: "demo",
-    namespace: NS,
-    host: "demo.example.com",
-    promotion: { mode: "manual", readyTimeoutSeconds: options.readyTimeoutSeconds ?? 20 },
-    frontend: bg("frontend", "frontend"),
+    ...demoInput,
+    namespace: options.namespace ?? NS,
+    promotion: { ...demoInput.promotion, readyTimeoutSeconds: options.readyTimeoutSeconds ?? 20 },
+    frontend,
+    // Backends past the demo's five (the benchmark's fifty) are blue-green Rollouts like backend-2..5.
     backends: Object.fromEntries(
-      backends.map((b) => [b, { ...bg(b, "backend"), ...(b === "backend-1" ? { oConfig: OCONFIG } : {}) }]),
-    ),
-    codeAsData: {
-      container: "codeasdata",
-      timeoutSeconds: 20,
-      job: {
-        spec: {
-          backoffLimit: 0,
-          template: { spec: { restartPolicy: "Never", containers: [{ name: "codeasdata", args: ["sync"] }] } },
+      backends.map((b) => [
+        b,
+        demoInput.backends[b] ?? {
+          workload: { kind: "Rollout", name: b },
+          container: "backend",
+          strategy: { type: "blueGreen", activeService: b, previewService: `${b}-preview` },
         },
-      },
-    },
-    platform: [
-      {
-        name: "orchestrator",
-        workload: { kind: "Deployment", name: "orchestrator" },
-        container: "orchestrator",
-        image: "olympeio/orchestrator",
-        stableVersion: "2.9.1",
-      },
-    ],
-  };
+      ]),
+    ),
+    codeAsData: { ...(demoInput.codeAsData as NonNullable<EnvironmentInput["codeAsData"]>), timeoutSeconds: 20 },
+    ...(options.platform === false
+      ? {}
+      : {
+          platform: [
+            {
+              name: "orchestrator",
+              workload: { kind: "Deployment", name: "orchestrator" },
+              container: "orchestrator",
+              image: "olympeio/orchestrator",
+              stableVersion: "2.9.1",
+            },
+          ],
+        }),
+  } as EnvironmentInput;
 }
 
 export const podTemplate = (app: string, container: string, image: string): Obj => ({
@@ -75,75 +85,53 @@ export const podTemplate = (app: string, container: string, image: string): Obj 
   spec: { containers: [{ name: container, image, ports: [{ containerPort: 8080 }] }] },
 });
 
-export const rolloutsPath = `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`;
-export const servicesPath = `/api/v1/namespaces/${NS}/services`;
-export const podsPath = `/api/v1/namespaces/${NS}/pods`;
-export const replicaSetsPath = `/apis/apps/v1/namespaces/${NS}/replicasets`;
-export const jobsPath = `/apis/batch/v1/namespaces/${NS}/jobs`;
-export const configMapsPath = `/api/v1/namespaces/${NS}/configmaps`;
-
-/** Creates the namespace and every workload; returns the names of the Rollouts and Deployments. */
-export async function seedDemoWorld(url: string, backends: string[] = BACKENDS): Promise<string[]> {
-  const http = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
-    return JSON.parse(text) as Obj;
+/** The API paths of one world's collections. */
+export function pathsIn(namespace: string) {
+  return {
+    rollouts: `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/rollouts`,
+    services: `/api/v1/namespaces/${namespace}/services`,
+    pods: `/api/v1/namespaces/${namespace}/pods`,
+    replicaSets: `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+    jobs: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    configMaps: `/api/v1/namespaces/${namespace}/configmaps`,
+    deployments: `/apis/apps/v1/namespaces/${namespace}/deployments`,
   };
-  await http("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  const v1 = renderConfigMap("backend-1", parseOConfig(OCONFIG, { service: "backend-1" }).current, { namespace: NS });
-  await http("POST", configMapsPath, v1);
-  const rollouts: [string, string, string][] = [
-    ["frontend", "frontend", OLD.frontend],
-    ...backends.map((b): [string, string, string] => [b, "backend", b === "backend-1" ? OLD["backend-1"] : OLD.other]),
-  ];
-  for (const [name, container, image] of rollouts) {
-    for (const svc of [name, `${name}-preview`]) {
-      await http("POST", servicesPath, {
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: { name: svc },
-        spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
-      });
-    }
-    let template = podTemplate(name, container, image);
-    if (name === "backend-1") template = referenceConfigMap(template, { configMapName: v1.metadata.name, container });
-    await http("POST", rolloutsPath, {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Rollout",
-      metadata: { name },
+}
+const paths = pathsIn(NS);
+export const rolloutsPath = paths.rollouts;
+export const servicesPath = paths.services;
+export const podsPath = paths.pods;
+export const replicaSetsPath = paths.replicaSets;
+export const jobsPath = paths.jobs;
+export const configMapsPath = paths.configMaps;
+
+/**
+ * Creates the namespace and every workload (the demo's `seedDemoWorld`, then the platform Deployment); returns the
+ * names of the Rollouts and Deployments.
+ */
+export async function seedDemoWorld(url: string, world: DemoWorldOptions | string[] = {}): Promise<string[]> {
+  const options = Array.isArray(world) ? { backends: world } : world;
+  const environment = parseEnvironment(demoEnvironmentInput(options));
+  await seedDemoEnvironment(url, environment);
+  const names = ["frontend", ...Object.keys(environment.backends)];
+  if (options.platform === false) return names;
+  const res = await fetch(`${url}${pathsIn(environment.namespace).deployments}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "orchestrator" },
       spec: {
         replicas: 2,
-        revisionHistoryLimit: 3,
-        selector: { matchLabels: { app: name } },
-        template,
-        strategy: {
-          blueGreen: {
-            activeService: name,
-            previewService: `${name}-preview`,
-            autoPromotionEnabled: false,
-            scaleDownDelaySeconds: 0,
-          },
-        },
+        selector: { matchLabels: { app: "orchestrator" } },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        template: podTemplate("orchestrator", "orchestrator", OLD.orchestrator),
       },
-    });
-  }
-  await http("POST", `/apis/apps/v1/namespaces/${NS}/deployments`, {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: "orchestrator" },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: "orchestrator" } },
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-      template: podTemplate("orchestrator", "orchestrator", OLD.orchestrator),
-    },
+    }),
   });
-  return [...rollouts.map(([name]) => name), "orchestrator"];
+  if (!res.ok) throw new Error(`POST the orchestrator Deployment: HTTP ${res.status}: ${await res.text()}`);
+  return [...names, "orchestrator"];
 }
 
 export interface WatchRecording {

@@ -13,16 +13,7 @@ import { createReleaseEngine, type ReleaseEngine } from "../engine.js";
 import { type Environment, parseEnvironment } from "../environment.js";
 import type { ReleaseEvent } from "../events.js";
 import { type KubeApi, openKubeApi } from "../kube-api.js";
-import {
-  demoEnvironmentInput,
-  NS,
-  type Obj,
-  OLD,
-  replicaSetsPath,
-  rolloutsPath,
-  seedDemoWorld,
-  servicesPath,
-} from "./demo-world.js";
+import { demoEnvironmentInput, NS, type Obj, OLD, pathsIn, seedDemoWorld } from "./demo-world.js";
 
 export * from "./demo-world.js";
 
@@ -30,6 +21,11 @@ export interface ReleaseSim {
   /** Disposes of everything (only needed with `dispose: "manual"`). */
   close(): Promise<void>;
   sim: KubeSim;
+  /** The kube-sim the world is in (its clock, `freeze()`). */
+  cluster: SimCluster;
+  /** The world's namespace, and the paths of its collections. */
+  ns: string;
+  paths: ReturnType<typeof pathsIn>;
   engine: ReleaseEngine;
   api: KubeApi;
   /** The engine's rollout-client. */
@@ -49,41 +45,129 @@ export interface ReleaseSim {
   serving(rollout: string): Promise<{ image: string; configMap: string | undefined }>;
 }
 
+/** A kube-sim for one test or one whole file (many worlds, one namespace each, as model-based tests make). */
+export interface SimCluster {
+  sim: KubeSim;
+  /** The ManualClock every clock runs on, with `fastClock`. */
+  clock: ManualClock | undefined;
+  /**
+   * With `fastClock`: stops moving the clock until the returned function is called (resolves once it stopped), so
+   * a test can show that something happens with no clock time passing (no timer, back-off or timeout involved).
+   */
+  freeze(): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a kube-sim (short delays). `fastClock`: every clock (kube-sim's controllers, the engine, rollout-client) on
+ * one ManualClock that the helper moves 500 ms forward every 5 ms of real time, for controllers with long intervals
+ * (Flagger ticks at least every 10 s). Disposed when the test ends, or by `close()` with `dispose: "manual"`.
+ */
+export async function kubeSimResource(
+  options: {
+    fastClock?: boolean;
+    /** With `fastClock`: clock time per step (default 500 ms; each step is followed by 5 ms of real time). */
+    stepMs?: number;
+    namespace?: string;
+    dispose?: "test" | "manual";
+  } = {},
+): Promise<SimCluster> {
+  const stepMs = options.stepMs ?? 500;
+  const clock = options.fastClock ? new ManualClock(Date.now()) : undefined;
+  const sim = await startKubeSim({
+    ...(clock ? { clock } : {}),
+    namespace: options.namespace ?? NS,
+    readyDelayMs: 20,
+    jobRunMs: 20,
+  });
+  let running = true;
+  /** While set, the driver stays parked: `parked` resolves once it is, `thaw()` lets it go on. */
+  let gate: { parked: Promise<void>; onParked: () => void; thawed: Promise<void>; thaw: () => void } | undefined;
+  const driving = clock
+    ? (async () => {
+        while (running) {
+          if (gate) {
+            gate.onParked();
+            await gate.thawed;
+          }
+          await sim.advance(stepMs);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })()
+    : Promise.resolve();
+  const freeze = async () => {
+    if (!gate) {
+      let onParked = () => {};
+      let thaw = () => {};
+      const parked = new Promise<void>((resolve) => {
+        onParked = resolve;
+      });
+      const thawed = new Promise<void>((resolve) => {
+        thaw = () => {
+          gate = undefined;
+          resolve();
+        };
+      });
+      gate = { parked, onParked, thawed, thaw };
+    }
+    const { parked, thaw } = gate;
+    if (clock) await parked;
+    return thaw;
+  };
+  const close = async () => {
+    running = false;
+    gate?.thaw();
+    await driving;
+    await sim.close();
+  };
+  if (options.dispose !== "manual") onTestFinished(close);
+  return {
+    sim,
+    clock,
+    close,
+    freeze,
+  };
+}
+
+/** Deletes everything in a namespace, then the namespace (test teardown, straight in the store). */
+function removeNamespace(sim: KubeSim, namespace: string): void {
+  for (const type of sim.store.types.all()) {
+    if (!type.namespaced) continue;
+    for (const o of sim.store.listRaw(type, namespace).items) {
+      try {
+        sim.store.delete(type, namespace, o.metadata.name as string, { gracePeriodSeconds: 0 });
+      } catch {
+        // already gone with its owner
+      }
+    }
+  }
+  const namespaces = sim.store.types.get("", "namespaces");
+  if (namespaces && namespace !== "default") sim.store.delete(namespaces, undefined, namespace);
+}
+
 export async function releaseSimResource(
   options: {
     readyTimeoutSeconds?: number;
     backends?: string[];
     leaseDurationSeconds?: number;
-    /**
-     * Run every clock (kube-sim's controllers, the engine, rollout-client) on one ManualClock that the helper moves
-     * 500 ms forward every 5 ms of real time: for controllers with long intervals (Flagger ticks at least every 10 s).
-     */
+    /** See `kubeSimResource`; ignored with `on` (the cluster's clock is used). */
     fastClock?: boolean;
     /** "manual": the caller disposes with `close()` (many worlds in one test, as model-based tests make). */
     dispose?: "test" | "manual";
+    /** Lay the world out in this running kube-sim (its own namespace) instead of starting one; `close()` leaves it. */
+    on?: SimCluster;
+    /** Default `demo`. */
+    namespace?: string;
+    /** The platform Deployment `orchestrator` (default true). */
+    platform?: boolean;
   } = {},
 ): Promise<ReleaseSim> {
-  const clock = options.fastClock ? new ManualClock(Date.now()) : undefined;
-  const sim = await startKubeSim({
-    ...(clock ? { clock } : {}),
-    namespace: NS,
-    readyDelayMs: 20,
-    jobRunMs: 20,
-  });
-  const closers: (() => void | Promise<void>)[] = [() => sim.close()];
-  if (clock) {
-    let running = true;
-    const driving = (async () => {
-      while (running) {
-        await sim.advance(500);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    })();
-    closers.push(async () => {
-      running = false;
-      await driving;
-    });
-  }
+  const ns = options.namespace ?? NS;
+  const cluster =
+    options.on ?? (await kubeSimResource({ fastClock: options.fastClock, namespace: ns, dispose: "manual" }));
+  const { sim, clock } = cluster;
+  // In a shared kube-sim the world goes with its namespace: the next worlds' lists and resyncs stay as cheap.
+  const closers: (() => void | Promise<void>)[] = [options.on ? () => removeNamespace(sim, ns) : () => cluster.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
@@ -122,17 +206,21 @@ export async function releaseSimResource(
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
     return JSON.parse(text) as Obj;
   };
-  const environment = parseEnvironment(demoEnvironmentInput(options));
-
-  const names = await seedDemoWorld(sim.url, options.backends);
+  const world = { ...options, namespace: ns };
+  const environment = parseEnvironment(demoEnvironmentInput(world));
+  const names = await seedDemoWorld(sim.url, world);
   // Every workload Healthy (watched through rollout-client) before the test starts.
   await Promise.all(
-    names.map(async (name) => client.waitFor(await client.target(name, NS), isHealthy, { timeout: 10_000 })),
+    names.map(async (name) => client.waitFor(await client.target(name, ns), isHealthy, { timeout: 10_000 })),
   );
   requests.length = 0;
 
+  const paths = pathsIn(ns);
   return {
     close: closeAll,
+    cluster,
+    ns,
+    paths,
     sim,
     engine,
     client,
@@ -171,10 +259,10 @@ export async function releaseSimResource(
     },
     get: (path) => http("GET", path),
     async serving(rollout) {
-      const ro = await http("GET", `${rolloutsPath}/${rollout}`);
-      const svc = await http("GET", `${servicesPath}/${ro.spec.strategy.blueGreen.activeService}`);
+      const ro = await http("GET", `${paths.rollouts}/${rollout}`);
+      const svc = await http("GET", `${paths.services}/${ro.spec.strategy.blueGreen.activeService}`);
       const hash = svc.spec.selector["rollouts-pod-template-hash"];
-      const rs = (await http("GET", replicaSetsPath)).items.find(
+      const rs = (await http("GET", paths.replicaSets)).items.find(
         (x: Obj) =>
           x.metadata.labels?.["rollouts-pod-template-hash"] === hash &&
           x.metadata.ownerReferences?.[0]?.name === rollout,
@@ -193,11 +281,26 @@ export const NEW = {
   "backend-1": "my-registry/image-for-backend-1:tag",
   other: "my-registry/image-for-other-backends:tag",
 };
-export const seedPayload = (extra: Record<string, unknown> = {}) =>
-  parseDeployPayload({ ...JSON.parse(EXAMPLE_PAYLOAD_TEXT), ...extra });
+const parsedPayloads = new Map<string, ReturnType<typeof parseDeployPayload>>();
+/**
+ * The seed's example payload with `extra` fields replaced. Parsed once per distinct input (a copy each call): the
+ * deploy rules' pattern safety check is the slow part of parsing, and model-based tests deploy hundreds of times.
+ */
+export const seedPayload = (extra: Record<string, unknown> = {}) => {
+  const key = JSON.stringify(extra);
+  let parsed = parsedPayloads.get(key);
+  if (!parsed) {
+    parsed = parseDeployPayload({ ...JSON.parse(EXAMPLE_PAYLOAD_TEXT), ...extra });
+    parsedPayloads.set(key, parsed);
+  }
+  return structuredClone(parsed);
+};
 /** The seed's payload with the frontend at `tag`, promoted automatically: a release that runs to its end alone. */
-export const autoPayload = (tag: string) =>
-  seedPayload({ frontend: { image: `my-registry/image-for-frontend:${tag}` }, noDowntime: { promotionMode: "auto" } });
+export const autoPayload = (tag: string) => ({
+  // The one parse of the automatic seed payload (a plain image string is the only change: no rule to check again).
+  ...seedPayload({ noDowntime: { promotionMode: "auto" } }),
+  frontend: { image: `my-registry/image-for-frontend:${tag}` },
+});
 export const expectedImage = (b: string) => (b === "backend-1" ? NEW["backend-1"] : NEW.other);
 export const oldImage = (b: string) => (b === "backend-1" ? OLD["backend-1"] : OLD.other);
 
