@@ -30,6 +30,7 @@ import {
   templateHash,
   validateCanary,
 } from "./flagger-model.js";
+import { type RouterWorld, reconcileMeshRouter } from "./flagger-router.js";
 
 export interface WebhookResponse {
   status: number;
@@ -39,7 +40,7 @@ export interface WebhookResponse {
 }
 
 /** What an analysis tick may read and write. The kube-sim adapter implements it over the store. */
-export interface FlaggerWorld extends MetricsWorld {
+export interface FlaggerWorld extends MetricsWorld, RouterWorld {
   now(): Date;
   getCanary(namespace: string, name: string): Promise<Canary | undefined>;
   /** Merge patch on the Canary's status subresource; returns the updated Canary. */
@@ -611,6 +612,12 @@ class FlaggerPass {
     }
     // KubernetesDefaultRouter.Reconcile: the apex Service selects the primary.
     await this.reconcileService(names.apex, sel.label, `${sel.value}-primary`, "apex", target);
+    // meshRouter.Reconcile: takes over the provider's Ingress or mesh object; without it nothing progresses.
+    const routerError = await reconcileMeshRouter(this.world, cd);
+    if (routerError) {
+      await this.event("Warning", routerError);
+      return;
+    }
     if (initializing) await this.scaleToZero();
 
     if (initializing) {

@@ -105,6 +105,14 @@ export function flaggerWorld(ctx: ControllerContext): FlaggerWorld {
       const type = store.types.byKind(METRIC_TEMPLATE.apiVersion, METRIC_TEMPLATE.kind);
       return type ? clone(store.peek(type, ns, name)) : undefined;
     },
+    resourceOf: (apiVersion, kind) => store.types.byKind(apiVersion, kind)?.resource,
+    getObject: async (apiVersion, kind, ns, name) => {
+      const type = store.types.byKind(apiVersion, kind);
+      return type ? clone(store.peek(type, type.namespaced ? ns : undefined, name)) : undefined;
+    },
+    createObject: async (apiVersion, kind, ns, obj) => {
+      store.create(typeOf(store, { apiVersion, kind }), ns, obj);
+    },
     recordEvent: async (canary, type, message) => {
       ctx.recordEvent(canary as unknown as KubeObject, type, "Synced", message, "flagger");
     },
