@@ -1,8 +1,9 @@
 export { type Clock, ManualClock, realClock, type TimerHandle } from "./clock.js";
 export { calculateRolloutPhase } from "./controllers/argo-rollout-status.js";
 export type { RolloutPhase, RolloutStatus } from "./controllers/argo-rollout-types.js";
-export { flaggerController } from "./controllers/flagger.js";
+export { createFlaggerController, flaggerController } from "./controllers/flagger.js";
 export type { CanaryPhase, CanaryStatus, CanaryWebhookPayload } from "./controllers/flagger-model.js";
+export type { FlaggerOptions } from "./controllers/flagger-reconcile.js";
 export { builtInControllers } from "./controllers/index.js";
 export { rolloutController } from "./controllers/rollout.js";
 export {

@@ -19,6 +19,28 @@ export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
 
 export type PauseReason = "BlueGreenPause" | "CanaryPauseStep" | "InconclusiveAnalysisRun" | "InconclusiveExperiment";
+
+/** RolloutExperimentStep: a canary step that runs an Experiment. */
+export interface RolloutExperimentStep {
+  duration?: string;
+  templates: Array<{
+    name: string;
+    specRef: "canary" | "stable";
+    replicas?: number;
+    selector?: LabelSelector;
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  }>;
+  analyses?: Array<{
+    name: string;
+    templateName: string;
+    clusterScope?: boolean;
+    requiredForCompletion?: boolean;
+    args?: RolloutAnalysis["args"];
+  }>;
+  dryRun?: Array<{ metricName: string }>;
+  analysisRunMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  scaleDownDelaySeconds?: number;
+}
 export type RolloutPhase = "Healthy" | "Degraded" | "Progressing" | "Paused";
 export type ConditionStatus = "True" | "False" | "Unknown";
 export type RolloutConditionType =
@@ -203,6 +225,7 @@ export interface RolloutStatus {
     weights?: TrafficWeights;
     currentStepAnalysisRunStatus?: RolloutAnalysisRunStatus;
     currentBackgroundAnalysisRunStatus?: RolloutAnalysisRunStatus;
+    currentExperiment?: string;
   };
   blueGreen?: {
     previewSelector?: string;

@@ -30,6 +30,7 @@ import {
   templateHash,
   validateCanary,
 } from "./flagger-model.js";
+import { type RouterWorld, reconcileMeshRouter } from "./flagger-router.js";
 
 export interface WebhookResponse {
   status: number;
@@ -39,7 +40,7 @@ export interface WebhookResponse {
 }
 
 /** What an analysis tick may read and write. The kube-sim adapter implements it over the store. */
-export interface FlaggerWorld extends MetricsWorld {
+export interface FlaggerWorld extends MetricsWorld, RouterWorld {
   now(): Date;
   getCanary(namespace: string, name: string): Promise<Canary | undefined>;
   /** Merge patch on the Canary's status subresource; returns the updated Canary. */
@@ -87,13 +88,43 @@ class NotReady extends Error {
   }
 }
 
+/** Flagger's command-line settings the simulation honours. */
+export interface FlaggerOptions {
+  /**
+   * `-include-label-prefix`: comma-separated prefixes of the target Deployment's labels (and, on promotion, its
+   * annotations) copied to the primary Deployment; `*` copies all. Flagger's default, "", copies none.
+   */
+  includeLabelPrefix?: string;
+}
+
+/** canary.includeLabelsByPrefix: the entries whose key starts with one of the prefixes (`*`: all; "": none). */
+export function includeLabelsByPrefix(
+  labels: Record<string, string> | undefined,
+  prefixes: string[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    if (key.includes(TOOLKIT_MARKER)) continue;
+    if (prefixes.some((p) => p === "*" || (p !== "" && key.startsWith(p)))) out[key] = value;
+  }
+  return out;
+}
+
+/** canary.makePrimaryLabels: the labels (no toolkit ones) with the selector label set to the primary's value. */
+function makePrimaryLabels(labels: Record<string, string> | undefined, value: string, label: string) {
+  return { ...withoutToolkit(labels ?? {}), [label]: value };
+}
+
 class FlaggerPass {
   readonly ns: string;
   readonly name: string;
+  readonly includeLabelPrefix: string[];
   constructor(
     readonly world: FlaggerWorld,
     public cd: Canary,
+    options: FlaggerOptions = {},
   ) {
+    this.includeLabelPrefix = (options.includeLabelPrefix ?? "").split(",");
     this.ns = cd.metadata.namespace ?? "default";
     this.name = cd.metadata.name;
   }
@@ -340,7 +371,11 @@ class FlaggerPass {
       metadata: {
         name: this.primaryName,
         namespace: this.ns,
-        labels: withoutToolkit({ ...target.metadata.labels, [label]: primaryValue }),
+        labels: makePrimaryLabels(
+          includeLabelsByPrefix(target.metadata.labels, this.includeLabelPrefix),
+          primaryValue,
+          label,
+        ),
         annotations: withoutToolkit(target.metadata.annotations ?? {}),
         ownerReferences: [this.ownerRef()],
       },
@@ -380,8 +415,31 @@ class FlaggerPass {
     };
     // The template is replaced whole: the merge patch nulls whatever the target no longer has.
     const template = mergePatchBetween(primary?.spec?.template ?? {}, desired) ?? desired;
+    // The primary's own labels and annotations become the target's that -include-label-prefix lets through.
+    const metadata = {
+      labels: replaceMap(
+        primary?.metadata.labels ?? {},
+        makePrimaryLabels(
+          includeLabelsByPrefix(target.metadata.labels, this.includeLabelPrefix),
+          `${value}-primary`,
+          label,
+        ),
+      ),
+      annotations: replaceMap(
+        primary?.metadata.annotations ?? {},
+        includeLabelsByPrefix(target.metadata.annotations, this.includeLabelPrefix),
+      ),
+    };
+    const spec = target.spec as DeploymentWithStatus["spec"];
     await this.world.patchDeployment(this.ns, this.primaryName, {
-      spec: { replicas: target.spec.replicas ?? primary?.spec?.replicas ?? 1, template },
+      metadata,
+      spec: {
+        replicas: target.spec.replicas ?? primary?.spec?.replicas ?? 1,
+        template,
+        progressDeadlineSeconds: spec?.progressDeadlineSeconds ?? null,
+        minReadySeconds: spec?.minReadySeconds ?? null,
+        revisionHistoryLimit: spec?.revisionHistoryLimit ?? null,
+      },
     });
   }
 
@@ -611,6 +669,12 @@ class FlaggerPass {
     }
     // KubernetesDefaultRouter.Reconcile: the apex Service selects the primary.
     await this.reconcileService(names.apex, sel.label, `${sel.value}-primary`, "apex", target);
+    // meshRouter.Reconcile: takes over the provider's Ingress or mesh object; without it nothing progresses.
+    const routerError = await reconcileMeshRouter(this.world, cd);
+    if (routerError) {
+      await this.event("Warning", routerError);
+      return;
+    }
     if (initializing) await this.scaleToZero();
 
     if (initializing) {
@@ -947,8 +1011,13 @@ export async function initializeCanary(world: FlaggerWorld, canary: Canary): Pro
 }
 
 /** Runs one analysis tick (advanceCanary) for the named Canary. */
-export async function advanceCanary(world: FlaggerWorld, namespace: string, name: string): Promise<void> {
+export async function advanceCanary(
+  world: FlaggerWorld,
+  namespace: string,
+  name: string,
+  options: FlaggerOptions = {},
+): Promise<void> {
   const canary = await world.getCanary(namespace, name);
   if (!canary || canary.metadata.deletionTimestamp) return;
-  await new FlaggerPass(world, canary).advance();
+  await new FlaggerPass(world, canary, options).advance();
 }

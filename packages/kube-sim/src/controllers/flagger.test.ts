@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   type HookServer,
   hookServer,
+  installMeshCrds,
   type Obj,
   PATHS,
   podTemplate,
@@ -317,6 +318,7 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     await using k = await simResource();
     await using hooks = await hookServer();
     await setup(k, hooks, [], { iterations: undefined, stepWeight: 20, maxWeight: 60, stepWeightPromotion: 30 });
+    await installMeshCrds(k);
     await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
     await waitPhase(k, "Initialized");
     await newRevision(k);
@@ -350,6 +352,7 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     await using k = await simResource();
     await using hooks = await hookServer();
     await setup(k, hooks, [], { iterations: 2, match: [{ headers: { "x-canary": { exact: "insider" } } }] });
+    await installMeshCrds(k);
     await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
     await waitPhase(k, "Initialized");
     await newRevision(k);

@@ -9,7 +9,13 @@ import type { KubeObject } from "../crds.js";
 import type { ResourceType } from "../resources.js";
 import type { Store } from "../store.js";
 import { analysisIntervalMs, type Canary } from "./flagger-model.js";
-import { advanceCanary, type DeploymentWithStatus, type FlaggerWorld, initializeCanary } from "./flagger-reconcile.js";
+import {
+  advanceCanary,
+  type DeploymentWithStatus,
+  type FlaggerOptions,
+  type FlaggerWorld,
+  initializeCanary,
+} from "./flagger-reconcile.js";
 import { type ControllerContext, defineController } from "./runtime.js";
 
 const CANARY = { apiVersion: "flagger.app/v1beta1", kind: "Canary" };
@@ -105,6 +111,14 @@ export function flaggerWorld(ctx: ControllerContext): FlaggerWorld {
       const type = store.types.byKind(METRIC_TEMPLATE.apiVersion, METRIC_TEMPLATE.kind);
       return type ? clone(store.peek(type, ns, name)) : undefined;
     },
+    resourceOf: (apiVersion, kind) => store.types.byKind(apiVersion, kind)?.resource,
+    getObject: async (apiVersion, kind, ns, name) => {
+      const type = store.types.byKind(apiVersion, kind);
+      return type ? clone(store.peek(type, type.namespaced ? ns : undefined, name)) : undefined;
+    },
+    createObject: async (apiVersion, kind, ns, obj) => {
+      store.create(typeOf(store, { apiVersion, kind }), ns, obj);
+    },
     recordEvent: async (canary, type, message) => {
       ctx.recordEvent(canary as unknown as KubeObject, type, "Synced", message, "flagger");
     },
@@ -121,37 +135,45 @@ function withSpec(canary: Canary): Canary {
   return canary;
 }
 
-/** Runs Flagger's analysis loop for each Canary on the simulator's clock. */
-export const flaggerController = defineController({
-  name: "flagger",
-  for: CANARY,
-  owns: [DEPLOYMENT, SERVICE],
-  async reconcile(ctx, key) {
-    const type = ctx.store.types.byKind(CANARY.apiVersion, CANARY.kind);
-    if (!type) return undefined;
-    const ticks = nextTicks.get(ctx.store) ?? new Map<string, number>();
-    nextTicks.set(ctx.store, ticks);
-    const id = `${key.namespace ?? ""}/${key.name}`;
-    const stored = ctx.store.peek(type, key.namespace, key.name);
-    if (!stored || stored.metadata.deletionTimestamp) {
-      ticks.delete(id);
-      return undefined;
-    }
-    const canary = withSpec(clone<Canary>(stored));
-    const world = flaggerWorld(ctx);
-    const interval = analysisIntervalMs(canary);
-    const now = ctx.clock.now();
-    await initializeCanary(world, canary);
-    const due = ticks.get(id);
-    if (due === undefined) {
-      // Flagger's scheduler creates a Canary's job at the next control-loop tick (-control-loop-interval,
-      // default 10 s) and the job runs its first analysis at once, then every analysis interval.
-      ticks.set(id, now + CONTROL_LOOP_INTERVAL_MS);
-      return { requeueAfterMs: CONTROL_LOOP_INTERVAL_MS };
-    }
-    if (now < due) return { requeueAfterMs: due - now };
-    ticks.set(id, now + interval);
-    await advanceCanary(world, key.namespace ?? "default", key.name);
-    return { requeueAfterMs: interval };
-  },
-});
+/**
+ * Flagger's analysis loop for each Canary on the simulator's clock, with Flagger's command-line settings
+ * (`includeLabelPrefix` is `-include-label-prefix`).
+ */
+export function createFlaggerController(options: FlaggerOptions = {}) {
+  return defineController({
+    name: "flagger",
+    for: CANARY,
+    owns: [DEPLOYMENT, SERVICE],
+    async reconcile(ctx, key) {
+      const type = ctx.store.types.byKind(CANARY.apiVersion, CANARY.kind);
+      if (!type) return undefined;
+      const ticks = nextTicks.get(ctx.store) ?? new Map<string, number>();
+      nextTicks.set(ctx.store, ticks);
+      const id = `${key.namespace ?? ""}/${key.name}`;
+      const stored = ctx.store.peek(type, key.namespace, key.name);
+      if (!stored || stored.metadata.deletionTimestamp) {
+        ticks.delete(id);
+        return undefined;
+      }
+      const canary = withSpec(clone<Canary>(stored));
+      const world = flaggerWorld(ctx);
+      const interval = analysisIntervalMs(canary);
+      const now = ctx.clock.now();
+      await initializeCanary(world, canary);
+      const due = ticks.get(id);
+      if (due === undefined) {
+        // Flagger's scheduler creates a Canary's job at the next control-loop tick (-control-loop-interval,
+        // default 10 s) and the job runs its first analysis at once, then every analysis interval.
+        ticks.set(id, now + CONTROL_LOOP_INTERVAL_MS);
+        return { requeueAfterMs: CONTROL_LOOP_INTERVAL_MS };
+      }
+      if (now < due) return { requeueAfterMs: due - now };
+      ticks.set(id, now + interval);
+      await advanceCanary(world, key.namespace ?? "default", key.name, options);
+      return { requeueAfterMs: interval };
+    },
+  });
+}
+
+/** Flagger with its default settings (`-include-label-prefix ""`: no target labels copied to the primary). */
+export const flaggerController = createFlaggerController();

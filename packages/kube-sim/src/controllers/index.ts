@@ -6,6 +6,7 @@ import { analysisRunController } from "./analysisrun.js";
 import { daemonSetController } from "./daemonset.js";
 import { deploymentController } from "./deployment.js";
 import { endpointsController } from "./endpoints.js";
+import { experimentController } from "./experiment.js";
 import { flaggerController } from "./flagger.js";
 import { jobController } from "./job.js";
 import { podController } from "./pod.js";
@@ -22,5 +23,6 @@ export const builtInControllers: Controller[] = [
   endpointsController,
   rolloutController,
   analysisRunController,
+  experimentController,
   flaggerController,
 ];

@@ -51,6 +51,7 @@ import {
   type Rollout,
   type RolloutAnalysis,
   type RolloutAnalysisRunStatus,
+  type RolloutExperimentStep,
   type RolloutSpec,
   type RolloutStatus,
   SCALE_DOWN_DEADLINE_ANNOTATION,
@@ -65,6 +66,7 @@ import {
   validateRolloutSpec,
   validateService,
 } from "./argo-rollout-validation.js";
+import type { Experiment } from "./experiment.js";
 import {
   type AnalysisKind,
   type AnalysisTemplateObject,
@@ -101,6 +103,11 @@ export interface RolloutWorld {
   createAnalysisRun(namespace: string, run: AnalysisRun): Promise<AnalysisRun | undefined>;
   /** Merge patch on an AnalysisRun (the controller only ever sets `spec.terminate`). */
   patchAnalysisRun(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
+  listExperiments(namespace: string): Promise<Experiment[]>;
+  /** Creates an Experiment; resolves to undefined if one of that name already exists. */
+  createExperiment(namespace: string, ex: Experiment): Promise<Experiment | undefined>;
+  /** Merge patch on an Experiment (the controller only ever sets `spec.terminate`). */
+  patchExperiment(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
   /** Records a Kubernetes Event on the Rollout, with the controller's reasons (optional). */
   event?(type: "Normal" | "Warning", reason: string, message: string): void;
 }
@@ -209,6 +216,11 @@ class RolloutPass {
   newRSWithinDelay = false;
   /** The status as stored, which status patches are computed against. */
   readonly storedStatus: RolloutStatus;
+  /** The Experiment status.canary.currentExperiment names (c.currentEx) and the Rollout's other ones. */
+  currentEx: Experiment | undefined;
+  otherExs: Experiment[] = [];
+  /** SetCurrentExperiment: what status.canary.currentExperiment becomes in this pass. */
+  newCurrentExperiment: string | undefined;
   /** c.newStatus.Canary.Weights: the stored weights until reconcileTrafficRouting recomputes them this pass. */
   newWeights: TrafficWeights | undefined;
 
@@ -1656,8 +1668,9 @@ class RolloutPass {
     if (step.pause) return this.completedCanaryPauseStep(step);
     if (step.setCanaryScale) return this.atDesiredCanaryCounts(this.newWeights);
     if (typeof step.setWeight === "number") return this.atDesiredCanaryCounts(this.newWeights);
+    if (step.experiment) return this.currentEx?.status?.phase === "Successful";
     if (step.analysis) return this.currentRuns.Step?.status?.phase === "Successful";
-    // Steps the simulation does not run (experiment, header and mirror routes, plugins) complete at once.
+    // Steps the simulation does not run (header and mirror routes, plugins) complete at once.
     return true;
   }
 
@@ -1715,6 +1728,153 @@ class RolloutPass {
       ),
     );
     return this.reconcileOtherReplicaSets(services);
+  }
+
+  /** The Rollout's Experiments: the current one (by status.canary.currentExperiment) and the others. */
+  async loadExperiments(): Promise<void> {
+    const uid = this.rollout.metadata.uid;
+    const owned = (await this.world.listExperiments(this.ns)).filter((ex) =>
+      (ex.metadata.ownerReferences ?? []).some((o) => o.controller && o.uid === uid),
+    );
+    const current = this.status.canary?.currentExperiment;
+    this.currentEx = current ? owned.find((ex) => ex.metadata.name === current) : undefined;
+    this.otherExs = owned.filter((ex) => ex !== this.currentEx);
+  }
+
+  async cancelExperiments(exs: Array<Experiment | undefined>): Promise<void> {
+    for (const ex of exs) {
+      if (!ex || ex.spec.terminate || isCompleted(ex.status?.phase)) continue;
+      await this.world.patchExperiment(this.ns, ex.metadata.name as string, { spec: { terminate: true } });
+    }
+  }
+
+  /** GetExperimentFromTemplate: the Experiment a canary `experiment:` step runs, from the stable and canary RS. */
+  experimentFromStep(step: RolloutExperimentStep): Experiment {
+    const podHash = this.desiredHash();
+    const revision = this.rollout.metadata.annotations?.[REVISION_ANNOTATION] ?? "";
+    const index = this.status.currentStepIndex ?? 0;
+    const templates = step.templates.map((t) => {
+      const rs = t.specRef === "canary" ? this.newRS : this.stableRS;
+      if (!rs) throw new Error(`no ${t.specRef} ReplicaSet for experiment template ${t.name}`);
+      const template = structuredClone(rs.spec.template);
+      const selector = structuredClone(t.selector ?? rs.spec.selector);
+      if (t.metadata?.labels) {
+        template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, ...t.metadata.labels } };
+        selector.matchLabels = { ...selector.matchLabels, ...t.metadata.labels };
+      }
+      if (t.metadata?.annotations)
+        template.metadata = {
+          ...template.metadata,
+          annotations: { ...template.metadata?.annotations, ...t.metadata.annotations },
+        };
+      return {
+        name: t.name,
+        ...(t.replicas !== undefined ? { replicas: t.replicas } : {}),
+        minReadySeconds: rs.spec.minReadySeconds ?? 0,
+        selector,
+        template,
+      };
+    });
+    // BuildArgumentsForRolloutAnalysisRun: podTemplateHashValue resolved now, `{{templates...}}` by the experiment.
+    const analyses = (step.analyses ?? []).map((a) => ({
+      name: a.name,
+      templateName: a.templateName,
+      ...(a.clusterScope ? { clusterScope: true } : {}),
+      ...(a.requiredForCompletion ? { requiredForCompletion: true } : {}),
+      args: (a.args ?? []).map((arg) => {
+        let value = arg.value;
+        if (arg.valueFrom?.podTemplateHashValue === "Stable") value = podTemplateHashOf(this.stableRS) ?? "";
+        if (arg.valueFrom?.podTemplateHashValue === "Latest") value = podTemplateHashOf(this.newRS) ?? "";
+        return { name: arg.name, ...(value !== undefined ? { value } : {}) };
+      }),
+    }));
+    return {
+      apiVersion: ROLLOUT_API_VERSION,
+      kind: "Experiment",
+      metadata: {
+        name: `${this.name}-${podHash}-${revision}-${index}`,
+        namespace: this.ns,
+        labels: { ...this.rollout.metadata.labels, [POD_TEMPLATE_HASH_LABEL]: podHash },
+        annotations: { [REVISION_ANNOTATION]: revision },
+        ownerReferences: [
+          {
+            apiVersion: ROLLOUT_API_VERSION,
+            kind: ROLLOUT_KIND,
+            name: this.name,
+            uid: this.rollout.metadata.uid ?? "",
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        ...(step.duration !== undefined ? { duration: step.duration } : {}),
+        ...(this.spec.progressDeadlineSeconds !== undefined
+          ? { progressDeadlineSeconds: this.spec.progressDeadlineSeconds }
+          : {}),
+        ...(step.dryRun ? { dryRun: step.dryRun } : {}),
+        ...(step.analysisRunMetadata ? { analysisRunMetadata: step.analysisRunMetadata } : {}),
+        ...(step.scaleDownDelaySeconds !== undefined ? { scaleDownDelaySeconds: step.scaleDownDelaySeconds } : {}),
+        templates,
+        ...(analyses.length > 0 ? { analyses } : {}),
+      },
+    };
+  }
+
+  /** createExperimentWithCollisionHandling: our own unfinished one of that name is reused, else ".1", ".2" ... */
+  async createExperiment(ex: Experiment): Promise<Experiment> {
+    const base = ex.metadata.name as string;
+    for (let i = 0; i < 100; i++) {
+      ex.metadata.name = i === 0 ? base : `${base}.${i}`;
+      const created = await this.world.createExperiment(this.ns, ex);
+      if (created) return created;
+      const existing = (await this.world.listExperiments(this.ns)).find((x) => x.metadata.name === ex.metadata.name);
+      const ours = (existing?.metadata.ownerReferences ?? []).some(
+        (o) => o.controller && o.uid === this.rollout.metadata.uid,
+      );
+      if (
+        existing &&
+        ours &&
+        !isCompleted(existing.status?.phase) &&
+        canonicalJson(existing.spec) === canonicalJson(ex.spec)
+      )
+        return existing;
+    }
+    throw new Error(`cannot find a free name for Experiment ${base}`);
+  }
+
+  /** reconcileExperiments */
+  async reconcileExperiments(): Promise<void> {
+    await this.loadExperiments();
+    if (this.pause.isAborted() || this.status.promoteFull) {
+      await this.cancelExperiments([...this.otherExs, this.currentEx]);
+      return;
+    }
+    if (this.pauseCondition("InconclusiveAnalysisRun")) {
+      this.newCurrentExperiment = this.status.canary?.currentExperiment;
+      return;
+    }
+    const { step } = this.currentCanaryStep();
+    let currentEx = this.currentEx;
+    const experimentStep = step?.experiment as RolloutExperimentStep | undefined;
+    if (experimentStep) {
+      if (!currentEx) {
+        if (!this.stableRS) return;
+        currentEx = await this.createExperiment(this.experimentFromStep(experimentStep));
+        this.currentEx = currentEx;
+        this.world.event?.("Normal", "ExperimentCreated", `Created Experiment '${currentEx.metadata.name}'`);
+      }
+      const phase = currentEx.status?.phase;
+      if (phase === "Inconclusive") this.pause.addPauseReasons.push("InconclusiveExperiment");
+      else if (phase === "Error" || phase === "Failed") {
+        this.pause.addAbort = true;
+        const message = currentEx.status?.message;
+        this.pause.abortMessage = `Experiment analysis phase is error/failed${message ? `: ${message}` : ""}`;
+      } else if (phase !== "Successful") this.newCurrentExperiment = currentEx.metadata.name as string;
+    }
+    const others = [...this.otherExs];
+    if (currentEx && !experimentStep) others.push(currentEx);
+    await this.cancelExperiments(others);
   }
 
   /** IsDynamicallyRollingBackToStable: the hash traffic still goes to while a dynamic rollback brings stable up. */
@@ -1799,6 +1959,8 @@ class RolloutPass {
   }
 
   applyWeights(status: RolloutStatus): void {
+    if (this.newCurrentExperiment)
+      status.canary = { ...(status.canary ?? {}), currentExperiment: this.newCurrentExperiment };
     if (!this.canary?.trafficRouting || !this.newWeights) return;
     status.canary = { ...(status.canary ?? {}), weights: this.newWeights };
   }
@@ -1864,6 +2026,7 @@ class RolloutPass {
     await this.reconcileRevisionHistoryLimit();
     await this.reconcileCanaryServices();
     await this.reconcileTrafficRouting();
+    await this.reconcileExperiments();
     await this.reconcileAnalysisRuns();
     if (await this.reconcileCanaryReplicaSets()) {
       await this.syncStatusCanary();

@@ -2,9 +2,13 @@
 // client that speaks to it as kubectl and the kubectl-argo-rollouts plugin do (plain fetch, JSON and merge/JSON
 // patches), watch recording, and a webhook receiver. Every resource is disposable (`await using`).
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { loadAll } from "js-yaml";
 import { ManualClock } from "../clock.js";
 import { type KubeSim, startKubeSim } from "../sim.js";
 import type { Controller } from "./runtime.js";
@@ -228,6 +232,22 @@ export async function hookServer(): Promise<HookServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+const MESH_CRDS = join(
+  fileURLToPath(new URL(".", import.meta.url)),
+  "..",
+  "..",
+  "test-fixtures",
+  "mesh",
+  "mesh-crds.yaml",
+);
+
+/** Installs (POSTs) the stand-in mesh CRDs of test-fixtures/mesh/, as installing Istio, Contour or Gateway API would. */
+export async function installMeshCrds(k: SimResource): Promise<void> {
+  for (const crd of loadAll(readFileSync(MESH_CRDS, "utf8")) as Obj[]) {
+    if (crd) await k.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+  }
 }
 
 export function podTemplate(app: string, image: string): Obj {

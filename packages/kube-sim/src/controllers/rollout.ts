@@ -20,6 +20,7 @@ import {
   type Service,
 } from "./argo-rollout-types.js";
 import { referencedServices } from "./argo-rollout-validation.js";
+import type { Experiment } from "./experiment.js";
 import { type AnalysisTemplateObject, referencedAnalyses } from "./rollout-analysis.js";
 import { type RolloutWorld, reconcileRollout } from "./rollout-reconcile.js";
 import { type ControllerContext, defineController, type ObjectKey } from "./runtime.js";
@@ -36,6 +37,7 @@ const POD = { apiVersion: "v1", kind: "Pod" };
 const ANALYSIS_RUN = { apiVersion: "argoproj.io/v1alpha1", kind: "AnalysisRun" };
 const ANALYSIS_TEMPLATE = { apiVersion: "argoproj.io/v1alpha1", kind: "AnalysisTemplate" };
 const CLUSTER_ANALYSIS_TEMPLATE = { apiVersion: "argoproj.io/v1alpha1", kind: "ClusterAnalysisTemplate" };
+const EXPERIMENT = { apiVersion: "argoproj.io/v1alpha1", kind: "Experiment" };
 
 /**
  * Which Rollouts reference a Service or a Deployment, filled in by each reconcile. Watch mappings get only the
@@ -152,6 +154,18 @@ export function rolloutWorld(ctx: ControllerContext): RolloutWorld {
     patchAnalysisRun: async (ns, name, patch) => {
       store.patch(typeOf(store, ANALYSIS_RUN), ns, name, "merge", patch);
     },
+    listExperiments: async (ns) => clone<Experiment[]>(store.listRaw(typeOf(store, EXPERIMENT), ns).items),
+    createExperiment: async (ns, ex) => {
+      try {
+        return clone<Experiment>(store.create(typeOf(store, EXPERIMENT), ns, ex as unknown as KubeObject).object);
+      } catch (error) {
+        if (error instanceof KubeApiError && error.reason === "AlreadyExists") return undefined;
+        throw error;
+      }
+    },
+    patchExperiment: async (ns, name, patch) => {
+      store.patch(typeOf(store, EXPERIMENT), ns, name, "merge", patch);
+    },
   };
 }
 
@@ -182,7 +196,7 @@ function worldFor(ctx: ControllerContext, rollout: Rollout): RolloutWorld {
 export const rolloutController = defineController({
   name: "argo-rollouts",
   for: ROLLOUT,
-  owns: [REPLICA_SET, ANALYSIS_RUN],
+  owns: [REPLICA_SET, ANALYSIS_RUN, EXPERIMENT],
   watches: [
     { ref: SERVICE, map: referrersOf },
     { ref: ANALYSIS_TEMPLATE, map: referrersOf },
