@@ -93,6 +93,32 @@ describe("history in direct and server mode", () => {
   });
 });
 
+describe("the engine's codes in server mode", () => {
+  it("NOT_NEWEST from the server is exit 2 with its code, as in direct mode; --undoing is refused there", async () => {
+    const releases = JSON.parse((await rollway(["history", "--json"], direct())).stdout).releases as {
+      id: string;
+      state: string;
+    }[];
+    const older = releases.filter((r) => r.state === "promoted")[1]?.id as string;
+    expect(older).toBeDefined();
+    const viaServer = await rollway(["rollback", older, "--json", ...server(info.tokens.approve)]);
+    expect(viaServer.code).toBe(2);
+    expect(lastLine(viaServer.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: "NOT_NEWEST" } });
+    const viaCluster = await rollway(["rollback", older, "--json"], direct());
+    expect(viaCluster.code).toBe(2);
+    expect(lastLine(viaCluster.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: "NOT_NEWEST" } });
+    const undoing = await rollway([
+      "rollback",
+      older,
+      "--undoing",
+      releases[0]?.id as string,
+      ...server(info.tokens.approve),
+    ]);
+    expect(undoing.code).toBe(2);
+    expect(undoing.stderr).toContain("--undoing is not available with --server yet");
+  }, 60_000);
+});
+
 describe("rollway dashboard", () => {
   it("serves the dashboard of a kubeconfig's cluster on 127.0.0.1 to the session's token, and stops on SIGINT", async () => {
     const dashboard = rollwayAsync(
