@@ -90,6 +90,10 @@ describe("history in direct and server mode", () => {
     const json = JSON.parse((await rollway(["get", first, "--json"], direct())).stdout);
     expect(json.events.map((e: { type: string }) => e.type)).toContain("upgrade-done");
     expect(json.events[0]).toMatchObject({ seq: 1, release: first });
+    // It reads the cluster: with --server it says what to use instead, exit 2.
+    const remote = await rollway(["get", first, ...server(info.tokens.deploy)]);
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toContain("rollway get reads the cluster itself: give it --kubeconfig");
   });
 });
 
