@@ -9,11 +9,19 @@ import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import type { DeployPayload } from "@rollway/payload-schema";
-import { isHealthy, isPaused, type RolloutClient, type Target, type WorkloadStatus } from "@rollway/rollout-client";
+import {
+  isHealthy,
+  isPaused,
+  type RolloutClient,
+  RolloutClientError,
+  type RolloutClientErrorCode,
+  type Target,
+  type WorkloadStatus,
+} from "@rollway/rollout-client";
 import { type Clock, realClock, timeoutSignal } from "./clock.js";
 import { type ClusterState, type PodTemplate, readClusterState, type WorkloadObject } from "./cluster-state.js";
 import { type Environment, type JobTemplate, listComponents } from "./environment.js";
-import { ReleaseError } from "./errors.js";
+import { ReleaseError, type ReleaseErrorCode } from "./errors.js";
 import type { ApprovalGate, OnReleaseEvent, ReleaseEvent, ReleaseEventType } from "./events.js";
 import { collectReleaseConfigMaps } from "./gc.js";
 import { runReleaseJob } from "./jobs.js";
@@ -34,6 +42,7 @@ import {
 } from "./records.js";
 import { reversePlan } from "./rollback.js";
 import { imagesOf, listReplicaSetsOnce, readServed, templateKey } from "./served.js";
+import { type StuckReport, watchStuckPods, workloadStuckReason } from "./stuck.js";
 import { templateWriter } from "./template-writes.js";
 
 export { reversePlan } from "./rollback.js";
@@ -134,7 +143,23 @@ interface Running {
   targets: Map<string, Target>;
   /** Components whose pod template this run wrote (they are the ones an abort restores). */
   touched: Set<string>;
+  /** Reports a stuck component once per component and reason (`component-stuck`). */
+  stuck: (report: StuckReport) => void;
 }
+
+/** The cluster's codes that a release met mid-run keeps at the top (NOT_FOUND and TIMEOUT mean other things here). */
+const CLUSTER_CODES: ReadonlySet<string> = new Set<(RolloutClientErrorCode & ReleaseErrorCode) | "CLUSTER">([
+  "FORBIDDEN",
+  "CONFLICT",
+  "ALREADY_EXISTS",
+  "GONE",
+  "INVALID",
+  "UNAVAILABLE",
+  "CLUSTER",
+]);
+const isClusterCode = (code: string): code is ReleaseErrorCode => CLUSTER_CODES.has(code);
+/** The codes a run ends with once its components are back (or left as its record says). */
+const RUN_END_CODES: ReadonlySet<string> = new Set(["FAILED", "ABORTED", "TIMEOUT", ...CLUSTER_CODES]);
 
 const DEFAULT_LEASE_SECONDS = 30;
 const MIN_ABORT_SECONDS = 60;
@@ -212,12 +237,20 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     );
     try {
       const status = await client.waitFor(t, (s) => ready(s) || failed(s), { signal: timeout.signal });
-      if (!ready(status))
+      if (!ready(status)) {
+        const reason = workloadStuckReason(status);
+        if (reason)
+          run.stuck({
+            component: c.name,
+            reason,
+            message: `${c.name}: ${t.kind} "${t.name}" is not getting ready: ${status.message || reason}`,
+          });
         throw new ReleaseError(
           "FAILED",
           `${c.name}: ${t.kind} "${t.name}" is ${status.phase}${status.message ? `: ${status.message}` : ""}`,
           { component: c.name, release: run.record.id, resource: `${t.kind} "${t.name}"` },
         );
+      }
       return status;
     } catch (error) {
       if (timeout.signal.aborted) throw timeout.signal.reason;
@@ -238,10 +271,11 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
   async function waitApproval(run: Running, gate: ApprovalGate): Promise<void> {
     const existing = run.record.approvals.find((a) => a.gate === gate);
     if (existing) return;
+    const previewUrl = `https://${run.record.plan.previewHost}/`;
     run.emit(
       "waiting-for-approval",
-      `waiting for approval of ${gate}: test at https://${run.record.plan.previewHost}/, then run \`rollway ${gate === "promotion" ? "promote" : "approve --gate code-as-data"} ${run.record.id}\``,
-      { gate },
+      `waiting for approval of ${gate}: test at ${previewUrl}, then run \`rollway ${gate === "promotion" ? "promote" : "approve --gate code-as-data"} ${run.record.id}\``,
+      { gate, previewUrl },
     );
     const seconds = run.record.plan.promotion.approvalTimeoutSeconds;
     const timeout = timeoutSignal(
@@ -460,13 +494,21 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
               }),
             ),
           );
+    const emit: Running["emit"] = (type, message, extra = {}) =>
+      options.onEvent?.({ type, release: record.id, environment: p.environment, at: iso(), message, ...extra });
+    const stuckSeen = new Set<string>();
     const r: Running = {
       record,
       signal: controller.signal,
       targets,
       touched: new Set(),
-      emit: (type, message, extra = {}) =>
-        options.onEvent?.({ type, release: record.id, environment: p.environment, at: iso(), message, ...extra }),
+      emit,
+      stuck: ({ component, reason, message }) => {
+        const key = `${component}\u0000${reason}`;
+        if (stuckSeen.has(key)) return;
+        stuckSeen.add(key);
+        emit("component-stuck", message, { component, reason });
+      },
     };
     // Any process can ask for an abort by writing the record: watch for it for the whole run.
     const watchAbort = new AbortController();
@@ -482,6 +524,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       )
       .catch(() => undefined);
     const changed = changedComponents(p);
+    // Why a new version does not get ready (a crash loop, an image that cannot be pulled), while the run lasts.
+    void watchStuckPods(api, p.namespace, changed, r.stuck, watchAbort.signal);
     try {
       if (resumed) r.emit("resumed", `resuming release ${record.id} (was ${record.state}) after its engine stopped`);
       else r.emit("started", `release ${record.id} to ${p.environment}: ${changed.length} component(s) change`);
@@ -553,14 +597,17 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         await Promise.all(
           changed.map(async (c) => {
             await waitComponent(r, c, isReadyFor(c, c.image.to), p.promotion.readyTimeoutSeconds, "preview ready");
+            const previewUrl = c.target.kind === "Deployment" ? undefined : `https://${p.previewHost}/`;
             r.emit(
               "preview-ready",
-              `${c.name}: ${c.image.to} ready${c.target.kind === "Deployment" ? " (rolled out)" : ` in preview at https://${p.previewHost}/`}`,
-              { component: c.name },
+              `${c.name}: ${c.image.to} ready${previewUrl ? ` in preview at ${previewUrl}` : " (rolled out)"}`,
+              { component: c.name, ...(previewUrl ? { previewUrl } : {}) },
             );
           }),
         );
-        r.emit("previews-ready", `every preview is ready at https://${p.previewHost}/`);
+        r.emit("previews-ready", `every preview is ready at https://${p.previewHost}/`, {
+          previewUrl: `https://${p.previewHost}/`,
+        });
         if (p.codeAsData) {
           if (p.codeAsData.updateMode === "manual") await waitApproval(r, "code-as-data");
           r.emit(
@@ -613,10 +660,15 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       if (error instanceof ReleaseError && error.code === "LOCKED") throw error;
       // Promoted is final: a later step failing (recording the release it rolls back) must not undo it.
       if (TERMINAL_STATES.includes(r.record.state)) throw error;
+      // A cluster error keeps the cluster's code (FORBIDDEN, UNAVAILABLE…) as the release's code, never FAILED.
       const reason =
         error instanceof ReleaseError
           ? error
-          : new ReleaseError("FAILED", (error as Error).message, { release: record.id, cause: error });
+          : new ReleaseError(
+              error instanceof RolloutClientError && isClusterCode(error.code) ? error.code : "FAILED",
+              (error as Error).message,
+              { release: record.id, cause: error },
+            );
       const aborted = reason.code === "ABORTED";
       const timedOut = reason.code === "TIMEOUT";
       // An engine that lost the Lease must not touch the components: another release may run on them now.
@@ -638,7 +690,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         const names = left.map((x) => x.component);
         const message = `${reason.message}; the abort could not bring back ${left.map((x) => `${x.component} (${x.why})`).join(", ")}: once the cluster accepts the writes, run \`rollway rollback ${record.id}\` to put ${names.join(", ")} back`;
         await step(r, "write-refused", { finishedAt: iso(), message, leftover: names }).catch(() => undefined);
-        r.emit("failed", `release ${record.id} failed: ${message}`);
+        r.emit("failed", `release ${record.id} failed: ${message}`, { code: "FAILED" });
         throw new ReleaseError("FAILED", `release ${record.id} failed and is not fully rolled back: ${message}`, {
           release: record.id,
           environment: p.environment,
@@ -647,13 +699,22 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         });
       }
       const end = aborted ? "aborted" : "failed";
+      const code: ReleaseErrorCode = aborted
+        ? "ABORTED"
+        : timedOut
+          ? "TIMEOUT"
+          : isClusterCode(reason.code)
+            ? reason.code
+            : "FAILED";
       await step(r, aborted ? "restored-after-abort" : "restored-after-failure", {
         finishedAt: iso(),
         message: reason.message,
       });
-      r.emit(end, `release ${record.id} ${end}: ${reason.message}; every component is on its previous version`);
+      r.emit(end, `release ${record.id} ${end}: ${reason.message}; every component is on its previous version`, {
+        code,
+      });
       throw new ReleaseError(
-        aborted ? "ABORTED" : timedOut ? "TIMEOUT" : "FAILED",
+        code,
         `release ${record.id} ${timedOut ? "timed out" : end} and was rolled back: ${reason.message}`,
         {
           release: record.id,
@@ -872,11 +933,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       try {
         done.push(await run(mine, lease, o, true));
       } catch (error) {
-        if (
-          !(error instanceof ReleaseError) ||
-          (error.code !== "FAILED" && error.code !== "ABORTED" && error.code !== "TIMEOUT")
-        )
-          throw error;
+        if (!(error instanceof ReleaseError) || !RUN_END_CODES.has(error.code)) throw error;
         done.push(await getRecord(api, ns, record.id));
       }
     }

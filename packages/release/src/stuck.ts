@@ -1,0 +1,160 @@
+/**
+ * Why a component's new version is not getting ready, as the engine sees it while it waits: one watch of the
+ * namespace's pods for the whole run (rollout-client's one list-then-watch), and for each pod that runs a
+ * component's new image in its container, a waiting reason that will not pass by itself (CrashLoopBackOff,
+ * ImagePullBackOff…) is reported once per component and reason, with the pod, its restarts, its last exit and the
+ * pod's last Warning event. A workload's own reason (ProgressDeadlineExceeded) comes from its status
+ * (`workloadStuckReason`). Every adapter (CLI, server, Action) gets them as `component-stuck` events.
+ */
+import type { AnyObject, WorkloadStatus } from "@rollway/rollout-client";
+import type { KubeApi } from "./kube-api.js";
+import type { ComponentPlan } from "./plan.js";
+
+/** Container waiting reasons that mean the pod will not become ready without a change (kubelet's names). */
+export const STUCK_WAITING_REASONS: readonly string[] = [
+  "CrashLoopBackOff",
+  "ImagePullBackOff",
+  "ErrImagePull",
+  "InvalidImageName",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+];
+
+export interface StuckReport {
+  component: string;
+  /** The kubelet's or the workload's reason: `CrashLoopBackOff`, `ImagePullBackOff`, `ProgressDeadlineExceeded`. */
+  reason: string;
+  /** One readable line: `backend-3: pod backend-3-7d9f-x2x: CrashLoopBackOff, 3 restarts, last exit 1 (Error); …`. */
+  message: string;
+}
+
+interface ContainerStatus {
+  name: string;
+  image?: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string; message?: string } };
+  lastState?: { terminated?: { reason?: string; exitCode?: number } };
+}
+
+interface PodObject extends AnyObject {
+  metadata: {
+    name: string;
+    namespace?: string;
+    ownerReferences?: { kind: string; name: string }[];
+  };
+  spec?: { containers?: { name: string; image?: string }[] };
+  status?: { containerStatuses?: ContainerStatus[] };
+}
+
+interface EventObject {
+  type?: string;
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+}
+
+/** The workload a ReplicaSet-owned pod belongs to: the ReplicaSet's name without its pod-template hash. */
+function workloadOf(pod: PodObject): string | undefined {
+  const rs = pod.metadata.ownerReferences?.find((o) => o.kind === "ReplicaSet")?.name;
+  return rs?.slice(0, rs.lastIndexOf("-"));
+}
+
+/** The component whose new version this pod runs, and its container's status, when the pod is stuck. */
+export function stuckPod(
+  pod: PodObject,
+  components: readonly ComponentPlan[],
+): { component: ComponentPlan; container: ContainerStatus; reason: string } | undefined {
+  const owner = workloadOf(pod);
+  if (!owner) return undefined;
+  for (const c of components) {
+    if (owner !== c.target.name && owner !== c.workload.name) continue;
+    const image = pod.spec?.containers?.find((x) => x.name === c.container)?.image;
+    if (image !== c.image.to) continue;
+    const container = pod.status?.containerStatuses?.find((x) => x.name === c.container);
+    const reason = container?.state?.waiting?.reason;
+    if (container && reason && STUCK_WAITING_REASONS.includes(reason)) return { component: c, container, reason };
+  }
+  return undefined;
+}
+
+/** `pod backend-3-…: CrashLoopBackOff, 2 restarts, last exit 1 (Error)` (as the CLI's status rows say it). */
+export function describeStuckPod(pod: PodObject, container: ContainerStatus, reason: string): string {
+  const restarts = container.restartCount ?? 0;
+  const last = container.lastState?.terminated;
+  const exit = last ? `, last exit ${last.exitCode ?? "?"} (${last.reason ?? "terminated"})` : "";
+  const said = container.state?.waiting?.message ? `: ${container.state.waiting.message}` : "";
+  return `pod ${pod.metadata.name}: ${reason}${said}, ${restarts} restart${restarts === 1 ? "" : "s"}${exit}`;
+}
+
+/**
+ * A workload status that says its new version is stuck for good (`ProgressDeadlineExceeded: …` on a Degraded
+ * Rollout or Deployment): its reason, or undefined.
+ */
+export function workloadStuckReason(status: WorkloadStatus): string | undefined {
+  if (status.phase !== "Degraded") return undefined;
+  return /^([A-Z][A-Za-z]+):/.exec(status.message)?.[1] ?? "Degraded";
+}
+
+/**
+ * Watches the namespace's pods until the signal aborts and reports each component whose new version's pods are
+ * stuck, once per component and reason. Failing to watch is not the release's failure: the watch just stops.
+ */
+export async function watchStuckPods(
+  api: KubeApi,
+  namespace: string,
+  components: readonly ComponentPlan[],
+  report: (stuck: StuckReport) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  if (components.length === 0) return;
+  const seen = new Set<string>();
+  const check = async (pod: PodObject) => {
+    const stuck = stuckPod(pod, components);
+    if (!stuck) return;
+    const key = `${stuck.component.name}\u0000${stuck.reason}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const event = await lastWarning(api, namespace, pod.metadata.name, signal);
+    const said = event ? `; event ${event.reason}: ${event.message}` : "";
+    report({
+      component: stuck.component.name,
+      reason: stuck.reason,
+      message: `${stuck.component.name}: ${stuck.component.image.to} is not getting ready: ${describeStuckPod(pod, stuck.container, stuck.reason)}${said}`,
+    });
+  };
+  try {
+    for await (const event of api.connection.objects.listWatch<PodObject>(
+      { apiVersion: "v1", kind: "Pod", namespace },
+      { signal },
+    )) {
+      if (event.type === "LISTED") for (const pod of event.objects) await check(pod);
+      else if (event.type === "ADDED" || event.type === "MODIFIED") await check(event.object);
+    }
+  } catch {
+    // Seeing why a component is stuck is a help, not part of the release: the release's own waits decide.
+  }
+}
+
+/** The pod's newest Warning event (the kubelet's BackOff, Failed…), read once when it is reported. */
+async function lastWarning(
+  api: KubeApi,
+  namespace: string,
+  pod: string,
+  signal: AbortSignal,
+): Promise<EventObject | undefined> {
+  try {
+    const list = await api.connection.objects.list<EventObject>(
+      { apiVersion: "v1", kind: "Event", namespace },
+      { fieldSelector: `involvedObject.name=${pod}`, signal },
+    );
+    return list.items
+      .filter((e) => e.type === "Warning")
+      .sort((a, b) => String(a.lastTimestamp ?? a.eventTime).localeCompare(String(b.lastTimestamp ?? b.eventTime)))
+      .at(-1);
+  } catch {
+    return undefined;
+  }
+}
