@@ -90,7 +90,37 @@ describe("history in direct and server mode", () => {
     const json = JSON.parse((await rollway(["get", first, "--json"], direct())).stdout);
     expect(json.events.map((e: { type: string }) => e.type)).toContain("upgrade-done");
     expect(json.events[0]).toMatchObject({ seq: 1, release: first });
+    // It reads the cluster: with --server it says what to use instead, exit 2.
+    const remote = await rollway(["get", first, ...server(info.tokens.deploy)]);
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toContain("rollway get reads the cluster itself: give it --kubeconfig");
   });
+});
+
+describe("the engine's codes in server mode", () => {
+  it("NOT_NEWEST from the server is exit 2 with its code, as in direct mode; --undoing is refused there", async () => {
+    const releases = JSON.parse((await rollway(["history", "--json"], direct())).stdout).releases as {
+      id: string;
+      state: string;
+    }[];
+    const older = releases.filter((r) => r.state === "promoted")[1]?.id as string;
+    expect(older).toBeDefined();
+    const viaServer = await rollway(["rollback", older, "--json", ...server(info.tokens.approve)]);
+    expect(viaServer.code).toBe(2);
+    expect(lastLine(viaServer.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: "NOT_NEWEST" } });
+    const viaCluster = await rollway(["rollback", older, "--json"], direct());
+    expect(viaCluster.code).toBe(2);
+    expect(lastLine(viaCluster.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { code: "NOT_NEWEST" } });
+    const undoing = await rollway([
+      "rollback",
+      older,
+      "--undoing",
+      releases[0]?.id as string,
+      ...server(info.tokens.approve),
+    ]);
+    expect(undoing.code).toBe(2);
+    expect(undoing.stderr).toContain("--undoing is not available with --server yet");
+  }, 60_000);
 });
 
 describe("rollway dashboard", () => {

@@ -373,6 +373,13 @@ ${examples(
       ),
     )
     .action(async (workload: string, opts, command: Command) => {
+      if (globalsOf(command).server) {
+        throw new CliError(
+          "rollway get reads the cluster itself: give it --kubeconfig (or KUBECONFIG) instead of --server; with --server, `rollway history <release>` shows one release",
+          ExitCode.badInput,
+          { code: "USAGE" },
+        );
+      }
       const { getCommand } = await import("./commands/get.js");
       await getCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
     });

@@ -1,7 +1,9 @@
 /**
  * How the CLI talks to people and scripts: exit codes, errors as one sentence plus the fix, --json.
- * Errors are recognised by their class name and `code`, not `instanceof`, so printing one never loads a package.
+ * Errors are recognised by their `code`, not `instanceof`, so printing one never loads a package: the code's exit
+ * code comes from the one map, `@rollway/release/error-codes`, a module with no imports.
  */
+import { exitCodeOfCode } from "@rollway/release/error-codes";
 
 /** Documented exit codes (README): scripts and CI act on them. */
 export const ExitCode = { ok: 0, failed: 1, badInput: 2, timedOut: 3 } as const;
@@ -55,33 +57,13 @@ export function printDone(output: Output, value: Record<string, unknown> & { ok:
 `);
 }
 
-/** Bad input: the user can fix the file or the flag and run again. */
-const BAD_INPUT: Record<string, readonly string[] | "all"> = {
-  PayloadError: "all",
-  DeployRulesError: "all",
-  EnvironmentError: "all",
-  OConfigError: "all",
-  ConfigError: "all",
-  ReleaseError: ["INVALID_PLAN", "NOT_FOUND", "INVALID_STATE"],
-  RolloutClientError: ["NOT_FOUND", "INVALID"],
-  ImageBuildError: ["INVALID_OPTIONS", "SOURCES_NOT_FOUND", "DOCKERFILE_NOT_FOUND", "DOCKER_CONFIG_INVALID"],
-  SnapshooterError: ["CONFIG_NOT_FOUND", "INVALID_CONFIG", "UNKNOWN_ENTRY"],
-  PromotionError: [
-    "INVALID_OPTIONS",
-    "NOT_A_GIT_REPO",
-    "OVERLAY_NOT_FOUND",
-    "KUSTOMIZATION_INVALID",
-    "BRANCH_NOT_FOUND",
-  ],
-};
-
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
   const e = error as CodedError;
-  if (e?.name === "RolloutClientError" && e.code === "TIMEOUT") return ExitCode.timedOut;
-  const bad = BAD_INPUT[e?.name ?? ""];
-  if (bad === "all" || (bad && e.code && bad.includes(e.code))) return ExitCode.badInput;
-  return ExitCode.failed;
+  // One map code → exit code for every rollway error (@rollway/release/error-codes, no other module loaded).
+  if (e?.code !== undefined) return exitCodeOfCode(e.code);
+  // The server's ConfigError carries no code yet: a bad setting, fixed by the user.
+  return e?.name === "ConfigError" ? ExitCode.badInput : ExitCode.failed;
 }
 
 /** Turns any error into the exit code and the text a person (or, with --json, a script) reads. */

@@ -9,11 +9,19 @@ import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import type { DeployPayload } from "@rollway/payload-schema";
-import { isHealthy, isPaused, type RolloutClient, type Target, type WorkloadStatus } from "@rollway/rollout-client";
+import {
+  isHealthy,
+  isPaused,
+  type RolloutClient,
+  RolloutClientError,
+  type RolloutClientErrorCode,
+  type Target,
+  type WorkloadStatus,
+} from "@rollway/rollout-client";
 import { type Clock, realClock, timeoutSignal } from "./clock.js";
 import { type ClusterState, type PodTemplate, readClusterState, type WorkloadObject } from "./cluster-state.js";
 import { type Environment, type JobTemplate, listComponents } from "./environment.js";
-import { ReleaseError } from "./errors.js";
+import { ReleaseError, type ReleaseErrorCode } from "./errors.js";
 import type { ApprovalGate, OnReleaseEvent, ReleaseEvent, ReleaseEventType } from "./events.js";
 import { collectReleaseConfigMaps } from "./gc.js";
 import { runReleaseJob } from "./jobs.js";
@@ -138,6 +146,20 @@ interface Running {
   /** Reports a stuck component once per component and reason (`component-stuck`). */
   stuck: (report: StuckReport) => void;
 }
+
+/** The cluster's codes that a release met mid-run keeps at the top (NOT_FOUND and TIMEOUT mean other things here). */
+const CLUSTER_CODES: ReadonlySet<string> = new Set<(RolloutClientErrorCode & ReleaseErrorCode) | "CLUSTER">([
+  "FORBIDDEN",
+  "CONFLICT",
+  "ALREADY_EXISTS",
+  "GONE",
+  "INVALID",
+  "UNAVAILABLE",
+  "CLUSTER",
+]);
+const isClusterCode = (code: string): code is ReleaseErrorCode => CLUSTER_CODES.has(code);
+/** The codes a run ends with once its components are back (or left as its record says). */
+const RUN_END_CODES: ReadonlySet<string> = new Set(["FAILED", "ABORTED", "TIMEOUT", ...CLUSTER_CODES]);
 
 const DEFAULT_LEASE_SECONDS = 30;
 const MIN_ABORT_SECONDS = 60;
@@ -638,10 +660,15 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       if (error instanceof ReleaseError && error.code === "LOCKED") throw error;
       // Promoted is final: a later step failing (recording the release it rolls back) must not undo it.
       if (TERMINAL_STATES.includes(r.record.state)) throw error;
+      // A cluster error keeps the cluster's code (FORBIDDEN, UNAVAILABLE…) as the release's code, never FAILED.
       const reason =
         error instanceof ReleaseError
           ? error
-          : new ReleaseError("FAILED", (error as Error).message, { release: record.id, cause: error });
+          : new ReleaseError(
+              error instanceof RolloutClientError && isClusterCode(error.code) ? error.code : "FAILED",
+              (error as Error).message,
+              { release: record.id, cause: error },
+            );
       const aborted = reason.code === "ABORTED";
       const timedOut = reason.code === "TIMEOUT";
       // An engine that lost the Lease must not touch the components: another release may run on them now.
@@ -672,7 +699,13 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         });
       }
       const end = aborted ? "aborted" : "failed";
-      const code = aborted ? "ABORTED" : timedOut ? "TIMEOUT" : "FAILED";
+      const code: ReleaseErrorCode = aborted
+        ? "ABORTED"
+        : timedOut
+          ? "TIMEOUT"
+          : isClusterCode(reason.code)
+            ? reason.code
+            : "FAILED";
       await step(r, aborted ? "restored-after-abort" : "restored-after-failure", {
         finishedAt: iso(),
         message: reason.message,
@@ -900,11 +933,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       try {
         done.push(await run(mine, lease, o, true));
       } catch (error) {
-        if (
-          !(error instanceof ReleaseError) ||
-          (error.code !== "FAILED" && error.code !== "ABORTED" && error.code !== "TIMEOUT")
-        )
-          throw error;
+        if (!(error instanceof ReleaseError) || !RUN_END_CODES.has(error.code)) throw error;
         done.push(await getRecord(api, ns, record.id));
       }
     }

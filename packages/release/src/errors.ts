@@ -27,7 +27,19 @@ export type ReleaseErrorCode =
   /** The caller's time limit ran out: the release was rolled back (or is left as the message says). */
   | "TIMEOUT"
   /** A rollback of a release that is not the newest promoted one, without naming the releases it would undo. */
-  | "NOT_NEWEST";
+  | "NOT_NEWEST"
+  /*
+   * The cluster's own codes (rollout-client's RolloutClientError), kept at the top when a release met them mid-run
+   * and was rolled back: RBAC or authentication said no (FORBIDDEN), the object changed under every retry
+   * (CONFLICT), a create found the name taken (ALREADY_EXISTS), a resourceVersion expired (GONE), the object was
+   * refused as invalid (INVALID), the API server stayed unavailable after the retries (UNAVAILABLE).
+   */
+  | "FORBIDDEN"
+  | "CONFLICT"
+  | "ALREADY_EXISTS"
+  | "GONE"
+  | "INVALID"
+  | "UNAVAILABLE";
 
 /** One thing wrong with a release, where: `backend-2`, `frontend.image`, `hooks.preRelease[0]`. */
 export interface PlanProblem {

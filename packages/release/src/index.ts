@@ -43,6 +43,15 @@ export {
   type Strategy,
   type WorkloadKind,
 } from "./environment.js";
+export {
+  ERROR_EXIT_CODE,
+  ERROR_HTTP_STATUS,
+  type ErrorExitCode,
+  type ErrorHttpStatus,
+  exitCodeOfCode,
+  httpStatusOfCode,
+  type KnownErrorCode,
+} from "./error-codes.js";
 export { type PlanProblem, ReleaseError, type ReleaseErrorCode } from "./errors.js";
 export {
   appendEvents,

@@ -3,7 +3,7 @@
  * Events (resumable with Last-Event-ID), and the decisions (promote, abort, rollback, approve code as data).
  */
 import type { Environment, ReleaseRecord, StatusCache } from "@rollway/release";
-import { EnvironmentError, ReleaseError } from "@rollway/release";
+import { EnvironmentError, httpStatusOfCode, ReleaseError } from "@rollway/release";
 import { RolloutClientError } from "@rollway/rollout-client";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
@@ -35,20 +35,6 @@ type Decision = (typeof DECISIONS)[number];
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const SSE_PING_MS = 15_000;
 
-const ERROR_STATUS: Record<string, 400 | 404 | 409 | 502 | 504> = {
-  INVALID_PLAN: 400,
-  NOT_FOUND: 404,
-  INVALID_STATE: 409,
-  LOCKED: 409,
-  FAILED: 409,
-  ABORTED: 409,
-  NOT_STABLE: 409,
-  NOT_RUNNING: 409,
-  NOT_NEWEST: 409,
-  TIMEOUT: 504,
-  CLUSTER: 502,
-};
-
 export function releaseError(c: Context<Env>, error: unknown): Response {
   // An environment discovered from labels that the engine's schema refuses: the cluster must change, not the payload.
   if (error instanceof EnvironmentError)
@@ -60,7 +46,8 @@ export function releaseError(c: Context<Env>, error: unknown): Response {
   // with the cluster's code (FORBIDDEN for RBAC, UNAVAILABLE, CONFLICT…), never "internal error".
   if (error instanceof RolloutClientError) return c.json({ message: error.message, code: error.code }, 502);
   if (!(error instanceof ReleaseError)) throw error;
-  const status = ERROR_STATUS[error.code] ?? 502;
+  // The one map code → HTTP status (@rollway/release's error-codes), shared with the CLI's exit codes.
+  const status = httpStatusOfCode(error.code);
   if (error.code === "INVALID_PLAN") {
     // The plan's problems as it made them: never rebuilt from the message.
     const problems = error.problems ?? [{ path: "(plan)", message: error.message }];
