@@ -8,7 +8,11 @@
  * - `--soak [minutes]` (default 10): mixed traffic against `dist/main.js` (dry runs, release status, environment
  *   status, history, /metrics, dashboard-free API reads) with RSS and heap sampled every 15 s: flat or growing.
  *
- * Run after `pnpm build`: `node --import tsx bench/memory.ts [--soak [minutes]]`.
+ * - After the idle reading, each server is sent a dry run with four never-seen rule patterns (recheck judges them in
+ *   a worker, started on demand) and RSS is read again at once and after the worker's idle period (it ends then).
+ * - `--baseline <main.js>`: another build of the server (e.g. an older commit's) measured beside them in the same run.
+ *
+ * Run after `pnpm build`: `node --import tsx bench/memory.ts [--baseline <main.js>] [--soak [minutes]]`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +24,10 @@ import { startDemoCluster } from "../src/sim.js";
 const TOKEN = "bench-deploy-token-0123456789abcdef";
 const soakAt = process.argv.indexOf("--soak");
 const SOAK_MINUTES = soakAt >= 0 ? Number(process.argv[soakAt + 1] ?? 10) || 10 : 0;
+const baselineAt = process.argv.indexOf("--baseline");
+const BASELINE = baselineAt >= 0 ? process.argv[baselineAt + 1] : undefined;
+/** deploy-rules' WORKER_IDLE_MS (10 s) and a margin. */
+const WORKER_IDLE_WAIT_MS = 13_000;
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -89,6 +97,9 @@ try {
         child: start([dist("main-unbundled.js")], serverEnv(18_491)),
         port: 18_491,
       },
+      ...(BASELINE
+        ? [{ title: `baseline: ${BASELINE.slice(-40)}`, child: start([BASELINE], serverEnv(18_493)), port: 18_493 }]
+        : []),
       { title: "Node hello-world (floor)", child: start(["-e", HELLO], {}), port: 18_499 },
     ];
     for (const v of variants) await waitFor(`http://127.0.0.1:${v.port}/healthz`);
@@ -98,6 +109,37 @@ try {
       const kids = children(pid);
       console.log(
         `${v.title.padEnd(34)} idle RSS ${rssMiB(pid).toFixed(0).padStart(4)} MiB; child processes: ${kids.length === 0 ? "none" : kids.join("; ")}`,
+      );
+    }
+    // Four never-seen patterns per server: recheck runs (in a worker, or on the main thread before this change).
+    const servers = variants.filter((v) => v.port !== 18_499);
+    const withWorker = await Promise.all(
+      servers.map(async (v, i) => {
+        const res = await fetch(`http://127.0.0.1:${v.port}/v1/projects/demo/environments/demo/validate`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify({
+            backends: {
+              images: ["my-registry/fresh:1"],
+              deployRules: [
+                { source: `^my-registry/fresh-${i}:[0-9]+$`, target: `^backend-${i}-[a-z]+$` },
+                { source: `^my-registry/fresh-${i}(:[a-z]+)?$`, target: `^(?!backend-${i}x).*$` },
+              ],
+            },
+          }),
+        });
+        await res.arrayBuffer();
+        return { v, status: res.status, rss: rssMiB(v.child.pid as number) };
+      }),
+    );
+    await sleep(WORKER_IDLE_WAIT_MS);
+    for (const w of withWorker) {
+      console.log(
+        `${w.v.title.padEnd(34)} after 4 new patterns (HTTP ${w.status}): ${w.rss.toFixed(0).padStart(4)} MiB; ${WORKER_IDLE_WAIT_MS / 1000} s later: ${rssMiB(
+          w.v.child.pid as number,
+        )
+          .toFixed(0)
+          .padStart(4)} MiB`,
       );
     }
   } else {

@@ -6,7 +6,7 @@
 import { isUtf8 } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type DeployPayload, PayloadError, parseDeployPayload } from "@rollway/payload-schema";
+import { type DeployPayload, PayloadError, parseDeployPayloadAsync } from "@rollway/payload-schema";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Logger } from "pino";
@@ -205,7 +205,8 @@ export function createApp(options: AppOptions) {
     const decoded = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
     const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
     try {
-      const payload = parseDeployPayload(text);
+      // Never-seen rule patterns are judged by recheck in a worker pool, so a new pattern never blocks the event loop.
+      const payload = await parseDeployPayloadAsync(text);
       validated.valid.inc();
       return { ok: true, payload };
     } catch (error) {

@@ -3,7 +3,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { checkRulePattern } from "@rollway/deploy-rules";
 import {
   cacheNamespace,
   createReleaseEngine,
@@ -45,13 +44,6 @@ export interface StartOptions {
   cancelReleasesOnShutdown?: boolean;
 }
 
-/**
- * Deploy rule patterns are proven ReDoS-free by recheck, synchronously, in a worker it starts on first use: the
- * first checks cost hundreds of milliseconds while the worker starts and its code warms up, and they block the event
- * loop. Paying that before listening keeps the first deliveries (and every other request then) from stalling.
- */
-export const WARM_UP_PATTERNS = ["^registry/warm-up-image:tag.*$", "^(?!warm-up).*$", "^warm-[a-z0-9]+$"] as const;
-
 /** Longest wait at start for the status caches' first lists; reads go to the cluster until they are in. */
 const CACHE_SYNC_MS = 5000;
 
@@ -66,7 +58,6 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const logger = createLogger(config.logLevel, options.logDestination);
-  for (const pattern of WARM_UP_PATTERNS) checkRulePattern(pattern);
   const metrics = createMetrics();
   const stopping = new AbortController();
   const kubeconfig = clusterOf(config, options);

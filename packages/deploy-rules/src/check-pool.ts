@@ -7,6 +7,9 @@
  * The workers are eval'd CommonJS that require recheck by its resolved path: no worker file to ship, so it works
  * from src (tests), from dist and from bundles that keep @rollway/deploy-rules external (the CLI). One-file bundles
  * (the GitHub Action) hand a checker over with useSafetyChecker and check on their own thread instead.
+ *
+ * A worker holding recheck costs 40 to 70 MiB, and patterns arrive in bursts (a deploy's handful, then nothing for
+ * minutes): each worker ends after `idleMs` without work, and the next pattern starts one again.
  */
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
@@ -18,6 +21,7 @@ export type Diagnostics = ReturnType<typeof Recheck.checkSync>;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { checkSync } = require(workerData.recheck);
+parentPort.postMessage({ ready: true });
 parentPort.on("message", ({ id, pattern, params }) => {
   let diagnostics;
   try {
@@ -41,7 +45,19 @@ interface Slot {
   worker: Worker;
   task?: Task;
   timer?: NodeJS.Timeout;
+  idle?: NodeJS.Timeout;
+  /** recheck is loaded: a pattern's budget runs from here. */
+  ready?: boolean;
 }
+
+/**
+ * Longest a new worker may take to load recheck (2.9 MB of Scala.js: well under a second idle, 5 s seen at load 20
+ * on 2 cores). A pattern's budget starts once its worker is ready: a slow start says nothing about the pattern.
+ */
+const WORKER_START_LIMIT_MS = 60_000;
+
+/** How long a worker waits for another pattern before it ends. */
+export const WORKER_IDLE_MS = 10_000;
 
 const timedOut = (): Diagnostics => ({ status: "unknown", error: { kind: "timeout" } }) as unknown as Diagnostics;
 
@@ -52,8 +68,11 @@ export class CheckPool {
   private readonly queue: Task[] = [];
   private nextId = 0;
 
-  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  private readonly idleMs: number;
+
+  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1)), idleMs = WORKER_IDLE_MS) {
     this.size = size;
+    this.idleMs = idleMs;
     this.recheckPath = createRequire(import.meta.url).resolve("recheck");
   }
 
@@ -65,12 +84,18 @@ export class CheckPool {
     });
   }
 
+  /** Worker threads alive now (started on demand, ended when idle). */
+  get workers(): number {
+    return this.slots.length;
+  }
+
   /** Stops every worker; pending checks answer "timed out". */
   async close(): Promise<void> {
     for (const task of this.queue.splice(0)) task.resolve(timedOut());
     await Promise.all(
       this.slots.splice(0).map((slot) => {
         if (slot.timer) clearTimeout(slot.timer);
+        if (slot.idle) clearTimeout(slot.idle);
         slot.task?.resolve(timedOut());
         return slot.worker.terminate();
       }),
@@ -83,10 +108,10 @@ export class CheckPool {
       if (!slot && this.slots.length < this.size) slot = this.spawn();
       if (!slot) return;
       const task = this.queue.shift() as Task;
+      if (slot.idle) clearTimeout(slot.idle);
+      slot.idle = undefined;
       slot.task = task;
-      // The budget counts from dispatch: a cold worker's start (loading recheck) is part of it.
-      slot.timer = setTimeout(() => this.expire(slot), task.budgetMs);
-      slot.timer.unref();
+      this.startBudget(slot, slot.ready ? task.budgetMs : WORKER_START_LIMIT_MS);
       slot.worker.ref();
       slot.worker.postMessage({ id: task.id, pattern: task.pattern, params: task.params });
     }
@@ -97,7 +122,12 @@ export class CheckPool {
     const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { recheck: this.recheckPath } });
     const slot: Slot = { worker };
     worker.unref();
-    worker.on("message", ({ id, diagnostics }: { id: number; diagnostics: Diagnostics }) => {
+    worker.on("message", ({ id, diagnostics, ready }: { id: number; diagnostics: Diagnostics; ready?: true }) => {
+      if (ready) {
+        slot.ready = true;
+        if (slot.task) this.startBudget(slot, slot.task.budgetMs);
+        return;
+      }
       if (slot.task?.id !== id) return;
       this.finish(slot, diagnostics);
     });
@@ -105,6 +135,12 @@ export class CheckPool {
     worker.on("exit", () => this.replace(slot));
     this.slots.push(slot);
     return slot;
+  }
+
+  private startBudget(slot: Slot, ms: number): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => this.expire(slot), ms);
+    slot.timer.unref();
   }
 
   private finish(slot: Slot, diagnostics: Diagnostics): void {
@@ -115,6 +151,16 @@ export class CheckPool {
     slot.worker.unref();
     task?.resolve(diagnostics);
     this.pump();
+    if (!slot.task) {
+      slot.idle = setTimeout(() => this.retire(slot), this.idleMs);
+      slot.idle.unref();
+    }
+  }
+
+  /** Idle for idleMs: the worker ends, and its memory (recheck's code and heap) goes with it. */
+  private retire(slot: Slot): void {
+    if (slot.task || !this.drop(slot)) return;
+    void slot.worker.terminate();
   }
 
   /** Over budget: the worker is stopped (recheck cannot be interrupted otherwise) and a fresh one takes its place. */
@@ -138,6 +184,7 @@ export class CheckPool {
     if (i < 0) return false;
     this.slots.splice(i, 1);
     if (slot.timer) clearTimeout(slot.timer);
+    if (slot.idle) clearTimeout(slot.idle);
     slot.task = undefined;
     return true;
   }

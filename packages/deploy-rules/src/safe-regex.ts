@@ -55,11 +55,36 @@ const cache = new Map<string, PatternVerdict>();
 const CACHE_LIMIT = 10_000;
 
 /**
+ * Patterns proven safe once, ahead of time (safe-regex.test.ts checks each against recheck itself): the seed
+ * payload's rules (with and without the escaped slash) and the demo's, which every test, example and demo posts.
+ * Their verdict never depends on recheck answering within its budget on a loaded machine, nor on its worker starting.
+ */
+export const PRECOMPUTED_SAFE_PATTERNS: ReadonlySet<string> = new Set([
+  "^my-registry\\/image-for-other-backends:tag.*$",
+  "^my-registry/image-for-other-backends:tag.*$",
+  "^my-registry\\/image-for-backend-1:tag.*$",
+  "^my-registry/image-for-backend-1:tag.*$",
+  "^(?!backend-1).*$",
+  "^backend-1.*$",
+  ".*",
+]);
+
+/** The verdict when no checker has to run: cached, precomputed, or a pattern that does not compile. */
+function known(pattern: string): PatternVerdict | undefined {
+  const cached = cache.get(pattern);
+  if (cached) return cached;
+  if (!PRECOMPUTED_SAFE_PATTERNS.has(pattern)) return undefined;
+  const verdict: PatternVerdict = { ok: true, regex: new RegExp(pattern) };
+  remember(pattern, verdict);
+  return verdict;
+}
+
+/**
  * Compiles a rule pattern with JavaScript semantics (no flags, lookahead allowed) and checks it with recheck.
  * Never throws: the verdict says what is wrong in one sentence.
  */
 export function checkRulePattern(pattern: string): PatternVerdict {
-  const cached = cache.get(pattern);
+  const cached = known(pattern);
   if (cached) return cached;
   const verdict = judge(pattern);
   remember(pattern, verdict);
@@ -68,7 +93,8 @@ export function checkRulePattern(pattern: string): PatternVerdict {
 
 /**
  * The verdict on a pattern without blocking the event loop: recheck runs in a worker thread (a small pool, started
- * on first use, not keeping the process alive), within `timeoutMs` (default SAFETY_CHECK_TIMEOUT_MS) from dispatch;
+ * on first use, not keeping the process alive, ended when idle), within `timeoutMs` (default
+ * SAFETY_CHECK_TIMEOUT_MS) from the moment its worker is ready;
  * over it, the pattern is refused as unprovable. The verdict is cached like checkRulePattern's, so a later
  * synchronous check of the same pattern (e.g. while parsing a payload) is a look-up: servers call this for the
  * patterns of a request before validating it. With a checker handed over by useSafetyChecker (one-file bundles),
@@ -78,16 +104,27 @@ export async function checkRulePatternAsync(
   pattern: string,
   options: { timeoutMs?: number } = {},
 ): Promise<PatternVerdict> {
-  const cached = cache.get(pattern);
+  const cached = known(pattern);
   if (cached) return cached;
   const compiled = compile(pattern);
   if (!compiled.ok || checkSync) return checkRulePattern(pattern);
+  // Concurrent requests carrying the same new pattern (CI retrying, several replicas of a job) share one check.
+  const pending = checking.get(pattern);
+  if (pending) return pending;
   pool ??= new CheckPool();
-  const diagnostics = await pool.check(pattern, RECHECK_PARAMS, options.timeoutMs ?? SAFETY_CHECK_TIMEOUT_MS);
-  const verdict = interpret(diagnostics, compiled.regex);
-  remember(pattern, verdict);
-  return verdict;
+  const check = pool
+    .check(pattern, RECHECK_PARAMS, options.timeoutMs ?? SAFETY_CHECK_TIMEOUT_MS)
+    .then((diagnostics) => {
+      const verdict = interpret(diagnostics, compiled.regex);
+      remember(pattern, verdict);
+      return verdict;
+    })
+    .finally(() => checking.delete(pattern));
+  checking.set(pattern, check);
+  return check;
 }
+
+const checking = new Map<string, Promise<PatternVerdict>>();
 
 /** Stops the worker threads of checkRulePatternAsync (they never keep a process alive; tests and benchmarks tidy up). */
 export async function closeSafetyCheckers(): Promise<void> {
@@ -98,8 +135,11 @@ export async function closeSafetyCheckers(): Promise<void> {
 
 let pool: CheckPool | undefined;
 
+/** A "timed out" verdict is not kept: on a busy moment it says nothing of the pattern, and a later check may pass. */
+const TIMED_OUT = "the safety check timed out";
+
 function remember(pattern: string, verdict: PatternVerdict): void {
-  if (cache.has(pattern)) return;
+  if (cache.has(pattern) || (!verdict.ok && verdict.message.includes(TIMED_OUT))) return;
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(pattern, verdict);
 }
@@ -143,7 +183,7 @@ function interpret(diagnostics: Diagnostics, regex: RegExp): PatternVerdict {
       message: `refused: catastrophic backtracking (${diagnostics.complexity.summary} time on inputs like ${attack}); remove nested or overlapping repetition such as (a+)+`,
     };
   }
-  const why = diagnostics.error.kind === "timeout" ? "the safety check timed out" : diagnostics.error.kind;
+  const why = diagnostics.error.kind === "timeout" ? TIMED_OUT : diagnostics.error.kind;
   return {
     ok: false,
     code: "UNSAFE_PATTERN",

@@ -2,7 +2,9 @@
  * Validates a service's oConfig in either form and parses every version's JSON text. All problems are
  * reported together, each naming the service, the version and the place (line and column inside the JSON).
  */
+
 import { findNodeAtLocation, getNodeValue, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
+import { LinesAndColumns } from "lines-and-columns";
 import type { z } from "zod";
 import { contentHash, prettyCanonicalJson } from "./canonical.js";
 import { OConfigError, type OConfigProblem } from "./errors.js";
@@ -46,15 +48,8 @@ export type OConfigValidation = { ok: true; value: ParsedOConfig } | { ok: false
 
 /** Converts an offset in `text` to a 1-based line and column. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
+  const at = new LinesAndColumns(text).locationForIndex(Math.min(offset, text.length));
+  return { line: (at?.line ?? 0) + 1, column: (at?.column ?? 0) + 1 };
 }
 
 function parseVersion(

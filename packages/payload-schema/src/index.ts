@@ -2,7 +2,13 @@ export { formatProblem, PayloadError, type PayloadErrorCode, type PayloadProblem
 export { EXAMPLE_PAYLOAD_TEXT } from "./examples.js";
 export { type ImageReference, parseImageReference } from "./image-reference.js";
 export { deployPayloadJsonSchema } from "./json-schema.js";
-export { formatPath, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH, parseDeployPayload } from "./parse.js";
+export {
+  formatPath,
+  MAX_PAYLOAD_BYTES,
+  MAX_PAYLOAD_DEPTH,
+  parseDeployPayload,
+  parseDeployPayloadAsync,
+} from "./parse.js";
 export {
   BackendsSchema,
   CodeAsDataSchema,

@@ -1,9 +1,12 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { checkRulePatternAsync, closeSafetyCheckers } from "@rollway/deploy-rules";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PayloadError, type PayloadProblem } from "./errors.js";
 import { EXAMPLE_PAYLOAD_TEXT } from "./examples.js";
-import { parseDeployPayload } from "./parse.js";
+import { parseDeployPayload, parseDeployPayloadAsync } from "./parse.js";
 
 const example = (name: string) => readFileSync(new URL(`../examples/${name}`, import.meta.url), "utf8");
 
@@ -309,4 +312,92 @@ describe("parseDeployPayload: malformed text", () => {
       { numRuns: 500 },
     );
   });
+});
+
+describe("parseDeployPayloadAsync", () => {
+  const outcome = async (run: () => unknown) => {
+    try {
+      return { ok: true, value: await run() };
+    } catch (error) {
+      if (!(error instanceof PayloadError)) throw error;
+      return { ok: false, code: error.code, problems: error.problems };
+    }
+  };
+
+  // Both sides must see one verdict per pattern: judged first with a budget no loaded machine overruns (a check that
+  // times out is refused as unprovable, and not remembered).
+  const judged = (patterns: string[]) =>
+    Promise.all(patterns.map((p) => checkRulePatternAsync(p, { timeoutMs: 120_000 })));
+
+  it("gives parseDeployPayload's answer, problems with their places included", async () => {
+    await judged(["^(a+)+$", ".*"]);
+    const texts = [
+      EXAMPLE_PAYLOAD_TEXT,
+      '{"backends": {"images": ["r/a:1"], "deployRules": [{"source": "^(a+)+$", "target": "(x"}]}}',
+      '{"backends": {"images": ["r/a:1"], "deployRules": [{"source": ".*", "source": ".*", "target": ".*"}]}}',
+      '{"backends": {"images": ["r/a:1"], "deployRules": [{"source": 7, "target": null}, "rule"]}}',
+      '{"frontend": {"image": "r/w:1"},}',
+      "",
+    ];
+    for (const text of texts) {
+      expect(await outcome(() => parseDeployPayloadAsync(text))).toEqual(await outcome(() => parseDeployPayload(text)));
+    }
+    await closeSafetyCheckers();
+  }, 150_000);
+
+  it("matches parseDeployPayload on random payloads", async () => {
+    await judged([".*", "^a$", "^b"]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify({ backends: v })),
+          fc
+            .array(fc.record({ source: fc.constantFrom(".*", "^a$", "(b", 3), target: fc.constantFrom(".*", "^b") }))
+            .map((deployRules) => JSON.stringify({ backends: { images: ["r/a:1"], deployRules } })),
+        ),
+        async (text) => {
+          expect(await outcome(() => parseDeployPayloadAsync(text))).toEqual(
+            await outcome(() => parseDeployPayload(text)),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+    await closeSafetyCheckers();
+  }, 150_000);
+
+  // A fresh process: the never-seen patterns are judged by recheck in a worker; the main thread never loads it.
+  it("checks never-seen patterns off the main thread, and the seed's without recheck at all", () => {
+    const script = `
+      const { parseDeployPayloadAsync, EXAMPLE_PAYLOAD_TEXT } = await import(${JSON.stringify(new URL("./index.ts", import.meta.url).href)});
+      const { closeSafetyCheckers } = await import("@rollway/deploy-rules");
+      const { createRequire } = await import("node:module");
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes("recheck"));
+      const seed = await parseDeployPayloadAsync(EXAMPLE_PAYLOAD_TEXT);
+      let refused;
+      try {
+        await parseDeployPayloadAsync(JSON.stringify({ backends: { images: ["r/a:1"], deployRules: [{ source: "(\\\\w+\\\\s?)*$", target: "^never-seen-[a-z]+$" }] } }));
+      } catch (error) {
+        refused = error.problems;
+      }
+      await closeSafetyCheckers();
+      console.log(JSON.stringify({ seedRules: seed.backends.deployRules.length, refused, loaded: loaded() }));
+    `;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+    });
+    expect(JSON.parse(out)).toEqual({
+      seedRules: 2,
+      refused: [
+        {
+          path: "backends.deployRules[0].source",
+          line: 1,
+          column: 49,
+          message: expect.stringContaining("catastrophic backtracking"),
+        },
+      ],
+      loaded: false,
+    });
+  }, 120_000);
 });

@@ -2,11 +2,14 @@
  * `parseDeployPayload`: JSON text or a value in, a typed payload (defaults applied) out, or one PayloadError
  * listing every problem with its path, and with line and column when the payload came as text.
  */
+
+import { checkRulePatternAsync, type PatternVerdict } from "@rollway/deploy-rules";
 import { closest, distance } from "fastest-levenshtein";
 import { findNodeAtLocation, type Node, type ParseError, parseTree, printParseErrorCode, visit } from "jsonc-parser";
+import { LinesAndColumns } from "lines-and-columns";
 import { z } from "zod";
 import { PayloadError, type PayloadProblem } from "./errors.js";
-import { type DeployPayload, DeployPayloadSchema } from "./schema.js";
+import { type DeployPayload, DeployPayloadSchema, withPatternVerdicts } from "./schema.js";
 
 /** Payloads are a few kilobytes; anything this large is a mistake or an attack. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -17,83 +20,95 @@ export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 export const MAX_PAYLOAD_DEPTH = 64;
 
 export function parseDeployPayload(input: string | unknown): DeployPayload {
-  let value: unknown = input;
-  let text: string | undefined;
-  let tree: Node | undefined;
-  if (typeof input === "string") {
-    text = input;
-    const bytes = Buffer.byteLength(text, "utf8");
-    if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new PayloadError("TOO_LARGE", [
-        { path: "(payload)", message: `${bytes} bytes; a deploy payload may be at most ${MAX_PAYLOAD_BYTES} bytes` },
-      ]);
-    }
-    const deep = tooDeep(text);
-    if (deep) {
-      throw new PayloadError("TOO_DEEP", [
-        {
-          path: "(payload)",
-          message: `nested more than ${MAX_PAYLOAD_DEPTH} levels deep; a deploy payload nests 4`,
-          ...deep,
-        },
-      ]);
-    }
-    // Fast path for the common case (valid JSON, no duplicate keys): the native parser and a count of the
-    // properties; the positional parser runs only when there is something to point at.
-    value = parseWithoutDuplicates(text);
-    if (value === NEEDS_POSITIONS) {
-      tree = parseJsonText(text);
-      value = JSON.parse(text);
-    }
-  }
-  const result = DeployPayloadSchema.safeParse(value);
-  if (result.success) return result.data;
-  if (text !== undefined && !tree) tree = parseJsonText(text);
-  const problems = result.error.issues.flatMap((issue) => toProblems(issue, value));
-  if (text !== undefined && tree) for (const p of problems) locate(p, tree, text);
-  throw new PayloadError("INVALID_PAYLOAD", problems, { cause: result.error });
-}
-
-const NEEDS_POSITIONS = Symbol("needs positions");
-
-/** Where the text first opens an object or array deeper than MAX_PAYLOAD_DEPTH (outside strings), if it does. */
-function tooDeep(text: string): { line: number; column: number } | undefined {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > MAX_PAYLOAD_DEPTH) {
-        const before = text.slice(0, i);
-        const line = before.split("\n").length;
-        return { line, column: i - before.lastIndexOf("\n") };
-      }
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
-  }
-  return undefined;
+  return validate(read(input));
 }
 
 /**
- * `JSON.parse`, refusing duplicate keys without a second parser: every property in the text has exactly one `:`
- * outside strings, and the parsed value has one property per distinct key, so the two counts differ exactly when a
- * key is repeated. Returns NEEDS_POSITIONS when the text is not JSON or repeats a key.
+ * parseDeployPayload for servers: the payload's rule patterns never seen before are proven ReDoS-free by recheck in
+ * a worker pool (deploy-rules' checkRulePatternAsync), so a new pattern never blocks the event loop; patterns already
+ * judged (and the seed's, precomputed) cost a look-up. Same answers and errors as parseDeployPayload.
  */
-function parseWithoutDuplicates(text: string): unknown {
+export async function parseDeployPayloadAsync(input: string | unknown): Promise<DeployPayload> {
+  const payload = read(input);
+  const patterns = rulePatternsOf(payload.value);
+  if (patterns.length === 0) return validate(payload);
+  const verdicts = new Map<string, PatternVerdict>();
+  await Promise.all(patterns.map(async (p) => verdicts.set(p, await checkRulePatternAsync(p))));
+  return withPatternVerdicts(verdicts, () => validate(payload));
+}
+
+interface ReadPayload {
+  value: unknown;
+  text?: string;
+  tree?: Node;
+}
+
+/** Size, depth and JSON (duplicate keys refused) of a text payload; a value is taken as it is. */
+function read(input: string | unknown): ReadPayload {
+  if (typeof input !== "string") return { value: input };
+  const text = input;
+  // A UTF-16 string never takes fewer bytes in UTF-8 than it has code units: only long texts need counting.
+  const bytes = text.length * 3 <= MAX_PAYLOAD_BYTES ? 0 : Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_PAYLOAD_BYTES) {
+    throw new PayloadError("TOO_LARGE", [
+      { path: "(payload)", message: `${bytes} bytes; a deploy payload may be at most ${MAX_PAYLOAD_BYTES} bytes` },
+    ]);
+  }
+  const scan = scanText(text);
+  if (scan.tooDeepAt !== undefined) {
+    throw new PayloadError("TOO_DEEP", [
+      {
+        path: "(payload)",
+        message: `nested more than ${MAX_PAYLOAD_DEPTH} levels deep; a deploy payload nests 4`,
+        ...position(text, scan.tooDeepAt),
+      },
+    ]);
+  }
+  // Fast path for the common case (valid JSON, no duplicate keys): the native parser and a count of the
+  // properties; the positional parser runs only when there is something to point at.
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return NEEDS_POSITIONS;
+    const tree = parseJsonText(text);
+    return { value: JSON.parse(text), text, tree };
   }
-  return colonsOutsideStrings(text) === countProperties(value) ? value : NEEDS_POSITIONS;
+  if (scan.colons === countProperties(value)) return { value, text };
+  return { value, text, tree: parseJsonText(text) };
 }
 
-function colonsOutsideStrings(text: string): number {
-  let count = 0;
+function validate({ value, text, tree }: ReadPayload): DeployPayload {
+  const result = DeployPayloadSchema.safeParse(value);
+  if (result.success) return result.data;
+  const located = text !== undefined ? (tree ?? parseJsonText(text)) : undefined;
+  const problems = result.error.issues.flatMap((issue) => toProblems(issue, value));
+  if (text !== undefined && located) for (const p of problems) locate(p, located, text);
+  throw new PayloadError("INVALID_PAYLOAD", problems, { cause: result.error });
+}
+
+/** The distinct strings at backends.deployRules[*].source and .target: what the schema will check as patterns. */
+function rulePatternsOf(value: unknown): string[] {
+  const rules = (value as { backends?: { deployRules?: unknown } } | null)?.backends?.deployRules;
+  if (!Array.isArray(rules)) return [];
+  const patterns = new Set<string>();
+  for (const rule of rules) {
+    if (rule === null || typeof rule !== "object") continue;
+    const { source, target } = rule as { source?: unknown; target?: unknown };
+    if (typeof source === "string") patterns.add(source);
+    if (typeof target === "string") patterns.add(target);
+  }
+  return [...patterns];
+}
+
+/**
+ * One pass over the text, outside strings: the first place an object or array opens deeper than MAX_PAYLOAD_DEPTH,
+ * and the number of `:`. Duplicate keys are refused without a second parser: every property in the text has exactly
+ * one `:` outside strings, and the parsed value has one property per distinct key, so the two counts differ exactly
+ * when a key is repeated.
+ */
+function scanText(text: string): { tooDeepAt?: number; colons: number } {
+  let depth = 0;
+  let colons = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -101,9 +116,12 @@ function colonsOutsideStrings(text: string): number {
       if (c === 92 /* \ */) i++;
       else if (c === 34 /* " */) inString = false;
     } else if (c === 34) inString = true;
-    else if (c === 58 /* : */) count++;
+    else if (c === 58 /* : */) colons++;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > MAX_PAYLOAD_DEPTH) return { tooDeepAt: i, colons };
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
   }
-  return count;
+  return { colons };
 }
 
 function countProperties(value: unknown): number {
@@ -194,15 +212,8 @@ function duplicateKeys(text: string): PayloadProblem[] {
 }
 
 function position(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
+  const at = new LinesAndColumns(text).locationForIndex(Math.min(offset, text.length));
+  return { line: (at?.line ?? 0) + 1, column: (at?.column ?? 0) + 1 };
 }
 
 /** Points a problem at its place in the text: the value at its path, or the closest enclosing one that exists. */

@@ -2,7 +2,7 @@
  * The deploy payload of seed 004 as zod schemas: the single source of truth for its TypeScript types, its
  * validation and its JSON Schema. Every object is strict: in a production deploy a typo must never be ignored.
  */
-import { checkRulePattern } from "@rollway/deploy-rules";
+import { checkRulePattern, type PatternVerdict } from "@rollway/deploy-rules";
 import { z } from "zod";
 import { parseImageReference } from "./image-reference.js";
 
@@ -24,10 +24,24 @@ export const ImageReferenceSchema = z
   })
   .describe("An OCI image reference with a tag and/or digest: [registry[:port]/]repository[:tag][@digest]");
 
+/** Verdicts judged before a (synchronous) parse, off the main thread: see parseDeployPayloadAsync. */
+let givenVerdicts: ReadonlyMap<string, PatternVerdict> | undefined;
+
+/** Runs `parse` with these pattern verdicts at hand; a pattern not among them is checked as usual. */
+export function withPatternVerdicts<T>(verdicts: ReadonlyMap<string, PatternVerdict>, parse: () => T): T {
+  const before = givenVerdicts;
+  givenVerdicts = verdicts;
+  try {
+    return parse();
+  } finally {
+    givenVerdicts = before;
+  }
+}
+
 const RulePatternSchema = z
   .string({ error: (issue) => (issue.input === undefined ? "required" : "expected a regular expression string") })
   .superRefine((value, ctx) => {
-    const verdict = checkRulePattern(value);
+    const verdict = givenVerdicts?.get(value) ?? checkRulePattern(value);
     if (!verdict.ok) ctx.addIssue({ code: "custom", message: verdict.message });
   });
 

@@ -1,16 +1,10 @@
-/** Time, injectable so tests drive it (kube-sim's ManualClock has this shape) instead of sleeping. */
-export interface Clock {
-  now(): number;
-  setTimer(ms: number, fn: () => void): { cancel(): void };
-}
+/**
+ * Time, injectable so tests drive it (kube-sim's ManualClock has this shape) instead of sleeping: the one Clock of
+ * the cluster layer (@rollway/rollout-client), so the engine and its client run on the same time.
+ */
+import { type Clock, realClock } from "@rollway/rollout-client";
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimer(ms, fn) {
-    const timer = setTimeout(fn, Math.max(0, ms));
-    return { cancel: () => clearTimeout(timer) };
-  },
-};
+export { type Clock, realClock };
 
 /** An AbortSignal that aborts with `reason()` after `ms` of the clock's time, or when `parent` aborts. */
 export function timeoutSignal(

@@ -15,6 +15,7 @@ export {
   type PatchType,
   type RawWatchEvent,
   type RequestSpec,
+  realClock,
 } from "./connect.js";
 export {
   hasHttpStatus,

@@ -2,9 +2,11 @@
  * The snapshooter configuration file, exactly as seed 004 writes it: an array of entries, each with a `snapshooter`
  * part (what to save, where) and an optional `git` part (where to commit and push it).
  */
+
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { findNodeAtLocation, type ParseError, parse, parseTree, printParseErrorCode } from "jsonc-parser";
+import { LinesAndColumns } from "lines-and-columns";
 import { z } from "zod";
 import { SnapshooterError, type SnapshooterProblem } from "./errors.js";
 import { TAG_PATTERN } from "./model.js";
@@ -123,15 +125,8 @@ export function parseSnapshooterConfig(input: unknown, source?: { file?: string;
 }
 
 function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
+  const at = new LinesAndColumns(text).locationForIndex(Math.min(offset, text.length));
+  return { line: (at?.line ?? 0) + 1, column: (at?.column ?? 0) + 1 };
 }
 
 /** Parses configuration text; a syntax error says where (line, column) and never quotes the text, which holds tokens. */

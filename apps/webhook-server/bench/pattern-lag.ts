@@ -1,0 +1,95 @@
+/**
+ * Event-loop lag of the server while 100 never-seen rule patterns are checked (issue #17: no pattern check may block
+ * the event loop more than 20 ms). The built server (`dist/main.js`, its own process, no cluster) is sent 100 dry runs
+ * (10 at a time), each with one new pattern, 10 of them catastrophic; the lag is the server's own
+ * `nodejs_eventloop_lag_max_seconds` / `_p99_seconds` (prom-client's event-loop delay histogram, reset by each scrape),
+ * read before (idle, the machine's noise) and after the 100. `--baseline <main.js>`: another build (e.g. the one
+ * that checked patterns on the main thread) measured the same way, one after the other, in the same run.
+ * Run after `pnpm build`: `node --import tsx bench/pattern-lag.ts [--baseline <main.js>]`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const TOKEN = "bench-deploy-token-0123456789abcdef";
+const at = process.argv.indexOf("--baseline");
+const baseline = at >= 0 ? process.argv[at + 1] : undefined;
+
+function patterns(tag: string): string[] {
+  return Array.from({ length: 100 }, (_, i) =>
+    i % 10 === 0 ? `(\\w+\\s?)*${tag}${i}$` : `^my-registry\\/image-${tag}-${i}:(v|release-)[0-9]+(\\.[0-9]+)*$`,
+  );
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${url} did not start`);
+}
+
+async function lag(port: number): Promise<{ maxMs: number; p99Ms: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN) * 1000;
+  return { maxMs: read("nodejs_eventloop_lag_max_seconds"), p99Ms: read("nodejs_eventloop_lag_p99_seconds") };
+}
+
+async function measure(title: string, main: string, port: number, tag: string) {
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      RECHECK_BACKEND: "pure",
+      ROLLWAY_HOST: "127.0.0.1",
+      ROLLWAY_PORT: String(port),
+      ROLLWAY_LOG_LEVEL: "warn",
+      ROLLWAY_RATE_LIMIT_PER_MINUTE: "100000000",
+      ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "p", environment: "e", tokens: [TOKEN] }]),
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  try {
+    await waitFor(`http://127.0.0.1:${port}/healthz`);
+    await new Promise((r) => setTimeout(r, 3000));
+    await lag(port); // resets the histogram
+    await new Promise((r) => setTimeout(r, 3000));
+    const idle = await lag(port);
+    const queue = patterns(tag);
+    let refused = 0;
+    let failed = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+          try {
+            const res = await fetch(`http://127.0.0.1:${port}/v1/projects/p/environments/e/validate`, {
+              method: "POST",
+              headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` },
+              body: JSON.stringify({ backends: { images: ["r/a:1"], deployRules: [{ source: ".*", target: p }] } }),
+            });
+            await res.arrayBuffer();
+            if (res.status !== 200) refused++;
+          } catch {
+            failed++; // the connection was cut (e.g. the server's request timeout while its event loop was blocked)
+          }
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const busy = await lag(port);
+    console.log(
+      `${title.padEnd(44)} idle 3 s: max ${idle.maxMs.toFixed(0)} ms, p99 ${idle.p99Ms.toFixed(0)} ms | 100 new patterns in ${seconds.toFixed(1)} s (${refused} refused, ${failed} connections cut): max ${busy.maxMs.toFixed(0)} ms, p99 ${busy.p99Ms.toFixed(0)} ms`,
+    );
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => (child.exitCode === null ? child.once("exit", r) : r(0)));
+  }
+}
+
+console.log(`event-loop lag of the server while 100 new rule patterns are checked (Node ${process.version})`);
+await measure("dist/main.js (worker pool)", fileURLToPath(new URL("../dist/main.js", import.meta.url)), 18_470, "a");
+if (baseline) await measure(`baseline ${baseline.slice(-40)}`, baseline, 18_471, "b");
