@@ -113,3 +113,43 @@ describe("selectSnapshot and renderPatches", () => {
     }
   });
 });
+
+describe("relations in a patch file", () => {
+  it("are sorted by from, type, then to, duplicates dropped, whatever the types hold (NUL and quotes included)", () => {
+    const tag = (n: number) => `3${String(n).padStart(19, "0")}`;
+    const home = { tag: HOME_TAG, kind: "folder" as const, name: "Home", properties: {} };
+    const objects = [1, 2, 3].map((n) => ({ tag: tag(n), kind: "object" as const, name: `o${n}`, properties: {} }));
+    const types = ["ab", "a", 'a"q', "a-b", "a\u0000x", "b", "a"];
+    const relations = [
+      ...objects.map((o) => ({ from: HOME_TAG, to: o.tag, type: "contains" })),
+      ...types.flatMap((type) => [
+        { from: tag(2), to: tag(3), type },
+        { from: tag(2), to: tag(1), type },
+      ]),
+    ];
+    const compare = (a: (typeof relations)[number], b: (typeof relations)[number]) =>
+      a.from !== b.from
+        ? a.from < b.from
+          ? -1
+          : 1
+        : a.type !== b.type
+          ? a.type < b.type
+            ? -1
+            : 1
+          : a.to < b.to
+            ? -1
+            : a.to > b.to
+              ? 1
+              : 0;
+    const expected = [...new Map(relations.map((r) => [JSON.stringify(r), r])).values()].sort(compare);
+    for (const withNul of [true, false]) {
+      const rels = withNul ? relations : relations.filter((r) => !r.type.includes("\u0000"));
+      const graph: CodeGraph = { objects: new Map([home, ...objects].map((o) => [o.tag, o])), relations: rels };
+      const meta = { name: "n", rootTags: [HOME_TAG], exclude: [] };
+      const file = JSON.parse(
+        renderPatches(selectSnapshot(graph, meta), meta).get(`folders/${HOME_TAG}.json`) as string,
+      );
+      expect(file.relations).toEqual(expected.filter((r) => withNul || !r.type.includes("\u0000")));
+    }
+  });
+});

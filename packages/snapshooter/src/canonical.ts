@@ -51,9 +51,6 @@ export function canonicalJson(value: unknown): string {
   return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
 }
 
-/** Objects already built with sorted keys all the way down (by `sortKeys` or the export loader). */
-const canonical = new WeakSet<object>();
-
 export const NOT_JSON: unique symbol = Symbol("not JSON");
 
 /**
@@ -86,7 +83,6 @@ export function canonicalCopy(value: unknown): unknown {
         if (item === NOT_JSON) return NOT_JSON;
         out[key] = item;
       }
-      canonical.add(out);
       return out;
     }
     default:
@@ -94,22 +90,15 @@ export function canonicalCopy(value: unknown): unknown {
   }
 }
 
-/** Marks an object built with sorted keys whose members are all canonical already. */
-export function markCanonical<T extends object>(value: T): T {
-  canonical.add(value);
-  return value;
-}
-
 /** A copy of `value` with every object's keys in sorted order; `undefined` members dropped as JSON.stringify would. */
 export function sortKeys<T>(value: T): T {
-  if (value === null || typeof value !== "object" || canonical.has(value)) return value;
+  if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map(sortKeys) as T;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value).sort()) {
     const v = (value as Record<string, unknown>)[key];
     if (v !== undefined) out[key] = sortKeys(v);
   }
-  canonical.add(out);
   return out as T;
 }
 
@@ -134,22 +123,43 @@ function compareRelations(a: Relation, b: Relation): number {
  * object is a one-line diff, and the file stays about half the size of a fully indented one.
  */
 export function renderPatchFile(file: PatchFile): string {
+  return renderPatchText(
+    file,
+    file.objects.map((object) => JSON.stringify(sortKeys(object))),
+    file.relations.map((r) => relationJson(r.from, r.to, r.type)),
+  );
+}
+
+function renderPatchText(
+  file: Omit<PatchFile, "objects" | "relations">,
+  objects: readonly string[],
+  relations: readonly string[],
+): string {
   const list = (items: readonly string[]) => (items.length === 0 ? "[]" : `[\n    ${items.join(",\n    ")}\n  ]`);
   return `{
   "format": ${JSON.stringify(file.format)},
   "kind": ${JSON.stringify(file.kind)},
   "name": ${JSON.stringify(file.name)},
-  "objects": ${list(file.objects.map((object) => JSON.stringify(sortKeys(object))))},
+  "objects": ${list(objects)},
   "parent": ${JSON.stringify(file.parent)},
-  "relations": ${list(file.relations.map(relationJson))},
+  "relations": ${list(relations)},
   "tag": ${JSON.stringify(file.tag)}
 }
 `;
 }
 
-// Built in key order, so JSON.stringify is canonical without a sorted copy.
-function relationJson(r: Relation): string {
-  return JSON.stringify({ from: r.from, to: r.to, type: r.type });
+// Tags are 20 digits, so only the type can need escaping: the same bytes as JSON.stringify({ from, to, type }).
+function relationJson(from: string, to: string, type: string): string {
+  return `{"from":"${from}","to":"${to}","type":${JSON.stringify(type)}}`;
+}
+
+/**
+ * A relation as one string that sorts (by plain string order) as `compareRelations` does: from (20 digits), type,
+ * then to after a NUL (which sorts before any character a type can hold, so "a" before "ab" as strings compare).
+ * Sorting these strings natively is several times faster than sorting objects with a comparator.
+ */
+function relationKey(r: Relation): string {
+  return `${r.from}${r.type}\u0000${r.to}`;
 }
 
 /** The patch files of a snapshot, keyed by path relative to outputDir, the manifest included. */
@@ -169,27 +179,41 @@ export function renderPatches(
   const files = new Map<string, string>();
   const entries: ManifestEntry[] = [];
   let relationCount = 0;
+  // Objects loaded by loadGraph have sorted keys all the way down already: no sorted copy to make.
+  const objectJson = selection.canonical
+    ? (o: CodeObject) => JSON.stringify(o)
+    : (o: CodeObject) => JSON.stringify(sortKeys(o));
   for (const [owner, group] of groups) {
     const container = selection.objects.get(owner) as CodeObject;
     // Sorted, then duplicates (an export may list a relation twice) dropped as neighbours.
-    const relations: Relation[] = [];
-    let previous: Relation | undefined;
-    for (const r of group.relations.sort(compareRelations)) {
-      if (previous && compareRelations(previous, r) === 0) continue;
-      relations.push({ from: r.from, to: r.to, type: r.type });
-      previous = r;
+    const relations: string[] = [];
+    if (group.relations.some((r) => r.type.includes("\u0000"))) {
+      // A type holding NUL would break the sort keys' order: the comparator, as before.
+      let previous: Relation | undefined;
+      for (const r of group.relations.sort(compareRelations)) {
+        if (previous && compareRelations(previous, r) === 0) continue;
+        relations.push(relationJson(r.from, r.to, r.type));
+        previous = r;
+      }
+    } else {
+      let previous: string | undefined;
+      for (const key of group.relations.map(relationKey).sort()) {
+        if (key === previous) continue;
+        previous = key;
+        // from is the first 20 characters, to the last 20, the type between them and the NUL.
+        relations.push(relationJson(key.slice(0, 20), key.slice(-20), key.slice(20, -21)));
+      }
     }
     relationCount += relations.length;
-    const file: PatchFile = {
+    const objects = group.objects.sort(byTag);
+    const file: Omit<PatchFile, "objects" | "relations"> = {
       format: PATCH_FORMAT,
       tag: owner,
       kind: container.kind,
       name: container.name,
       parent: selection.parents.get(owner) ?? null,
-      objects: group.objects.sort(byTag),
-      relations,
     };
-    const text = renderPatchFile(file);
+    const text = renderPatchText(file, objects.map(objectJson), relations);
     const path = patchPath(container.kind, owner);
     files.set(path, text);
     entries.push({
@@ -197,7 +221,7 @@ export function renderPatches(
       tag: owner,
       kind: container.kind,
       name: container.name,
-      objects: file.objects.length,
+      objects: objects.length,
       relations: relations.length,
       sha256: sha256(text),
     });

@@ -1,4 +1,5 @@
 /** Builds the graph from an export's records, and selects what a snapshot holds: reachable by containment, minus exclusions. */
+import { sortKeys } from "./canonical.js";
 import { SnapshooterError, type SnapshooterProblem, throwIfAborted } from "./errors.js";
 import {
   CONTAINS,
@@ -49,7 +50,7 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
         return;
       }
       const { record: _record, ...rest } = parsed.data;
-      object = rest;
+      object = sortKeys(rest);
     }
     if (!object) return;
     const earlier = firstSeen.get(object.tag);
@@ -81,7 +82,7 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
       problems: problems.slice(0, MAX_PROBLEMS),
     });
   }
-  return { objects, relations };
+  return { objects, relations, canonical: true };
 }
 
 /** What one snapshot holds. */
@@ -92,6 +93,8 @@ export interface Selection {
   owners: Map<string, string>;
   /** For each patch-file owner, the owner of the container it was reached from (null for a root). */
   parents: Map<string, string | null>;
+  /** Every object's keys are sorted all the way down (the graph came from loadGraph). */
+  canonical?: boolean;
 }
 
 function compareTags(a: string, b: string): number {
@@ -169,5 +172,5 @@ export function selectSnapshot(
   }
 
   const relations = graph.relations.filter((r) => objects.has(r.from) && (r.type !== CONTAINS || objects.has(r.to)));
-  return { objects, relations, owners, parents };
+  return { objects, relations, owners, parents, ...(graph.canonical ? { canonical: true } : {}) };
 }

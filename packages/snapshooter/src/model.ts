@@ -3,7 +3,7 @@
  * objects relate to each other. An export is a sequence of records, each an object or a relation.
  */
 import { z } from "zod";
-import { canonicalCopy, markCanonical, NOT_JSON } from "./canonical.js";
+import { canonicalCopy, NOT_JSON } from "./canonical.js";
 
 export const TAG_PATTERN = /^\d{20}$/;
 /** Seed 004's Home folder, the usual root. */
@@ -50,6 +50,8 @@ export type ExportRecord = z.output<typeof exportRecordSchema>;
 export interface CodeGraph {
   objects: Map<string, CodeObject>;
   relations: Relation[];
+  /** Set by loadGraph: every object's keys are sorted all the way down, so patches are rendered without a copy. */
+  canonical?: boolean;
 }
 
 const KINDS = new Set<string>(objectKindSchema.options);
@@ -91,7 +93,7 @@ export function parseRecordFast(
       model === undefined
         ? { kind: kind as ObjectKind, name, properties: props as Record<string, JsonValue>, tag }
         : { kind: kind as ObjectKind, model, name, properties: props as Record<string, JsonValue>, tag };
-    return { record: "object", object: markCanonical(object) };
+    return { record: "object", object };
   }
   if (value.record === "relation") {
     const { from, to, type } = value;
