@@ -199,8 +199,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     return t;
   }
 
-  const writer = templateWriter(api);
-  const writeTemplate = writer.write;
+  const writer = templateWriter(client);
 
   const isReadyFor = (c: ComponentPlan, image: string) => (s: WorkloadStatus) => {
     const stable = (s.stableImages ?? (s.kind === "Deployment" ? s.images : [])).some(
@@ -385,8 +384,8 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
         // The primary never changed (aborted in analysis) or already serves the old version again.
       } else if (now.stableImages?.some((i) => i.container === c.container && i.image === c.image.to)) {
         // Promoted already: the old template back on the target, which Flagger promotes (gates opened).
-        if (before) await writer.put(p.namespace, c, before);
-        else await writeTemplate(p.namespace, c, oldImage, undefined);
+        if (before) await writer.put(t, before);
+        else await writer.write(t, c, oldImage, undefined);
         await client.gate(t, "confirm-promotion", "open").catch(() => undefined);
         await waitComponent(
           run,
@@ -425,12 +424,12 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
       promoted = before ? !now || templateKey(now.template) !== templateKey(before) : !servingOld(status);
     }
     if (t.kind === "Rollout" && !promoted) await client.abort(t);
-    if (before) await writer.put(p.namespace, c, before, replicas);
+    if (before) await writer.put(t, before, replicas);
     else {
       const config = c.config?.from.configMap
         ? { configMap: c.config.from.configMap, mountPath: c.config.mountPath }
         : undefined;
-      await writeTemplate(p.namespace, c, oldImage, config, replicas);
+      await writer.write(t, c, oldImage, config, replicas);
     }
     if (t.kind === "Rollout") {
       if (promoted) await client.promote(t, { full: true });
@@ -585,8 +584,9 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
               }
             }
             r.touched.add(c.name);
-            if (c.restore) await writer.put(p.namespace, c, c.restore, replicas);
-            else await writeTemplate(p.namespace, c, c.image.to, config, replicas);
+            const t = await target(r, c);
+            if (c.restore) await writer.put(t, c.restore, replicas);
+            else await writer.write(t, c, c.image.to, config, replicas);
             r.emit(
               "component-updated",
               `${c.name}: ${c.image.from ?? "(none)"} → ${c.image.to}${c.config?.changed ? `, oConfig ${c.config.to.version}` : ""}`,

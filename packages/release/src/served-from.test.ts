@@ -105,7 +105,8 @@ describe("finding 7: abort reaches the old state exactly", () => {
 
   it("finding 7: one backend's writes refused (RBAC) after the others were promoted: they come back, the release ends failed naming what is left and the command that finishes it", async () => {
     const k = await releaseSimResource({ backends: BACKENDS_USED });
-    const denied = k.sim.faults.deny({ verb: "patch", resource: "rollouts", name: "backend-3" });
+    // Promote and abort patch the status subresource; the template write (a patch of the resource) passes.
+    const denied = k.sim.faults.deny({ verb: "patch", resource: "rollouts", subresource: "status", name: "backend-3" });
     const error = await k.engine.apply(await k.engine.plan(autoPayload("x"), k.environment)).then(
       () => undefined,
       (e: unknown) => e as ReleaseError,

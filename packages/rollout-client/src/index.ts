@@ -76,6 +76,7 @@ export {
   type UndoOptions,
   type UndoResult,
 } from "./operations/undo.js";
+export type { Container, PodTemplate } from "./resources.js";
 export type { RetryOptions } from "./retry.js";
 export {
   type ContainerImage,
