@@ -44,6 +44,15 @@ export interface DemoWorldOptions {
   platform?: boolean;
 }
 
+/** The demo's code-as-data Job with a short timeout, its container running `sync` (the tests' expected arguments). */
+function codeAsDataInput(): NonNullable<EnvironmentInput["codeAsData"]> {
+  const codeAsData = structuredClone(demoInput.codeAsData) as NonNullable<EnvironmentInput["codeAsData"]> & {
+    job: { spec: { template: { spec: { containers: { name: string; args?: string[] }[] } } } };
+  };
+  for (const c of codeAsData.job.spec.template.spec.containers) if (c.name === codeAsData.container) c.args = ["sync"];
+  return { ...codeAsData, timeoutSeconds: 20 };
+}
+
 export function demoEnvironmentInput(options: DemoWorldOptions = {}): EnvironmentInput {
   const backends = options.backends ?? BACKENDS;
   const { oConfig: _frontendConfig, ...frontend } = demoInput.frontend as NonNullable<EnvironmentInput["frontend"]>;
@@ -63,7 +72,7 @@ export function demoEnvironmentInput(options: DemoWorldOptions = {}): Environmen
         },
       ]),
     ),
-    codeAsData: { ...(demoInput.codeAsData as NonNullable<EnvironmentInput["codeAsData"]>), timeoutSeconds: 20 },
+    codeAsData: codeAsDataInput(),
     ...(options.platform === false
       ? {}
       : {
