@@ -3,6 +3,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { closeSafetyCheckers } from "@rollway/deploy-rules";
 import {
   cacheNamespace,
   createReleaseEngine,
@@ -137,6 +138,8 @@ export async function startServer(
       await closed;
       await deps?.releases.stop(deadline, { cancel: options.cancelReleasesOnShutdown ?? false });
       for (const close of closers) close();
+      // The pattern checker's workers (recheck), if a check started one.
+      await closeSafetyCheckers();
       logger.info("stopped");
     })();
     return stopped;
