@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# git, gpg and kubectl for the tests (gpg signs and verifies QA approval tags in env-promotion's tests). kubectl v1.32 is usually preinstalled; Debian's kubernetes-client is the fallback.
+# git and kubectl for the tests. kubectl v1.32 is usually preinstalled; Debian's kubernetes-client is the fallback.
 set -euo pipefail
 missing=()
 command -v git >/dev/null || missing+=(git)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
-command -v gpg >/dev/null || missing+=(gpg)
-command -v gpgconf >/dev/null || missing+=(gpgconf)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

@@ -66,7 +66,7 @@ const applicationSchema = z
 
 export type ArgoCdApplication = z.infer<typeof applicationSchema>;
 
-export function applicationUrl(ref: ArgoCdApplicationRef): string {
+function applicationUrl(ref: ArgoCdApplicationRef): string {
   const base = /^https?:\/\//.test(ref.server) ? ref.server : `https://${ref.server}`;
   const path = GET_APPLICATION.replace("{name}", encodeURIComponent(ref.application));
   const query = ref.appNamespace ? `?appNamespace=${encodeURIComponent(ref.appNamespace)}` : "";

@@ -142,7 +142,6 @@ export type PromoteOptions = z.input<typeof promoteOptionsSchema>;
 export type RevertOptions = z.input<typeof revertOptionsSchema>;
 export type RecordApprovalOptions = z.input<typeof approvalOptionsSchema>;
 export type GitHubOptions = z.infer<typeof gitHub>;
-type WaitOptions = NonNullable<z.output<typeof promoteOptionsSchema>["wait"]>;
 
 export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(input);

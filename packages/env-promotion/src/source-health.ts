@@ -36,7 +36,7 @@ export interface ComponentHealth {
 }
 
 /** `name[:tag][@digest]` split into its repository, tag and digest. */
-export function splitImage(ref: string): { repository: string; tag?: string; digest?: string } {
+function splitImage(ref: string): { repository: string; tag?: string; digest?: string } {
   const at = ref.indexOf("@");
   const digest = at >= 0 ? ref.slice(at + 1) : undefined;
   const named = at >= 0 ? ref.slice(0, at) : ref;
@@ -75,7 +75,7 @@ function repositoryOf(image: OverlayImage): string {
  * The problems of a status: each component not Healthy, and each component serving another version of an image being
  * promoted (same repository, other tag or digest). Images no component runs (a platform image) are not judged here.
  */
-export function componentProblems(
+function componentProblems(
   components: readonly ComponentHealth[],
   images: readonly OverlayImage[],
 ): SourceProblem[] {

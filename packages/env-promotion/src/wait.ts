@@ -18,7 +18,7 @@ export interface WaitResult {
   argoCd?: { application: string; revision: string; sync: string; health: string };
 }
 
-export interface WaitInput {
+interface WaitInput {
   repo: GitRepo;
   remote: string;
   base: string;

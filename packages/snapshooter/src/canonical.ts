@@ -122,14 +122,6 @@ function compareRelations(a: Relation, b: Relation): number {
  * One patch file's text: canonical JSON laid out with one object and one relation per line, so a change to one
  * object is a one-line diff, and the file stays about half the size of a fully indented one.
  */
-export function renderPatchFile(file: PatchFile): string {
-  return renderPatchText(
-    file,
-    file.objects.map((object) => JSON.stringify(sortKeys(object))),
-    file.relations.map((r) => relationJson(r.from, r.to, r.type)),
-  );
-}
-
 function renderPatchText(
   file: Omit<PatchFile, "objects" | "relations">,
   objects: readonly string[],

@@ -362,4 +362,39 @@ describe("rollway promote-env checks that --from is healthy first", () => {
     expect(r.stdout + r.stderr).not.toContain(ARGOCD_TOKEN);
     expect(argo.requests[0]?.headers.authorization).toBe(`Bearer ${ARGOCD_TOKEN}`);
   }, 120_000);
+
+  it("--wait pushes, then waits until Argo CD has synced prod to the promotion and reports it Healthy", async () => {
+    // A loopback Argo CD whose prod application follows main: Progressing twice, then Healthy.
+    let reads = 0;
+    const server = createServer((req, res) => {
+      reads += 1;
+      const revision = git(root, "--git-dir", bare, "rev-parse", "main");
+      const health = reads <= 2 ? "Progressing" : "Healthy";
+      res.writeHead(req.headers.authorization === `Bearer ${ARGOCD_TOKEN}` ? 200 : 401, {
+        "content-type": "application/json",
+      });
+      res.end(
+        JSON.stringify({
+          metadata: { name: "shop-prod" },
+          status: { sync: { status: "Synced", revision }, health: { status: health } },
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const r = await runAsync([...args, "--push", "--wait", "--argocd-app", "shop-prod", "--wait-timeout", "60"], {
+      ...developer,
+      ARGOCD_SERVER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      ARGOCD_AUTH_TOKEN: ARGOCD_TOKEN,
+      ROLLWAY_WAIT_INTERVAL_MS: "50",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const pushed = git(root, "--git-dir", bare, "rev-parse", "main");
+    expect(r.stdout).toContain(
+      `merged as ${pushed.slice(0, 12)}; Argo CD application shop-prod Synced at ${pushed.slice(0, 12)} and Healthy`,
+    );
+    expect(reads).toBe(3);
+    expect(prodOnRemote()).toContain("newTag: v1.1.0");
+  }, 120_000);
 });
