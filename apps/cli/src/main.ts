@@ -300,6 +300,7 @@ ${examples(
     .description(
       "take over the releases of an environment whose engine stopped (its Lease expired) and run them here to their end",
     )
+    .argument("[environment]", "the environment's name, as NOT_RUNNING gives it (checked against --env's file)")
     .addOption(envOption())
     .option("--rollback", "put every component back to what users had instead of resuming")
     .option("--wait", "wait for a Lease still held to expire (its engine died moments ago) instead of skipping")
@@ -309,11 +310,11 @@ ${examples(
       `
 A release whose \`rollway deploy\` process was killed keeps waiting; decisions on it are refused (NOT_RUNNING, exit 1)
 until an engine takes it over. A release with a live engine is never touched.
-${examples("rollway recover --env environment.yaml", "rollway recover --env environment.yaml --rollback --wait")}`,
+${examples("rollway recover demo --env environment.yaml", "rollway recover --env environment.yaml --rollback --wait")}`,
     )
-    .action(async (opts, command: Command) => {
+    .action(async (environment: string | undefined, opts, command: Command) => {
       const { recoverCommand } = await import("./commands/recover.js");
-      await recoverCommand({ ...globalsOf(command), ...opts }, outputFor(command));
+      await recoverCommand({ ...globalsOf(command), ...opts, environment }, outputFor(command));
     });
 
   program

@@ -11,14 +11,31 @@ import { CliError, ExitCode, type Output, printDone } from "../output.js";
 import { recordSummary, runWithProgress, settle } from "../run-release.js";
 
 export interface RecoverCommandOptions extends ClusterOptions {
+  /** The environment's name as a NOT_RUNNING message gives it (`rollway recover demo`): checked against the file's. */
+  environment?: string;
   env?: string;
+  server?: string;
   rollback?: boolean;
   wait?: boolean;
   timeout?: number;
 }
 
 export async function recoverCommand(options: RecoverCommandOptions, output: Output): Promise<void> {
+  if (options.server) {
+    throw new CliError(
+      "recover is not available with --server: a rollway server takes over the releases whose engine stopped on its own (each Lease duration); run it in direct mode with --kubeconfig for a release a `rollway deploy` ran",
+      ExitCode.badInput,
+      { code: "USAGE" },
+    );
+  }
   const environment = await loadEnvironment(options.env);
+  if (options.environment !== undefined && options.environment !== environment.name) {
+    throw new CliError(
+      `environment "${options.environment}" given, but the environment file${options.env ? ` ${options.env}` : " ($ROLLWAY_ENV)"} is "${environment.name}"; pass --env with the file of environment "${options.environment}"`,
+      ExitCode.badInput,
+      { code: "USAGE" },
+    );
+  }
   const namespace = options.namespace ?? environment.namespace;
   const direct = await openDirect({ ...options, namespace });
   try {
