@@ -30,7 +30,6 @@ export const DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-rep
 export const MAX_REPLICAS_ANNOTATION = "deployment.kubernetes.io/max-replicas";
 export const POD_TEMPLATE_HASH = "pod-template-hash";
 export const REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history";
-const CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause";
 /** Upstream's getSkippedAnnotations: Deployment annotations never copied to its ReplicaSets. */
 const SKIPPED_ANNOTATIONS = new Set([
   "kubectl.kubernetes.io/last-applied-configuration",
