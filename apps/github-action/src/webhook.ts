@@ -3,6 +3,7 @@
  * send a decision for a release an earlier job started. Then the release's events (Server-Sent Events) are followed
  * as far as `wait` says, and the release is read back for the outputs.
  */
+import type { ReleaseEvent } from "@rollway/release";
 import type { Inputs, Wait } from "./inputs.js";
 import type { Log, ReleaseResult } from "./result.js";
 
@@ -172,10 +173,10 @@ async function follow(
           .map((l) => l.slice(5).trim())
           .join("\n");
         if (!data) continue;
-        const event = JSON.parse(data) as { type: string; message: string; at?: string };
+        // The engine's event (@rollway/release's ReleaseEvent): the preview address is data, never read from `message`.
+        const event = JSON.parse(data) as Pick<ReleaseEvent, "type" | "message" | "at" | "previewUrl">;
         log.info(`${event.at?.slice(11, 19) ?? ""} ${event.type}: ${event.message}`.trim());
-        const url = /https?:\/\/\S+?\/?(?=[\s,;)]|$)/.exec(event.message)?.[0];
-        if (!previewUrl && url && /preview/.test(event.type + url)) previewUrl = url;
+        if (event.previewUrl) previewUrl = event.previewUrl;
         if (ENDS.has(event.type) || stops.has(event.type)) return previewUrl;
       }
     }
