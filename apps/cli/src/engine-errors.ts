@@ -3,18 +3,19 @@
  * engine's `code` kept (so `--json` carries it) and the exit code the README documents. Read from the error's facts
  * (release, environment, component), never from its message.
  */
-import { CliError, ExitCode } from "./output.js";
+import { ERROR_EXIT_CODE } from "@rollway/release/error-codes";
+import { CliError } from "./output.js";
 
-/** The documented exit code of each engine code the CLI explains (README, "Exit codes"). */
+/**
+ * The engine codes the CLI explains, with their exit codes read from the one code → exit map (README, "Exit codes"):
+ * NOT_RUNNING (a decision nobody runs: nothing decided), NOT_STABLE (a component serves two versions: nothing
+ * changed), TIMEOUT (time ran out: rolled back), NOT_NEWEST (a rollback that would silently undo newer releases).
+ */
 export const ENGINE_EXIT = {
-  /** A decision on a release no engine runs: nothing was decided. */
-  NOT_RUNNING: ExitCode.failed,
-  /** A component serves two versions: nothing was changed. */
-  NOT_STABLE: ExitCode.failed,
-  /** Time ran out: the release was rolled back. */
-  TIMEOUT: ExitCode.timedOut,
-  /** A rollback that would silently undo newer releases: name them (--undoing) or roll back the newest. */
-  NOT_NEWEST: ExitCode.badInput,
+  NOT_RUNNING: ERROR_EXIT_CODE.NOT_RUNNING,
+  NOT_STABLE: ERROR_EXIT_CODE.NOT_STABLE,
+  TIMEOUT: ERROR_EXIT_CODE.TIMEOUT,
+  NOT_NEWEST: ERROR_EXIT_CODE.NOT_NEWEST,
 } as const;
 export type ExplainedCode = keyof typeof ENGINE_EXIT;
 

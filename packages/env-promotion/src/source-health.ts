@@ -75,10 +75,7 @@ function repositoryOf(image: OverlayImage): string {
  * The problems of a status: each component not Healthy, and each component serving another version of an image being
  * promoted (same repository, other tag or digest). Images no component runs (a platform image) are not judged here.
  */
-function componentProblems(
-  components: readonly ComponentHealth[],
-  images: readonly OverlayImage[],
-): SourceProblem[] {
+function componentProblems(components: readonly ComponentHealth[], images: readonly OverlayImage[]): SourceProblem[] {
   const problems: SourceProblem[] = [];
   const promoted = new Map(images.map((i) => [repositoryOf(i), i]));
   for (const c of components) {

@@ -201,7 +201,8 @@ export const ERROR_EXIT_CODE = {
   NOT_STABLE: EXIT_FAILED,
   NOT_RUNNING: EXIT_FAILED,
   TIMEOUT: EXIT_TIMED_OUT,
-  NOT_NEWEST: EXIT_FAILED,
+  // Nothing changed and the fix is in the arguments: name the releases it undoes (--undoing) or roll back the newest.
+  NOT_NEWEST: EXIT_BAD_INPUT,
   // the cluster
   FORBIDDEN: EXIT_FAILED,
   CONFLICT: EXIT_FAILED,

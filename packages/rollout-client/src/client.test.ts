@@ -2,6 +2,8 @@
  * The scenarios of the issue, end to end: rollout-client drives kube-sim's Argo Rollouts, Flagger and Deployment
  * controllers exactly as a user would, and the assertions are on what the cluster shows.
  */
+import { fileURLToPath } from "node:url";
+import { defaultCrdSources } from "@rollway/kube-sim";
 import { describe, expect, it } from "vitest";
 import type { DeploymentObject, KubeObject, ReplicaSetObject, RolloutObject } from "./resources.js";
 import {
@@ -16,6 +18,8 @@ import {
 } from "./test-helpers/kube-sim.js";
 import { loadtesterResource } from "./test-helpers/loadtester.js";
 import { isHealthy, isPaused, WaitTimeoutError } from "./watch.js";
+
+const MESH_CRDS = fileURLToPath(new URL("../../kube-sim/test-fixtures/mesh/mesh-crds.yaml", import.meta.url));
 
 async function blueGreen(env: KubeSimEnv, options: { autoPromotionEnabled?: boolean } = {}) {
   await env.create("Service", serviceManifest("web-active", "web"));
@@ -305,7 +309,8 @@ describe("Flagger", () => {
   });
 
   it("progressive traffic shifting: watch reports Flagger's canary weight at each step", async () => {
-    const env = await kubeSimResource();
+    // Flagger's istio router needs Istio's CRDs, as on a real cluster: without them the Canary stays Initializing.
+    const env = await kubeSimResource({ crds: [...defaultCrdSources(), MESH_CRDS] });
     await env.create("Deployment", deploymentManifest("podinfo", "podinfo:6.0.0"));
     const canary = canaryManifest("podinfo", "http://unused.test", {
       interval: "15s",

@@ -24,7 +24,7 @@ import { kubeTime } from "./rollout-reconcile.js";
 import { type ControllerContext, defineController } from "./runtime.js";
 import { controllerRef, type Obj, typeOf } from "./workload.js";
 
-export const EXPERIMENT_NAME_ANNOTATION = "experiment.argoproj.io/name";
+const EXPERIMENT_NAME_ANNOTATION = "experiment.argoproj.io/name";
 export const EXPERIMENT_TEMPLATE_NAME_ANNOTATION = "experiment.argoproj.io/template-name";
 const DEFAULT_EXPERIMENT_SCALE_DOWN_DELAY_SECONDS = 30;
 const REQUIRED_ANALYSIS_COMPLETED_MESSAGE = "Required AnalysisRuns completed";

@@ -20,8 +20,6 @@ export const OCONFIG = demoInput.backends["backend-1"]?.oConfig as {
   next: string;
   configs: Record<string, string>[];
 };
-export const V1 = OCONFIG.configs[0]?.v1 as string;
-export const V2 = OCONFIG.configs[1]?.v2 as string;
 
 /** The images running before any release (the demo's start images; the platform's is the test's own). */
 export const OLD = {
@@ -110,7 +108,6 @@ const paths = pathsIn(NS);
 export const rolloutsPath = paths.rollouts;
 export const servicesPath = paths.services;
 export const podsPath = paths.pods;
-export const replicaSetsPath = paths.replicaSets;
 export const jobsPath = paths.jobs;
 export const configMapsPath = paths.configMaps;
 
