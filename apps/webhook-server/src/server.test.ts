@@ -4,8 +4,11 @@ import { writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { ServerConfigSchema } from "./config.js";
+import { startServer } from "./server.js";
 import { startDemoCluster } from "./sim.js";
 import {
   APPROVE_TOKEN,
@@ -83,6 +86,60 @@ describe("a server restarted mid-release", () => {
     second.child.kill("SIGTERM");
     const [code] = (await once(second.child, "exit")) as [number];
     expect(code).toBe(0);
+  }, 60_000);
+});
+
+describe("a server started with recovery off (rollway dashboard)", () => {
+  it("never takes over a release whose engine died: the release stays orphaned for the next engine", async () => {
+    const cluster = await startDemoCluster({ readyDelayMs: 30 });
+    onTestFinished(() => cluster.close());
+    const config = {
+      environments: [{ project: "demo", environment: "demo", file: cluster.environmentFile }],
+      leaseDurationSeconds: 1,
+      logLevel: "warn",
+      tokens: [
+        { scope: "deploy", project: "demo", environment: "demo", tokens: [DEPLOY_TOKEN] },
+        { scope: "approve", project: "demo", environment: "demo", tokens: [APPROVE_TOKEN] },
+      ],
+    };
+    const dir = join(cluster.environmentFile, "..");
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ environments: config.environments }));
+    const first = await serverProcess({
+      ROLLWAY_CONFIG: join(dir, "config.json"),
+      ROLLWAY_KUBECONFIG: cluster.sim.kubeconfigPath,
+      ROLLWAY_LEASE_DURATION_SECONDS: "1",
+      ROLLWAY_TOKENS: JSON.stringify(config.tokens),
+    });
+    const res = await fetch(`${first.url}/v1/projects/demo/environments/demo/deploy`, {
+      method: "POST",
+      headers: deployHeaders,
+      body: payload,
+    });
+    const { releaseId } = (await res.json()) as { releaseId: string };
+    const events = `${first.url}/v1/projects/demo/environments/demo/releases/${releaseId}/events`;
+    await readEvents(events, deployHeaders, (e) => e.some((x) => x.event === "waiting-for-approval"));
+    first.child.kill("SIGKILL");
+    await once(first.child, "exit");
+
+    const viewer = await startServer(ServerConfigSchema.parse({ ...config, host: "127.0.0.1", port: 0 }), {
+      kubeconfig: { yaml: cluster.sim.kubeconfig },
+      recovery: false,
+      logDestination: new Writable({ write: (_c, _e, done) => done() }),
+    });
+    onTestFinished(() => viewer.shutdown());
+    // Five Lease durations: a replica with recovery on resumes it within one or two.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const base = `${viewer.url}/v1/projects/demo/environments/demo/releases/${releaseId}`;
+    const status = (await (await fetch(`${base}?fresh=1`, { headers: deployHeaders })).json()) as {
+      release: { state: string };
+    };
+    expect(status.release.state).toBe("waiting-for-approval");
+    const promote = await fetch(`${base}/promote`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${APPROVE_TOKEN}` },
+    });
+    const answer = (await promote.json()) as { code?: string };
+    expect(answer.code).toBe("NOT_RUNNING");
   }, 60_000);
 });
 

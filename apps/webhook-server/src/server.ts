@@ -43,6 +43,11 @@ export interface StartOptions {
   kubeconfig?: KubeconfigSource;
   /** Abort (roll back) the releases still running at shutdown instead of handing them over (tests, the demo). */
   cancelReleasesOnShutdown?: boolean;
+  /**
+   * Take over the releases whose engine stopped (default true, as every server replica does). `rollway dashboard`
+   * turns it off: a dashboard on someone's laptop must not become the engine of a release and then vanish with it.
+   */
+  recovery?: boolean;
 }
 
 /** Longest wait at start for the status caches' first lists; reads go to the cluster until they are in. */
@@ -86,7 +91,7 @@ export async function startServer(
     });
     runner.subscribe(subscribers.subscriber);
     const releases = new Releases({ runner, logger, metrics, leaseDurationSeconds: config.leaseDurationSeconds });
-    releases.startRecovery(environments.list());
+    if (options.recovery !== false) releases.startRecovery(environments.list());
     // One informer per namespace (release records and workloads, one list-then-watch per kind) for status reads.
     const caches = new Map<string, StatusCache>();
     const cache = (namespace: string) => {

@@ -41,7 +41,12 @@ export async function dashboardCommand(options: DashboardOptions, output: Output
     tokens: [{ scope: "approve", project, environment: "*", tokens: [token] }],
     environments: environments.map(({ file, env }) => ({ project, environment: env.name, file })),
   });
-  const server = await startServer(config, { kubeconfig: { file: kubeconfig }, logDestination: process.stderr });
+  // A viewer and a place to decide, never an engine: releases whose engine stopped are left to `rollway recover`.
+  const server = await startServer(config, {
+    kubeconfig: { file: kubeconfig },
+    logDestination: process.stderr,
+    recovery: false,
+  });
   const url = `${server.url}/dashboard`;
   if (output.json) output.out(`${JSON.stringify({ ok: true, url, project, token })}\n`);
   else
