@@ -98,7 +98,7 @@ describe("rollback of an older release", () => {
     expect(text.stdout).toContain(`rollback of ${first}, undoing ${second} too`);
   });
 
-  it("get <release-id> draws the release: components from → to, state, approvals, its decisions; --json", () => {
+  it("get <release-id> draws the release: components from → to, state, approvals, its event log; --json", () => {
     const r = run(["get", first]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(
@@ -111,11 +111,13 @@ describe("rollback of an older release", () => {
       /│ {3}[├└]── backend-2 +Rollout\/backend-2 +my-registry\/image-for-other-backends:1\.0 \(unchanged\)\n/,
     );
     expect(r.stdout).toContain("├── approvals\n│   └── none\n");
-    expect(r.stdout).toMatch(/└── decisions \(no event log stored: .*\)\n {4}├── \S+ \S+ {2}started by engine /);
+    // Its event log, kept by the deploy process that ran it, as a server keeps it.
+    expect(r.stdout).toMatch(/└── events\n( {4}[├└]── .*\n)* {4}[├└]── \d\d:\d\d:\d\d started +/);
     const json = run(["get", first, "--json"]);
     expect(json.code).toBe(0);
     const done = JSON.parse(json.stdout);
-    expect(done).toMatchObject({ type: "done", ok: true, release: { id: first, state: "rolled-back" }, events: null });
+    expect(done).toMatchObject({ type: "done", ok: true, release: { id: first, state: "rolled-back" } });
+    expect(done.events).toContainEqual(expect.objectContaining({ type: "started", release: first }));
     expect(done.release.components).toContainEqual({
       name: "backend-3",
       target: "Rollout/backend-3",

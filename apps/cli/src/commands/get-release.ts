@@ -1,47 +1,29 @@
 /**
  * `rollway get <release-id>`: one release as a tree: each component from → to (image and oConfig), its state, who
  * decided what and when, what an abort left over, and its event log. The record is the engine's; the event log is
- * the one a rollway server writes beside it (ConfigMap `rollway-events-<id>`), when the release ran there.
+ * the one every process running a release (the CLI, the Action, a server) writes beside it. Releases run before the
+ * log existed have none: their record's own decisions are shown instead.
  */
-import type { ReleaseEvent, ReleaseRecord } from "@rollway/release";
-import { hasHttpStatus } from "@rollway/rollout-client";
+import { type ReleaseEvent, type ReleaseRecord, readEventLog } from "@rollway/release";
 import type { Direct } from "../direct.js";
 import { finishCommand } from "../format.js";
 import { type Output, printDone } from "../output.js";
 import { type RecordSummary, recordSummary } from "../run-release.js";
-
-/** What is read besides the record, named as the plugin names its patches. */
-export const RELEASE_PATHS = {
-  /** The event log a rollway server keeps for each release it runs (apps/webhook-server's cluster-state.ts). */
-  eventLog: (ns: string, release: string) =>
-    `/api/v1/namespaces/${ns}/configmaps/${`rollway-events-${release}`.slice(0, 253)}`,
-} as const;
 
 /** Release ids as the engine makes them: `<environment>-<yyyymmdd>-<hhmmss>-<4 hex>`. */
 export const RELEASE_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?-\d{8}-\d{6}-[0-9a-f]{4}$/;
 
 export interface ReleaseTree {
   record: ReleaseRecord;
-  /** The stored event log, oldest first; absent when nothing stored one (a release run by `rollway deploy`). */
+  /** The stored event log, oldest first; null for a release run before event logs were kept. */
   events: (ReleaseEvent & { seq?: number })[] | null;
 }
 
 export async function readReleaseTree(direct: Direct, id: string, namespace: string): Promise<ReleaseTree> {
   const record = await direct.engine.get(id, namespace);
-  const events = await direct.api
-    .request<{ data?: Record<string, string> }>({
-      method: "GET",
-      path: RELEASE_PATHS.eventLog(record.namespace, id),
-      what: `ConfigMap "rollway-events-${id}"`,
-    })
-    .then(
-      (cm) => JSON.parse(cm.data?.["events.json"] ?? "[]") as ReleaseTree["events"],
-      (error: unknown) => {
-        if (hasHttpStatus(error, 404)) return null;
-        throw error;
-      },
-    );
-  return { record, events };
+  // The event log every process running a release keeps beside its record (the package's release runner).
+  const log = await readEventLog(direct.api, record.namespace, id);
+  return { record, events: log ? log.events : null };
 }
 
 /** The record's own decisions, in time order, for a release with no stored event log. */
@@ -95,7 +77,7 @@ export function renderReleaseTree(tree: ReleaseTree): string {
   branch(
     events,
     true,
-    tree.events ? "events" : "decisions (no event log stored: the release ran in a `rollway deploy` process)",
+    tree.events ? "events" : "decisions (no event log stored: the release ran before rollway kept event logs)",
   );
   return `${lines.join("\n")}\n`;
 }
