@@ -3,6 +3,7 @@ export { EXAMPLE_PAYLOAD_TEXT } from "./examples.js";
 export { type ImageReference, parseImageReference } from "./image-reference.js";
 export { deployPayloadJsonSchema } from "./json-schema.js";
 export {
+  didYouMean,
   formatPath,
   MAX_PAYLOAD_BYTES,
   MAX_PAYLOAD_DEPTH,

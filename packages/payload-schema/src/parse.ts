@@ -251,7 +251,7 @@ function toProblems(issue: z.core.$ZodIssue, value: unknown): PayloadProblem[] {
     const known = knownKeysAt(issue.path);
     return issue.keys.map((key) => ({
       path: formatPath([...issue.path, key]),
-      message: `unknown key${suggest(key, known)}`,
+      message: `unknown key${didYouMean(key, known)}`,
     }));
   }
   if (issue.code === "invalid_type" && valueAt(value, issue.path) === undefined) {
@@ -269,7 +269,11 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-function suggest(key: string, known: readonly string[]): string {
+/**
+ * `; did you mean "host"?` for a key close to an allowed one (same letters, or a few edits away), else the keys
+ * allowed here: the one "did you mean" of every rollway file format (payload, environment file).
+ */
+export function didYouMean(key: string, known: readonly string[]): string {
   if (known.length === 0) return "";
   const sameLetters = known.find((k) => k.toLowerCase() === key.toLowerCase());
   const near = sameLetters ?? closest(key, known as string[]);

@@ -5,7 +5,7 @@
  * recorded as each service's current oConfig version. `readClusterState` is the only effect; the types are data.
  */
 import { referencedConfigMap } from "@rollway/oconfig-versioning";
-import type { Phase, RolloutClient, Target, Strategy as TargetStrategy } from "@rollway/rollout-client";
+import type { Phase, PodTemplate, RolloutClient, Target, Strategy as TargetStrategy } from "@rollway/rollout-client";
 import type { Environment } from "./environment.js";
 import { isStatus, type KubeApi, paths } from "./kube-api.js";
 import { imagesOf, listReplicaSetsOnce, readServed } from "./served.js";
@@ -36,15 +36,8 @@ export interface ClusterState {
   currentOConfig: Record<string, string>;
 }
 
-export interface PodTemplate {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: {
-    containers?: { name: string; image?: string; [k: string]: unknown }[];
-    initContainers?: { name: string; image?: string; [k: string]: unknown }[];
-    volumes?: { name: string; configMap?: { name: string }; [k: string]: unknown }[];
-    [k: string]: unknown;
-  };
-}
+/** The pod template as rollout-client types it: one definition for every package. */
+export type { PodTemplate };
 
 export interface WorkloadObject {
   metadata: { name: string; resourceVersion?: string };

@@ -308,7 +308,7 @@ hooks:
       base.replace("    container: api\n", "    container: api\n    replicas: 3\n"),
       "INVALID_ENVIRONMENT",
       "backends.api",
-      'unknown key "replicas"; the keys here are workload, container, strategy, oConfig, oConfigMountPath',
+      'unknown key "replicas"; known keys here: workload, container, strategy, oConfig, oConfigMountPath',
     ],
     [
       "a backend name that is not a DNS label",

@@ -11,7 +11,7 @@ import {
   oConfigSchema,
   validateOConfig,
 } from "@rollway/oconfig-versioning";
-import { closest, distance } from "fastest-levenshtein";
+import { didYouMean } from "@rollway/payload-schema";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Scalar, type Node as YamlNode } from "yaml";
 import { z } from "zod";
 
@@ -419,21 +419,12 @@ function objectSchemaAt(path: readonly (string | number)[], input: unknown): z.Z
   return found instanceof z.ZodObject ? found : undefined;
 }
 
-/** `; did you mean "host"?`, or the keys allowed here when nothing is close. */
-function suggestKey(key: string, known: readonly string[]): string {
-  if (known.length === 0) return "";
-  const sameLetters = known.find((k) => k.toLowerCase() === key.toLowerCase());
-  const near = sameLetters ?? closest(key, [...known]);
-  const close = sameLetters !== undefined || distance(key, near) <= Math.max(2, Math.floor(near.length / 3));
-  return close ? `; did you mean "${near}"?` : `; the keys here are ${known.join(", ")}`;
-}
-
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys.map((k) => `"${k}"`).join(", ");
     const known = Object.keys(objectSchemaAt(issue.path as (string | number)[], input)?.shape ?? {});
     const hint =
-      issue.keys.length === 1 ? suggestKey(issue.keys[0] as string, known) : `; the keys here are ${known.join(", ")}`;
+      issue.keys.length === 1 ? didYouMean(issue.keys[0] as string, known) : `; known keys here: ${known.join(", ")}`;
     return `unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}${known.length > 0 ? hint : ""}`;
   }
   if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) return "missing";
