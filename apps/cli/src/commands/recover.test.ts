@@ -81,6 +81,6 @@ describe("rollway recover", () => {
 
     const nothing = await run(["recover", "demo"]);
     expect(nothing.code, nothing.stderr).toBe(0);
-    expect(nothing.stdout).toMatch(/^Nothing to recover: every release of "demo" has ended or has a live engine/);
+    expect(nothing.stdout).toMatch(/^Nothing to recover: every release of "demo" has ended or has a live engine/m);
   }, 180_000);
 });
