@@ -8,6 +8,7 @@ import {
   type ReleaseEngine,
 } from "@rollway/release";
 import { connect, type RolloutClient } from "@rollway/rollout-client";
+import { CliError, ExitCode } from "./output.js";
 
 export interface ClusterOptions {
   kubeconfig?: string;
@@ -22,6 +23,22 @@ export interface Direct {
   close(): void;
 }
 
+/**
+ * `ROLLWAY_LEASE_DURATION_SECONDS` (the server's variable too): how long the environment's Lease outlives an engine
+ * that stopped renewing it, i.e. how soon `rollway recover` or the next deploy may take its release over. Default 30.
+ */
+function leaseDurationFromEnv(value = process.env.ROLLWAY_LEASE_DURATION_SECONDS): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new CliError(
+      `ROLLWAY_LEASE_DURATION_SECONDS must be a whole number of seconds, at least 1; it is "${value}"`,
+      ExitCode.badInput,
+      { code: "USAGE" },
+    );
+  return seconds;
+}
+
 export async function openDirect(options: ClusterOptions, kubeconfigYaml?: string): Promise<Direct> {
   const source = kubeconfigYaml
     ? { kubeconfig: { yaml: kubeconfigYaml } }
@@ -33,6 +50,7 @@ export async function openDirect(options: ClusterOptions, kubeconfigYaml?: strin
     ...(options.context ? { context: options.context } : {}),
     ...(options.namespace ? { namespace: options.namespace } : {}),
   };
+  const leaseDurationSeconds = leaseDurationFromEnv();
   const client = await connect(scope);
   // One process, one connection: the engine's own requests share the client's (its sockets, retries, errors).
   const api = await openKubeApi({ connection: client.connection });
@@ -40,7 +58,10 @@ export async function openDirect(options: ClusterOptions, kubeconfigYaml?: strin
     client,
     api,
     // The package's lifecycle: the same event log and delivery claims in the cluster as a release run by the server.
-    engine: createReleaseRunner({ engine: createReleaseEngine({ client, api }), api }),
+    engine: createReleaseRunner({
+      engine: createReleaseEngine({ client, api, ...(leaseDurationSeconds ? { leaseDurationSeconds } : {}) }),
+      api,
+    }),
     close() {
       client.close();
       api.close();

@@ -1,8 +1,8 @@
 /**
  * Issue #13, findings 1 and 3, as a user meets them: the built binary against `rollway sim` in its own process, a
  * `rollway deploy` killed with `kill -9` while it waits for approval (a CI runner that died), and what every later
- * command does about the release nobody runs any more. One killed release serves both findings: its Lease (30 s, the
- * default) has to expire for real, which is most of this file's time.
+ * command does about the release nobody runs any more. One killed release serves both findings: its Lease (10 s here by
+ * ROLLWAY_LEASE_DURATION_SECONDS, 30 by default) has to expire for real.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -62,7 +62,8 @@ describe("a deploy killed with kill -9 while it waits for approval", () => {
   it("finding 3: once its Lease expires, promote and abort of the release nobody runs exit non-zero saying so (NOT_RUNNING) and record nothing; a deploy meanwhile is refused naming it, never a DELETE Lease HTTP 400", async () => {
     const deploy = rollwayAsync(
       ["deploy", files.write("y", frontendPayload(NEVER_APPROVED, "manual", { backend2: true }))],
-      sim.env,
+      // A 10 s Lease instead of the default 30 (ROLLWAY_LEASE_DURATION_SECONDS): the same expiry, sooner.
+      { ...sim.env, ROLLWAY_LEASE_DURATION_SECONDS: "10" },
     );
     const [, id] = await waitForOutput(deploy, /run `rollway promote (\S+)`/, 60_000);
     y = id as string;

@@ -1,6 +1,6 @@
 /**
  * Issue #13, finding 3's way out, as a user meets it: a `rollway deploy` killed with `kill -9` while it waits for
- * approval leaves a release nobody runs; once its Lease expires (30 s, the engine's default: most of this file's
+ * approval leaves a release nobody runs; once its Lease expires (10 s here, by ROLLWAY_LEASE_DURATION_SECONDS; most of this file's
  * time), `rollway recover demo` (the command NOT_RUNNING names) takes it over here. The built binary against
  * `rollway sim` in its own process.
  */
@@ -28,7 +28,11 @@ const frontendImage = async () =>
 
 /** A manual deploy of the frontend killed with `kill -9` while it waits for approval, its Lease expired. */
 async function orphan(tag: string): Promise<string> {
-  const deploy = rollwayAsync(["deploy", files.write(tag, frontendPayload(tag, "manual"))], sim.env);
+  // A 10 s Lease instead of the default 30 (ROLLWAY_LEASE_DURATION_SECONDS): the same expiry, sooner.
+  const deploy = rollwayAsync(["deploy", files.write(tag, frontendPayload(tag, "manual"))], {
+    ...sim.env,
+    ROLLWAY_LEASE_DURATION_SECONDS: "10",
+  });
   const [, id] = await waitForOutput(deploy, /run `rollway promote (\S+)`/, 60_000);
   deploy.child.kill("SIGKILL");
   await deploy.done;
