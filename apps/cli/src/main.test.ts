@@ -125,6 +125,20 @@ describe("rollway config diff and rules explain --env", () => {
   });
 });
 
+describe("ROLLWAY_LEASE_DURATION_SECONDS", () => {
+  it("refuses a value that is not whole seconds, naming the variable, exit 2, before touching any cluster", () => {
+    for (const value of ["soon", "0", "2.5"]) {
+      const r = rollway(["status", "--env", demoEnvironment, "--kubeconfig", "/nonexistent"], {
+        env: { ROLLWAY_LEASE_DURATION_SECONDS: value },
+      });
+      expect(r.code, value).toBe(2);
+      expect(r.stderr).toBe(
+        `rollway: ROLLWAY_LEASE_DURATION_SECONDS must be a whole number of seconds, at least 1; it is "${value}"\n`,
+      );
+    }
+  });
+});
+
 describe("conventions", () => {
   it("has --help with examples on every command", () => {
     for (const command of [
