@@ -127,3 +127,4 @@ export {
 } from "./release-runner.js";
 export { readServed, type Served } from "./served.js";
 export { CACHED_KINDS, cacheNamespace, EXPECT_MS, type StatusCache } from "./status-cache.js";
+export { whyNotReady } from "./stuck.js";

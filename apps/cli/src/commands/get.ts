@@ -9,7 +9,6 @@ import { type ClusterOptions, openDirect } from "../direct.js";
 import { loadEnvironment } from "../environment-file.js";
 import { type Output, printDone } from "../output.js";
 import { describeStatus, fitRow } from "../progress.js";
-import { STUCK_PATHS } from "../stuck.js";
 import { isInteractive } from "../style.js";
 import { getReleaseCommand, RELEASE_ID } from "./get-release.js";
 
@@ -23,6 +22,8 @@ interface RolloutObject {
   };
 }
 const ROLLOUT_PATH = (ns: string, name: string) => `/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/${name}`;
+const REPLICA_SETS_PATH = (ns: string) => `/apis/apps/v1/namespaces/${ns}/replicasets`;
+const PODS_PATH = (ns: string) => `/api/v1/namespaces/${ns}/pods`;
 
 interface ReplicaSet {
   metadata: {
@@ -80,12 +81,12 @@ export async function readTree(api: KubeApi, status: WorkloadStatus): Promise<Wo
   const ns = status.namespace;
   const sets = await api.request<{ items: ReplicaSet[] }>({
     method: "GET",
-    path: STUCK_PATHS.replicaSets(ns),
+    path: REPLICA_SETS_PATH(ns),
     what: `ReplicaSets of ${status.kind} "${status.name}"`,
   });
   const pods = await api.request<{ items: (Pod & { metadata: { labels?: Record<string, string> } })[] }>({
     method: "GET",
-    path: STUCK_PATHS.pods(ns),
+    path: PODS_PATH(ns),
     what: `pods of ${status.kind} "${status.name}"`,
   });
   const owned = sets.items

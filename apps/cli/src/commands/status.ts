@@ -1,4 +1,5 @@
 /** `rollway status`: every component's phase, replicas and images, and the latest release; `--watch` follows them. */
+import { whyNotReady } from "@rollway/release";
 import type { WorkloadStatus } from "@rollway/rollout-client";
 import { type ClusterOptions, openDirect } from "../direct.js";
 import { loadEnvironment } from "../environment-file.js";
@@ -6,7 +7,6 @@ import { CliError, ExitCode, type Output, printDone } from "../output.js";
 import { watchComponents } from "../progress.js";
 import { componentsOf, recordSummary } from "../run-release.js";
 import { printStatus, type StatusView } from "../status-view.js";
-import { whyStuck } from "../stuck.js";
 
 /** What `status --watch --until` waits for, per component. */
 export const UNTIL = {
@@ -107,7 +107,7 @@ export async function statusCommand(options: StatusOptions, output: Output): Pro
       release: status.release ? recordSummary(status.release) : null,
       components: await Promise.all(
         status.components.map(async (c) => {
-          const stuck = await whyStuck(direct.api, c).catch(() => []);
+          const stuck = await whyNotReady(direct.client.connection, c).catch(() => []);
           const drift = driftOf(status.release, c);
           return { ...c, ...(stuck.length > 0 ? { stuck } : {}), ...(drift ? { drift } : {}) };
         }),
