@@ -18,7 +18,11 @@ export function componentsOf(environment: Environment) {
 export async function runWithProgress(
   direct: Direct,
   environment: Environment,
-  options: { timeoutSeconds?: number | undefined },
+  options: {
+    timeoutSeconds?: number | undefined;
+    /** Show the environment's rows only once the engine says something (recover: nothing to take over, no rows). */
+    rowsFromFirstEvent?: boolean;
+  },
   output: Output,
   start: (run: { signal: AbortSignal; onEvent: (e: ReleaseEvent) => void }) => Promise<ReleaseRecord>,
 ): Promise<ReleaseRecord> {
@@ -35,8 +39,10 @@ export async function runWithProgress(
   const interrupt = () => controller.abort(new Error("interrupted (Ctrl-C)"));
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
-  const progress = watchComponents(direct.client, environment.namespace, componentsOf(environment), output);
+  const watch = () => watchComponents(direct.client, environment.namespace, componentsOf(environment), output);
+  let progress = options.rowsFromFirstEvent ? undefined : watch();
   const onEvent = (event: ReleaseEvent) => {
+    progress ??= watch();
     if (output.json) output.out(`${JSON.stringify({ type: "event", event })}\n`);
     else progress.log(formatEvent(event));
   };
@@ -56,7 +62,7 @@ export async function runWithProgress(
     if (timer) clearTimeout(timer);
     process.off("SIGINT", interrupt);
     process.off("SIGTERM", interrupt);
-    await progress.stop();
+    await progress?.stop();
   }
 }
 

@@ -69,7 +69,7 @@ describe("rollway recover", () => {
     });
   }, 180_000);
 
-  it("--rollback puts every component of a killed release back to what users had, exit 0; then nothing is left to recover", async () => {
+  it("--rollback puts every component of a killed release back to what users had, exit 0; then nothing is left to recover, said in one line and no progress rows (--json: one done object)", async () => {
     const id = await orphan("never-approved");
     const recover = await run(["recover", "demo", "--rollback"]);
     expect(recover.code, recover.stderr).toBe(0);
@@ -85,6 +85,16 @@ describe("rollway recover", () => {
 
     const nothing = await run(["recover", "demo"]);
     expect(nothing.code, nothing.stderr).toBe(0);
-    expect(nothing.stdout).toMatch(/^Nothing to recover: every release of "demo" has ended or has a live engine/m);
+    expect(nothing.stdout).toBe(
+      'Nothing to recover: every release of "demo" has ended or has a live engine (--wait waits for a Lease still held to expire).\n',
+    );
+    const nothingJson = await run(["recover", "demo", "--json"]);
+    expect(nothingJson.code, nothingJson.stderr).toBe(0);
+    expect(
+      nothingJson.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    ).toEqual([{ type: "done", ok: true, releases: [] }]);
   }, 180_000);
 });

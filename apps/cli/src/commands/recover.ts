@@ -44,15 +44,21 @@ export async function recoverCommand(options: RecoverCommandOptions, output: Out
       direct,
       namespace,
       output,
-      runWithProgress(direct, environment, { timeoutSeconds: options.timeout }, output, async (run) => {
-        records = await direct.engine.recover(environment.name, {
-          ...run,
-          namespace,
-          policy: options.rollback ? "rollback" : "resume",
-          wait: Boolean(options.wait),
-        });
-        return records[0] as ReleaseRecord;
-      }),
+      runWithProgress(
+        direct,
+        environment,
+        { timeoutSeconds: options.timeout, rowsFromFirstEvent: true },
+        output,
+        async (run) => {
+          records = await direct.engine.recover(environment.name, {
+            ...run,
+            namespace,
+            policy: options.rollback ? "rollback" : "resume",
+            wait: Boolean(options.wait),
+          });
+          return records[0] as ReleaseRecord;
+        },
+      ),
     );
     // A recovery asked to roll back ends `aborted`: that is its success.
     const wanted = options.rollback ? ["aborted", "promoted"] : ["promoted"];
