@@ -61,9 +61,8 @@ export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
   const e = error as CodedError;
   // One map code → exit code for every rollway error (@rollway/release/error-codes, no other module loaded).
-  if (e?.code !== undefined) return exitCodeOfCode(e.code);
-  // The server's ConfigError carries no code yet: a bad setting, fixed by the user.
-  return e?.name === "ConfigError" ? ExitCode.badInput : ExitCode.failed;
+  // The server's ConfigError included (CONFIG_INVALID: a bad setting, fixed by the user).
+  return e?.code !== undefined ? exitCodeOfCode(e.code) : ExitCode.failed;
 }
 
 /** Turns any error into the exit code and the text a person (or, with --json, a script) reads. */

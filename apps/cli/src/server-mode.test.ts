@@ -148,4 +148,15 @@ describe("rollway serve --sim", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--port http is not a port");
   });
+
+  it("without --sim, refuses a server setting it cannot start with by its code, CONFIG_INVALID, exit code 2, naming the variable", async () => {
+    const r = await rollwayAsync(["serve", "--port", "0", "--host", "127.0.0.1", "--json"], {
+      ROLLWAY_TOKENS: "[{not json secret-token-value-0123456789",
+    }).done;
+    expect(r.code, r.stderr).toBe(2);
+    const done = JSON.parse(r.stdout.trim().split("\n").at(-1) as string);
+    expect(done).toMatchObject({ type: "done", ok: false, exitCode: 2, error: { code: "CONFIG_INVALID" } });
+    expect(done.error.message).toContain("ROLLWAY_TOKENS: expected a JSON array");
+    expect(r.stdout + r.stderr).not.toContain("secret-token-value");
+  });
 });

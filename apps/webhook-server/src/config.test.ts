@@ -25,7 +25,7 @@ describe("loadConfig", () => {
         .publicUpgradeOrigins,
     ).toEqual(["https://app.example.com", "https://admin.example.com"]);
     expect(() => loadConfig({ ROLLWAY_PUBLIC_UPGRADE_ORIGINS: "app.example.com" })).toThrow(
-      /publicUpgradeOrigins\.0: .*expected \* or an origin such as https:\/\/app\.example\.com/,
+      /ROLLWAY_PUBLIC_UPGRADE_ORIGINS \(publicUpgradeOrigins\.0\): .*expected \* or an origin such as https:\/\/app\.example\.com/,
     );
   });
 
@@ -61,16 +61,19 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ROLLWAY_TOKENS: "[{secret-token-value" })).toThrowError(
       "ROLLWAY_TOKENS: expected a JSON array (its content is not shown because it holds secrets)",
     );
+    expect(() => loadConfig({ ROLLWAY_TOKENS: "[{secret-token-value" })).toThrow(
+      expect.objectContaining({ code: "CONFIG_INVALID" }),
+    );
   });
 
-  it("names every invalid field", () => {
+  it("names every invalid field, and the variable that set it (code CONFIG_INVALID)", () => {
     expect(() =>
       loadConfig({
         ROLLWAY_PORT: "70000",
         ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "Shop", environment: "prod", tokens: ["short"] }]),
       }),
     ).toThrowError(
-      /port: .*\n {2}tokens\.0\.project: a lowercase DNS label or \*\n {2}tokens\.0\.tokens\.0: tokens must be at least 16 characters/,
+      /ROLLWAY_PORT \(port\): .*\n {2}tokens\.0\.project: a lowercase DNS label or \*\n {2}tokens\.0\.tokens\.0: tokens must be at least 16 characters/,
     );
   });
 });

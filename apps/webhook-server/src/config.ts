@@ -87,8 +87,14 @@ export const ENV_VARS = {
   ROLLWAY_LEASE_DURATION_SECONDS: "leaseDurationSeconds",
 } as const;
 
+/**
+ * A setting the server cannot start with (or an environment or notifications file it cannot read). Its `code`,
+ * `CONFIG_INVALID`, maps to exit code 2 (fix the setting and start again) and HTTP 500 in
+ * `@rollway/release/error-codes`, like every rollway error's.
+ */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
+  readonly code = "CONFIG_INVALID";
 }
 
 /** Reads the configuration. Errors name the variable or file and the field; they never echo a token. */
@@ -107,9 +113,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     const parsed: unknown = parseYaml(text);
     if (parsed !== null && typeof parsed === "object") Object.assign(raw, parsed);
   }
+  /** Config key → the variable that set it, so that a problem names what the user wrote. */
+  const setBy = new Map<string, string>();
   for (const [variable, key] of Object.entries(ENV_VARS)) {
-    if (env[variable] !== undefined && env[variable] !== "") raw[key] = env[variable];
+    if (env[variable] !== undefined && env[variable] !== "") {
+      raw[key] = env[variable];
+      setBy.set(key, variable);
+    }
   }
+  if (env.ROLLWAY_PUBLIC_UPGRADE_ORIGINS) setBy.set("publicUpgradeOrigins", "ROLLWAY_PUBLIC_UPGRADE_ORIGINS");
   const tokens = [
     ...((raw.tokens as unknown[]) ?? []),
     ...jsonList(env, "ROLLWAY_TOKENS"),
@@ -137,7 +149,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...(origins === undefined ? {} : { publicUpgradeOrigins: origins }),
   });
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`);
+    const problems = result.error.issues.map((i) => {
+      const path = i.path.join(".") || "(config)";
+      const variable = setBy.get(String(i.path[0]));
+      return `${variable ? `${variable} (${path})` : path}: ${i.message}`;
+    });
     throw new ConfigError(`invalid server configuration:\n  ${problems.join("\n  ")}`);
   }
   return result.data;

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-/** The container's entrypoint (and `rollway serve`): configuration from the environment, graceful SIGTERM. */
-import { ConfigError, loadConfig } from "./config.js";
+/**
+ * The container's entrypoint (and `rollway serve`): configuration from the environment, graceful SIGTERM. A start-up
+ * failure says its code (`CONFIG_INVALID` for a bad setting) and exits with the code's exit status.
+ */
+import { exitCodeOfCode } from "@rollway/release/error-codes";
+import { loadConfig } from "./config.js";
 import { startServer } from "./server.js";
 
 try {
@@ -11,6 +15,8 @@ try {
     });
   }
 } catch (error) {
-  process.stderr.write(`rollway-webhook-server: ${error instanceof ConfigError ? error.message : String(error)}\n`);
-  process.exit(2);
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`rollway-webhook-server: ${typeof code === "string" ? `${code}: ` : ""}${message}\n`);
+  process.exit(typeof code === "string" ? exitCodeOfCode(code) : 1);
 }

@@ -104,6 +104,8 @@ describe("the code maps", () => {
         ]),
       ),
     ).toEqual({ INVALID_PLAN: 400, NOT_FOUND: 404, LOCKED: 409, TIMEOUT: 504, FORBIDDEN: 502, TOO_LARGE: 413 });
+    // The webhook server's ConfigError: a setting to fix before starting again (2); over HTTP the server's own fault.
+    expect([exitCodeOfCode("CONFIG_INVALID"), httpStatusOfCode("CONFIG_INVALID")]).toEqual([2, 500]);
     // A code nobody declared (a Node system error's ENOENT, nothing at all) is a failure, not the caller's fault.
     expect([exitCodeOfCode("ENOENT"), exitCodeOfCode(undefined), httpStatusOfCode("ENOENT")]).toEqual([1, 1, 500]);
     // Only own keys count: `toString` is not a code.

@@ -2,7 +2,7 @@
  * The one map from an error's `code` to the HTTP status the server answers, and the one map to the exit code the
  * CLI (and the Action) ends with, for every rollway error class with a code: ReleaseError, RolloutClientError,
  * PayloadError, DeployRulesError, EnvironmentError, OConfigError, and the codes of the image builder, snapshooter,
- * environment promotion, notifications, kube-sim and the CLI itself. Codes that several classes share mean the
+ * environment promotion, notifications, kube-sim, the webhook server and the CLI itself. Codes that several classes share mean the
  * same thing in each (NOT_FOUND, TIMEOUT, LOCKED, ABORTED, INVALID_OPTIONS…), so the code alone decides.
  *
  * This module has no runtime imports: `@rollway/release/error-codes` loads nothing else, so the CLI can print an
@@ -32,7 +32,7 @@ export type EngineErrorCode =
 
 /**
  * Codes of the other packages and apps (image-builder, snapshooter, env-promotion, notifications, kube-sim, the
- * CLI's USAGE), listed here as strings so that this module stays free of their dependencies.
+ * webhook server's CONFIG_INVALID, the CLI's USAGE), listed here as strings so that this module stays free of their dependencies.
  */
 export type OtherErrorCode =
   // image-builder
@@ -83,6 +83,8 @@ export type OtherErrorCode =
   | "CRD_LOAD_FAILED"
   | "START_FAILED"
   | "CLOSED"
+  // the webhook server: a setting it cannot start with (ConfigError)
+  | "CONFIG_INVALID"
   // the CLI's own
   | "USAGE";
 
@@ -184,6 +186,8 @@ export const ERROR_HTTP_STATUS = {
   CRD_LOAD_FAILED: 500,
   START_FAILED: 500,
   CLOSED: 500,
+  // the webhook server: its own settings are wrong, not the caller's request
+  CONFIG_INVALID: 500,
   // the CLI
   USAGE: 400,
 } as const satisfies Record<KnownErrorCode, number>;
@@ -285,6 +289,8 @@ export const ERROR_EXIT_CODE = {
   CRD_LOAD_FAILED: EXIT_FAILED,
   START_FAILED: EXIT_FAILED,
   CLOSED: EXIT_FAILED,
+  // the webhook server: fix the setting and start again
+  CONFIG_INVALID: EXIT_BAD_INPUT,
   // the CLI
   USAGE: EXIT_BAD_INPUT,
 } as const satisfies Record<KnownErrorCode, ErrorExitCode>;
