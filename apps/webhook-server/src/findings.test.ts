@@ -4,11 +4,17 @@
  * test starts from what the previous one left (and says what it expects to find). The environment gives backend-2 an
  * oConfig holding secrets, as finding 9 needs; the Lease lasts 2 s, so recovery ticks every 2 s (finding 4).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_ENVIRONMENT_YAML, type SimServer, startSimServer } from "./sim.js";
+import { parseDeployPayload } from "@rollway/payload-schema";
+import { createReleaseEngine, openKubeApi, parseEnvironmentYaml, type ReleaseEvent } from "@rollway/release";
+import { connect } from "@rollway/rollout-client";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { ServerConfigSchema } from "./config.js";
+import { startServer } from "./server.js";
+import { DEMO_ENVIRONMENT_YAML, type SimServer, startDemoCluster, startSimServer } from "./sim.js";
 import { APPROVE_TOKEN, DEPLOY_TOKEN, readEvents, type SseEvent } from "./test-server.js";
 
 const LEASE_SECONDS = 2;
@@ -146,6 +152,20 @@ describe("issue #13 findings, over HTTP", () => {
     expect(await release(b)).toMatchObject({ state: "aborted" });
     expect(await release(c)).toMatchObject({ state: "aborted" });
     expect(await serving()).toEqual(allOn("1.0"));
+  }, 120_000);
+
+  it("finding 3: a promote answers 200 only once the engine running the release acknowledged it, and the answer shows the acknowledgement", async () => {
+    const a = await deploy("a3");
+    await eventsUntil(a, "waiting-for-approval");
+    const res = await decide(a, "promote");
+    const body = (await res.json()) as { release: Summary & { approvals: { ackedBy?: string; ackedAt?: string }[] } };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.release.approvals).toEqual([
+      expect.objectContaining({ gate: "promotion", ackedBy: expect.any(String), ackedAt: expect.any(String) }),
+    ]);
+    const types = (await eventsUntil(a)).map((e) => e.event);
+    expect(types.filter((t) => t === "upgrade-done")).toHaveLength(1);
+    expect(await release(a)).toMatchObject({ state: "promoted" });
   }, 120_000);
 
   it("finding 4: a release waiting across several recovery ticks gets no twin engine; it promotes once and stays promoted", async () => {
@@ -292,5 +312,96 @@ describe("issue #13 findings, over HTTP", () => {
     expect(history.status).toBe(200);
     expect(((await history.json()) as { releases: { id: string }[] }).releases[0]?.id).toBe(h);
     expect(spent({ verb: "list", resource: "configmaps" })).toBe(true);
+  }, 120_000);
+});
+
+describe("issue #13 finding 3 over HTTP: a decision on a release whose engine just died", () => {
+  it("finding 3: promote and abort POSTed right after the engine running the release died (its Lease still live) answer 409 NOT_RUNNING naming rollway recover once the Lease runs out, and leave nothing on the record", async () => {
+    // A server that only decides (no recovery: as `rollway dashboard` runs it), and the release run by another
+    // process's engine (a CLI's) whose every connection goes through a proxy that the test cuts: kill -9 as the
+    // cluster sees it, its Lease (8 s) never let go.
+    const cluster = await startDemoCluster({ readyDelayMs: 30 });
+    onTestFinished(() => cluster.close());
+    const config = ServerConfigSchema.parse({
+      host: "127.0.0.1",
+      port: 0,
+      rateLimitPerMinute: 100_000,
+      tokens: [
+        { scope: "deploy", project: "demo", environment: "demo", tokens: [DEPLOY_TOKEN] },
+        { scope: "approve", project: "demo", environment: "demo", tokens: [APPROVE_TOKEN] },
+      ],
+      environments: [{ project: "demo", environment: "demo", file: cluster.environmentFile }],
+    });
+    const decider = await startServer(config, {
+      kubeconfig: { yaml: cluster.sim.kubeconfig },
+      recovery: false,
+      logDestination: { write: () => true } as never,
+    });
+    onTestFinished(() => decider.shutdown());
+    const base = `${decider.url}/v1/projects/demo/environments/demo`;
+
+    const target = new URL(cluster.sim.url);
+    const sockets = new Set<Socket>();
+    const proxy = createServer((inbound) => {
+      const outbound = tcpConnect(Number(target.port), target.hostname);
+      sockets.add(inbound).add(outbound);
+      inbound.pipe(outbound).pipe(inbound);
+      const cut = () => {
+        inbound.destroy();
+        outbound.destroy();
+      };
+      inbound.on("error", cut).on("close", cut);
+      outbound.on("error", cut).on("close", cut);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const kill = async () => {
+      const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    };
+    onTestFinished(kill);
+    const kubeconfig = {
+      yaml: cluster.sim.kubeconfig.replace(
+        cluster.sim.url,
+        `${target.protocol}//127.0.0.1:${(proxy.address() as { port: number }).port}`,
+      ),
+    };
+    const client = await connect({ kubeconfig });
+    const api = await openKubeApi({ kubeconfig });
+    onTestFinished(() => {
+      client.close();
+      api.close();
+    });
+    const engine = createReleaseEngine({ client, api, leaseDurationSeconds: 8, identity: "cli-engine-that-dies" });
+    const plan = await engine.plan(
+      parseDeployPayload(payloadFor("k3")),
+      parseEnvironmentYaml(readFileSync(cluster.environmentFile, "utf8")),
+    );
+    const waiting = new Promise<ReleaseEvent>((resolve) => {
+      void engine
+        .apply(plan, { onEvent: (e) => (e.type === "waiting-for-approval" ? resolve(e) : undefined) })
+        .catch(() => undefined);
+    });
+    const { release: id } = await waiting;
+    await kill();
+
+    const post = (decision: string) =>
+      fetch(`${base}/releases/${id}/${decision}`, {
+        method: "POST",
+        headers: approveHeaders,
+        body: JSON.stringify({ by: "alice" }),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as { code?: string; message: string } }));
+    const [promote, abort] = await Promise.all([post("promote"), post("abort")]);
+    for (const answer of [promote, abort]) {
+      expect(answer.status, JSON.stringify(answer.body)).toBe(409);
+      expect(answer.body.code).toBe("NOT_RUNNING");
+      expect(answer.body.message).toContain("rollway recover demo");
+      expect(answer.body.message).toContain("nothing was decided");
+    }
+    const after = (await (await fetch(`${base}/releases/${id}?fresh=1`, { headers: deployHeaders })).json()) as {
+      release: Summary & { abortRequested?: unknown };
+    };
+    expect(after.release).toMatchObject({ state: "waiting-for-approval", approvals: [] });
+    expect(after.release.abortRequested).toBeUndefined();
   }, 120_000);
 });

@@ -30,7 +30,17 @@ const ReleaseSummary = z.object({
   finishedAt: z.string().optional(),
   reason: z.string().optional(),
   rollbackOf: z.string().optional(),
-  approvals: z.array(z.object({ gate: z.string(), by: z.string(), at: z.string() })).optional(),
+  approvals: z
+    .array(
+      z.object({
+        gate: z.string(),
+        by: z.string(),
+        at: z.string(),
+        ackedBy: z.string().optional().describe("the engine that acknowledged the approval (it acts on it)"),
+        ackedAt: z.string().optional(),
+      }),
+    )
+    .optional(),
   components: z.array(z.object({ name: z.string(), from: z.string().optional(), to: z.string() })).optional(),
 });
 const EnvironmentStatus = z.object({

@@ -1,20 +1,37 @@
 /**
- * Approvals and decisions. A running release waits for its approval (`waitForApproval`: the record watched until
- * the gate is approved, within the environment's approval timeout); any process decides by writing the record
- * (`decide`), and only when an engine holds the environment's Lease for that release: a decision nobody would act
- * on is NOT_RUNNING, never success for nothing.
+ * Approvals and decisions. A running release waits for its approval (`waitForApproval`: the run's one watch on its
+ * record, decisions.ts, until the gate is approved and acknowledged, within the environment's approval timeout);
+ * any process decides by writing the record (`decide`), and only when an engine holds the environment's Lease for
+ * that release, and then waits until that engine acknowledged the decision: a decision nobody acts on is
+ * NOT_RUNNING (taken back off the record), never success for nothing.
  */
 import { timeoutSignal } from "./clock.js";
+import {
+  acknowledged,
+  acknowledgeNow,
+  awaitAcknowledgement,
+  type Decision,
+  type DecisionWatch,
+  notRunning,
+  readLease,
+  runsRelease,
+} from "./decisions.js";
 import { type DecisionOptions, type EngineContext, type Running, updateRun } from "./engine-context.js";
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate } from "./events.js";
-import { leaseHolder } from "./lock.js";
-import { getRecord, type ReleaseRecord, TERMINAL_STATES, waitForRecord } from "./records.js";
+import { getRecord, type ReleaseRecord, TERMINAL_STATES } from "./records.js";
 
-/** Waits until `gate` is approved on the release's record (at once if it already is). */
-export async function waitForApproval(ctx: EngineContext, run: Running, gate: ApprovalGate): Promise<void> {
-  const existing = run.record.approvals.find((a) => a.gate === gate);
-  if (existing) return;
+/** Waits until `gate` is approved and acknowledged by this engine (at once if it already is). */
+export async function waitForApproval(
+  ctx: EngineContext,
+  run: Running,
+  gate: ApprovalGate,
+  decisions: DecisionWatch,
+): Promise<void> {
+  // An approval already on the record that the run's watch has not acknowledged yet is acknowledged here.
+  if (run.record.approvals.some((a) => a.gate === gate && !a.ackedAt))
+    run.record = await acknowledgeNow(ctx, run.record);
+  if (decisions.approval(gate) || run.record.approvals.some((a) => a.gate === gate && a.ackedAt)) return;
   const previewUrl = `https://${run.record.plan.previewHost}/`;
   run.emit(
     "waiting-for-approval",
@@ -29,14 +46,7 @@ export async function waitForApproval(ctx: EngineContext, run: Running, gate: Ap
     () => new ReleaseError("FAILED", `nobody approved ${gate} within ${seconds} s`, { release: run.record.id }),
   );
   try {
-    const record = await waitForRecord(
-      ctx.api,
-      run.record.namespace,
-      run.record.id,
-      (r) => r.approvals.some((a) => a.gate === gate),
-      timeout.signal,
-    );
-    run.record = record;
+    const record = await decisions.approved(gate, timeout.signal);
     const approval = record.approvals.find((a) => a.gate === gate);
     run.emit("approved", `${gate} approved by ${approval?.by}`, { gate });
   } catch (error) {
@@ -47,37 +57,45 @@ export async function waitForApproval(ctx: EngineContext, run: Running, gate: Ap
   }
 }
 
-/** Writes a decision on a release that is not finished and that an engine runs now. */
+const alreadyEnded = (record: ReleaseRecord) =>
+  new ReleaseError("INVALID_STATE", `release "${record.id}" is already ${record.state}`, { release: record.id });
+
+/**
+ * Writes a decision on a release that is not finished and that an engine runs now, then waits until that engine
+ * acknowledged it (decisions.ts). A decision already acknowledged returns at once.
+ */
 export async function decide(
   ctx: EngineContext,
   release: string,
   o: DecisionOptions,
+  decision: Decision,
   change: (r: ReleaseRecord) => ReleaseRecord,
 ): Promise<ReleaseRecord> {
   const record = await getRecord(ctx.api, o.namespace ?? ctx.client.namespace, release);
-  if (TERMINAL_STATES.includes(record.state))
-    throw new ReleaseError("INVALID_STATE", `release "${release}" is already ${record.state}`, { release });
+  if (TERMINAL_STATES.includes(record.state)) throw alreadyEnded(record);
   // A decision only counts if an engine is there to act on it: never success for nothing.
-  const holder = await leaseHolder(ctx.api, record.namespace, record.environment, ctx.clock.now());
-  if (holder?.release !== release)
-    throw new ReleaseError(
-      "NOT_RUNNING",
-      `release "${release}" is ${record.state} but no engine runs it (engine ${record.engine} stopped renewing the Lease of environment "${record.environment}"); nothing was decided: run \`rollway recover ${record.environment}\` to take it over (it resumes the release, or with --rollback puts every component back), then decide again`,
-      { release, environment: record.environment },
-    );
-  return updateRun(ctx, record, change);
+  const lease = await readLease(ctx, record.namespace, record.environment);
+  if (!runsRelease(lease, release, ctx.clock.now())) throw notRunning(record);
+  const written = await updateRun(ctx, record, (r) => {
+    if (TERMINAL_STATES.includes(r.state)) throw alreadyEnded(r);
+    return change(r);
+  });
+  if (acknowledged(written, decision)) return written;
+  return awaitAcknowledgement(ctx, written, decision, lease, o);
 }
 
-/** Records an approval of `gate` (once: a second approval changes nothing). */
+/** Records an approval of `gate` (once: a second approval changes nothing) and waits for the engine to take it. */
 export const approve = (ctx: EngineContext, release: string, o: DecisionOptions & { gate?: ApprovalGate }) => {
   const gate = o.gate ?? "promotion";
-  return decide(ctx, release, o, (r) =>
+  return decide(ctx, release, o, { kind: "approval", gate }, (r) =>
     r.approvals.some((a) => a.gate === gate)
       ? r
       : { ...r, approvals: [...r.approvals, { gate, by: o.by, at: ctx.iso() }] },
   );
 };
 
-/** Asks the engine running the release to abort it (the first request is kept). */
+/** Asks the engine running the release to abort it (the first request is kept) and waits for it to take it. */
 export const requestAbort = (ctx: EngineContext, release: string, o: DecisionOptions) =>
-  decide(ctx, release, o, (r) => ({ ...r, abortRequested: r.abortRequested ?? { by: o.by, at: ctx.iso() } }));
+  decide(ctx, release, o, { kind: "abort" }, (r) =>
+    r.abortRequested ? r : { ...r, abortRequested: { by: o.by, at: ctx.iso() } },
+  );

@@ -30,6 +30,8 @@ export interface DecisionOptions {
   by: string;
   /** Default: the client's namespace. */
   namespace?: string;
+  /** Called once when the engine running the release has not acknowledged the decision within a second. */
+  onWaiting?: (waiting: { release: string; holder: string }) => void;
 }
 
 export interface RecoverOptions {

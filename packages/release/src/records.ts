@@ -31,8 +31,23 @@ export type ReleaseState =
 
 export const TERMINAL_STATES: readonly ReleaseState[] = ["promoted", "aborted", "failed", "rolled-back"];
 
-export interface Approval {
+/**
+ * The engine's acknowledgement of a decision (the decision handshake, decisions.ts): the engine running the release
+ * saw it and acts on it. A record written before the handshake has none; such a decision counts as unacknowledged.
+ */
+export interface Acknowledged {
+  /** The engine (Lease holder identity) that saw the decision. */
+  ackedBy?: string;
+  ackedAt?: string;
+}
+
+export interface Approval extends Acknowledged {
   gate: ApprovalGate;
+  by: string;
+  at: string;
+}
+
+export interface AbortRequest extends Acknowledged {
   by: string;
   at: string;
 }
@@ -46,7 +61,7 @@ export interface ReleaseRecord {
   plan: ReleasePlan;
   approvals: Approval[];
   /** Someone asked for the release to be aborted (any process); the engine running it acts on it. */
-  abortRequested?: { by: string; at: string };
+  abortRequested?: AbortRequest;
   /** Which engine runs it (the Lease holder). */
   engine: string;
   startedAt: string;
@@ -153,7 +168,8 @@ export async function listRecords(api: KubeApi, namespace: string, environment: 
 
 /**
  * Read-modify-write with the resourceVersion, so two processes (an approval and the engine) never overwrite each
- * other: a 409 reads again and re-applies the change.
+ * other: a 409 reads again and re-applies the change. A change that returns the record it was given (the same
+ * object) writes nothing: it resolves with the record as read.
  */
 export async function updateRecord(
   api: KubeApi,
@@ -168,7 +184,10 @@ export async function updateRecord(
       path: paths.configMap(namespace, recordName(id)),
       what: `ConfigMap "${recordName(id)}"`,
     });
-    const next = { ...change(fromConfigMap(cm)), updatedAt: now() };
+    const current = fromConfigMap(cm);
+    const changed = change(current);
+    if (changed === current) return current;
+    const next = { ...changed, updatedAt: now() };
     try {
       await api.request({
         method: "PUT",
@@ -184,17 +203,16 @@ export async function updateRecord(
 }
 
 /**
- * Resolves when `accept(record)` is true, following the record's ConfigMap with rollout-client's one
+ * The record as it is now, then every change of it, following its ConfigMap with rollout-client's one
  * list-then-watch (no polling): a watch that ends resumes, a 410 (expired history, at the start of a watch or as an
- * `ERROR` event) lists again, so a decision written meanwhile is seen at once.
+ * `ERROR` event) lists again, so a change written meanwhile is seen at once. Until the signal aborts.
  */
-export async function waitForRecord(
+export async function* followRecord(
   api: KubeApi,
   namespace: string,
   id: string,
-  accept: (record: ReleaseRecord) => boolean,
   signal: AbortSignal,
-): Promise<ReleaseRecord> {
+): AsyncGenerator<ReleaseRecord> {
   const name = recordName(id);
   for await (const event of api.connection.objects.listWatch<ConfigMapObject & AnyObject>(
     { ...CONFIG_MAP, namespace, name },
@@ -203,7 +221,7 @@ export async function waitForRecord(
     if (event.type === "LISTED") {
       const [cm] = event.objects;
       // No such record: the direct read says so with the cluster's own error (404, NOT_FOUND).
-      const current = fromConfigMap(
+      yield fromConfigMap(
         cm ??
           (await api.request<ConfigMapObject>({
             method: "GET",
@@ -212,14 +230,22 @@ export async function waitForRecord(
             signal,
           })),
       );
-      if (accept(current)) return current;
-    } else if (event.type === "ADDED" || event.type === "MODIFIED") {
-      const record = fromConfigMap(event.object);
-      if (accept(record)) return record;
-    }
+    } else if (event.type === "ADDED" || event.type === "MODIFIED") yield fromConfigMap(event.object);
   }
   signal.throwIfAborted();
   throw new ReleaseError("CLUSTER", `the watch on ConfigMap "${name}" in namespace "${namespace}" ended`);
+}
+
+/** Resolves when `accept(record)` is true, following the record (`followRecord`). */
+export async function waitForRecord(
+  api: KubeApi,
+  namespace: string,
+  id: string,
+  accept: (record: ReleaseRecord) => boolean,
+  signal: AbortSignal,
+): Promise<ReleaseRecord> {
+  for await (const record of followRecord(api, namespace, id, signal)) if (accept(record)) return record;
+  throw new ReleaseError("CLUSTER", `the watch on ConfigMap "${recordName(id)}" in namespace "${namespace}" ended`);
 }
 
 /** `current`: the newest promoted release when the watch starts (none yet: undefined); `promoted`: one promoted since. */

@@ -9,6 +9,7 @@ import { setMaxListeners } from "node:events";
 import type { Target } from "@rollway/rollout-client";
 import { waitForApproval } from "./approvals.js";
 import { updateComponent } from "./component-update.js";
+import { acknowledgeNow, type DecisionWatch, followDecisions } from "./decisions.js";
 import { type ApplyOptions, type EngineContext, type Running, step, updateRun } from "./engine-context.js";
 import { ReleaseError } from "./errors.js";
 import { collectReleaseConfigMaps } from "./gc.js";
@@ -16,7 +17,7 @@ import { transition } from "./lifecycle.js";
 import type { HeldLease } from "./lock.js";
 import { changedComponents } from "./plan.js";
 import { promoteAll } from "./promotion.js";
-import { getRecord, type ReleaseRecord, waitForRecord } from "./records.js";
+import { getRecord, type ReleaseRecord } from "./records.js";
 import { endAfterFailure } from "./run-end.js";
 import { watchStuckPods } from "./stuck.js";
 import { isReadyFor, runJob, waitComponent } from "./waits.js";
@@ -71,19 +72,12 @@ export async function runRelease(
       emit("component-stuck", message, { component, reason });
     },
   };
-  // Any process can ask for an abort by writing the record: watch for it for the whole run.
+  // Any process can decide (approve a gate, ask for an abort) by writing the record: one watch for the whole run
+  // acknowledges every decision as soon as it is seen (decisions.ts), and the run acts on acknowledged ones only.
   const watchAbort = new AbortController();
-  void waitForRecord(
-    ctx.api,
-    p.namespace,
-    record.id,
-    (x) => x.abortRequested !== undefined,
-    AbortSignal.any([watchAbort.signal, controller.signal]),
-  )
-    .then((x) =>
-      controller.abort(new ReleaseError("ABORTED", `aborted by ${x.abortRequested?.by}`, { release: record.id })),
-    )
-    .catch(() => undefined);
+  const decisions = followDecisions(ctx, record, AbortSignal.any([watchAbort.signal, controller.signal]), (x) =>
+    controller.abort(new ReleaseError("ABORTED", `aborted by ${x.by}`, { release: record.id })),
+  );
   const changed = changedComponents(p);
   // Why a new version does not get ready (a crash loop, an image that cannot be pulled), while the run lasts.
   void watchStuckPods(ctx.api, p.namespace, changed, r.stuck, watchAbort.signal);
@@ -91,14 +85,17 @@ export async function runRelease(
     if (resumed) r.emit("resumed", `resuming release ${record.id} (was ${record.state}) after its engine stopped`);
     else r.emit("started", `release ${record.id} to ${p.environment}: ${changed.length} component(s) change`);
     for (const name of configsCreated) r.emit("config-created", `ConfigMap ${name} created`);
-    if (record.state === "aborting" || record.abortRequested)
+    // What was decided before this engine ran it (a takeover): acknowledged first, then acted on.
+    const decided = await acknowledgeNow(ctx, r.record);
+    r.record = decided;
+    if (decided.state === "aborting" || decided.abortRequested)
       throw new ReleaseError(
         "ABORTED",
-        `abort was requested${record.abortRequested ? ` by ${record.abortRequested.by}` : ""}`,
+        `abort was requested${decided.abortRequested ? ` by ${decided.abortRequested.by}` : ""}`,
         { release: record.id },
       );
-    if (record.state === "applying" || record.state === "waiting-for-approval")
-      await previewAndApprove(ctx, r, lease, resumed);
+    if (decided.state === "applying" || decided.state === "waiting-for-approval")
+      await previewAndApprove(ctx, r, lease, resumed, decisions);
     await promoteAndFinish(ctx, r);
     return r.record;
   } catch (error) {
@@ -113,7 +110,13 @@ export async function runRelease(
 }
 
 /** Hooks, every component rolled out and ready in preview, code as data, then the approvals the plan asks for. */
-async function previewAndApprove(ctx: EngineContext, r: Running, lease: HeldLease, resumed: boolean): Promise<void> {
+async function previewAndApprove(
+  ctx: EngineContext,
+  r: Running,
+  lease: HeldLease,
+  resumed: boolean,
+  decisions: DecisionWatch,
+): Promise<void> {
   const p = r.record.plan;
   const changed = changedComponents(p);
   if (!resumed) {
@@ -139,7 +142,7 @@ async function previewAndApprove(ctx: EngineContext, r: Running, lease: HeldLeas
     previewUrl: `https://${p.previewHost}/`,
   });
   if (p.codeAsData) {
-    if (p.codeAsData.updateMode === "manual") await waitForApproval(ctx, r, "code-as-data");
+    if (p.codeAsData.updateMode === "manual") await waitForApproval(ctx, r, "code-as-data", decisions);
     r.emit(
       "code-as-data-started",
       `code as data: Job from ${p.codeAsData.image}${p.codeAsData.args.length ? ` ${p.codeAsData.args.join(" ")}` : ""}`,
@@ -149,7 +152,7 @@ async function previewAndApprove(ctx: EngineContext, r: Running, lease: HeldLeas
   }
   if (p.promotion.mode === "manual") {
     if (r.record.state !== "waiting-for-approval") await step(ctx, r, "previews-ready");
-    await waitForApproval(ctx, r, "promotion");
+    await waitForApproval(ctx, r, "promotion", decisions);
   }
   // Only the holder of the Lease may promote: an engine that stalled past it has been replaced.
   if (!(await lease.stillHeld())) {
