@@ -148,48 +148,52 @@ function relationJson(from: string, to: string, type: string): string {
 /**
  * A relation as one string that sorts (by plain string order) as `compareRelations` does: from (20 digits), type,
  * then to after a NUL (which sorts before any character a type can hold, so "a" before "ab" as strings compare).
- * Sorting these strings natively is several times faster than sorting objects with a comparator.
+ * Sorting these strings natively is several times faster than sorting objects with a comparator. Tags are 20
+ * characters, so the key always splits back into its parts, whatever the type holds.
  */
-function relationKey(r: Relation): string {
+export function relationKey(r: Relation): string {
   return `${r.from}${r.type}\u0000${r.to}`;
 }
 
-/** The patch files of a snapshot, keyed by path relative to outputDir, the manifest included. */
-export function renderPatches(
-  selection: Selection,
-  meta: { name: string; rootTags: readonly string[]; exclude: readonly string[] },
-): Map<string, string> {
-  const groups = new Map<string, { objects: CodeObject[]; relations: Relation[] }>();
-  for (const owner of selection.parents.keys()) groups.set(owner, { objects: [], relations: [] });
-  for (const [tag, object] of selection.objects) {
-    groups.get(selection.owners.get(tag) as string)?.objects.push(object);
-  }
-  for (const relation of selection.relations) {
-    groups.get(selection.owners.get(relation.from) as string)?.relations.push(relation);
-  }
+function relationOfKey(key: string): Relation {
+  return { from: key.slice(0, 20), to: key.slice(-20), type: key.slice(20, -21) };
+}
 
+/** What one patch file holds, already in canonical text: the form both renderers share. */
+export interface PatchGroup {
+  kind: ObjectKind;
+  name: string;
+  /** The tag of the folder or project this one was reached from; null for a root. */
+  parent: string | null;
+  /** Each object's canonical JSON, in tag order. */
+  objects: string[];
+  /** `relationKey` of each relation whose `from` is in this file, in any order, duplicates allowed. */
+  relationKeys: string[];
+}
+
+/** The patch files of a snapshot from its groups (keyed by owner tag), the manifest included. */
+export function renderPatchGroups(
+  groups: ReadonlyMap<string, PatchGroup>,
+  meta: { name: string; rootTags: readonly string[]; exclude: readonly string[] },
+  objectCount: number,
+): Map<string, string> {
   const files = new Map<string, string>();
   const entries: ManifestEntry[] = [];
   let relationCount = 0;
-  // Objects loaded by loadGraph have sorted keys all the way down already: no sorted copy to make.
-  const objectJson = selection.canonical
-    ? (o: CodeObject) => JSON.stringify(o)
-    : (o: CodeObject) => JSON.stringify(sortKeys(o));
   for (const [owner, group] of groups) {
-    const container = selection.objects.get(owner) as CodeObject;
     // Sorted, then duplicates (an export may list a relation twice) dropped as neighbours.
     const relations: string[] = [];
-    if (group.relations.some((r) => r.type.includes("\u0000"))) {
+    if (group.relationKeys.some((key) => key.indexOf("\u0000") !== key.length - 21)) {
       // A type holding NUL would break the sort keys' order: the comparator, as before.
       let previous: Relation | undefined;
-      for (const r of group.relations.sort(compareRelations)) {
+      for (const r of group.relationKeys.map(relationOfKey).sort(compareRelations)) {
         if (previous && compareRelations(previous, r) === 0) continue;
         relations.push(relationJson(r.from, r.to, r.type));
         previous = r;
       }
     } else {
       let previous: string | undefined;
-      for (const key of group.relations.map(relationKey).sort()) {
+      for (const key of group.relationKeys.sort()) {
         if (key === previous) continue;
         previous = key;
         // from is the first 20 characters, to the last 20, the type between them and the NUL.
@@ -197,23 +201,22 @@ export function renderPatches(
       }
     }
     relationCount += relations.length;
-    const objects = group.objects.sort(byTag);
     const file: Omit<PatchFile, "objects" | "relations"> = {
       format: PATCH_FORMAT,
       tag: owner,
-      kind: container.kind,
-      name: container.name,
-      parent: selection.parents.get(owner) ?? null,
+      kind: group.kind,
+      name: group.name,
+      parent: group.parent,
     };
-    const text = renderPatchText(file, objects.map(objectJson), relations);
-    const path = patchPath(container.kind, owner);
+    const text = renderPatchText(file, group.objects, relations);
+    const path = patchPath(group.kind, owner);
     files.set(path, text);
     entries.push({
       path,
       tag: owner,
-      kind: container.kind,
-      name: container.name,
-      objects: objects.length,
+      kind: group.kind,
+      name: group.name,
+      objects: group.objects.length,
       relations: relations.length,
       sha256: sha256(text),
     });
@@ -224,11 +227,42 @@ export function renderPatches(
     name: meta.name,
     rootTags: [...new Set(meta.rootTags)].sort(),
     exclude: [...new Set(meta.exclude)].sort(),
-    objects: selection.objects.size,
+    objects: objectCount,
     relations: relationCount,
     files: entries,
   };
   const sorted = new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   sorted.set(MANIFEST_FILE, canonicalJson(manifest));
   return sorted;
+}
+
+/** The patch files of a snapshot, keyed by path relative to outputDir, the manifest included. */
+export function renderPatches(
+  selection: Selection,
+  meta: { name: string; rootTags: readonly string[]; exclude: readonly string[] },
+): Map<string, string> {
+  const members = new Map<string, { objects: CodeObject[]; relationKeys: string[] }>();
+  for (const owner of selection.parents.keys()) members.set(owner, { objects: [], relationKeys: [] });
+  for (const [tag, object] of selection.objects) {
+    members.get(selection.owners.get(tag) as string)?.objects.push(object);
+  }
+  for (const relation of selection.relations) {
+    members.get(selection.owners.get(relation.from) as string)?.relationKeys.push(relationKey(relation));
+  }
+  // Objects loaded by loadGraph have sorted keys all the way down already: no sorted copy to make.
+  const objectJson = selection.canonical
+    ? (o: CodeObject) => JSON.stringify(o)
+    : (o: CodeObject) => JSON.stringify(sortKeys(o));
+  const groups = new Map<string, PatchGroup>();
+  for (const [owner, { objects, relationKeys }] of members) {
+    const container = selection.objects.get(owner) as CodeObject;
+    groups.set(owner, {
+      kind: container.kind,
+      name: container.name,
+      parent: selection.parents.get(owner) ?? null,
+      objects: objects.sort(byTag).map(objectJson),
+      relationKeys,
+    });
+  }
+  return renderPatchGroups(groups, meta, selection.objects.size);
 }

@@ -12,27 +12,29 @@ import {
 import { describeRecord, type RawRecord } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 
-const MAX_PROBLEMS = 20;
+export const MAX_PROBLEMS = 20;
 
 /**
- * Reads every record of `source`, validates it, and builds the graph. Invalid records are all reported (the first 20),
- * each with its line or record number and field; nothing is returned from an export with a problem.
+ * Validates one parsed record with the export record schema (the fast path first, zod for anything it does not
+ * accept and for every message) and hands the object or relation on. Problems go to `problems` with the record's
+ * line or number and field. `addObject` stores an object and returns the line of an earlier definition of its tag,
+ * if there was one (then the object is not stored). Shared by `loadGraph` and the snapshot's prerendered graph, so
+ * both accept exactly the same records with the same messages.
  */
-export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal): Promise<CodeGraph> {
-  const objects = new Map<string, CodeObject>();
-  const relations: Relation[] = [];
-  const problems: SnapshooterProblem[] = [];
-  // Only the line of each object's first definition, not a message: 100,000 strings would cost real time.
-  const firstSeen = new Map<string, number>();
-
-  const take = (raw: RawRecord) => {
+export function createRecordTaker(
+  problems: SnapshooterProblem[],
+  addObject: (object: CodeObject, line: number) => number | undefined,
+  addRelation: (relation: Relation) => void,
+): (raw: RawRecord) => void {
+  return (raw) => {
     const fast = parseRecordFast(raw.value);
     if (fast?.record === "relation") {
-      relations.push(fast.relation);
+      addRelation(fast.relation);
       return;
     }
-    let object: CodeObject | undefined = fast?.object;
-    if (!fast) {
+    let object: CodeObject;
+    if (fast) object = fast.object;
+    else {
       const parsed = exportRecordSchema.safeParse(raw.value);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
@@ -46,24 +48,58 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
       }
       if (parsed.data.record === "relation") {
         const { from, to, type } = parsed.data;
-        relations.push({ from, to, type });
+        addRelation({ from, to, type });
         return;
       }
       const { record: _record, ...rest } = parsed.data;
       object = sortKeys(rest);
     }
-    if (!object) return;
-    const earlier = firstSeen.get(object.tag);
+    const earlier = addObject(object, raw.line);
     if (earlier !== undefined) {
       problems.push({
         path: describeRecord(raw),
         message: `repeats object ${object.tag}, already defined on line ${earlier}`,
       });
-    } else {
-      firstSeen.set(object.tag, raw.line);
-      objects.set(object.tag, object);
     }
   };
+}
+
+/** The export's problems, found while reading it, as the one INVALID_EXPORT error; nothing when there were none. */
+export function throwExportProblems(source: CodeAsDataSource, problems: readonly SnapshooterProblem[]): void {
+  if (problems.length > 0) {
+    throw new SnapshooterError("INVALID_EXPORT", `the code-as-data export ${source.description} is invalid:`, {
+      problems: problems.slice(0, MAX_PROBLEMS),
+    });
+  }
+}
+
+/** A syntax error ends the stream: it is reported after the record problems found before it. */
+export function collectSyntaxError(error: unknown, problems: SnapshooterProblem[]): void {
+  if (!(error instanceof SnapshooterError) || error.code !== "INVALID_EXPORT" || problems.length === 0) throw error;
+  problems.push(...error.problems);
+}
+
+/**
+ * Reads every record of `source`, validates it, and builds the graph. Invalid records are all reported (the first 20),
+ * each with its line or record number and field; nothing is returned from an export with a problem.
+ */
+export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal): Promise<CodeGraph> {
+  const objects = new Map<string, CodeObject>();
+  const relations: Relation[] = [];
+  const problems: SnapshooterProblem[] = [];
+  // Only the line of each object's first definition, not a message: 100,000 strings would cost real time.
+  const firstSeen = new Map<string, number>();
+  const take = createRecordTaker(
+    problems,
+    (object, line) => {
+      const earlier = firstSeen.get(object.tag);
+      if (earlier !== undefined) return earlier;
+      firstSeen.set(object.tag, line);
+      objects.set(object.tag, object);
+      return undefined;
+    },
+    (relation) => relations.push(relation),
+  );
 
   try {
     for await (const batch of source.batches(signal)) {
@@ -72,16 +108,10 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
       if (problems.length >= MAX_PROBLEMS) break;
     }
   } catch (error) {
-    // A syntax error ends the stream; report it after the record problems found before it.
-    if (!(error instanceof SnapshooterError) || error.code !== "INVALID_EXPORT" || problems.length === 0) throw error;
-    problems.push(...error.problems);
+    collectSyntaxError(error, problems);
   }
   throwIfAborted(signal);
-  if (problems.length > 0) {
-    throw new SnapshooterError("INVALID_EXPORT", `the code-as-data export ${source.description} is invalid:`, {
-      problems: problems.slice(0, MAX_PROBLEMS),
-    });
-  }
+  throwExportProblems(source, problems);
   return { objects, relations, canonical: true };
 }
 
@@ -102,16 +132,40 @@ function compareTags(a: string, b: string): number {
 }
 
 /**
+ * The containment tree as integers: every tag has an id, `kindOf(id)` is its object's kind (undefined when the export
+ * defines no object with that tag), `children[id]` the ids it contains (duplicates allowed).
+ */
+export interface ContainmentGraph {
+  idOf: ReadonlyMap<string, number>;
+  tags: readonly string[];
+  children: readonly (number[] | undefined)[];
+  kindOf(id: number): CodeObject["kind"] | undefined;
+}
+
+/** What a snapshot holds, by id: the objects in walk order, and for each the patch file (owner) holding it. */
+export interface ContainmentWalk {
+  order: number[];
+  /** The owner's id for each selected object, -1 for the rest. */
+  owner: Int32Array;
+  /** For each owner, the owner of the container it was reached from; -1 for a root. */
+  parent: Int32Array;
+}
+
+/**
  * Every object reachable by containment from `rootTags`, minus whatever lies under `exclude` (the excluded objects
  * included). The walk is breadth-first over sorted tags, so an object contained twice always lands in the same file.
+ * On ids rather than tags: `selectSnapshot` and the snapshot's prerendered graph both walk with it.
  */
-export function selectSnapshot(
-  graph: CodeGraph,
+export function walkContainment(
+  graph: ContainmentGraph,
   options: { rootTags: readonly string[]; exclude: readonly string[] },
-): Selection {
-  const excluded = new Set(options.exclude);
+): ContainmentWalk {
+  const { idOf, tags, children } = graph;
   const roots = [...new Set(options.rootTags)].sort(compareTags);
-  const missingRoots = roots.filter((tag) => !graph.objects.has(tag));
+  const missingRoots = roots.filter((tag) => {
+    const id = idOf.get(tag);
+    return id === undefined || graph.kindOf(id) === undefined;
+  });
   if (missingRoots.length > 0) {
     throw new SnapshooterError("UNKNOWN_ROOT", "a root tag is not in the code-as-data export", {
       problems: missingRoots.map((tag) => ({
@@ -120,49 +174,47 @@ export function selectSnapshot(
       })),
     });
   }
-
-  const children = new Map<string, string[]>();
-  for (const relation of graph.relations) {
-    if (relation.type !== CONTAINS) continue;
-    const list = children.get(relation.from);
-    if (list) list.push(relation.to);
-    else children.set(relation.from, [relation.to]);
+  const excluded = new Uint8Array(tags.length);
+  for (const tag of options.exclude) {
+    const id = idOf.get(tag);
+    if (id !== undefined) excluded[id] = 1;
   }
-
-  const objects = new Map<string, CodeObject>();
-  const owners = new Map<string, string>();
-  const parents = new Map<string, string | null>();
+  const owner = new Int32Array(tags.length).fill(-1);
+  const parent = new Int32Array(tags.length).fill(-1);
   const problems: SnapshooterProblem[] = [];
-  const queue: string[] = [];
+  const order: number[] = [];
   for (const root of roots) {
-    if (excluded.has(root) || objects.has(root)) continue;
-    objects.set(root, graph.objects.get(root) as CodeObject);
-    owners.set(root, root);
-    parents.set(root, null);
-    queue.push(root);
+    const id = idOf.get(root) as number;
+    if (excluded[id] || owner[id] !== -1) continue;
+    owner[id] = id;
+    order.push(id);
   }
-  for (let i = 0; i < queue.length; i++) {
-    const tag = queue[i] as string;
-    const owner = owners.get(tag) as string;
-    const list = children.get(tag);
+  const byTag = (a: number, b: number) => compareTags(tags[a] as string, tags[b] as string);
+  for (let i = 0; i < order.length; i++) {
+    const id = order[i] as number;
+    const list = children[id];
     if (!list) continue;
-    list.sort(compareTags);
+    list.sort(byTag);
+    const own = owner[id] as number;
     for (const child of list) {
-      if (excluded.has(child) || objects.has(child)) continue;
-      const object = graph.objects.get(child);
-      if (!object) {
+      if (excluded[child] || owner[child] !== -1) continue;
+      const kind = graph.kindOf(child);
+      if (kind === undefined) {
         if (problems.length < MAX_PROBLEMS) {
-          problems.push({ path: `relation ${tag} contains ${child}`, message: `object ${child} is not in the export` });
+          const [tag, missing] = [tags[id], tags[child]];
+          problems.push({
+            path: `relation ${tag} contains ${missing}`,
+            message: `object ${missing} is not in the export`,
+          });
         }
         continue;
       }
-      objects.set(child, object);
-      if (object.kind === "object") owners.set(child, owner);
+      if (kind === "object") owner[child] = own;
       else {
-        owners.set(child, child);
-        parents.set(child, owner);
+        owner[child] = child;
+        parent[child] = own;
       }
-      queue.push(child);
+      order.push(child);
     }
   }
   if (problems.length > 0) {
@@ -170,7 +222,50 @@ export function selectSnapshot(
       problems,
     });
   }
+  return { order, owner, parent };
+}
 
+/**
+ * Every object reachable by containment from `rootTags`, minus whatever lies under `exclude` (the excluded objects
+ * included), with the relations among them.
+ */
+export function selectSnapshot(
+  graph: CodeGraph,
+  options: { rootTags: readonly string[]; exclude: readonly string[] },
+): Selection {
+  const idOf = new Map<string, number>();
+  const tags: string[] = [];
+  const intern = (tag: string) => {
+    let id = idOf.get(tag);
+    if (id === undefined) {
+      id = tags.push(tag) - 1;
+      idOf.set(tag, id);
+    }
+    return id;
+  };
+  for (const tag of graph.objects.keys()) intern(tag);
+  const children: number[][] = [];
+  for (const relation of graph.relations) {
+    if (relation.type !== CONTAINS) continue;
+    const [from, to] = [intern(relation.from), intern(relation.to)];
+    const list = children[from];
+    if (list) list.push(to);
+    else children[from] = [to];
+  }
+  const walk = walkContainment(
+    { idOf, tags, children, kindOf: (id) => graph.objects.get(tags[id] as string)?.kind },
+    options,
+  );
+  const objects = new Map<string, CodeObject>();
+  const owners = new Map<string, string>();
+  const parents = new Map<string, string | null>();
+  for (const id of walk.order) {
+    const tag = tags[id] as string;
+    objects.set(tag, graph.objects.get(tag) as CodeObject);
+    const own = walk.owner[id] as number;
+    owners.set(tag, tags[own] as string);
+    if (own === id) parents.set(tag, walk.parent[id] === -1 ? null : (tags[walk.parent[id] as number] as string));
+  }
   const relations = graph.relations.filter((r) => objects.has(r.from) && (r.type !== CONTAINS || objects.has(r.to)));
   return { objects, relations, owners, parents, ...(graph.canonical ? { canonical: true } : {}) };
 }

@@ -3,7 +3,6 @@
  * the source once, then for each entry selects, renders and writes its patches, directly or through git.
  */
 import path from "node:path";
-import { renderPatches } from "./canonical.js";
 import {
   formatCommitMessage,
   loadSnapshooterConfig,
@@ -13,8 +12,7 @@ import {
 } from "./config.js";
 import { isAbortError, SnapshooterError, type SnapshooterErrorCode, throwIfAborted } from "./errors.js";
 import { type GitEvent, snapshotToGit, withLock } from "./git.js";
-import { loadGraph, selectSnapshot } from "./graph.js";
-import type { CodeGraph } from "./model.js";
+import { loadPrerenderedGraph, type PrerenderedGraph, renderPrerendered } from "./prerendered.js";
 import { redactUrlCredentials } from "./redact.js";
 import { type CodeAsDataSource, openSource } from "./sources/source.js";
 import { DEFAULT_MAX_REMOVED_SHARE, type DeletionGuard, type FileChanges, syncPatchFiles } from "./write.js";
@@ -134,12 +132,12 @@ export async function runSnapshots(options: RunSnapshotsOptions): Promise<Snapsh
 
   const source = typeof options.source === "string" ? openSource(options.source) : options.source;
   throwIfAborted(signal);
-  const graph: CodeGraph = await loadGraph(source, signal);
+  const graph = await loadPrerenderedGraph(source, signal);
   emit({
     type: "source-loaded",
     source: source.description,
-    objects: graph.objects.size,
-    relations: graph.relations.length,
+    objects: graph.objectCount,
+    relations: graph.relationKeys.length,
   });
 
   const reports: EntryReport[] = [];
@@ -153,7 +151,7 @@ export async function runSnapshots(options: RunSnapshotsOptions): Promise<Snapsh
 
 async function runEntry(
   entry: SnapshooterEntry,
-  graph: CodeGraph,
+  graph: PrerenderedGraph,
   baseDir: string,
   options: RunSnapshotsOptions,
   emit: (event: SnapshotEvent) => void,
@@ -172,11 +170,11 @@ async function runEntry(
   emit({ type: "entry-started", entry: name });
   try {
     throwIfAborted(options.signal);
-    const selection = selectSnapshot(graph, { rootTags, exclude });
-    report.objects = selection.objects.size;
-    const files = renderPatches(selection, { name, rootTags, exclude });
+    const snapshot = renderPrerendered(graph, { name, rootTags, exclude });
+    const { files } = snapshot;
+    report.objects = snapshot.objects;
     const guard: DeletionGuard = {
-      keep: selection.objects,
+      keep: snapshot,
       maxShare: options.maxRemovedShare ?? DEFAULT_MAX_REMOVED_SHARE,
       override: options.maxRemovedOverride ?? "maxRemovedShare",
     };

@@ -19,7 +19,7 @@ import { SnapshooterError, throwIfAborted } from "./errors.js";
  * object moved to another file is not counted as removed.
  */
 export interface DeletionGuard {
-  keep: ReadonlySet<string> | ReadonlyMap<string, unknown>;
+  keep: { has(tag: string): boolean };
   /** 0..1; 1 turns the guard off. */
   maxShare: number;
   /** What to tell the user to override it (a CLI flag, an option name). */

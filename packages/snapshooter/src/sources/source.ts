@@ -9,21 +9,36 @@ import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { SnapshooterError } from "../errors.js";
 import { basicAuthorization, redactUrlCredentials, splitCredentials } from "../redact.js";
-import { type RawRecord, readExportStream } from "./parse-stream.js";
+import { byteChunks, type RawRecord, readExportStream } from "./parse-stream.js";
+
+/** An export's raw bytes, and its name for messages. */
+export interface ExportBytes {
+  label: string;
+  chunks: AsyncIterable<Buffer>;
+}
 
 export interface CodeAsDataSource {
   /** For messages; never holds a credential. */
   readonly description: string;
   /** The export's records, in batches; each record keeps where it came from for error messages. */
   batches(signal?: AbortSignal): AsyncIterable<readonly RawRecord[]>;
+  /**
+   * The export's bytes, when the source can give them: a snapshot then renders most records straight from their
+   * bytes instead of parsing them (the file and HTTP sources do; a source without it is read through `batches`).
+   */
+  bytes?(signal?: AbortSignal): Promise<ExportBytes>;
 }
 
 /** An export file: a JSON array of records, or NDJSON (one record a line). */
 export function fileSource(file: string): CodeAsDataSource {
   const label = path.basename(file);
-  return {
+  const source: CodeAsDataSource & { bytes(signal?: AbortSignal): Promise<ExportBytes> } = {
     description: file,
     async *batches(signal) {
+      const { chunks } = await source.bytes(signal);
+      yield* readExportStream(chunks, label);
+    },
+    async bytes(signal) {
       try {
         const info = await stat(file);
         if (!info.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
@@ -33,18 +48,23 @@ export function fileSource(file: string): CodeAsDataSource {
           cause: error,
         });
       }
-      yield* readExportStream(createReadStream(file, { signal, highWaterMark: 1 << 20 }), label);
+      return { label, chunks: byteChunks(createReadStream(file, { signal, highWaterMark: 1 << 20 })) };
     },
   };
+  return source;
 }
 
 /** An HTTP(S) endpoint answering GET with the export, in either format. Credentials in the URL become a header. */
 export function httpSource(url: string, options: { headers?: Record<string, string> } = {}): CodeAsDataSource {
   const { url: bare, credentials } = splitCredentials(url);
   const description = redactUrlCredentials(url);
-  return {
+  const source: CodeAsDataSource & { bytes(signal?: AbortSignal): Promise<ExportBytes> } = {
     description,
     async *batches(signal) {
+      const { label, chunks } = await source.bytes(signal);
+      yield* readExportStream(chunks, label);
+    },
+    async bytes(signal) {
       const headers: Record<string, string> = { accept: "application/x-ndjson, application/json", ...options.headers };
       if (credentials) headers.authorization = basicAuthorization(credentials);
       let response: Response;
@@ -68,9 +88,10 @@ export function httpSource(url: string, options: { headers?: Record<string, stri
         );
       }
       const stream = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
-      yield* readExportStream(stream, new URL(bare).pathname.split("/").pop() || description);
+      return { label: new URL(bare).pathname.split("/").pop() || description, chunks: byteChunks(stream) };
     },
   };
+  return source;
 }
 
 /** `http://` and `https://` addresses are endpoints; anything else is a file path. */
