@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
 import { defineConfig } from "tsup";
@@ -17,6 +19,89 @@ const webhookServerFromSource: Plugin = {
   },
 };
 
+/** The workspace packages whose `src/index.ts` only re-exports their modules (checked when read: see below). */
+const BARREL_IMPORT =
+  /import\s+\{([^}]*)\}\s+from\s+"(@rollway\/(?:release|rollout-client|payload-schema|oconfig-versioning))";/g;
+
+/**
+ * Imports through a package's index (`import { openKubeApi } from "@rollway/release"`) are rewritten to the module that
+ * defines each name. esbuild puts every module a reachable index re-exports into the importing command's chunk, as
+ * soon as any other command uses it: `rollway status` loaded the whole release engine, the plan's differ and oConfig
+ * because it read one function from the index. Names the index does not re-export from a module of its own stay on
+ * the index import; type-only names are dropped (they are erased anyway, and with `verbatimModuleSyntax` an import left
+ * with no name would load the whole index for its side effects).
+ */
+const importsPastTheIndex: Plugin = {
+  name: "rollway-imports-past-the-index",
+  setup(build) {
+    const indexes = new Map<string, Promise<Map<string, { file: string; name: string }> | undefined>>();
+    const exportsOf = (pkg: string, resolveDir: string) => {
+      if (!indexes.has(pkg)) {
+        indexes.set(
+          pkg,
+          (async () => {
+            const resolved = await build.resolve(pkg, { kind: "import-statement", resolveDir });
+            if (resolved.errors.length > 0 || !resolved.path.endsWith(`${path.sep}src${path.sep}index.ts`))
+              return undefined;
+            const text = await readFile(resolved.path, "utf8");
+            const names = new Map<string, { file: string; name: string }>();
+            for (const m of text.matchAll(/export\s+(type\s+)?\{([^}]*)\}\s+from\s+"(\.[^"]+)\.js";/g)) {
+              if (m[1]) continue;
+              const file = path.join(path.dirname(resolved.path), `${m[3]}.ts`);
+              for (const spec of (m[2] ?? "").split(",").map((x) => x.trim())) {
+                if (!spec || spec.startsWith("type ")) continue;
+                const [name, alias] = spec.split(/\s+as\s+/);
+                if (name) names.set(alias ?? name, { file, name });
+              }
+            }
+            return names;
+          })(),
+        );
+      }
+      return indexes.get(pkg);
+    };
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      const text = await readFile(args.path, "utf8");
+      const matches = [...text.matchAll(BARREL_IMPORT)];
+      if (matches.length === 0) return undefined;
+      let contents = text;
+      for (const m of matches) {
+        const names = await exportsOf(m[2] as string, path.dirname(args.path));
+        if (!names) continue;
+        const direct: string[] = [];
+        const rest: string[] = [];
+        for (const spec of (m[1] ?? "").split(",").map((x) => x.trim())) {
+          if (!spec || spec.startsWith("type ")) continue;
+          const [name, alias] = spec.split(/\s+as\s+/) as [string, string | undefined];
+          const found = names.get(name);
+          if (found) direct.push(`import { ${found.name} as ${alias ?? name} } from ${JSON.stringify(found.file)};`);
+          else rest.push(spec);
+        }
+        if (rest.length > 0) direct.push(`import { ${rest.join(", ")} } from "${m[2]}";`);
+        contents = contents.replace(m[0], direct.join(" "));
+      }
+      return { contents, loader: "ts" };
+    });
+  },
+};
+
+/**
+ * yaml's entry for Node is CommonJS, which esbuild bundles whole (260 kB that every command reading YAML compiled);
+ * its ES module build (the package's default entry) is the same code, logging warnings with console.warn instead of
+ * process.emitWarning, and tree-shakes to what rollway calls.
+ */
+const yamlAsModule: Plugin = {
+  name: "rollway-yaml-as-module",
+  setup(build) {
+    build.onResolve({ filter: /^yaml$/ }, async (args) => {
+      const manifest = await build.resolve("yaml/package.json", { kind: args.kind, resolveDir: args.resolveDir });
+      if (manifest.errors.length > 0) return undefined;
+      return { path: path.join(path.dirname(manifest.path), "browser", "dist", "index.js") };
+    });
+  },
+};
+
 /**
  * One bundle with lazily loaded chunks: the release engine, rollout-client and @kubernetes/client-node are bundled
  * and tree-shaken (loading them from node_modules cost ~0.8 s of CPU per command); packages with native modules or
@@ -33,7 +118,13 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   loader: { ".yaml": "text" },
-  esbuildPlugins: [webhookServerFromSource, startupTrim],
+  esbuildPlugins: [webhookServerFromSource, importsPastTheIndex, yamlAsModule, startupTrim],
+  // The workspace packages from their sources (their `@rollway/source` export condition), not their one-file dists:
+  // esbuild splits chunks by module, so each command's chunk then holds only the modules it uses (`status` needs the
+  // environment file and the status reads, not the release engine, the plan's differ or oConfig).
+  esbuildOptions(options) {
+    options.conditions = ["@rollway/source"];
+  },
   // @rollway/webhook-server is an app (private, never published): `rollway serve` bundles it, in its own chunk.
   noExternal: [/^(?!@rollway\/(deploy-rules|image-builder|snapshooter|env-promotion|kube-sim)$)/],
   // Bundled CommonJS code calls require(); give it one in the ES module.

@@ -2,7 +2,10 @@
 // `rollway status --json` runs against `rollway serve --sim` started in its own process: straight to its kube-sim
 // (kubeconfig), and through the server (`--server`). Usage: node bench/cold-start.mjs [runs] [other/dist/main.js]
 // With another build's main.js, its `status --json` runs interleaved beside this one (a side-by-side comparison).
+// Beside the wall time, the CPU time (user + system) of each run, read by /usr/bin/time when it is installed: on a busy
+// machine the wall time mostly measures waiting for a core, the CPU time what the command itself costs.
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const bin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -31,25 +34,34 @@ const cases = {
   "… --server (via the server)": [bin, "status", "--json", ...server],
   ...(other ? { "other build: status --json": [other, "status", "--json"] } : {}),
 };
+const TIME = "/usr/bin/time";
+const withCpu = existsSync(TIME);
 const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+const cpu = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let i = 0; i < runs; i++) {
   // Interleaved, so a busy machine slows every case alike.
   for (const [name, args] of Object.entries(cases)) {
     const start = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { env, encoding: "utf8" });
+    const r = withCpu
+      ? spawnSync(TIME, ["-f", "rollway-bench-cpu %U %S", process.execPath, ...args], { env, encoding: "utf8" })
+      : spawnSync(process.execPath, args, { env, encoding: "utf8" });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
     times[name].push(ms);
+    const used = /rollway-bench-cpu ([\d.]+) ([\d.]+)/.exec(r.stderr ?? "");
+    if (used) cpu[name].push((Number(used[1]) + Number(used[2])) * 1000);
   }
 }
 sim.kill("SIGTERM");
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(times["node -e 0"]);
+const cpuBase = withCpu ? median(cpu["node -e 0"]) : 0;
 console.log(`cold start, median of ${runs} runs each, interleaved (Node ${process.version})`);
 for (const [name, xs] of Object.entries(times)) {
   const m = median(xs);
+  const c = withCpu ? median(cpu[name]) : 0;
   console.log(
-    `${name.padEnd(28)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(2)}× node -e 0  (min ${Math.min(...xs).toFixed(0)} ms)`,
+    `${name.padEnd(28)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(2)}× node -e 0  (min ${Math.min(...xs).toFixed(0)} ms)${withCpu ? `   CPU ${c.toFixed(0).padStart(4)} ms  ${(c / cpuBase).toFixed(2)}×` : ""}`,
   );
 }

@@ -3,7 +3,9 @@
  * process: the way a user tries rollway.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rollway, rollwayAsync, type SimProcess, startSimProcess, waitForOutput } from "./test-helpers/run-cli.js";
 
@@ -60,6 +62,33 @@ describe("on a fresh simulated cluster", () => {
     const r = run(["deploy", "-", "--dry-run"], '{"frontend": {"image": "r/w:1",}}');
     expect(r.stderr).toMatch(/\(line 1, column 31\): trailing comma before '}'/);
     expect(r.code).toBe(2);
+  });
+
+  it("status reads a kubeconfig whose user runs an exec credential plugin (client-node's KubeConfig, loaded for it)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rollway-exec-plugin-"));
+    try {
+      const ran = join(dir, "ran");
+      const plugin = join(dir, "plugin.mjs");
+      writeFileSync(
+        plugin,
+        `import { writeFileSync } from "node:fs";
+writeFileSync(${JSON.stringify(ran)}, "");
+console.log(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", status: { token: "kube-sim" } }));
+`,
+      );
+      const kubeconfig = join(dir, "config");
+      const exec = `exec: { apiVersion: client.authentication.k8s.io/v1, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(plugin)}], interactiveMode: Never }`;
+      const text = readFileSync(sim.kubeconfig, "utf8");
+      expect(text).toMatch(/token: .*/);
+      writeFileSync(kubeconfig, text.replace(/token: .*/, exec));
+      const r = rollway(["status", "--json"], { env: { ...sim.env, KUBECONFIG: kubeconfig } });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).components.map((c: { component: string }) => c.component)).toEqual(COMPONENTS);
+      expect(existsSync(ran)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names a missing environment and the fix", () => {

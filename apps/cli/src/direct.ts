@@ -1,20 +1,10 @@
 /** The direct (kubeconfig) mode: a rollout client, the release engine's API connection and the release runner over them. */
 
-import {
-  createReleaseEngine,
-  createReleaseRunner,
-  type KubeApi,
-  openKubeApi,
-  type ReleaseEngine,
-} from "@rollway/release";
-import { connect, type RolloutClient } from "@rollway/rollout-client";
-import { CliError, ExitCode } from "./output.js";
+import { createReleaseEngine, createReleaseRunner, type KubeApi, type ReleaseEngine } from "@rollway/release";
+import type { RolloutClient } from "@rollway/rollout-client";
+import { type ClusterOptions, openCluster } from "./cluster-connection.js";
 
-export interface ClusterOptions {
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
-}
+export type { ClusterOptions };
 
 export interface Direct {
   client: RolloutClient;
@@ -23,37 +13,8 @@ export interface Direct {
   close(): void;
 }
 
-/**
- * `ROLLWAY_LEASE_DURATION_SECONDS` (the server's variable too): how long the environment's Lease outlives an engine
- * that stopped renewing it, i.e. how soon `rollway recover` or the next deploy may take its release over. Default 30.
- */
-function leaseDurationFromEnv(value = process.env.ROLLWAY_LEASE_DURATION_SECONDS): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 1)
-    throw new CliError(
-      `ROLLWAY_LEASE_DURATION_SECONDS must be a whole number of seconds, at least 1; it is "${value}"`,
-      ExitCode.badInput,
-      { code: "USAGE" },
-    );
-  return seconds;
-}
-
 export async function openDirect(options: ClusterOptions, kubeconfigYaml?: string): Promise<Direct> {
-  const source = kubeconfigYaml
-    ? { kubeconfig: { yaml: kubeconfigYaml } }
-    : options.kubeconfig
-      ? { kubeconfig: { file: options.kubeconfig } }
-      : {};
-  const scope = {
-    ...source,
-    ...(options.context ? { context: options.context } : {}),
-    ...(options.namespace ? { namespace: options.namespace } : {}),
-  };
-  const leaseDurationSeconds = leaseDurationFromEnv();
-  const client = await connect(scope);
-  // One process, one connection: the engine's own requests share the client's (its sockets, retries, errors).
-  const api = await openKubeApi({ connection: client.connection });
+  const { client, api, leaseDurationSeconds, close } = await openCluster(options, kubeconfigYaml);
   return {
     client,
     api,
@@ -62,9 +23,6 @@ export async function openDirect(options: ClusterOptions, kubeconfigYaml?: strin
       engine: createReleaseEngine({ client, api, ...(leaseDurationSeconds ? { leaseDurationSeconds } : {}) }),
       api,
     }),
-    close() {
-      client.close();
-      api.close();
-    },
+    close,
   };
 }

@@ -1,9 +1,9 @@
+export { didYouMean } from "./did-you-mean.js";
 export { formatProblem, PayloadError, type PayloadErrorCode, type PayloadProblem } from "./errors.js";
 export { EXAMPLE_PAYLOAD_TEXT } from "./examples.js";
 export { type ImageReference, parseImageReference } from "./image-reference.js";
 export { deployPayloadJsonSchema } from "./json-schema.js";
 export {
-  didYouMean,
   formatPath,
   MAX_PAYLOAD_BYTES,
   MAX_PAYLOAD_DEPTH,

@@ -4,10 +4,10 @@
  */
 
 import { checkRulePatternAsync, type PatternVerdict } from "@rollway/deploy-rules";
-import { closest, distance } from "fastest-levenshtein";
 import { findNodeAtLocation, type Node, type ParseError, parseTree, printParseErrorCode, visit } from "jsonc-parser";
 import { LinesAndColumns } from "lines-and-columns";
 import { z } from "zod";
+import { didYouMean } from "./did-you-mean.js";
 import { PayloadError, type PayloadProblem } from "./errors.js";
 import { type DeployPayload, DeployPayloadSchema, withPatternVerdicts } from "./schema.js";
 
@@ -267,18 +267,6 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
     current = Object.hasOwn(current, segment) ? (current as Record<PropertyKey, unknown>)[segment] : undefined;
   }
   return current;
-}
-
-/**
- * `; did you mean "host"?` for a key close to an allowed one (same letters, or a few edits away), else the keys
- * allowed here: the one "did you mean" of every rollway file format (payload, environment file).
- */
-export function didYouMean(key: string, known: readonly string[]): string {
-  if (known.length === 0) return "";
-  const sameLetters = known.find((k) => k.toLowerCase() === key.toLowerCase());
-  const near = sameLetters ?? closest(key, known as string[]);
-  const close = sameLetters !== undefined || distance(key, near) <= Math.max(2, Math.floor(near.length / 3));
-  return close ? `; did you mean "${near}"?` : `; known keys here: ${known.join(", ")}`;
 }
 
 /** The keys the schema allows for the object at `path` (array indices skipped). */

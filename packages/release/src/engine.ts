@@ -9,12 +9,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { DeployPayload } from "@rollway/payload-schema";
-import type { RolloutClient, WorkloadStatus } from "@rollway/rollout-client";
+import type { RolloutClient } from "@rollway/rollout-client";
 import { approve, requestAbort } from "./approvals.js";
 import { type Clock, realClock } from "./clock.js";
 import { type ClusterState, readClusterState } from "./cluster-state.js";
 import type { ApplyOptions, DecisionOptions, EngineContext, RecoverOptions } from "./engine-context.js";
-import { type Environment, listComponents } from "./environment.js";
+import type { Environment } from "./environment.js";
+import { type ComponentStatus, type EnvironmentStatus, readEnvironmentStatus } from "./environment-status.js";
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate } from "./events.js";
 import type { KubeApi } from "./kube-api.js";
@@ -77,16 +78,7 @@ export interface ReleaseEngine {
   promotions(environment: Environment, options: { signal: AbortSignal }): AsyncIterable<PromotionEvent>;
 }
 
-/** What `status` reads: the same for the CLI, the server and the Action. */
-export interface EnvironmentStatus {
-  environment: string;
-  namespace: string;
-  /** The newest release of the environment, if any. */
-  release: ReleaseRecord | undefined;
-  components: ComponentStatus[];
-}
-
-export type ComponentStatus = WorkloadStatus & { component: string };
+export type { ComponentStatus, EnvironmentStatus };
 
 const DEFAULT_LEASE_SECONDS = 30;
 
@@ -161,19 +153,7 @@ export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngin
     recover: (environment, o) => recoverReleases(ctx, environment, o),
     get: (release, namespace) => getRecord(api, namespace ?? client.namespace, release),
     history: (environment, namespace) => listRecords(api, namespace ?? client.namespace, environment),
-    async status(environment) {
-      const namespace = environment.namespace;
-      const [components, records] = await Promise.all([
-        Promise.all(
-          listComponents(environment).map(async ({ name, component }) => ({
-            component: name,
-            ...(await client.status(await client.target(component.workload.name, namespace))),
-          })),
-        ),
-        listRecords(api, namespace, environment.name),
-      ]);
-      return { environment: environment.name, namespace, release: records[0], components };
-    },
+    status: (environment) => readEnvironmentStatus(client, api, environment),
     promotions: (environment, { signal }) => watchPromotions(api, environment.namespace, environment.name, signal),
   };
 }

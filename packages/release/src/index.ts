@@ -43,6 +43,7 @@ export {
   type Strategy,
   type WorkloadKind,
 } from "./environment.js";
+export { readEnvironmentStatus } from "./environment-status.js";
 export {
   ERROR_EXIT_CODE,
   ERROR_HTTP_STATUS,

@@ -8,7 +8,7 @@ import type { TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { parse } from "yaml";
 import { connect } from "./client.js";
-import { loadKubeConfig, openConnection } from "./connect.js";
+import { openConnection } from "./connect.js";
 import { RolloutClientError } from "./errors.js";
 import { deploymentManifest, kubeSimResource } from "./test-helpers/kube-sim.js";
 import { forwardProxy } from "./test-helpers/resetting-proxy.js";
@@ -71,19 +71,13 @@ describe("connection settings", () => {
     conn.close();
   });
 
-  it("refuses an unknown context and lists the known ones", () => {
-    expect(() => loadKubeConfig({ kubeconfig: { yaml: KUBECONFIG }, context: "qa" })).toThrow(
+  it("refuses an unknown context and lists the known ones", async () => {
+    await expect(openConnection({ kubeconfig: { yaml: KUBECONFIG }, context: "qa" })).rejects.toThrow(
       'kubeconfig: the kubeconfig has no context "qa" (it has: prod, staging)',
     );
   });
-  it("says which kubeconfig file cannot be read", () => {
-    const error = (() => {
-      try {
-        loadKubeConfig({ kubeconfig: { file: "/nonexistent/kubeconfig" } });
-      } catch (e) {
-        return e;
-      }
-    })();
+  it("says which kubeconfig file cannot be read", async () => {
+    const error = await openConnection({ kubeconfig: { file: "/nonexistent/kubeconfig" } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RolloutClientError);
     expect((error as RolloutClientError).code).toBe("INVALID");
     expect((error as Error).message).toContain('kubeconfig "/nonexistent/kubeconfig"');

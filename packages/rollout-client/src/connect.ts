@@ -1,12 +1,11 @@
 /**
- * The connection to one cluster: kubeconfig loading (through @kubernetes/client-node, so every auth method kubectl
- * supports works), one keep-alive agent, JSON requests and raw watch streams. Everything else in the package talks
- * to the cluster only through a `Connection`.
+ * The connection to one cluster: the kubeconfig's settings (`kubeconfig.ts`: every auth method kubectl supports,
+ * through @kubernetes/client-node where rollway does not apply them itself), one keep-alive agent, JSON requests and
+ * raw watch streams. Everything else in the package talks to the cluster only through a `Connection`.
  */
 import http from "node:http";
 import https from "node:https";
 import { createInterface } from "node:readline";
-import { KubeConfig } from "@kubernetes/client-node";
 import {
   errorFromResponse,
   type KubeStatusBody,
@@ -14,15 +13,11 @@ import {
   RolloutClientError,
   redactSecrets,
 } from "./errors.js";
+import { type KubeconfigAccess, type KubeconfigSource, readKubeconfig } from "./kubeconfig.js";
 import { createObjectApi, type ObjectApi } from "./objects.js";
 import { isTransientSocketError, type RetryOptions, resolveRetry, retryDelay } from "./retry.js";
 
-/** Where the cluster credentials come from. Without one, the default chain: `$KUBECONFIG`, `~/.kube/config`, in-cluster. */
-export type KubeconfigSource =
-  | { file: string }
-  | { yaml: string }
-  | { kubeConfig: KubeConfig }
-  | { inCluster: true; pathPrefix?: string };
+export type { KubeconfigSource };
 
 /** Time, injectable so tests drive it instead of sleeping; the same shape as kube-sim's clock. */
 export interface Clock {
@@ -109,64 +104,21 @@ export interface Connection {
   close(): void;
 }
 
-export function loadKubeConfig(options: ConnectOptions = {}): KubeConfig {
-  const source = options.kubeconfig;
-  let kc: KubeConfig;
-  if (source && "kubeConfig" in source) {
-    kc = source.kubeConfig;
-  } else {
-    kc = new KubeConfig();
-    try {
-      if (!source) kc.loadFromDefault();
-      else if ("file" in source) kc.loadFromFile(source.file);
-      else if ("yaml" in source) kc.loadFromString(source.yaml);
-      else kc.loadFromCluster(source.pathPrefix);
-    } catch (cause) {
-      throw new RolloutClientError("INVALID", `cannot load the kubeconfig: ${redactSecrets(String(cause))}`, {
-        resource: { kind: "kubeconfig", name: source && "file" in source ? source.file : undefined },
-        cause,
-      });
-    }
-  }
-  if (options.context) {
-    if (!kc.getContextObject(options.context)) {
-      const known = kc.getContexts().map((c) => c.name);
-      throw new RolloutClientError(
-        "INVALID",
-        `the kubeconfig has no context "${options.context}" (it has: ${known.join(", ") || "none"})`,
-        { resource: { kind: "kubeconfig" } },
-      );
-    }
-    kc.setCurrentContext(options.context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new RolloutClientError(
-      "INVALID",
-      `the kubeconfig's current context "${kc.getCurrentContext()}" names no cluster; pass a context or fix the file`,
-      { resource: { kind: "kubeconfig" } },
-    );
-  }
-  return kc;
-}
-
 export async function openConnection(options: ConnectOptions = {}): Promise<Connection> {
-  const kc = loadKubeConfig(options);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("unreachable: loadKubeConfig checked the cluster");
-  const server = cluster.server.replace(/\/+$/, "");
+  const kubeconfig = await readKubeconfig(options);
+  const server = kubeconfig.server.replace(/\/+$/, "");
   const base = new URL(server);
   const secure = base.protocol === "https:";
-  const contextName = kc.getCurrentContext();
-  const namespace = options.namespace ?? kc.getContextObject(contextName)?.namespace ?? "default";
+  const contextName = kubeconfig.context;
+  const namespace = options.namespace ?? kubeconfig.namespace ?? "default";
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   const clock = options.clock ?? realClock;
   const retry = resolveRetry(options.retry, (ms, signal) => sleepOn(clock, ms, signal));
 
   // TLS material (CA data or file, client certificate and key, tls-server-name, insecure-skip-tls-verify) is read
   // once into one keep-alive agent; credentials (tokens from exec plugins and OIDC expire) are applied per request.
-  const agent = await createAgent(kc, secure);
-  const user = kc.getCurrentUser();
-  const basicAuth = user?.username ? `${user.username}:${user.password ?? ""}` : undefined;
+  const agent = createAgent(kubeconfig, secure);
+  const basicAuth = kubeconfig.basicAuth;
 
   function sendOnce(
     method: string,
@@ -231,7 +183,7 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
       headers["Content-Length"] = String(Buffer.byteLength(body));
     }
     const url = urlOf(spec.path, spec.query);
-    const credentials = await credentialHeaders(kc);
+    const credentials = await kubeconfig.headers();
     for (let attempt = 1; ; attempt++) {
       const timeout = perAttemptTimeout ? AbortSignal.timeout(requestTimeoutMs) : undefined;
       const signal = timeout ? (spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout) : spec.signal;
@@ -339,58 +291,11 @@ export async function openConnection(options: ConnectOptions = {}): Promise<Conn
  * (`applyToHTTPSOptions`): CA data or file, client certificate and key (data or file), `tls-server-name`,
  * `insecure-skip-tls-verify`, and `proxy-url` (HTTP(S) or SOCKS, through client-node's own agent factory).
  */
-async function createAgent(kc: KubeConfig, secure: boolean): Promise<http.Agent> {
-  const material: https.RequestOptions = {};
-  const inner = kc as unknown as KubeConfigInternals;
-  if (secure) await kc.applyToHTTPSOptions(material);
-  else {
-    if (typeof inner.applyOptions !== "function") {
-      throw new RolloutClientError("INVALID", "this @kubernetes/client-node cannot talk to a plain-HTTP API server", {
-        resource: { kind: "kubeconfig" },
-      });
-    }
-    await inner.applyOptions.call(kc, material);
-  }
-  (material.agent as http.Agent | undefined)?.destroy();
-  const agentOptions: https.AgentOptions = {
-    keepAlive: true,
-    ...(material.ca ? { ca: material.ca } : {}),
-    ...(material.cert ? { cert: material.cert } : {}),
-    ...(material.key ? { key: material.key } : {}),
-    ...(material.pfx ? { pfx: material.pfx } : {}),
-    ...(material.passphrase ? { passphrase: material.passphrase } : {}),
-    ...(material.servername ? { servername: material.servername } : {}),
-    ...(material.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: material.rejectUnauthorized }),
-  };
-  const cluster = kc.getCurrentCluster();
-  if (cluster?.proxyUrl) {
-    if (typeof inner.createAgent !== "function") {
-      throw new RolloutClientError("INVALID", "this @kubernetes/client-node cannot use the kubeconfig's proxy-url", {
-        resource: { kind: "kubeconfig" },
-      });
-    }
-    return inner.createAgent.call(kc, cluster, agentOptions);
-  }
+function createAgent(kubeconfig: KubeconfigAccess, secure: boolean): http.Agent {
+  const agentOptions: https.AgentOptions = { keepAlive: true, ...kubeconfig.tls };
+  const proxied = kubeconfig.proxyAgent(agentOptions);
+  if (proxied) return proxied;
   return secure ? new https.Agent(agentOptions) : new http.Agent({ keepAlive: true });
-}
-
-/** client-node methods that are private in its types but are what `applyToHTTPSOptions` is made of. */
-interface KubeConfigInternals {
-  applyOptions?: (o: https.RequestOptions) => Promise<void>;
-  createAgent?: (cluster: unknown, options: https.AgentOptions) => http.Agent;
-}
-
-/** The auth headers of the kubeconfig's user (bearer token, exec plugin, OIDC, impersonation), fresh per request. */
-async function credentialHeaders(kc: KubeConfig): Promise<Record<string, string>> {
-  const opts: https.RequestOptions = {};
-  const inner = kc as unknown as KubeConfigInternals;
-  if (typeof inner.applyOptions === "function") await inner.applyOptions.call(kc, opts);
-  else await kc.applyToHTTPSOptions(opts);
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(opts.headers ?? {})) {
-    if (typeof value === "string" || typeof value === "number") headers[key] = String(value);
-  }
-  return headers;
 }
 
 /** Resolves after `ms` on the clock, or at once when the signal aborts. */

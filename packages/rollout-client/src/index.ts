@@ -9,7 +9,6 @@ export {
   type Connection,
   type ConnectOptions,
   type KubeconfigSource,
-  loadKubeConfig,
   openConnection,
   PATCH_CONTENT_TYPES,
   type PatchType,

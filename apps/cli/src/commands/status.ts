@@ -1,7 +1,7 @@
 /** `rollway status`: every component's phase, replicas and images, and the latest release; `--watch` follows them. */
-import { whyNotReady } from "@rollway/release";
+import { readEnvironmentStatus, whyNotReady } from "@rollway/release";
 import type { WorkloadStatus } from "@rollway/rollout-client";
-import { type ClusterOptions, openDirect } from "../direct.js";
+import { type ClusterOptions, openCluster } from "../cluster-connection.js";
 import { loadEnvironment } from "../environment-file.js";
 import { CliError, ExitCode, type Output, printDone } from "../output.js";
 import { watchComponents } from "../progress.js";
@@ -61,7 +61,8 @@ export interface StatusOptions extends ClusterOptions {
 export async function statusCommand(options: StatusOptions, output: Output): Promise<void> {
   const environment = await loadEnvironment(options.env);
   const namespace = options.namespace ?? environment.namespace;
-  const direct = await openDirect({ ...options, namespace });
+  // Only the connection: status reads, and never loads the release engine.
+  const direct = await openCluster({ ...options, namespace });
   // A timeout only means something while waiting: `status --timeout 300` waits, as `kubectl argo rollouts status`.
   const watch = options.watch || options.until !== undefined || options.timeout !== undefined;
   const until = options.until ?? "done";
@@ -100,7 +101,7 @@ export async function statusCommand(options: StatusOptions, output: Output): Pro
         await progress.stop();
       }
     }
-    const status = await direct.engine.status({ ...environment, namespace });
+    const status = await readEnvironmentStatus(direct.client, direct.api, { ...environment, namespace });
     const view: StatusView = {
       environment: status.environment,
       namespace: status.namespace,

@@ -1,0 +1,38 @@
+/**
+ * An environment's status: every component's workload status and the newest release. Its own module, apart from the
+ * engine, so a caller that only reads it (`rollway status`) does not load the release engine.
+ */
+import type { RolloutClient, WorkloadStatus } from "@rollway/rollout-client";
+import { type Environment, listComponents } from "./environment.js";
+import type { KubeApi } from "./kube-api.js";
+import { listRecords, type ReleaseRecord } from "./records.js";
+
+/** What `status` reads: the same for the CLI, the server and the Action. */
+export interface EnvironmentStatus {
+  environment: string;
+  namespace: string;
+  /** The newest release of the environment, if any. */
+  release: ReleaseRecord | undefined;
+  components: ComponentStatus[];
+}
+
+export type ComponentStatus = WorkloadStatus & { component: string };
+
+/** Reads every component's status (frontend first, then the backends) and the environment's newest release. */
+export async function readEnvironmentStatus(
+  client: RolloutClient,
+  api: KubeApi,
+  environment: Environment,
+): Promise<EnvironmentStatus> {
+  const namespace = environment.namespace;
+  const [components, records] = await Promise.all([
+    Promise.all(
+      listComponents(environment).map(async ({ name, component }) => ({
+        component: name,
+        ...(await client.status(await client.target(component.workload.name, namespace))),
+      })),
+    ),
+    listRecords(api, namespace, environment.name),
+  ]);
+  return { environment: environment.name, namespace, release: records[0], components };
+}
