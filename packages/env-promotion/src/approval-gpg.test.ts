@@ -3,17 +3,8 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { DEVELOPER, gitRemoteResource, QA } from "./__tests__/git-remote-resource.js";
 import { type GpgKey, gpgKeys, gpgSignedTag } from "./__tests__/gpg-keys-resource.js";
-import { PromotionError } from "./errors.js";
+import { refusal } from "./__tests__/refusal.js";
 import { promoteEnvironment } from "./promote.js";
-
-async function refusal(run: Promise<unknown>): Promise<PromotionError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (error instanceof PromotionError) return error;
-  throw new Error(`expected a PromotionError, got ${String(error)}`);
-}
 
 /** Staging's release tagged as approved on the remote, GPG-signed with `key` (or unsigned), QA as tagger. */
 function repoApprovedBy(key: GpgKey | undefined) {

@@ -3,18 +3,9 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEVELOPER, git, gitRemoteResource, QA, signedTagArgs, signingKeys } from "./__tests__/git-remote-resource.js";
-import { PromotionError } from "./errors.js";
+import { refusal } from "./__tests__/refusal.js";
 import { formatPromotion } from "./format.js";
 import { promoteEnvironment } from "./promote.js";
-
-async function refusal(run: Promise<unknown>): Promise<PromotionError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (error instanceof PromotionError) return error;
-  throw new Error(`expected a PromotionError, got ${String(error)}`);
-}
 
 /** A repository where someone tagged staging's release as approved, with `tagArgs` before `tag` (signing or not). */
 function repoApprovedWith(tagArgs: string[], tagger = QA) {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_KUSTOMIZATION } from "./__tests__/fixtures.js";
 import { DEVELOPER, gitRemoteResource } from "./__tests__/git-remote-resource.js";
+import { refusal } from "./__tests__/refusal.js";
 import {
   type RegistryResource,
   startRegistry,
   startTokenFront,
   type TokenFront,
 } from "./__tests__/registry-resource.js";
-import { PromotionError } from "./errors.js";
 import { readOverlayImages } from "./kustomization.js";
 import { promoteEnvironment } from "./promote.js";
 import { locateImage, resolveDigest } from "./registry.js";
@@ -36,13 +36,17 @@ images:
   };
 }
 
-async function failure(run: Promise<unknown>): Promise<PromotionError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (error instanceof PromotionError) return error;
-  throw new Error(`expected a PromotionError, got ${String(error)}`);
+/** staging → prod pushed onto main, the approval check forced. */
+function promoteStraight(repo: string, options: { pinDigest: boolean }) {
+  return promoteEnvironment({
+    repo,
+    from: "staging",
+    to: "prod",
+    author: DEVELOPER,
+    delivery: "push",
+    force: true,
+    ...options,
+  });
 }
 
 describe("promote with pinDigest against a real docker-registry", () => {
@@ -60,15 +64,7 @@ describe("promote with pinDigest against a real docker-registry", () => {
 
   it("writes each image's registry digest as digest: beside its tag in the target overlay", async () => {
     const remote = gitRemoteResource({ files: overlays(registry.host, "v1.1.0") });
-    const result = await promoteEnvironment({
-      repo: remote.clone,
-      from: "staging",
-      to: "prod",
-      author: DEVELOPER,
-      delivery: "push",
-      force: true,
-      pinDigest: true,
-    });
+    const result = await promoteStraight(remote.clone, { pinDigest: true });
     expect(result.status).toBe("pushed");
     const prod = readOverlayImages(remote.show("main", PROD), PROD);
     expect(prod).toEqual([
@@ -90,17 +86,7 @@ describe("promote with pinDigest against a real docker-registry", () => {
   it("refuses an image the registry does not have, naming image and registry, and writes nothing", async () => {
     const remote = gitRemoteResource({ files: overlays(registry.host, "v9.9.9") });
     const before = remote.refs();
-    const error = await failure(
-      promoteEnvironment({
-        repo: remote.clone,
-        from: "staging",
-        to: "prod",
-        author: DEVELOPER,
-        delivery: "push",
-        force: true,
-        pinDigest: true,
-      }),
-    );
+    const error = await refusal(promoteStraight(remote.clone, { pinDigest: true }));
     expect(error.code).toBe("IMAGE_NOT_IN_REGISTRY");
     expect(error.problem).toBe(
       `Image ${registry.host}/shop/cartservice:v9.9.9 does not exist in registry ${registry.host}.`,
@@ -111,14 +97,7 @@ describe("promote with pinDigest against a real docker-registry", () => {
 
   it("without pinDigest, promotes tags only and never asks the registry (an unknown tag goes through)", async () => {
     const remote = gitRemoteResource({ files: overlays(registry.host, "v9.9.9") });
-    await promoteEnvironment({
-      repo: remote.clone,
-      from: "staging",
-      to: "prod",
-      author: DEVELOPER,
-      delivery: "push",
-      force: true,
-    });
+    await promoteStraight(remote.clone, { pinDigest: false });
     const cart = readOverlayImages(remote.show("main", PROD), PROD)[0];
     expect(cart).toEqual({ name: "cartservice", newName: `${registry.host}/shop/cartservice`, newTag: "v9.9.9" });
   });
@@ -151,12 +130,12 @@ describe("promote with pinDigest against a real docker-registry", () => {
     });
 
     it("without credentials is refused with a clear error that holds no secret", async () => {
-      const error = await failure(resolveDigest(`${front.host}/shop/frontend`, "v2.0.0"));
+      const error = await refusal(resolveDigest(`${front.host}/shop/frontend`, "v2.0.0"));
       expect(error.code).toBe("REGISTRY_REQUEST_FAILED");
       expect(error.problem).toBe(
         `Registry ${front.host} refused to show ${front.host}/shop/frontend:v2.0.0 (HTTP 401).`,
       );
-      const wrong = await failure(
+      const wrong = await refusal(
         resolveDigest(`${front.host}/shop/frontend`, "v2.0.0", {
           credentials: { [front.host]: { username: "ci", password: "wrong-password-x" } },
         }),

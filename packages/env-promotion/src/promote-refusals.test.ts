@@ -2,28 +2,23 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROD_KUSTOMIZATION, STAGING_KUSTOMIZATION } from "./__tests__/fixtures.js";
-import { DEVELOPER, git, gitRemoteResource } from "./__tests__/git-remote-resource.js";
+import { approvedRepo, DEVELOPER, git, gitRemoteResource } from "./__tests__/git-remote-resource.js";
 import { gitHubServerResource } from "./__tests__/github-server-resource.js";
-import { PromotionError } from "./errors.js";
+import { refusal } from "./__tests__/refusal.js";
 import { promoteEnvironment } from "./promote.js";
 
 const TOKEN = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
 const PROD = "kustomize/prod/kustomization.yaml";
 
-async function refusal(run: Promise<unknown>): Promise<PromotionError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (error instanceof PromotionError) return error;
-  throw new Error(`expected a PromotionError, got ${String(error)}`);
-}
-
-/** A repository whose staging release QA already approved (by hand, with git tag -a). */
-function approvedRepo() {
-  const remote = gitRemoteResource({ approved: true });
-  const main = remote.remoteGit(["rev-parse", "main"]).trim();
-  return { remote, approval: { tag: `qa-approved/staging/${main.slice(0, 12)}` } };
+/** staging → prod by a pull request on the loopback GitHub, as the developer. */
+function promoteByPullRequest(repo: string, baseUrl: string) {
+  return promoteEnvironment({
+    repo,
+    from: "staging",
+    to: "prod",
+    author: DEVELOPER,
+    github: { token: TOKEN, owner: "acme", repo: "gitops", baseUrl },
+  });
 }
 
 describe("promoteEnvironment refuses", () => {
@@ -87,15 +82,7 @@ describe("promoteEnvironment refuses", () => {
     const branch = `promote/staging-to-prod-${main.slice(0, 12)}`;
     remote.remoteGit(["branch", branch, "main"]);
     const refsBefore = remote.refs();
-    const error = await refusal(
-      promoteEnvironment({
-        repo: remote.clone,
-        from: "staging",
-        to: "prod",
-        author: DEVELOPER,
-        github: { token: TOKEN, owner: "acme", repo: "gitops", baseUrl: github.baseUrl },
-      }),
-    );
+    const error = await refusal(promoteByPullRequest(remote.clone, github.baseUrl));
     expect(error.code).toBe("BRANCH_EXISTS");
     expect(error.message).toBe(
       `The branch ${branch} already exists on "origin" with other changes.\n` +
@@ -161,15 +148,7 @@ describe("promoteEnvironment refuses", () => {
         documentation_url: "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
       },
     }));
-    const error = await refusal(
-      promoteEnvironment({
-        repo: remote.clone,
-        from: "staging",
-        to: "prod",
-        author: DEVELOPER,
-        github: { token: TOKEN, owner: "acme", repo: "gitops", baseUrl: github.baseUrl },
-      }),
-    );
+    const error = await refusal(promoteByPullRequest(remote.clone, github.baseUrl));
     expect(error.code).toBe("GITHUB_REQUEST_FAILED");
     expect(error.message).toContain(
       "GitHub did not open the pull request on acme/gitops (HTTP 422): Validation Failed; A pull request already exists for acme:promote.",
@@ -184,15 +163,7 @@ describe("promoteEnvironment refuses", () => {
       status: 401,
       body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" },
     }));
-    const error = await refusal(
-      promoteEnvironment({
-        repo: remote.clone,
-        from: "staging",
-        to: "prod",
-        author: DEVELOPER,
-        github: { token: TOKEN, owner: "acme", repo: "gitops", baseUrl: github.baseUrl },
-      }),
-    );
+    const error = await refusal(promoteByPullRequest(remote.clone, github.baseUrl));
     expect(error.message).toContain("(HTTP 401): Bad credentials.");
     expect(error.hint).toContain("the GitHub token is invalid or expired");
     expect(`${error.message}${(error.cause as Error).message}`).not.toContain(TOKEN);

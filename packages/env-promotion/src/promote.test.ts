@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROD_KUSTOMIZATION, PROD_KUSTOMIZATION_PROMOTED, STAGING_KUSTOMIZATION } from "./__tests__/fixtures.js";
 import {
+  approvedRepo,
   DEVELOPER,
   git,
   gitRemoteResource,
@@ -19,22 +20,6 @@ import { promoteEnvironment } from "./promote.js";
 
 const TOKEN = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
 const PROD = "kustomize/prod/kustomization.yaml";
-
-async function _refusal(run: Promise<unknown>): Promise<PromotionError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (error instanceof PromotionError) return error;
-  throw new Error(`expected a PromotionError, got ${String(error)}`);
-}
-
-/** A repository whose staging release QA already approved (by hand, with git tag -a). */
-function approvedRepo() {
-  const remote = gitRemoteResource({ approved: true });
-  const main = remote.remoteGit(["rev-parse", "main"]).trim();
-  return { remote, approval: { tag: `qa-approved/staging/${main.slice(0, 12)}` } };
-}
 
 describe("promoteEnvironment", () => {
   it("commits the prod overlay on a branch and opens a pull request listing every image", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PROD_KUSTOMIZATION, PROD_KUSTOMIZATION_PROMOTED } from "./__tests__/fixtures.js";
 import { DEVELOPER, gitRemoteResource } from "./__tests__/git-remote-resource.js";
 import { gitHubServerResource } from "./__tests__/github-server-resource.js";
-import { PromotionError } from "./errors.js";
+import { refusal } from "./__tests__/refusal.js";
 import { formatPromotion } from "./format.js";
 import { promoteEnvironment } from "./promote.js";
 import { diffImages, revertPromotion } from "./revert.js";
@@ -20,15 +20,6 @@ async function promotedRepo() {
     author: DEVELOPER,
   });
   return { remote, promotion };
-}
-
-async function refusal(run: Promise<unknown>): Promise<PromotionError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (error instanceof PromotionError) return error;
-  throw new Error(`expected a PromotionError, got ${String(error)}`);
 }
 
 describe("revertPromotion", () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { NS, releaseSimResource, rolloutsPath } from "../../release/src/test-helpers/release-sim.js";
 import { ARGOCD_TOKEN, argoCdServerResource } from "./__tests__/argocd-server-resource.js";
 import { DEVELOPER, gitRemoteResource } from "./__tests__/git-remote-resource.js";
-import { PromotionError } from "./errors.js";
+import { refusal } from "./__tests__/refusal.js";
 import { formatPromotion } from "./format.js";
 import { promoteEnvironment } from "./promote.js";
 import { argoCdHealthCheck, componentStatusCheck, type SourceCheck } from "./source-health.js";
@@ -38,15 +38,6 @@ function gitops(staging: { frontend: string; backend: string }) {
       "kustomize/prod/kustomization.yaml": overlay("prod", { frontend: "0.9", backend: "0.9" }),
     },
   });
-}
-
-async function refusal(run: Promise<unknown>): Promise<PromotionError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (error instanceof PromotionError) return error;
-  throw new Error(`expected a PromotionError, got ${String(error)}`);
 }
 
 // Approval is not what these tests are about: forced, so only the health check can refuse.

@@ -6,21 +6,12 @@ import { describe, expect, it } from "vitest";
 import { type AppState, ARGOCD_TOKEN, argoCdServerResource } from "./__tests__/argocd-server-resource.js";
 import { DEVELOPER, gitRemoteResource } from "./__tests__/git-remote-resource.js";
 import { createdPullRequest, gitHubServerResource } from "./__tests__/github-server-resource.js";
-import { PromotionError } from "./errors.js";
+import { refusal } from "./__tests__/refusal.js";
 import { formatPromotion } from "./format.js";
 import { promoteEnvironment } from "./promote.js";
 
 const GITHUB_TOKEN = "ghp_waittest0000000000000000000000000000";
 const MERGE_SHA = "9f3c2b1a0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b";
-
-async function refusal(run: Promise<unknown>): Promise<PromotionError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (error instanceof PromotionError) return error;
-  throw new Error(`expected a PromotionError, got ${String(error)}`);
-}
 
 const argoCd = (server: string) => ({ server, token: ARGOCD_TOKEN, application: "shop-prod" });
 

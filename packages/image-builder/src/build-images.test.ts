@@ -104,8 +104,9 @@ describe("buildImages against podman and a registry", () => {
 
     // The build stream is shown as progress, step by step, then every push.
     const lines = events.flatMap((e) => (e.type === "build-output" ? [e.line] : []));
-    // podman numbers the labels as steps of their own (FROM, ARG, COPY, then 4 LABELs); docker does not.
-    expect(lines).toContain("STEP 3/7: COPY --chown=nginx:root $SOURCES_PATH /usr/share/nginx/html");
+    // The labels are one step at the end (FROM, ARG, COPY, LABEL), not one per label.
+    expect(lines).toContain("STEP 3/4: COPY --chown=nginx:root $SOURCES_PATH /usr/share/nginx/html");
+    expect(lines.filter((line) => /^STEP \d+\/\d+: LABEL /.test(line))).toHaveLength(3);
     expect(events.filter((e) => e.type === "push-finished")).toHaveLength(15);
     expect(events[0]).toMatchObject({
       type: "build-started",
@@ -141,7 +142,7 @@ describe("buildImages against podman and a registry", () => {
     expect(error.code).toBe("BUILD_FAILED");
     expect(error.step).toEqual({
       number: 3,
-      total: 7,
+      total: 4,
       instruction: "COPY --chown=nginx:root $SOURCES_PATH /usr/share/nginx/html",
       dockerfile: ".rollway/frontend.Dockerfile",
       line: 4,
@@ -166,7 +167,7 @@ describe("buildImages against podman and a registry", () => {
     expect(error.code).toBe("BUILD_FAILED");
     expect(error.step).toEqual({
       number: 4,
-      total: 9,
+      total: 6,
       instruction: "RUN chmod 775 ~/patches",
       dockerfile: "docker/codeasdata.Dockerfile",
       line: 5,
@@ -299,6 +300,44 @@ describe.each(ENGINES)("a project's Dockerfile on $engine", ({ socket }) => {
     expect(names).toContain("src/config/app.json");
     expect(names).not.toContain("src/secret.env");
     expect(names.some((n) => n.startsWith("src/node_modules"))).toBe(false);
+    // The copy of the Dockerfile that carries the labels is listed in .dockerignore, as docker's CLI lists a
+    // Dockerfile it adds (`docker build -f - .`): no COPY sees it, and the project's own Dockerfile is as written.
+    expect(names.some((n) => n.startsWith("src/.rollway"))).toBe(false);
+    const file = (name: string) => image.files.find((f) => f.name === name)?.content;
+    expect(file("src/docker/frontend.Dockerfile")).toBe(
+      dockerfile.replace("COPY missing.txt /etc/app/\n", "COPY . /src\n"),
+    );
+    expect(file("src/.dockerignore")).toBe("secret.env\nnode_modules\n.rollway-frontend.Dockerfile\n");
+  });
+
+  it("sets the labels in one LABEL step, their values exactly as given, even those the Dockerfile parser expands", async () => {
+    const project = await seedProject({
+      // No .dockerignore, and no line break at the end.
+      "docker/backend.Dockerfile": `ARG BASE_IMAGE\nFROM $BASE_IMAGE\nARG SOURCES_PATH\nCOPY $SOURCES_PATH /home/node/app\nCOPY . /src`,
+    });
+    const lines: string[] = [];
+    const appVersion = `2.0.7 "$BASE_IMAGE" \${SOURCES_PATH:-x} \\ 'q' \`b\` ünï=€`;
+    const opts = options(project, {
+      engine: { socketPath: socket() },
+      images: [{ kind: "backend", baseImage: BASE_IMAGES.backend }],
+      additionalTags: undefined,
+      appVersion,
+      onProgress: (e) => {
+        if (e.type === "build-output") lines.push(e.line);
+      },
+    });
+    await buildImages(opts);
+    const image = await registryReader(inject("registry")).image(`team/${opts.name}-backend`, "latest");
+    expect(image.labels).toMatchObject({
+      draw_version: appVersion,
+      "org.opencontainers.image.revision": sha,
+      "org.opencontainers.image.source": "https://gitlab.example.com/team/app.git",
+      "org.opencontainers.image.created": "2026-03-04T05:06:07.000Z",
+    });
+    expect(lines.filter((line) => /^step \d+\/\d+ ?: LABEL /i.test(line))).toHaveLength(1);
+    const names = image.files.map((f) => f.name.replace(/\/$/, ""));
+    expect(names).toContain("src/docker/backend.Dockerfile");
+    expect(names.filter((n) => n.startsWith("src/.rollway") || n === "src/.dockerignore")).toEqual([]);
   });
 
   it("with the small context, a COPY of another project file fails with a hint to send the project", async () => {

@@ -8,6 +8,7 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { packContext } from "./context.js";
 import { type CredentialSource, type RegistryCredentials, resolveRegistryAuth } from "./credentials.js";
+import { withLabelInstruction } from "./dockerfile-lines.js";
 import {
   BUILTIN_DOCKERFILE_DIR,
   CODE_AS_DATA_CONTEXT,
@@ -160,13 +161,31 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
     const references = tags.map((tag) => `${repository}:${tag}`);
     emit({ type: "build-started", kind, repository, tags, dockerfile: image.dockerfile.path });
     const small = image.dockerfile.builtin !== undefined || options.context === "small";
+    const dockerfileText =
+      image.dockerfile.builtin ??
+      (await readFile(join(options.projectDir, image.dockerfile.path), "utf8").catch(() => undefined));
+    // The labels as one LABEL step at the Dockerfile's end (the build API's labels parameter makes one step per
+    // label), in a copy at the context's root (`.rollway-frontend.Dockerfile`; in a folder, COPY would still make the
+    // folder) that the context's .dockerignore lists, as docker's CLI does for `-f -`: the project's own Dockerfile
+    // travels unchanged and no COPY sees the copy.
+    const labelled = dockerfileText === undefined ? undefined : withLabelInstruction(dockerfileText, labels);
+    const sent =
+      labelled !== undefined
+        ? {
+            path: image.dockerfile.builtin
+              ? image.dockerfile.path
+              : `${BUILTIN_DOCKERFILE_DIR}-${KIND_DEFAULTS[kind].name}.Dockerfile`,
+            content: labelled,
+            hidden: !image.dockerfile.builtin,
+          }
+        : image.dockerfile.builtin
+          ? { path: image.dockerfile.path, content: image.dockerfile.builtin }
+          : undefined;
     const context = await packContext({
       projectDir: options.projectDir,
       entries: small ? [image.sources, ...image.contextPaths] : undefined,
       keep: image.dockerfile.builtin ? [] : [image.dockerfile.path],
-      extraFile: image.dockerfile.builtin
-        ? { path: image.dockerfile.path, content: image.dockerfile.builtin }
-        : undefined,
+      extraFile: sent,
       moved:
         image.dockerfile.builtin && kind === "codeAsData"
           ? { from: image.sources, to: `${CODE_AS_DATA_CONTEXT}/patches`, mode: CODE_AS_DATA_MODE }
@@ -175,13 +194,12 @@ export async function buildImages(options: BuildImagesOptions): Promise<BuildIma
     const imageId = await buildOnEngine(docker, {
       context,
       smallContext: small && !image.dockerfile.builtin,
-      dockerfileText:
-        image.dockerfile.builtin ??
-        (await readFile(join(options.projectDir, image.dockerfile.path), "utf8").catch(() => undefined)),
+      dockerfileText,
       dockerfile: image.dockerfile.path,
+      contextDockerfile: sent?.path,
       tags: references,
       buildArgs: image.buildArgs,
-      labels,
+      labels: labelled === undefined ? labels : undefined,
       image: repository,
       onLine: (line) => emit({ type: "build-output", kind, repository, line }),
       signal,

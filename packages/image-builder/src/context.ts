@@ -3,7 +3,8 @@
  * seed's kaniko `--context .` send it), or, when asked, a small one: the build folder and the Dockerfile's folder
  * (plus any extra paths), so `node_modules` and `.git` never travel. A built-in Dockerfile is added under `.rollway/`.
  */
-import { readFile } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import { relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import dockerignoreModule from "@balena/dockerignore";
@@ -25,8 +26,12 @@ export interface ContextInput {
   entries?: readonly string[] | undefined;
   /** Paths sent even when `.dockerignore` matches them, as docker does for the Dockerfile. */
   keep?: readonly string[] | undefined;
-  /** A Dockerfile that is not in the project: its path inside the context and its text. */
-  extraFile?: { path: string; content: string } | undefined;
+  /**
+   * A Dockerfile that is not in the project: its path inside the context and its text. `hidden` lists it in the
+   * context's `.dockerignore` (made if there is none), as docker's CLI does for a Dockerfile from outside the context
+   * (`docker build -f - .`): the engine reads it, and no `COPY` sees it.
+   */
+  extraFile?: { path: string; content: string; hidden?: boolean | undefined } | undefined;
   /**
    * A project folder sent under another name, its own entry with the given mode: how the built-in code-as-data
    * Dockerfile gets `~/patches` as the seed's `chmod 775 ~/patches` leaves it without `COPY --chmod` (BuildKit only)
@@ -36,22 +41,44 @@ export interface ContextInput {
 }
 
 export async function packContext(input: ContextInput): Promise<Readable> {
-  const ignorer = await readDockerignore(input.projectDir);
+  const dockerignore = await readDockerignore(input.projectDir);
+  const ignorer = dockerignore?.ignorer;
   const entries = input.entries ? [...new Set(input.entries.map((e) => e.split("/").join(sep)))] : undefined;
   const keep = new Set(input.keep ?? []);
+  const { extraFile } = input;
+  const hidden = extraFile?.hidden ? extraFile.path : undefined;
+  // The project's .dockerignore as it would travel (the whole project, and not listing itself), else undefined.
+  const sentIgnoreFile =
+    dockerignore && entries === undefined && !dockerignore.ignorer.ignores(".dockerignore") ? dockerignore : undefined;
   const stream = pack(input.projectDir, {
     entries,
-    ignore: ignorer
-      ? (name: string) => {
-          const rel = relative(input.projectDir, name).split(sep).join("/");
-          return rel !== "" && !keep.has(rel) && ignorer.ignores(rel);
-        }
-      : undefined,
+    ignore:
+      ignorer || hidden
+        ? (name: string) => {
+            const rel = relative(input.projectDir, name).split(sep).join("/");
+            if (hidden && rel === ".dockerignore") return true; // Sent at the end, with the hidden file listed.
+            return rel !== "" && !keep.has(rel) && (ignorer?.ignores(rel) ?? false);
+          }
+        : undefined,
     map: input.moved ? moveEntry(input.moved) : undefined,
-    finalize: input.extraFile === undefined,
+    finalize: extraFile === undefined,
     finish(tar) {
-      if (!input.extraFile) return;
-      tar.entry({ name: input.extraFile.path, mode: 0o644 }, input.extraFile.content);
+      if (!extraFile) return;
+      tar.entry({ name: extraFile.path, mode: 0o644 }, extraFile.content);
+      if (hidden) {
+        // The project's own file keeps its mode and time, as docker's CLI keeps its header; one line is added.
+        const text = sentIgnoreFile?.text;
+        const content =
+          text === undefined
+            ? `.dockerignore\n${hidden}\n`
+            : `${text}${text === "" || text.endsWith("\n") ? "" : "\n"}${hidden}\n`;
+        tar.entry(
+          sentIgnoreFile
+            ? { name: ".dockerignore", mode: sentIgnoreFile.mode, mtime: sentIgnoreFile.mtime }
+            : { name: ".dockerignore", mode: 0o644 },
+          content,
+        );
+      }
       tar.finalize();
     },
   });
@@ -73,12 +100,14 @@ function moveEntry(moved: { from: string; to: string; mode: number }) {
 
 async function readDockerignore(projectDir: string) {
   let text: string;
+  let info: Stats;
   try {
     text = await readFile(`${projectDir}/.dockerignore`, "utf8");
+    info = await stat(`${projectDir}/.dockerignore`);
   } catch {
     return undefined;
   }
   const ignorer = createIgnore({ ignorecase: false });
   ignorer.add(text.split(/\r?\n/));
-  return ignorer;
+  return { ignorer, text, mode: info.mode & 0o7777, mtime: info.mtime };
 }

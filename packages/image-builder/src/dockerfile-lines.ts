@@ -14,7 +14,7 @@ export interface DockerfileInstruction {
 /** The instructions of a Dockerfile with their first lines: comments, blank lines and continuations skipped. */
 export function dockerfileInstructions(text: string): DockerfileInstruction[] {
   const lines = text.split(/\r?\n/);
-  const escapeChar = /^#\s*escape\s*=\s*`/im.test(lines.slice(0, 5).join("\n")) ? "`" : "\\";
+  const escapeChar = dockerfileEscape(text);
   const instructions: DockerfileInstruction[] = [];
   let continued = false;
   for (const [index, raw] of lines.entries()) {
@@ -48,4 +48,42 @@ export function lineOfStep(text: string, step: StepPosition): number | undefined
     else stages.at(-1)?.push(instruction); // ARGs before the first FROM belong to no stage.
   }
   return stages[(step.stage ?? 1) - 1]?.[step.number - 1]?.line;
+}
+
+/** The escape character a Dockerfile declares in its parser directives (`# escape=\``), else the backslash. */
+export function dockerfileEscape(text: string): "\\" | "`" {
+  for (const raw of text.split(/\r?\n/)) {
+    const directive = /^#\s*([a-z]+)\s*=\s*(.*?)\s*$/i.exec(raw.trim());
+    // Parser directives come first; the first line that is not one ends them.
+    if (!directive) break;
+    if ((directive[1] as string).toLowerCase() === "escape") return directive[2] === "`" ? "`" : "\\";
+  }
+  return "\\";
+}
+
+/**
+ * The Dockerfile with one `LABEL "k"="v" …` instruction added at its end, in its last stage: what the build API's
+ * `labels` parameter asks for, as one step. Both engines turn that parameter into one LABEL step per label (Docker
+ * 20.10's classic builder and podman 4's buildah alike), and each step commits the image again, a full copy under
+ * the vfs driver. Undefined when the labels cannot be written safely into the file (a value with a line break, a file
+ * ending inside a continued instruction, or one with a backtick escape): the caller then passes the parameter.
+ */
+export function withLabelInstruction(text: string, labels: Record<string, string>): string | undefined {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return text;
+  if (entries.some(([key, value]) => /[\r\n]/.test(key) || /[\r\n]/.test(value) || key === "")) return undefined;
+  // podman 4's parser misreads quotes after a backtick escape (`"q`"z'w"`): such files keep the parameter.
+  if (dockerfileEscape(text) !== "\\") return undefined;
+  const lastLine =
+    text
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== "" && !line.startsWith("#"))
+      .at(-1) ?? "";
+  if (lastLine.endsWith("\\")) return undefined;
+  // Inside double quotes the engines' word parser takes a backslash before `"`, `$` and itself literally; everything
+  // else (spaces, `=`, `'`, backticks) is literal already. An unescaped `$` would expand build arguments.
+  const quote = (word: string) => `"${word.replace(/["$\\]/g, "\\$&")}"`;
+  const instruction = `LABEL ${entries.map(([key, value]) => `${quote(key)}=${quote(value)}`).join(" ")}`;
+  return `${text}${text === "" || text.endsWith("\n") ? "" : "\n"}${instruction}\n`;
 }

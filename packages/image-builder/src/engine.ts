@@ -42,11 +42,14 @@ export async function pingEngine(docker: Docker, signal?: AbortSignal): Promise<
 
 export interface BuildRequest {
   context: Readable;
-  /** Path of the Dockerfile inside the context. */
+  /** The Dockerfile as the person knows it (the project's path, or the built-in one's), for errors. */
   dockerfile: string;
+  /** Path of the Dockerfile the engine builds inside the context, when not `dockerfile` (one with labels added). */
+  contextDockerfile?: string | undefined;
   tags: readonly string[];
   buildArgs: Record<string, string>;
-  labels: Record<string, string>;
+  /** Labels for the build API's `labels` parameter, when the Dockerfile sent does not set them itself. */
+  labels?: Record<string, string> | undefined;
   /** Repository, for errors and progress. */
   image: string;
   /** The Dockerfile's text, to name the failing step's line. */
@@ -63,9 +66,9 @@ export async function buildOnEngine(docker: Docker, request: BuildRequest): Prom
   try {
     const stream = await docker.buildImage(request.context, {
       t: [...request.tags],
-      dockerfile: request.dockerfile,
+      dockerfile: request.contextDockerfile ?? request.dockerfile,
       buildargs: request.buildArgs,
-      labels: request.labels,
+      ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: request.labels } : {}),
       ...BUILD_QUERY,
       abortSignal: request.signal,
     } as unknown as Docker.ImageBuildOptions);

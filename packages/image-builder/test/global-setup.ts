@@ -7,8 +7,7 @@
 import Docker from "dockerode";
 import { pack } from "tar-stream";
 import type { TestProject } from "vitest/node";
-import { type DockerdResource, startDockerd } from "./dockerd-resource.js";
-import { type PodmanResource, startPodman } from "./podman-resource.js";
+import { type EngineResource, startDockerd, startPodman } from "./engine-resource.js";
 import { type RegistryResource, startRegistry } from "./registry-resource.js";
 
 export const TEST_USER = { name: "rollway-ci", password: "s3cret-Pa55" };
@@ -27,7 +26,7 @@ declare module "vitest" {
   }
 }
 
-let started: (PodmanResource | DockerdResource | RegistryResource)[] = [];
+let started: (EngineResource | RegistryResource)[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
   // Benchmarks pack build contexts only: no engine to start.

@@ -1,5 +1,8 @@
 /** A child process that tests start, and stop for sure: SIGTERM, then SIGKILL if it lingers. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface ProcessResource {
   child: ChildProcess;
@@ -74,4 +77,44 @@ export function waitForOutput(resource: ProcessResource, ready: RegExp, what: st
     resource.child.once("exit", onExit);
     check();
   });
+}
+
+/** How to start a process, and when it is ready (rejecting when it is not). */
+export interface ProcessStart {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv | undefined;
+  installHint: string;
+  ready(process: ProcessResource): Promise<void>;
+}
+
+/**
+ * A process whose state lives in a fresh temp folder: `prepare` writes what it needs there and says how to start it.
+ * `stop()` ends it and removes the folder; a start that fails does both before it throws.
+ */
+export async function startInTempDir(
+  prefix: string,
+  prepare: (dir: string) => Promise<ProcessStart>,
+): Promise<{ stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const removeDir = () => rm(dir, { recursive: true, force: true });
+  try {
+    const start = await prepare(dir);
+    const started = await startProcess(start.command, start.args, { env: start.env, installHint: start.installHint });
+    try {
+      await start.ready(started);
+    } catch (error) {
+      await started.stop();
+      throw error;
+    }
+    return {
+      async stop() {
+        await started.stop();
+        await removeDir();
+      },
+    };
+  } catch (error) {
+    await removeDir();
+    throw error;
+  }
 }

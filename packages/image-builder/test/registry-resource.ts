@@ -2,12 +2,11 @@
  * Debian's `docker-registry` (distribution 2.x) on a free loopback port, storing in a temp folder, optionally with
  * htpasswd auth. `registry.stop()` ends it and removes its files.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
-import { startProcess, waitForOutput } from "./process.js";
+import { startInTempDir, waitForOutput } from "./process.js";
 
 export const INSTALL_HINT =
   "install it with `apt-get install podman docker-registry` (CI runs scripts/ci/setup-podman.sh, which does)";
@@ -22,10 +21,9 @@ export interface RegistryResource {
 export async function startRegistry(
   options: { user?: { name: string; password: string } } = {},
 ): Promise<RegistryResource> {
-  const dir = await mkdtemp(join(tmpdir(), "rollway-registry-"));
-  try {
-    const port = await freePort();
-    const host = `127.0.0.1:${port}`;
+  let host = "";
+  const { stop } = await startInTempDir("rollway-registry-", async (dir) => {
+    host = `127.0.0.1:${await freePort()}`;
     const auth = options.user
       ? `auth:\n  htpasswd:\n    realm: rollway-test\n    path: ${join(dir, "htpasswd")}\n`
       : "";
@@ -36,26 +34,14 @@ export async function startRegistry(
       join(dir, "config.yml"),
       `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\nhttp:\n  addr: ${host}\n  secret: rollway-test\n${auth}`,
     );
-    const registry = await startProcess(REGISTRY_BINARY, ["serve", join(dir, "config.yml")], {
-      installHint: INSTALL_HINT,
-    });
-    try {
-      await waitForOutput(registry, /listening on/, `docker-registry on ${host}`);
-    } catch (error) {
-      await registry.stop();
-      throw error;
-    }
     return {
-      host,
-      async stop() {
-        await registry.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
+      command: REGISTRY_BINARY,
+      args: ["serve", join(dir, "config.yml")],
+      installHint: INSTALL_HINT,
+      ready: (registry) => waitForOutput(registry, /listening on/, `docker-registry on ${host}`),
     };
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
+  });
+  return { host, stop };
 }
 
 function freePort(): Promise<number> {

@@ -8,13 +8,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The image-builder package's test resources: podman system service on its own socket, docker-registry on loopback.
-import { type PodmanResource, startPodman } from "../../../../packages/image-builder/test/podman-resource.js";
+import { type EngineResource, startPodman } from "../../../../packages/image-builder/test/engine-resource.js";
 import { registryReader } from "../../../../packages/image-builder/test/registry-client.js";
 import { type RegistryResource, startRegistry } from "../../../../packages/image-builder/test/registry-resource.js";
 import { rollwayAsync } from "../test-helpers/run-cli.js";
 
 let registry: RegistryResource;
-let podman: PodmanResource;
+let podman: EngineResource;
 const root = mkdtempSync(join(tmpdir(), "rollway-cli-build-"));
 
 beforeAll(async () => {

@@ -4,8 +4,7 @@
  * moves through a script, one step per read, the last repeated. Closed when the test finishes.
  */
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
-import { onTestFinished } from "vitest";
+import { listenForTest } from "./loopback-server.js";
 
 export const ARGOCD_TOKEN = "argocd-test-token-4f1b2c";
 
@@ -77,17 +76,9 @@ export async function argoCdServerResource(name: string, states: AppState[]): Pr
     step += 1;
     reply(200, application(name, state as AppState));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
+  const baseUrl = await listenForTest(server);
   return {
-    server: `http://127.0.0.1:${port}`,
+    server: baseUrl,
     requests,
     script(states) {
       script = states;

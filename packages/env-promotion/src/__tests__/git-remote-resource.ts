@@ -188,3 +188,10 @@ export function gitRemoteResource(options: GitRemoteOptions = {}): GitRemoteReso
     refs: () => git(bare, ["for-each-ref", "--format=%(refname) %(objectname)"]),
   };
 }
+
+/** A repository whose staging release QA already approved (by hand, with git tag -a). */
+export function approvedRepo() {
+  const remote = gitRemoteResource({ approved: true });
+  const main = remote.remoteGit(["rev-parse", "main"]).trim();
+  return { remote, approval: { tag: `qa-approved/staging/${main.slice(0, 12)}` } };
+}

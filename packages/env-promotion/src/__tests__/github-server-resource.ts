@@ -3,8 +3,7 @@
  * path, headers, JSON body) and answers as GitHub does. Closed when the test finishes.
  */
 import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
-import { onTestFinished } from "vitest";
+import { listenForTest } from "./loopback-server.js";
 
 export interface RecordedRequest {
   method: string;
@@ -64,14 +63,6 @@ export async function gitHubServerResource(
       res.end(JSON.stringify(answer.body));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}`, requests };
+  const baseUrl = await listenForTest(server);
+  return { baseUrl, requests };
 }
