@@ -11,6 +11,7 @@ import {
 } from "./model.js";
 import { describeRecord, type RawRecord } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
+import { TagIds } from "./tag-ids.js";
 
 export const MAX_PROBLEMS = 20;
 
@@ -136,8 +137,7 @@ function compareTags(a: string, b: string): number {
  * defines no object with that tag), `children[id]` the ids it contains (duplicates allowed).
  */
 export interface ContainmentGraph {
-  idOf: ReadonlyMap<string, number>;
-  tags: readonly string[];
+  ids: TagIds;
   children: readonly (number[] | undefined)[];
   kindOf(id: number): CodeObject["kind"] | undefined;
 }
@@ -160,10 +160,11 @@ export function walkContainment(
   graph: ContainmentGraph,
   options: { rootTags: readonly string[]; exclude: readonly string[] },
 ): ContainmentWalk {
-  const { idOf, tags, children } = graph;
+  const { ids, children } = graph;
+  const { tags } = ids;
   const roots = [...new Set(options.rootTags)].sort(compareTags);
   const missingRoots = roots.filter((tag) => {
-    const id = idOf.get(tag);
+    const id = ids.get(tag);
     return id === undefined || graph.kindOf(id) === undefined;
   });
   if (missingRoots.length > 0) {
@@ -176,7 +177,7 @@ export function walkContainment(
   }
   const excluded = new Uint8Array(tags.length);
   for (const tag of options.exclude) {
-    const id = idOf.get(tag);
+    const id = ids.get(tag);
     if (id !== undefined) excluded[id] = 1;
   }
   const owner = new Int32Array(tags.length).fill(-1);
@@ -184,17 +185,16 @@ export function walkContainment(
   const problems: SnapshooterProblem[] = [];
   const order: number[] = [];
   for (const root of roots) {
-    const id = idOf.get(root) as number;
+    const id = ids.get(root) as number;
     if (excluded[id] || owner[id] !== -1) continue;
     owner[id] = id;
     order.push(id);
   }
-  const byTag = (a: number, b: number) => compareTags(tags[a] as string, tags[b] as string);
   for (let i = 0; i < order.length; i++) {
     const id = order[i] as number;
     const list = children[id];
     if (!list) continue;
-    list.sort(byTag);
+    list.sort(ids.compare);
     const own = owner[id] as number;
     for (const child of list) {
       if (excluded[child] || owner[child] !== -1) continue;
@@ -233,16 +233,9 @@ export function selectSnapshot(
   graph: CodeGraph,
   options: { rootTags: readonly string[]; exclude: readonly string[] },
 ): Selection {
-  const idOf = new Map<string, number>();
-  const tags: string[] = [];
-  const intern = (tag: string) => {
-    let id = idOf.get(tag);
-    if (id === undefined) {
-      id = tags.push(tag) - 1;
-      idOf.set(tag, id);
-    }
-    return id;
-  };
+  const ids = new TagIds();
+  const { tags } = ids;
+  const intern = (tag: string) => ids.intern(tag);
   for (const tag of graph.objects.keys()) intern(tag);
   const children: number[][] = [];
   for (const relation of graph.relations) {
@@ -252,10 +245,7 @@ export function selectSnapshot(
     if (list) list.push(to);
     else children[from] = [to];
   }
-  const walk = walkContainment(
-    { idOf, tags, children, kindOf: (id) => graph.objects.get(tags[id] as string)?.kind },
-    options,
-  );
+  const walk = walkContainment({ ids, children, kindOf: (id) => graph.objects.get(tags[id] as string)?.kind }, options);
   const objects = new Map<string, CodeObject>();
   const owners = new Map<string, string>();
   const parents = new Map<string, string | null>();

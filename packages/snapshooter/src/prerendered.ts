@@ -18,6 +18,7 @@ import { collectSyntaxError, createRecordTaker, MAX_PROBLEMS, throwExportProblem
 import { CONTAINS, type ObjectKind, type Relation } from "./model.js";
 import { parseRecordText, RecordSplitter } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
+import { TagIds } from "./tag-ids.js";
 
 /** An object as its patch file needs it. */
 interface RenderedObject {
@@ -34,8 +35,7 @@ interface RenderedObject {
  * tag numbered once so the walk and the grouping work on integers.
  */
 export interface PrerenderedGraph {
-  idOf: Map<string, number>;
-  tags: string[];
+  ids: TagIds;
   /** By id; undefined for a tag the export names in relations only. */
   objects: (RenderedObject | undefined)[];
   objectCount: number;
@@ -92,29 +92,20 @@ function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, start: number,
   const typeLength = last - 2 - (start + TYPE_AT);
   const length = TAG_LENGTH + typeLength + 1 + TAG_LENGTH;
   if (scratch.length < length) scratch = Buffer.allocUnsafe(length * 2);
-  bytes.copy(scratch, 0, start + FROM_AT, start + FROM_AT + TAG_LENGTH);
-  bytes.copy(scratch, TAG_LENGTH, start + TYPE_AT, last - 2);
-  scratch[TAG_LENGTH + typeLength] = 0;
-  bytes.copy(scratch, TAG_LENGTH + typeLength + 1, start + TO_AT, start + TO_AT + TAG_LENGTH);
-  graph.relationKeys.push(scratch.toString("latin1", 0, length));
-  graph.relationFrom.push(intern(graph, bytes.toString("latin1", start + FROM_AT, start + FROM_AT + TAG_LENGTH)));
+  // Byte loops: Buffer#copy costs more than it saves on a few bytes.
+  const out = scratch;
+  for (let i = 0; i < TAG_LENGTH; i++) out[i] = bytes[start + FROM_AT + i] as number;
+  for (let i = 0; i < typeLength; i++) out[TAG_LENGTH + i] = bytes[start + TYPE_AT + i] as number;
+  out[TAG_LENGTH + typeLength] = 0;
+  for (let i = 0; i < TAG_LENGTH; i++) out[TAG_LENGTH + typeLength + 1 + i] = bytes[start + TO_AT + i] as number;
+  graph.relationKeys.push(out.toString("latin1", 0, length));
+  graph.relationFrom.push(graph.ids.internBytes(bytes, start + FROM_AT));
   const contains = typeLength === CONTAINS_BYTES.length && matches(bytes, start + TYPE_AT, CONTAINS_BYTES);
-  graph.relationContains.push(
-    contains ? intern(graph, bytes.toString("latin1", start + TO_AT, start + TO_AT + TAG_LENGTH)) : -1,
-  );
+  graph.relationContains.push(contains ? graph.ids.internBytes(bytes, start + TO_AT) : -1);
   return true;
 }
 
 let scratch = Buffer.allocUnsafe(256);
-
-function intern(graph: PrerenderedGraph, tag: string): number {
-  let id = graph.idOf.get(tag);
-  if (id === undefined) {
-    id = graph.tags.push(tag) - 1;
-    graph.idOf.set(tag, id);
-  }
-  return id;
-}
 
 /**
  * Reads and validates every record of `source` (its bytes when it gives them, else its parsed batches), with the
@@ -122,8 +113,7 @@ function intern(graph: PrerenderedGraph, tag: string): number {
  */
 export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: AbortSignal): Promise<PrerenderedGraph> {
   const graph: PrerenderedGraph = {
-    idOf: new Map(),
-    tags: [],
+    ids: new TagIds(),
     objects: [],
     objectCount: 0,
     relationKeys: [],
@@ -134,7 +124,7 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
   const take = createRecordTaker(
     problems,
     (object, line) => {
-      const id = intern(graph, object.tag);
+      const id = graph.ids.intern(object.tag);
       const earlier = graph.objects[id];
       if (earlier !== undefined) return earlier.line;
       // Objects from the taker have their keys sorted all the way down: JSON.stringify prints canonical JSON.
@@ -144,8 +134,8 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
     },
     (relation: Relation) => {
       graph.relationKeys.push(relationKey(relation));
-      graph.relationFrom.push(intern(graph, relation.from));
-      graph.relationContains.push(relation.type === CONTAINS ? intern(graph, relation.to) : -1);
+      graph.relationFrom.push(graph.ids.intern(relation.from));
+      graph.relationContains.push(relation.type === CONTAINS ? graph.ids.intern(relation.to) : -1);
     },
   );
 
@@ -194,7 +184,8 @@ export function renderPrerendered(
   graph: PrerenderedGraph,
   meta: { name: string; rootTags: readonly string[]; exclude: readonly string[] },
 ): { files: Map<string, string>; objects: number; has(tag: string): boolean } {
-  const { tags, objects } = graph;
+  const { ids, objects } = graph;
+  const { tags } = ids;
   const children: number[][] = [];
   for (let i = 0; i < graph.relationContains.length; i++) {
     const to = graph.relationContains[i] as number;
@@ -204,10 +195,7 @@ export function renderPrerendered(
     if (list) list.push(to);
     else children[from] = [to];
   }
-  const { order, owner, parent } = walkContainment(
-    { idOf: graph.idOf, tags, children, kindOf: (id) => objects[id]?.kind },
-    meta,
-  );
+  const { order, owner, parent } = walkContainment({ ids, children, kindOf: (id) => objects[id]?.kind }, meta);
   const members: { objects: number[]; relationKeys: string[] }[] = [];
   const owners: number[] = [];
   for (const id of order) {
@@ -226,10 +214,6 @@ export function renderPrerendered(
     if (to >= 0 && owner[to] === -1) continue;
     members[own]?.relationKeys.push(graph.relationKeys[i] as string);
   }
-  const byTag = (a: number, b: number) => {
-    const [x, y] = [tags[a] as string, tags[b] as string];
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
   const groups = new Map<string, PatchGroup>();
   for (const id of owners) {
     const container = objects[id] as RenderedObject;
@@ -239,7 +223,7 @@ export function renderPrerendered(
       kind: container.kind,
       name: container.name,
       parent: up === -1 ? null : (tags[up] as string),
-      objects: group.objects.sort(byTag).map((o) => (objects[o] as RenderedObject).json),
+      objects: group.objects.sort(ids.compare).map((o) => (objects[o] as RenderedObject).json),
       relationKeys: group.relationKeys,
     });
   }
@@ -247,7 +231,7 @@ export function renderPrerendered(
     files: renderPatchGroups(groups, meta, order.length),
     objects: order.length,
     has: (tag) => {
-      const id = graph.idOf.get(tag);
+      const id = ids.get(tag);
       return id !== undefined && owner[id] !== -1;
     },
   };

@@ -1,0 +1,150 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { renderPatches } from "./canonical.js";
+import { SnapshooterError } from "./errors.js";
+import { loadGraph, selectSnapshot } from "./graph.js";
+import { HOME_TAG } from "./model.js";
+import { loadPrerenderedGraph, renderPrerendered } from "./prerendered.js";
+import { readExportStream } from "./sources/parse-stream.js";
+import type { CodeAsDataSource } from "./sources/source.js";
+import { exportText, generateRecords, OLYMPE_TAG, tagOf } from "./test-helpers/generate.js";
+
+/** A source serving `text` cut into pieces at `cuts`, through both of its doors: bytes and parsed batches. */
+function sourceOf(text: string, cuts: number[] = []): CodeAsDataSource {
+  const bytes = Buffer.from(text);
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const pieces: Buffer[] = [];
+  let last = 0;
+  for (const p of [...points, bytes.length]) {
+    if (p > last) pieces.push(bytes.subarray(last, p));
+    last = p;
+  }
+  async function* chunks() {
+    yield* pieces;
+  }
+  return {
+    description: "export",
+    batches: () => readExportStream(chunks(), "export"),
+    bytes: async () => ({ label: "export", chunks: chunks() }),
+  };
+}
+
+const meta = { name: "My Projects", rootTags: [HOME_TAG], exclude: [OLYMPE_TAG] };
+
+/** The files, or the refusal, each way. */
+async function both(source: CodeAsDataSource) {
+  const outcome = async (run: () => Promise<Map<string, string>>) => {
+    try {
+      return [...(await run())];
+    } catch (error) {
+      if (!(error instanceof SnapshooterError)) throw error;
+      return { code: error.code, problems: error.problems };
+    }
+  };
+  const expected = await outcome(async () => renderPatches(selectSnapshot(await loadGraph(source), meta), meta));
+  const actual = await outcome(async () => renderPrerendered(await loadPrerenderedGraph(source), meta).files);
+  return { expected, actual };
+}
+
+async function problemsOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SnapshooterError);
+    return { code: (error as SnapshooterError).code, problems: (error as SnapshooterError).problems };
+  }
+  return "no error";
+}
+
+// Relations written in forms the byte reader must leave to JSON.parse, and types it must keep as they are.
+const oddType = fc.constantFrom("contains", "model", "a\u0000b", 'say "hi"', "back\\slash", "Zürich", "x", "é\u0000");
+const oddForm = fc.constantFrom("usual", "spaced", "reordered", "escaped");
+
+function relationText(from: string, to: string, type: string, form: string): string {
+  switch (form) {
+    case "spaced":
+      return `{ "record": "relation", "from": "${from}", "to": "${to}", "type": ${JSON.stringify(type)} }`;
+    case "reordered":
+      return JSON.stringify({ type, to, from, record: "relation" });
+    case "escaped":
+      return `{"record":"relation","from":"${from}","to":"${to}","type":${JSON.stringify(type).replace(/[a-z]/, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}}`;
+    default:
+      return `{"record":"relation","from":"${from}","to":"${to}","type":${JSON.stringify(type)}}`;
+  }
+}
+
+describe("the snapshot's prerendered read of an export", () => {
+  it("writes the same files as renderPatches(selectSnapshot(loadGraph)), whatever the format, cuts and relation forms (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.array(fc.tuple(fc.nat(35), fc.nat(35), oddType, oddForm), { maxLength: 25 }),
+        fc.constantFrom("json", "ndjson"),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        async (seed, extra, format, cuts) => {
+          const records = generateRecords({
+            seed,
+            folders: 2,
+            projectsPerFolder: 2,
+            objectsPerProject: 6,
+            shuffle: true,
+          });
+          const lines = records.map((r) => JSON.stringify(r));
+          for (const [a, b, type, form] of extra) lines.push(relationText(tagOf(a), tagOf(b), type, form));
+          const text =
+            format === "ndjson" ? `${lines.join("\r\n")}\n` : `[\n${lines.map((l) => `  ${l}`).join(" ,\n")}\n]\n`;
+          const { expected, actual } = await both(sourceOf(text, cuts));
+          expect(actual).toEqual(expected);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("reads the usual relations straight from their bytes and keeps the others for JSON.parse, with equal results", async () => {
+    const records = generateRecords({ folders: 1, projectsPerFolder: 1, objectsPerProject: 3 });
+    const text = exportText(records, "ndjson");
+    const graph = await loadPrerenderedGraph(sourceOf(text));
+    const viaParse = await loadPrerenderedGraph({ ...sourceOf(text), bytes: undefined } as CodeAsDataSource);
+    expect(graph.relationKeys).toEqual(viaParse.relationKeys);
+    expect(graph.objects).toEqual(viaParse.objects);
+    expect(graph.ids.tags).toEqual(viaParse.ids.tags);
+  });
+
+  it.each([
+    [
+      "a relation of the usual shape with a short tag, an empty type, an unknown key",
+      [
+        '{"record":"relation","from":"1000000000000000000","to":"10000000000000000001","type":"contains"}',
+        '{"record":"relation","from":"10000000000000000000","to":"10000000000000000001","type":""}',
+        '{"record":"relation","from":"10000000000000000000","to":"10000000000000000001","type":"x","extra":1}',
+      ],
+    ],
+    [
+      "a repeated object and broken JSON after it",
+      [
+        '{"record":"object","tag":"10000000000000000000","kind":"folder","name":"Home"}',
+        '{"record":"relation","from":"10000000000000000000","to":"10000000000000000001","type":"contains"}',
+        '{"record":"object","tag":"10000000000000000000","kind":"folder","name":"Again"}',
+        '{"record":"relation","from":',
+      ],
+    ],
+  ])("refuses %s with the same problems as loadGraph", async (_what, lines) => {
+    for (const text of [`${lines.join("\n")}\n`, `[${lines.join(",\n")}]`]) {
+      const expected = await problemsOf(loadGraph(sourceOf(text)));
+      expect(expected).not.toBe("no error");
+      expect(await problemsOf(loadPrerenderedGraph(sourceOf(text)))).toEqual(expected);
+    }
+  });
+
+  it("says which tags the snapshot holds, for the deletion guard", async () => {
+    const records = generateRecords({ folders: 1, projectsPerFolder: 1, objectsPerProject: 3 });
+    const snapshot = renderPrerendered(await loadPrerenderedGraph(sourceOf(exportText(records, "json"))), meta);
+    const selection = selectSnapshot(await loadGraph(sourceOf(exportText(records, "json"))), meta);
+    expect(snapshot.objects).toBe(selection.objects.size);
+    for (const r of records) {
+      if (r.record === "object") expect(snapshot.has(r.tag)).toBe(selection.objects.has(r.tag));
+    }
+    expect(snapshot.has("not a tag")).toBe(false);
+  });
+});
