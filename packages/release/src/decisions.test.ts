@@ -2,7 +2,7 @@
 // acknowledged it. Everything on kube-sim's manual clock (`fastClock`, or frozen and moved by the test): no sleeps.
 import { describe, expect, it } from "vitest";
 import type { ReleaseError } from "./errors.js";
-import { leaseName } from "./lock.js";
+import { acquireLease, leaseName } from "./lock.js";
 import { eventLog, NS, releaseSimResource, seedPayload } from "./test-helpers/release-sim.js";
 import { stallableEngine } from "./test-helpers/stallable-engine.js";
 
@@ -121,5 +121,38 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
     expect(decided.approvals).toEqual([expect.objectContaining({ by: "alice", ackedBy: "engine-that-stalls" })]);
     thaw();
     expect((await running).state).toBe("promoted");
+  });
+
+  it("finding 3: an engine that renews its Lease but never acknowledges (one older than the handshake) gives TIMEOUT once the Lease's time as read is over, and the decision is taken back", async () => {
+    const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
+    const dying = await k.crashableEngine();
+    const log = eventLog();
+    void dying.engine.apply(await dying.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
+    const { release } = await log.next("waiting-for-approval");
+    await dying.crash();
+    // An engine from before the handshake takes the release's Lease over and renews it, never acknowledging.
+    const clock = k.cluster.clock;
+    if (!clock) throw new Error("fastClock gives a manual clock");
+    const stop = new AbortController();
+    const held = await acquireLease({
+      api: k.api,
+      clock,
+      namespace: NS,
+      environment: "demo",
+      holder: "engine-before-the-handshake",
+      release,
+      durationSeconds: 30,
+      wait: true,
+      signal: stop.signal,
+    });
+    try {
+      const error = await failure(k.engine.promote(release, { by: "alice", namespace: NS }));
+      expect(error?.code).toBe("TIMEOUT");
+      expect(error?.message).toContain("engine-before-the-handshake");
+      expect(error?.message).toContain("nothing was decided");
+      expect((await k.engine.get(release, NS)).approvals).toEqual([]);
+    } finally {
+      await held.release();
+    }
   });
 });

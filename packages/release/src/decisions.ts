@@ -89,7 +89,9 @@ export function followDecisions(
 ): DecisionWatch {
   let latest = record;
   let abortSeen = false;
-  const waiters = new Set<{ gate: ApprovalGate; resolve: (r: ReleaseRecord) => void }>();
+  /** Why the watch stopped for good (403 on watch…): approval waits fail with it instead of waiting for nothing. */
+  let failure: { error: unknown } | undefined;
+  const waiters = new Set<{ gate: ApprovalGate; resolve: (r: ReleaseRecord) => void; reject: (e: unknown) => void }>();
   const seen = (r: ReleaseRecord) => {
     latest = r;
     if (!abortSeen && r.abortRequested?.ackedAt) {
@@ -128,14 +130,20 @@ export function followDecisions(
       if (pending(r)) await acknowledge(r);
       else seen(r);
     }
-  })().catch(() => undefined);
+  })().catch((error: unknown) => {
+    if (signal.aborted) return;
+    failure = { error };
+    for (const w of waiters) w.reject(error);
+    waiters.clear();
+  });
   seen(record);
   return {
     approval: (gate) => latest.approvals.find((a) => a.gate === gate && a.ackedAt),
     approved: (gate, s) =>
       new Promise((resolve, reject) => {
         if (acknowledged(latest, { kind: "approval", gate })) return resolve(latest);
-        const w = { gate, resolve };
+        if (failure) return reject(failure.error);
+        const w = { gate, resolve, reject };
         waiters.add(w);
         s.addEventListener(
           "abort",
