@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createFlaggerController, flaggerController } from "./flagger.js";
 import { includeLabelsByPrefix } from "./flagger-reconcile.js";
 import { builtInControllers } from "./index.js";
-import { type Obj, PATHS, podTemplate, type SimResource, simResource } from "./rollout-test-kit.js";
+import { type Obj, PATHS, podinfoCanary, podTemplate, type SimResource, simResource } from "./rollout-test-kit.js";
 
 const INTERVAL_MS = 15_000;
 
@@ -34,17 +34,7 @@ async function podinfo(k: SimResource): Promise<void> {
     },
     spec: { replicas: 2, selector: { matchLabels: { name: "podinfo" } }, template: template("podinfo:6.0.0") },
   });
-  await k.create(PATHS.canaries, {
-    apiVersion: "flagger.app/v1beta1",
-    kind: "Canary",
-    metadata: { name: "podinfo" },
-    spec: {
-      provider: "kubernetes",
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
-      service: { port: 9898 },
-      analysis: { interval: "15s", threshold: 2, iterations: 1 },
-    },
-  });
+  await k.create(PATHS.canaries, podinfoCanary({ iterations: 1 }));
 }
 
 function template(image: string): Obj {

@@ -3,10 +3,12 @@
 // request-duration) and pkg/controller/scheduler_metrics_test.go (a missing template fails the check).
 import { describe, expect, it } from "vitest";
 import {
+  deployment,
   type MetricsServer,
   metricsServer,
   type Obj,
   PATHS,
+  podinfoCanary,
   podTemplate,
   type SimResource,
   simResource,
@@ -15,16 +17,7 @@ import {
 const INTERVAL_MS = 15_000;
 
 async function setup(k: SimResource, prom: MetricsServer, metrics: Obj[]): Promise<void> {
-  await k.create(PATHS.deployments, {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: "podinfo" },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: "podinfo" } },
-      template: podTemplate("podinfo", "podinfo:6.0.0"),
-    },
-  });
+  await k.create(PATHS.deployments, deployment("podinfo", 1, "podinfo:6.0.0"));
   await k.create(PATHS.metricTemplates, {
     apiVersion: "flagger.app/v1beta1",
     kind: "MetricTemplate",
@@ -34,18 +27,7 @@ async function setup(k: SimResource, prom: MetricsServer, metrics: Obj[]): Promi
       query: 'sum(rate(errors_total{namespace="{{ namespace }}",app="{{ target }}"}[{{ interval }}]))',
     },
   });
-  await k.create(PATHS.canaries, {
-    apiVersion: "flagger.app/v1beta1",
-    kind: "Canary",
-    metadata: { name: "podinfo" },
-    spec: {
-      provider: "kubernetes",
-      metricsServer: prom.url,
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
-      service: { port: 9898 },
-      analysis: { interval: "15s", threshold: 2, iterations: 2, metrics },
-    },
-  });
+  await k.create(PATHS.canaries, podinfoCanary({ iterations: 2, metrics }, { metricsServer: prom.url }));
 }
 
 async function phase(k: SimResource, wanted: string): Promise<Obj> {

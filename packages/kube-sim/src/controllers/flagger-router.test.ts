@@ -3,35 +3,25 @@
 // creates what upstream creates and the Canary initializes. Replayed over HTTP on kube-sim's manual clock, in the
 // order of Flagger's own e2e scripts (test/nginx/test-canary.sh applies the Ingress, then the Canary).
 import { describe, expect, it } from "vitest";
-import { installMeshCrds, type Obj, PATHS, podTemplate, type SimResource, simResource } from "./rollout-test-kit.js";
+import {
+  deployment,
+  installMeshCrds,
+  type Obj,
+  PATHS,
+  podinfoCanary,
+  type SimResource,
+  simResource,
+} from "./rollout-test-kit.js";
 
 const INGRESSES = "/apis/networking.k8s.io/v1/namespaces/default/ingresses";
 const VIRTUAL_SERVICES = "/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices";
 const DESTINATION_RULES = "/apis/networking.istio.io/v1beta1/namespaces/default/destinationrules";
 const INTERVAL_MS = 15_000;
 
+/** Flagger's podinfo with `spec` (the provider, always given here, and its references) over the kit's Canary. */
 async function podinfo(k: SimResource, spec: Obj): Promise<void> {
-  await k.create(PATHS.deployments, {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: "podinfo" },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: "podinfo" } },
-      template: podTemplate("podinfo", "podinfo:6.0.0"),
-    },
-  });
-  await k.create(PATHS.canaries, {
-    apiVersion: "flagger.app/v1beta1",
-    kind: "Canary",
-    metadata: { name: "podinfo" },
-    spec: {
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
-      service: { port: 9898 },
-      analysis: { interval: "15s", threshold: 2, maxWeight: 50, stepWeight: 10 },
-      ...spec,
-    },
-  });
+  await k.create(PATHS.deployments, deployment("podinfo", 2, "podinfo:6.0.0"));
+  await k.create(PATHS.canaries, podinfoCanary({ maxWeight: 50, stepWeight: 10 }, spec));
 }
 
 /** test/nginx/test-canary.sh's podinfo Ingress (backend: the apex Service). */

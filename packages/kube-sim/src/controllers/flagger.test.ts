@@ -3,11 +3,13 @@
 // a real HTTP server; analysis ticks come from the simulator's manual clock.
 import { describe, expect, it } from "vitest";
 import {
+  deployment,
   type HookServer,
   hookServer,
   installMeshCrds,
   type Obj,
   PATHS,
+  podinfoCanary,
   podTemplate,
   type SimResource,
   simResource,
@@ -17,33 +19,15 @@ const INTERVAL_MS = 15_000;
 const canaryPath = `${PATHS.canaries}/podinfo`;
 
 async function setup(k: SimResource, hooks: HookServer, webhooks: Obj[], analysis: Obj = {}): Promise<void> {
-  await k.create(PATHS.deployments, {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: "podinfo" },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: "podinfo" } },
-      template: podTemplate("podinfo", "podinfo:6.0.0"),
-    },
-  });
-  await k.create(PATHS.canaries, {
-    apiVersion: "flagger.app/v1beta1",
-    kind: "Canary",
-    metadata: { name: "podinfo" },
-    spec: {
-      provider: "kubernetes",
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
-      service: { port: 9898 },
-      analysis: {
-        interval: "15s",
-        threshold: 2,
-        iterations: 2,
-        webhooks: webhooks.map((w) => ({ ...w, url: w.url.startsWith("http") ? w.url : `${hooks.url}${w.url}` })),
-        ...analysis,
-      },
-    },
-  });
+  await k.create(PATHS.deployments, deployment("podinfo", 2, "podinfo:6.0.0"));
+  await k.create(
+    PATHS.canaries,
+    podinfoCanary({
+      iterations: 2,
+      webhooks: webhooks.map((w) => ({ ...w, url: w.url.startsWith("http") ? w.url : `${hooks.url}${w.url}` })),
+      ...analysis,
+    }),
+  );
 }
 
 async function canary(k: SimResource): Promise<Obj> {
@@ -522,23 +506,21 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
         },
       },
     });
-    await k.create(PATHS.canaries, {
-      apiVersion: "flagger.app/v1beta1",
-      kind: "Canary",
-      metadata: { name: "podinfo" },
-      spec: {
-        provider: "kubernetes",
-        targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
-        service: {
-          port: 80,
-          targetPort: 9898,
-          name: "podinfo-svc",
-          portDiscovery: true,
-          apex: { annotations: { team: "a" } },
+    await k.create(
+      PATHS.canaries,
+      podinfoCanary(
+        { iterations: 2 },
+        {
+          service: {
+            port: 80,
+            targetPort: 9898,
+            name: "podinfo-svc",
+            portDiscovery: true,
+            apex: { annotations: { team: "a" } },
+          },
         },
-        analysis: { interval: "15s", threshold: 2, iterations: 2 },
-      },
-    });
+      ),
+    );
     await waitPhase(k, "Initialized");
     const primary = await k.get(`${PATHS.deployments}/podinfo-primary`);
     expect(primary.spec).toMatchObject({ progressDeadlineSeconds: 120, revisionHistoryLimit: 3 });

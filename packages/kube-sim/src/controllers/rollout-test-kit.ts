@@ -254,6 +254,35 @@ export function podTemplate(app: string, image: string): Obj {
   return { metadata: { labels: { app } }, spec: { containers: [{ name: app, image }] } };
 }
 
+/** A Deployment of `replicas` pods labelled `app: <name>`, one container `name` running `image`. */
+export function deployment(name: string, replicas: number, image = `${name}:1`): Obj {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: podTemplate(name, image) },
+  };
+}
+
+/**
+ * Flagger docs' podinfo Canary: Deployment `podinfo` on port 9898, the kubernetes provider, `analysis` (interval
+ * 15s, threshold 2 unless given); `spec` adds or overrides top-level fields (`provider`, `metricsServer`…).
+ */
+export function podinfoCanary(analysis: Obj, spec: Obj = {}): Obj {
+  return {
+    apiVersion: "flagger.app/v1beta1",
+    kind: "Canary",
+    metadata: { name: "podinfo" },
+    spec: {
+      provider: "kubernetes",
+      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
+      service: { port: 9898 },
+      analysis: { interval: "15s", threshold: 2, ...analysis },
+      ...spec,
+    },
+  };
+}
+
 export function isReady(pod: Obj): boolean {
   return (pod.status?.conditions ?? []).some((c: Obj) => c.type === "Ready" && c.status === "True");
 }

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../clock.js";
 import { startKubeSim } from "../sim.js";
-import { hookServer, type Obj, PATHS, podTemplate, simResource } from "./rollout-test-kit.js";
+import { deployment, hookServer, type Obj, PATHS, podinfoCanary, simResource } from "./rollout-test-kit.js";
 
 async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, limitMs = 20_000): Promise<T> {
   const stop = Date.now() + limitMs;
@@ -18,32 +18,8 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined | 
   }
 }
 
-function deployment(name: string, replicas: number): Obj {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: podTemplate(name, `${name}:1`) },
-  };
-}
-
 function canaryWithEventHook(url: string, interval: string): Obj {
-  return {
-    apiVersion: "flagger.app/v1beta1",
-    kind: "Canary",
-    metadata: { name: "podinfo" },
-    spec: {
-      provider: "kubernetes",
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "podinfo" },
-      service: { port: 9898 },
-      analysis: {
-        interval,
-        threshold: 2,
-        iterations: 2,
-        webhooks: [{ name: "events", type: "event", url, timeout: "60s" }],
-      },
-    },
-  };
+  return podinfoCanary({ interval, iterations: 2, webhooks: [{ name: "events", type: "event", url, timeout: "60s" }] });
 }
 
 describe("a slow webhook does not block other controllers", () => {
