@@ -53,19 +53,23 @@ export function resolveGitHub(options: GitHubOptions, remoteUrl: string, remote:
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-export async function openPullRequest(
-  target: GitHubTarget,
-  request: { title: string; body: string; head: string; base: string; signal?: AbortSignal },
-): Promise<PullRequest> {
+async function octokitFor(target: GitHubTarget, signal: AbortSignal | undefined) {
   // Loaded on first use: @octokit/rest is ESM only, and this keeps the CommonJS build loadable on every Node 20.
   const { Octokit } = await import("@octokit/rest");
-  const octokit = new Octokit({
+  return new Octokit({
     auth: target.token,
     baseUrl: target.baseUrl,
     userAgent: "rollway-env-promotion",
     log: quiet,
-    request: request.signal ? { signal: request.signal } : {},
+    request: signal ? { signal } : {},
   });
+}
+
+export async function openPullRequest(
+  target: GitHubTarget,
+  request: { title: string; body: string; head: string; base: string; signal?: AbortSignal },
+): Promise<PullRequest> {
+  const octokit = await octokitFor(target, request.signal);
   try {
     const { data } = await octokit.request(CREATE_PULL_REQUEST, {
       owner: target.owner,
@@ -87,14 +91,7 @@ export async function getPullRequest(
   number: number,
   signal?: AbortSignal,
 ): Promise<{ state: "open" | "merged" | "closed"; mergeCommit?: string }> {
-  const { Octokit } = await import("@octokit/rest");
-  const octokit = new Octokit({
-    auth: target.token,
-    baseUrl: target.baseUrl,
-    userAgent: "rollway-env-promotion",
-    log: quiet,
-    request: signal ? { signal } : {},
-  });
+  const octokit = await octokitFor(target, signal);
   try {
     const { data } = await octokit.request(GET_PULL_REQUEST, {
       owner: target.owner,
