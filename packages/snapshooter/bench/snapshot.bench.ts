@@ -6,11 +6,12 @@
  * one string, one JSON.parse, zod on every record, nothing else), and the older one that also selects and renders
  * the patches in memory with the package's own code (so it speeds up whenever that code does).
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, bench, describe } from "vitest";
 import { HOME_TAG } from "../src/model.js";
 import { runSnapshots } from "../src/run.js";
@@ -98,7 +99,10 @@ const cpu = process.cpuUsage(cpu0);
 console.log(JSON.stringify({ wallMs: Math.round(performance.now() - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...out }));
 `;
 
-afterAll(() => {
+// Asynchronous, one case at a time: a minute of synchronous child processes starves vitest's worker RPC (it times out).
+const run = promisify(execFile);
+
+afterAll(async () => {
   const cases: [string, string, string, string][] = [
     ["full snapshot, NDJSON", "run", ndjson, "mem-ndjson"],
     ["second run, unchanged, NDJSON", "run", ndjson, "mem-ndjson"],
@@ -106,12 +110,13 @@ afterAll(() => {
     ["issue's baseline: whole-file JSON.parse + zod (records), nothing else", "bare", json, ""],
     ["older baseline: JSON.parse + zod + select + render in memory, no write", "naive", json, ""],
   ];
-  const rows = cases.map(([name, mode, source, out]) => {
-    const stdout = execFileSync(process.execPath, ["--input-type=module", "-e", probe, mode, source, out], {
+  const rows: { case: string; wallMs: number; cpuMs: number }[] = [];
+  for (const [name, mode, source, out] of cases) {
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe, mode, source, out], {
       encoding: "utf8",
     });
-    return { case: name, ...JSON.parse(stdout) } as { case: string; wallMs: number; cpuMs: number };
-  });
+    rows.push({ case: name, ...JSON.parse(stdout) });
+  }
   const bare = rows.find((r) => r.case.startsWith("issue's"));
   const naive = rows.find((r) => r.case.startsWith("older"));
   for (const row of rows) {
