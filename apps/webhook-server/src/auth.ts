@@ -41,6 +41,8 @@ const digest: (token: string) => Buffer =
   typeof crypto.hash === "function"
     ? (token) => crypto.hash("sha256", token, "buffer")
     : (token) => createHash("sha256").update(token, "utf8").digest();
+/** The SHA-256 digest the Authenticator keeps of a token (a dashboard session holds this, never the token). */
+export const tokenDigest = digest;
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
 const matches = (pattern: string, value: string) => pattern === "*" || pattern === value;
 
@@ -71,7 +73,15 @@ export class Authenticator {
   authorize(header: string | undefined, scope: Scope, project: string, environment: string): AuthResult {
     const match = BEARER.exec(header ?? "");
     if (!match) return { ok: false, status: 401, reason: "unauthenticated" };
-    const presented = digest(match[1] as string);
+    return this.authorizeDigest(digest(match[1] as string), scope, project, environment);
+  }
+
+  /**
+   * The same check for a token known only by its SHA-256 digest (`tokenDigest`): what a dashboard session holds,
+   * sealed in its cookie, instead of the token.
+   */
+  authorizeDigest(presented: Buffer, scope: Scope, project: string, environment: string): AuthResult {
+    if (presented.length !== 32) return { ok: false, status: 401, reason: "unauthenticated" };
     let known = false;
     let allowed = false;
     // No early exit: every candidate is compared, whatever matches.

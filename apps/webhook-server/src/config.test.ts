@@ -66,6 +66,21 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads the dashboard's session key from ROLLWAY_SESSION_KEY, refusing a short one by name without echoing it", () => {
+    const key = "0123456789abcdef0123456789abcdef-session";
+    expect(loadConfig({ ROLLWAY_SESSION_KEY: key }).dashboard.sessionKey).toBe(key);
+    expect(loadConfig({}).dashboard.sessionKey).toBeUndefined();
+    let message = "";
+    try {
+      loadConfig({ ROLLWAY_SESSION_KEY: "short-secret-key" });
+    } catch (error) {
+      message = (error as Error).message;
+      expect(error).toMatchObject({ code: "CONFIG_INVALID" });
+    }
+    expect(message).toContain("ROLLWAY_SESSION_KEY (dashboard.sessionKey): at least 32 characters");
+    expect(message).not.toContain("short-secret-key");
+  });
+
   it("names every invalid field, and the variable that set it (code CONFIG_INVALID)", () => {
     expect(() =>
       loadConfig({

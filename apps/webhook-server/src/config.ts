@@ -122,6 +122,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     }
   }
   if (env.ROLLWAY_PUBLIC_UPGRADE_ORIGINS) setBy.set("publicUpgradeOrigins", "ROLLWAY_PUBLIC_UPGRADE_ORIGINS");
+  if (env.ROLLWAY_SESSION_KEY) {
+    raw.dashboard = { ...(raw.dashboard as object | undefined), sessionKey: env.ROLLWAY_SESSION_KEY };
+    setBy.set("dashboard.sessionKey", "ROLLWAY_SESSION_KEY");
+  }
   const tokens = [
     ...((raw.tokens as unknown[]) ?? []),
     ...jsonList(env, "ROLLWAY_TOKENS"),
@@ -151,7 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (!result.success) {
     const problems = result.error.issues.map((i) => {
       const path = i.path.join(".") || "(config)";
-      const variable = setBy.get(String(i.path[0]));
+      const variable = setBy.get(i.path.slice(0, 2).join(".")) ?? setBy.get(String(i.path[0]));
       return `${variable ? `${variable} (${path})` : path}: ${i.message}`;
     });
     throw new ConfigError(`invalid server configuration:\n  ${problems.join("\n  ")}`);

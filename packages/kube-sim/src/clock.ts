@@ -73,6 +73,13 @@ export class ManualClock implements Clock {
     this.timers = this.timers.filter((t) => !t.cancelled);
   }
 
+  /** How many timers wait to fire (for tests that check a simulation does not pile them up). */
+  pendingTimers(): number {
+    let n = 0;
+    for (const t of this.timers) if (!t.cancelled) n++;
+    return n;
+  }
+
   /** Due time of the earliest pending timer, if any. */
   nextTimerAt(): number | undefined {
     let best: number | undefined;

@@ -162,7 +162,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
   for (const { crd, type } of crdsFor(options.crds ?? defaultCrdSources())) store.seedCrd(crdType, crd, type);
 
   const faults = new Faults();
-  const eventExpiries = new Map<string, { name: string; timer: TimerHandle }>();
+  const eventExpiries = new EventExpiries(store, clock);
   const timing: SimTiming = {
     readyDelayMs: options.readyDelayMs ?? 1000,
     jobRunMs: options.jobRunMs ?? 1000,
@@ -175,7 +175,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     faults,
     timing,
     recordEvent: (obj, type, reason, message, component) =>
-      recordEvent(store, clock, eventExpiries, obj, type, reason, message, component),
+      recordEvent(store, eventExpiries, obj, type, reason, message, component),
   };
   const runtime = new ControllerRuntime(options.controllers ?? builtInControllers, ctx, {
     onError: options.onControllerError,
@@ -222,8 +222,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
   const close = (): Promise<void> => {
     closed ??= (async () => {
       runtime.close();
-      for (const e of eventExpiries.values()) e.timer.cancel();
-      eventExpiries.clear();
+      eventExpiries.close();
       unsubscribeFaults();
       handler.closeWatches();
       server.closeAllConnections?.();
@@ -271,14 +270,69 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
 export const EVENT_TTL_MS = 60 * 60 * 1000;
 
 /**
+ * When each Event expires, with one clock timer for all of them (not one per Event: on a manual clock, timers pile
+ * up in long model runs and every step scans them). The TTL is the same for every Event and the clock only moves
+ * forward, so the Events in order of their last occurrence are in order of expiry: a Map kept in that order (a
+ * repeat moves its Event to the end) and one timer at the first one's expiry, which deletes every Event due then
+ * and sets itself for the next.
+ */
+class EventExpiries {
+  /** Event identity (namespace, object, type, reason, message) → its name and expiry, in order of expiry. */
+  private readonly byIdentity = new Map<string, { ns: string; name: string; at: number }>();
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The name of the Event that stands for `identity`, while it lives. */
+  nameOf(identity: string): string | undefined {
+    return this.byIdentity.get(identity)?.name;
+  }
+
+  /** The Event `name` occurred now: it expires EVENT_TTL_MS from now. */
+  occurred(identity: string, ns: string, name: string): void {
+    this.byIdentity.delete(identity);
+    this.byIdentity.set(identity, { ns, name, at: this.clock.now() + EVENT_TTL_MS });
+    if (!this.timer) this.schedule();
+  }
+
+  close(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.byIdentity.clear();
+  }
+
+  private schedule(): void {
+    const first = this.byIdentity.values().next().value;
+    if (!first) return;
+    this.timer = this.clock.setTimer(first.at - this.clock.now(), () => {
+      this.timer = undefined;
+      this.sweep();
+    });
+  }
+
+  private sweep(): void {
+    const events = this.store.types.get("", "events");
+    const now = this.clock.now();
+    for (const [identity, e] of this.byIdentity) {
+      if (e.at > now) break;
+      this.byIdentity.delete(identity);
+      if (events && this.store.peek(events, e.ns, e.name)) this.store.delete(events, e.ns, e.name);
+    }
+    this.schedule();
+  }
+}
+
+/**
  * Writes a core/v1 Event as the client-go event recorder does: a repeat of the same reason and message about the
  * same object bumps `count` and `lastTimestamp` on the existing Event instead of adding one (what `kubectl
  * describe` shows as "x3 over 2m"); each Event is deleted an hour after its last occurrence.
  */
 function recordEvent(
   store: Store,
-  clock: Clock,
-  expiries: Map<string, { name: string; timer: TimerHandle }>,
+  expiries: EventExpiries,
   obj: KubeObject,
   type: "Normal" | "Warning",
   reason: string,
@@ -291,7 +345,7 @@ function recordEvent(
   const now = store.timestamp();
   // Which Event stands for this (object, type, reason, message): kept by the caller so no list is needed.
   const identity = `${ns}\u0000${obj.metadata.uid}\u0000${type}\u0000${reason}\u0000${message}`;
-  const knownName = expiries.get(identity)?.name;
+  const knownName = expiries.nameOf(identity);
   const same = knownName ? store.peek(events, ns, knownName) : undefined;
   let name: string;
   if (same) {
@@ -325,12 +379,5 @@ function recordEvent(
       reportingInstance: "kube-sim",
     });
   }
-  expiries.get(identity)?.timer.cancel();
-  expiries.set(identity, {
-    name,
-    timer: clock.setTimer(EVENT_TTL_MS, () => {
-      expiries.delete(identity);
-      if (store.peek(events, ns, name)) store.delete(events, ns, name);
-    }),
-  });
+  expiries.occurred(identity, ns, name);
 }

@@ -12,7 +12,12 @@ export const DashboardConfigSchema = z.strictObject({
     .int()
     .min(60)
     .default(8 * 3600),
-  /** Sessions kept at most (the oldest go first). */
+  /**
+   * Seals the session cookies (`ROLLWAY_SESSION_KEY`): every replica given the same key accepts the sessions of
+   * the others. Without it, each process draws its own key, and its sessions end with it.
+   */
+  sessionKey: z.string().min(32, "at least 32 characters (a random secret, e.g. `openssl rand -base64 32`)").optional(),
+  /** Accepted for older configurations; sessions live in their cookies now, so the server keeps none to cap. */
   maxSessions: z.coerce.number().int().min(1).default(10_000),
   /**
    * Single sign-on through an authenticating reverse proxy: the header naming the user is believed only on

@@ -93,7 +93,7 @@ export function registerDashboard(app: Hono<Env>, o: DashboardOptions): { sessio
 
   const viewerOf = (c: Context<Env>): Viewer | undefined =>
     sessions.viewer({
-      sessionId: getCookie(c, SESSION_COOKIE),
+      sessionCookie: getCookie(c, SESSION_COOKIE),
       remoteAddress: o.remoteAddress(c),
       header: (name) => c.req.header(name),
     });
@@ -166,7 +166,6 @@ export function registerDashboard(app: Hono<Env>, o: DashboardOptions): { sessio
     const form = await formOf(c);
     if (!viewer || !sameOrigin(c) || !csrfMatches(viewer.csrf, form.csrf))
       return page(c, viewer, "Sign out", messagePage("Sign-out refused", "Use the Sign out button."), 403);
-    sessions.destroy(viewer.sessionId);
     deleteCookie(c, SESSION_COOKIE, { path: DASHBOARD });
     return c.redirect(`${DASHBOARD}/sign-in`, 303);
   });

@@ -58,8 +58,8 @@ ${body}
 
 export function signInPage(input: { csrf: string; error?: string; proxyHeader?: string }): Html {
   return html`<h1>Sign in</h1>
-<p>Paste one of this server's tokens. It is kept on the server for this session only; your browser keeps just a
-session cookie.</p>
+<p>Paste one of this server's tokens. It is checked once and not kept: your browser keeps just a sealed session
+cookie, which holds no token.</p>
 ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ""}
 <form method="post" action="${DASHBOARD}/sign-in" class="stack">
 <input type="hidden" name="csrf" value="${input.csrf}">

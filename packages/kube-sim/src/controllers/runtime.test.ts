@@ -104,6 +104,55 @@ describe("controller runtime", () => {
     expect(sim.store.list(events, "default").items).toEqual([]);
   });
 
+  it("expires many Events with one clock timer, not one each: each an hour after its last occurrence, a repeat extending it", async () => {
+    // One Event per ConfigMap, recorded at each reconcile (a create, then each change).
+    const noisy = defineController({
+      name: "noisy",
+      for: { apiVersion: "v1", kind: "ConfigMap" },
+      reconcile(ctx, key) {
+        const type = ctx.store.types.get("", "configmaps") as ResourceType;
+        const cm = ctx.store.peek(type, key.namespace, key.name);
+        if (cm) ctx.recordEvent(cm, "Normal", "Seen", `saw ${key.name}`, "noisy-controller");
+        return undefined;
+      },
+    });
+    const clock = new ManualClock();
+    await using sim = await startKubeSim({ clock, controllers: [noisy] });
+    const type = sim.store.types.get("", "configmaps") as ResourceType;
+    const events = sim.store.types.get("", "events") as ResourceType;
+    const names = () =>
+      sim.store
+        .list(events, "default")
+        .items.map((e) => (e as KubeObject & { involvedObject: { name: string } }).involvedObject.name)
+        .sort();
+    const MINUTE = 60 * 1000;
+    // 120 Events, one every 30 s over the first hour (c0 at 0 min … c119 at 59.5 min).
+    for (let i = 0; i < 120; i++) {
+      sim.store.create(type, "default", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `c${i}` } });
+      await sim.advance(i < 119 ? MINUTE / 2 : 0);
+    }
+    expect(names()).toHaveLength(120);
+    // The simulator's only timer is the expiry sweep (before: 120 timers, one per Event).
+    expect(clock.pendingTimers()).toBe(1);
+
+    // c0 occurs again 59.5 minutes after it first did: it now lives until an hour after that.
+    sim.store.patch(type, "default", "c0", "merge", { data: { again: "yes" } });
+    await sim.settle();
+    expect(clock.pendingTimers()).toBe(1);
+    // At 60.5 min: c0's first occurrence and c1 are over an hour old; c1 is gone, the repeated c0 lives on.
+    await sim.advance(MINUTE);
+    expect(names()).not.toContain("c1");
+    expect(names()).toContain("c0");
+    expect(names()).toContain("c2");
+    expect(names()).toHaveLength(119);
+    // Just before 119.5 min (an hour after c119 and after c0's repeat) only those two are left; then none.
+    await sim.advance(59 * MINUTE - 1);
+    expect(names()).toEqual(["c0", "c119"]);
+    await sim.advance(1);
+    expect(names()).toEqual([]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it("refuses sim.advance() on the real clock with a clear error", async () => {
     await using sim = await startKubeSim({ controllers: [] });
     await expect(sim.advance(1000)).rejects.toThrow("sim.advance() needs the simulator to run on a ManualClock");
