@@ -3,7 +3,8 @@
  * promote or abort, sent to the engine running it or to another), rollbacks, timeouts, a preview that never gets
  * ready, writes refused with 403, 422, 500 or 503 (once, or until the fault is lifted), open watches ended by a 410,
  * an engine killed (`kill -9`) and recovered by another, a server replica restarted (same host and pid, a new
- * engine resumes the release), and two replicas at once (decisions sent to either), and runs them against the real
+ * engine resumes the release; a decision sent while the dead replica's Lease still lives is NOT_RUNNING and taken
+ * back, finding 3), and two replicas at once (decisions sent to either), and runs them against the real
  * engine on kube-sim. One kube-sim serves the whole file on one manual clock; each sequence gets a demo world
  * (`@rollway/release/demo`, frontend and backend-1) in a namespace of its own. After every step the invariants hold:
  *   I1 every component serves only images of a release that was promoted, or of the starting state;
@@ -317,6 +318,8 @@ class ReplicaRestarts implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly tag: string,
     readonly decision: Decision,
+    /** The decision is first sent right after the old replica died, while its Lease still lives (finding 3). */
+    readonly decidedWhileDead = false,
   ) {}
   check = () => true;
   async run(m: Model, r: Real) {
@@ -333,6 +336,15 @@ class ReplicaRestarts implements fc.AsyncCommand<Model, Real> {
     expect(waiting, `the replica's release waited for approval (${waiting ? "" : await ended()})`).toBeDefined();
     const id = (waiting as ReleaseEvent).release;
     await crash();
+    if (this.decidedWhileDead) {
+      // Nobody acknowledges it before the Lease runs out: refused, and taken back off the record, so the replica
+      // that resumes the release does not act on a decision whose sender was told it failed.
+      const early = await decide(r.k.engine, id, this.decision, r.k.ns).then(() => "ok", codeOf);
+      expect(early, "a decision on a release whose engine just died").toBe("NOT_RUNNING");
+      const untouched = await r.k.engine.get(id, r.k.ns);
+      expect(untouched.approvals).toEqual([]);
+      expect(untouched.abortRequested).toBeUndefined();
+    }
     const replica = await r.k.otherEngine();
     expect(replica.identity.split(" ")[0]?.split("-").slice(0, -1)).toEqual(
       old.identity.split(" ")[0]?.split("-").slice(0, -1),
@@ -359,7 +371,8 @@ class ReplicaRestarts implements fc.AsyncCommand<Model, Real> {
     if (record?.state === "promoted") promote(m, record, before);
     await checkInvariants(m, r);
   }
-  toString = () => `replicaRestarts(${this.tag}, ${this.decision})`;
+  toString = () =>
+    `replicaRestarts(${this.tag}, ${this.decision}${this.decidedWhileDead ? ", decided while dead" : ""})`;
 }
 
 class TwoReplicas implements fc.AsyncCommand<Model, Real> {
@@ -449,7 +462,7 @@ const commands = [
     .map(([t, f]) => new DeployWriteRefused(t, f)),
   fc.constant(new RollbackNewest()),
   tag.map((t) => new EngineCrashesThenRecovered(t)),
-  fc.tuple(tag, decision).map(([t, d]) => new ReplicaRestarts(t, d)),
+  fc.tuple(tag, decision, fc.boolean()).map(([t, d, early]) => new ReplicaRestarts(t, d, early)),
   fc
     .tuple(tag, tag, decision, fc.constantFrom("a" as const, "b" as const))
     .map(([x, y, d, via]) => new TwoReplicas(x, y, d, via)),
