@@ -18,7 +18,10 @@ const SIZES = (process.env.SIZES ?? "10,25,50").split(",").map(Number);
 
 async function startSim(): Promise<{ url: string; kubeconfigPath: string; stop(): void }> {
   const script = fileURLToPath(new URL("./sim-server.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const yamlText = fileURLToPath(new URL("./yaml-text.mjs", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", "--import", yamlText, script], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once("line", resolve));
   return { ...(JSON.parse(line) as { url: string; kubeconfigPath: string }), stop: () => child.stdin.end() };
 }
