@@ -1,13 +1,7 @@
 /** The direct (kubeconfig) mode: a rollout client, the release engine's API connection and the release runner over them. */
 
-import {
-  createReleaseEngine,
-  createReleaseRunner,
-  type KubeApi,
-  openKubeApi,
-  type ReleaseEngine,
-} from "@rollway/release";
-import { connect, type RolloutClient } from "@rollway/rollout-client";
+import { createReleaseEngine, createReleaseRunner, type ReleaseEngine } from "@rollway/release";
+import { type Connection, connect, type RolloutClient } from "@rollway/rollout-client";
 import { CliError, ExitCode } from "./output.js";
 
 export interface ClusterOptions {
@@ -18,7 +12,8 @@ export interface ClusterOptions {
 
 export interface Direct {
   client: RolloutClient;
-  api: KubeApi;
+  /** The client's connection: any object (records, Leases, ReplicaSets, pods). */
+  api: Connection;
   engine: ReleaseEngine;
   close(): void;
 }
@@ -53,18 +48,17 @@ export async function openDirect(options: ClusterOptions, kubeconfigYaml?: strin
   const leaseDurationSeconds = leaseDurationFromEnv();
   const client = await connect(scope);
   // One process, one connection: the engine's own requests share the client's (its sockets, retries, errors).
-  const api = await openKubeApi({ connection: client.connection });
+  const api = client.connection;
   return {
     client,
     api,
     // The package's lifecycle: the same event log and delivery claims in the cluster as a release run by the server.
     engine: createReleaseRunner({
-      engine: createReleaseEngine({ client, api, ...(leaseDurationSeconds ? { leaseDurationSeconds } : {}) }),
+      engine: createReleaseEngine({ client, ...(leaseDurationSeconds ? { leaseDurationSeconds } : {}) }),
       api,
     }),
     close() {
       client.close();
-      api.close();
     },
   };
 }

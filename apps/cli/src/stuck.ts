@@ -3,8 +3,7 @@
  * (CrashLoopBackOff, ImagePullBackOff...), its restarts, and the pod's last Warning event. Read with the engine's
  * API connection (ReplicaSets the workload owns → the newest one's pods → their events).
  */
-import type { KubeApi } from "@rollway/release";
-import type { WorkloadStatus } from "@rollway/rollout-client";
+import type { Connection, WorkloadStatus } from "@rollway/rollout-client";
 
 /** API paths read here, named as the plugin names its patches. */
 export const STUCK_PATHS = {
@@ -52,14 +51,14 @@ const revisionOf = (rs: ReplicaSet) =>
   );
 
 /** Lines saying why `status` is stuck, one per unready pod of the newest version (empty when nothing is wrong). */
-export async function whyStuck(api: KubeApi, status: WorkloadStatus): Promise<string[]> {
+export async function whyStuck(api: Connection, status: WorkloadStatus): Promise<string[]> {
   if (status.phase === "Healthy") return [];
   const ns = status.namespace;
   const owner = status.name;
   const sets = await api.request<{ items: ReplicaSet[] }>({
     method: "GET",
     path: STUCK_PATHS.replicaSets(ns),
-    what: `ReplicaSets of ${status.kind} "${status.name}"`,
+    resource: { kind: `ReplicaSets of ${status.kind}`, name: status.name, namespace: ns },
   });
   const owned = sets.items.filter((rs) => rs.metadata.ownerReferences?.some((o) => o.name === owner));
   const newest = owned.sort((a, b) => revisionOf(b) - revisionOf(a))[0];
@@ -73,12 +72,16 @@ export async function whyStuck(api: KubeApi, status: WorkloadStatus): Promise<st
         .map(([k, v]) => `${k}=${v}`)
         .join(","),
     },
-    what: `pods of ReplicaSet "${newest.metadata.name}"`,
+    resource: { kind: "pods of ReplicaSet", name: newest.metadata.name, namespace: ns },
   });
   const unready = pods.items.filter((p) => !(p.status?.containerStatuses ?? []).every((c) => c.ready));
   if (unready.length === 0) return [];
   const events = await api
-    .request<{ items: KubeEvent[] }>({ method: "GET", path: STUCK_PATHS.events(ns), what: "events" })
+    .request<{ items: KubeEvent[] }>({
+      method: "GET",
+      path: STUCK_PATHS.events(ns),
+      resource: { kind: "events", namespace: ns },
+    })
     .then((e) => e.items)
     .catch(() => [] as KubeEvent[]);
   return unready.map((pod) => {

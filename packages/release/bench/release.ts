@@ -11,7 +11,6 @@ import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schem
 import { connect, isHealthy } from "@rollway/rollout-client";
 import { createReleaseEngine } from "../src/engine.js";
 import { parseEnvironment } from "../src/environment.js";
-import { openKubeApi } from "../src/kube-api.js";
 import { demoEnvironmentInput, NS, seedDemoWorld } from "../src/test-helpers/demo-world.js";
 
 const SIZES = (process.env.SIZES ?? "10,25,50").split(",").map(Number);
@@ -47,11 +46,10 @@ async function measure(n: number): Promise<Row> {
     };
     const kubeconfig = { file: sim.kubeconfigPath };
     const client = await connect({ kubeconfig, onRequest });
-    const api = await openKubeApi({ kubeconfig, onRequest });
     await Promise.all(
       names.map(async (name) => client.waitFor(await client.target(name, NS), isHealthy, { timeout: 60_000 })),
     );
-    const engine = createReleaseEngine({ client, api });
+    const engine = createReleaseEngine({ client });
     const environment = parseEnvironment(demoEnvironmentInput({ backends, readyTimeoutSeconds: 120 }));
     const payload = parseDeployPayload({ ...JSON.parse(EXAMPLE_PAYLOAD_TEXT), noDowntime: { promotionMode: "auto" } });
 
@@ -72,7 +70,6 @@ async function measure(n: number): Promise<Row> {
     used = process.cpuUsage(cpu);
     if (record.state !== "promoted") throw new Error(`release ended ${record.state}`);
     client.close();
-    api.close();
     return {
       backends: n,
       planMs,

@@ -5,9 +5,16 @@
  * recorded as each service's current oConfig version. `readClusterState` is the only effect; the types are data.
  */
 import { referencedConfigMap } from "@rollway/oconfig-versioning";
-import type { Phase, PodTemplate, RolloutClient, Target, Strategy as TargetStrategy } from "@rollway/rollout-client";
+import type {
+  Connection,
+  Phase,
+  PodTemplate,
+  RolloutClient,
+  Target,
+  Strategy as TargetStrategy,
+} from "@rollway/rollout-client";
 import type { Environment } from "./environment.js";
-import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { unlessMissing, workloadRef } from "./kinds.js";
 import { imagesOf, listReplicaSetsOnce, readServed } from "./served.js";
 
 export interface WorkloadState {
@@ -71,7 +78,7 @@ export function componentsOf(
  */
 export async function readClusterState(
   client: RolloutClient,
-  api: KubeApi,
+  api: Connection,
   environment: Environment,
   options: { currentOConfig?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<ClusterState> {
@@ -88,17 +95,12 @@ export async function readClusterState(
         throw error;
       }
       const [object, status] = await Promise.all([
-        api
-          .request<WorkloadObject>({
-            method: "GET",
-            path: paths.workload(ns, target.workload.kind, target.workload.name),
-            what: `${target.workload.kind} "${target.workload.name}"`,
-            ...(options.signal ? { signal: options.signal } : {}),
-          })
-          .catch((error) => {
-            if (isStatus(error, 404)) return undefined;
-            throw error;
-          }),
+        unlessMissing(
+          api.objects.get<WorkloadObject>(
+            workloadRef(target.workload.kind, ns, target.workload.name),
+            options.signal ? { signal: options.signal } : {},
+          ),
+        ),
         client.status(target),
       ]);
       if (!object) return;

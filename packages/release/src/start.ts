@@ -6,10 +6,10 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Target } from "@rollway/rollout-client";
+import { hasHttpStatus } from "@rollway/rollout-client";
 import type { PodTemplate } from "./cluster-state.js";
 import type { ApplyOptions, EngineContext } from "./engine-context.js";
 import { ReleaseError } from "./errors.js";
-import { isStatus, paths } from "./kube-api.js";
 import { acquireLease } from "./lock.js";
 import type { ReleasePlan } from "./plan.js";
 import { createRecord, type ReleaseRecord } from "./records.js";
@@ -107,19 +107,12 @@ async function createConfigMaps(ctx: EngineContext, p: ReleasePlan): Promise<str
   await Promise.all(
     p.configMaps.map(async (cm) => {
       if (cm.data === undefined) return; // a plan read back from JSON: the ConfigMap was created by its first run
-      await ctx.api
-        .request({
-          method: "POST",
-          path: paths.configMaps(p.namespace),
-          body: { ...cm, data: cm.data },
-          what: `ConfigMap "${cm.metadata.name}"`,
-        })
-        .then(
-          () => created.push(cm.metadata.name),
-          (error) => {
-            if (!isStatus(error, 409)) throw error;
-          },
-        );
+      await ctx.api.objects.create({ ...cm, metadata: { ...cm.metadata, namespace: p.namespace }, data: cm.data }).then(
+        () => created.push(cm.metadata.name),
+        (error) => {
+          if (!hasHttpStatus(error, 409)) throw error;
+        },
+      );
     }),
   );
   return created;

@@ -6,8 +6,7 @@
  * pod's last Warning event. A workload's own reason (ProgressDeadlineExceeded) comes from its status
  * (`workloadStuckReason`). Every adapter (CLI, server, Action) gets them as `component-stuck` events.
  */
-import type { AnyObject, WorkloadStatus } from "@rollway/rollout-client";
-import type { KubeApi } from "./kube-api.js";
+import type { AnyObject, Connection, WorkloadStatus } from "@rollway/rollout-client";
 import type { ComponentPlan } from "./plan.js";
 
 /** Container waiting reasons that mean the pod will not become ready without a change (kubelet's names). */
@@ -103,7 +102,7 @@ export function workloadStuckReason(status: WorkloadStatus): string | undefined 
  * stuck, once per component and reason. Failing to watch is not the release's failure: the watch just stops.
  */
 export async function watchStuckPods(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   components: readonly ComponentPlan[],
   report: (stuck: StuckReport) => void,
@@ -126,7 +125,7 @@ export async function watchStuckPods(
     });
   };
   try {
-    for await (const event of api.connection.objects.listWatch<PodObject>(
+    for await (const event of api.objects.listWatch<PodObject>(
       { apiVersion: "v1", kind: "Pod", namespace },
       { signal },
     )) {
@@ -140,13 +139,13 @@ export async function watchStuckPods(
 
 /** The pod's newest Warning event (the kubelet's BackOff, Failed…), read once when it is reported. */
 async function lastWarning(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   pod: string,
   signal: AbortSignal,
 ): Promise<EventObject | undefined> {
   try {
-    const list = await api.connection.objects.list<EventObject>(
+    const list = await api.objects.list<EventObject>(
       { apiVersion: "v1", kind: "Event", namespace },
       { fieldSelector: `involvedObject.name=${pod}`, signal },
     );
