@@ -2,9 +2,12 @@
  * Benchmark: plan and apply one release of N backends (+ frontend + a platform Deployment) on kube-sim, auto
  * promotion. kube-sim runs in a child process, so this process's CPU time is rollway's own time (plan, engine,
  * HTTP clients), separate from what the cluster takes; wall time includes both. Requests are every HTTP request
- * rollway sent (watches included). Run: pnpm bench  (READY_DELAY_MS=… to give pods a start-up time).
+ * rollway sent (watches included). Run: pnpm bench  (READY_DELAY_MS=… to give pods a start-up time;
+ * REQUESTS=1 prints apply's requests by method and kind; PROFILE=dir writes a CPU profile of each size's plan + apply alone, without start-up and seeding, to dir).
  */
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
@@ -41,8 +44,15 @@ async function measure(n: number): Promise<Row> {
     const backends = Array.from({ length: n }, (_, i) => `backend-${i + 1}`);
     const names = await seedDemoWorld(sim.url, backends);
     let requests = 0;
-    const onRequest = () => {
+    const byKind = new Map<string, number>();
+    const onRequest = (r: { method: string; path: string }) => {
       requests++;
+      if (!process.env.REQUESTS) return;
+      const [path = "", query = ""] = r.path.split("?");
+      const kind = path.replace(/\/namespaces\/[^/]+/, "").replace(/^\/apis?\/(?:[^/]+\/)?v[^/]*\//, "");
+      const plural = kind.split("/")[0];
+      const key = `${r.method} ${plural}${kind.includes("/") ? "/NAME" : ""}${kind.split("/")[2] ? `/${kind.split("/")[2]}` : ""}${query.includes("watch=true") ? " (watch)" : ""}`;
+      byKind.set(key, (byKind.get(key) ?? 0) + 1);
     };
     const kubeconfig = { file: sim.kubeconfigPath };
     const client = await connect({ kubeconfig, onRequest });
@@ -53,6 +63,12 @@ async function measure(n: number): Promise<Row> {
     const environment = parseEnvironment(demoEnvironmentInput({ backends, readyTimeoutSeconds: 120 }));
     const payload = parseDeployPayload({ ...JSON.parse(EXAMPLE_PAYLOAD_TEXT), noDowntime: { promotionMode: "auto" } });
 
+    const profiler = process.env.PROFILE ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+    }
     requests = 0;
     let cpu = process.cpuUsage();
     let t = performance.now();
@@ -63,11 +79,18 @@ async function measure(n: number): Promise<Row> {
     const planRequests = requests;
 
     requests = 0;
+    byKind.clear();
     cpu = process.cpuUsage();
     t = performance.now();
     const record = await engine.apply(plan);
     const applyMs = performance.now() - t;
     used = process.cpuUsage(cpu);
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop");
+      writeFileSync(`${process.env.PROFILE}/release-${n}.cpuprofile`, JSON.stringify(profile));
+      profiler.disconnect();
+    }
+    if (process.env.REQUESTS) console.log([...byKind].sort((a, b) => b[1] - a[1]));
     if (record.state !== "promoted") throw new Error(`release ended ${record.state}`);
     client.close();
     return {

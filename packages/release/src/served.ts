@@ -135,13 +135,20 @@ export async function readServed(
   target: Target,
   /** rollout-client's status: needed for a Canary; a Rollout's and a Deployment's are read from the object. */
   status: WorkloadStatus | undefined,
-  options: { signal?: AbortSignal; replicaSets?: ReplicaSetLister } = {},
+  options: {
+    signal?: AbortSignal;
+    replicaSets?: ReplicaSetLister;
+    /** The Rollout as the caller read it already (one LIST for the environment): not read again. */
+    rollout?: unknown;
+  } = {},
 ): Promise<Served | undefined> {
   const ns = target.namespace;
   const { signal } = options;
   const replicaSets = options.replicaSets ?? listReplicaSetsOnce(api, ns, signal);
   if (target.kind === "Rollout") {
-    const rollout = await get<RolloutObject>(api, workloadRef("Rollout", ns, target.name), signal);
+    const rollout =
+      (options.rollout as RolloutObject | undefined) ??
+      (await get<RolloutObject>(api, workloadRef("Rollout", ns, target.name), signal));
     if (!rollout) return undefined;
     const s = rollout.status ?? {};
     const blueGreen = rollout.spec.strategy?.blueGreen !== undefined;
