@@ -3,8 +3,7 @@
  * Apart from `direct.ts` (which adds the release engine) so a command that only reads, such as `rollway status`,
  * does not load the engine.
  */
-import { type KubeApi, openKubeApi } from "@rollway/release";
-import { connect, type RolloutClient } from "@rollway/rollout-client";
+import { type Connection, connect, type RolloutClient } from "@rollway/rollout-client";
 import { CliError, ExitCode } from "./output.js";
 
 export interface ClusterOptions {
@@ -15,7 +14,7 @@ export interface ClusterOptions {
 
 export interface Cluster {
   client: RolloutClient;
-  api: KubeApi;
+  api: Connection;
   /** `ROLLWAY_LEASE_DURATION_SECONDS`, checked before any cluster is touched. */
   leaseDurationSeconds: number | undefined;
   close(): void;
@@ -51,14 +50,13 @@ export async function openCluster(options: ClusterOptions, kubeconfigYaml?: stri
   const leaseDurationSeconds = leaseDurationFromEnv();
   const client = await connect(scope);
   // One process, one connection: the engine's own requests share the client's (its sockets, retries, errors).
-  const api = await openKubeApi({ connection: client.connection });
+  const api = client.connection;
   return {
     client,
     api,
     leaseDurationSeconds,
     close() {
       client.close();
-      api.close();
     },
   };
 }

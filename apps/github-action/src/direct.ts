@@ -1,7 +1,7 @@
 /** `mode: direct`: the release engine runs in the job, against the cluster of the kubeconfig, until the release ends. */
 import { readFileSync } from "node:fs";
 import type { DeployPayload } from "@rollway/payload-schema";
-import { createReleaseEngine, createReleaseRunner, openKubeApi, parseEnvironmentYaml } from "@rollway/release";
+import { createReleaseEngine, createReleaseRunner, parseEnvironmentYaml } from "@rollway/release";
 import { connect } from "@rollway/rollout-client";
 import type { Inputs } from "./inputs.js";
 import type { Log, ReleaseResult } from "./result.js";
@@ -11,10 +11,10 @@ export async function runDirect(inputs: Inputs, payload: DeployPayload, log: Log
   const kubeconfig = inputs.kubeconfig ? { kubeconfig: { yaml: inputs.kubeconfig } } : {};
   const scope = { ...kubeconfig, namespace: environment.namespace };
   const client = await connect(scope);
-  const api = await openKubeApi({ connection: client.connection }); // one connection for the whole job
+  const api = client.connection; // one connection for the whole job
   try {
     // The package's lifecycle: the same event log and delivery claims in the cluster as a release run by the server.
-    const engine = createReleaseRunner({ engine: createReleaseEngine({ client, api }), api });
+    const engine = createReleaseRunner({ engine: createReleaseEngine({ client }), api });
     const plan = await engine.plan(payload, environment);
     const components = plan.components
       .filter((c) => c.changed)
@@ -51,6 +51,5 @@ export async function runDirect(inputs: Inputs, payload: DeployPayload, log: Log
     }
   } finally {
     client.close();
-    api.close();
   }
 }

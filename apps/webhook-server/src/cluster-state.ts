@@ -5,8 +5,8 @@
  * first) and deleted to close it.
  */
 import { createHash } from "node:crypto";
-import { type EventLog, followEventLog, type KubeApi, readEventLog, type StoredEvent } from "@rollway/release";
-import { hasHttpStatus } from "@rollway/rollout-client";
+import { type EventLog, followEventLog, readEventLog, type StoredEvent } from "@rollway/release";
+import { type Connection, hasHttpStatus } from "@rollway/rollout-client";
 
 export type { EventLog, StoredEvent };
 
@@ -30,7 +30,7 @@ export type GateKind = "gate" | "rollback";
 export const isStatus = (error: unknown, status: number): boolean => hasHttpStatus(error, status);
 
 export class ClusterState {
-  constructor(readonly api: KubeApi) {}
+  constructor(readonly api: Connection) {}
 
   // --- release events (the package's log) ---
 
@@ -54,7 +54,7 @@ export class ClusterState {
       await this.api.request({
         method: "GET",
         path: paths.configMap(namespace, gateName(kind, name, namespace)),
-        what: `ConfigMap "${gateName(kind, name, namespace)}"`,
+        resource: { kind: "ConfigMap", name: gateName(kind, name, namespace), namespace },
       });
       return true;
     } catch (error) {
@@ -70,7 +70,7 @@ export class ClusterState {
         await this.api.request({
           method: "DELETE",
           path: paths.configMap(namespace, cmName),
-          what: `ConfigMap "${cmName}"`,
+          resource: { kind: "ConfigMap", name: cmName, namespace },
         });
       else
         await this.api.request({
@@ -82,7 +82,7 @@ export class ClusterState {
             metadata: { name: cmName, labels: { ...MANAGED_BY, [LABEL_GATE]: kind } },
             data: { kind, canary: name, namespace },
           },
-          what: `ConfigMap "${cmName}"`,
+          resource: { kind: "ConfigMap", name: cmName, namespace },
         });
     } catch (error) {
       // Already closed (404) or already open (409 AlreadyExists): what was asked holds.

@@ -7,11 +7,11 @@ import { readFileSync } from "node:fs";
 import {
   discoverEnvironment,
   type Environment,
-  type KubeApi,
   type KubeObject,
   LABEL_COMPONENT,
   parseEnvironmentYaml,
 } from "@rollway/release";
+import type { Connection } from "@rollway/rollout-client";
 import { ConfigError, type EnvironmentSource } from "./config.js";
 
 /** What discovery lists: every kind an environment can be made of (`rollway.dev/component` labelled). */
@@ -30,7 +30,7 @@ export interface Environments {
   list(): { project: string; environment: string; name: string; namespace: string }[];
 }
 
-export function loadEnvironments(sources: readonly EnvironmentSource[], api?: KubeApi): Environments {
+export function loadEnvironments(sources: readonly EnvironmentSource[], api?: Connection): Environments {
   const fixed = new Map<string, Environment>();
   const discovered = new Map<string, Extract<EnvironmentSource, { discover: unknown }>>();
   const key = (project: string, environment: string) => `${project}/${environment}`;
@@ -69,7 +69,7 @@ export function loadEnvironments(sources: readonly EnvironmentSource[], api?: Ku
             method: "GET",
             path: path(ns),
             query: { labelSelector: LABEL_COMPONENT },
-            what: `objects labelled ${LABEL_COMPONENT} in namespace "${ns}"`,
+            resource: { kind: `objects labelled ${LABEL_COMPONENT}`, namespace: ns },
           }),
         ),
       );

@@ -9,7 +9,7 @@ import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseDeployPayload } from "@rollway/payload-schema";
-import { createReleaseEngine, openKubeApi, parseEnvironmentYaml, type ReleaseEvent } from "@rollway/release";
+import { createReleaseEngine, parseEnvironmentYaml, type ReleaseEvent } from "@rollway/release";
 import { connect } from "@rollway/rollout-client";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ServerConfigSchema } from "./config.js";
@@ -367,12 +367,8 @@ describe("issue #13 finding 3 over HTTP: a decision on a release whose engine ju
       ),
     };
     const client = await connect({ kubeconfig });
-    const api = await openKubeApi({ kubeconfig });
-    onTestFinished(() => {
-      client.close();
-      api.close();
-    });
-    const engine = createReleaseEngine({ client, api, leaseDurationSeconds: 8, identity: "cli-engine-that-dies" });
+    onTestFinished(() => client.close());
+    const engine = createReleaseEngine({ client, leaseDurationSeconds: 8, identity: "cli-engine-that-dies" });
     const plan = await engine.plan(
       parseDeployPayload(payloadFor("k3")),
       parseEnvironmentYaml(readFileSync(cluster.environmentFile, "utf8")),

@@ -7,7 +7,7 @@ import { type AddressInfo, createServer as createNetServer, type Socket, connect
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createReleaseEngine, openKubeApi } from "@rollway/release";
+import { createReleaseEngine } from "@rollway/release";
 import { connect } from "@rollway/rollout-client";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { APPROVE_TOKEN, DEPLOY_TOKEN, readEvents, simServerResource } from "./test-server.js";
@@ -232,7 +232,6 @@ async function cuttableEngine(url: string, kubeconfig: string) {
   const proxied = kubeconfig.replace(url, `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
   expect(proxied).not.toBe(kubeconfig);
   const client = await connect({ kubeconfig: { yaml: proxied }, retry: { attempts: 1 } });
-  const api = await openKubeApi({ connection: client.connection });
   const cut = () => {
     proxy.close();
     for (const socket of sockets) socket.destroy();
@@ -241,5 +240,5 @@ async function cuttableEngine(url: string, kubeconfig: string) {
     cut();
     client.close();
   });
-  return { engine: createReleaseEngine({ client, api, leaseDurationSeconds: 1 }), cut };
+  return { engine: createReleaseEngine({ client, leaseDurationSeconds: 1 }), cut };
 }

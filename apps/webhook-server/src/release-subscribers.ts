@@ -12,7 +12,8 @@ import {
   parseNotifications,
   workloadsOf,
 } from "@rollway/notifications";
-import type { KubeApi, ReleaseListener } from "@rollway/release";
+import type { ReleaseListener } from "@rollway/release";
+import type { Connection } from "@rollway/rollout-client";
 import type { Logger } from "pino";
 import { Counter } from "prom-client";
 import { ConfigError, type ServerConfig } from "./config.js";
@@ -43,7 +44,7 @@ export function loadNotifications(sources: ServerConfig["notifications"]): Notif
 
 export function releaseSubscribers(input: {
   config: ServerConfig;
-  api: KubeApi;
+  api: Connection;
   environments: Environments;
   identity: string;
   logger: Logger;

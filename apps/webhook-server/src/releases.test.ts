@@ -2,7 +2,7 @@
 // @rollway/release's runner leaves its event log in the cluster, so the server's event stream replays it and ends.
 
 import { parseDeployPayload } from "@rollway/payload-schema";
-import { createReleaseEngine, createReleaseRunner, openKubeApi } from "@rollway/release";
+import { createReleaseEngine, createReleaseRunner } from "@rollway/release";
 import { demoEnvironment } from "@rollway/release/demo";
 import { connect } from "@rollway/rollout-client";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -13,9 +13,8 @@ const headers = { Authorization: `Bearer ${DEPLOY_TOKEN}` };
 /** What `rollway deploy` in direct mode opens (apps/cli/src/direct.ts): one connection, the engine, the runner. */
 async function directRunner(kubeconfig: string) {
   const client = await connect({ kubeconfig: { yaml: kubeconfig } });
-  const api = await openKubeApi({ connection: client.connection });
   onTestFinished(() => client.close());
-  return createReleaseRunner({ engine: createReleaseEngine({ client, api }), api });
+  return createReleaseRunner({ engine: createReleaseEngine({ client }), api: client.connection });
 }
 
 describe("releases run outside the server", () => {

@@ -4,13 +4,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { closeSafetyCheckers } from "@rollway/deploy-rules";
-import {
-  cacheNamespace,
-  createReleaseEngine,
-  createReleaseRunner,
-  openKubeApi,
-  type StatusCache,
-} from "@rollway/release";
+import { cacheNamespace, createReleaseEngine, createReleaseRunner, type StatusCache } from "@rollway/release";
 import { connect, type KubeconfigSource } from "@rollway/rollout-client";
 import type pino from "pino";
 import { createApp } from "./app.js";
@@ -71,14 +65,12 @@ export async function startServer(
   const closers: (() => void)[] = [];
   if (kubeconfig) {
     const client = await connect({ kubeconfig });
-    const api = await openKubeApi({ kubeconfig });
-    closers.push(
-      () => client.close(),
-      () => api.close(),
-    );
+    // One connection for the engine, the records, the gates and the status caches (rollout-client's).
+    const api = client.connection;
+    closers.push(() => client.close());
     const environments = loadEnvironments(config.environments, api);
     const state = new ClusterState(api);
-    const bare = createReleaseEngine({ client, api, leaseDurationSeconds: config.leaseDurationSeconds });
+    const bare = createReleaseEngine({ client, leaseDurationSeconds: config.leaseDurationSeconds });
     // Notifications and Kubernetes Events follow every release this replica runs.
     const subscribers = releaseSubscribers({ config, api, environments, identity: bare.identity, logger, metrics });
     // First among the closers: queued notifications get their last chance while the cluster client is open.

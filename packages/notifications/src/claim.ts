@@ -6,8 +6,7 @@
  * so the notification is still delivered at least once.
  */
 import { createHash } from "node:crypto";
-import type { KubeApi } from "@rollway/release";
-import { hasHttpStatus } from "@rollway/rollout-client";
+import { type Connection, hasHttpStatus } from "@rollway/rollout-client";
 
 export const LABEL_NOTIFICATION_OF = "rollway.dev/notification-of";
 const paths = {
@@ -34,7 +33,7 @@ const labelValue = (value: string) =>
 
 export class Claims {
   constructor(
-    readonly api: KubeApi,
+    readonly api: Connection,
     readonly namespace: string,
     readonly holder: string,
     readonly options: { staleAfterMs: number; now: () => number },
@@ -57,7 +56,7 @@ export class Claims {
           },
           data: { ...data, state: "claimed" },
         },
-        what: `ConfigMap "${name}"`,
+        resource: { kind: "ConfigMap", name, namespace: this.namespace },
       });
       return true;
     } catch (error) {
@@ -66,7 +65,7 @@ export class Claims {
     const existing = await this.api.request<ClaimMap>({
       method: "GET",
       path: paths.configMap(this.namespace, name),
-      what: `ConfigMap "${name}"`,
+      resource: { kind: "ConfigMap", name, namespace: this.namespace },
     });
     const claimedAt = Date.parse(existing.data?.claimedAt ?? "");
     const stale =
@@ -84,7 +83,7 @@ export class Claims {
           metadata: existing.metadata,
           data: { ...data, state: "claimed", takenOverFrom: existing.data?.holder ?? "" },
         },
-        what: `ConfigMap "${name}"`,
+        resource: { kind: "ConfigMap", name, namespace: this.namespace },
       });
       return true;
     } catch (error) {
@@ -100,7 +99,8 @@ export class Claims {
       method: "PATCH",
       path: paths.configMap(this.namespace, name),
       body: { data: { state, attempts: String(attempts), finishedAt: new Date(this.options.now()).toISOString() } },
-      what: `ConfigMap "${name}"`,
+      patchType: "merge",
+      resource: { kind: "ConfigMap", name, namespace: this.namespace },
     });
   }
 }

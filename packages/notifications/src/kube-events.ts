@@ -6,8 +6,8 @@
  * Writes are queued: a slow API server never delays the release.
  */
 import { createHash } from "node:crypto";
-import { type Environment, type KubeApi, listComponents, type ReleaseEvent } from "@rollway/release";
-import { hasHttpStatus } from "@rollway/rollout-client";
+import { type Environment, listComponents, type ReleaseEvent } from "@rollway/release";
+import { type Connection, hasHttpStatus } from "@rollway/rollout-client";
 
 export const REPORTING_CONTROLLER = "rollway.dev/release-engine";
 export const LABEL_EVENT_RELEASE = "rollway.dev/release";
@@ -45,7 +45,7 @@ export const reasonOf = (type: string): string =>
   type === "started" ? "ReleaseStarted" : type.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 
 export interface KubeEventsOptions {
-  api: KubeApi;
+  api: Connection;
   namespace: string;
   /** This replica (the Event's reportingInstance). */
   instance: string;
@@ -138,7 +138,7 @@ export class KubeEventWriter {
         };
     const path = this.#useCore ? EVENT_PATHS.coreV1(ns) : EVENT_PATHS.eventsV1(ns);
     try {
-      await this.#o.api.request({ method: "POST", path, body, what: `Event "${name}"` });
+      await this.#o.api.request({ method: "POST", path, body, resource: { kind: "Event", name, namespace: ns } });
     } catch (error) {
       if (hasHttpStatus(error, 409)) return;
       if (hasHttpStatus(error, 404) && !this.#useCore) {

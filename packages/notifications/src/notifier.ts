@@ -4,7 +4,8 @@
  * exponential backoff and jitter (honouring Retry-After, bounded), and give up after `maxAttempts` with a metric and
  * a log line. Logs name the destination and the outcome, never a URL, a key or a password.
  */
-import type { KubeApi, ReleaseEvent } from "@rollway/release";
+import type { ReleaseEvent } from "@rollway/release";
+import type { Connection } from "@rollway/rollout-client";
 import { Claims } from "./claim.js";
 import type { NotificationEvent, NotificationsConfig } from "./config.js";
 import { NotificationError } from "./errors.js";
@@ -35,7 +36,7 @@ export interface NotifierOptions {
   /** The environment's namespace: claims and Secrets live there. */
   namespace: string;
   /** The cluster: claims (never twice across replicas) and Secret references. Without it, files only, no claims. */
-  api?: KubeApi;
+  api?: Connection;
   /** This replica's name on its claims. */
   holder: string;
   logger?: NotifierLogger;

@@ -4,7 +4,7 @@
  * reference, never the value.
  */
 import { readFile } from "node:fs/promises";
-import type { KubeApi } from "@rollway/release";
+import type { Connection } from "@rollway/rollout-client";
 import type { SecretRef } from "./config.js";
 import { NotificationError } from "./errors.js";
 
@@ -15,7 +15,7 @@ export class Secrets {
   readonly #cache = new Map<string, { value: string; until: number }>();
 
   constructor(
-    readonly api: KubeApi | undefined,
+    readonly api: Connection | undefined,
     readonly namespace: string,
     readonly now: () => number = Date.now,
   ) {}
@@ -52,7 +52,7 @@ export class Secrets {
       secret = await this.api.request({
         method: "GET",
         path: secretPath(this.namespace, ref.name),
-        what: `Secret "${ref.name}"`,
+        resource: { kind: "Secret", name: ref.name, namespace: this.namespace },
       });
     } catch (cause) {
       throw new NotificationError(

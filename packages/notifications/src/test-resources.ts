@@ -5,15 +5,15 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startKubeSim } from "@rollway/kube-sim";
-import { type KubeApi, openKubeApi } from "@rollway/release";
+import { type Connection, openConnection } from "@rollway/rollout-client";
 import { SMTPServer } from "smtp-server";
 import { onTestFinished } from "vitest";
 
 export const NS = "shop";
 
-export async function clusterResource(): Promise<{ api: KubeApi; url: string; kubeconfigPath: string }> {
+export async function clusterResource(): Promise<{ api: Connection; url: string; kubeconfigPath: string }> {
   const sim = await startKubeSim({ namespace: NS });
-  const api = await openKubeApi({ kubeconfig: { yaml: sim.kubeconfig } });
+  const api = await openConnection({ kubeconfig: { yaml: sim.kubeconfig } });
   onTestFinished(async () => {
     api.close();
     await sim.close();

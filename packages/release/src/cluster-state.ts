@@ -5,9 +5,20 @@
  * recorded as each service's current oConfig version. `readClusterState` is the only effect; the types are data.
  */
 import { referencedConfigMap } from "@rollway/oconfig-versioning";
-import type { Phase, PodTemplate, RolloutClient, Target, Strategy as TargetStrategy } from "@rollway/rollout-client";
+import {
+  type Connection,
+  type FoundTargets,
+  findTargets,
+  type Phase,
+  type PodTemplate,
+  type RolloutClient,
+  rolloutStatus,
+  type Target,
+  type Strategy as TargetStrategy,
+  type WorkloadStatus,
+} from "@rollway/rollout-client";
 import type { Environment } from "./environment.js";
-import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { unlessMissing, workloadRef } from "./kinds.js";
 import { imagesOf, listReplicaSetsOnce, readServed } from "./served.js";
 
 export interface WorkloadState {
@@ -66,45 +77,48 @@ export function componentsOf(
 }
 
 /**
- * Reads the snapshot: per component one target lookup (rollout-client), one read of the pod template and one
- * status, all components in parallel.
+ * Reads the snapshot: the targets of every component from one list of Rollouts (rollout-client's findTargets), and
+ * the ReplicaSets from one list; a Rollout's template, status and served version come from those lists, other
+ * kinds' from one read of the object and rollout-client's status. All components in parallel.
  */
 export async function readClusterState(
   client: RolloutClient,
-  api: KubeApi,
+  api: Connection,
   environment: Environment,
   options: { currentOConfig?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<ClusterState> {
   const ns = environment.namespace;
   const workloads: Record<string, WorkloadState> = {};
   const replicaSets = listReplicaSetsOnce(api, ns, options.signal);
+  const components = componentsOf(environment);
+  const { targets, rollouts } = await findTargets(
+    api,
+    components.map((c) => c.workloadName),
+    ns,
+  );
+  const listed = new Map(rollouts.map((r) => [r.metadata.name, r]));
   await Promise.all(
-    componentsOf(environment).map(async ({ name, workloadName }) => {
-      let target: Target;
-      try {
-        target = await client.target(workloadName, ns);
-      } catch (error) {
-        if ((error as { code?: string }).code === "NOT_FOUND") return;
-        throw error;
-      }
-      const [object, status] = await Promise.all([
-        api
-          .request<WorkloadObject>({
-            method: "GET",
-            path: paths.workload(ns, target.workload.kind, target.workload.name),
-            what: `${target.workload.kind} "${target.workload.name}"`,
-            ...(options.signal ? { signal: options.signal } : {}),
-          })
-          .catch((error) => {
-            if (isStatus(error, 404)) return undefined;
-            throw error;
-          }),
-        client.status(target),
-      ]);
+    components.map(async ({ name, workloadName }) => {
+      const target = targets.get(workloadName);
+      if (!target) return;
+      // A Rollout that is its own workload: the list has it whole, and the shared ReplicaSet list gives its status.
+      const rollout = target.workload.kind === "Rollout" ? listed.get(target.name) : undefined;
+      const [object, status] = rollout
+        ? [rollout as unknown as WorkloadObject, ownStatus(rollout, await replicaSets())]
+        : await Promise.all([
+            unlessMissing(
+              api.objects.get<WorkloadObject>(
+                workloadRef(target.workload.kind, ns, target.workload.name),
+                options.signal ? { signal: options.signal } : {},
+              ),
+            ),
+            client.status(target),
+          ]);
       if (!object) return;
       const template = object.spec.template;
       const served = await readServed(api, target, status, {
         replicaSets,
+        ...(rollout ? { rollout } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       workloads[name] = {
@@ -125,4 +139,36 @@ export async function readClusterState(
     }),
   );
   return { namespace: ns, workloads, currentOConfig: options.currentOConfig ?? {} };
+}
+
+type ListedRollout = FoundTargets["rollouts"][number];
+
+/**
+ * rollout-client's status of the components' Rollouts, read once for all of them: one list of Rollouts and one of
+ * ReplicaSets (where reading each alone costs two lists per Rollout). Other kinds, and a Rollout whose workload is a
+ * Deployment, are read by rollout-client's own `status`.
+ */
+export function statusesOnce(client: RolloutClient, ns: string): (target: Target) => Promise<WorkloadStatus> {
+  let lists: Promise<[Map<string, ListedRollout>, { metadata: object }[]]> | undefined;
+  return async (target) => {
+    if (target.kind !== "Rollout" || target.workload.kind !== "Rollout" || target.namespace !== ns)
+      return client.status(target);
+    lists ??= Promise.all([
+      findTargets(client.connection, [], ns).then(({ rollouts }) => new Map(rollouts.map((r) => [r.metadata.name, r]))),
+      listReplicaSetsOnce(client.connection, ns)(),
+    ]);
+    const [rollouts, replicaSets] = await lists;
+    const rollout = rollouts.get(target.name);
+    return rollout ? ownStatus(rollout, replicaSets) : client.status(target);
+  };
+}
+
+/** rollout-client's status of a Rollout from the ReplicaSets it owns (as its watch computes it), with no request. */
+function ownStatus(rollout: ListedRollout, replicaSets: { metadata: object }[]): WorkloadStatus {
+  const uid = rollout.metadata.uid;
+  const owned = replicaSets.filter(
+    (rs) =>
+      !uid || (rs.metadata as { ownerReferences?: { uid?: string }[] }).ownerReferences?.some((o) => o.uid === uid),
+  );
+  return rolloutStatus({ rollout, replicaSets: owned as never });
 }

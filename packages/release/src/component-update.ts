@@ -5,7 +5,7 @@
  */
 import type { WorkloadObject } from "./cluster-state.js";
 import { type EngineContext, type Running, targetOf, updateRun } from "./engine-context.js";
-import { paths } from "./kube-api.js";
+import { workloadRef } from "./kinds.js";
 import type { ComponentPlan } from "./plan.js";
 import { runJob, waitComponent } from "./waits.js";
 
@@ -21,11 +21,7 @@ export async function updateComponent(ctx: EngineContext, r: Running, c: Compone
   if (migrations.length > 0) {
     replicas = r.record.scaledDown?.[c.name];
     if (replicas === undefined) {
-      const object = await api.request<WorkloadObject>({
-        method: "GET",
-        path: paths.workload(p.namespace, c.workload.kind, c.workload.name),
-        what: c.workload.name,
-      });
+      const object = await api.objects.get<WorkloadObject>(workloadRef(c.workload.kind, p.namespace, c.workload.name));
       replicas = object.spec.replicas ?? 1;
       const keep = replicas;
       r.record = await updateRun(ctx, r.record, (x) => ({
@@ -34,12 +30,7 @@ export async function updateComponent(ctx: EngineContext, r: Running, c: Compone
       }));
     }
     r.touched.add(c.name);
-    await api.request({
-      method: "PATCH",
-      path: paths.workload(p.namespace, c.workload.kind, c.workload.name),
-      body: scaleToZeroPatch,
-      what: c.workload.name,
-    });
+    await api.objects.patch(workloadRef(c.workload.kind, p.namespace, c.workload.name), scaleToZeroPatch, "merge");
     await waitComponent(
       ctx,
       r,

@@ -3,11 +3,10 @@
  * (a 409 AlreadyExists means another process got there first: the atomic claim), read-modify-write with the
  * resourceVersion (a 409 reads again), delete, and follow one by name through rollout-client's one list-then-watch.
  */
-import type { AnyObject } from "@rollway/rollout-client";
-import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { type AnyObject, type Connection, hasHttpStatus } from "@rollway/rollout-client";
+import { CONFIG_MAP, unlessMissing } from "./kinds.js";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "rollway" } as const;
-const CONFIG_MAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
 const MAX_CONFLICTS = 20;
 
 export interface SmallConfigMap {
@@ -18,43 +17,30 @@ export interface SmallConfigMap {
 }
 
 export async function getConfigMap(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   name: string,
   signal?: AbortSignal,
 ): Promise<SmallConfigMap | undefined> {
-  try {
-    return await api.request<SmallConfigMap>({
-      method: "GET",
-      path: paths.configMap(ns, name),
-      what: `ConfigMap "${name}"`,
-      ...(signal ? { signal } : {}),
-    });
-  } catch (error) {
-    if (isStatus(error, 404)) return undefined;
-    throw error;
-  }
+  return unlessMissing(
+    api.objects.get<SmallConfigMap>({ ...CONFIG_MAP, namespace: ns, name }, signal ? { signal } : {}),
+  );
 }
 
 /** True when this call created it; false when it existed already. */
-export async function createConfigMap(api: KubeApi, ns: string, cm: SmallConfigMap): Promise<boolean> {
+export async function createConfigMap(api: Connection, ns: string, cm: SmallConfigMap): Promise<boolean> {
   try {
-    await api.request({
-      method: "POST",
-      path: paths.configMaps(ns),
-      body: { ...CONFIG_MAP, ...cm },
-      what: `ConfigMap "${cm.metadata.name}"`,
-    });
+    await api.objects.create({ ...CONFIG_MAP, ...cm, metadata: { ...cm.metadata, namespace: ns } });
     return true;
   } catch (error) {
-    if (isStatus(error, 409)) return false;
+    if (hasHttpStatus(error, 409)) return false;
     throw error;
   }
 }
 
 /** Read-modify-write; `change` returns undefined to leave the object alone. Creates it when absent. */
 export async function updateConfigMap(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   name: string,
   change: (cm: SmallConfigMap | undefined) => SmallConfigMap | undefined,
@@ -68,29 +54,20 @@ export async function updateConfigMap(
         if (await createConfigMap(api, ns, next)) return;
         continue; // created meanwhile by another process: change that one
       }
-      await api.request({
-        method: "PUT",
-        path: paths.configMap(ns, name),
-        body: {
-          ...CONFIG_MAP,
-          ...next,
-          metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion },
-        },
-        what: `ConfigMap "${name}"`,
+      await api.objects.replace({
+        ...CONFIG_MAP,
+        ...next,
+        metadata: { ...next.metadata, name, namespace: ns, resourceVersion: current.metadata.resourceVersion },
       });
       return;
     } catch (error) {
-      if (!isStatus(error, 409) || attempt >= MAX_CONFLICTS) throw error;
+      if (!hasHttpStatus(error, 409) || attempt >= MAX_CONFLICTS) throw error;
     }
   }
 }
 
-export async function deleteConfigMap(api: KubeApi, ns: string, name: string): Promise<void> {
-  try {
-    await api.request({ method: "DELETE", path: paths.configMap(ns, name), what: `ConfigMap "${name}"` });
-  } catch (error) {
-    if (!isStatus(error, 404)) throw error;
-  }
+export async function deleteConfigMap(api: Connection, ns: string, name: string): Promise<void> {
+  await unlessMissing(api.objects.delete({ ...CONFIG_MAP, namespace: ns, name }));
 }
 
 /**
@@ -99,13 +76,13 @@ export async function deleteConfigMap(api: KubeApi, ns: string, name: string): P
  * the signal aborts.
  */
 export async function* followConfigMap(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   name: string,
   signal: AbortSignal,
 ): AsyncIterable<SmallConfigMap | undefined> {
   try {
-    for await (const event of api.connection.objects.listWatch<SmallConfigMap & AnyObject>(
+    for await (const event of api.objects.listWatch<SmallConfigMap & AnyObject>(
       { ...CONFIG_MAP, namespace: ns, name },
       { signal },
     )) {

@@ -168,7 +168,7 @@ export const notRunning = (record: ReleaseRecord, withdrawn = false) =>
 /** The environment's Lease, or undefined when there is none. */
 export async function readLease(ctx: EngineContext, namespace: string, environment: string) {
   try {
-    return await ctx.api.connection.objects.get<LeaseObject>({ ...LEASE, namespace, name: leaseName(environment) });
+    return await ctx.api.objects.get<LeaseObject>({ ...LEASE, namespace, name: leaseName(environment) });
   } catch (error) {
     if ((error as { code?: string }).code === "NOT_FOUND") return undefined;
     throw error;
@@ -221,7 +221,7 @@ export async function awaitAcknowledgement(
     }
   })().catch(() => undefined); // a watch that cannot go on: the deadline concludes
   void (async () => {
-    for await (const event of ctx.api.connection.objects.listWatch<LeaseObject & AnyObject>(
+    for await (const event of ctx.api.objects.listWatch<LeaseObject & AnyObject>(
       { ...LEASE, namespace, name: lease.metadata.name },
       { signal: stop.signal },
     )) {

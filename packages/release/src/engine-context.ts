@@ -4,10 +4,9 @@
  * each component's rollout-client target are here, so the modules of the engine (start, run, waits, approvals,
  * promotion, abort, recover) stay functions of this context.
  */
-import type { RolloutClient, Target } from "@rollway/rollout-client";
+import type { Connection, RolloutClient, Target } from "@rollway/rollout-client";
 import type { Clock } from "./clock.js";
 import type { OnReleaseEvent, ReleaseEvent, ReleaseEventType } from "./events.js";
-import type { KubeApi } from "./kube-api.js";
 import { type LifecycleEvent, transition } from "./lifecycle.js";
 import type { ComponentPlan } from "./plan.js";
 import { type ReleaseRecord, updateRecord } from "./records.js";
@@ -46,7 +45,7 @@ export interface RecoverOptions {
 
 export interface EngineContext {
   client: RolloutClient;
-  api: KubeApi;
+  api: Connection;
   clock: Clock;
   /** This engine's name as Lease holder: host, process and start time. */
   identity: string;

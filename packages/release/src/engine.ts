@@ -18,7 +18,6 @@ import type { Environment } from "./environment.js";
 import { type ComponentStatus, type EnvironmentStatus, readEnvironmentStatus } from "./environment-status.js";
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate } from "./events.js";
-import type { KubeApi } from "./kube-api.js";
 import { plan, type ReleasePlan } from "./plan.js";
 import { getRecord, listRecords, type PromotionEvent, type ReleaseRecord, watchPromotions } from "./records.js";
 import { recoverReleases } from "./recover.js";
@@ -32,8 +31,8 @@ export { reversePlan } from "./rollback.js";
 export { templatePatch } from "./template-writes.js";
 
 export interface ReleaseEngineOptions {
+  /** The engine's one connection: its operations, and `client.connection` for records, the Lease, Jobs. */
   client: RolloutClient;
-  api: KubeApi;
   clock?: Clock;
   /** This engine's name as Lease holder. Default `<hostname>-<pid>-<random>`. */
   identity?: string;
@@ -83,7 +82,8 @@ export type { ComponentStatus, EnvironmentStatus };
 const DEFAULT_LEASE_SECONDS = 30;
 
 export function createReleaseEngine(options: ReleaseEngineOptions): ReleaseEngine {
-  const { client, api } = options;
+  const { client } = options;
+  const api = client.connection;
   const clock = options.clock ?? realClock;
   const ctx: EngineContext = {
     client,

@@ -2,9 +2,8 @@
  * An environment's status: every component's workload status and the newest release. Its own module, apart from the
  * engine, so a caller that only reads it (`rollway status`) does not load the release engine.
  */
-import type { RolloutClient, WorkloadStatus } from "@rollway/rollout-client";
+import type { Connection, RolloutClient, WorkloadStatus } from "@rollway/rollout-client";
 import { type Environment, listComponents } from "./environment.js";
-import type { KubeApi } from "./kube-api.js";
 import { listRecords, type ReleaseRecord } from "./records.js";
 
 /** What `status` reads: the same for the CLI, the server and the Action. */
@@ -21,7 +20,7 @@ export type ComponentStatus = WorkloadStatus & { component: string };
 /** Reads every component's status (frontend first, then the backends) and the environment's newest release. */
 export async function readEnvironmentStatus(
   client: RolloutClient,
-  api: KubeApi,
+  api: Connection,
   environment: Environment,
 ): Promise<EnvironmentStatus> {
   const namespace = environment.namespace;

@@ -4,10 +4,11 @@
  * whichever process runs the release (server, CLI, Action: see release-runner.ts), so any of them can replay or
  * follow it. One ConfigMap per release.
  */
+
+import type { Connection } from "@rollway/rollout-client";
 import { followConfigMap, getConfigMap, MANAGED_BY, type SmallConfigMap, updateConfigMap } from "./config-map-store.js";
 import { ReleaseError } from "./errors.js";
 import type { ReleaseEvent } from "./events.js";
-import type { KubeApi } from "./kube-api.js";
 
 export const LABEL_EVENTS_OF = "rollway.dev/events-of";
 export const EVENTS_DATA_KEY = "events.json";
@@ -27,7 +28,7 @@ export interface EventLog {
 
 /** Appends events (in order) to a release's log, numbering them; `done` closes the log. */
 export async function appendEvents(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   release: string,
   events: ReleaseEvent[],
@@ -46,7 +47,7 @@ export async function appendEvents(
 }
 
 export async function readEventLog(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   release: string,
   signal?: AbortSignal,
@@ -60,7 +61,7 @@ export async function readEventLog(
  * list-then-watch (relists on 410). Ends after the version marked `done`, or when the signal aborts.
  */
 export async function* followEventLog(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   release: string,
   signal: AbortSignal,
@@ -96,7 +97,7 @@ export class EventLogWriter {
   #flushing: Promise<void> | undefined;
 
   constructor(
-    readonly api: KubeApi,
+    readonly api: Connection,
     readonly namespace: string,
     readonly release: string,
     readonly onError: (error: unknown) => void = () => undefined,

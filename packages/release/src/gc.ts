@@ -1,7 +1,8 @@
 /** Garbage collection of oConfig ConfigMaps after a promotion. */
 import { OCONFIG_SELECTOR, planConfigMapGc, referencedConfigMap } from "@rollway/oconfig-versioning";
+import type { Connection } from "@rollway/rollout-client";
 import type { PodTemplate } from "./cluster-state.js";
-import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { CONFIG_MAP, REPLICA_SET, unlessMissing } from "./kinds.js";
 import { listRecords, type ReleaseRecord } from "./records.js";
 
 /**
@@ -9,26 +10,18 @@ import { listRecords, type ReleaseRecord } from "./records.js";
  * undo) mounts. Runs while the Lease is held, so no release of this environment is creating ConfigMaps.
  */
 export async function collectReleaseConfigMaps(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   environment: string,
   keepReleases: number,
   report: (message: string) => void,
 ): Promise<void> {
   const [existing, replicaSets, history] = await Promise.all([
-    api.request<{
-      items: { metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string } }[];
-    }>({
-      method: "GET",
-      path: paths.configMaps(ns),
-      query: { labelSelector: OCONFIG_SELECTOR },
-      what: "oConfig ConfigMaps",
-    }),
-    api.request<{ items: { spec?: { template?: PodTemplate } }[] }>({
-      method: "GET",
-      path: paths.replicaSets(ns),
-      what: "ReplicaSets",
-    }),
+    api.objects.list<{ metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string } }>(
+      { ...CONFIG_MAP, namespace: ns },
+      { labelSelector: OCONFIG_SELECTOR },
+    ),
+    api.objects.list<{ spec?: { template?: PodTemplate } }>({ ...REPLICA_SET, namespace: ns }),
     listRecords(api, ns, environment),
   ]);
   const used = (r: ReleaseRecord) => [
@@ -50,11 +43,7 @@ export async function collectReleaseConfigMaps(
     keepReleases,
   });
   for (const { name } of gc.delete) {
-    await api
-      .request({ method: "DELETE", path: paths.configMap(ns, name), what: `ConfigMap "${name}"` })
-      .catch((error) => {
-        if (!isStatus(error, 404)) throw error;
-      });
+    await unlessMissing(api.objects.delete({ ...CONFIG_MAP, namespace: ns, name }));
   }
   if (gc.delete.length > 0)
     report(`deleted ${gc.delete.length} old oConfig ConfigMap(s): ${gc.delete.map((d) => d.name).join(", ")}`);

@@ -9,6 +9,7 @@
  *   run and a server delivery of the same payload meet on the same claim.
  */
 import { createHash } from "node:crypto";
+import type { Connection } from "@rollway/rollout-client";
 import {
   createConfigMap,
   deleteConfigMap,
@@ -18,7 +19,6 @@ import {
   type SmallConfigMap,
   updateConfigMap,
 } from "./config-map-store.js";
-import type { KubeApi } from "./kube-api.js";
 import { type ReleaseRecord, TERMINAL_STATES } from "./records.js";
 
 export const LABEL_IDEMPOTENCY = "rollway.dev/idempotency-environment";
@@ -47,7 +47,7 @@ const claimOf = (cm: SmallConfigMap): IdempotencyClaim => ({
 
 /** True when this call made the claim, else the claim that exists (another delivery, perhaps another process). */
 export async function claim(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   name: string,
   environment: string,
@@ -66,20 +66,20 @@ export async function claim(
 }
 
 /** The release started: a later delivery of the claim finds it. */
-export function completeClaim(api: KubeApi, ns: string, name: string, release: string): Promise<void> {
+export function completeClaim(api: Connection, ns: string, name: string, release: string): Promise<void> {
   return updateConfigMap(api, ns, name, (cm) =>
     cm ? { metadata: cm.metadata, data: { ...cm.data, release } } : undefined,
   );
 }
 
 /** The release could not start, or (a digest claim) it ended: the claim is free. */
-export function dropClaim(api: KubeApi, ns: string, name: string): Promise<void> {
+export function dropClaim(api: Connection, ns: string, name: string): Promise<void> {
   return deleteConfigMap(api, ns, name);
 }
 
 /** Waits for whoever made the claim to record its release, or to give the claim up (undefined). */
 export async function waitForClaim(
-  api: KubeApi,
+  api: Connection,
   ns: string,
   name: string,
   signal: AbortSignal,
@@ -116,7 +116,7 @@ export interface DeliveryInput {
 const isTerminal = (r: ReleaseRecord) => TERMINAL_STATES.includes(r.state);
 
 /** Claims a delivery, or finds the release it already made. */
-export async function claimDelivery(api: KubeApi, input: DeliveryInput): Promise<DeliveryClaim> {
+export async function claimDelivery(api: Connection, input: DeliveryInput): Promise<DeliveryClaim> {
   const ns = input.namespace;
   if (input.key) {
     const name = idempotencyName(input.key.scope, input.key.environment, input.key.value);

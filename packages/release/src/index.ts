@@ -79,7 +79,6 @@ export {
   idempotencyName,
   LABEL_IDEMPOTENCY,
 } from "./idempotency.js";
-export { type KubeApi, type KubeApiOptions, openKubeApi } from "./kube-api.js";
 export {
   LIFECYCLE,
   type LifecycleEffect,

@@ -3,15 +3,15 @@
  * the one its first engine created), then followed by rollout-client's one list-then-watch until they complete, fail
  * or time out.
  */
-import type { AnyObject } from "@rollway/rollout-client";
+import { type AnyObject, type Connection, hasHttpStatus } from "@rollway/rollout-client";
 import type { Clock } from "./clock.js";
 import { timeoutSignal } from "./clock.js";
 import type { JobTemplate } from "./environment.js";
 import { ReleaseError } from "./errors.js";
-import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { JOB } from "./kinds.js";
 
 export interface JobRun {
-  api: KubeApi;
+  api: Connection;
   clock: Clock;
   release: string;
   namespace: string;
@@ -30,10 +30,10 @@ export async function runReleaseJob(
   const jobName = `${run.release}-${name}`.slice(0, 63).replace(/-+$/, "");
   const what = `Job "${jobName}"`;
   const body = {
-    apiVersion: "batch/v1",
-    kind: "Job",
+    ...JOB,
     metadata: {
       name: jobName,
+      namespace: ns,
       labels: {
         ...(template.metadata?.labels ?? {}),
         "app.kubernetes.io/managed-by": "rollway",
@@ -43,8 +43,8 @@ export async function runReleaseJob(
     },
     spec: template.spec,
   };
-  await api.request({ method: "POST", path: paths.jobs(ns), body, what }).catch((error) => {
-    if (!isStatus(error, 409)) throw error;
+  await api.objects.create(body).catch((error) => {
+    if (!hasHttpStatus(error, 409)) throw error;
   });
   const timeout = timeoutSignal(
     clock,
@@ -79,8 +79,8 @@ export async function runReleaseJob(
     });
   try {
     // rollout-client's one list-then-watch: resumes when a watch ends, relists on 410.
-    for await (const event of api.connection.objects.listWatch<JobObject & AnyObject>(
-      { apiVersion: "batch/v1", kind: "Job", namespace: ns, name: jobName },
+    for await (const event of api.objects.listWatch<JobObject & AnyObject>(
+      { ...JOB, namespace: ns, name: jobName },
       { signal: timeout.signal },
     )) {
       if (event.type === "LISTED") {

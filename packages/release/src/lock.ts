@@ -7,10 +7,10 @@
  * client-go's leader election does), so nothing is ever deleted under another engine.
  */
 
-import type { AnyObject } from "@rollway/rollout-client";
+import { type AnyObject, type Connection, hasHttpStatus } from "@rollway/rollout-client";
 import type { Clock } from "./clock.js";
 import { ReleaseError } from "./errors.js";
-import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { LEASE, unlessMissing } from "./kinds.js";
 
 export const leaseName = (environment: string): string => `rollway-release-${environment}`;
 
@@ -64,6 +64,12 @@ export const leaseManifest = (
   },
 });
 
+/** The object in the namespace of the request (the Lease's environment), never the connection's default. */
+const inNamespace = (namespace: string, lease: LeaseObject): LeaseObject & AnyObject => ({
+  ...lease,
+  metadata: { ...lease.metadata, namespace },
+});
+
 export const leaseExpired = (lease: LeaseObject, now: number): boolean => {
   const renewed = Date.parse(lease.spec.renewTime ?? lease.spec.acquireTime ?? "");
   return (
@@ -83,7 +89,7 @@ export interface HeldLease {
 }
 
 export interface AcquireOptions {
-  api: KubeApi;
+  api: Connection;
   clock: Clock;
   namespace: string;
   environment: string;
@@ -98,24 +104,17 @@ export interface AcquireOptions {
 
 /** Takes the environment's Lease, or throws LOCKED naming the running release (or waits for it with `wait`). */
 export async function acquireLease(o: AcquireOptions): Promise<HeldLease> {
-  const path = paths.lease(o.namespace, leaseName(o.environment));
-  const what = `Lease "${leaseName(o.environment)}"`;
+  const ref = { ...LEASE, namespace: o.namespace, name: leaseName(o.environment) };
   for (;;) {
     o.signal.throwIfAborted();
     let takenOverFrom: HeldLease["takenOverFrom"];
     try {
-      await o.api.request({
-        method: "POST",
-        path: paths.leases(o.namespace),
-        body: leaseManifest(o.environment, o.holder, o.release, o.durationSeconds, o.clock.now()),
-        what,
-      });
+      await o.api.objects.create(
+        inNamespace(o.namespace, leaseManifest(o.environment, o.holder, o.release, o.durationSeconds, o.clock.now())),
+      );
     } catch (error) {
-      if (!isStatus(error, 409)) throw error;
-      const lease = await o.api.request<LeaseObject>({ method: "GET", path, what }).catch((e) => {
-        if (isStatus(e, 404)) return undefined;
-        throw e;
-      });
+      if (!hasHttpStatus(error, 409)) throw error;
+      const lease = await unlessMissing(o.api.objects.get<LeaseObject>(ref));
       if (!lease) continue;
       const running = lease.metadata.annotations?.[ANNOTATION_LEASE_RELEASE];
       const holder = lease.spec.holderIdentity ?? "";
@@ -135,22 +134,22 @@ export async function acquireLease(o: AcquireOptions): Promise<HeldLease> {
         takenOverFrom = { holder, release: running };
       }
       try {
-        await o.api.request({
-          method: "PUT",
-          path,
-          body: leaseManifest(
-            o.environment,
-            o.holder,
-            o.release,
-            o.durationSeconds,
-            o.clock.now(),
-            (lease.spec.leaseTransitions ?? 0) + 1,
-            lease.metadata.resourceVersion,
+        await o.api.objects.replace(
+          inNamespace(
+            o.namespace,
+            leaseManifest(
+              o.environment,
+              o.holder,
+              o.release,
+              o.durationSeconds,
+              o.clock.now(),
+              (lease.spec.leaseTransitions ?? 0) + 1,
+              lease.metadata.resourceVersion,
+            ),
           ),
-          what,
-        });
+        );
       } catch (e) {
-        if (isStatus(e, 409) || isStatus(e, 404)) continue; // someone else was faster: look again
+        if (hasHttpStatus(e, 409) || hasHttpStatus(e, 404)) continue; // someone else was faster: look again
         throw e;
       }
     }
@@ -160,21 +159,17 @@ export async function acquireLease(o: AcquireOptions): Promise<HeldLease> {
 
 /** Renews every third of the duration; `release()` stops and deletes. */
 function holdLease(o: AcquireOptions, takenOverFrom: HeldLease["takenOverFrom"]): HeldLease {
-  const path = paths.lease(o.namespace, leaseName(o.environment));
-  const what = `Lease "${leaseName(o.environment)}"`;
+  const ref = { ...LEASE, namespace: o.namespace, name: leaseName(o.environment) };
   let timer: { cancel(): void } | undefined;
   let stopped = false;
   const renew = async () => {
     if (stopped) return;
     try {
-      const lease = await o.api.request<LeaseObject>({ method: "GET", path, what });
+      const lease = await o.api.objects.get<LeaseObject>(ref);
       if (lease.spec.holderIdentity !== o.holder) return; // lost: the engine notices when it next writes
-      await o.api.request({
-        method: "PUT",
-        path,
-        body: { ...lease, spec: { ...lease.spec, renewTime: microTime(o.clock.now()) } },
-        what,
-      });
+      await o.api.objects.replace(
+        inNamespace(o.namespace, { ...lease, spec: { ...lease.spec, renewTime: microTime(o.clock.now()) } }),
+      );
     } catch {
       // A missed renewal is retried at the next tick; the Lease lasts three ticks.
     }
@@ -187,10 +182,7 @@ function holdLease(o: AcquireOptions, takenOverFrom: HeldLease["takenOverFrom"])
   return {
     takenOverFrom,
     async stillHeld() {
-      const lease = await o.api.request<LeaseObject>({ method: "GET", path, what }).catch((e) => {
-        if (isStatus(e, 404)) return undefined;
-        throw e;
-      });
+      const lease = await unlessMissing(o.api.objects.get<LeaseObject>(ref));
       return (
         lease?.spec.holderIdentity === o.holder && lease.metadata.annotations?.[ANNOTATION_LEASE_RELEASE] === o.release
       );
@@ -199,14 +191,14 @@ function holdLease(o: AcquireOptions, takenOverFrom: HeldLease["takenOverFrom"])
       stopped = true;
       timer?.cancel();
       for (let attempt = 0; attempt < 5; attempt++) {
-        const lease = await o.api.request<LeaseObject>({ method: "GET", path, what }).catch(() => undefined);
+        const lease = await o.api.objects.get<LeaseObject>(ref).catch(() => undefined);
         if (lease?.spec.holderIdentity !== o.holder) return;
         try {
-          await o.api.request({ method: "PUT", path, body: letGo(lease), what });
+          await o.api.objects.replace(inNamespace(o.namespace, letGo(lease)));
           return;
         } catch (e) {
-          if (isStatus(e, 404)) return;
-          if (!isStatus(e, 409)) throw e;
+          if (hasHttpStatus(e, 404)) return;
+          if (!hasHttpStatus(e, 409)) throw e;
         }
       }
     },
@@ -222,21 +214,14 @@ export const letGo = (lease: LeaseObject): LeaseObject => {
 
 /** The engine and release holding an environment's Lease now, or undefined when it is free or expired. */
 export async function leaseHolder(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   environment: string,
   now: number,
 ): Promise<{ holder: string; release: string | undefined } | undefined> {
-  const lease = await api
-    .request<LeaseObject>({
-      method: "GET",
-      path: paths.lease(namespace, leaseName(environment)),
-      what: `Lease "${leaseName(environment)}"`,
-    })
-    .catch((e) => {
-      if (isStatus(e, 404)) return undefined;
-      throw e;
-    });
+  const lease = await unlessMissing(
+    api.objects.get<LeaseObject>({ ...LEASE, namespace, name: leaseName(environment) }),
+  );
   if (!lease || leaseExpired(lease, now)) return undefined;
   return {
     holder: lease.spec.holderIdentity ?? "",
@@ -256,8 +241,8 @@ async function waitForLeaseChange(o: AcquireOptions, lease: LeaseObject): Promis
   );
   try {
     // rollout-client's one list-then-watch: a closed watch resumes, an expired one (410) lists again.
-    for await (const event of o.api.connection.objects.listWatch<LeaseObject & AnyObject>(
-      { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: o.namespace, name: lease.metadata.name },
+    for await (const event of o.api.objects.listWatch<LeaseObject & AnyObject>(
+      { ...LEASE, namespace: o.namespace, name: lease.metadata.name },
       { signal: controller.signal },
     )) {
       if (event.type === "INTERRUPTED") continue;

@@ -4,14 +4,11 @@
  * approvals survive any process, and any replica of the server, the CLI or the Action can read or approve.
  */
 
-import type { AnyObject } from "@rollway/rollout-client";
+import { type AnyObject, type Connection, hasHttpStatus } from "@rollway/rollout-client";
 import type { PodTemplate } from "./cluster-state.js";
 import { ReleaseError } from "./errors.js";
 import type { ApprovalGate } from "./events.js";
-import { isStatus, type KubeApi, paths } from "./kube-api.js";
-
-const CONFIG_MAP = { apiVersion: "v1", kind: "ConfigMap" } as const;
-
+import { CONFIG_MAP } from "./kinds.js";
 import type { ReleasePlan } from "./plan.js";
 
 export const LABEL_RELEASE = "rollway.dev/release";
@@ -127,26 +124,21 @@ function fromConfigMap(cm: ConfigMapObject): ReleaseRecord {
   }
 }
 
-export async function createRecord(api: KubeApi, record: ReleaseRecord): Promise<void> {
-  await api.request({
-    method: "POST",
-    path: paths.configMaps(record.namespace),
-    body: recordManifest(record),
-    what: `ConfigMap "${recordName(record.id)}"`,
-  });
+export async function createRecord(api: Connection, record: ReleaseRecord): Promise<void> {
+  await api.objects.create(inNamespace(record.namespace, recordManifest(record)));
 }
 
-export async function getRecord(api: KubeApi, namespace: string, id: string): Promise<ReleaseRecord> {
+/** The record's ConfigMap in the namespace of the request, never the connection's default. */
+const inNamespace = (namespace: string, cm: ConfigMapObject & { apiVersion: string; kind: string }) => ({
+  ...cm,
+  metadata: { ...cm.metadata, namespace },
+});
+
+export async function getRecord(api: Connection, namespace: string, id: string): Promise<ReleaseRecord> {
   try {
-    return fromConfigMap(
-      await api.request<ConfigMapObject>({
-        method: "GET",
-        path: paths.configMap(namespace, recordName(id)),
-        what: `ConfigMap "${recordName(id)}"`,
-      }),
-    );
+    return fromConfigMap(await api.objects.get<ConfigMapObject>({ ...CONFIG_MAP, namespace, name: recordName(id) }));
   } catch (error) {
-    if (isStatus(error, 404))
+    if (hasHttpStatus(error, 404))
       throw new ReleaseError("NOT_FOUND", `no release "${id}" in namespace "${namespace}"`, {
         release: id,
         cause: error,
@@ -156,13 +148,11 @@ export async function getRecord(api: KubeApi, namespace: string, id: string): Pr
 }
 
 /** Releases of an environment, newest first. */
-export async function listRecords(api: KubeApi, namespace: string, environment: string): Promise<ReleaseRecord[]> {
-  const list = await api.request<{ items: ConfigMapObject[] }>({
-    method: "GET",
-    path: paths.configMaps(namespace),
-    query: { labelSelector: `${LABEL_RELEASE},${LABEL_RELEASE_ENVIRONMENT}=${environment}` },
-    what: "release records",
-  });
+export async function listRecords(api: Connection, namespace: string, environment: string): Promise<ReleaseRecord[]> {
+  const list = await api.objects.list<ConfigMapObject>(
+    { ...CONFIG_MAP, namespace },
+    { labelSelector: `${LABEL_RELEASE},${LABEL_RELEASE_ENVIRONMENT}=${environment}` },
+  );
   return list.items.map(fromConfigMap).sort(newestStartedFirst);
 }
 
@@ -172,32 +162,23 @@ export async function listRecords(api: KubeApi, namespace: string, environment: 
  * object) writes nothing: it resolves with the record as read.
  */
 export async function updateRecord(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   id: string,
   change: (record: ReleaseRecord) => ReleaseRecord,
   now: () => string,
 ): Promise<ReleaseRecord> {
   for (let attempt = 0; ; attempt++) {
-    const cm = await api.request<ConfigMapObject>({
-      method: "GET",
-      path: paths.configMap(namespace, recordName(id)),
-      what: `ConfigMap "${recordName(id)}"`,
-    });
+    const cm = await api.objects.get<ConfigMapObject>({ ...CONFIG_MAP, namespace, name: recordName(id) });
     const current = fromConfigMap(cm);
     const changed = change(current);
     if (changed === current) return current;
     const next = { ...changed, updatedAt: now() };
     try {
-      await api.request({
-        method: "PUT",
-        path: paths.configMap(namespace, recordName(id)),
-        body: recordManifest(next, cm.metadata.resourceVersion),
-        what: `ConfigMap "${recordName(id)}"`,
-      });
+      await api.objects.replace(inNamespace(namespace, recordManifest(next, cm.metadata.resourceVersion)));
       return next;
     } catch (error) {
-      if (!isStatus(error, 409) || attempt >= 10) throw error;
+      if (!hasHttpStatus(error, 409) || attempt >= 10) throw error;
     }
   }
 }
@@ -208,13 +189,13 @@ export async function updateRecord(
  * `ERROR` event) lists again, so a change written meanwhile is seen at once. Until the signal aborts.
  */
 export async function* followRecord(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   id: string,
   signal: AbortSignal,
 ): AsyncGenerator<ReleaseRecord> {
   const name = recordName(id);
-  for await (const event of api.connection.objects.listWatch<ConfigMapObject & AnyObject>(
+  for await (const event of api.objects.listWatch<ConfigMapObject & AnyObject>(
     { ...CONFIG_MAP, namespace, name },
     { signal },
   )) {
@@ -222,13 +203,7 @@ export async function* followRecord(
       const [cm] = event.objects;
       // No such record: the direct read says so with the cluster's own error (404, NOT_FOUND).
       yield fromConfigMap(
-        cm ??
-          (await api.request<ConfigMapObject>({
-            method: "GET",
-            path: paths.configMap(namespace, name),
-            what: `ConfigMap "${name}"`,
-            signal,
-          })),
+        cm ?? (await api.objects.get<ConfigMapObject>({ ...CONFIG_MAP, namespace, name }, { signal })),
       );
     } else if (event.type === "ADDED" || event.type === "MODIFIED") yield fromConfigMap(event.object);
   }
@@ -238,7 +213,7 @@ export async function* followRecord(
 
 /** Resolves when `accept(record)` is true, following the record (`followRecord`). */
 export async function waitForRecord(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   id: string,
   accept: (record: ReleaseRecord) => boolean,
@@ -276,13 +251,13 @@ function parseOrSkip(cm: ConfigMapObject): ReleaseRecord[] {
  * its back-off). Until the signal aborts.
  */
 async function* followRecords(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   labelSelector: string,
   signal: AbortSignal,
 ): AsyncIterable<RecordsChange> {
   try {
-    for await (const event of api.connection.objects.listWatch<ConfigMapObject & AnyObject>(
+    for await (const event of api.objects.listWatch<ConfigMapObject & AnyObject>(
       { ...CONFIG_MAP, namespace },
       { labelSelector, signal },
     )) {
@@ -303,7 +278,7 @@ async function* followRecords(
  * When the watch ends or expires, the records are listed again and whatever was promoted meanwhile is reported, once.
  */
 export async function* watchPromotions(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   environment: string,
   signal: AbortSignal,
@@ -350,7 +325,7 @@ export interface RecordCache {
  * request to the API server and lag it by the watch's delay, milliseconds. From the end of a watch until the next
  * list is in, the cache says it is not in sync and callers read the cluster.
  */
-export function cacheRecords(api: KubeApi, namespace: string, options: { signal?: AbortSignal } = {}): RecordCache {
+export function cacheRecords(api: Connection, namespace: string, options: { signal?: AbortSignal } = {}): RecordCache {
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const records = new Map<string, ReleaseRecord>();

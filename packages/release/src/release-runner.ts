@@ -6,13 +6,14 @@
  * (`rollbackOf`, read from the record for a resumed rollback too), and releases whose engine died are taken over by
  * a recovery loop. A runner is a ReleaseEngine, so a caller swaps it in for the engine and leaves these traces.
  */
+
+import type { Connection } from "@rollway/rollout-client";
 import { type Clock, realClock } from "./clock.js";
 import type { ApplyOptions, RecoverOptions, ReleaseEngine } from "./engine.js";
 import { ReleaseError } from "./errors.js";
 import { type EventLog, EventLogWriter, followEventLog, readEventLog } from "./event-log.js";
 import type { OnReleaseEvent, ReleaseEvent } from "./events.js";
 import { claimDelivery, completeClaim, type DeliveryClaim, dropClaim } from "./idempotency.js";
-import type { KubeApi } from "./kube-api.js";
 import type { ReleasePlan } from "./plan.js";
 import { type ReleaseRecord, TERMINAL_STATES } from "./records.js";
 
@@ -26,7 +27,7 @@ export type ReleaseListener = (event: ReleaseEvent, context: RunContext) => void
 
 export interface ReleaseRunnerOptions {
   engine: ReleaseEngine;
-  api: KubeApi;
+  api: Connection;
   clock?: Clock;
   /** An event log write failed (the events are kept and written with the next one). */
   onLogError?: (release: string, error: unknown) => void;

@@ -10,9 +10,9 @@
  * volume included.
  */
 import { referencedConfigMap } from "@rollway/oconfig-versioning";
-import type { Target, WorkloadStatus } from "@rollway/rollout-client";
+import type { Connection, NamedObjectRef, Target, WorkloadStatus } from "@rollway/rollout-client";
 import type { PodTemplate } from "./cluster-state.js";
-import { isStatus, type KubeApi, paths } from "./kube-api.js";
+import { REPLICA_SET, unlessMissing, workloadRef } from "./kinds.js";
 
 export const ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash";
 export const DEPLOYMENT_HASH_LABEL = "pod-template-hash";
@@ -103,26 +103,18 @@ const served = (template: PodTemplate, settled: boolean, unsettled?: string): Se
   ...(unsettled ? { unsettled } : {}),
 });
 
-async function get<T>(api: KubeApi, path: string, what: string, signal?: AbortSignal): Promise<T | undefined> {
-  return api.request<T>({ method: "GET", path, what, ...(signal ? { signal } : {}) }).catch((error) => {
-    if (isStatus(error, 404)) return undefined;
-    throw error;
-  });
+function get<T>(api: Connection, ref: NamedObjectRef, signal?: AbortSignal): Promise<T | undefined> {
+  return unlessMissing(api.objects.get<T>(ref, signal ? { signal } : {}));
 }
 
 /** Every ReplicaSet of a namespace, read once and shared by the components of one reading. */
 export type ReplicaSetLister = () => Promise<ReplicaSetObject[]>;
 
-export function listReplicaSetsOnce(api: KubeApi, ns: string, signal?: AbortSignal): ReplicaSetLister {
+export function listReplicaSetsOnce(api: Connection, ns: string, signal?: AbortSignal): ReplicaSetLister {
   let list: Promise<ReplicaSetObject[]> | undefined;
   return () => {
-    list ??= api
-      .request<{ items: ReplicaSetObject[] }>({
-        method: "GET",
-        path: paths.replicaSets(ns),
-        what: "ReplicaSets",
-        ...(signal ? { signal } : {}),
-      })
+    list ??= api.objects
+      .list<ReplicaSetObject>({ ...REPLICA_SET, namespace: ns }, signal ? { signal } : {})
       .then((x) => x.items);
     return list;
   };
@@ -139,17 +131,24 @@ async function ownedReplicaSets(list: ReplicaSetLister, kind: string, name: stri
  * phase; undefined when the workload serves nothing yet (no stable ReplicaSet).
  */
 export async function readServed(
-  api: KubeApi,
+  api: Connection,
   target: Target,
   /** rollout-client's status: needed for a Canary; a Rollout's and a Deployment's are read from the object. */
   status: WorkloadStatus | undefined,
-  options: { signal?: AbortSignal; replicaSets?: ReplicaSetLister } = {},
+  options: {
+    signal?: AbortSignal;
+    replicaSets?: ReplicaSetLister;
+    /** The Rollout as the caller read it already (one LIST for the environment): not read again. */
+    rollout?: unknown;
+  } = {},
 ): Promise<Served | undefined> {
   const ns = target.namespace;
   const { signal } = options;
   const replicaSets = options.replicaSets ?? listReplicaSetsOnce(api, ns, signal);
   if (target.kind === "Rollout") {
-    const rollout = await get<RolloutObject>(api, paths.workload(ns, "Rollout", target.name), target.name, signal);
+    const rollout =
+      (options.rollout as RolloutObject | undefined) ??
+      (await get<RolloutObject>(api, workloadRef("Rollout", ns, target.name), signal));
     if (!rollout) return undefined;
     const s = rollout.status ?? {};
     const blueGreen = rollout.spec.strategy?.blueGreen !== undefined;
@@ -173,19 +172,13 @@ export async function readServed(
   if (target.kind === "Canary") {
     const primary = await get<DeploymentObject>(
       api,
-      paths.workload(ns, "Deployment", `${target.workload.name}-primary`),
-      `${target.workload.name}-primary`,
+      workloadRef("Deployment", ns, `${target.workload.name}-primary`),
       signal,
     );
     if (!primary?.spec.template) return undefined;
     // Flagger copies the target's template to the primary with its own labels: what is restored to the target is
     // the primary's pod spec under the target's own metadata.
-    const targetObject = await get<DeploymentObject>(
-      api,
-      paths.workload(ns, "Deployment", target.workload.name),
-      target.workload.name,
-      signal,
-    );
+    const targetObject = await get<DeploymentObject>(api, workloadRef("Deployment", ns, target.workload.name), signal);
     const template: PodTemplate = {
       ...(targetObject?.spec.template?.metadata ? { metadata: targetObject.spec.template.metadata } : {}),
       ...(primary.spec.template.spec ? { spec: primary.spec.template.spec } : {}),
@@ -194,12 +187,7 @@ export async function readServed(
     return served(template, settled, settled ? undefined : `Canary "${target.name}" is ${status?.phase ?? "unknown"}`);
   }
   // Deployment: the newest complete ReplicaSet.
-  const deployment = await get<DeploymentObject>(
-    api,
-    paths.workload(ns, "Deployment", target.name),
-    target.name,
-    signal,
-  );
+  const deployment = await get<DeploymentObject>(api, workloadRef("Deployment", ns, target.name), signal);
   if (!deployment) return undefined;
   const owned = await ownedReplicaSets(replicaSets, "Deployment", target.name);
   const revision = (rs: ReplicaSetObject) => Number(rs.metadata.annotations?.[REVISION_ANNOTATION] ?? 0);

@@ -5,11 +5,10 @@
  * then the record, and the run.
  */
 import { randomBytes } from "node:crypto";
-import type { Target } from "@rollway/rollout-client";
+import { findTargets, hasHttpStatus, type Target } from "@rollway/rollout-client";
 import type { PodTemplate } from "./cluster-state.js";
 import type { ApplyOptions, EngineContext } from "./engine-context.js";
 import { ReleaseError } from "./errors.js";
-import { isStatus, paths } from "./kube-api.js";
 import { acquireLease } from "./lock.js";
 import type { ReleasePlan } from "./plan.js";
 import { createRecord, type ReleaseRecord } from "./records.js";
@@ -107,19 +106,12 @@ async function createConfigMaps(ctx: EngineContext, p: ReleasePlan): Promise<str
   await Promise.all(
     p.configMaps.map(async (cm) => {
       if (cm.data === undefined) return; // a plan read back from JSON: the ConfigMap was created by its first run
-      await ctx.api
-        .request({
-          method: "POST",
-          path: paths.configMaps(p.namespace),
-          body: { ...cm, data: cm.data },
-          what: `ConfigMap "${cm.metadata.name}"`,
-        })
-        .then(
-          () => created.push(cm.metadata.name),
-          (error) => {
-            if (!isStatus(error, 409)) throw error;
-          },
-        );
+      await ctx.api.objects.create({ ...cm, metadata: { ...cm.metadata, namespace: p.namespace }, data: cm.data }).then(
+        () => created.push(cm.metadata.name),
+        (error) => {
+          if (!hasHttpStatus(error, 409)) throw error;
+        },
+      );
     }),
   );
   return created;
@@ -139,14 +131,23 @@ async function readServedBefore(
   const replicaSets = listReplicaSetsOnce(api, p.namespace);
   const servedBefore: Record<string, PodTemplate> = {};
   const unsettled: string[] = [];
+  // One list of Rollouts finds every changed component's target and holds the Rollouts themselves.
+  const found = await findTargets(
+    api,
+    p.components.filter((c) => c.changed).map((c) => c.target.name),
+    p.namespace,
+  );
+  const listed = new Map(found.rollouts.map((r) => [r.metadata.name, r]));
   const components = await Promise.all(
     p.components.map(async (c) => {
       if (!c.changed) return c;
-      const t = await client.target(c.target.name, p.namespace);
+      // Nothing drives it (any more): rollout-client's own lookup says so with its error.
+      const t = found.targets.get(c.target.name) ?? (await client.target(c.target.name, p.namespace));
       targets.set(c.name, t);
-      // One read of the object and one shared list of ReplicaSets; rollout-client's status only for a Canary.
+      // The listed Rollout and one shared list of ReplicaSets; rollout-client's status only for a Canary.
       const served = await readServed(api, t, t.kind === "Canary" ? await client.status(t) : undefined, {
         replicaSets,
+        ...(t.kind === "Rollout" && listed.has(t.name) ? { rollout: listed.get(t.name) } : {}),
       });
       if (!served) return c;
       // A rollback finishing an abort puts a known template over whatever is there.

@@ -10,7 +10,6 @@
  *   unready pods → their events.
  */
 import type { AnyObject, Connection, WorkloadStatus } from "@rollway/rollout-client";
-import type { KubeApi } from "./kube-api.js";
 import type { ComponentPlan } from "./plan.js";
 
 /** Container waiting reasons that mean the pod will not become ready without a change (kubelet's names). */
@@ -192,7 +191,7 @@ export function workloadStuckReason(status: WorkloadStatus): string | undefined 
  * stuck, once per component and reason. Failing to watch is not the release's failure: the watch just stops.
  */
 export async function watchStuckPods(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   components: readonly ComponentPlan[],
   report: (stuck: StuckReport) => void,
@@ -215,7 +214,7 @@ export async function watchStuckPods(
     });
   };
   try {
-    for await (const event of api.connection.objects.listWatch<PodObject>(
+    for await (const event of api.objects.listWatch<PodObject>(
       { apiVersion: "v1", kind: "Pod", namespace },
       { signal },
     )) {
@@ -229,13 +228,13 @@ export async function watchStuckPods(
 
 /** The pod's newest Warning event (the kubelet's BackOff, Failed…), read once when it is reported. */
 async function lastWarning(
-  api: KubeApi,
+  api: Connection,
   namespace: string,
   pod: string,
   signal: AbortSignal,
 ): Promise<EventObject | undefined> {
   try {
-    const list = await api.connection.objects.list<EventObject>(
+    const list = await api.objects.list<EventObject>(
       { apiVersion: "v1", kind: "Event", namespace },
       { fieldSelector: `involvedObject.name=${pod}`, signal },
     );

@@ -88,6 +88,7 @@ export {
   type WorkloadStatus,
 } from "./status.js";
 export { canaryTarget, deploymentTarget, rolloutTarget } from "./targets/find.js";
+export { type FoundTargets, findTargets } from "./targets/find-many.js";
 export type { Strategy, Target } from "./targets/target.js";
 export {
   isHealthy,

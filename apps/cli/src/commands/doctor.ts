@@ -43,7 +43,8 @@ export async function doctorCommand(options: ClusterOptions & { env?: string }, 
   const ns = options.namespace ?? environment.namespace;
   const direct = await openDirect({ ...options, namespace: ns });
   const checks: Check[] = [];
-  const get = (path: string, what: string) => direct.api.request<Obj>({ method: "GET", path, what });
+  const get = (path: string, what: string) =>
+    direct.api.request<Obj>({ method: "GET", path, resource: { kind: what } });
   const status = (error: unknown) => (error as { httpStatus?: number }).httpStatus;
   try {
     try {
@@ -103,14 +104,14 @@ async function checkCrds(
   }
 }
 
-async function checkAccess(api: import("@rollway/release").KubeApi, ns: string, checks: Check[]) {
+async function checkAccess(api: import("@rollway/rollout-client").Connection, ns: string, checks: Check[]) {
   const denied: string[] = [];
   for (const need of NEEDED) {
     try {
       const review = await api.request<Obj>({
         method: "POST",
         path: DOCTOR_PATHS.accessReview,
-        what: "a SelfSubjectAccessReview",
+        resource: { kind: "a SelfSubjectAccessReview" },
         body: {
           apiVersion: "authorization.k8s.io/v1",
           kind: "SelfSubjectAccessReview",

@@ -3,8 +3,7 @@
  * each revision's ReplicaSet with the `stable`/`active`/`preview`/`canary` markers, and each pod with its status,
  * restarts and reason. Read with the engine's API connection (ReplicaSets the workload owns, their pods).
  */
-import type { KubeApi } from "@rollway/release";
-import type { WorkloadStatus } from "@rollway/rollout-client";
+import type { Connection, WorkloadStatus } from "@rollway/rollout-client";
 import { type ClusterOptions, openDirect } from "../direct.js";
 import { loadEnvironment } from "../environment-file.js";
 import { type Output, printDone } from "../output.js";
@@ -77,17 +76,17 @@ const revisionOf = (rs: ReplicaSet) =>
       0,
   );
 
-export async function readTree(api: KubeApi, status: WorkloadStatus): Promise<WorkloadTree> {
+export async function readTree(api: Connection, status: WorkloadStatus): Promise<WorkloadTree> {
   const ns = status.namespace;
   const sets = await api.request<{ items: ReplicaSet[] }>({
     method: "GET",
     path: REPLICA_SETS_PATH(ns),
-    what: `ReplicaSets of ${status.kind} "${status.name}"`,
+    resource: { kind: `ReplicaSets of ${status.kind}`, name: status.name, namespace: ns },
   });
   const pods = await api.request<{ items: (Pod & { metadata: { labels?: Record<string, string> } })[] }>({
     method: "GET",
     path: PODS_PATH(ns),
-    what: `pods of ${status.kind} "${status.name}"`,
+    resource: { kind: `pods of ${status.kind}`, name: status.name, namespace: ns },
   });
   const owned = sets.items
     .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.name === status.name))
@@ -98,7 +97,7 @@ export async function readTree(api: KubeApi, status: WorkloadStatus): Promise<Wo
       ? await api.request<RolloutObject>({
           method: "GET",
           path: ROLLOUT_PATH(ns, status.name),
-          what: `Rollout "${status.name}"`,
+          resource: { kind: "Rollout", name: status.name, namespace: ns },
         })
       : undefined;
   const revisions = owned.map((rs): TreeRevision => {

@@ -7,12 +7,11 @@
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { type KubeSim, ManualClock, startKubeSim } from "@rollway/kube-sim";
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
-import { connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
+import { type Connection, connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
 import { onTestFinished } from "vitest";
 import { createReleaseEngine, type ReleaseEngine } from "../engine.js";
 import { type Environment, parseEnvironment } from "../environment.js";
 import type { ReleaseEvent } from "../events.js";
-import { type KubeApi, openKubeApi } from "../kube-api.js";
 import { demoEnvironmentInput, NS, type Obj, OLD, pathsIn, seedDemoWorld } from "./demo-world.js";
 
 export * from "./demo-world.js";
@@ -27,7 +26,8 @@ export interface ReleaseSim {
   ns: string;
   paths: ReturnType<typeof pathsIn>;
   engine: ReleaseEngine;
-  api: KubeApi;
+  /** The engine's connection (its rollout-client's): records, Leases, any object. */
+  api: Connection;
   /** The engine's rollout-client. */
   client: RolloutClient;
   environment: Environment;
@@ -184,15 +184,11 @@ export async function releaseSimResource(
       ...(onRequest ? { onRequest } : {}),
       ...(clock ? { clock } : {}),
     });
-    const api = await openKubeApi({ kubeconfig: { yaml: kubeconfig }, ...(onRequest ? { onRequest } : {}) });
-    closers.push(
-      () => client.close(),
-      () => api.close(),
-    );
+    closers.push(() => client.close());
     return {
-      api,
+      api: client.connection,
       client,
-      engine: createReleaseEngine({ client, api, leaseDurationSeconds, ...(clock ? { clock } : {}) }),
+      engine: createReleaseEngine({ client, leaseDurationSeconds, ...(clock ? { clock } : {}) }),
     };
   };
   const { api, client, engine } = await makeEngine(true);

@@ -8,7 +8,6 @@ import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { connect } from "@rollway/rollout-client";
 import { onTestFinished } from "vitest";
 import { createReleaseEngine, type ReleaseEngine } from "../engine.js";
-import { openKubeApi } from "../kube-api.js";
 import type { ReleaseSim } from "./release-sim.js";
 
 export async function stallableEngine(
@@ -44,10 +43,8 @@ export async function stallableEngine(
   if (kubeconfig === k.sim.kubeconfig) throw new Error(`the kubeconfig does not name ${k.sim.url}`);
   const clock = k.cluster.clock;
   const client = await connect({ kubeconfig: { yaml: kubeconfig }, ...(clock ? { clock } : {}) });
-  const api = await openKubeApi({ kubeconfig: { yaml: kubeconfig }, ...(clock ? { clock } : {}) });
   onTestFinished(async () => {
     client.close();
-    api.close();
     for (const { inbound, outbound } of pairs) {
       inbound.destroy();
       outbound.destroy();
@@ -57,7 +54,6 @@ export async function stallableEngine(
   return {
     engine: createReleaseEngine({
       client,
-      api,
       leaseDurationSeconds: options.leaseDurationSeconds ?? 30,
       ...(options.identity ? { identity: options.identity } : {}),
       ...(clock ? { clock } : {}),

@@ -15,23 +15,13 @@ import {
 import type { Strategy, Target } from "./target.js";
 
 export async function findTarget(conn: Connection, component: string, namespace = conn.namespace): Promise<Target> {
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(component)) {
-    throw new RolloutClientError(
-      "INVALID",
-      `"${component}" is not a valid object name (lower-case letters, digits, "-" and ".")`,
-      { resource: { kind: "component", name: component, namespace } },
-    );
-  }
+  checkComponentName(component, namespace);
   const rollouts = await listIfServed<RolloutObject>(conn, resourcePath("Rollout", namespace), "Rollout", namespace);
-  const rollout =
-    rollouts.find((r) => r.metadata.name === component) ??
-    rollouts.find((r) => r.spec.workloadRef?.kind === "Deployment" && r.spec.workloadRef.name === component);
+  const rollout = rolloutOf(rollouts, component);
   if (rollout) return rolloutTarget(rollout, namespace);
 
   const canaries = await listIfServed<CanaryObject>(conn, resourcePath("Canary", namespace), "Canary", namespace);
-  const canary =
-    canaries.find((c) => c.metadata.name === component) ??
-    canaries.find((c) => c.spec.targetRef.kind === "Deployment" && c.spec.targetRef.name === component);
+  const canary = canaryOf(canaries, component);
   if (canary) {
     const target = await conn.request<DeploymentObject>({
       method: "GET",
@@ -60,8 +50,28 @@ export async function findTarget(conn: Connection, component: string, namespace 
   }
 }
 
+export function checkComponentName(component: string, namespace: string): void {
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(component)) {
+    throw new RolloutClientError(
+      "INVALID",
+      `"${component}" is not a valid object name (lower-case letters, digits, "-" and ".")`,
+      { resource: { kind: "component", name: component, namespace } },
+    );
+  }
+}
+
+/** The Rollout named as the component, or the one whose workloadRef is the component's Deployment. */
+export const rolloutOf = (rollouts: RolloutObject[], component: string): RolloutObject | undefined =>
+  rollouts.find((r) => r.metadata.name === component) ??
+  rollouts.find((r) => r.spec.workloadRef?.kind === "Deployment" && r.spec.workloadRef.name === component);
+
+/** The Canary named as the component, or the one whose targetRef is the component's Deployment. */
+export const canaryOf = (canaries: CanaryObject[], component: string): CanaryObject | undefined =>
+  canaries.find((c) => c.metadata.name === component) ??
+  canaries.find((c) => c.spec.targetRef.kind === "Deployment" && c.spec.targetRef.name === component);
+
 /** Lists a kind, treating "this cluster does not serve the kind" (CRD not installed) as an empty list. */
-async function listIfServed<T>(conn: Connection, path: string, kind: string, namespace: string): Promise<T[]> {
+export async function listIfServed<T>(conn: Connection, path: string, kind: string, namespace: string): Promise<T[]> {
   try {
     const list = await conn.request<ListObject<T>>({ method: "GET", path, resource: { kind, namespace } });
     return list.items ?? [];
