@@ -26,6 +26,23 @@ function annotation(o: KubeObject): string | undefined {
   return o.metadata.annotations?.["example.com/age"];
 }
 
+/** A controller that records Events about each ConfigMap it reconciles, as `onReconcile` says. */
+function noisyController(
+  onReconcile: (record: (type: "Normal" | "Warning", reason: string, message: string) => void, name: string) => void,
+) {
+  return defineController({
+    name: "noisy",
+    for: { apiVersion: "v1", kind: "ConfigMap" },
+    reconcile(ctx, key) {
+      const type = ctx.store.types.get("", "configmaps") as ResourceType;
+      const cm = ctx.store.peek(type, key.namespace, key.name);
+      if (cm)
+        onReconcile((t, reason, message) => ctx.recordEvent(cm, t, reason, message, "noisy-controller"), key.name);
+      return undefined;
+    },
+  });
+}
+
 describe("controller runtime", () => {
   it("reconciles on watch events and on clock requeues, without real sleeps", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [stamp] });
@@ -75,17 +92,8 @@ describe("controller runtime", () => {
   });
 
   it("records repeated Events as one with a count, and expires them after an hour (event TTL)", async () => {
-    const noisy = defineController({
-      name: "noisy",
-      for: { apiVersion: "v1", kind: "ConfigMap" },
-      reconcile(ctx, key) {
-        const type = ctx.store.types.get("", "configmaps") as ResourceType;
-        const cm = ctx.store.peek(type, key.namespace, key.name);
-        if (cm)
-          for (let i = 0; i < 3; i++)
-            ctx.recordEvent(cm, "Warning", "Invalid", "data.a is not a number", "noisy-controller");
-        return undefined;
-      },
+    const noisy = noisyController((record) => {
+      for (let i = 0; i < 3; i++) record("Warning", "Invalid", "data.a is not a number");
     });
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [noisy] });
     const type = sim.store.types.get("", "configmaps") as ResourceType;
@@ -106,16 +114,7 @@ describe("controller runtime", () => {
 
   it("expires many Events with one clock timer, not one each: each an hour after its last occurrence, a repeat extending it", async () => {
     // One Event per ConfigMap, recorded at each reconcile (a create, then each change).
-    const noisy = defineController({
-      name: "noisy",
-      for: { apiVersion: "v1", kind: "ConfigMap" },
-      reconcile(ctx, key) {
-        const type = ctx.store.types.get("", "configmaps") as ResourceType;
-        const cm = ctx.store.peek(type, key.namespace, key.name);
-        if (cm) ctx.recordEvent(cm, "Normal", "Seen", `saw ${key.name}`, "noisy-controller");
-        return undefined;
-      },
-    });
+    const noisy = noisyController((record, name) => record("Normal", "Seen", `saw ${name}`));
     const clock = new ManualClock();
     await using sim = await startKubeSim({ clock, controllers: [noisy] });
     const type = sim.store.types.get("", "configmaps") as ResourceType;
