@@ -24,6 +24,12 @@ export type Decision = { kind: "approval"; gate: ApprovalGate } | { kind: "abort
  * that took the release over just then acknowledges within it.
  */
 export const ACK_MARGIN_MS = 2_000;
+/**
+ * An engine that keeps renewing its Lease is alive (it may be slow to see the decision: a loaded machine, a watch
+ * being re-established): the decider waits on across renewals, for at most this many Lease durations in all, then
+ * gives up with TIMEOUT (an engine that predates the handshake never acknowledges).
+ */
+export const ACK_MAX_LEASES = 3;
 /** How long a decider waits before it says it is waiting (the CLI prints a line then). */
 export const ACK_WAITING_NOTICE_MS = 1_000;
 
@@ -189,11 +195,11 @@ export interface AwaitOptions {
 
 /**
  * The decider's side: resolves with the record once the decision is acknowledged. Follows the record and the
- * Lease (watches, no polling) until the Lease's expiry as read (`lease`) plus ACK_MARGIN_MS, on the engine's clock,
- * or until the Lease is let go or names another release. Then, unless acknowledged meanwhile, the decision is taken
- * back and the call fails: NOT_RUNNING when no engine runs the release any more, TIMEOUT when its engine still
- * renews the Lease but never acknowledged (an engine that predates the handshake), INVALID_STATE when the release
- * ended meanwhile.
+ * Lease (watches, no polling) until the Lease runs out unrenewed (its expiry as last seen, plus ACK_MARGIN_MS, on
+ * the engine's clock; a renewal moves it on, up to ACK_MAX_LEASES Lease durations in all), or until the Lease is let
+ * go or names another release. Then, unless acknowledged meanwhile, the decision is taken back and the call fails:
+ * NOT_RUNNING when no engine runs the release any more, TIMEOUT when its engine still renews the Lease but never
+ * acknowledged (an engine that predates the handshake), INVALID_STATE when the release ended meanwhile.
  */
 export async function awaitAcknowledgement(
   ctx: EngineContext,
@@ -210,9 +216,16 @@ export async function awaitAcknowledgement(
   });
   const holder = lease.spec.holderIdentity ?? "";
   const started = ctx.clock.now();
-  const deadline = ctx.clock.setTimer(Math.max(0, expiryOf(lease) - ctx.clock.now()) + ACK_MARGIN_MS, () =>
-    settle({ conclude: "deadline" }),
-  );
+  const cap = started + ACK_MAX_LEASES * (lease.spec.leaseDurationSeconds ?? 0) * 1000;
+  let expiry = expiryOf(lease);
+  // At the Lease's expiry plus the margin, unless it was renewed meanwhile (then at the new expiry), never past `cap`.
+  let deadline = { cancel() {} };
+  const arm = () => {
+    deadline.cancel();
+    const at = Math.min(expiry + ACK_MARGIN_MS, cap);
+    deadline = ctx.clock.setTimer(Math.max(0, at - ctx.clock.now()), () => settle({ conclude: "deadline" }));
+  };
+  arm();
   const notice = ctx.clock.setTimer(ACK_WAITING_NOTICE_MS, () => o.onWaiting?.({ release: id, holder }));
   void (async () => {
     for await (const r of followRecord(ctx.api, namespace, id, stop.signal)) {
@@ -230,6 +243,11 @@ export async function awaitAcknowledgement(
       // Let go, deleted, or another release's: the engine that had the release stopped (or finished) it.
       if (!current?.spec.holderIdentity || current.metadata.annotations?.[ANNOTATION_LEASE_RELEASE] !== id)
         return settle({ conclude: "lease-gone" });
+      // Renewed (or taken over for this release): its engine lives, wait for it until this renewal runs out.
+      if (expiryOf(current) > expiry) {
+        expiry = expiryOf(current);
+        arm();
+      }
     }
   })().catch(() => undefined);
   try {
