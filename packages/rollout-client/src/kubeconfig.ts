@@ -261,7 +261,7 @@ async function throughClientNode(options: ReadKubeconfigOptions): Promise<Kubeco
   if (source && "kubeConfig" in source) {
     kc = source.kubeConfig;
   } else {
-    const { KubeConfig } = await import("@kubernetes/client-node");
+    const { KubeConfig } = await import("./client-node-config.js");
     kc = new KubeConfig();
     try {
       if (!source) kc.loadFromDefault();
