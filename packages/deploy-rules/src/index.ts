@@ -15,6 +15,7 @@ export {
   checkRulePattern,
   checkRulePatternAsync,
   closeSafetyCheckers,
+  knownRulePatternVerdict,
   MAX_PATTERN_LENGTH,
   MAX_SUBJECT_LENGTH,
   type PatternVerdict,

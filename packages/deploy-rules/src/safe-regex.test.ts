@@ -184,6 +184,18 @@ describe("checkRulePatternAsync", () => {
     });
   });
 
+  it("knownRulePatternVerdict answers only what is known: nothing for a never-seen pattern (no checker run), then the verdict", () => {
+    const result = runFresh(`
+      const before = rules.knownRulePatternVerdict("^never-seen-[a-z]+$");
+      const seed = rules.knownRulePatternVerdict("^backend-1.*$");
+      const judged = await rules.checkRulePatternAsync("^never-seen-[a-z]+$");
+      const after = rules.knownRulePatternVerdict("^never-seen-[a-z]+$");
+      await rules.closeSafetyCheckers();
+      console.log(JSON.stringify({ before: before === undefined, seed: seed?.ok, judged: judged.ok, same: after === judged, loaded: loaded() }));
+    `);
+    expect(result).toEqual({ before: true, seed: true, judged: true, same: true, loaded: false });
+  });
+
   it("uses a checker handed over with useSafetyChecker (one-file bundles) and starts no worker", () => {
     const result = runFresh(`
       let calls = 0;

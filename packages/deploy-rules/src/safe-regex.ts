@@ -69,8 +69,11 @@ export const PRECOMPUTED_SAFE_PATTERNS: ReadonlySet<string> = new Set([
   ".*",
 ]);
 
-/** The verdict when no checker has to run: cached, precomputed, or a pattern that does not compile. */
-function known(pattern: string): PatternVerdict | undefined {
+/**
+ * The verdict on a pattern if it is already known (judged before, or precomputed), else undefined: a look-up that
+ * never runs a checker, for callers that only need to know whether checkRulePattern would be instant.
+ */
+export function knownRulePatternVerdict(pattern: string): PatternVerdict | undefined {
   const cached = cache.get(pattern);
   if (cached) return cached;
   if (!PRECOMPUTED_SAFE_PATTERNS.has(pattern)) return undefined;
@@ -84,7 +87,7 @@ function known(pattern: string): PatternVerdict | undefined {
  * Never throws: the verdict says what is wrong in one sentence.
  */
 export function checkRulePattern(pattern: string): PatternVerdict {
-  const cached = known(pattern);
+  const cached = knownRulePatternVerdict(pattern);
   if (cached) return cached;
   const verdict = judge(pattern);
   remember(pattern, verdict);
@@ -104,7 +107,7 @@ export async function checkRulePatternAsync(
   pattern: string,
   options: { timeoutMs?: number } = {},
 ): Promise<PatternVerdict> {
-  const cached = known(pattern);
+  const cached = knownRulePatternVerdict(pattern);
   if (cached) return cached;
   const compiled = compile(pattern);
   if (!compiled.ok || checkSync) return checkRulePattern(pattern);
