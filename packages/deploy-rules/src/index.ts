@@ -21,4 +21,5 @@ export {
   type PatternVerdict,
   SAFETY_CHECK_TIMEOUT_MS,
   useSafetyChecker,
+  warmSafetyCheckers,
 } from "./safe-regex.js";

@@ -196,6 +196,17 @@ describe("checkRulePatternAsync", () => {
     expect(result).toEqual({ before: true, seed: true, judged: true, same: true, loaded: false });
   });
 
+  it("warmSafetyCheckers pays the first worker thread's start-up without loading recheck or keeping a worker", () => {
+    const result = runFresh(`
+      await rules.warmSafetyCheckers();
+      const afterWarm = loaded();
+      const verdict = await rules.checkRulePatternAsync("^after-warm-[a-z]+$");
+      await rules.closeSafetyCheckers();
+      console.log(JSON.stringify({ afterWarm, ok: verdict.ok, loaded: loaded() }));
+    `);
+    expect(result).toEqual({ afterWarm: false, ok: true, loaded: false });
+  });
+
   it("uses a checker handed over with useSafetyChecker (one-file bundles) and starts no worker", () => {
     const result = runFresh(`
       let calls = 0;

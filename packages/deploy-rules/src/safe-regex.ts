@@ -5,7 +5,7 @@
  */
 import { createRequire } from "node:module";
 import type * as Recheck from "recheck";
-import { CheckPool, type Diagnostics } from "./check-pool.js";
+import { CheckPool, type Diagnostics, warmWorkerThreads } from "./check-pool.js";
 
 type CheckSync = typeof Recheck.checkSync;
 let checkSync: CheckSync | undefined;
@@ -137,6 +137,16 @@ export async function closeSafetyCheckers(): Promise<void> {
 }
 
 let pool: CheckPool | undefined;
+
+/**
+ * For servers, at start: pays the one-time cost of the process's first worker thread (~10 ms on the calling thread)
+ * now, so that checkRulePatternAsync's first worker, started while a request waits, blocks the event loop ~1 ms.
+ * Loads no recheck and leaves no worker running. Nothing to do when a checker was handed over (no workers then).
+ */
+export async function warmSafetyCheckers(): Promise<void> {
+  if (checkSync || pool) return;
+  await warmWorkerThreads();
+}
 
 /** A "timed out" verdict is not kept: on a busy moment it says nothing of the pattern, and a later check may pass. */
 const TIMED_OUT = "the safety check timed out";
