@@ -4,6 +4,8 @@
  * holding the demo environment and one release waiting for approval; kube-sim runs in this process). A second
  * baseline, Hono with the payload schema and nothing else, shows what validation itself costs. Reports throughput,
  * p99 latency, the server's CPU time per request and its memory. Run with `pnpm bench` after `pnpm build`.
+ * `--validation [--baseline <main.js>]`: only the dry run and its baselines, in rounds; with `--baseline`, another
+ * build of the server (e.g. a copy of the previous dist) is measured in the same rounds, for a before/after.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -90,10 +92,27 @@ const hello = start(["--import", "tsx", fileURLToPath(new URL("./hello-world.ts"
 const floor = start(["--import", "tsx", fileURLToPath(new URL("./schema-floor.ts", import.meta.url))], {
   PORT: String(floorPort),
 });
+const baselineAt = process.argv.indexOf("--baseline");
+const baselinePort = 18_483;
+const bareEnv = (port: number) => ({
+  ROLLWAY_HOST: "127.0.0.1",
+  ROLLWAY_PORT: String(port),
+  ROLLWAY_LOG_LEVEL: "warn",
+  RECHECK_BACKEND: "pure",
+  ROLLWAY_RATE_LIMIT_PER_MINUTE: "100000000",
+  ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "shop", environment: "prod", tokens: [TOKEN] }]),
+});
+// With --baseline: both builds without a cluster (dry runs only), started alike, for an exact before/after pair.
+const baseline = baselineAt >= 0 ? start([process.argv[baselineAt + 1] as string], bareEnv(baselinePort)) : undefined;
+const bare = baseline
+  ? start([fileURLToPath(new URL("../dist/main.js", import.meta.url))], bareEnv(baselinePort + 1))
+  : undefined;
 try {
   await waitFor(`http://127.0.0.1:${serverPort}/healthz`);
   await waitFor(`http://127.0.0.1:${helloPort}/`);
   await waitFor(`http://127.0.0.1:${floorPort}/`);
+  if (baseline) await waitFor(`http://127.0.0.1:${baselinePort}/healthz`);
+  if (bare) await waitFor(`http://127.0.0.1:${baselinePort + 1}/healthz`);
   const idle = rssMiB(server);
   const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };
   const deployTo = async (body: unknown) => {
@@ -127,12 +146,16 @@ try {
         server,
         post(`http://127.0.0.1:${serverPort}/v1/projects/shop/environments/prod/validate`),
       );
-      for (const r of [h, f, v])
+      const dryRun = (title: string, child: ChildProcess, port: number) =>
+        load(title, child, post(`http://127.0.0.1:${port}/v1/projects/shop/environments/prod/validate`));
+      const n = bare ? await dryRun("dry run, no cluster", bare, baselinePort + 1) : undefined;
+      const b = baseline ? await dryRun("dry run, no cluster, baseline", baseline, baselinePort) : undefined;
+      for (const r of n && b ? [h, f, v, n, b] : [h, f, v])
         console.log(
           `round ${round} ${r.title.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req  non-2xx ${r.non2xx}`,
         );
       console.log(
-        `round ${round} ratio validation / hello POST ${(v.rps / h.rps).toFixed(2)}; schema only / hello POST ${(f.rps / h.rps).toFixed(2)}`,
+        `round ${round} ratio validation / hello POST ${(v.rps / h.rps).toFixed(2)}; schema only / hello POST ${(f.rps / h.rps).toFixed(2)}${n && b ? `; no cluster: this build / hello POST ${(n.rps / h.rps).toFixed(2)}, baseline build / hello POST ${(b.rps / h.rps).toFixed(2)}, CPU per request this build / baseline ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}` : ""}`,
       );
     }
   } else {
@@ -208,9 +231,8 @@ try {
     console.log(`server memory: idle ${idle.toFixed(0)} MiB, after load ${loaded.toFixed(0)} MiB`);
   }
 } finally {
-  for (const child of [server, hello, floor]) child.kill("SIGTERM");
-  await Promise.all(
-    [server, hello, floor].map((c) => new Promise((r) => (c.exitCode === null ? c.once("exit", r) : r(0)))),
-  );
+  const children = [server, hello, floor, ...(baseline && bare ? [baseline, bare] : [])];
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode === null ? c.once("exit", r) : r(0)))));
   await cluster.close();
 }

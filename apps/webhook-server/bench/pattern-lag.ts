@@ -3,8 +3,11 @@
  * the event loop more than 20 ms). The built server (`dist/main.js`, its own process, no cluster) is sent 100 dry runs
  * (10 at a time), each with one new pattern, 10 of them catastrophic; the lag is the server's own
  * `nodejs_eventloop_lag_max_seconds` / `_p99_seconds` (prom-client's event-loop delay histogram, reset by each scrape),
- * read before (idle, the machine's noise) and after the 100. `--baseline <main.js>`: another build (e.g. the one
- * that checked patterns on the main thread) measured the same way, one after the other, in the same run.
+ * read before (idle, the machine's noise) and after the 100. Beside them, the main thread's own blocking measured
+ * inside the server at 1 ms resolution by bench/lag-probe.mjs (preloaded): the event-loop delay histogram, the longest
+ * single task (how late a 1 ms timer fired) and the longest GC pause, idle and while the patterns are checked. Also the
+ * time each request took (a safe new pattern, a catastrophic one). `--baseline <main.js>`: another build (e.g. the
+ * one that checked patterns on the main thread) measured the same way, one after the other, in the same run.
  * Run after `pnpm build`: `node --import tsx bench/pattern-lag.ts [--baseline <main.js>]`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -38,8 +41,31 @@ async function lag(port: number): Promise<{ maxMs: number; p99Ms: number }> {
   return { maxMs: read("nodejs_eventloop_lag_max_seconds"), p99Ms: read("nodejs_eventloop_lag_p99_seconds") };
 }
 
+interface Probe {
+  maxMs: number;
+  p99Ms: number;
+  longestTaskMs: number;
+  longestGcMs: number;
+  longestGcKind: string;
+  gcMs: number;
+}
+
+/** The probe's figures since the last read (and a reset). */
+function probe(child: ChildProcess): Promise<Probe> {
+  return new Promise((resolve) => {
+    child.once("message", (m) => resolve(m as Probe));
+    child.send("read");
+  });
+}
+
+const PROBE = fileURLToPath(new URL("./lag-probe.mjs", import.meta.url));
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const showProbe = (p: Probe) =>
+  `longest task ${ms(p.longestTaskMs)}, delay max ${ms(p.maxMs)} p99 ${ms(p.p99Ms)}, longest GC ${ms(p.longestGcMs)} ${p.longestGcKind} (GC ${ms(p.gcMs)} in all)`;
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? 0;
+
 async function measure(title: string, main: string, port: number, tag: string) {
-  const child: ChildProcess = spawn(process.execPath, [main], {
+  const child: ChildProcess = spawn(process.execPath, ["--import", PROBE, main], {
     env: {
       ...process.env,
       NODE_ENV: "production",
@@ -50,21 +76,26 @@ async function measure(title: string, main: string, port: number, tag: string) {
       ROLLWAY_RATE_LIMIT_PER_MINUTE: "100000000",
       ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "p", environment: "e", tokens: [TOKEN] }]),
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   try {
     await waitFor(`http://127.0.0.1:${port}/healthz`);
     await new Promise((r) => setTimeout(r, 3000));
     await lag(port); // resets the histogram
+    await probe(child);
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await lag(port);
+    const idleProbe = await probe(child);
     const queue = patterns(tag);
     let refused = 0;
     let failed = 0;
+    const safeMs: number[] = [];
+    const unsafeMs: number[] = [];
     const started = performance.now();
     await Promise.all(
       Array.from({ length: 10 }, async () => {
         for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+          const sent = performance.now();
           try {
             const res = await fetch(`http://127.0.0.1:${port}/v1/projects/p/environments/e/validate`, {
               method: "POST",
@@ -73,6 +104,7 @@ async function measure(title: string, main: string, port: number, tag: string) {
             });
             await res.arrayBuffer();
             if (res.status !== 200) refused++;
+            (res.status === 200 ? safeMs : unsafeMs).push(performance.now() - sent);
           } catch {
             failed++; // the connection was cut (e.g. the server's request timeout while its event loop was blocked)
           }
@@ -81,8 +113,14 @@ async function measure(title: string, main: string, port: number, tag: string) {
     );
     const seconds = (performance.now() - started) / 1000;
     const busy = await lag(port);
+    const busyProbe = await probe(child);
     console.log(
       `${title.padEnd(44)} idle 3 s: max ${idle.maxMs.toFixed(0)} ms, p99 ${idle.p99Ms.toFixed(0)} ms | 100 new patterns in ${seconds.toFixed(1)} s (${refused} refused, ${failed} connections cut): max ${busy.maxMs.toFixed(0)} ms, p99 ${busy.p99Ms.toFixed(0)} ms`,
+    );
+    console.log(`  main thread, idle 3 s:           ${showProbe(idleProbe)}`);
+    console.log(`  main thread, 100 new patterns:   ${showProbe(busyProbe)}`);
+    console.log(
+      `  request time: accepted (new safe pattern) median ${ms(quantile(safeMs, 0.5))}, max ${ms(Math.max(0, ...safeMs))}; refused (catastrophic) median ${ms(quantile(unsafeMs, 0.5))}, max ${ms(Math.max(0, ...unsafeMs))}`,
     );
   } finally {
     child.kill("SIGTERM");

@@ -48,6 +48,38 @@ describe("authentication and authorisation", () => {
     expect(body.message).toBe(status === 200 ? "valid" : status === 401 ? "unauthorized" : "forbidden");
   });
 
+  it("refuses two Authorization headers, even when one of them holds the valid token (401, not half believed)", async () => {
+    // Two header lines, as a raw list: fetch would fold them into one.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${server.url}/v1/projects/shop/environments/prod/validate`,
+        {
+          method: "POST",
+          // An array of headers is sent as given: Host and Content-Length too.
+          headers: [
+            "Host",
+            new URL(server.url).host,
+            "Content-Length",
+            String(Buffer.byteLength(payload)),
+            "Content-Type",
+            "application/json",
+            "Authorization",
+            `Bearer ${DEPLOY_TOKEN}`,
+            "authorization",
+            `Bearer ${DEPLOY_TOKEN_NEXT}`,
+          ],
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.end(payload);
+    });
+    expect(status).toBe(401);
+  });
+
   it("lets a wildcard grant cover every environment of its project", async () => {
     expect((await validate("blog", "anything", payload, bearer(OTHER_TOKEN))).status).toBe(200);
   });

@@ -9,9 +9,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type DeployPayload, PayloadError, parseDeployPayloadAsync } from "@rollway/payload-schema";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { Router } from "hono/router";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { SmartRouter } from "hono/router/smart-router";
+import { TrieRouter } from "hono/router/trie-router";
 import type { Logger } from "pino";
 import { Authenticator, type Scope } from "./auth.js";
-import { limitBody as limitBodyTo, readBody, requestHeader } from "./body.js";
+import { checkLength, limitBody as limitBodyTo, readBody, requestHeader } from "./body.js";
 import type { ServerConfig } from "./config.js";
 import { registerDashboard } from "./dashboard/index.js";
 import { redactUrl } from "./logger.js";
@@ -76,6 +80,32 @@ function requestCounter(metrics: Metrics) {
   };
 }
 
+const DASHBOARD_PREFIX = "/dashboard";
+const isDashboardPath = (path: string) =>
+  path.startsWith(DASHBOARD_PREFIX) &&
+  (path.length === DASHBOARD_PREFIX.length || path[DASHBOARD_PREFIX.length] === "/");
+
+/**
+ * Two routers, split by path: the dashboard's routes (a static segment and a parameter at the same place, which Hono's
+ * RegExpRouter cannot combine) and everything else. Alone, the dashboard's routes made Hono fall back to its
+ * TrieRouter for every request, a tree walk per request (about 2 µs, 15× the RegExpRouter's one match, in the dry
+ * run's profile); split, the API keeps the one-regex match. Middleware registered for every path goes to both.
+ */
+class SplitRouter<T> implements Router<T> {
+  readonly name = "SplitRouter";
+  readonly #api: Router<T> = new SmartRouter({ routers: [new RegExpRouter(), new TrieRouter()] });
+  readonly #dashboard: Router<T> = new SmartRouter({ routers: [new RegExpRouter(), new TrieRouter()] });
+
+  add(method: string, path: string, handler: T): void {
+    if (!isDashboardPath(path)) this.#api.add(method, path, handler);
+    if (isDashboardPath(path) || path === "/*" || path === "*") this.#dashboard.add(method, path, handler);
+  }
+
+  match(method: string, path: string) {
+    return (isDashboardPath(path) ? this.#dashboard : this.#api).match(method, path);
+  }
+}
+
 /** A request's payload, read and checked, or the answer to send instead. */
 export type PayloadRead = { ok: true; payload: DeployPayload } | { ok: false; response: Response };
 
@@ -90,7 +120,7 @@ export function createApp(options: AppOptions) {
   const auth = new Authenticator(config.tokens, config.signingSecrets);
   const limiter = new RateLimiter(config.rateLimitPerMinute);
   const state: AppState = { ready: true, inFlight: 0 };
-  const app = new Hono<Env>();
+  const app = new Hono<Env>({ router: new SplitRouter() });
 
   // A caller's X-Request-Id is kept; otherwise a random per-process prefix and a counter (a UUID per request cost
   // about a fifth of a small request's throughput in the load benchmark).
@@ -153,25 +183,33 @@ export function createApp(options: AppOptions) {
         });
   };
 
+  /** Authorises one of the scopes at the URL's place and takes from the caller's bucket: the refusal, if any. */
+  const refusal = (c: Context<Env>, scopes: readonly Scope[], basic = false): Response | undefined => {
+    const project = c.req.param("project") ?? "";
+    const environment = c.req.param("environment") ?? "";
+    const authorization = requestHeader(c, "authorization");
+    const header = basic ? basicToBearer(authorization) : authorization;
+    let result = auth.authorize(header, scopes[0] as Scope, project, environment);
+    for (let i = 1; i < scopes.length && !result.ok; i++)
+      result = auth.authorize(header, scopes[i] as Scope, project, environment);
+    const caller = result.ok
+      ? `token:${result.tokenId}`
+      : `addr:${options.remoteAddress?.(c.req.raw, c.env) ?? "unknown"}`;
+    const limited = rateLimited(c, caller);
+    if (limited) return limited;
+    if (!result.ok) {
+      return result.status === 401
+        ? c.json({ message: "unauthorized" }, 401, { "WWW-Authenticate": 'Bearer realm="rollway"' })
+        : c.json({ message: "forbidden" }, 403);
+    }
+    c.set("caller", caller);
+    return undefined;
+  };
+
   const guard: Guard = (scopes, guardOptions = {}) =>
     async function authorize(c, next) {
-      const project = c.req.param("project") ?? "";
-      const environment = c.req.param("environment") ?? "";
-      const authorization = requestHeader(c, "authorization");
-      const header = guardOptions.basic ? basicToBearer(authorization) : authorization;
-      let result = auth.authorize(header, scopes[0] as Scope, project, environment);
-      for (const scope of scopes.slice(1)) if (!result.ok) result = auth.authorize(header, scope, project, environment);
-      const caller = result.ok
-        ? `token:${result.tokenId}`
-        : `addr:${options.remoteAddress?.(c.req.raw, c.env) ?? "unknown"}`;
-      const limited = rateLimited(c, caller);
-      if (limited) return limited;
-      if (!result.ok) {
-        return result.status === 401
-          ? c.json({ message: "unauthorized" }, 401, { "WWW-Authenticate": 'Bearer realm="rollway"' })
-          : c.json({ message: "forbidden" }, 403);
-      }
-      c.set("caller", `token:${result.tokenId}`);
+      const refused = refusal(c, scopes, guardOptions.basic);
+      if (refused) return refused;
       await next();
     };
 
@@ -219,7 +257,13 @@ export function createApp(options: AppOptions) {
     }
   }
 
-  app.post(ROUTES.validate, guard(["deploy"]), limitBody, async (c) => {
+  // The dry run is the hot route (CI validates on every push): the guard and the length check run inline, in the
+  // same order as the middleware of the other routes, instead of as two more middleware layers.
+  const deployScope: readonly Scope[] = ["deploy"];
+  app.post(ROUTES.validate, async (c) => {
+    const refused = refusal(c, deployScope);
+    if (refused) return refused;
+    checkLength(c, config.bodyLimitBytes);
     const read = await readPayload(c);
     return read.ok ? c.json({ message: "valid", payload: read.payload }) : read.response;
   });

@@ -26,16 +26,30 @@ const tooLarge = (limit: number) =>
 export function requestHeader(c: Context, name: string): string | undefined {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   if (!incoming) return c.req.header(name);
-  // headersDistinct keeps every value (`headers` keeps only the first Authorization of two): joined, a doubled
-  // header reads as Headers would read it, and a doubled Authorization is refused, not half believed.
-  return incoming.headersDistinct[name.toLowerCase()]?.join(", ");
+  // Every value, from the raw list (`headers` keeps only the first Authorization of two, and `headersDistinct` builds
+  // a second object of every header for each request): joined, a doubled header reads as Headers would read it, and
+  // a doubled Authorization is refused, not half believed.
+  const raw = incoming.rawHeaders;
+  const wanted = name.toLowerCase();
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.length !== wanted.length || (key !== wanted && key.toLowerCase() !== wanted)) continue;
+    value = value === undefined ? (raw[i + 1] as string) : `${value}, ${raw[i + 1]}`;
+  }
+  return value;
 }
 
-/** Refuses a declared Content-Length over the limit before anything is read. */
+/** Refuses a declared Content-Length over the limit (413) before anything is read. */
+export function checkLength(c: Context, limit: number): void {
+  const length = requestHeader(c, "content-length");
+  if (length !== undefined && Number(length) > limit) throw tooLarge(limit);
+}
+
+/** checkLength as middleware. */
 export function limitBody(limit: number): MiddlewareHandler {
   return async (c, next) => {
-    const length = requestHeader(c, "content-length");
-    if (length !== undefined && Number(length) > limit) throw tooLarge(limit);
+    checkLength(c, limit);
     await next();
   };
 }

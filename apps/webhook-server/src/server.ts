@@ -3,7 +3,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { closeSafetyCheckers } from "@rollway/deploy-rules";
+import { closeSafetyCheckers, warmSafetyCheckers } from "@rollway/deploy-rules";
 import { cacheNamespace, createReleaseEngine, createReleaseRunner, type StatusCache } from "@rollway/release";
 import { connect, type KubeconfigSource } from "@rollway/rollout-client";
 import type pino from "pino";
@@ -100,6 +100,9 @@ export async function startServer(
     await Promise.race([Promise.all(warming), new Promise((r) => setTimeout(r, CACHE_SYNC_MS).unref())]);
     deps = { releases, state, environments, stopping: stopping.signal, streams: { open: 0 }, cache };
   }
+  // The process's first worker thread costs ~10 ms of this thread: paid now, not by the first request that brings a
+  // never-seen rule pattern (its check starts a recheck worker while the event loop serves others).
+  await warmSafetyCheckers();
   const { app, state } = createApp({
     config,
     logger,

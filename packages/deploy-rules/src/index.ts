@@ -15,9 +15,11 @@ export {
   checkRulePattern,
   checkRulePatternAsync,
   closeSafetyCheckers,
+  knownRulePatternVerdict,
   MAX_PATTERN_LENGTH,
   MAX_SUBJECT_LENGTH,
   type PatternVerdict,
   SAFETY_CHECK_TIMEOUT_MS,
   useSafetyChecker,
+  warmSafetyCheckers,
 } from "./safe-regex.js";

@@ -184,6 +184,29 @@ describe("checkRulePatternAsync", () => {
     });
   });
 
+  it("knownRulePatternVerdict answers only what is known: nothing for a never-seen pattern (no checker run), then the verdict", () => {
+    const result = runFresh(`
+      const before = rules.knownRulePatternVerdict("^never-seen-[a-z]+$");
+      const seed = rules.knownRulePatternVerdict("^backend-1.*$");
+      const judged = await rules.checkRulePatternAsync("^never-seen-[a-z]+$");
+      const after = rules.knownRulePatternVerdict("^never-seen-[a-z]+$");
+      await rules.closeSafetyCheckers();
+      console.log(JSON.stringify({ before: before === undefined, seed: seed?.ok, judged: judged.ok, same: after === judged, loaded: loaded() }));
+    `);
+    expect(result).toEqual({ before: true, seed: true, judged: true, same: true, loaded: false });
+  });
+
+  it("warmSafetyCheckers pays the first worker thread's start-up without loading recheck or keeping a worker", () => {
+    const result = runFresh(`
+      await rules.warmSafetyCheckers();
+      const afterWarm = loaded();
+      const verdict = await rules.checkRulePatternAsync("^after-warm-[a-z]+$");
+      await rules.closeSafetyCheckers();
+      console.log(JSON.stringify({ afterWarm, ok: verdict.ok, loaded: loaded() }));
+    `);
+    expect(result).toEqual({ afterWarm: false, ok: true, loaded: false });
+  });
+
   it("uses a checker handed over with useSafetyChecker (one-file bundles) and starts no worker", () => {
     const result = runFresh(`
       let calls = 0;

@@ -5,7 +5,7 @@
  */
 import { createRequire } from "node:module";
 import type * as Recheck from "recheck";
-import { CheckPool, type Diagnostics } from "./check-pool.js";
+import { CheckPool, type Diagnostics, warmWorkerThreads } from "./check-pool.js";
 
 type CheckSync = typeof Recheck.checkSync;
 let checkSync: CheckSync | undefined;
@@ -69,8 +69,11 @@ export const PRECOMPUTED_SAFE_PATTERNS: ReadonlySet<string> = new Set([
   ".*",
 ]);
 
-/** The verdict when no checker has to run: cached, precomputed, or a pattern that does not compile. */
-function known(pattern: string): PatternVerdict | undefined {
+/**
+ * The verdict on a pattern if it is already known (judged before, or precomputed), else undefined: a look-up that
+ * never runs a checker, for callers that only need to know whether checkRulePattern would be instant.
+ */
+export function knownRulePatternVerdict(pattern: string): PatternVerdict | undefined {
   const cached = cache.get(pattern);
   if (cached) return cached;
   if (!PRECOMPUTED_SAFE_PATTERNS.has(pattern)) return undefined;
@@ -84,7 +87,7 @@ function known(pattern: string): PatternVerdict | undefined {
  * Never throws: the verdict says what is wrong in one sentence.
  */
 export function checkRulePattern(pattern: string): PatternVerdict {
-  const cached = known(pattern);
+  const cached = knownRulePatternVerdict(pattern);
   if (cached) return cached;
   const verdict = judge(pattern);
   remember(pattern, verdict);
@@ -104,7 +107,7 @@ export async function checkRulePatternAsync(
   pattern: string,
   options: { timeoutMs?: number } = {},
 ): Promise<PatternVerdict> {
-  const cached = known(pattern);
+  const cached = knownRulePatternVerdict(pattern);
   if (cached) return cached;
   const compiled = compile(pattern);
   if (!compiled.ok || checkSync) return checkRulePattern(pattern);
@@ -134,6 +137,16 @@ export async function closeSafetyCheckers(): Promise<void> {
 }
 
 let pool: CheckPool | undefined;
+
+/**
+ * For servers, at start: pays the one-time cost of the process's first worker thread (~10 ms on the calling thread)
+ * now, so that checkRulePatternAsync's first worker, started while a request waits, blocks the event loop ~1 ms.
+ * Loads no recheck and leaves no worker running. Nothing to do when a checker was handed over (no workers then).
+ */
+export async function warmSafetyCheckers(): Promise<void> {
+  if (checkSync || pool) return;
+  await warmWorkerThreads();
+}
 
 /** A "timed out" verdict is not kept: on a busy moment it says nothing of the pattern, and a later check may pass. */
 const TIMED_OUT = "the safety check timed out";
