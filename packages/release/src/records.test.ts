@@ -28,7 +28,7 @@ describe("cacheRecords", () => {
   });
 });
 
-describe("waitForRecord", () => {
+describe("the approval wait (followRecord)", () => {
   it("acts on an approval given while the watch history has expired and watches are dropped (relists on 410)", async () => {
     const k = await releaseSimResource({ backends: ["backend-1"] });
     const log = eventLog();
@@ -42,7 +42,7 @@ describe("waitForRecord", () => {
   });
 });
 
-describe("waitForRecord on an open watch that gets a 410", () => {
+describe("the approval wait (followRecord) on an open watch that gets a 410", () => {
   it("acts on an approval given as its open watch gets a 410 ERROR event, with no clock time passing (relists at once, no back-off or timeout)", async () => {
     const k = await releaseSimResource({ backends: ["backend-1"], fastClock: true });
     const log = eventLog();

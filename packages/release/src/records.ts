@@ -211,18 +211,6 @@ export async function* followRecord(
   throw new ReleaseError("CLUSTER", `the watch on ConfigMap "${name}" in namespace "${namespace}" ended`);
 }
 
-/** Resolves when `accept(record)` is true, following the record (`followRecord`). */
-export async function waitForRecord(
-  api: Connection,
-  namespace: string,
-  id: string,
-  accept: (record: ReleaseRecord) => boolean,
-  signal: AbortSignal,
-): Promise<ReleaseRecord> {
-  for await (const record of followRecord(api, namespace, id, signal)) if (accept(record)) return record;
-  throw new ReleaseError("CLUSTER", `the watch on ConfigMap "${recordName(id)}" in namespace "${namespace}" ended`);
-}
-
 /** `current`: the newest promoted release when the watch starts (none yet: undefined); `promoted`: one promoted since. */
 export type PromotionEvent =
   | { type: "current"; record: ReleaseRecord | undefined }
