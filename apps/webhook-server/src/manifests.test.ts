@@ -28,7 +28,7 @@ describe("the Kubernetes manifests", () => {
   });
 
   it("mount the tokens Secret where ROLLWAY_TOKENS_DIR points, in the layout the server reads", () => {
-    const [secret] = read("secret.yaml");
+    const [secret] = read("secret.yaml").filter((d: Obj) => d.metadata.name === "rollway-webhook-tokens");
     const dir = container.env.find((e: Obj) => e.name === "ROLLWAY_TOKENS_DIR").value;
     const mount = container.volumeMounts.find((m: Obj) => m.mountPath === dir);
     expect(pod.volumes.find((v: Obj) => v.name === mount.name).secret.secretName).toBe(secret.metadata.name);
@@ -37,6 +37,16 @@ describe("the Kubernetes manifests", () => {
     const [environments] = read("configmap.yaml");
     for (const name of Object.keys(environments.data)) expect(name).toMatch(/^[a-z0-9-]+\.[a-z0-9-]+\.yaml$/);
     expect(() => loadConfig({})).not.toThrow();
+  });
+
+  it("give every replica the same dashboard session key, from its own Secret (sessions hold across replicas)", () => {
+    const key = container.env.find((e: Obj) => e.name === "ROLLWAY_SESSION_KEY");
+    const ref = key.valueFrom.secretKeyRef;
+    const secret = read("secret.yaml").find((d: Obj) => d.metadata.name === ref.name);
+    expect(secret.kind).toBe("Secret");
+    expect(ref.name).not.toBe("rollway-webhook-tokens");
+    expect(secret.stringData[ref.key].length).toBeGreaterThanOrEqual(32);
+    expect(() => loadConfig({ ROLLWAY_SESSION_KEY: secret.stringData[ref.key] })).not.toThrow();
   });
 
   it("grant a least-privilege Role: no wildcard, no Secrets, no cluster scope", () => {
