@@ -2,7 +2,7 @@
  * An environment's status: every component's workload status and the newest release. Its own module, apart from the
  * engine, so a caller that only reads it (`rollway status`) does not load the release engine.
  */
-import type { Connection, RolloutClient, WorkloadStatus } from "@rollway/rollout-client";
+import { type Connection, findTargets, type RolloutClient, type WorkloadStatus } from "@rollway/rollout-client";
 import { type Environment, listComponents } from "./environment.js";
 import { listRecords, type ReleaseRecord } from "./records.js";
 
@@ -24,12 +24,24 @@ export async function readEnvironmentStatus(
   environment: Environment,
 ): Promise<EnvironmentStatus> {
   const namespace = environment.namespace;
+  const listed = listComponents(environment);
+  // One list of Rollouts (and of Canaries) for the whole environment; a component not found there is looked up
+  // alone, so its error says why (findTarget's words).
+  const found = findTargets(
+    client.connection,
+    listed.map(({ component }) => component.workload.name),
+    namespace,
+  );
   const [components, records] = await Promise.all([
-    Promise.all(
-      listComponents(environment).map(async ({ name, component }) => ({
-        component: name,
-        ...(await client.status(await client.target(component.workload.name, namespace))),
-      })),
+    found.then(({ targets }) =>
+      Promise.all(
+        listed.map(async ({ name, component }) => ({
+          component: name,
+          ...(await client.status(
+            targets.get(component.workload.name) ?? (await client.target(component.workload.name, namespace)),
+          )),
+        })),
+      ),
     ),
     listRecords(api, namespace, environment.name),
   ]);
