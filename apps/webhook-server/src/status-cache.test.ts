@@ -1,7 +1,7 @@
 // Status reads served from the informer cache (@rollway/release's cacheNamespace), and where a client must read
 // fresh: after this replica's own decision, and with `?fresh=1` on any replica. The cache is made stale on purpose:
 // kube-sim cuts every watch and holds the re-watch back, so the caches see nothing new for a few seconds.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { APPROVE_TOKEN, DEPLOY_TOKEN, readEvents, replicaResource, simServerResource } from "./test-server.js";
 
 const deployHeaders = { Authorization: `Bearer ${DEPLOY_TOKEN}`, "Content-Type": "application/json" };
@@ -55,25 +55,31 @@ describe("release status from the informer cache", () => {
     const id = await waitingRelease(server.base);
     expect(await stateAt(other.base, id)).toBe("waiting-for-approval");
 
-    // Every cache falls behind: the watches are cut and their resumption held back for 4 s.
-    const held = server.cluster.sim.faults.delayRequests({ verb: "watch", resource: "configmaps", ms: 4000 });
+    // Every cache falls behind: the watches are cut and their resumption held back for 6 s.
+    const held = server.cluster.sim.faults.delayRequests({ verb: "watch", resource: "configmaps", ms: 6000 });
     server.cluster.sim.faults.dropWatches();
-    const promoted = await fetch(`${server.base}/releases/${id}/promote`, {
+    // The promote answers once the engine acknowledged it (its record watch is held back too); meanwhile the
+    // approval is in the cluster at once.
+    const promoting = fetch(`${server.base}/releases/${id}/promote`, {
       method: "POST",
       headers: { ...approveHeaders, "Content-Type": "application/json" },
       body: JSON.stringify({ by: "cache-test" }),
     });
-    expect(promoted.status).toBe(200);
-    // The promote is recorded as an approval (the engine, whose watch is held back too, acts on it later).
-    const decided = ((await promoted.json()) as { release: Summary }).release;
     const approvedBy = (r: Summary) => r.approvals.map((a) => a.by).filter((by) => by.startsWith("cache-test"));
-    expect(approvedBy(decided)).toHaveLength(1);
-
-    // The replica that decided reads its own write; the other replica's cache is stale (documented: it may answer
-    // without the approval), but a consistent read there is not.
-    expect(approvedBy(await releaseAt(server.base, id))).toHaveLength(1);
+    // A consistent read on the other replica sees the approval; its cache, read right after, is still behind.
+    await vi.waitFor(async () => expect(approvedBy(await releaseAt(other.base, id, "?fresh=1"))).toHaveLength(1), {
+      timeout: 5000,
+      interval: 50,
+    });
     const otherCached = await releaseAt(other.base, id);
-    expect(approvedBy(await releaseAt(other.base, id, "?fresh=1"))).toHaveLength(1);
+
+    const promoted = await promoting;
+    expect(promoted.status).toBe(200);
+    const decided = ((await promoted.json()) as { release: Summary }).release;
+    expect(approvedBy(decided)).toHaveLength(1);
+    // The replica that decided reads its own write, whatever its cache, once the decision is made (acknowledged; a
+    // decision in flight may still be taken back, so it is not shown before).
+    expect(approvedBy(await releaseAt(server.base, id))).toHaveLength(1);
     held.clear();
     // Shown, not assumed: the other replica's cache really was behind when it was read, so the reads above were
     // made while a stale answer was possible.
