@@ -32,6 +32,8 @@ export async function waitForApproval(
   if (run.record.approvals.some((a) => a.gate === gate && !a.ackedAt))
     run.record = await acknowledgeNow(ctx, run.record);
   if (decisions.approval(gate) || run.record.approvals.some((a) => a.gate === gate && a.ackedAt)) return;
+  // A run its caller gave up on (or timed out) just before this gate ends here, waiting for nobody.
+  run.signal.throwIfAborted();
   const previewUrl = `https://${run.record.plan.previewHost}/`;
   run.emit(
     "waiting-for-approval",

@@ -71,6 +71,26 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
     expect(log.types()).not.toContain("waiting-for-approval");
   });
 
+  it("a run whose caller gave up just before the approval gate ends (rolled back), never waits for an approval for good", async () => {
+    // Seen in the model test: the caller's timeout fired after the last step before the approval wait,
+    // whose abort listener was added to a signal already aborted, so the run waited (and renewed its Lease) forever.
+    const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
+    const caller = new AbortController();
+    const log = eventLog();
+    const running = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), {
+      signal: caller.signal,
+      onEvent: (e) => {
+        log.onEvent(e);
+        if (e.type === "code-as-data-done") caller.abort(new Error("the caller gave up"));
+      },
+    });
+    const ended = await failure(running);
+    expect(ended, "the run ended instead of waiting for an approval").toBeDefined();
+    const { release } = await log.next("started");
+    expect((await k.engine.get(release, NS)).state).toBe("aborted");
+    expect(log.types()).not.toContain("waiting-for-approval");
+  });
+
   it("finding 3: abort of a live waiting release returns once its engine acknowledged it, and the engine aborts", async () => {
     const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
     const log = eventLog();

@@ -149,6 +149,9 @@ export function followDecisions(
       new Promise((resolve, reject) => {
         if (acknowledged(latest, { kind: "approval", gate })) return resolve(latest);
         if (failure) return reject(failure.error);
+        // Already aborted (the caller's timeout fired before the run reached this gate): an abort listener added
+        // now would never be called, and the run would wait for good.
+        if (s.aborted) return reject(s.reason);
         const w = { gate, resolve, reject };
         waiters.add(w);
         s.addEventListener(

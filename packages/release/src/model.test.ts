@@ -472,6 +472,11 @@ const runs = Number(process.env.MODEL_RUNS ?? 200);
 const maxCommands = Number(process.env.MODEL_MAX_COMMANDS ?? 3);
 const seed = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
 const path = process.env.MODEL_PATH;
+/**
+ * A sequence that has not finished after this much real time fails (with its seed and path, so it replays) instead of
+ * hanging the run: a release left waiting forever on the fast clock is a finding, not a timeout of the whole file.
+ */
+const sequenceTimeoutMs = Number(process.env.MODEL_SEQUENCE_TIMEOUT_MS ?? 120_000);
 
 describe("the release lifecycle, model-based", () => {
   let cluster: SimCluster;
@@ -503,7 +508,40 @@ describe("the release lifecycle, model-based", () => {
             before: new Map(),
           };
           await checkInvariants(m, { k });
-          await fc.asyncModelRun(() => ({ model: m, real: { k } }), cmds);
+          let watchdog: NodeJS.Timeout | undefined;
+          let current = "";
+          const traced = [...cmds].map((c) => ({
+            check: (model: Model) => c.check(model),
+            run: (model: Model, real: Real) => {
+              current = c.toString();
+              return c.run(model, real);
+            },
+            toString: () => c.toString(),
+          }));
+          await Promise.race([
+            fc.asyncModelRun(() => ({ model: m, real: { k } }), traced),
+            new Promise<never>((_, reject) => {
+              watchdog = setTimeout(() => {
+                // What the cluster holds then, for the report: every release's state and the Lease's holder.
+                void Promise.all([
+                  k.engine.history("demo", k.ns).catch(() => []),
+                  k.api.objects
+                    .list<{ metadata: { name: string; annotations?: Record<string, string> }; spec: object }>({
+                      apiVersion: "coordination.k8s.io/v1",
+                      kind: "Lease",
+                      namespace: k.ns,
+                    })
+                    .catch(() => ({ items: [] })),
+                ]).then(([records, leases]) =>
+                  reject(
+                    new Error(
+                      `the sequence did not finish within ${sequenceTimeoutMs} ms, in ${current}: ${[...cmds].join(", ")}; releases: ${JSON.stringify(records.map((x) => ({ id: x.id, state: x.state, message: x.message, approvals: x.approvals, abortRequested: x.abortRequested })))}; leases: ${JSON.stringify(leases.items.map((l) => ({ name: l.metadata.name, annotations: l.metadata.annotations, spec: l.spec })))}`,
+                    ),
+                  ),
+                );
+              }, sequenceTimeoutMs);
+            }),
+          ]).finally(() => clearTimeout(watchdog));
         } finally {
           await k.close();
           if (process.env.MODEL_TIMING)
