@@ -80,6 +80,20 @@ export function collectSyntaxError(error: unknown, problems: SnapshooterProblem[
   problems.push(...error.problems);
 }
 
+/** Feeds every record of the source's batches to `take`, until MAX_PROBLEMS problems are collected. */
+export async function takeBatches(
+  source: CodeAsDataSource,
+  take: (raw: RawRecord) => void,
+  problems: readonly SnapshooterProblem[],
+  signal?: AbortSignal,
+): Promise<void> {
+  for await (const batch of source.batches(signal)) {
+    throwIfAborted(signal);
+    for (const raw of batch) take(raw);
+    if (problems.length >= MAX_PROBLEMS) break;
+  }
+}
+
 /**
  * Reads every record of `source`, validates it, and builds the graph. Invalid records are all reported (the first 20),
  * each with its line or record number and field; nothing is returned from an export with a problem.
@@ -103,11 +117,7 @@ export async function loadGraph(source: CodeAsDataSource, signal?: AbortSignal):
   );
 
   try {
-    for await (const batch of source.batches(signal)) {
-      throwIfAborted(signal);
-      for (const raw of batch) take(raw);
-      if (problems.length >= MAX_PROBLEMS) break;
-    }
+    await takeBatches(source, take, problems, signal);
   } catch (error) {
     collectSyntaxError(error, problems);
   }

@@ -14,7 +14,14 @@
  */
 import { type PatchGroup, relationKey, renderPatchGroups } from "./canonical.js";
 import { type SnapshooterProblem, throwIfAborted } from "./errors.js";
-import { collectSyntaxError, createRecordTaker, MAX_PROBLEMS, throwExportProblems, walkContainment } from "./graph.js";
+import {
+  collectSyntaxError,
+  createRecordTaker,
+  MAX_PROBLEMS,
+  takeBatches,
+  throwExportProblems,
+  walkContainment,
+} from "./graph.js";
 import { CONTAINS, type ObjectKind, type Relation } from "./model.js";
 import { parseRecordText, RecordSplitter } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
@@ -161,13 +168,7 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
       } finally {
         await iterator.return?.();
       }
-    } else {
-      for await (const batch of source.batches(signal)) {
-        throwIfAborted(signal);
-        for (const raw of batch) take(raw);
-        if (problems.length >= MAX_PROBLEMS) break;
-      }
-    }
+    } else await takeBatches(source, take, problems, signal);
   } catch (error) {
     collectSyntaxError(error, problems);
   }
