@@ -5,13 +5,13 @@
  * oConfig holding secrets, as finding 9 needs; the Lease lasts 2 s, so recovery ticks every 2 s (finding 4).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseDeployPayload } from "@rollway/payload-schema";
 import { createReleaseEngine, parseEnvironmentYaml, type ReleaseEvent } from "@rollway/release";
 import { connect } from "@rollway/rollout-client";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { clusterProxyResource } from "../../../packages/release/src/test-helpers/cluster-proxy.js";
 import { ServerConfigSchema } from "./config.js";
 import { startServer } from "./server.js";
 import { DEMO_ENVIRONMENT_YAML, type SimServer, startDemoCluster, startSimServer } from "./sim.js";
@@ -340,33 +340,8 @@ describe("issue #13 finding 3 over HTTP: a decision on a release whose engine ju
     onTestFinished(() => decider.shutdown());
     const base = `${decider.url}/v1/projects/demo/environments/demo`;
 
-    const target = new URL(cluster.sim.url);
-    const sockets = new Set<Socket>();
-    const proxy = createServer((inbound) => {
-      const outbound = tcpConnect(Number(target.port), target.hostname);
-      sockets.add(inbound).add(outbound);
-      inbound.pipe(outbound).pipe(inbound);
-      const cut = () => {
-        inbound.destroy();
-        outbound.destroy();
-      };
-      inbound.on("error", cut).on("close", cut);
-      outbound.on("error", cut).on("close", cut);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const kill = async () => {
-      const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    };
-    onTestFinished(kill);
-    const kubeconfig = {
-      yaml: cluster.sim.kubeconfig.replace(
-        cluster.sim.url,
-        `${target.protocol}//127.0.0.1:${(proxy.address() as { port: number }).port}`,
-      ),
-    };
-    const client = await connect({ kubeconfig });
+    const proxy = await clusterProxyResource(cluster.sim);
+    const client = await connect({ kubeconfig: { yaml: proxy.kubeconfig } });
     onTestFinished(() => client.close());
     const engine = createReleaseEngine({ client, leaseDurationSeconds: 8, identity: "cli-engine-that-dies" });
     const plan = await engine.plan(
@@ -379,7 +354,7 @@ describe("issue #13 finding 3 over HTTP: a decision on a release whose engine ju
         .catch(() => undefined);
     });
     const { release: id } = await waiting;
-    await kill();
+    await proxy.cut();
 
     const post = (decision: string) =>
       fetch(`${base}/releases/${id}/${decision}`, {

@@ -3,13 +3,14 @@ import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { type AddressInfo, createServer as createNetServer, type Socket, connect as tcpConnect } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createReleaseEngine } from "@rollway/release";
 import { connect } from "@rollway/rollout-client";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { clusterProxyResource } from "../../../packages/release/src/test-helpers/cluster-proxy.js";
 import { APPROVE_TOKEN, DEPLOY_TOKEN, readEvents, simServerResource } from "./test-server.js";
 
 const run = promisify(execFile);
@@ -186,7 +187,7 @@ subscriptions:
     await readEvents(`${server.base}/releases/${releaseId}/events`, deployHeaders);
 
     // A CLI starts the rollback and dies at once: its connections cut (kill -9 as the cluster sees it).
-    const dying = await cuttableEngine(server.cluster.sim.url, server.cluster.sim.kubeconfig);
+    const dying = await cuttableEngine(server.cluster.sim);
     const started = new Promise<string>((resolve) => {
       void dying.engine
         .rollback(releaseId, {
@@ -194,7 +195,7 @@ subscriptions:
           by: "alice",
           onEvent: (e) => {
             if (e.type === "started") {
-              dying.cut();
+              void dying.cut();
               resolve(e.release);
             }
           },
@@ -214,31 +215,9 @@ subscriptions:
 });
 
 /** An engine whose connections go through a TCP proxy that `cut()` closes: from the cluster's side, a dead process. */
-async function cuttableEngine(url: string, kubeconfig: string) {
-  const target = new URL(url);
-  const sockets = new Set<Socket>();
-  const proxy = createNetServer((inbound) => {
-    const outbound = tcpConnect(Number(target.port), target.hostname);
-    sockets.add(inbound).add(outbound);
-    inbound.pipe(outbound).pipe(inbound);
-    const cut = () => {
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on("error", cut).on("close", cut);
-    outbound.on("error", cut).on("close", cut);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const proxied = kubeconfig.replace(url, `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
-  expect(proxied).not.toBe(kubeconfig);
-  const client = await connect({ kubeconfig: { yaml: proxied }, retry: { attempts: 1 } });
-  const cut = () => {
-    proxy.close();
-    for (const socket of sockets) socket.destroy();
-  };
-  onTestFinished(() => {
-    cut();
-    client.close();
-  });
-  return { engine: createReleaseEngine({ client, leaseDurationSeconds: 1 }), cut };
+async function cuttableEngine(cluster: { url: string; kubeconfig: string }) {
+  const proxy = await clusterProxyResource(cluster);
+  const client = await connect({ kubeconfig: { yaml: proxy.kubeconfig }, retry: { attempts: 1 } });
+  onTestFinished(() => client.close());
+  return { engine: createReleaseEngine({ client, leaseDurationSeconds: 1 }), cut: proxy.cut };
 }

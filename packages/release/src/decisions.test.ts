@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import type { ReleaseError } from "./errors.js";
 import { acquireLease, leaseName } from "./lock.js";
 import { eventLog, NS, releaseSimResource, seedPayload } from "./test-helpers/release-sim.js";
-import { stallableEngine } from "./test-helpers/stallable-engine.js";
 
 const BACKENDS = ["backend-1"];
 const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${leaseName("demo")}`;
@@ -17,7 +16,7 @@ const failure = (p: Promise<unknown>) =>
 describe("finding 3: a decision is success only when an engine acknowledged it", () => {
   it("finding 3: promote and abort right after the engine died (its Lease still live) wait for it, then are taken back off the record and fail NOT_RUNNING naming rollway recover", async () => {
     const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
-    const dying = await k.crashableEngine();
+    const dying = await k.proxiedEngine();
     const log = eventLog();
     void dying.engine.apply(await dying.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
     const { release } = await log.next("waiting-for-approval");
@@ -105,7 +104,7 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
 
   it("finding 3: an engine that acknowledges at the last moment before its Lease would expire keeps the decision: success, and it promotes", async () => {
     const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
-    const stalling = await stallableEngine(k, { identity: "engine-that-stalls" });
+    const stalling = await k.proxiedEngine({ identity: "engine-that-stalls" });
     const log = eventLog();
     const running = stalling.engine.apply(await stalling.engine.plan(seedPayload(), k.environment), {
       onEvent: log.onEvent,
@@ -145,7 +144,7 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
 
   it("finding 3: an engine that renews its Lease but never acknowledges (one older than the handshake) gives TIMEOUT once the Lease's time as read is over, and the decision is taken back", async () => {
     const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
-    const dying = await k.crashableEngine();
+    const dying = await k.proxiedEngine();
     const log = eventLog();
     void dying.engine.apply(await dying.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
     const { release } = await log.next("waiting-for-approval");

@@ -299,7 +299,7 @@ class EngineCrashesThenRecovered implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real) {
     // A manual release whose engine dies (its connections cut, its Lease never let go) while it waits for approval;
     // another engine, with another identity, waits for the Lease to expire on the clock and rolls the release back.
-    const { engine, crash } = await r.k.crashableEngine();
+    const { engine, crash } = await r.k.proxiedEngine();
     const { reached, ended } = await start(m, r, engine, `${this.tag}-crashed`, { mode: "manual" });
     const waiting = await reached("waiting-for-approval");
     await crash();
@@ -327,7 +327,7 @@ class ReplicaRestarts implements fc.AsyncCommand<Model, Real> {
     // not let go), the new one has the server's identity style (same host and pid, a new start) and resumes the
     // release once the Lease expires; the decision then goes to the new replica.
     const before = { ...m.served };
-    const { engine: old, crash } = await r.k.crashableEngine();
+    const { engine: old, crash } = await r.k.proxiedEngine();
     const { reached, ended } = await start(m, r, old, `${this.tag}-restarted`, {
       mode: "manual",
       before: () => before,

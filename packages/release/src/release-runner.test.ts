@@ -92,7 +92,7 @@ describe("release runner: the lifecycle in the package", () => {
     expect(promoted.state).toBe("promoted");
 
     // The rollback's engine dies as soon as it started (its connections cut, its Lease never let go).
-    const { engine: dying, crash } = await k.crashableEngine();
+    const { engine: dying, crash } = await k.proxiedEngine();
     const dyingLog = eventLog();
     const gone = dying
       .rollback(promoted.id, { namespace: NS, by: "alice", onEvent: dyingLog.onEvent })

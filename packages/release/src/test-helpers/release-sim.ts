@@ -4,7 +4,6 @@
  * release engine connected to it over HTTP. Everything is disposed by `onTestFinished`, as trpc's `*Resource`
  * helpers do.
  */
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { type KubeSim, ManualClock, startKubeSim } from "@rollway/kube-sim";
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
 import { type Connection, connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
@@ -12,6 +11,7 @@ import { onTestFinished } from "vitest";
 import { createReleaseEngine, type ReleaseEngine } from "../engine.js";
 import { type Environment, parseEnvironment } from "../environment.js";
 import type { ReleaseEvent } from "../events.js";
+import { clusterProxyResource } from "./cluster-proxy.js";
 import { demoEnvironmentInput, NS, type Obj, OLD, pathsIn, seedDemoWorld } from "./demo-world.js";
 
 export * from "./demo-world.js";
@@ -36,10 +36,14 @@ export interface ReleaseSim {
   /** A second engine with its own connections: another process (a server replica, the CLI). */
   otherEngine(options?: { leaseDurationSeconds?: number }): Promise<ReleaseEngine>;
   /**
-   * Another engine whose connections go through a TCP proxy: `crash()` cuts every connection and refuses new ones,
-   * so from the cluster's side the engine is gone as after `kill -9` (its Lease is never let go), in-process.
+   * Another engine whose connections go through a TCP proxy (`clusterProxyResource`): `crash()` cuts every
+   * connection and refuses new ones, so from the cluster's side the engine is gone as after `kill -9` (its Lease is
+   * never let go); `stall()` lets nothing pass (its Lease is not renewed) until `resume()`. In-process.
    */
-  crashableEngine(): Promise<{ engine: ReleaseEngine; crash(): Promise<void> }>;
+  proxiedEngine(options?: {
+    identity?: string;
+    leaseDurationSeconds?: number;
+  }): Promise<{ engine: ReleaseEngine; crash(): Promise<void>; stall(): void; resume(): void }>;
   get(path: string): Promise<Obj>;
   /** The image the active Service of a Rollout sends users to, read from the ReplicaSet it selects. */
   serving(rollout: string): Promise<{ image: string; configMap: string | undefined }>;
@@ -174,13 +178,11 @@ export async function releaseSimResource(
   if (options.dispose !== "manual") onTestFinished(closeAll);
   const requests: { method: string; path: string }[] = [];
   const makeEngine = async (
-    track: boolean,
-    leaseDurationSeconds = options.leaseDurationSeconds ?? 30,
-    kubeconfig = sim.kubeconfig,
+    o: { track?: boolean; leaseDurationSeconds?: number; identity?: string; kubeconfig?: string } = {},
   ) => {
-    const onRequest = track ? (r: { method: string; path: string }) => requests.push(r) : undefined;
+    const onRequest = o.track ? (r: { method: string; path: string }) => requests.push(r) : undefined;
     const client = await connect({
-      kubeconfig: { yaml: kubeconfig },
+      kubeconfig: { yaml: o.kubeconfig ?? sim.kubeconfig },
       ...(onRequest ? { onRequest } : {}),
       ...(clock ? { clock } : {}),
     });
@@ -188,10 +190,15 @@ export async function releaseSimResource(
     return {
       api: client.connection,
       client,
-      engine: createReleaseEngine({ client, leaseDurationSeconds, ...(clock ? { clock } : {}) }),
+      engine: createReleaseEngine({
+        client,
+        leaseDurationSeconds: o.leaseDurationSeconds ?? options.leaseDurationSeconds ?? 30,
+        ...(o.identity ? { identity: o.identity } : {}),
+        ...(clock ? { clock } : {}),
+      }),
     };
   };
-  const { api, client, engine } = await makeEngine(true);
+  const { api, client, engine } = await makeEngine({ track: true });
   const http = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${sim.url}${path}`, {
       method,
@@ -223,35 +230,12 @@ export async function releaseSimResource(
     api,
     environment,
     requests,
-    otherEngine: async (o = {}) => (await makeEngine(false, o.leaseDurationSeconds)).engine,
-    async crashableEngine() {
-      const target = new URL(sim.url);
-      const sockets = new Set<Socket>();
-      const proxy = createServer((inbound) => {
-        const outbound = tcpConnect(Number(target.port), target.hostname);
-        sockets.add(inbound).add(outbound);
-        inbound.pipe(outbound).pipe(inbound);
-        const cut = () => {
-          inbound.destroy();
-          outbound.destroy();
-        };
-        inbound.on("error", cut).on("close", cut);
-        outbound.on("error", cut).on("close", cut);
-      });
-      await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-      const port = (proxy.address() as { port: number }).port;
-      let crashed = false;
-      const crash = async () => {
-        if (crashed) return;
-        crashed = true;
-        const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
-        for (const socket of sockets) socket.destroy();
-        await closed;
-      };
-      closers.push(crash);
-      const kubeconfig = sim.kubeconfig.replace(sim.url, `${target.protocol}//127.0.0.1:${port}`);
-      if (kubeconfig === sim.kubeconfig) throw new Error(`the kubeconfig does not name ${sim.url}`);
-      return { engine: (await makeEngine(false, undefined, kubeconfig)).engine, crash };
+    otherEngine: async (o = {}) => (await makeEngine(o)).engine,
+    async proxiedEngine(o = {}) {
+      const proxy = await clusterProxyResource(sim, { dispose: "manual" });
+      closers.push(proxy.cut);
+      const { engine } = await makeEngine({ ...o, kubeconfig: proxy.kubeconfig });
+      return { engine, crash: proxy.cut, stall: proxy.stall, resume: proxy.resume };
     },
     get: (path) => http("GET", path),
     async serving(rollout) {
