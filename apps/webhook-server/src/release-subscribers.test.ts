@@ -11,10 +11,12 @@ import { createReleaseEngine } from "@rollway/release";
 import { connect } from "@rollway/rollout-client";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { clusterProxyResource } from "../../../packages/release/src/test-helpers/cluster-proxy.js";
+import type { ServerConfig } from "./config.js";
 import { APPROVE_TOKEN, DEPLOY_TOKEN, readEvents, simServerResource } from "./test-server.js";
 
 const run = promisify(execFile);
 const deployHeaders = { Authorization: `Bearer ${DEPLOY_TOKEN}`, "Content-Type": "application/json" };
+const SIGNING_KEY = "signing-key-0123456789";
 
 async function receiver() {
   const bodies: { body: string; signature: string | undefined }[] = [];
@@ -34,35 +36,46 @@ async function receiver() {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
 }
 
-describe("release subscribers", () => {
-  it("notifies a signed webhook of a deploy waiting for approval and writes its steps as Kubernetes Events", async () => {
-    const hook = await receiver();
-    const dir = mkdtempSync(join(tmpdir(), "rollway-notify-"));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, "url"), hook.url);
-    writeFileSync(join(dir, "key"), "signing-key-0123456789");
-    writeFileSync(
-      join(dir, "demo.notifications.yaml"),
-      `apiVersion: rollway.dev/v1alpha1
+/** A webhook receiver (signing key `SIGNING_KEY`), and a server on the demo world notifying it of the events `on`. */
+async function notifiedServer(on: string[], config: Partial<ServerConfig> = {}) {
+  const hook = await receiver();
+  const dir = mkdtempSync(join(tmpdir(), "rollway-notify-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "url"), hook.url);
+  writeFileSync(join(dir, "key"), SIGNING_KEY);
+  writeFileSync(
+    join(dir, "demo.notifications.yaml"),
+    `apiVersion: rollway.dev/v1alpha1
 kind: Notifications
 environment: demo
 destinations:
   audit: { type: webhook, url: { file: ${join(dir, "url")} }, signingKey: { file: ${join(dir, "key")} } }
 subscriptions:
-  - on: [release-started, waiting-for-approval]
+  - on: [${on.join(", ")}]
     to: [audit]
 `,
-    );
-    const server = await simServerResource({
-      config: { notifications: [{ file: join(dir, "demo.notifications.yaml") }] },
-    });
-    const res = await fetch(`${server.base}/deploy`, {
-      method: "POST",
-      headers: deployHeaders,
-      body: JSON.stringify({ frontend: { image: "my-registry/image-for-frontend:7.0" } }),
-    });
-    expect(res.status).toBe(200);
-    const { releaseId } = (await res.json()) as { releaseId: string };
+  );
+  const server = await simServerResource({
+    config: { notifications: [{ file: join(dir, "demo.notifications.yaml") }], ...config },
+  });
+  return { hook, server };
+}
+
+/** POSTs a deploy payload; the release's id. */
+async function deploy(server: { base: string }, payload: unknown): Promise<string> {
+  const res = await fetch(`${server.base}/deploy`, {
+    method: "POST",
+    headers: deployHeaders,
+    body: JSON.stringify(payload),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { releaseId: string }).releaseId;
+}
+
+describe("release subscribers", () => {
+  it("notifies a signed webhook of a deploy waiting for approval and writes its steps as Kubernetes Events", async () => {
+    const { hook, server } = await notifiedServer(["release-started", "waiting-for-approval"]);
+    const releaseId = await deploy(server, { frontend: { image: "my-registry/image-for-frontend:7.0" } });
     await readEvents(`${server.base}/releases/${releaseId}/events`, deployHeaders, (events) =>
       events.some((e) => e.event === "waiting-for-approval"),
     );
@@ -77,7 +90,7 @@ subscriptions:
       }),
     ]);
     for (const b of hook.bodies)
-      expect(b.signature).toBe(`sha256=${createHmac("sha256", "signing-key-0123456789").update(b.body).digest("hex")}`);
+      expect(b.signature).toBe(`sha256=${createHmac("sha256", SIGNING_KEY).update(b.body).digest("hex")}`);
     // Counted once the receiver's answer is read, a moment after the receiver got the body.
     const metrics = () => fetch(`${server.url}/metrics`).then((r) => r.text());
     await expect
@@ -108,34 +121,9 @@ subscriptions:
   });
 
   it("#16: notifies a component stuck in a crash loop once, with its reason, while the release waits for it", async () => {
-    const hook = await receiver();
-    const dir = mkdtempSync(join(tmpdir(), "rollway-notify-"));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, "url"), hook.url);
-    writeFileSync(join(dir, "key"), "signing-key-0123456789");
-    writeFileSync(
-      join(dir, "demo.notifications.yaml"),
-      `apiVersion: rollway.dev/v1alpha1
-kind: Notifications
-environment: demo
-destinations:
-  audit: { type: webhook, url: { file: ${join(dir, "url")} }, signingKey: { file: ${join(dir, "key")} } }
-subscriptions:
-  - on: [component-stuck, aborted]
-    to: [audit]
-`,
-    );
-    const server = await simServerResource({
-      config: { notifications: [{ file: join(dir, "demo.notifications.yaml") }] },
-    });
+    const { hook, server } = await notifiedServer(["component-stuck", "aborted"]);
     server.cluster.sim.faults.crashPods({ image: "image-for-frontend:crash" });
-    const res = await fetch(`${server.base}/deploy`, {
-      method: "POST",
-      headers: deployHeaders,
-      body: JSON.stringify({ frontend: { image: "my-registry/image-for-frontend:crash-1" } }),
-    });
-    expect(res.status).toBe(200);
-    const { releaseId } = (await res.json()) as { releaseId: string };
+    const releaseId = await deploy(server, { frontend: { image: "my-registry/image-for-frontend:crash-1" } });
     const sent = () => hook.bodies.map((b) => JSON.parse(b.body) as Record<string, string>);
     await expect.poll(() => sent().map((b) => b.event), { timeout: 30_000 }).toContain("component-stuck");
     // Ended by hand: the crash loop goes on, and is still told only once.
@@ -154,36 +142,11 @@ subscriptions:
   });
 
   it("#16: a rollback whose engine died, resumed by the server's recovery, is notified as rolled-back, not promoted", async () => {
-    const hook = await receiver();
-    const dir = mkdtempSync(join(tmpdir(), "rollway-notify-"));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, "url"), hook.url);
-    writeFileSync(join(dir, "key"), "signing-key-0123456789");
-    writeFileSync(
-      join(dir, "demo.notifications.yaml"),
-      `apiVersion: rollway.dev/v1alpha1
-kind: Notifications
-environment: demo
-destinations:
-  audit: { type: webhook, url: { file: ${join(dir, "url")} }, signingKey: { file: ${join(dir, "key")} } }
-subscriptions:
-  - on: [promoted, rolled-back]
-    to: [audit]
-`,
-    );
-    const server = await simServerResource({
-      config: { notifications: [{ file: join(dir, "demo.notifications.yaml") }], leaseDurationSeconds: 1 },
+    const { hook, server } = await notifiedServer(["promoted", "rolled-back"], { leaseDurationSeconds: 1 });
+    const releaseId = await deploy(server, {
+      frontend: { image: "my-registry/image-for-frontend:8.0" },
+      noDowntime: { promotionMode: "auto" },
     });
-    const res = await fetch(`${server.base}/deploy`, {
-      method: "POST",
-      headers: deployHeaders,
-      body: JSON.stringify({
-        frontend: { image: "my-registry/image-for-frontend:8.0" },
-        noDowntime: { promotionMode: "auto" },
-      }),
-    });
-    expect(res.status).toBe(200);
-    const { releaseId } = (await res.json()) as { releaseId: string };
     await readEvents(`${server.base}/releases/${releaseId}/events`, deployHeaders);
 
     // A CLI starts the rollback and dies at once: its connections cut (kill -9 as the cluster sees it).

@@ -1,9 +1,11 @@
 // Issue #13, finding 3, the last window: a decision is success only when the engine running the release
 // acknowledged it. Everything on kube-sim's manual clock (`fastClock`, or frozen and moved by the test): no sleeps.
 import { describe, expect, it } from "vitest";
+import type { ReleaseEngine } from "./engine.js";
 import type { ReleaseError } from "./errors.js";
+import type { ReleaseEvent } from "./events.js";
 import { acquireLease, leaseName } from "./lock.js";
-import { eventLog, NS, releaseSimResource, seedPayload } from "./test-helpers/release-sim.js";
+import { eventLog, NS, type ReleaseSim, releaseSimResource, seedPayload } from "./test-helpers/release-sim.js";
 
 const BACKENDS = ["backend-1"];
 const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${leaseName("demo")}`;
@@ -12,14 +14,22 @@ const failure = (p: Promise<unknown>) =>
     () => undefined,
     (e: ReleaseError) => e,
   );
+/** The demo world with one backend, every clock on the helper's manual clock. */
+const world = () => releaseSimResource({ backends: BACKENDS, fastClock: true });
+
+/** Plans and applies the seed payload with `engine` until the run reaches the event `until`; the run goes on. */
+async function runUntil(k: ReleaseSim, engine: ReleaseEngine, until: ReleaseEvent["type"]) {
+  const log = eventLog();
+  const running = engine.apply(await engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
+  const { release } = await log.next(until);
+  return { release, running, log };
+}
 
 describe("finding 3: a decision is success only when an engine acknowledged it", () => {
   it("finding 3: promote and abort right after the engine died (its Lease still live) wait for it, then are taken back off the record and fail NOT_RUNNING naming rollway recover", async () => {
-    const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
+    const k = await world();
     const dying = await k.proxiedEngine();
-    const log = eventLog();
-    void dying.engine.apply(await dying.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
-    const { release } = await log.next("waiting-for-approval");
+    const { release } = await runUntil(k, dying.engine, "waiting-for-approval");
     await dying.crash();
     const lease = await k.get(leasePath);
     expect(lease.spec.holderIdentity).toBe(dying.engine.identity);
@@ -52,10 +62,8 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
   });
 
   it("finding 3: a promote given before the gate returns once the running engine acknowledged it (no clock time passing), a second one returns at once, and the release promotes without waiting", async () => {
-    const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
-    const log = eventLog();
-    const running = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
-    const { release } = await log.next("started");
+    const k = await world();
+    const { release, running, log } = await runUntil(k, k.engine, "started");
     const thaw = await k.cluster.freeze();
     const other = await k.otherEngine();
     const decided = await other.promote(release, { by: "alice", namespace: NS });
@@ -73,7 +81,7 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
   it("a run whose caller gave up just before the approval gate ends (rolled back), never waits for an approval for good", async () => {
     // Seen in the model test: the caller's timeout fired after the last step before the approval wait,
     // whose abort listener was added to a signal already aborted, so the run waited (and renewed its Lease) forever.
-    const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
+    const k = await world();
     const caller = new AbortController();
     const log = eventLog();
     const running = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), {
@@ -91,10 +99,8 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
   });
 
   it("finding 3: abort of a live waiting release returns once its engine acknowledged it, and the engine aborts", async () => {
-    const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
-    const log = eventLog();
-    const running = k.engine.apply(await k.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
-    const { release } = await log.next("waiting-for-approval");
+    const k = await world();
+    const { release, running } = await runUntil(k, k.engine, "waiting-for-approval");
     const other = await k.otherEngine();
     const decided = await other.abort(release, { by: "bob", namespace: NS });
     expect(decided.abortRequested).toMatchObject({ by: "bob", ackedBy: k.engine.identity });
@@ -103,13 +109,9 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
   });
 
   it("finding 3: an engine that acknowledges at the last moment before its Lease would expire keeps the decision: success, and it promotes", async () => {
-    const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
+    const k = await world();
     const stalling = await k.proxiedEngine({ identity: "engine-that-stalls" });
-    const log = eventLog();
-    const running = stalling.engine.apply(await stalling.engine.plan(seedPayload(), k.environment), {
-      onEvent: log.onEvent,
-    });
-    const { release } = await log.next("waiting-for-approval");
+    const { release, running } = await runUntil(k, stalling.engine, "waiting-for-approval");
     const thaw = await k.cluster.freeze();
     const clock = k.cluster.clock;
     if (!clock) throw new Error("fastClock gives a manual clock");
@@ -143,11 +145,9 @@ describe("finding 3: a decision is success only when an engine acknowledged it",
   });
 
   it("finding 3: an engine that renews its Lease but never acknowledges (one older than the handshake) gives TIMEOUT once the Lease's time as read is over, and the decision is taken back", async () => {
-    const k = await releaseSimResource({ backends: BACKENDS, fastClock: true });
+    const k = await world();
     const dying = await k.proxiedEngine();
-    const log = eventLog();
-    void dying.engine.apply(await dying.engine.plan(seedPayload(), k.environment), { onEvent: log.onEvent });
-    const { release } = await log.next("waiting-for-approval");
+    const { release } = await runUntil(k, dying.engine, "waiting-for-approval");
     await dying.crash();
     // An engine from before the handshake takes the release's Lease over and renews it, never acknowledging.
     const clock = k.cluster.clock;
