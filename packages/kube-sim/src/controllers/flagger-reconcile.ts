@@ -519,81 +519,71 @@ class FlaggerPass {
     await this.runPostRolloutHooks("Failed");
   }
 
-  async runPostRolloutHooks(phase: CanaryPhase): Promise<void> {
-    for (const hook of this.hooks("post-rollout")) {
+  /**
+   * The loop of each of scheduler_hooks.go's run*Hooks: calls the webhooks of one type in order and stops at the
+   * first that fails, giving it and its error; each one that passes before is told as a Normal event
+   * `<passed> <hook> passed`, when `passed` is given.
+   */
+  private async firstFailingHook(
+    type: CanaryWebhook["type"],
+    phase: CanaryPhase | "",
+    passed?: string,
+  ): Promise<{ hook: CanaryWebhook; err: string } | undefined> {
+    for (const hook of this.hooks(type)) {
       const err = await this.callWebhook(hook, phase);
-      if (err) {
-        await this.event("Warning", `Post-rollout hook ${hook.name} failed ${err}`);
-        return;
-      }
-      await this.event("Normal", `Post-rollout check ${hook.name} passed`);
+      if (err) return { hook, err };
+      if (passed) await this.event("Normal", `${passed} ${hook.name} passed`);
     }
+    return undefined;
+  }
+
+  /** recordEventWarningf("Halt %s.%s advancement ..."). */
+  private halt(why: string): Promise<void> {
+    return this.event("Warning", `Halt ${this.name}.${this.ns} advancement ${why}`);
+  }
+
+  async runPostRolloutHooks(phase: CanaryPhase): Promise<void> {
+    const failed = await this.firstFailingHook("post-rollout", phase, "Post-rollout check");
+    if (failed) await this.event("Warning", `Post-rollout hook ${failed.hook.name} failed ${failed.err}`);
   }
 
   async runConfirmRolloutHooks(): Promise<boolean> {
-    for (const hook of this.hooks("confirm-rollout")) {
-      const err = await this.callWebhook(hook, this.status.phase ?? "");
-      if (err) {
-        if (this.status.phase !== "Waiting") {
-          await this.setStatusPhase("Waiting");
-          await this.event("Warning", `Halt ${this.name}.${this.ns} advancement waiting for approval ${hook.name}`);
-        }
-        return false;
-      }
-      await this.event("Normal", `Confirm-rollout check ${hook.name} passed`);
+    const failed = await this.firstFailingHook("confirm-rollout", this.status.phase ?? "", "Confirm-rollout check");
+    if (failed && this.status.phase !== "Waiting") {
+      await this.setStatusPhase("Waiting");
+      await this.halt(`waiting for approval ${failed.hook.name}`);
     }
-    return true;
+    return !failed;
   }
 
   async runConfirmPromotionHooks(): Promise<boolean> {
-    for (const hook of this.hooks("confirm-promotion")) {
-      const err = await this.callWebhook(hook, "Progressing");
-      if (err) {
-        if (this.status.phase !== "WaitingPromotion") {
-          await this.setStatusPhase("WaitingPromotion");
-          await this.event(
-            "Warning",
-            `Halt ${this.name}.${this.ns} advancement waiting for promotion approval ${hook.name}`,
-          );
-        } else {
-          await this.setIterations(this.analysisIterations - 1);
-        }
-        return false;
+    const failed = await this.firstFailingHook("confirm-promotion", "Progressing", "Confirm-promotion check");
+    if (failed) {
+      if (this.status.phase !== "WaitingPromotion") {
+        await this.setStatusPhase("WaitingPromotion");
+        await this.halt(`waiting for promotion approval ${failed.hook.name}`);
+      } else {
+        await this.setIterations(this.analysisIterations - 1);
       }
-      await this.event("Normal", `Confirm-promotion check ${hook.name} passed`);
     }
-    return true;
+    return !failed;
   }
 
   async runPreRolloutHooks(): Promise<boolean> {
-    for (const hook of this.hooks("pre-rollout")) {
-      const err = await this.callWebhook(hook, "Progressing");
-      if (err) {
-        await this.event(
-          "Warning",
-          `Halt ${this.name}.${this.ns} advancement pre-rollout check ${hook.name} failed ${err}`,
-        );
-        return false;
-      }
-      await this.event("Normal", `Pre-rollout check ${hook.name} passed`);
-    }
-    return true;
+    const failed = await this.firstFailingHook("pre-rollout", "Progressing", "Pre-rollout check");
+    if (failed) await this.halt(`pre-rollout check ${failed.hook.name} failed ${failed.err}`);
+    return !failed;
   }
 
   async runAnalysis(): Promise<boolean> {
-    for (const hook of this.hooks("rollout")) {
-      const err = await this.callWebhook(hook, "Progressing");
-      if (err) {
-        await this.event(
-          "Warning",
-          `Halt ${this.name}.${this.ns} advancement external check ${hook.name} failed ${err}`,
-        );
-        return false;
-      }
-    }
-    const failed = await runMetricChecks(this.world, this.cd);
+    const failed = await this.firstFailingHook("rollout", "Progressing");
     if (failed) {
-      await this.event("Warning", failed);
+      await this.halt(`external check ${failed.hook.name} failed ${failed.err}`);
+      return false;
+    }
+    const failedMetric = await runMetricChecks(this.world, this.cd);
+    if (failedMetric) {
+      await this.event("Warning", failedMetric);
       return false;
     }
     return true;
@@ -612,18 +602,13 @@ class FlaggerPass {
   }
 
   async runConfirmTrafficIncreaseHooks(): Promise<boolean> {
-    for (const hook of this.hooks("confirm-traffic-increase")) {
-      const err = await this.callWebhook(hook, "Progressing");
-      if (err) {
-        await this.event(
-          "Warning",
-          `Halt ${this.name}.${this.ns} advancement waiting for traffic increase approval ${hook.name}`,
-        );
-        return false;
-      }
-      await this.event("Normal", `Confirm-traffic-increase check ${hook.name} passed`);
-    }
-    return true;
+    const failed = await this.firstFailingHook(
+      "confirm-traffic-increase",
+      "Progressing",
+      "Confirm-traffic-increase check",
+    );
+    if (failed) await this.halt(`waiting for traffic increase approval ${failed.hook.name}`);
+    return !failed;
   }
 
   async advance(): Promise<void> {

@@ -405,6 +405,65 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     expect(await image(k, "podinfo-primary")).toBe("podinfo:6.0.1");
   });
 
+  it("tells each webhook gate as Flagger's scheduler_hooks.go does: a closed gate halts once, an open one passes, a failed post-rollout hook is reported", async () => {
+    await using k = await simResource();
+    await using hooks = await hookServer();
+    // Each hook at /<its name>; the gates closed at first, the post-rollout hook failing throughout.
+    const webhooks = {
+      approve: "confirm-rollout",
+      smoke: "pre-rollout",
+      traffic: "confirm-traffic-increase",
+      load: "rollout",
+      report: "post-rollout",
+      notify: "event",
+    };
+    for (const closed of ["/approve", "/traffic", "/report"]) hooks.respond(closed, 403);
+    const analysis = { iterations: undefined, stepWeight: 50, maxWeight: 50 };
+    await setup(
+      k,
+      hooks,
+      Object.entries(webhooks).map(([name, type]) => ({ name, type, url: `/${name}` })),
+      analysis,
+    );
+    await installMeshCrds(k);
+    await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
+    const told = () => hooks.calls.filter((c) => c.path === "/notify").map((c) => c.body.metadata.eventMessage);
+    await waitPhase(k, "Initialized");
+    await newRevision(k);
+    await waitPhase(k, "Waiting");
+    hooks.respond("/approve", 200);
+    await waitPhase(k, "Progressing");
+    const trafficHalt = "Halt podinfo.default advancement waiting for traffic increase approval traffic";
+    await k.until(
+      "the traffic gate halts",
+      async () => told().includes(trafficHalt) || undefined,
+      300_000,
+      INTERVAL_MS,
+    );
+    hooks.respond("/traffic", 200);
+    await waitPhase(k, "Succeeded");
+    await k.until(
+      "the post-rollout hook is reported",
+      async () => told().includes("Post-rollout hook report failed gate closed") || undefined,
+      300_000,
+      INTERVAL_MS,
+    );
+    const messages = told();
+    expect(messages.filter((m) => m === "Halt podinfo.default advancement waiting for approval approve")).toHaveLength(
+      1,
+    );
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        "Confirm-rollout check approve passed",
+        "Pre-rollout check smoke passed",
+        trafficHalt,
+        "Confirm-traffic-increase check traffic passed",
+      ]),
+    );
+    expect(messages.filter((m) => m.startsWith("Post-rollout check"))).toEqual([]);
+    expect(hooks.calls.filter((c) => c.path === "/load").length).toBeGreaterThan(0);
+  });
+
   it("retries webhooks as go-retryablehttp does: 429 and 500 are retried (1 s apart), 501 is not; the 5xx error text", async () => {
     await using k = await simResource();
     await using hooks = await hookServer();
