@@ -101,7 +101,7 @@ export interface AnalysisRun extends KubeObject {
   status?: AnalysisRunStatus;
 }
 
-export function isCompleted(phase: string | undefined): boolean {
+export function isCompleted(phase: string | undefined): phase is MeasurementPhase {
   return phase === "Successful" || phase === "Failed" || phase === "Error" || phase === "Inconclusive";
 }
 
@@ -333,33 +333,28 @@ function assessMetric(metric: Metric, r: MetricResult, terminating: boolean): An
   return terminating ? "Successful" : "Running";
 }
 
+/** The counter of a metric's result that each completed measurement phase adds to. */
+const TALLY: Record<MeasurementPhase, "successful" | "failed" | "inconclusive" | "error"> = {
+  Successful: "successful",
+  Failed: "failed",
+  Inconclusive: "inconclusive",
+  Error: "error",
+};
+
+/**
+ * Counts a completed measurement into its metric's result: an error counts only as an error (and one more in a
+ * row); any other phase counts once more and ends a run of errors; only a success adds to the run of successes.
+ */
 function record(r: MetricResult, m: Measurement): void {
-  switch (m.phase) {
-    case "Successful":
-      r.successful = (r.successful ?? 0) + 1;
-      r.count = (r.count ?? 0) + 1;
-      r.consecutiveError = 0;
-      r.consecutiveSuccess = (r.consecutiveSuccess ?? 0) + 1;
-      break;
-    case "Failed":
-      r.failed = (r.failed ?? 0) + 1;
-      r.count = (r.count ?? 0) + 1;
-      r.consecutiveError = 0;
-      r.consecutiveSuccess = 0;
-      break;
-    case "Inconclusive":
-      r.inconclusive = (r.inconclusive ?? 0) + 1;
-      r.count = (r.count ?? 0) + 1;
-      r.consecutiveError = 0;
-      r.consecutiveSuccess = 0;
-      break;
-    case "Error":
-      r.error = (r.error ?? 0) + 1;
-      r.consecutiveError = (r.consecutiveError ?? 0) + 1;
-      r.consecutiveSuccess = 0;
-      break;
-    default:
+  if (!isCompleted(m.phase)) return;
+  const tally = TALLY[m.phase];
+  r[tally] = (r[tally] ?? 0) + 1;
+  if (m.phase === "Error") r.consecutiveError = (r.consecutiveError ?? 0) + 1;
+  else {
+    r.count = (r.count ?? 0) + 1;
+    r.consecutiveError = 0;
   }
+  r.consecutiveSuccess = m.phase === "Successful" ? (r.consecutiveSuccess ?? 0) + 1 : 0;
 }
 
 function jobName(run: AnalysisRun, metric: Metric, id: number): string {
