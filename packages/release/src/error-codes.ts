@@ -32,7 +32,9 @@ export type EngineErrorCode =
 
 /**
  * Codes of the other packages and apps (image-builder, snapshooter, env-promotion, notifications, kube-sim, the
- * webhook server's CONFIG_INVALID, the CLI's USAGE), listed here as strings so that this module stays free of their dependencies.
+ * webhook server's CONFIG_INVALID, the CLI's USAGE), listed here as strings so that this module stays free of their
+ * dependencies. The compiler cannot see those packages from here: the CLI's and the webhook server's
+ * `error-codes.test.ts` (which depend on them) fail to compile when one of their codes is missing below.
  */
 export type OtherErrorCode =
   // image-builder
@@ -76,6 +78,10 @@ export type OtherErrorCode =
   | "IMAGE_NOT_IN_REGISTRY"
   | "REGISTRY_REQUEST_FAILED"
   | "SOURCE_UNHEALTHY"
+  | "ARGOCD_REQUEST_FAILED"
+  | "PULL_REQUEST_CLOSED"
+  | "TARGET_DEGRADED"
+  | "WAIT_TIMEOUT"
   // notifications
   | "SECRET"
   | "DELIVERY"
@@ -179,6 +185,10 @@ export const ERROR_HTTP_STATUS = {
   IMAGE_NOT_IN_REGISTRY: 409,
   REGISTRY_REQUEST_FAILED: 502,
   SOURCE_UNHEALTHY: 409,
+  ARGOCD_REQUEST_FAILED: 502,
+  PULL_REQUEST_CLOSED: 409,
+  TARGET_DEGRADED: 409,
+  WAIT_TIMEOUT: 504,
   // notifications
   SECRET: 400,
   DELIVERY: 502,
@@ -282,6 +292,10 @@ export const ERROR_EXIT_CODE = {
   IMAGE_NOT_IN_REGISTRY: EXIT_FAILED,
   REGISTRY_REQUEST_FAILED: EXIT_FAILED,
   SOURCE_UNHEALTHY: EXIT_FAILED,
+  ARGOCD_REQUEST_FAILED: EXIT_FAILED,
+  PULL_REQUEST_CLOSED: EXIT_FAILED,
+  TARGET_DEGRADED: EXIT_FAILED,
+  WAIT_TIMEOUT: EXIT_TIMED_OUT,
   // notifications
   SECRET: EXIT_FAILED,
   DELIVERY: EXIT_FAILED,
