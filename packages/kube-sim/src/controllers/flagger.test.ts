@@ -51,6 +51,31 @@ async function newRevision(k: SimResource): Promise<void> {
   await k.mergePatch(`${PATHS.deployments}/podinfo`, { spec: { template: podTemplate("podinfo", "podinfo:6.0.1") } });
 }
 
+/**
+ * With the istio provider, rolls out a new revision and follows it to Succeeded: each change of the phase and of
+ * `status[field]` as one line (`Progressing 20`).
+ */
+async function meshRevisionSteps(k: SimResource, field: "canaryWeight" | "iterations"): Promise<string[]> {
+  await installMeshCrds(k);
+  await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
+  await waitPhase(k, "Initialized");
+  await newRevision(k);
+  await waitPhase(k, "Progressing");
+  const seen: string[] = [];
+  await k.until(
+    "succeeded",
+    async () => {
+      const c = await canary(k);
+      const now = `${c.status.phase} ${c.status[field]}`;
+      if (seen.at(-1) !== now) seen.push(now);
+      return c.status.phase === "Succeeded" ? c : undefined;
+    },
+    300_000,
+    INTERVAL_MS,
+  );
+  return seen;
+}
+
 describe("Flagger Canary (kubernetes provider, blue/green)", () => {
   it("reports a Canary without a spec (the CRD allows it) as an event instead of failing the controller", async () => {
     await using k = await simResource();
@@ -302,24 +327,7 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     await using k = await simResource();
     await using hooks = await hookServer();
     await setup(k, hooks, [], { iterations: undefined, stepWeight: 20, maxWeight: 60, stepWeightPromotion: 30 });
-    await installMeshCrds(k);
-    await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
-    await waitPhase(k, "Initialized");
-    await newRevision(k);
-    await waitPhase(k, "Progressing");
-    const seen: string[] = [];
-    await k.until(
-      "succeeded",
-      async () => {
-        const c = await canary(k);
-        const now = `${c.status.phase} ${c.status.canaryWeight}`;
-        if (seen.at(-1) !== now) seen.push(now);
-        return c.status.phase === "Succeeded" ? c : undefined;
-      },
-      300_000,
-      INTERVAL_MS,
-    );
-    expect(seen).toEqual([
+    expect(await meshRevisionSteps(k, "canaryWeight")).toEqual([
       "Progressing 0",
       "Progressing 20",
       "Progressing 40",
@@ -336,24 +344,7 @@ describe("Flagger Canary (kubernetes provider, blue/green)", () => {
     await using k = await simResource();
     await using hooks = await hookServer();
     await setup(k, hooks, [], { iterations: 2, match: [{ headers: { "x-canary": { exact: "insider" } } }] });
-    await installMeshCrds(k);
-    await k.mergePatch(canaryPath, { spec: { provider: "istio" } });
-    await waitPhase(k, "Initialized");
-    await newRevision(k);
-    await waitPhase(k, "Progressing");
-    const seen: string[] = [];
-    await k.until(
-      "succeeded",
-      async () => {
-        const c = await canary(k);
-        const now = `${c.status.phase} ${c.status.iterations}`;
-        if (seen.at(-1) !== now) seen.push(now);
-        return c.status.phase === "Succeeded" ? c : undefined;
-      },
-      300_000,
-      INTERVAL_MS,
-    );
-    expect(seen).toEqual([
+    expect(await meshRevisionSteps(k, "iterations")).toEqual([
       "Progressing 0",
       "Progressing 1",
       "Progressing 2",
