@@ -175,37 +175,31 @@ describe("argo-rollouts e2e canary_test.go", () => {
     const name = rolloutOf(objects).metadata.name;
     await waitForRolloutStatus(k, name, "Healthy");
 
-    await updateSpec(k, name, { spec: { template: { metadata: { annotations: { rev: "two" } } } } });
-    await waitForRolloutStatus(k, name, "Healthy");
-    await k.advance(2_000);
-    let rs1 = await rsByRevision(k, name, "1");
-    expect(rs1.spec.replicas).toBe(1);
-    expect(rs1.metadata.annotations[DEADLINE]).toBeTruthy();
+    /** A new revision (the template's `rev` annotation), Healthy, then `ms` of clock. */
+    const revise = async (rev: string, ms: number) => {
+      await updateSpec(k, name, { spec: { template: { metadata: { annotations: { rev } } } } });
+      await waitForRolloutStatus(k, name, "Healthy");
+      await k.advance(ms);
+    };
+    /** A revision's ReplicaSet: its replicas and its scale-down deadline (annotation), if any. */
+    const scaled = async (revision: string) => {
+      const rs = await rsByRevision(k, name, revision);
+      return { replicas: rs.spec.replicas, deadline: rs.metadata.annotations[DEADLINE] };
+    };
+    const up = { replicas: 1, deadline: undefined };
+    const delayed = { replicas: 1, deadline: expect.stringMatching(/./) };
+    const down = { replicas: 0, deadline: undefined };
 
-    await updateSpec(k, name, { spec: { template: { metadata: { annotations: { rev: "three" } } } } });
-    await waitForRolloutStatus(k, name, "Healthy");
-    await k.advance(1_000);
+    await revise("two", 2_000);
+    expect(await scaled("1")).toEqual(delayed);
+
+    await revise("three", 1_000);
     // rs1 is scaled down now because of scaleDownDelayRevisionLimit
-    rs1 = await rsByRevision(k, name, "1");
-    expect(rs1.spec.replicas).toBe(0);
-    expect(rs1.metadata.annotations[DEADLINE]).toBeUndefined();
-    const rs2 = await rsByRevision(k, name, "2");
-    expect(rs2.spec.replicas).toBe(1);
-    expect(rs2.metadata.annotations[DEADLINE]).toBeTruthy();
+    expect([await scaled("1"), await scaled("2")]).toEqual([down, delayed]);
 
     // go back to revision 2 (it becomes revision 4)
-    await updateSpec(k, name, { spec: { template: { metadata: { annotations: { rev: "two" } } } } });
-    await waitForRolloutStatus(k, name, "Healthy");
-    await k.advance(1_000);
-    rs1 = await rsByRevision(k, name, "1");
-    expect(rs1.spec.replicas).toBe(0);
-    expect(rs1.metadata.annotations[DEADLINE]).toBeUndefined();
-    const rs4 = await rsByRevision(k, name, "4");
-    expect(rs4.spec.replicas).toBe(1);
-    expect(rs4.metadata.annotations[DEADLINE]).toBeUndefined();
-    const rs3 = await rsByRevision(k, name, "3");
-    expect(rs3.spec.replicas).toBe(1);
-    expect(rs3.metadata.annotations[DEADLINE]).toBeTruthy();
+    await revise("two", 1_000);
+    expect([await scaled("1"), await scaled("4"), await scaled("3")]).toEqual([down, up, delayed]);
   });
 
   it("TestCanarySetCanaryScale: setCanaryScale weight, replicas and matchTrafficWeight size the canary", async () => {
