@@ -25,19 +25,23 @@ async function services(k: SimResource, names: string[]): Promise<void> {
   }
 }
 
-function blueGreenRollout(blueGreen: Obj, replicas = 2, image = "web:1"): Obj {
+/** The Rollout `web`, selecting the pods labelled `app: web`, with the rest of `spec`. */
+function webRollout(spec: Obj): Obj {
   return {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Rollout",
     metadata: { name: "web" },
-    spec: {
-      replicas,
-      revisionHistoryLimit: 2,
-      selector: { matchLabels: { app: "web" } },
-      template: podTemplate("web", image),
-      strategy: { blueGreen: { activeService: "web", previewService: "web-preview", ...blueGreen } },
-    },
+    spec: { selector: { matchLabels: { app: "web" } }, ...spec },
   };
+}
+
+function blueGreenRollout(blueGreen: Obj, replicas = 2, image = "web:1"): Obj {
+  return webRollout({
+    replicas,
+    revisionHistoryLimit: 2,
+    template: podTemplate("web", image),
+    strategy: { blueGreen: { activeService: "web", previewService: "web-preview", ...blueGreen } },
+  });
 }
 
 const rolloutPath = `${PATHS.rollouts}/web`;
@@ -322,17 +326,14 @@ describe("blue-green", () => {
       metadata: { name: "web" },
       spec: { replicas: 0, selector: { matchLabels: { app: "web" } }, template: podTemplate("web", "web:1") },
     });
-    await k.create(PATHS.rollouts, {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Rollout",
-      metadata: { name: "web" },
-      spec: {
+    await k.create(
+      PATHS.rollouts,
+      webRollout({
         replicas: 2,
-        selector: { matchLabels: { app: "web" } },
         workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
         strategy: { blueGreen: { activeService: "web", autoPromotionEnabled: false } },
-      },
-    });
+      }),
+    );
     const healthy = await k.until("healthy", () => phaseIs(k, "Healthy"));
     expect(healthy.status.workloadObservedGeneration).toBe("1");
     expect(healthy.metadata.annotations["rollout.argoproj.io/workload-generation"]).toBe("1");
@@ -350,18 +351,15 @@ describe("blue-green", () => {
   it("refuses workloadRef with a template first, with upstream's InvalidWorkloadRef text (before looking the Deployment up)", async () => {
     await using k = await simResource();
     await services(k, ["web"]);
-    await k.create(PATHS.rollouts, {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Rollout",
-      metadata: { name: "web" },
-      spec: {
+    await k.create(
+      PATHS.rollouts,
+      webRollout({
         replicas: 2,
-        selector: { matchLabels: { app: "web" } },
         template: podTemplate("web", "web:1"),
         workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "missing" },
         strategy: { blueGreen: { activeService: "web" } },
-      },
-    });
+      }),
+    );
     const degraded = await k.until("invalid", () => phaseIs(k, "Degraded"));
     expect(degraded.status.message).toBe(
       'InvalidSpec: The Rollout "web" is invalid: spec.workloadRef: Invalid value: v1alpha1.ObjectRef{APIVersion:"apps/v1", Kind:"Deployment", Name:"missing", ScaleDown:""}: template must be empty for workload reference rollout',
@@ -382,17 +380,14 @@ describe("blue-green", () => {
         "deployment available",
         async () => (await k.get(`${PATHS.deployments}/web-app`)).status?.availableReplicas === 2,
       );
-      await k.create(PATHS.rollouts, {
-        apiVersion: "argoproj.io/v1alpha1",
-        kind: "Rollout",
-        metadata: { name: "web" },
-        spec: {
+      await k.create(
+        PATHS.rollouts,
+        webRollout({
           replicas: 2,
-          selector: { matchLabels: { app: "web" } },
           workloadRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web-app", scaleDown },
           strategy: { blueGreen: { activeService: "web" } },
-        },
-      });
+        }),
+      );
       await k.until(
         "deployment scaled to zero",
         async () => (await k.get(`${PATHS.deployments}/web-app`)).spec.replicas === 0,
@@ -438,17 +433,14 @@ describe("failures a release tool must see", () => {
 
   it("pauses on spec.paused (kubectl argo rollouts pause) and resumes when it is cleared", async () => {
     await using k = await simResource();
-    await k.create(PATHS.rollouts, {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Rollout",
-      metadata: { name: "web" },
-      spec: {
+    await k.create(
+      PATHS.rollouts,
+      webRollout({
         replicas: 4,
-        selector: { matchLabels: { app: "web" } },
         template: podTemplate("web", "web:1"),
         strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: 10 } }] } },
-      },
-    });
+      }),
+    );
     await k.until("revision 1", () => phaseIs(k, "Healthy"));
     await k.mergePatch(rolloutPath, { spec: { paused: true, template: podTemplate("web", "web:2") } });
     const paused = await k.until("manually paused", () => phaseIs(k, "Paused", "manually paused"));
@@ -463,17 +455,7 @@ describe("failures a release tool must see", () => {
 
 describe("canary", () => {
   function canaryRollout(canary: Obj, replicas = 10): Obj {
-    return {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Rollout",
-      metadata: { name: "web" },
-      spec: {
-        replicas,
-        selector: { matchLabels: { app: "web" } },
-        template: podTemplate("web", "web:1"),
-        strategy: { canary },
-      },
-    };
+    return webRollout({ replicas, template: podTemplate("web", "web:1"), strategy: { canary } });
   }
 
   async function sizes(k: SimResource): Promise<number[]> {
