@@ -97,39 +97,16 @@ describe("kubectl against kube-sim", () => {
     expect(done.code).toBe(0);
     expect(done.stdout).toContain('deployment "web" successfully rolled out');
 
-    const strategic = await kubectl(
-      sim,
-      "patch",
-      "deployment",
-      "web",
-      "--type",
-      "strategic",
-      "-p",
-      '{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"EXTRA","value":"1"}]}]}}}}',
-    );
-    expect(strategic.stdout).toBe("deployment.apps/web patched\n");
-    const merge = await kubectl(
-      sim,
-      "patch",
-      "deployment",
-      "web",
-      "--type",
-      "merge",
-      "-p",
-      '{"metadata":{"labels":{"tier":"front"}}}',
-    );
-    expect(merge.stdout).toBe("deployment.apps/web patched\n");
-    const json = await kubectl(
-      sim,
-      "patch",
-      "deployment",
-      "web",
-      "--type",
-      "json",
-      "-p",
-      '[{"op":"replace","path":"/spec/replicas","value":3}]',
-    );
-    expect(json.stdout).toBe("deployment.apps/web patched\n");
+    // One patch of each type kubectl sends, in turn.
+    const patches = {
+      strategic: '{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"EXTRA","value":"1"}]}]}}}}',
+      merge: '{"metadata":{"labels":{"tier":"front"}}}',
+      json: '[{"op":"replace","path":"/spec/replicas","value":3}]',
+    };
+    for (const [type, patch] of Object.entries(patches)) {
+      const patched = await kubectl(sim, "patch", "deployment", "web", "--type", type, "-p", patch);
+      expect(patched.stdout, type).toBe("deployment.apps/web patched\n");
+    }
     const d = JSON.parse((await kubectl(sim, "get", "deployment", "web", "-o", "json")).stdout);
     expect(d.spec.template.spec.containers[0].env).toEqual([
       { name: "MODE", value: "blue" },
