@@ -21,13 +21,23 @@ spec:
         - {name: proxy, image: "envoy:1.30"}
 `;
 
+/** A kube-sim on a manual clock holding `deployment` (applied by kubectl), its pods running. */
+async function simWithDeployment() {
+  const sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 0 });
+  const applied = await kubectl(sim, ["apply", "-f", "-"], deployment);
+  if (applied.code !== 0) {
+    await sim.close();
+    throw new Error(`kubectl apply: ${applied.stderr}`);
+  }
+  await sim.settle();
+  return sim;
+}
+
 const header = (out: string) => (out.split("\n")[0] ?? "").split(/\s{2,}/);
 
 describe("kubectl tables", () => {
   it("get deployments/replicasets -o wide shows CONTAINERS, IMAGES and SELECTOR", async () => {
-    await using sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 0 });
-    expect((await kubectl(sim, ["apply", "-f", "-"], deployment)).code).toBe(0);
-    await sim.settle();
+    await using sim = await simWithDeployment();
     const d = await kubectl(sim, ["get", "deployments", "-o", "wide"]);
     expect(header(d.stdout)).toEqual([
       "NAME",
@@ -57,9 +67,7 @@ describe("kubectl tables", () => {
   });
 
   it("get pods -o wide shows IP, NODE, NOMINATED NODE and READINESS GATES", async () => {
-    await using sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 0 });
-    expect((await kubectl(sim, ["apply", "-f", "-"], deployment)).code).toBe(0);
-    await sim.settle();
+    await using sim = await simWithDeployment();
     const pods = await kubectl(sim, ["get", "pods", "-o", "wide"]);
     expect(header(pods.stdout)).toEqual([
       "NAME",
@@ -78,9 +86,7 @@ describe("kubectl tables", () => {
   });
 
   it("get events shows LAST SEEN, TYPE, REASON, OBJECT, MESSAGE (and the wide columns with -o wide)", async () => {
-    await using sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 0 });
-    expect((await kubectl(sim, ["apply", "-f", "-"], deployment)).code).toBe(0);
-    await sim.settle();
+    await using sim = await simWithDeployment();
     const events = await kubectl(sim, ["get", "events"]);
     expect(header(events.stdout)).toEqual(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
     expect(events.stdout).toMatch(
@@ -102,9 +108,7 @@ describe("kubectl tables", () => {
   });
 
   it("get -w prints the header once and keeps the columns for watched changes", async () => {
-    await using sim = await startKubeSim({ clock: new ManualClock(), readyDelayMs: 0 });
-    expect((await kubectl(sim, ["apply", "-f", "-"], deployment)).code).toBe(0);
-    await sim.settle();
+    await using sim = await simWithDeployment();
     const child = spawn("/usr/bin/kubectl", ["get", "deployments", "-w"], {
       env: { ...process.env, KUBECONFIG: sim.kubeconfigPath },
     });
