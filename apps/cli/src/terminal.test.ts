@@ -3,27 +3,13 @@
  * component in place; a row longer than the window must not wrap, or moving the cursor up would leave copies behind.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { detachedSimForFile } from "./test-helpers/detached-sim.js";
 import { bin } from "./test-helpers/run-cli.js";
 
-const dir = mkdtempSync(join(tmpdir(), "rollway-tty-"));
-let env: Record<string, string>;
-let simPid = 0;
-beforeAll(() => {
-  const r = spawnSync(process.execPath, [bin, "sim", "--detach", "--json", "--ready-delay", "300"], {
-    encoding: "utf8",
-  });
-  const started = JSON.parse(r.stdout) as { kubeconfig: string; environment: string; pid: number };
-  simPid = started.pid;
-  env = { KUBECONFIG: started.kubeconfig, ROLLWAY_ENV: started.environment };
-});
-afterAll(() => {
-  if (simPid) process.kill(simPid, "SIGTERM");
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, env } = detachedSimForFile("tty", ["--ready-delay", "300"]);
 
 const tmux = (...args: string[]) => spawnSync("tmux", args, { encoding: "utf8" });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

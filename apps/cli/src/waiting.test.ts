@@ -4,32 +4,20 @@
  * gate that does not exist refused.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bin, rollway, rollwayAsync, waitForOutput } from "./test-helpers/run-cli.js";
+import { describe, expect, it } from "vitest";
+import { detachedSimForFile } from "./test-helpers/detached-sim.js";
+import { rollway, rollwayAsync, waitForOutput } from "./test-helpers/run-cli.js";
 
-const dir = mkdtempSync(join(tmpdir(), "rollway-waiting-"));
-let env: Record<string, string>;
-let simPid = 0;
-beforeAll(() => {
-  // The documented recipe: the sim in the background, its variables in this environment.
-  const r = spawnSync(
-    process.execPath,
-    [bin, "sim", "--detach", "--json", "--ready-delay", "50", "--crash", ":crash", "--progress-deadline", "3"],
-    {
-      encoding: "utf8",
-    },
-  );
-  const started = JSON.parse(r.stdout) as { kubeconfig: string; environment: string; pid: number };
-  simPid = started.pid;
-  env = { KUBECONFIG: started.kubeconfig, ROLLWAY_ENV: started.environment };
-});
-afterAll(() => {
-  if (simPid) process.kill(simPid, "SIGTERM");
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, env } = detachedSimForFile("waiting", [
+  "--ready-delay",
+  "50",
+  "--crash",
+  ":crash",
+  "--progress-deadline",
+  "3",
+]);
 
 const run = (args: string[]) => rollway(args, { env });
 const manual = (image: string, target: string) => {

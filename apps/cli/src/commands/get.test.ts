@@ -5,28 +5,11 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { detachedSimForFile } from "../test-helpers/detached-sim.js";
 import { bin, rollway, rollwayAsync, waitForOutput } from "../test-helpers/run-cli.js";
 
-let env: Record<string, string>;
-let kubeconfig = "";
-let simPid = 0;
-beforeAll(() => {
-  const r = spawnSync(
-    process.execPath,
-    [bin, "sim", "--detach", "--json", "--ready-delay", "50", "--crash", ":crash"],
-    {
-      encoding: "utf8",
-    },
-  );
-  const started = JSON.parse(r.stdout) as { kubeconfig: string; environment: string; pid: number };
-  simPid = started.pid;
-  kubeconfig = started.kubeconfig;
-  env = { KUBECONFIG: started.kubeconfig, ROLLWAY_ENV: started.environment };
-});
-afterAll(() => {
-  if (simPid) process.kill(simPid, "SIGTERM");
-});
+const { env } = detachedSimForFile("get", ["--ready-delay", "50", "--crash", ":crash"]);
 
 describe("rollway get", () => {
   it("draws revisions, ReplicaSets with stable/active/preview, and crash-looping pods with their restarts", async () => {
@@ -76,7 +59,7 @@ async function treeWhen(name: string, ok: (t: { revisions: { revision: number; m
 
 describe("rollway get, a canary Rollout", () => {
   it("marks the stable ReplicaSet stable and the new one canary while it waits at a step", async () => {
-    const manifest = join(kubeconfig, "..", "canary-web.yaml");
+    const manifest = join(env.KUBECONFIG, "..", "canary-web.yaml");
     writeFileSync(
       manifest,
       `apiVersion: argoproj.io/v1alpha1
@@ -93,7 +76,9 @@ spec:
       steps: [{setWeight: 50}, {pause: {}}]
 `,
     );
-    const applied = spawnSync("kubectl", ["--kubeconfig", kubeconfig, "apply", "-f", manifest], { encoding: "utf8" });
+    const applied = spawnSync("kubectl", ["--kubeconfig", env.KUBECONFIG, "apply", "-f", manifest], {
+      encoding: "utf8",
+    });
     expect(applied.status, applied.stderr).toBe(0);
     await treeWhen("canary-web", (t) => t.revisions[0]?.markers.includes("stable") === true);
     const set = rollway(["rollout", "set-image", "canary-web", "web=my-registry/canary-web:2", "-n", "demo"], { env });

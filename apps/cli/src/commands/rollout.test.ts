@@ -3,27 +3,13 @@
  * `rollway sim --detach`; what reaches the cluster is read back with kubectl.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bin, rollway } from "../test-helpers/run-cli.js";
+import { describe, expect, it } from "vitest";
+import { detachedSimForFile } from "../test-helpers/detached-sim.js";
+import { rollway } from "../test-helpers/run-cli.js";
 
-const dir = mkdtempSync(join(tmpdir(), "rollway-rollout-"));
-let env: Record<string, string>;
-let simPid = 0;
-beforeAll(() => {
-  const r = spawnSync(process.execPath, [bin, "sim", "--detach", "--json", "--ready-delay", "50"], {
-    encoding: "utf8",
-  });
-  const started = JSON.parse(r.stdout) as { kubeconfig: string; environment: string; pid: number };
-  simPid = started.pid;
-  env = { KUBECONFIG: started.kubeconfig, ROLLWAY_ENV: started.environment };
-});
-afterAll(() => {
-  if (simPid) process.kill(simPid, "SIGTERM");
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, env } = detachedSimForFile("rollout", ["--ready-delay", "50"]);
 
 const run = (args: string[]) => rollway(args, { env });
 const kubectl = (jsonpath: string, name: string) =>
