@@ -62,21 +62,23 @@ const UPSTREAM: Case[] = [
   ["honor maxUnavailable when aborting or reducing weight part 3", 4, 0, 1, 0, [1, 1], [4, 4], [1, 3]],
 ];
 
+/** [stable, canary] as basicCanaryReplicaCounts sizes them for a row of the table, beside `otherRSs`. */
+function countsFor(row: Case, otherRSs: { specReplicas: number; availableReplicas: number }[]): [number, number] {
+  const [, replicas, weight, maxSurge, maxUnavailable, stable, canary] = row;
+  const result = basicCanaryReplicaCounts({
+    replicas,
+    desiredWeight: weight,
+    maxSurge,
+    maxUnavailable,
+    stableRS: { specReplicas: stable[0], availableReplicas: stable[1] },
+    newRS: { specReplicas: canary[0], availableReplicas: canary[1] },
+    otherRSs,
+  });
+  return [result.stable, result.newRS];
+}
+
 describe("basicCanaryReplicaCounts (upstream cases)", () => {
-  for (const [name, replicas, weight, maxSurge, maxUnavailable, stable, canary, expected] of UPSTREAM) {
-    it(name, () => {
-      const result = basicCanaryReplicaCounts({
-        replicas,
-        desiredWeight: weight,
-        maxSurge,
-        maxUnavailable,
-        stableRS: { specReplicas: stable[0], availableReplicas: stable[1] },
-        newRS: { specReplicas: canary[0], availableReplicas: canary[1] },
-        otherRSs: [],
-      });
-      expect([result.stable, result.newRS]).toEqual(expected);
-    });
-  }
+  for (const row of UPSTREAM) it(row[0], () => expect(countsFor(row, [])).toEqual(row[7]));
   it("runs everything on the new ReplicaSet when there is no stable one", () => {
     expect(
       basicCanaryReplicaCounts({
@@ -98,20 +100,8 @@ const WITH_OLDER: Case[] = [
 ];
 
 describe("basicCanaryReplicaCounts with an older ReplicaSet (upstream cases)", () => {
-  for (const [name, replicas, weight, maxSurge, maxUnavailable, stable, canary, expected] of WITH_OLDER) {
-    it(name, () => {
-      const result = basicCanaryReplicaCounts({
-        replicas,
-        desiredWeight: weight,
-        maxSurge,
-        maxUnavailable,
-        stableRS: { specReplicas: stable[0], availableReplicas: stable[1] },
-        newRS: { specReplicas: canary[0], availableReplicas: canary[1] },
-        otherRSs: [{ specReplicas: 3, availableReplicas: 3 }],
-      });
-      expect([result.stable, result.newRS]).toEqual(expected);
-    });
-  }
+  const older = { specReplicas: 3, availableReplicas: 3 };
+  for (const row of WITH_OLDER) it(row[0], () => expect(countsFor(row, [older])).toEqual(row[7]));
 });
 
 describe("fenceposts and weight approximation", () => {
