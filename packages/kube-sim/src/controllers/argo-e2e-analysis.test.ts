@@ -7,7 +7,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { metricsServer, type Obj, PATHS, type SimResource, simResource } from "./rollout-test-kit.js";
+import {
+  metricsServer,
+  type Obj,
+  PATHS,
+  type SimResource,
+  simResource,
+  waitForRolloutStatus,
+} from "./rollout-test-kit.js";
 
 const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "test-fixtures", "argo-rollouts-e2e");
 const PROMOTE_STATUS_PATCH = { status: { pauseConditions: null } };
@@ -19,20 +26,6 @@ function fixture(name: string): Obj {
 async function apply(k: SimResource, obj: Obj): Promise<void> {
   const path = obj.kind === "Rollout" ? PATHS.rollouts : PATHS.analysisTemplates;
   await k.create(path, obj);
-}
-
-async function rolloutIs(k: SimResource, name: string, phase: string, maxMs = 300_000): Promise<Obj> {
-  return k.until(
-    `${name} ${phase}`,
-    async () => {
-      const ro = await k.get(`${PATHS.rollouts}/${name}`);
-      return ro.status?.phase === phase && ro.status.observedGeneration === String(ro.metadata.generation)
-        ? ro
-        : undefined;
-    },
-    maxMs,
-    1_000,
-  );
 }
 
 async function runs(k: SimResource): Promise<Obj[]> {
@@ -66,10 +59,10 @@ describe("argo-rollouts e2e analysis_test.go", () => {
     await apply(k, fixture("analysistemplate-sleep-job.yaml"));
     await apply(k, fixture("rollout-inline-analysis.yaml"));
     const name = "rollout-inline-analysis";
-    await rolloutIs(k, name, "Healthy");
+    await waitForRolloutStatus(k, name, "Healthy");
     expect(await runs(k)).toHaveLength(0);
     await updateSpec(k, name);
-    await rolloutIs(k, name, "Paused");
+    await waitForRolloutStatus(k, name, "Paused");
     expect(await runs(k)).toHaveLength(1);
     const [run] = await runs(k);
     expect(run.metadata.labels).toMatchObject({ "rollout-type": "Step", "step-index": "1" });
@@ -77,7 +70,7 @@ describe("argo-rollouts e2e analysis_test.go", () => {
     expect(run.status.phase).toBe("Successful");
     expect(run.spec.metrics[0].count).toBe("1");
     await k.mergePatch(`${PATHS.rollouts}/${name}/status`, PROMOTE_STATUS_PATCH);
-    await rolloutIs(k, name, "Healthy");
+    await waitForRolloutStatus(k, name, "Healthy");
     expect(await runs(k)).toHaveLength(3);
   });
 
@@ -90,15 +83,15 @@ describe("argo-rollouts e2e analysis_test.go", () => {
     await apply(k, template);
     await apply(k, fixture("rollout-background-analysis.yaml"));
     const name = "rollout-background-analysis";
-    await rolloutIs(k, name, "Healthy");
+    await waitForRolloutStatus(k, name, "Healthy");
     expect(await runs(k)).toHaveLength(0);
     await updateSpec(k, name);
-    await rolloutIs(k, name, "Paused");
+    await waitForRolloutStatus(k, name, "Paused");
     expect(await runs(k)).toHaveLength(1);
     await runPhase(k, name, "currentBackgroundAnalysisRunStatus", "Running");
     const background = (await k.get(`${PATHS.rollouts}/${name}`)).status.canary.currentBackgroundAnalysisRunStatus;
     await k.mergePatch(`${PATHS.rollouts}/${name}/status`, PROMOTE_STATUS_PATCH);
-    await rolloutIs(k, name, "Healthy");
+    await waitForRolloutStatus(k, name, "Healthy");
     // Once fully promoted the run is terminated, which ends a run of an indefinite metric Successful.
     const done = await k.until("background run Successful", async () => {
       const run = await k.get(`${PATHS.analysisRuns}/${background.name}`);
@@ -117,9 +110,9 @@ describe("argo-rollouts e2e analysis_test.go", () => {
     await apply(k, template);
     await apply(k, fixture("rollout-background-analysis-inconclusive.yaml"));
     const name = "rollout-background-analysis-inconclusive";
-    await rolloutIs(k, name, "Healthy");
+    await waitForRolloutStatus(k, name, "Healthy");
     await updateSpec(k, name);
-    await rolloutIs(k, name, "Paused");
+    await waitForRolloutStatus(k, name, "Paused");
     await runPhase(k, name, "currentBackgroundAnalysisRunStatus", "Running");
     expect(await runs(k)).toHaveLength(1);
     await runPhase(k, name, "currentBackgroundAnalysisRunStatus", "Inconclusive");
@@ -139,9 +132,9 @@ describe("argo-rollouts e2e analysis_test.go", () => {
     await apply(k, template);
     await apply(k, fixture("rollout-degraded-inline-multiple-analysis.yaml"));
     const name = "rollout-inline-analysis";
-    await rolloutIs(k, name, "Healthy");
+    await waitForRolloutStatus(k, name, "Healthy");
     await updateSpec(k, name);
-    await rolloutIs(k, name, "Paused");
+    await waitForRolloutStatus(k, name, "Paused");
     await k.mergePatch(`${PATHS.rollouts}/${name}/status`, PROMOTE_STATUS_PATCH);
     await k.sim.settle();
     expect((await k.get(`${PATHS.rollouts}/${name}`)).status.phase).toBe("Progressing");
@@ -151,7 +144,7 @@ describe("argo-rollouts e2e analysis_test.go", () => {
       return run?.status?.phase === "Failed" ? run : undefined;
     });
     expect(failed.status.message).toBe('Metric "sleep-job-rep" assessed Failed due to failed (2) > failureLimit (1)');
-    const degraded = await rolloutIs(k, name, "Degraded");
+    const degraded = await waitForRolloutStatus(k, name, "Degraded");
     expect(degraded.status.message).toBe(
       'RolloutAborted: Rollout aborted update to revision 2: Step-based analysis phase error/failed: Metric "sleep-job-rep" assessed Failed due to failed (2) > failureLimit (1)',
     );
@@ -161,12 +154,12 @@ describe("argo-rollouts e2e analysis_test.go", () => {
     await using k = await simResource();
     const rollout = fixture("rollout-inline-analysis.yaml");
     await apply(k, rollout);
-    const degraded = await rolloutIs(k, "rollout-inline-analysis", "Degraded");
+    const degraded = await waitForRolloutStatus(k, "rollout-inline-analysis", "Degraded");
     expect(degraded.status.message).toBe(
       'InvalidSpec: The Rollout "rollout-inline-analysis" is invalid: spec.strategy.canary.steps[1].analysis.templates: Invalid value: "sleep-job": AnalysisTemplate \'sleep-job\' not found',
     );
     await apply(k, fixture("analysistemplate-sleep-job.yaml"));
-    await rolloutIs(k, "rollout-inline-analysis", "Healthy");
+    await waitForRolloutStatus(k, "rollout-inline-analysis", "Healthy");
   });
 
   it("TestBlueGreenPrePromotionFail: a failed pre-promotion run aborts with the active Service on revision 1; retry with a passing run promotes", async () => {
@@ -214,10 +207,10 @@ describe("argo-rollouts e2e analysis_test.go", () => {
       },
     });
     const name = "pre-promotion-fail";
-    const healthy = await rolloutIs(k, name, "Healthy");
+    const healthy = await waitForRolloutStatus(k, name, "Healthy");
     expect(await runs(k)).toHaveLength(0);
     await updateSpec(k, name);
-    const degraded = await rolloutIs(k, name, "Degraded");
+    const degraded = await waitForRolloutStatus(k, name, "Degraded");
     expect(await runs(k)).toHaveLength(1);
     expect(degraded.status.message).toBe(
       'RolloutAborted: Rollout aborted update to revision 2: Blue/green pre-promotion analysis phase error/failed: Metric "sleep-job" assessed Failed due to failed (1) > failureLimit (0)',
@@ -229,7 +222,7 @@ describe("argo-rollouts e2e analysis_test.go", () => {
       spec: { strategy: { blueGreen: { prePromotionAnalysis: analysis("0") } } },
     });
     await k.mergePatch(`${PATHS.rollouts}/${name}/status`, { status: { abort: false } });
-    const promoted = await rolloutIs(k, name, "Healthy");
+    const promoted = await waitForRolloutStatus(k, name, "Healthy");
     expect(await runs(k)).toHaveLength(2);
     expect(promoted.status.stableRS).toBe(promoted.status.currentPodHash);
     expect(promoted.status.blueGreen.activeSelector).toBe(promoted.status.currentPodHash);
@@ -269,15 +262,15 @@ describe("argo-rollouts e2e analysis_test.go", () => {
       },
     });
     const name = "bluegreen-analysis";
-    await rolloutIs(k, name, "Healthy");
+    await waitForRolloutStatus(k, name, "Healthy");
     expect(await runs(k)).toHaveLength(0);
     await updateSpec(k, name);
-    const paused = await rolloutIs(k, name, "Paused");
+    const paused = await waitForRolloutStatus(k, name, "Paused");
     expect(await runs(k)).toHaveLength(1);
     // The controller pauses only once the pre-promotion run has passed.
     expect(paused.status.blueGreen.prePromotionAnalysisRunStatus).toMatchObject({ status: "Successful" });
     await k.mergePatch(`${PATHS.rollouts}/${name}/status`, PROMOTE_STATUS_PATCH);
-    const done = await rolloutIs(k, name, "Healthy");
+    const done = await waitForRolloutStatus(k, name, "Healthy");
     expect(await runs(k)).toHaveLength(2);
     expect(done.status.blueGreen.postPromotionAnalysisRunStatus).toMatchObject({ status: "Successful" });
     expect(done.status.stableRS).toBe(done.status.currentPodHash);

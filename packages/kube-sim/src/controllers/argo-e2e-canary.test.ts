@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { type Obj, PATHS, type SimResource, simResource } from "./rollout-test-kit.js";
+import { type Obj, PATHS, type SimResource, simResource, waitForRolloutStatus } from "./rollout-test-kit.js";
 
 const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "test-fixtures", "argo-rollouts-e2e");
 const REVISION = "rollout.argoproj.io/revision";
@@ -46,21 +46,6 @@ function rolloutOf(objects: Obj[]): Obj {
 
 async function rollout(k: SimResource, name: string): Promise<Obj> {
   return k.get(`${PATHS.rollouts}/${name}`);
-}
-
-/** WaitForRolloutStatus: the phase kubectl-argo-rollouts reports, for the current generation. */
-async function waitForRolloutStatus(k: SimResource, name: string, phase: string, maxMs = 180_000): Promise<Obj> {
-  return k.until(
-    `${name} ${phase}`,
-    async () => {
-      const ro = await rollout(k, name);
-      return ro.status?.phase === phase && ro.status.observedGeneration === String(ro.metadata.generation)
-        ? ro
-        : undefined;
-    },
-    maxMs,
-    1_000,
-  );
 }
 
 async function waitForStepIndex(k: SimResource, name: string, index: number): Promise<Obj> {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadAll } from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { type Obj, PATHS, type SimResource, simResource } from "./rollout-test-kit.js";
+import { type Obj, PATHS, type SimResource, simResource, waitForRolloutStatus } from "./rollout-test-kit.js";
 
 const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "test-fixtures", "argo-rollouts-e2e");
 const EXPERIMENTS = "/apis/argoproj.io/v1alpha1/namespaces/default/experiments";
@@ -28,20 +28,6 @@ async function applyAll(k: SimResource, objects: Obj[]): Promise<Obj[]> {
   const out: Obj[] = [];
   for (const obj of objects) out.push(await k.create(COLLECTIONS[obj.kind] as string, obj));
   return out;
-}
-
-async function waitForRolloutStatus(k: SimResource, name: string, phase: string): Promise<Obj> {
-  return k.until(
-    `${name} ${phase}`,
-    async () => {
-      const ro = await k.get(`${PATHS.rollouts}/${name}`);
-      return ro.status?.phase === phase && ro.status.observedGeneration === String(ro.metadata.generation)
-        ? ro
-        : undefined;
-    },
-    300_000,
-    1_000,
-  );
 }
 
 async function waitForExperimentPhase(k: SimResource, name: string, phase: string): Promise<Obj> {

@@ -3,7 +3,7 @@
 // runs no containers, so a revision is broken by giving it an image that `faults.crashPods` matches (the pods then
 // crash-loop and are never available, as upstream's do).
 import { describe, expect, it } from "vitest";
-import { type Obj, PATHS, type SimResource, simResource } from "./rollout-test-kit.js";
+import { type Obj, PATHS, type SimResource, simResource, waitForRolloutStatus } from "./rollout-test-kit.js";
 
 const REVISION = "rollout.argoproj.io/revision";
 
@@ -26,21 +26,6 @@ function rolloutManifest(name: string, image: string, spec: Obj): Obj {
 
 async function status(k: SimResource, name: string): Promise<Obj> {
   return (await k.get(`${PATHS.rollouts}/${name}`)).status ?? {};
-}
-
-/** WaitForRolloutStatus: the phase kubectl-argo-rollouts reports, for the current generation. */
-async function waitForRolloutStatus(k: SimResource, name: string, phase: string, maxMs = 180_000): Promise<Obj> {
-  return k.until(
-    `${name} ${phase}`,
-    async () => {
-      const ro = await k.get(`${PATHS.rollouts}/${name}`);
-      return ro.status?.phase === phase && ro.status.observedGeneration === String(ro.metadata.generation)
-        ? ro
-        : undefined;
-    },
-    maxMs,
-    1_000,
-  );
 }
 
 /** ExpectRevisionPodCount: pods (not terminating) of the ReplicaSet with that revision annotation. */

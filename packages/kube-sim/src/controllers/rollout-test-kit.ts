@@ -244,6 +244,24 @@ const MESH_CRDS = join(
 );
 
 /** Installs (POSTs) the stand-in mesh CRDs of test-fixtures/mesh/, as installing Istio, Contour or Gateway API would. */
+/**
+ * WaitForRolloutStatus (argo-rollouts' e2e fixtures): until the Rollout `name` reports `phase` for its current
+ * generation, as kubectl-argo-rollouts shows it, moving the clock 1 s at a time for `maxMs` at most; the Rollout.
+ */
+export async function waitForRolloutStatus(k: SimResource, name: string, phase: string, maxMs = 300_000): Promise<Obj> {
+  return k.until(
+    `${name} ${phase}`,
+    async () => {
+      const ro = await k.get(`${PATHS.rollouts}/${name}`);
+      return ro.status?.phase === phase && ro.status.observedGeneration === String(ro.metadata.generation)
+        ? ro
+        : undefined;
+    },
+    maxMs,
+    1_000,
+  );
+}
+
 export async function installMeshCrds(k: SimResource): Promise<void> {
   for (const crd of loadAll(readFileSync(MESH_CRDS, "utf8")) as Obj[]) {
     if (crd) await k.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
