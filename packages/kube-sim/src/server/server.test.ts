@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../clock.js";
 import { startKubeSim } from "../sim.js";
+import { readEvents } from "./test-http.js";
 
 async function call(url: string, method: string, path: string, body?: unknown, contentType = "application/json") {
   const res = await fetch(`${url}${path}`, {
@@ -267,31 +268,6 @@ describe("API server: lists, selectors and pagination", () => {
 });
 
 describe("API server: watch", () => {
-  async function readEvents(url: string, path: string, count: number) {
-    const controller = new AbortController();
-    const res = await fetch(`${url}${path}`, { signal: controller.signal });
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    const events: {
-      type: string;
-      object: { metadata: { name: string; resourceVersion: string }; code?: number; reason?: string };
-    }[] = [];
-    while (events.length < count) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let nl = buffer.indexOf("\n");
-      while (nl >= 0) {
-        events.push(JSON.parse(buffer.slice(0, nl)));
-        buffer = buffer.slice(nl + 1);
-        nl = buffer.indexOf("\n");
-      }
-    }
-    controller.abort();
-    return events;
-  }
-
   it("replays changes after a resourceVersion, in order (api-concepts: efficient detection of changes)", async () => {
     await using sim = await startKubeSim({ clock: new ManualClock(), controllers: [] });
     const a = (await call(sim.url, "POST", CM, configMap("a"))).body;
