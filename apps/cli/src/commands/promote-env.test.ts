@@ -60,6 +60,18 @@ const developer = {
 };
 const keys = join(root, "keys");
 const allowedSigners = join(keys, "allowed_signers");
+/** staging to prod, trusting the approvals signed by the keys in `allowedSigners`. */
+const PROMOTE_WITH_SIGNERS = [
+  "promote-env",
+  "--repo",
+  repo,
+  "--from",
+  "staging",
+  "--to",
+  "prod",
+  "--allowed-signers",
+  allowedSigners,
+];
 
 beforeAll(() => {
   git(root, "init", "-q", "--bare", "-b", "main", bare);
@@ -181,17 +193,7 @@ describe("rollway promote-env", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const args = [
-      "promote-env",
-      "--repo",
-      repo,
-      "--from",
-      "staging",
-      "--to",
-      "prod",
-      "--allowed-signers",
-      allowedSigners,
-    ];
+    const args = PROMOTE_WITH_SIGNERS;
 
     const missing = await runAsync([...args], { ...developer, GITHUB_TOKEN: "ghp_test", GITHUB_API_URL: api });
     expect(missing.code).toBe(1);
@@ -287,17 +289,7 @@ describe("rollway promote-env --pin-digest against a real docker-registry", () =
 
 describe("rollway promote-env checks that --from is healthy first", () => {
   // Runs after the suite above: prod is back on v1.0.0 and QA's approval of staging's v1.1.0 counts.
-  const args = [
-    "promote-env",
-    "--repo",
-    repo,
-    "--from",
-    "staging",
-    "--to",
-    "prod",
-    "--allowed-signers",
-    allowedSigners,
-  ];
+  const args = PROMOTE_WITH_SIGNERS;
 
   it("refuses with SOURCE_UNHEALTHY naming the component rollway's status finds not Healthy (kube-sim), unless skipped", async () => {
     const world = await releaseSimResource({ backends: ["backend-1"] });
