@@ -10,12 +10,17 @@ import { watchListRefusingProxy } from "./test-helpers/watch-list-refusing-proxy
 const progressing = { observedGeneration: 1, replicas: 2, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 };
 const healthy = { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 };
 
+/** A kube-sim without controllers holding the Deployment `web` (with this status, when given), and its target. */
+async function webDeployment(status?: typeof progressing) {
+  const env = await kubeSimResource({ withoutControllers: true });
+  await env.create("Deployment", deploymentManifest("web", "web:1"));
+  if (status) await env.patchStatus("Deployment", "web", status);
+  return { env, target: await env.client.target("web") };
+}
+
 describe("watch", () => {
   it("yields the current status, then each change, with no GET after the watch started", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    await env.patchStatus("Deployment", "web", progressing);
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment(progressing);
     const before = env.requests.length;
     const iterator = env.client.watch(target);
     const first = await iterator.next();
@@ -29,10 +34,7 @@ describe("watch", () => {
   });
 
   it("resumes from the last resourceVersion when the server drops the watch, missing nothing", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    await env.patchStatus("Deployment", "web", progressing);
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment(progressing);
     const iterator = env.client.watch(target);
     expect((await iterator.next()).value?.phase).toBe("Progressing");
     env.sim.faults.dropWatches();
@@ -44,10 +46,7 @@ describe("watch", () => {
   });
 
   it("backs off on the clock while the server refuses watches, then relists once on 410 Gone and carries on", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    await env.patchStatus("Deployment", "web", progressing);
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment(progressing);
     const iterator = env.client.watch(target);
     expect((await iterator.next()).value?.phase).toBe("Progressing");
     const watches = () => env.requests.filter((r) => r.path.includes("/deployments?") && r.path.includes("watch=true"));
@@ -69,9 +68,7 @@ describe("watch", () => {
   });
 
   it("fails with NOT_FOUND when the watched object is deleted", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment();
     const iterator = env.client.watch(target);
     await iterator.next();
     await env.conn.request({
@@ -86,9 +83,7 @@ describe("watch", () => {
   });
 
   it("fails with NOT_FOUND at once when the object is gone before the watch starts", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment();
     await env.conn.request({
       method: "DELETE",
       path: "/apis/apps/v1/namespaces/shop/deployments/web",
@@ -127,10 +122,7 @@ describe("watch", () => {
 
 describe("watch with partial RBAC", () => {
   it("follows the workload alone when ReplicaSets may not be watched, and says FORBIDDEN when the workload may not", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    await env.patchStatus("Deployment", "web", progressing);
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment(progressing);
     env.sim.faults.failRequests({ verb: "watch", resource: "replicasets", code: 403 });
     const iterator = env.client.watch(target);
     expect((await iterator.next()).value).toMatchObject({ phase: "Progressing", readyReplicas: 1 });
@@ -148,20 +140,14 @@ describe("watch with partial RBAC", () => {
 
 describe("waitFor", () => {
   it("resolves with the first status the predicate accepts", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    await env.patchStatus("Deployment", "web", progressing);
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment(progressing);
     const waiting = env.client.waitFor(target, (s) => s.phase === "Healthy", { timeout: 60_000 });
     await env.patchStatus("Deployment", "web", healthy);
     await expect(waiting).resolves.toMatchObject({ phase: "Healthy", readyReplicas: 2 });
   });
 
   it("throws a TIMEOUT error carrying the last status when the clock passes the timeout", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    await env.patchStatus("Deployment", "web", progressing);
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment(progressing);
     let seen: WorkloadStatus | undefined;
     const waiting = env.client.waitFor(
       target,
@@ -184,9 +170,7 @@ describe("waitFor", () => {
   });
 
   it("stops when the caller's signal aborts", async () => {
-    const env = await kubeSimResource({ withoutControllers: true });
-    await env.create("Deployment", deploymentManifest("web", "web:1"));
-    const target = await env.client.target("web");
+    const { env, target } = await webDeployment();
     const controller = new AbortController();
     const waiting = env.client.waitFor(target, () => false, { signal: controller.signal });
     controller.abort(new Error("user cancelled"));
