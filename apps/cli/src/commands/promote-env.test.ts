@@ -287,6 +287,29 @@ describe("rollway promote-env --pin-digest against a real docker-registry", () =
   });
 });
 
+/**
+ * A loopback Argo CD (with the bearer token, 401 without) whose application shop-prod is synced to what main holds
+ * at each read, with the health `health()` gives at that read; its URL. Closed when the test finishes.
+ */
+async function argoCdFollowingMain(health: () => string): Promise<string> {
+  const server = createServer((req, res) => {
+    const revision = git(root, "--git-dir", bare, "rev-parse", "main");
+    const status = health();
+    res.writeHead(req.headers.authorization === `Bearer ${ARGOCD_TOKEN}` ? 200 : 401, {
+      "content-type": "application/json",
+    });
+    res.end(
+      JSON.stringify({
+        metadata: { name: "shop-prod" },
+        status: { sync: { status: "Synced", revision }, health: { status } },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 describe("rollway promote-env checks that --from is healthy first", () => {
   // Runs after the suite above: prod is back on v1.0.0 and QA's approval of staging's v1.1.0 counts.
   const args = PROMOTE_WITH_SIGNERS;
@@ -356,27 +379,12 @@ describe("rollway promote-env checks that --from is healthy first", () => {
   }, 120_000);
 
   it("--wait pushes, then waits until Argo CD has synced prod to the promotion and reports it Healthy", async () => {
-    // A loopback Argo CD whose prod application follows main: Progressing twice, then Healthy.
+    // Progressing twice, then Healthy.
     let reads = 0;
-    const server = createServer((req, res) => {
-      reads += 1;
-      const revision = git(root, "--git-dir", bare, "rev-parse", "main");
-      const health = reads <= 2 ? "Progressing" : "Healthy";
-      res.writeHead(req.headers.authorization === `Bearer ${ARGOCD_TOKEN}` ? 200 : 401, {
-        "content-type": "application/json",
-      });
-      res.end(
-        JSON.stringify({
-          metadata: { name: "shop-prod" },
-          status: { sync: { status: "Synced", revision }, health: { status: health } },
-        }),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const argocd = await argoCdFollowingMain(() => (++reads <= 2 ? "Progressing" : "Healthy"));
     const r = await runAsync([...args, "--push", "--wait", "--argocd-app", "shop-prod", "--wait-timeout", "60"], {
       ...developer,
-      ARGOCD_SERVER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      ARGOCD_SERVER: argocd,
       ARGOCD_AUTH_TOKEN: ARGOCD_TOKEN,
       ROLLWAY_WAIT_INTERVAL_MS: "50",
     });
@@ -387,6 +395,23 @@ describe("rollway promote-env checks that --from is healthy first", () => {
       `merged as ${pushed.slice(0, 12)}; Argo CD application shop-prod Synced at ${pushed.slice(0, 12)} and Healthy`,
     );
     expect(reads).toBe(3);
+    expect(prodOnRemote()).toContain("newTag: v1.1.0");
+  }, 120_000);
+
+  it("--wait that runs out (WAIT_TIMEOUT) exits 3, timed out as the README says; the promotion is pushed", async () => {
+    // prod is on v1.1.0 since the test above: back to v1.0.0 first, as a user would.
+    const reverted = rollway(["promote-env", "revert", "--repo", repo, "--to", "prod", "--push"], { env: identity });
+    expect(reverted.code, reverted.stderr).toBe(0);
+    // Never Healthy.
+    const argocd = await argoCdFollowingMain(() => "Progressing");
+    const r = await runAsync([...args, "--push", "--wait", "--argocd-app", "shop-prod", "--wait-timeout", "1"], {
+      ...developer,
+      ARGOCD_SERVER: argocd,
+      ARGOCD_AUTH_TOKEN: ARGOCD_TOKEN,
+      ROLLWAY_WAIT_INTERVAL_MS: "50",
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/^rollway: Gave up after 1s waiting for /);
     expect(prodOnRemote()).toContain("newTag: v1.1.0");
   }, 120_000);
 });
