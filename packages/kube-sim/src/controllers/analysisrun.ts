@@ -11,6 +11,7 @@ import type { ResourceType } from "../resources.js";
 import { evaluateResult, type MeasurementPhase } from "./analysis-condition.js";
 import { durationSeconds } from "./argo-rollout-status.js";
 import { type ControllerContext, defineController } from "./runtime.js";
+import { controllerRefTo } from "./workload.js";
 
 const ANALYSIS_RUN = { apiVersion: "argoproj.io/v1alpha1", kind: "AnalysisRun" };
 const JOB = { apiVersion: "batch/v1", kind: "Job" };
@@ -397,14 +398,12 @@ function measureJob(
             [ANALYSIS_RUN_METRIC_ANNOTATION]: metric.name,
           },
           ownerReferences: [
-            {
-              apiVersion: ANALYSIS_RUN.apiVersion,
-              kind: ANALYSIS_RUN.kind,
-              name: run.metadata.name as string,
-              uid: run.metadata.uid as string,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
+            controllerRefTo(
+              ANALYSIS_RUN.apiVersion,
+              ANALYSIS_RUN.kind,
+              run.metadata.name as string,
+              run.metadata.uid as string,
+            ),
           ],
         },
         spec: template,

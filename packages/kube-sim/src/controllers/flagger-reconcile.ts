@@ -31,6 +31,7 @@ import {
   validateCanary,
 } from "./flagger-model.js";
 import { type RouterWorld, reconcileMeshRouter } from "./flagger-router.js";
+import { controllerRefTo } from "./workload.js";
 
 export interface WebhookResponse {
   status: number;
@@ -287,14 +288,7 @@ class FlaggerPass {
   // ------------------------------------------------------------------ Deployments and Services
 
   ownerRef() {
-    return {
-      apiVersion: FLAGGER_API_VERSION,
-      kind: CANARY_KIND,
-      name: this.name,
-      uid: this.cd.metadata.uid ?? "",
-      controller: true,
-      blockOwnerDeletion: true,
-    };
+    return controllerRefTo(FLAGGER_API_VERSION, CANARY_KIND, this.name, this.cd.metadata.uid ?? "");
   }
 
   /** KubernetesDefaultRouter.reconcileService: selector, ports (with portDiscovery), Flagger's labels and annotations. */
@@ -816,14 +810,18 @@ class FlaggerPass {
     }
   }
 
+  /** How runAB and runBlueGreen start a tick: one more iteration while fewer than `iterations` ran (true). */
+  private async nextIteration(iterations: number): Promise<boolean> {
+    const done = this.status.iterations ?? 0;
+    if (iterations <= done) return false;
+    await this.setIterations(done + 1);
+    await this.event("Normal", `Advance ${this.name}.${this.ns} canary iteration ${done + 1}/${iterations}`);
+    return true;
+  }
+
   /** runAB: iterations with all matching traffic on the canary, then confirm-promotion and promote. */
   async runAB(iterations: number, label: string, value: string): Promise<void> {
-    const done = this.status.iterations ?? 0;
-    if (iterations > done) {
-      await this.setIterations(done + 1);
-      await this.event("Normal", `Advance ${this.name}.${this.ns} canary iteration ${done + 1}/${iterations}`);
-      return;
-    }
+    if (await this.nextIteration(iterations)) return;
     if (!(await this.runConfirmPromotionHooks())) return;
     if (iterations === (this.status.iterations ?? 0)) {
       await this.event(
@@ -836,12 +834,7 @@ class FlaggerPass {
   }
 
   async runBlueGreen(iterations: number, label: string, value: string): Promise<void> {
-    const done = this.status.iterations ?? 0;
-    if (iterations > done) {
-      await this.setIterations(done + 1);
-      await this.event("Normal", `Advance ${this.name}.${this.ns} canary iteration ${done + 1}/${iterations}`);
-      return;
-    }
+    if (await this.nextIteration(iterations)) return;
     if (!(await this.runConfirmPromotionHooks())) return;
     if (iterations === (this.status.iterations ?? 0)) {
       await this.setIterations((this.status.iterations ?? 0) + 1);

@@ -10,6 +10,7 @@
  * Not simulated: what the routes inside those objects say (weights live in the Canary status), appmesh and knative.
  */
 import type { Canary } from "./flagger-model.js";
+import { controllerRefTo } from "./workload.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: routing objects are arbitrary custom resources
 type Obj = any;
@@ -190,14 +191,12 @@ async function reconcileIngress(world: RouterWorld, cd: Canary, provider: string
 }
 
 function ownerRef(cd: Canary): Obj {
-  return {
-    apiVersion: "flagger.app/v1beta1",
-    kind: "Canary",
-    name: cd.metadata.name,
-    uid: (cd.metadata as { uid?: string }).uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return controllerRefTo(
+    "flagger.app/v1beta1",
+    "Canary",
+    cd.metadata.name,
+    (cd.metadata as { uid?: string }).uid ?? "",
+  );
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { AnalysisRun, Metric } from "./analysisrun.js";
 import type { RolloutAnalysis, RolloutSpec } from "./argo-rollout-types.js";
+import { controllerRefTo } from "./workload.js";
 
 export type AnalysisKind = "Step" | "Background" | "PrePromotion" | "PostPromotion";
 
@@ -181,16 +182,7 @@ export function newAnalysisRun(input: NewRunInput): { run?: AnalysisRun; error?:
         "rollout.argoproj.io/revision": input.revision,
         ...(input.analysis.analysisRunMetadata?.annotations ?? {}),
       },
-      ownerReferences: [
-        {
-          apiVersion: "argoproj.io/v1alpha1",
-          kind: "Rollout",
-          name: input.rolloutName,
-          uid: input.rolloutUid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerRefTo("argoproj.io/v1alpha1", "Rollout", input.rolloutName, input.rolloutUid)],
     },
     spec: {
       metrics,

@@ -75,6 +75,7 @@ import {
   resolveTemplates,
   STEP_INDEX_LABEL,
 } from "./rollout-analysis.js";
+import { controllerRefTo } from "./workload.js";
 
 /** What a reconcile pass may read and write. The kube-sim adapter implements it over the store. */
 export interface RolloutWorld {
@@ -250,6 +251,10 @@ class RolloutPass {
   }
   get replicas(): number {
     return replicasOf(this.spec);
+  }
+  /** The controller reference to the Rollout that the ReplicaSets and Experiments it makes carry. */
+  get ownerRef() {
+    return controllerRefTo(ROLLOUT_API_VERSION, ROLLOUT_KIND, this.name, this.rollout.metadata.uid ?? "");
   }
   requeue(ms: number): void {
     if (ms <= 0) ms = 1;
@@ -608,16 +613,7 @@ class RolloutPass {
         namespace: this.ns,
         labels: { ...template.metadata.labels },
         annotations: { [REVISION_ANNOTATION]: String(revision), [DESIRED_REPLICAS_ANNOTATION]: String(this.replicas) },
-        ownerReferences: [
-          {
-            apiVersion: ROLLOUT_API_VERSION,
-            kind: ROLLOUT_KIND,
-            name: this.name,
-            uid: this.rollout.metadata.uid ?? "",
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+        ownerReferences: [this.ownerRef],
       },
       spec: {
         replicas: 0,
@@ -1796,16 +1792,7 @@ class RolloutPass {
         namespace: this.ns,
         labels: { ...this.rollout.metadata.labels, [POD_TEMPLATE_HASH_LABEL]: podHash },
         annotations: { [REVISION_ANNOTATION]: revision },
-        ownerReferences: [
-          {
-            apiVersion: ROLLOUT_API_VERSION,
-            kind: ROLLOUT_KIND,
-            name: this.name,
-            uid: this.rollout.metadata.uid ?? "",
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+        ownerReferences: [this.ownerRef],
       },
       spec: {
         ...(step.duration !== undefined ? { duration: step.duration } : {}),

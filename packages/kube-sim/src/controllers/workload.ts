@@ -32,14 +32,12 @@ export function isControlledBy(obj: KubeObject, owner: KubeObject): boolean {
 }
 
 export function controllerRef(owner: KubeObject): OwnerReference {
-  return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
-    name: owner.metadata.name as string,
-    uid: owner.metadata.uid as string,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return controllerRefTo(owner.apiVersion, owner.kind, owner.metadata.name as string, owner.metadata.uid as string);
+}
+
+/** The reference a controller writes on what it makes: `controller` and `blockOwnerDeletion` set. */
+export function controllerRefTo(apiVersion: string, kind: string, name: string, uid: string): OwnerReference {
+  return { apiVersion, kind, name, uid, controller: true, blockOwnerDeletion: true };
 }
 
 export function toTimestamp(ms: number): string {
