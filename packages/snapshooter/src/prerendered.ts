@@ -34,7 +34,7 @@ import {
   throwExportProblems,
   walkContainment,
 } from "./graph.js";
-import { CONTAINS, type ObjectKind, type Relation } from "./model.js";
+import { CONTAINS, exportRecordSchema, type ObjectKind, type Relation } from "./model.js";
 import {
   BatchBuilder,
   type BatchResult,
@@ -283,7 +283,7 @@ export async function loadPrerenderedGraph(
       graph.workers = workers;
     }
     if (pool === undefined) {
-      takeBatchResult(graph, batch, takeRecordBatch(batch), problems);
+      takeBatchResult(graph, batch, takeRecordBatch(batch, exportRecordSchema), problems);
       return;
     }
     const result = pool.submit(batch);

@@ -1,6 +1,6 @@
 /**
  * An export's records, handled in batches: a relation in the usual form is read straight from its bytes, every other
- * record is parsed and validated by the same code as `loadGraph` (`createRecordTaker`), and each object's canonical
+ * record is parsed and validated by the same code as `loadGraph` (`takeRecordsWith`), and each object's canonical
  * JSON is written as UTF-8 bytes. A batch is a pure function of its bytes, so it runs the same in the snapshot's own
  * thread (small exports) or in a worker thread (record-workers.ts); its results are plain arrays and bytes, cheap to
  * send between threads, and are taken in the export's order either way (prerendered.ts): the same objects, relations
@@ -12,8 +12,9 @@
  */
 import { relationKey } from "./canonical.js";
 import { formatProblem, SnapshooterError, type SnapshooterProblem } from "./errors.js";
-import { createRecordTaker } from "./graph.js";
-import { CONTAINS, type CodeObject, type ObjectKind } from "./model.js";
+import { CONTAINS } from "./fast-record.js";
+import type { CodeObject, ObjectKind } from "./model.js";
+import { type RecordSchema, takeRecordsWith } from "./record-taker.js";
 import { parseRecordText } from "./sources/parse-stream.js";
 
 /** Records' bytes, with where each one came from. */
@@ -186,8 +187,20 @@ class ResultWriter {
   }
 }
 
-/** Reads and validates a batch's records; never throws for the export's own problems. */
-export function takeRecordBatch(batch: RecordBatch): BatchResult {
+/** Thrown by `takeRecordBatch` without a schema when a record needs one (it is not in the fast path's form). */
+export const NEEDS_SCHEMA = new Error("a record needs the export record schema");
+
+const NO_SCHEMA: RecordSchema = {
+  safeParse() {
+    throw NEEDS_SCHEMA;
+  },
+};
+
+/**
+ * Reads and validates a batch's records; never throws for the export's own problems. Without `schema` (zod's
+ * `exportRecordSchema`), it throws NEEDS_SCHEMA as soon as a record needs it: call again with the schema.
+ */
+export function takeRecordBatch(batch: RecordBatch, schema: RecordSchema = NO_SCHEMA): BatchResult {
   const { label, count } = batch;
   const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
   const outcomes = new Uint8Array(count);
@@ -195,7 +208,8 @@ export function takeRecordBatch(batch: RecordBatch): BatchResult {
   const problems: SnapshooterProblem[] = [];
   const problemCounts: number[] = [];
   let outcome = OUTCOME_INVALID;
-  const take = createRecordTaker(
+  const take = takeRecordsWith(
+    schema,
     problems,
     (object) => {
       out.object(object);
