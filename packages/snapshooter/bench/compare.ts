@@ -5,7 +5,8 @@
  * interleaved rounds (`ROUNDS`, default 3), and the table gives each case's medians with the ratios to the two
  * baselines of the same rounds: the issue's (the whole file in one string, one JSON.parse, zod on every record, nothing
  * else) and the older one (the same, then select + render in memory). `BASE_DIST=<dir>` adds the same snapshot cases
- * on another build (copy main's `dist/` aside first). `WORKERS` sets ROLLWAY_SNAPSHOOTER_WORKERS for the new code.
+ * on another build (copy main's `dist/` aside first). `WORKERS` sets ROLLWAY_SNAPSHOOTER_WORKERS for the new code;
+ * `ALSO_WORKERS=0,1` adds its cases again with those worker counts.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -84,6 +85,10 @@ const snapshotCases = (label: string, entry: string, env: Record<string, string>
   cases.push({ name: `${label}: full snapshot, JSON`, entry, mode: "run", source: json, out: `${label}-js`, env });
 };
 snapshotCases("new", dist, workers);
+// `ALSO_WORKERS=0,1`: the new code again with these worker counts (0: all in one thread).
+for (const n of (process.env.ALSO_WORKERS ?? "").split(",").filter(Boolean)) {
+  snapshotCases(`new, ${n} workers`, dist, { ROLLWAY_SNAPSHOOTER_WORKERS: n });
+}
 if (base) snapshotCases("old", base, {});
 cases.push({ name: "issue's baseline: JSON.parse + zod", entry: dist, mode: "bare", source: json, out: "" });
 cases.push({ name: "older baseline: + select + render", entry: dist, mode: "naive", source: json, out: "" });

@@ -173,11 +173,12 @@ export interface PatchGroup {
 
 /**
  * Each relation's line of a patch file, from their `relationKey`s (sorted here, in place), duplicates dropped (an
- * export may list a relation twice).
+ * export may list a relation twice). `mayHoldNul: false` says no relation's type holds a NUL character.
  */
-export function relationLines(relationKeys: string[]): string[] {
+export function relationLines(relationKeys: string[], mayHoldNul = true): string[] {
   const relations: string[] = [];
-  if (relationKeys.some((key) => key.indexOf("\u0000") !== key.length - 21)) {
+  // `mayHoldNul: false` when the caller knows no type holds NUL: then no key need be scanned for one.
+  if (mayHoldNul && relationKeys.some((key) => key.indexOf("\u0000") !== key.length - 21)) {
     // A type holding NUL would break the sort keys' order: the comparator, as before.
     let previous: Relation | undefined;
     for (const r of relationKeys.map(relationOfKey).sort(compareRelations)) {

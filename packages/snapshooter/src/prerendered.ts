@@ -72,6 +72,8 @@ export interface PrerenderedGraph {
   end: number[];
   arenas: Uint8Array[];
   relationKeys: string[];
+  /** Some relation's type holds a NUL character. */
+  nulTypes: boolean;
   /** By relation: the id of its `from`. */
   relationFrom: number[];
   /** By relation: the id of its `to` for a `contains` relation, -1 for any other. */
@@ -141,6 +143,7 @@ function emptyGraph(): PrerenderedGraph {
     end: [],
     arenas: [],
     relationKeys: [],
+    nulTypes: false,
     relationFrom: [],
     relationContains: [],
   };
@@ -176,6 +179,7 @@ function takeBatchResult(
   let jsonStart = 0;
   let relationStart = 0;
   const { relationText, relationTags } = result;
+  if (result.nulTypes) graph.nulTypes = true;
   for (let i = 0; i < result.outcomes.length; i++) {
     const outcome = result.outcomes[i] as number;
     if (outcome === OUTCOME_OBJECT) {
@@ -255,7 +259,10 @@ export async function loadPrerenderedGraph(
         graph.objectCount++;
         return undefined;
       },
-      (relation: Relation) => addRelationKey(graph, relationKey(relation)),
+      (relation: Relation) => {
+        if (relation.type.includes("\u0000")) graph.nulTypes = true;
+        addRelationKey(graph, relationKey(relation));
+      },
     );
     try {
       await takeBatches(source, take, problems, signal);
@@ -445,7 +452,7 @@ export function renderPrerendered(
     const tag = tags[id] as string;
     const kind = kindOf(id) as ObjectKind;
     const name = graph.names[id] as string;
-    const relations = relationLines(group.relationKeys);
+    const relations = relationLines(group.relationKeys, graph.nulTypes);
     relationCount += relations.length;
     const bytes = renderPatchBytes(
       graph,

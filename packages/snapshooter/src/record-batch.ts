@@ -59,6 +59,8 @@ export interface BatchResult {
    * relation (-1, -1 for any other), so the tags are numbered without reading the text again.
    */
   relationTags: Float64Array;
+  /** Some relation's type holds a NUL character (which the sort keys' plain order cannot sort). */
+  nulTypes: boolean;
   /** Each invalid record's problems, and how many each has. */
   problems: SnapshooterProblem[];
   problemCounts: number[];
@@ -106,6 +108,7 @@ class ResultWriter {
   readonly relationEnds: number[] = [];
   relationLength = 0;
   readonly relationTags: number[] = [];
+  nulTypes = false;
   /** A scratch buffer for relation keys read from bytes. */
   private scratch = Buffer.allocUnsafe(256);
 
@@ -139,6 +142,7 @@ class ResultWriter {
 
   relation(from: string, to: string, type: string): void {
     const contains = type === CONTAINS;
+    if (type.includes("\u0000")) this.nulTypes = true;
     this.relationOf(
       relationKey({ from, to, type }),
       Number(from.slice(0, HALF)),
@@ -260,6 +264,7 @@ export function takeRecordBatch(batch: RecordBatch, schema: RecordSchema = NO_SC
     relationText: out.relationKeys.join(""),
     relationEnds: Int32Array.from(out.relationEnds),
     relationTags: Float64Array.from(out.relationTags),
+    nulTypes: out.nulTypes,
     problems,
     problemCounts,
     ...(syntax ? { syntax } : {}),
