@@ -11,6 +11,7 @@ import {
   type ParallelOptions,
   renderPrerendered,
 } from "./prerendered.js";
+import { workerExecArgv } from "./record-workers.js";
 import { readExportStream } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 import { exportText, generateRecords, OLYMPE_TAG, tagOf } from "./test-helpers/generate.js";
@@ -209,6 +210,11 @@ describe("the snapshot's prerendered read of an export", () => {
     const expected = await problemsOf(loadGraph(sourceOf(text)));
     expect((expected as { problems: unknown[] }).problems).toHaveLength(20);
     expect(await problemsOf(loadPrerenderedGraph(sourceOf(text), undefined, inWorkers))).toEqual(expected);
+  });
+
+  it("gives the workers the process's Node options, less --input-type (which would refuse their file)", () => {
+    expect(workerExecArgv(["--input-type=module", "--max-old-space-size=900"])).toEqual(["--max-old-space-size=900"]);
+    expect(workerExecArgv(["--input-type", "module", "--enable-source-maps"])).toEqual(["--enable-source-maps"]);
   });
 
   it("says which tags the snapshot holds, for the deletion guard", async () => {

@@ -7,6 +7,20 @@ import os from "node:os";
 import { Worker } from "node:worker_threads";
 import type { BatchResult, RecordBatch } from "./record-batch.js";
 
+/**
+ * The process's Node options for the workers, less `--input-type` (given with `node --input-type=module -e …`, it
+ * would refuse the worker's file: ERR_INPUT_TYPE_NOT_ALLOWED).
+ */
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    if (arg === "--input-type") i++;
+    else if (!arg.startsWith("--input-type=")) out.push(arg);
+  }
+  return out;
+}
+
 /** The worker's file, beside this module: `record-worker.js` in the built package, the TypeScript file from source. */
 function startWorker(): Worker {
   const here = import.meta.url;
@@ -15,9 +29,10 @@ function startWorker(): Worker {
     const entry = JSON.stringify(new URL("./record-worker.ts", here).href);
     return new Worker(`import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${entry}); });`, {
       eval: true,
+      execArgv: workerExecArgv(),
     });
   }
-  return new Worker(new URL("./record-worker.js", here));
+  return new Worker(new URL("./record-worker.js", here), { execArgv: workerExecArgv() });
 }
 
 /**
