@@ -144,6 +144,13 @@ describe("the snapshot's prerendered read of an export", () => {
     expect(renderPrerendered(forced, meta).files).toEqual(renderPrerendered(small, meta).files);
     const none = await loadPrerenderedGraph(sourceOf(text), undefined, { workers: 0, minParallelBytes: 0 });
     expect(none.workers).toBe(0);
+    // Past the threshold halfway through: the first batches in this thread, the rest in workers, taken in order.
+    const length = Buffer.byteLength(text);
+    const cuts = Array.from({ length: 16 }, (_, i) => Math.floor(((i + 1) * length) / 17));
+    const halfway = { workers: 2, minParallelBytes: Math.floor(length / 2), batchBytes: 300 };
+    const switched = await loadPrerenderedGraph(sourceOf(text, cuts), undefined, halfway);
+    expect(switched.workers).toBe(2);
+    expect(renderPrerendered(switched, meta).files).toEqual(renderPrerendered(small, meta).files);
   });
 
   it("reads the usual relations straight from their bytes and keeps the others for JSON.parse, with equal results", async () => {
