@@ -8,7 +8,7 @@
  *   is kept as its sort key, from which the patch line is written.
  * - Every other record is parsed and validated by the same code as `loadGraph` (`createRecordTaker`: the fast path,
  *   then zod with its messages), in batches (record-batch.ts); an object is kept as its canonical JSON's UTF-8 bytes.
- *   Past `minParallelBytes` of export, the batches go to a worker thread per core (record-workers.ts) while this
+ *   Past `minParallelBytes` of export, the batches go to worker threads (record-workers.ts) while this
  *   thread reads on; their results are taken in the export's order, so repeated tags and problems come out the same.
  *
  * So a snapshot accepts and refuses exactly what `loadGraph` does, with the same problems, and writes the same bytes
@@ -93,7 +93,7 @@ export function objectJsonOf(graph: PrerenderedGraph, tag: string): string | und
 }
 
 /**
- * How a large export is read: `workers` threads (default: one per core) once `minParallelBytes` of it have been read
+ * How a large export is read: `workers` threads (default: `defaultWorkerCount()`) once `minParallelBytes` of it have been read
  * (default 4 MB; a smaller export never starts a worker). `workers: 0` keeps everything in this thread.
  */
 export interface ParallelOptions {
