@@ -61,7 +61,7 @@ export interface GitSnapshotOptions {
   entry: string;
   target: GitTarget;
   outputDir: string;
-  files: ReadonlyMap<string, string>;
+  files: ReadonlyMap<string, string | Uint8Array>;
   commitMessage: string;
   dryRun?: boolean;
   signal?: AbortSignal;
