@@ -358,7 +358,14 @@ export function createApp(options: AppOptions) {
     const url = incoming.url ?? "";
     const place = DRY_RUN_URL.exec(url);
     if (!place) return false;
-    void serveDryRun(incoming, outgoing, place[1] as string, place[2] as string, url);
+    serveDryRun(incoming, outgoing, place[1] as string, place[2] as string, url).catch((error: unknown) => {
+      // Never a crash: whatever failed after the answer was made (the connection, most likely) ends this request only.
+      logger.error(
+        { err: { type: (error as Error)?.name, message: (error as Error)?.message } },
+        "dry run not answered",
+      );
+      outgoing.destroy();
+    });
     return true;
   };
   async function serveDryRun(
