@@ -26,7 +26,13 @@ describe("image references remembered between payloads", () => {
   it("answer exactly as a fresh check does, the first time, the second time and after the memory is cleared", () => {
     const reference = fc.oneof(
       fc.string({ unit: fc.constantFrom("a", "B", "1", "/", ":", "@", ".", "-", "_", " "), maxLength: 30 }),
-      fc.constantFrom("ghcr.io/o/app:1.2.3", "app", "App:1", `localhost:5000/x@sha256:${"a".repeat(64)}`),
+      fc.constantFrom(
+        "ghcr.io/o/app:1.2.3",
+        "app",
+        "App:1",
+        `localhost:5000/x@sha256:${"a".repeat(64)}`,
+        `a:${"1".repeat(600)}`,
+      ),
     );
     fc.assert(
       fc.property(fc.array(reference, { minLength: 1, maxLength: 1500 }), (references) => {

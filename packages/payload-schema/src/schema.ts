@@ -15,6 +15,8 @@ export const KNOWN_EXTRA_ARGS = ["--force-sync"] as const;
  */
 const imageReferenceProblems = new Map<string, string | undefined>();
 const REMEMBERED_IMAGE_REFERENCES = 1024;
+/** Longer texts are never references (512 characters at most) and are refused at once: not worth their memory. */
+const REMEMBERED_LENGTH = 512;
 
 function imageReferenceProblem(value: string): string | undefined {
   if (imageReferenceProblems.has(value)) return imageReferenceProblems.get(value);
@@ -24,6 +26,7 @@ function imageReferenceProblem(value: string): string | undefined {
     : !parsed.value.tag && !parsed.value.digest
       ? `"${value}" has no tag or digest; pin the version you deploy, e.g. "${value}:1.2.3"`
       : undefined;
+  if (value.length > REMEMBERED_LENGTH) return problem;
   if (imageReferenceProblems.size >= REMEMBERED_IMAGE_REFERENCES) imageReferenceProblems.clear();
   imageReferenceProblems.set(value, problem);
   return problem;
