@@ -6,12 +6,20 @@
  * p99 latency, the server's CPU time per request and its memory. Run with `pnpm bench` after `pnpm build`.
  * `--validation [--baseline <main.js>]`: only the dry run and its baselines, in rounds; with `--baseline`, another
  * build of the server (e.g. a copy of the previous dist) is measured in the same rounds, for a before/after.
+ *
+ * Fair on a 2-core machine: autocannon runs in its own process (not in this one, which also holds kube-sim), and with
+ * `taskset` on Linux every server (hello-world included) is pinned to CPU 0 and autocannon to the last CPU, so the
+ * load generator never competes with the server it measures (BENCH_PIN=0 turns pinning off). Every server runs on the
+ * same Node with no flags; the two baselines are TypeScript loaded through tsx (a plain-JS copy of each measured the
+ * same CPU per request). The load generator's own CPU per request is printed beside each line: when it is near the
+ * server's, the throughput is the load generator's, and the CPU per request is the figure to compare.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import type autocannon from "autocannon";
 import { startDemoCluster } from "../src/sim.js";
 
 const TOKEN = "bench-deploy-token-0123456789abcdef";
@@ -28,8 +36,39 @@ const payload = JSON.stringify({
   frontend: { image: "my-registry/image-for-frontend:tag" },
 });
 
+/** `taskset -c <cpu>` before a command, when pinning is possible (Linux, taskset installed, 2 CPUs or more). */
+const pinning = (() => {
+  if (process.env.BENCH_PIN === "0" || availableParallelism() < 2) return undefined;
+  try {
+    execFileSync("taskset", ["-c", "0", "true"], { stdio: "ignore" });
+    return { server: "0", load: String(availableParallelism() - 1) };
+  } catch {
+    return undefined;
+  }
+})();
+const pinned = (cpu: string | undefined, command: string, args: string[]): [string, string[]] =>
+  pinning && cpu !== undefined ? ["taskset", ["-c", cpu, command, ...args]] : [command, args];
+
 function start(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  const [command, argv] = pinned(pinning?.server, process.execPath, args);
+  return spawn(command, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+}
+
+/** One autocannon run in its own process (pinned to the load CPU): its result and its own CPU time (µs). */
+function autocannonRun(opts: autocannon.Options): Promise<{ result: autocannon.Result; cpuMicros: number }> {
+  const script = fileURLToPath(new URL("./load-generator.mjs", import.meta.url));
+  const [command, argv] = pinned(pinning?.load, process.execPath, [script, JSON.stringify(opts)]);
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon: exit ${code}`)),
+    );
+  });
 }
 
 async function waitFor(url: string): Promise<void> {
@@ -57,11 +96,20 @@ function rssMiB(child: ChildProcess): number {
 
 async function load(title: string, target: ChildProcess, opts: autocannon.Options) {
   // One second of warm-up (JIT, caches, the ReDoS checker's first verdicts) before the measured run, for every server.
-  await autocannon({ connections: 20, duration: 1, ...opts });
+  await autocannonRun({ connections: 20, duration: 1, ...opts });
   const cpuBefore = cpuMicros(target);
-  const r = await autocannon({ connections: 20, duration: DURATION, ...opts });
-  const cpuPerRequest = (cpuMicros(target) - cpuBefore) / Math.max(1, r.requests.total);
-  return { title, rps: r.requests.average, p99: r.latency.p99, cpuPerRequest, non2xx: r.non2xx, errors: r.errors };
+  const { result: r, cpuMicros: loadCpu } = await autocannonRun({ connections: 20, duration: DURATION, ...opts });
+  const requests = Math.max(1, r.requests.total);
+  const cpuPerRequest = (cpuMicros(target) - cpuBefore) / requests;
+  return {
+    title,
+    rps: r.requests.average,
+    p99: r.latency.p99,
+    cpuPerRequest,
+    loadCpuPerRequest: loadCpu / requests,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
 }
 
 const serverPort = 18_480;
@@ -152,7 +200,7 @@ try {
       const b = baseline ? await dryRun("dry run, no cluster, baseline", baseline, baselinePort) : undefined;
       for (const r of n && b ? [h, f, v, n, b] : [h, f, v])
         console.log(
-          `round ${round} ${r.title.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req  non-2xx ${r.non2xx}`,
+          `round ${round} ${r.title.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req (load generator ${r.loadCpuPerRequest.toFixed(0)})  non-2xx ${r.non2xx}`,
         );
       console.log(
         `round ${round} ratio validation / hello POST ${(v.rps / h.rps).toFixed(2)}; schema only / hello POST ${(f.rps / h.rps).toFixed(2)}${n && b ? `; no cluster: this build / hello POST ${(n.rps / h.rps).toFixed(2)}, baseline build / hello POST ${(b.rps / h.rps).toFixed(2)}, CPU per request this build / baseline ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}` : ""}`,
@@ -204,7 +252,7 @@ try {
     const loaded = rssMiB(server);
     for (const r of results)
       console.log(
-        `${r.title.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  server CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req  non-2xx ${r.non2xx}  errors ${r.errors}`,
+        `${r.title.padEnd(30)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  server CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req (load generator ${r.loadCpuPerRequest.toFixed(0)})  non-2xx ${r.non2xx}  errors ${r.errors}`,
       );
     const [helloPost, floorPost, validate, helloGet, ready, status, statusFresh, env, envFresh, finished] = results as [
       (typeof results)[0],

@@ -211,6 +211,40 @@ describe("bad payloads get 400 and every problem at its place", () => {
   });
 });
 
+describe("the dry run served on Node's request before Hono", () => {
+  // A percent-encoded place goes through Hono's URL handling (its route); a plain one is answered before Hono.
+  const hono = "/v1/projects/%73hop/environments/prod/validate";
+  const node = "/v1/projects/shop/environments/prod/validate";
+  const invalid = JSON.stringify({ frontend: { image: "UPPER/case:!" } });
+  it.each<[string, string | Uint8Array, Record<string, string>, number]>([
+    ["a valid payload", payload, bearer(DEPLOY_TOKEN), 200],
+    ["an invalid payload", invalid, bearer(DEPLOY_TOKEN), 400],
+    ["broken JSON", '{"frontend": {', bearer(DEPLOY_TOKEN), 400],
+    ["a body that is not UTF-8", new Uint8Array([0x7b, 0xff, 0x7d]), bearer(DEPLOY_TOKEN), 400],
+    ["no token", payload, {}, 401],
+    ["another place's token", payload, bearer(OTHER_TOKEN), 403],
+    ["a text/plain body", payload, { ...bearer(DEPLOY_TOKEN), "Content-Type": "text/plain" }, 415],
+  ])("answers %s alike both ways", async (_name, body, headers, status) => {
+    const given = { ...headers, "X-Request-Id": "same-answer-check" };
+    const [a, b] = await Promise.all([post(node, body, given), post(hono, body, given)]);
+    expect([a.status, b.status]).toEqual([status, status]);
+    expect(await a.text()).toBe(await b.text());
+    for (const name of ["content-type", "x-request-id", "www-authenticate"])
+      expect([name, a.headers.get(name)]).toEqual([name, b.headers.get(name)]);
+    expect(a.headers.get("x-request-id")).toBe("same-answer-check");
+  });
+
+  it("counts, logs and numbers its requests as the other routes do", async () => {
+    const res = await post(node, payload, bearer(DEPLOY_TOKEN));
+    const id = res.headers.get("x-request-id");
+    expect(id).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
+    const line = server.logs.map((l) => JSON.parse(l)).find((l) => l.requestId === id);
+    expect(line).toMatchObject({ msg: "request", method: "POST", url: node, status: 200 });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/rollway_payloads_validated_total\{result="valid"\} [1-9]/);
+  });
+});
+
 describe("operations", () => {
   it("answers /healthz, /readyz and /metrics", async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);

@@ -25,7 +25,11 @@ const tooLarge = (limit: number) =>
  */
 export function requestHeader(c: Context, name: string): string | undefined {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (!incoming) return c.req.header(name);
+  return incoming ? incomingHeader(incoming, name) : c.req.header(name);
+}
+
+/** A header of Node's request, every value joined as Headers would (`, `). */
+export function incomingHeader(incoming: IncomingMessage, name: string): string | undefined {
   // Every value, from the raw list (`headers` keeps only the first Authorization of two, and `headersDistinct` builds
   // a second object of every header for each request): joined, a doubled header reads as Headers would read it, and
   // a doubled Authorization is refused, not half believed.
@@ -40,16 +44,15 @@ export function requestHeader(c: Context, name: string): string | undefined {
   return value;
 }
 
-/** Refuses a declared Content-Length over the limit (413) before anything is read. */
-export function checkLength(c: Context, limit: number): void {
-  const length = requestHeader(c, "content-length");
+/** Refuses a declared Content-Length (the header's value) over the limit (413) before anything is read. */
+export function checkLength(length: string | undefined, limit: number): void {
   if (length !== undefined && Number(length) > limit) throw tooLarge(limit);
 }
 
 /** checkLength as middleware. */
 export function limitBody(limit: number): MiddlewareHandler {
   return async (c, next) => {
-    checkLength(c, limit);
+    checkLength(requestHeader(c, "content-length"), limit);
     await next();
   };
 }
@@ -77,7 +80,8 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer> {
+/** The whole body of Node's request, at most `limit` bytes (413 beyond). */
+export function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -1,6 +1,6 @@
 /** Starts the app on Node's HTTP server, and stops it gracefully: not ready first, then drain, then close. */
 
-import type { IncomingMessage, Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { closeSafetyCheckers, warmSafetyCheckers } from "@rollway/deploy-rules";
@@ -103,7 +103,7 @@ export async function startServer(
   // The process's first worker thread costs ~10 ms of this thread: paid now, not by the first request that brings a
   // never-seen rule pattern (its check starts a recheck worker while the event loop serves others).
   await warmSafetyCheckers();
-  const { app, state } = createApp({
+  const { app, state, dryRun } = createApp({
     config,
     logger,
     metrics,
@@ -111,7 +111,14 @@ export async function startServer(
     remoteAddress: (_raw, env) => (env as { incoming?: IncomingMessage }).incoming?.socket.remoteAddress ?? "unknown",
   });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server));
+    // The dry run is answered on Node's request before Hono (see createApp's dryRun); everything else goes to Hono.
+    const withDryRun = ((options: ServerOptions, hono: RequestListener) =>
+      createServer(options, (req, res) => {
+        if (!dryRun(req, res)) hono(req, res);
+      })) as typeof createServer;
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host, createServer: withDryRun }, () =>
+      resolve(s as Server),
+    );
     (s as Server).once("error", reject);
   });
   // Slow or stalled clients are cut off by Node's own timers (no per-request timer in the app).

@@ -30,10 +30,10 @@ export function parseDeployPayload(input: string | unknown): DeployPayload {
  */
 export async function parseDeployPayloadAsync(input: string | unknown): Promise<DeployPayload> {
   const payload = read(input);
-  const patterns = rulePatternsOf(payload.value);
   // The common case (CI posts the same rules on every deploy): every verdict is known, and the schema's own look-ups
   // find them; no promise per pattern.
-  if (patterns.every((p) => knownRulePatternVerdict(p) !== undefined)) return validate(payload);
+  if (allRulePatternsKnown(payload.value)) return validate(payload);
+  const patterns = rulePatternsOf(payload.value);
   const verdicts = new Map<string, PatternVerdict>();
   await Promise.all(patterns.map(async (p) => verdicts.set(p, await checkRulePatternAsync(p))));
   return withPatternVerdicts(verdicts, () => validate(payload));
@@ -88,6 +88,19 @@ function validate({ value, text, tree }: ReadPayload): DeployPayload {
   throw new PayloadError("INVALID_PAYLOAD", problems, { cause: result.error });
 }
 
+/** Whether every string at backends.deployRules[*].source and .target has a known verdict (nothing allocated). */
+function allRulePatternsKnown(value: unknown): boolean {
+  const rules = (value as { backends?: { deployRules?: unknown } } | null)?.backends?.deployRules;
+  if (!Array.isArray(rules)) return true;
+  for (const rule of rules) {
+    if (rule === null || typeof rule !== "object") continue;
+    const { source, target } = rule as { source?: unknown; target?: unknown };
+    if (typeof source === "string" && knownRulePatternVerdict(source) === undefined) return false;
+    if (typeof target === "string" && knownRulePatternVerdict(target) === undefined) return false;
+  }
+  return true;
+}
+
 /** The distinct strings at backends.deployRules[*].source and .target: what the schema will check as patterns. */
 function rulePatternsOf(value: unknown): string[] {
   const rules = (value as { backends?: { deployRules?: unknown } } | null)?.backends?.deployRules;
@@ -106,24 +119,33 @@ function rulePatternsOf(value: unknown): string[] {
  * One pass over the text, outside strings: the first place an object or array opens deeper than MAX_PAYLOAD_DEPTH,
  * and the number of `:`. Duplicate keys are refused without a second parser: every property in the text has exactly
  * one `:` outside strings, and the parsed value has one property per distinct key, so the two counts differ exactly
- * when a key is repeated.
+ * when a key is repeated. Strings (most of a payload) are skipped with the native `indexOf` to their closing quote,
+ * a quote being escaped when an odd number of backslashes precede it (exported for its test).
  */
-function scanText(text: string): { tooDeepAt?: number; colons: number } {
+export function scanText(text: string): { tooDeepAt?: number; colons: number } {
   let depth = 0;
   let colons = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
+    if (c === 34 /* " */) i = closingQuote(text, i);
     else if (c === 58 /* : */) colons++;
     else if (c === 123 /* { */ || c === 91 /* [ */) {
       if (++depth > MAX_PAYLOAD_DEPTH) return { tooDeepAt: i, colons };
     } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
   }
   return { colons };
+}
+
+/** Where the string opened at `open` ends: its closing quote, or the end of the text when it is never closed. */
+function closingQuote(text: string, open: number): number {
+  let quote = text.indexOf('"', open + 1);
+  while (quote !== -1) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 92 /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    quote = text.indexOf('"', quote + 1);
+  }
+  return text.length;
 }
 
 function countProperties(value: unknown): number {

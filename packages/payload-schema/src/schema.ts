@@ -9,18 +9,34 @@ import { parseImageReference } from "./image-reference.js";
 /** The arguments the deploy process understands today (seed 004: only `--force-sync`). */
 export const KNOWN_EXTRA_ARGS = ["--force-sync"] as const;
 
+/**
+ * What is wrong with an image reference (undefined: nothing), remembered for the last references seen: CI posts the
+ * same few images again and again, and the grammar's regular expressions are the largest part of a payload's check.
+ */
+const imageReferenceProblems = new Map<string, string | undefined>();
+const REMEMBERED_IMAGE_REFERENCES = 1024;
+/** Longer texts are never references (512 characters at most) and are refused at once: not worth their memory. */
+const REMEMBERED_LENGTH = 512;
+
+function imageReferenceProblem(value: string): string | undefined {
+  if (imageReferenceProblems.has(value)) return imageReferenceProblems.get(value);
+  const parsed = parseImageReference(value);
+  const problem = !parsed.ok
+    ? parsed.message
+    : !parsed.value.tag && !parsed.value.digest
+      ? `"${value}" has no tag or digest; pin the version you deploy, e.g. "${value}:1.2.3"`
+      : undefined;
+  if (value.length > REMEMBERED_LENGTH) return problem;
+  if (imageReferenceProblems.size >= REMEMBERED_IMAGE_REFERENCES) imageReferenceProblems.clear();
+  imageReferenceProblems.set(value, problem);
+  return problem;
+}
+
 export const ImageReferenceSchema = z
   .string({ error: (issue) => (issue.input === undefined ? "required" : "expected an image reference string") })
   .superRefine((value, ctx) => {
-    const parsed = parseImageReference(value);
-    if (!parsed.ok) {
-      ctx.addIssue({ code: "custom", message: parsed.message });
-    } else if (!parsed.value.tag && !parsed.value.digest) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${value}" has no tag or digest; pin the version you deploy, e.g. "${value}:1.2.3"`,
-      });
-    }
+    const problem = imageReferenceProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
   })
   .describe("An OCI image reference with a tag and/or digest: [registry[:port]/]repository[:tag][@digest]");
 
