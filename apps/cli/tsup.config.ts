@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,6 +105,32 @@ const yamlAsModule: Plugin = {
 };
 
 /**
+ * This build's id, for the cache of validated environment files (`src/environment-cache.ts`): a hash of every
+ * workspace package's and app's sources and of the lockfile (the versions of zod, yaml...), so a build that could
+ * validate differently never reads another build's entries. The same sources give the same id (a reproducible dist).
+ */
+function buildId(): string {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const hash = createHash("sha256").update(readFileSync(path.join(root, "pnpm-lock.yaml")));
+  for (const group of ["packages", "apps"]) {
+    for (const pkg of readdirSync(path.join(root, group)).sort()) {
+      const src = path.join(root, group, pkg, "src");
+      let files: string[];
+      try {
+        files = (readdirSync(src, { recursive: true }) as string[]).sort();
+      } catch {
+        continue;
+      }
+      for (const file of files) {
+        if (!/\.(ts|tsx|json|yaml)$/.test(file) || /\.test\.tsx?$/.test(file)) continue;
+        hash.update(`${group}/${pkg}/src/${file}\0`).update(readFileSync(path.join(src, file)));
+      }
+    }
+  }
+  return hash.digest("hex").slice(0, 32);
+}
+
+/**
  * One bundle with lazily loaded chunks: the release engine, rollout-client and @kubernetes/client-node are bundled
  * and tree-shaken (loading them from node_modules cost ~0.8 s of CPU per command); packages with native modules or
  * worker files (image-builder's ssh2, deploy-rules' ReDoS checker) and the ones only some commands need stay
@@ -118,6 +146,7 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   loader: { ".yaml": "text" },
+  define: { ROLLWAY_BUILD_ID: JSON.stringify(buildId()) },
   esbuildPlugins: [webhookServerFromSource, importsPastTheIndex, yamlAsModule, startupTrim],
   // The workspace packages from their sources (their `@rollway/source` export condition), not their one-file dists:
   // esbuild splits chunks by module, so each command's chunk then holds only the modules it uses (`status` needs the
