@@ -105,6 +105,38 @@ const yamlAsModule: Plugin = {
 };
 
 /**
+ * Node builtins imported as ES modules get a module facade whose exports are read once, getters included: on Node 24
+ * `import http from "node:http"` thereby loads Node's internal undici (http's lazy WebSocket getter: ~20 ms), and an
+ * import of `node:crypto` its WebCrypto. The bundle takes these builtins as CommonJS instead (process.getBuiltinModule,
+ * Node >= 20.16), which reads a property only when the code does. Commander's `child_process` (for executable
+ * subcommands, which rollway has none of) is loaded on first use rather than at every start (it loads dgram and more).
+ */
+const builtinsWithoutFacade: Plugin = {
+  name: "rollway-builtins-without-facade",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?(http|https|crypto)$/ }, (args) =>
+      args.kind === "import-statement"
+        ? { path: args.path.replace(/^node:/, ""), namespace: "rollway-builtin" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "rollway-builtin" }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
+      loader: "js",
+    }));
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[/\\]commander[/\\]/.test(args.importer)
+        ? { path: "child_process", namespace: "rollway-lazy-child-process" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "rollway-lazy-child-process" }, () => ({
+      contents:
+        "let real; const load = () => (real ??= process.getBuiltinModule('node:child_process')); module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });",
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * This build's id, for the cache of validated environment files (`src/environment-cache.ts`): a hash of every
  * workspace package's and app's sources and of the lockfile (the versions of zod, yaml...), so a build that could
  * validate differently never reads another build's entries. The same sources give the same id (a reproducible dist).
@@ -147,7 +179,9 @@ export default defineConfig({
   treeshake: true,
   loader: { ".yaml": "text" },
   define: { ROLLWAY_BUILD_ID: JSON.stringify(buildId()) },
-  esbuildPlugins: [webhookServerFromSource, importsPastTheIndex, yamlAsModule, startupTrim],
+  // Keep `node:` on builtins' names (tsup strips it by default, before any plugin here could see the import).
+  removeNodeProtocol: false,
+  esbuildPlugins: [webhookServerFromSource, importsPastTheIndex, yamlAsModule, builtinsWithoutFacade, startupTrim],
   // The workspace packages from their sources (their `@rollway/source` export condition), not their one-file dists:
   // esbuild splits chunks by module, so each command's chunk then holds only the modules it uses (`status` needs the
   // environment file and the status reads, not the release engine, the plan's differ or oConfig).

@@ -12,7 +12,6 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { isDeepStrictEqual } from "node:util";
 import type { Environment } from "@rollway/release";
 
 declare const ROLLWAY_BUILD_ID: string | undefined;
@@ -57,7 +56,9 @@ export async function keepEnvironment(text: string, environment: Environment): P
   if (!dir) return;
   try {
     const json = JSON.stringify({ environment });
-    // Only a value that reads back exactly as validated is kept (JSON has no undefined, Date or Map).
+    // Only a value that reads back exactly as validated is kept (JSON has no undefined, Date or Map). node:util is
+    // imported here, on a miss only: its module facade alone loads a dozen of Node's internal modules on Node 24.
+    const { isDeepStrictEqual } = await import("node:util");
     if (!isDeepStrictEqual((JSON.parse(json) as { environment: unknown }).environment, environment)) return;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${keyOf(text)}.json`);
