@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,6 +105,65 @@ const yamlAsModule: Plugin = {
 };
 
 /**
+ * Node builtins imported as ES modules get a module facade whose exports are read once, getters included: on Node 24
+ * `import http from "node:http"` thereby loads Node's internal undici (http's lazy WebSocket getter), http2 and more
+ * (the two imports of node:http and node:https alone: 200 against 150 ms of CPU for the process, at load 10), and an
+ * import of `node:crypto` its WebCrypto. The bundle takes these builtins as CommonJS instead (process.getBuiltinModule,
+ * Node >= 20.16), which reads a property only when the code does. Commander's `child_process` (for executable
+ * subcommands, which rollway has none of) is loaded on first use rather than at every start (it loads dgram and more).
+ */
+const builtinsWithoutFacade: Plugin = {
+  name: "rollway-builtins-without-facade",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?(http|https|crypto)$/ }, (args) =>
+      args.kind === "import-statement"
+        ? { path: args.path.replace(/^node:/, ""), namespace: "rollway-builtin" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "rollway-builtin" }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
+      loader: "js",
+    }));
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[/\\]commander[/\\]/.test(args.importer)
+        ? { path: "child_process", namespace: "rollway-lazy-child-process" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "rollway-lazy-child-process" }, () => ({
+      contents:
+        "let real; const load = () => (real ??= process.getBuiltinModule('node:child_process')); module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });",
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * This build's id, for the cache of validated environment files (`src/environment-cache.ts`): a hash of every
+ * workspace package's and app's sources and of the lockfile (the versions of zod, yaml...), so a build that could
+ * validate differently never reads another build's entries. The same sources give the same id (a reproducible dist).
+ */
+function buildId(): string {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const hash = createHash("sha256").update(readFileSync(path.join(root, "pnpm-lock.yaml")));
+  for (const group of ["packages", "apps"]) {
+    for (const pkg of readdirSync(path.join(root, group)).sort()) {
+      const src = path.join(root, group, pkg, "src");
+      let files: string[];
+      try {
+        files = (readdirSync(src, { recursive: true }) as string[]).sort();
+      } catch {
+        continue;
+      }
+      for (const file of files) {
+        if (!/\.(ts|tsx|json|yaml)$/.test(file) || /\.test\.tsx?$/.test(file)) continue;
+        hash.update(`${group}/${pkg}/src/${file}\0`).update(readFileSync(path.join(src, file)));
+      }
+    }
+  }
+  return hash.digest("hex").slice(0, 32);
+}
+
+/**
  * One bundle with lazily loaded chunks: the release engine, rollout-client and @kubernetes/client-node are bundled
  * and tree-shaken (loading them from node_modules cost ~0.8 s of CPU per command); packages with native modules or
  * worker files (image-builder's ssh2, deploy-rules' ReDoS checker) and the ones only some commands need stay
@@ -118,7 +179,10 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   loader: { ".yaml": "text" },
-  esbuildPlugins: [webhookServerFromSource, importsPastTheIndex, yamlAsModule, startupTrim],
+  define: { ROLLWAY_BUILD_ID: JSON.stringify(buildId()) },
+  // Keep `node:` on builtins' names (tsup strips it by default, before any plugin here could see the import).
+  removeNodeProtocol: false,
+  esbuildPlugins: [webhookServerFromSource, importsPastTheIndex, yamlAsModule, builtinsWithoutFacade, startupTrim],
   // The workspace packages from their sources (their `@rollway/source` export condition), not their one-file dists:
   // esbuild splits chunks by module, so each command's chunk then holds only the modules it uses (`status` needs the
   // environment file and the status reads, not the release engine, the plan's differ or oConfig).

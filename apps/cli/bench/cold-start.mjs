@@ -2,10 +2,14 @@
 // `rollway status --json` runs against `rollway serve --sim` started in its own process: straight to its kube-sim
 // (kubeconfig), and through the server (`--server`). Usage: node bench/cold-start.mjs [runs] [other/dist/main.js]
 // With another build's main.js, its `status --json` runs interleaved beside this one (a side-by-side comparison).
+// `status` reads the environment file through rollway's cache of validated environments (kept in a temporary folder
+// for the bench, filled by the first run); "no environment cache" is the first run on a file, or ROLLWAY_NO_CACHE=1.
 // Beside the wall time, the CPU time (user + system) of each run, read by /usr/bin/time when it is installed: on a busy
 // machine the wall time mostly measures waiting for a core, the CPU time what the command itself costs.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const bin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -24,16 +28,26 @@ const info = await new Promise((resolve, reject) => {
   });
   sim.on("close", () => reject(new Error(`rollway serve --sim ended: ${out}`)));
 });
-const env = { ...process.env, KUBECONFIG: info.kubeconfig, ROLLWAY_ENV: info.environmentFile, NO_COLOR: "1" };
+const cacheDir = mkdtempSync(path.join(tmpdir(), "rollway-bench-cache-"));
+const env = {
+  ...process.env,
+  KUBECONFIG: info.kubeconfig,
+  ROLLWAY_ENV: info.environmentFile,
+  ROLLWAY_CACHE_DIR: cacheDir,
+  NO_COLOR: "1",
+};
+const noCache = { ...env, ROLLWAY_NO_CACHE: "1" };
 const server = ["--server", info.url, "--token", info.tokens.deploy, "--project", "demo", "--env", "demo"];
 
 const cases = {
   "node -e 0": ["-e", "0"],
   "rollway --version": [bin, "--version"],
   "rollway status --json": [bin, "status", "--json"],
+  "… no environment cache": [bin, "status", "--json"],
   "… --server (via the server)": [bin, "status", "--json", ...server],
   ...(other ? { "other build: status --json": [other, "status", "--json"] } : {}),
 };
+const envOf = (name) => (name === "… no environment cache" ? noCache : env);
 const TIME = "/usr/bin/time";
 const withCpu = existsSync(TIME);
 const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
@@ -43,8 +57,11 @@ for (let i = 0; i < runs; i++) {
   for (const [name, args] of Object.entries(cases)) {
     const start = process.hrtime.bigint();
     const r = withCpu
-      ? spawnSync(TIME, ["-f", "rollway-bench-cpu %U %S", process.execPath, ...args], { env, encoding: "utf8" })
-      : spawnSync(process.execPath, args, { env, encoding: "utf8" });
+      ? spawnSync(TIME, ["-f", "rollway-bench-cpu %U %S", process.execPath, ...args], {
+          env: envOf(name),
+          encoding: "utf8",
+        })
+      : spawnSync(process.execPath, args, { env: envOf(name), encoding: "utf8" });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
     times[name].push(ms);
@@ -53,11 +70,18 @@ for (let i = 0; i < runs; i++) {
   }
 }
 sim.kill("SIGTERM");
+rmSync(cacheDir, { recursive: true, force: true });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(times["node -e 0"]);
 const cpuBase = withCpu ? median(cpu["node -e 0"]) : 0;
 console.log(`cold start, median of ${runs} runs each, interleaved (Node ${process.version})`);
+console.log(
+  `load average ${(await import("node:os"))
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}`,
+);
 for (const [name, xs] of Object.entries(times)) {
   const m = median(xs);
   const c = withCpu ? median(cpu[name]) : 0;

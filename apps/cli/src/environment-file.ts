@@ -1,5 +1,6 @@
 /** Reads the environment file every cluster command needs (`--env`, else $ROLLWAY_ENV). */
-import { type Environment, parseEnvironmentYaml } from "@rollway/release";
+import type { Environment } from "@rollway/release";
+import { cachedEnvironment, keepEnvironment } from "./environment-cache.js";
 import { CliError, ExitCode } from "./output.js";
 import { readInput } from "./read-input.js";
 
@@ -11,5 +12,12 @@ export async function loadEnvironment(path: string | undefined): Promise<Environ
       ExitCode.badInput,
     );
   }
-  return parseEnvironmentYaml(await readInput(file, "environment file"), { source: file });
+  const text = await readInput(file, "environment file");
+  const kept = await cachedEnvironment(text);
+  if (kept) return kept;
+  // The schema (zod) and the YAML parser load only when the file was not validated before.
+  const { parseEnvironmentYaml } = await import("./environment-parse.js");
+  const environment = parseEnvironmentYaml(text, { source: file });
+  await keepEnvironment(text, environment);
+  return environment;
 }

@@ -202,3 +202,34 @@ describe("conventions", () => {
     expect(rollway(["--version"])).toMatchObject({ code: 0, stdout: "0.1.0\n" });
   });
 });
+
+describe("the program builds only the command it runs", () => {
+  const help = (args: string[]) => {
+    const r = rollway(args);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout;
+  };
+
+  it("finds the command after global options and their values, even a value that is a command's name", () => {
+    expect(help(["--context", "status", "plan", "--help"])).toMatch(/^Usage: rollway plan /m);
+    expect(help(["-n", "demo", "--kubeconfig", "k", "status", "--help"])).toMatch(/^Usage: rollway status /m);
+    expect(help(["--json", "rollout", "promote", "--help"])).toMatch(/^Usage: rollway rollout promote /m);
+    expect(help(["promote-env", "revert", "--help"])).toMatch(/^Usage: rollway promote-env revert\|rollback /m);
+    expect(help(["approve", "--help"])).toContain("--gate <gate>");
+  });
+
+  it("help, completion and a word that is no command still see every command", () => {
+    const all = help(["--help"]);
+    for (const name of ["status", "deploy", "rollout", "promote-env", "completion", "serve"])
+      expect(all).toContain(name);
+    expect(rollway(["help", "status"]).stdout).toMatch(/^Usage: rollway status /m);
+    expect(help(["completion", "bash"])).toContain("promote-env");
+    const typo = rollway(["stauts"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("(Did you mean status?)");
+    // "status" as --context's value: no command, so the program's help (as before), not status run.
+    const value = rollway(["--context", "status"]);
+    expect(value.code).toBe(2);
+    expect(value.stderr).toContain("Usage: rollway [options] [command]");
+  });
+});

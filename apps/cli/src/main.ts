@@ -46,8 +46,30 @@ function positive(value: string): number {
 
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 
-/** Builds the program; `run` is separate so tests can drive it in-process as well as through the binary. */
-export function buildProgram(options: { json?: boolean } = {}): Command {
+/**
+ * The command `argv` runs: its first word that is neither an option nor a global option's value. `help` and
+ * `completion` need every command, so they name none.
+ */
+function commandIn(argv: readonly string[], program: Command): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") return undefined;
+    if (arg.startsWith("-")) {
+      const option = program.options.find((o) => o.long === arg || o.short === arg);
+      if (option && (option.required || option.optional)) i++;
+      continue;
+    }
+    return arg === "help" || arg === "completion" ? undefined : arg;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the program; `run` is separate so tests can drive it in-process as well as through the binary. Given the
+ * arguments, only the command they run is built (commander's ~150 options and help texts of the others cost
+ * ~10 ms of every start); without them, or for a word that is no command, every command.
+ */
+export function buildProgram(options: { json?: boolean; argv?: readonly string[] } = {}): Command {
   const program = new Command("rollway")
     .description("No-downtime releases on Kubernetes: validate, route, roll out, promote and roll back.")
     .version(VERSION)
@@ -79,8 +101,11 @@ ${examples(
 )}`,
   );
 
-  program
-    .command("demo")
+  const only = options.argv ? commandIn(options.argv, program) : undefined;
+  const on = (name: string) => (only === undefined || only === name ? program : undefined);
+
+  on("demo")
+    ?.command("demo")
     .description("start a simulated cluster, release the seed's example payload to preview, promote it, show history")
     .addOption(
       new Option("--ready-delay <ms>", "how long a simulated pod takes to become ready").default(300).argParser(Number),
@@ -91,8 +116,8 @@ ${examples(
       await demoCommand({ readyDelayMs: opts.readyDelay }, outputFor(command));
     });
 
-  program
-    .command("validate")
+  on("validate")
+    ?.command("validate")
     .description("validate a deploy payload, an environment file or a snapshooter configuration (- for standard input)")
     .argument("<file>", "the file, or - for standard input")
     .option("--kind <kind>", "payload, environment or snapshooter (default: guessed from the content)")
@@ -110,8 +135,8 @@ ${examples(
       await validateCommand(file, opts, outputFor(command));
     });
 
-  program
-    .command("rules")
+  on("rules")
+    ?.command("rules")
     .description("deploy rules")
     .command("explain")
     .description("show which backend gets which image, and the rule that chose it")
@@ -138,8 +163,8 @@ ${examples(
     ).argParser(positive);
   const envOption = () => new Option("--env <file>", "environment file").env("ROLLWAY_ENV");
 
-  program
-    .command("deploy")
+  on("deploy")
+    ?.command("deploy")
     .description(
       "release a deploy payload to an environment: previews, approval, promotion of every component together",
     )
@@ -174,8 +199,8 @@ ${examples(
       await deployCommand(payload, { ...globals, ...opts }, outputFor(command));
     });
 
-  program
-    .command("plan")
+  on("plan")
+    ?.command("plan")
     .description("show what a payload would change in an environment (reads the cluster, changes nothing)")
     .argument("<payload>", "payload file, or - for standard input")
     .addOption(envOption())
@@ -185,8 +210,8 @@ ${examples(
       await planCommand(payload, { ...globalsOf(command), ...opts }, outputFor(command));
     });
 
-  program
-    .command("status")
+  on("status")
+    ?.command("status")
     .description("every component's phase, replicas and images, and the latest release")
     .addOption(envOption())
     .option("-w, --watch", "follow every component live until --until is met")
@@ -221,6 +246,7 @@ ${examples(
     });
 
   const decision = (name: "promote" | "approve" | "abort", description: string, extra = "") => {
+    if (!on(name)) return;
     const c = program
       .command(name)
       .description(description)
@@ -249,8 +275,8 @@ ${examples(
   decision("approve", "record an approval of a release's gate (promotion, or code-as-data in manual update mode)");
   decision("abort", "abort a running release: every component back to stable");
 
-  program
-    .command("rollback")
+  on("rollback")
+    ?.command("rollback")
     .description("put every component of a promoted release back to what it replaced, as a new release")
     .argument("<release>", "the promoted release to undo")
     .addOption(envOption())
@@ -295,8 +321,8 @@ ${examples(
       await rollbackCommand(release, { ...globals, ...opts }, outputFor(command));
     });
 
-  program
-    .command("recover")
+  on("recover")
+    ?.command("recover")
     .description(
       "take over the releases of an environment whose engine stopped (its Lease expired) and run them here to their end",
     )
@@ -317,8 +343,8 @@ ${examples("rollway recover demo --env environment.yaml", "rollway recover --env
       await recoverCommand({ ...globalsOf(command), ...opts, environment }, outputFor(command));
     });
 
-  program
-    .command("dashboard")
+  on("dashboard")
+    ?.command("dashboard")
     .description("the release dashboard in your browser, against a kubeconfig, on 127.0.0.1 (Ctrl-C stops it)")
     .addOption(new Option("--env <files...>", "environment files to show (default: $ROLLWAY_ENV)"))
     .option("--port <port>", "port (0 picks a free one)", "8090")
@@ -346,8 +372,8 @@ ${examples(
       );
     });
 
-  program
-    .command("undo")
+  on("undo")
+    ?.command("undo")
     .description("roll one workload back to an earlier revision (as kubectl argo rollouts undo)")
     .argument("<workload>", "Rollout, Canary or Deployment name")
     .addOption(new Option("--to-revision <n>", "the revision (default: the previous one)").argParser(positive))
@@ -357,8 +383,8 @@ ${examples(
       await undoCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
     });
 
-  program
-    .command("get")
+  on("get")
+    ?.command("get")
     .description(
       "one workload as a tree (revisions, ReplicaSets with stable/active/preview/canary, pods with status, restarts, reason), or one release (components from → to, state, approvals, events)",
     )
@@ -385,12 +411,13 @@ ${examples(
       await getCommand(workload, { ...globalsOf(command), ...opts }, outputFor(command));
     });
 
-  const rollout = program
-    .command("rollout")
+  const rollout = on("rollout")
+    ?.command("rollout")
     .description(
       "act on one workload as kubectl argo rollouts does (promote, abort, retry, pause, resume, restart...)",
     );
   const verb = (name: string, description: string, configure: (c: Command) => Command = (c) => c) =>
+    rollout &&
     configure(
       rollout.command(name).description(description).argument("<workload>", "Rollout, Canary or Deployment name"),
     ).action(async (workload: string, ...rest: unknown[]) => {
@@ -435,8 +462,8 @@ ${examples(
       .addHelpText("after", examples("rollway rollout undo backend-1 --to-revision 1")),
   );
 
-  program
-    .command("history")
+  on("history")
+    ?.command("history")
     .description("the releases of an environment, newest first; or one release with its components")
     .argument("[release]", "one release to show")
     .addOption(envOption())
@@ -458,8 +485,8 @@ ${examples(
       await historyCommand(release, { ...globals, ...opts }, outputFor(command));
     });
 
-  program
-    .command("config")
+  on("config")
+    ?.command("config")
     .description("versioned service configuration (oConfig)")
     .command("diff")
     .description("each component's oConfig, current vs next (secret-looking keys redacted)")
@@ -474,8 +501,8 @@ ${examples(
       await configDiffCommand(component, opts, outputFor(command));
     });
 
-  program
-    .command("doctor")
+  on("doctor")
+    ?.command("doctor")
     .description("is the cluster ready: CRDs and versions, RBAC, Services, preview Ingress, sc.production")
     .addOption(envOption())
     .addHelpText("after", examples("rollway doctor --env environment.yaml", "rollway doctor --context prod --json"))
@@ -484,8 +511,8 @@ ${examples(
       await doctorCommand({ ...globalsOf(command), ...opts }, outputFor(command));
     });
 
-  program
-    .command("sim")
+  on("sim")
+    ?.command("sim")
     .description("start a simulated cluster with the demo environment and print its kubeconfig (Ctrl-C stops it)")
     .addOption(new Option("--port <port>", "port to listen on (default: a free one)").argParser(positive))
     .addOption(
@@ -515,8 +542,8 @@ ${examples(
       await simCommand(opts, outputFor(command));
     });
 
-  program
-    .command("serve")
+  on("serve")
+    ?.command("serve")
     .description("run the webhook server (configured by ROLLWAY_* variables, as the container image)")
     .option("--port <port>", "port (ROLLWAY_PORT)")
     .option("--host <host>", "address to bind (ROLLWAY_HOST)")
@@ -543,8 +570,8 @@ ${examples(
       );
     });
 
-  program
-    .command("snapshot")
+  on("snapshot")
+    ?.command("snapshot")
     .description("save code as data to patch files, commit and push them (the snapshooter)")
     .requiredOption("--config <file>", "snapshooter configuration (JSON)")
     .requiredOption("--source <file|url>", "code-as-data export: a file or an http(s) URL")
@@ -566,8 +593,8 @@ ${examples(
       await snapshotCommand(opts, outputFor(command));
     });
 
-  program
-    .command("build")
+  on("build")
+    ?.command("build")
     .description("build, tag and push the frontend, backend and code-as-data images; print the payload's images")
     .option("--dir <dir>", "project folder", ".")
     .option("--registry <registry>", "registry and namespace, e.g. registry.example.com/team")
@@ -601,8 +628,8 @@ ${examples(
       await buildCommand(opts, outputFor(command));
     });
 
-  const promoteEnv = program
-    .command("promote-env")
+  const promoteEnv = on("promote-env")
+    ?.command("promote-env")
     .description("promote images from one kustomize overlay to another through git (pull request or push)")
     .option("--repo <dir>", "the GitOps repository", ".")
     .option("--from <env>", "overlay to take the images from")
@@ -654,7 +681,7 @@ ${examples(
       await promoteEnvCommand({ ...globalsOf(command), ...opts }, outputFor(command));
     });
   promoteEnv
-    .command("approve")
+    ?.command("approve")
     .description(
       "record an approval of an overlay's current state: a git tag signed with your key (git's gpg.format and user.signingkey)",
     )
@@ -665,10 +692,10 @@ ${examples(
     .action(async (opts, command: Command) => {
       const { promoteEnvApproveCommand } = await import("./commands/promote-env.js");
       // commander gives --repo to promote-env wherever it is written; take it from there.
-      await promoteEnvApproveCommand({ ...opts, repo: promoteEnv.opts().repo }, outputFor(command));
+      await promoteEnvApproveCommand({ ...opts, repo: (promoteEnv as Command).opts().repo }, outputFor(command));
     });
   promoteEnv
-    .command("revert")
+    ?.command("revert")
     .alias("rollback")
     .description("revert the last promotion into an overlay (or the one in --commit)")
     .option("--to <env>", "the overlay")
@@ -677,15 +704,15 @@ ${examples(
     .option("--push", "push instead of opening a pull request")
     .action(async (opts, command: Command) => {
       // commander gives --repo, --to and --push to promote-env wherever they are written; take them from there.
-      const parent = promoteEnv.opts();
+      const parent = (promoteEnv as Command).opts();
       const merged = { ...opts, repo: parent.repo, to: opts.to ?? parent.to, push: opts.push ?? parent.push };
       if (!merged.to) throw new CliError("promote-env revert needs --to, e.g. --to prod", ExitCode.badInput);
       const { promoteEnvRevertCommand } = await import("./commands/promote-env.js");
       await promoteEnvRevertCommand(merged, outputFor(command));
     });
 
-  program
-    .command("completion")
+  on("completion")
+    ?.command("completion")
     .description("print a shell completion script")
     .argument("<shell>", "bash, zsh or fish")
     .addHelpText(
@@ -700,12 +727,15 @@ ${examples(
       completionCommand(shell, program, outputFor(command));
     });
 
+  // A word that names no command (a typo, an option's value): every command, for commander's suggestion.
+  if (only !== undefined && !program.commands.some((c) => c.name() === only))
+    return buildProgram({ ...(options.json ? { json: true } : {}) });
   return program;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
-  const program = buildProgram({ json });
+  const program = buildProgram({ json, argv });
   try {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.ok;

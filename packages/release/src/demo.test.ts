@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { defaultCrdSources, startKubeSim } from "@rollway/kube-sim";
 import { describe, expect, it } from "vitest";
 import { DEMO_ENVIRONMENT_YAML, demoEnvironment, demoStartImage, seedDemoWorld } from "./demo.js";
-import { listComponents } from "./environment.js";
+import { listComponents } from "./environment-components.js";
 
 const exampleFile = new URL("../examples/demo-environment.yaml", import.meta.url);
 

@@ -7,7 +7,8 @@
 /// <reference path="./yaml-text.d.ts" />
 import { parseOConfig, referenceConfigMap, renderConfigMap } from "@rollway/oconfig-versioning";
 import DEMO_ENVIRONMENT_TEXT from "../examples/demo-environment.yaml";
-import { type Environment, listComponents, parseEnvironmentYaml } from "./environment.js";
+import { type Environment, parseEnvironmentYaml } from "./environment.js";
+import { listComponents } from "./environment-components.js";
 
 /** examples/demo-environment.yaml, as text. */
 export const DEMO_ENVIRONMENT_YAML: string = DEMO_ENVIRONMENT_TEXT;

@@ -3,7 +3,8 @@
  * engine, so a caller that only reads it (`rollway status`) does not load the release engine.
  */
 import { type Connection, findTargets, type RolloutClient, type WorkloadStatus } from "@rollway/rollout-client";
-import { type Environment, listComponents } from "./environment.js";
+import type { Environment } from "./environment.js";
+import { listComponents } from "./environment-components.js";
 import { listRecords, type ReleaseRecord } from "./records.js";
 
 /** What `status` reads: the same for the CLI, the server and the Action. */

@@ -9,10 +9,10 @@ import {
   type EnvironmentProblem,
   environmentJsonSchema,
   type KubeObject,
-  listComponents,
   parseEnvironment,
   parseEnvironmentYaml,
 } from "./environment.js";
+import { listComponents } from "./environment-components.js";
 
 const demoText = readFileSync(new URL("../examples/demo-environment.yaml", import.meta.url), "utf8");
 const schemaFile = new URL("../schema/environment.schema.json", import.meta.url);

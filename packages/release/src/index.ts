@@ -33,8 +33,6 @@ export {
   LABEL_COMPONENT,
   LABEL_ENVIRONMENT,
   LABEL_NAME,
-  listComponents,
-  type NamedComponent,
   type ParseEnvironmentYamlOptions,
   type PlatformComponent,
   parseEnvironment,
@@ -43,6 +41,7 @@ export {
   type Strategy,
   type WorkloadKind,
 } from "./environment.js";
+export { listComponents, type NamedComponent } from "./environment-components.js";
 export { readEnvironmentStatus } from "./environment-status.js";
 export {
   ERROR_EXIT_CODE,

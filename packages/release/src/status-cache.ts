@@ -26,7 +26,8 @@ import {
   type WorkloadStatus,
 } from "@rollway/rollout-client";
 import type { ComponentStatus, EnvironmentStatus } from "./engine.js";
-import { type Environment, listComponents } from "./environment.js";
+import type { Environment } from "./environment.js";
+import { listComponents } from "./environment-components.js";
 import { LABEL_RELEASE, RECORD_DATA_KEY, type ReleaseRecord, TERMINAL_STATES } from "./records.js";
 
 type RolloutObject = Parameters<typeof rolloutTarget>[0];

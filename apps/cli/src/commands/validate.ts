@@ -30,7 +30,8 @@ export async function validateCommand(file: string, options: { kind?: string }, 
   if (kind === "payload") {
     value = parsePayloadText(text, file);
   } else if (kind === "environment") {
-    const { parseEnvironmentYaml } = await import("@rollway/release");
+    // The parser's own module: a dynamic import of the package would load its whole index (the release engine).
+    const { parseEnvironmentYaml } = await import("../environment-parse.js");
     value = parseEnvironmentYaml(text, { source: name });
   } else {
     const { parseSnapshooterConfigText } = await import("@rollway/snapshooter");

@@ -1,0 +1,137 @@
+/**
+ * The cache of validated environment files (`environment-cache.ts`), through the built binary against `rollway sim`:
+ * a file validated once is read back without loading the schema; a bad file is never kept and always refused with
+ * the same error; an edit is validated again; an unwritable cache or concurrent first runs change nothing users see.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, rollway, rollwayAsync, type SimProcess, startSimProcess } from "./test-helpers/run-cli.js";
+
+let sim: SimProcess;
+let dir: string;
+let hook: string;
+beforeAll(async () => {
+  sim = await startSimProcess();
+  dir = mkdtempSync(join(tmpdir(), "rollway-env-cache-"));
+  // A module hook that names every file of the bundle the command loads (on stderr), to see what a run evaluated.
+  writeFileSync(
+    join(dir, "hook.mjs"),
+    `export async function load(url, context, next) { if (url.includes("/dist/")) process.stderr.write("LOADED " + url + "\\n"); return next(url, context); }\n`,
+  );
+  hook = join(dir, "register.mjs");
+  writeFileSync(
+    hook,
+    `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hook.mjs")).href)});\n`,
+  );
+});
+afterAll(async () => {
+  await sim?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A fresh cache folder and a copy of the sim's environment file (with `edit` applied) for one test. */
+function fresh(edit: (text: string) => string = (t) => t) {
+  n++;
+  const cache = join(dir, `cache-${n}`);
+  const file = join(dir, `environment-${n}.yaml`);
+  writeFileSync(file, edit(readFileSync(sim.environment, "utf8")));
+  const env = { ...sim.env, ROLLWAY_ENV: file, ROLLWAY_CACHE_DIR: cache };
+  const entries = () => {
+    try {
+      return readdirSync(join(cache, "environments"));
+    } catch {
+      return [];
+    }
+  };
+  return { cache, file, env, entries };
+}
+
+/** The bundle files a run loaded, from the hook's lines. */
+const loadedFiles = (r: CliResult) =>
+  [...r.stderr.matchAll(/^LOADED file:\/\/(.+)$/gm)].map((m) => decodeURI(m[1] as string));
+const loadsTheSchema = (r: CliResult) =>
+  loadedFiles(r).some((f) => readFileSync(f, "utf8").includes("function parseEnvironmentYaml("));
+
+const BAD_STRATEGY = (t: string) =>
+  t.replace(
+    "strategy: { type: blueGreen, activeService: backend-3",
+    "strategy: { type: blueGren, activeService: backend-3",
+  );
+
+describe("the cache of validated environment files", () => {
+  it("status validates a file once: the next run reads it back without loading the schema, and prints the same", () => {
+    const t = fresh();
+    const first = rollway(["status", "--json"], { env: { ...t.env, NODE_OPTIONS: `--import=${hook}` } });
+    expect(first.code, first.stderr).toBe(0);
+    expect(loadsTheSchema(first)).toBe(true);
+    expect(t.entries()).toHaveLength(1);
+    const second = rollway(["status", "--json"], { env: { ...t.env, NODE_OPTIONS: `--import=${hook}` } });
+    expect(second.code, second.stderr).toBe(0);
+    expect(loadsTheSchema(second)).toBe(false);
+    expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
+    expect(t.entries()).toHaveLength(1);
+  });
+
+  it("a file that fails validation is never kept: refused with the same error, line and column, on every run", () => {
+    const t = fresh(BAD_STRATEGY);
+    const runs = [1, 2].map(() => rollway(["status"], { env: t.env }));
+    for (const r of runs) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`${t.file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+:\\d+`));
+      expect(r.stderr).toContain("backends.backend-3.strategy");
+    }
+    expect(runs[1]?.stderr).toBe(runs[0]?.stderr);
+    expect(t.entries()).toEqual([]);
+  });
+
+  it("an edited file is validated again: a mistake made after a good run is refused, and the good text is read back again", () => {
+    const t = fresh();
+    const good = readFileSync(t.file, "utf8");
+    expect(rollway(["status", "--json"], { env: t.env }).code).toBe(0);
+    writeFileSync(t.file, BAD_STRATEGY(good));
+    const bad = rollway(["status", "--json"], { env: t.env });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toContain("backends.backend-3.strategy");
+    writeFileSync(t.file, good);
+    const again = rollway(["status", "--json"], { env: { ...t.env, NODE_OPTIONS: `--import=${hook}` } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(loadsTheSchema(again)).toBe(false);
+    expect(t.entries()).toHaveLength(1);
+  });
+
+  it("a cache folder that cannot be made (under a file, as a read-only home) only means validating every time", () => {
+    const t = fresh();
+    writeFileSync(t.cache, "not a folder");
+    const env = { ...t.env, NODE_OPTIONS: `--import=${hook}` };
+    const runs = [1, 2].map(() => rollway(["status", "--json"], { env }));
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(loadsTheSchema(r)).toBe(true);
+    }
+    expect(JSON.parse(runs[1]?.stdout ?? "")).toEqual(JSON.parse(runs[0]?.stdout ?? ""));
+  });
+
+  it("ROLLWAY_NO_CACHE=1 validates every time and keeps nothing", () => {
+    const t = fresh();
+    for (let i = 0; i < 2; i++) {
+      const r = rollway(["status", "--json"], { env: { ...t.env, ROLLWAY_NO_CACHE: "1" } });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(t.entries()).toEqual([]);
+  });
+
+  it("concurrent first runs on one file all succeed and leave one whole entry", async () => {
+    const t = fresh();
+    const results = await Promise.all([1, 2, 3, 4].map(() => rollwayAsync(["status", "--json"], t.env).done));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const outputs = results.map((r) => JSON.parse(r.stdout));
+    for (const o of outputs) expect(o).toEqual(outputs[0]);
+    expect(t.entries()).toHaveLength(1);
+    const entry = JSON.parse(readFileSync(join(t.cache, "environments", t.entries()[0] as string), "utf8"));
+    expect(entry.environment.namespace).toBe("demo");
+  });
+});
