@@ -12,6 +12,9 @@
  *   a worker, started on demand) and RSS is read again at once and after the worker's idle period (it ends then).
  * - `--baseline <main.js>`: another build of the server (e.g. an older commit's) measured beside them in the same run.
  *
+ * - `dist/main.js --no-memory-reducer` is the image's entrypoint (Dockerfile); `--idle-wait <s>`: how long after
+ *   start idle RSS is read (default 5; V8's memory reducer, where it runs, does so 8 to 30 s after start).
+ *
  * Run after `pnpm build`: `node --import tsx bench/memory.ts [--baseline <main.js>] [--soak [minutes]]`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -26,6 +29,8 @@ const soakAt = process.argv.indexOf("--soak");
 const SOAK_MINUTES = soakAt >= 0 ? Number(process.argv[soakAt + 1] ?? 10) || 10 : 0;
 const baselineAt = process.argv.indexOf("--baseline");
 const BASELINE = baselineAt >= 0 ? process.argv[baselineAt + 1] : undefined;
+const idleAt = process.argv.indexOf("--idle-wait");
+const IDLE_WAIT_MS = idleAt >= 0 ? Number(process.argv[idleAt + 1]) * 1000 || 5000 : 5000;
 /** deploy-rules' WORKER_IDLE_MS (10 s) and a margin. */
 const WORKER_IDLE_WAIT_MS = 13_000;
 
@@ -93,6 +98,11 @@ try {
     const variants = [
       { title: "dist/main.js (bundled, trimmed)", child: start([dist("main.js")], serverEnv(18_490)), port: 18_490 },
       {
+        title: "dist/main.js --no-memory-reducer (image)",
+        child: start(["--no-memory-reducer", dist("main.js")], serverEnv(18_494)),
+        port: 18_494,
+      },
+      {
         title: "dist/main-unbundled.js (before)",
         child: start([dist("main-unbundled.js")], serverEnv(18_491)),
         port: 18_491,
@@ -103,7 +113,7 @@ try {
       { title: "Node hello-world (floor)", child: start(["-e", HELLO], {}), port: 18_499 },
     ];
     for (const v of variants) await waitFor(`http://127.0.0.1:${v.port}/healthz`);
-    await sleep(5000); // let start-up garbage be collected and the informers settle
+    await sleep(IDLE_WAIT_MS); // let start-up garbage be collected and the informers settle
     for (const v of variants) {
       const pid = v.child.pid as number;
       const kids = children(pid);

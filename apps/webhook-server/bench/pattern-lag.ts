@@ -8,7 +8,12 @@
  * single task (how late a 1 ms timer fired) and the longest GC pause, idle and while the patterns are checked. Also the
  * time each request took (a safe new pattern, a catastrophic one). `--baseline <main.js>`: another build (e.g. the
  * one that checked patterns on the main thread) measured the same way, one after the other, in the same run.
- * Run after `pnpm build`: `node --import tsx bench/pattern-lag.ts [--baseline <main.js>]`.
+ * Each long GC pause (≥ 5 ms) is listed with its kind, V8's reason flags and when it happened (seconds since the
+ * server started): a major GC flagged "all external memory" alone is V8's memory reducer (the idle-time GC it runs
+ * some 8 to 25 s after start), not something a request did. The start-up itself (process start to 3 s after the
+ * server answers) is shown apart. `--node-flags "<flags>"`: Node/V8 flags for the servers (e.g. `--trace-gc`; their
+ * stdout is shown then).
+ * Run after `pnpm build`: `node --import tsx bench/pattern-lag.ts [--baseline <main.js>] [--node-flags "<flags>"]`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -16,6 +21,9 @@ import { fileURLToPath } from "node:url";
 const TOKEN = "bench-deploy-token-0123456789abcdef";
 const at = process.argv.indexOf("--baseline");
 const baseline = at >= 0 ? process.argv[at + 1] : undefined;
+/** `--node-flags "--trace-gc …"`: extra Node/V8 flags for the servers; their stdout (where V8 traces go) is shown then. */
+const flagsAt = process.argv.indexOf("--node-flags");
+const nodeFlags = flagsAt >= 0 ? (process.argv[flagsAt + 1] ?? "").split(/\s+/).filter(Boolean) : [];
 
 function patterns(tag: string): string[] {
   return Array.from({ length: 100 }, (_, i) =>
@@ -45,9 +53,13 @@ interface Probe {
   maxMs: number;
   p99Ms: number;
   longestTaskMs: number;
+  /** Seconds since the server started. */
+  longestTaskAtS: number;
   longestGcMs: number;
   longestGcKind: string;
+  longestGcAtS: number;
   gcMs: number;
+  longGcs: { ms: number; kind: string; atS: number }[];
 }
 
 /** The probe's figures since the last read (and a reset). */
@@ -61,11 +73,15 @@ function probe(child: ChildProcess): Promise<Probe> {
 const PROBE = fileURLToPath(new URL("./lag-probe.mjs", import.meta.url));
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const showProbe = (p: Probe) =>
-  `longest task ${ms(p.longestTaskMs)}, delay max ${ms(p.maxMs)} p99 ${ms(p.p99Ms)}, longest GC ${ms(p.longestGcMs)} ${p.longestGcKind} (GC ${ms(p.gcMs)} in all)`;
+  `longest task ${ms(p.longestTaskMs)} (at ${p.longestTaskAtS.toFixed(1)} s), delay max ${ms(p.maxMs)} p99 ${ms(p.p99Ms)}, longest GC ${ms(p.longestGcMs)} ${p.longestGcKind}${p.longestGcMs > 0 ? ` (at ${p.longestGcAtS.toFixed(1)} s)` : ""} (GC ${ms(p.gcMs)} in all)${
+    p.longGcs.length > 0
+      ? `; pauses ≥ 5 ms: ${p.longGcs.map((g) => `${ms(g.ms)} ${g.kind} at ${g.atS.toFixed(1)} s`).join(", ")}`
+      : ""
+  }`;
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? 0;
 
 async function measure(title: string, main: string, port: number, tag: string) {
-  const child: ChildProcess = spawn(process.execPath, ["--import", PROBE, main], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, "--import", PROBE, main], {
     env: {
       ...process.env,
       NODE_ENV: "production",
@@ -76,13 +92,15 @@ async function measure(title: string, main: string, port: number, tag: string) {
       ROLLWAY_RATE_LIMIT_PER_MINUTE: "100000000",
       ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "p", environment: "e", tokens: [TOKEN] }]),
     },
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    stdio: ["ignore", nodeFlags.length > 0 ? "inherit" : "ignore", "inherit", "ipc"],
   });
+  const spawned = performance.now();
   try {
     await waitFor(`http://127.0.0.1:${port}/healthz`);
+    const answeredS = (performance.now() - spawned) / 1000;
     await new Promise((r) => setTimeout(r, 3000));
     await lag(port); // resets the histogram
-    await probe(child);
+    const startProbe = await probe(child);
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await lag(port);
     const idleProbe = await probe(child);
@@ -116,6 +134,9 @@ async function measure(title: string, main: string, port: number, tag: string) {
     const busyProbe = await probe(child);
     console.log(
       `${title.padEnd(44)} idle 3 s: max ${idle.maxMs.toFixed(0)} ms, p99 ${idle.p99Ms.toFixed(0)} ms | 100 new patterns in ${seconds.toFixed(1)} s (${refused} refused, ${failed} connections cut): max ${busy.maxMs.toFixed(0)} ms, p99 ${busy.p99Ms.toFixed(0)} ms`,
+    );
+    console.log(
+      `  main thread, start + 3 s (first answer ${answeredS.toFixed(1)} s after spawn): ${showProbe(startProbe)}`,
     );
     console.log(`  main thread, idle 3 s:           ${showProbe(idleProbe)}`);
     console.log(`  main thread, 100 new patterns:   ${showProbe(busyProbe)}`);

@@ -112,7 +112,7 @@ try {
     Entrypoint: string[];
   };
   if (config.User !== "65532:65532") throw new Error(`the image runs as ${config.User}, not 65532:65532`);
-  if (config.Entrypoint.join(" ") !== "/nodejs/bin/node /app/dist/main.js")
+  if (config.Entrypoint.join(" ") !== "/nodejs/bin/node --no-memory-reducer /app/dist/main.js")
     throw new Error(`unexpected entrypoint ${config.Entrypoint.join(" ")}`);
 
   step("exporting the image's filesystem");
@@ -147,7 +147,8 @@ try {
     ROLLWAY_TOKENS_DIR: "/var/run/secrets/rollway",
     ROLLWAY_SHUTDOWN_GRACE_MS: "2000",
   };
-  const chroot = ["chroot", "--userspec=65532:65532", root, "/nodejs/bin/node", "/app/dist/main.js"];
+  // The image's own entrypoint (Node's flags with it).
+  const chroot = ["chroot", "--userspec=65532:65532", root, ...config.Entrypoint];
   // In a mount namespace of its own, the root filesystem is bind-mounted read-only before the chroot.
   const readOnly = run("sh", ["-c", "unshare -m true && echo yes || echo no"]).trim() === "yes";
   server = readOnly

@@ -72,7 +72,14 @@ export async function startServer(
     const state = new ClusterState(api);
     const bare = createReleaseEngine({ client, leaseDurationSeconds: config.leaseDurationSeconds });
     // Notifications and Kubernetes Events follow every release this replica runs.
-    const subscribers = releaseSubscribers({ config, api, environments, identity: bare.identity, logger, metrics });
+    const subscribers = await releaseSubscribers({
+      config,
+      api,
+      environments,
+      identity: bare.identity,
+      logger,
+      metrics,
+    });
     // First among the closers: queued notifications get their last chance while the cluster client is open.
     closers.unshift(() => void subscribers.close());
     // The package's lifecycle (event log, delivery claims, recovery), as for the CLI and the Action.

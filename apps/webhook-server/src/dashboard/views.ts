@@ -30,7 +30,7 @@ export function layout(input: { title: string; viewer: Viewer | undefined; body:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · rollway</title>
+<title>${title} &middot; rollway</title>
 <link rel="stylesheet" href="${DASHBOARD}/assets/dashboard.css">
 <link rel="icon" href="${DASHBOARD}/assets/favicon.svg" type="image/svg+xml">
 ${live ? html`<script src="${DASHBOARD}/assets/live.js" defer></script>` : ""}
@@ -103,12 +103,12 @@ function componentRows(env: Environment, status: EnvironmentStatus, running: Rel
     const preview =
       changing && c.endpoints.preview && env.previewHost
         ? html`<a href="https://${env.previewHost}/" rel="noreferrer noopener" target="_blank">${env.previewHost}</a>`
-        : html`<span class="hint">—</span>`;
+        : html`<span class="hint">&mdash;</span>`;
     const planned = running?.plan.components.find((p) => p.name === c.component);
     return html`<tr data-component="${c.component}">
 <th scope="row" data-label="Component">${c.component}<span class="hint block">${c.kind} ${c.name}</span></th>
 <td data-label="Serving"><code>${stable ?? "unknown"}</code></td>
-<td data-label="New">${changing ? html`<code>${next}</code>` : html`<span class="hint">—</span>`}${
+<td data-label="New">${changing ? html`<code>${next}</code>` : html`<span class="hint">&mdash;</span>`}${
       planned?.image.changed && !changing
         ? html`<span class="hint block">release: <code>${planned.image.to}</code></span>`
         : ""
@@ -219,12 +219,12 @@ export function releasePage(input: {
   return html`<p class="crumbs"><a href="${DASHBOARD}">Environments</a> / ${place.project} / <a href="${envPath(place)}">${place.environment}</a> / <a href="${envPath(place)}/releases">History</a></p>
 <h1>Release <code>${r.id}</code></h1>
 <dl class="facts">
-<dt>State</dt><dd><strong class="state state-${r.state}" data-state>${r.state}</strong>${r.message ? html` — ${r.message}` : ""}</dd>
+<dt>State</dt><dd><strong class="state state-${r.state}" data-state>${r.state}</strong>${r.message ? html` &mdash; ${r.message}` : ""}</dd>
 <dt>Started</dt><dd><time datetime="${r.startedAt}">${r.startedAt.replace("T", " ").slice(0, 19)}</time></dd>
 ${r.finishedAt ? html`<dt>Finished</dt><dd><time datetime="${r.finishedAt}">${r.finishedAt.replace("T", " ").slice(0, 19)}</time></dd>` : ""}
 ${r.rollbackOf ? html`<dt>Rolls back</dt><dd><a href="${releasePath(place, r.rollbackOf)}"><code>${r.rollbackOf}</code></a></dd>` : ""}
 <dt>Decisions</dt><dd>${decisionsOf(r)}</dd>
-<dt>Preview</dt><dd>${isTerminal(r.state) ? html`<span class="hint">—</span>` : html`<a href="https://${r.plan.previewHost}/" rel="noreferrer noopener" target="_blank">${r.plan.previewHost}</a>`}</dd>
+<dt>Preview</dt><dd>${isTerminal(r.state) ? html`<span class="hint">&mdash;</span>` : html`<a href="https://${r.plan.previewHost}/" rel="noreferrer noopener" target="_blank">${r.plan.previewHost}</a>`}</dd>
 </dl>
 ${input.actions}
 <h2>Components</h2>
@@ -266,7 +266,9 @@ export function confirmPage(input: { place: Place; record: ReleaseRecord; decisi
 <p>${what[decision]}</p>
 <ul class="plain">${record.plan.components
     .filter((c) => c.image.changed)
-    .map((c) => html`<li>${c.name}: <code>${c.image.from ?? "none"}</code> → <code>${c.image.to}</code></li>`)}</ul>
+    .map(
+      (c) => html`<li>${c.name}: <code>${c.image.from ?? "none"}</code> &rarr; <code>${c.image.to}</code></li>`,
+    )}</ul>
 <form method="post" action="${releasePath(place, record.id)}/${decision}" class="stack">
 <input type="hidden" name="csrf" value="${input.csrf}">
 <p class="actions"><button type="submit" class="${decision === "abort" || decision === "rollback" ? "danger" : ""}">Yes, ${DECISION_LABELS[decision].toLowerCase()}</button>
