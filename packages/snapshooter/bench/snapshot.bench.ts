@@ -1,6 +1,6 @@
 /**
  * The issue's benchmark: a full snapshot of a 100,000-object export, and a second, unchanged run that must write no
- * file. Timing runs in-process with vitest bench, on the built package (`dist/`). Peak memory (max RSS) is measured in a fresh `node` process per
+ * file. Timing runs in-process with vitest bench. Peak memory (max RSS) is measured in a fresh `node` process per
  * case running the built package (`dist/`, so run `pnpm build` first), with CPU time beside wall time because the
  * machines are shared. Two baselines in the same run read the export the naive way: the issue's (the whole file in
  * one string, one JSON.parse, zod on every record, nothing else), and the older one that also selects and renders
@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, bench, describe } from "vitest";
 import { HOME_TAG } from "../src/model.js";
-import type { runSnapshots as RunSnapshots } from "../src/run.js";
+import { runSnapshots } from "../src/run.js";
 import { generateRecords, OLYMPE_TAG, writeExportFile } from "../src/test-helpers/generate.js";
 
 // 20 folders × 25 projects × 200 objects = 100,000 objects (plus 521 folders and projects), ~250,000 relations.
@@ -26,11 +26,6 @@ const records = generateRecords(SIZE);
 await writeExportFile(ndjson, records, "ndjson");
 await writeExportFile(json, records, "json");
 records.length = 0;
-
-// The built package, as users run it: from source, its worker threads would load their TypeScript through tsx.
-const { runSnapshots } = (await import(new URL("../dist/index.js", import.meta.url).href)) as {
-  runSnapshots: typeof RunSnapshots;
-};
 
 const config = (outputDir: string) => [
   { snapshooter: { name: "My Projects", rootTags: [HOME_TAG], exclude: [OLYMPE_TAG], outputDir } },

@@ -108,7 +108,7 @@ export function patchPath(kind: ObjectKind, tag: string): string {
 
 const byTag = (a: { tag: string }, b: { tag: string }) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0);
 
-export function sha256(text: string | Uint8Array): string {
+export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
@@ -127,7 +127,7 @@ function renderPatchText(
   objects: readonly string[],
   relations: readonly string[],
 ): string {
-  const list = patchList;
+  const list = (items: readonly string[]) => (items.length === 0 ? "[]" : `[\n    ${items.join(",\n    ")}\n  ]`);
   return `{
   "format": ${JSON.stringify(file.format)},
   "kind": ${JSON.stringify(file.kind)},
@@ -171,38 +171,6 @@ export interface PatchGroup {
   relationKeys: string[];
 }
 
-/**
- * Each relation's line of a patch file, from their `relationKey`s (sorted here, in place), duplicates dropped (an
- * export may list a relation twice). `mayHoldNul: false` says no relation's type holds a NUL character.
- */
-export function relationLines(relationKeys: string[], mayHoldNul = true): string[] {
-  const relations: string[] = [];
-  // `mayHoldNul: false` when the caller knows no type holds NUL: then no key need be scanned for one.
-  if (mayHoldNul && relationKeys.some((key) => key.indexOf("\u0000") !== key.length - 21)) {
-    // A type holding NUL would break the sort keys' order: the comparator, as before.
-    let previous: Relation | undefined;
-    for (const r of relationKeys.map(relationOfKey).sort(compareRelations)) {
-      if (previous && compareRelations(previous, r) === 0) continue;
-      relations.push(relationJson(r.from, r.to, r.type));
-      previous = r;
-    }
-  } else {
-    let previous: string | undefined;
-    for (const key of relationKeys.sort()) {
-      if (key === previous) continue;
-      previous = key;
-      // from is the first 20 characters, to the last 20, the type between them and the NUL.
-      relations.push(relationJson(key.slice(0, 20), key.slice(-20), key.slice(20, -21)));
-    }
-  }
-  return relations;
-}
-
-/** A list of a patch file: one item a line. */
-export function patchList(items: readonly string[]): string {
-  return items.length === 0 ? "[]" : `[\n    ${items.join(",\n    ")}\n  ]`;
-}
-
 /** The patch files of a snapshot from its groups (keyed by owner tag), the manifest included. */
 export function renderPatchGroups(
   groups: ReadonlyMap<string, PatchGroup>,
@@ -213,7 +181,25 @@ export function renderPatchGroups(
   const entries: ManifestEntry[] = [];
   let relationCount = 0;
   for (const [owner, group] of groups) {
-    const relations = relationLines(group.relationKeys);
+    // Sorted, then duplicates (an export may list a relation twice) dropped as neighbours.
+    const relations: string[] = [];
+    if (group.relationKeys.some((key) => key.indexOf("\u0000") !== key.length - 21)) {
+      // A type holding NUL would break the sort keys' order: the comparator, as before.
+      let previous: Relation | undefined;
+      for (const r of group.relationKeys.map(relationOfKey).sort(compareRelations)) {
+        if (previous && compareRelations(previous, r) === 0) continue;
+        relations.push(relationJson(r.from, r.to, r.type));
+        previous = r;
+      }
+    } else {
+      let previous: string | undefined;
+      for (const key of group.relationKeys.sort()) {
+        if (key === previous) continue;
+        previous = key;
+        // from is the first 20 characters, to the last 20, the type between them and the NUL.
+        relations.push(relationJson(key.slice(0, 20), key.slice(-20), key.slice(20, -21)));
+      }
+    }
     relationCount += relations.length;
     const file: Omit<PatchFile, "objects" | "relations"> = {
       format: PATCH_FORMAT,
@@ -235,18 +221,6 @@ export function renderPatchGroups(
       sha256: sha256(text),
     });
   }
-  const sorted = new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  sorted.set(MANIFEST_FILE, manifestText(entries, meta, objectCount, relationCount));
-  return sorted;
-}
-
-/** The manifest's text, listing `entries` (sorted here, in place). */
-export function manifestText(
-  entries: ManifestEntry[],
-  meta: { name: string; rootTags: readonly string[]; exclude: readonly string[] },
-  objectCount: number,
-  relationCount: number,
-): string {
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest: Manifest = {
     format: PATCH_FORMAT,
@@ -257,7 +231,9 @@ export function manifestText(
     relations: relationCount,
     files: entries,
   };
-  return canonicalJson(manifest);
+  const sorted = new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  sorted.set(MANIFEST_FILE, canonicalJson(manifest));
+  return sorted;
 }
 
 /** The patch files of a snapshot, keyed by path relative to outputDir, the manifest included. */

@@ -61,7 +61,7 @@ export interface GitSnapshotOptions {
   entry: string;
   target: GitTarget;
   outputDir: string;
-  files: ReadonlyMap<string, string | Uint8Array>;
+  files: ReadonlyMap<string, string>;
   commitMessage: string;
   dryRun?: boolean;
   signal?: AbortSignal;

@@ -1,8 +1,15 @@
 /** Builds the graph from an export's records, and selects what a snapshot holds: reachable by containment, minus exclusions. */
+import { sortKeys } from "./canonical.js";
 import { SnapshooterError, type SnapshooterProblem, throwIfAborted } from "./errors.js";
-import { CONTAINS, type CodeGraph, type CodeObject, exportRecordSchema, type Relation } from "./model.js";
-import { takeRecordsWith } from "./record-taker.js";
-import type { RawRecord } from "./sources/parse-stream.js";
+import {
+  CONTAINS,
+  type CodeGraph,
+  type CodeObject,
+  exportRecordSchema,
+  parseRecordFast,
+  type Relation,
+} from "./model.js";
+import { describeRecord, type RawRecord } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 import { TagIds } from "./tag-ids.js";
 
@@ -10,16 +17,52 @@ export const MAX_PROBLEMS = 20;
 
 /**
  * Validates one parsed record with the export record schema (the fast path first, zod for anything it does not
- * accept and for every message) and hands the object or relation on: `takeRecordsWith` and the export's schema.
- * Shared by `loadGraph` and the snapshot's prerendered graph, so both accept exactly the same records with the same
- * messages.
+ * accept and for every message) and hands the object or relation on. Problems go to `problems` with the record's
+ * line or number and field. `addObject` stores an object and returns the line of an earlier definition of its tag,
+ * if there was one (then the object is not stored). Shared by `loadGraph` and the snapshot's prerendered graph, so
+ * both accept exactly the same records with the same messages.
  */
 export function createRecordTaker(
   problems: SnapshooterProblem[],
   addObject: (object: CodeObject, line: number) => number | undefined,
   addRelation: (relation: Relation) => void,
 ): (raw: RawRecord) => void {
-  return takeRecordsWith(exportRecordSchema, problems, addObject, addRelation);
+  return (raw) => {
+    const fast = parseRecordFast(raw.value);
+    if (fast?.record === "relation") {
+      addRelation(fast.relation);
+      return;
+    }
+    let object: CodeObject;
+    if (fast) object = fast.object;
+    else {
+      const parsed = exportRecordSchema.safeParse(raw.value);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          const field = issue.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("");
+          problems.push({
+            path: `${describeRecord(raw)}${field ? ` ${field.replace(/^\./, "")}` : ""}`,
+            message: issue.message,
+          });
+        }
+        return;
+      }
+      if (parsed.data.record === "relation") {
+        const { from, to, type } = parsed.data;
+        addRelation({ from, to, type });
+        return;
+      }
+      const { record: _record, ...rest } = parsed.data;
+      object = sortKeys(rest);
+    }
+    const earlier = addObject(object, raw.line);
+    if (earlier !== undefined) {
+      problems.push({
+        path: describeRecord(raw),
+        message: `repeats object ${object.tag}, already defined on line ${earlier}`,
+      });
+    }
+  };
 }
 
 /** The export's problems, found while reading it, as the one INVALID_EXPORT error; nothing when there were none. */

@@ -3,12 +3,13 @@
  * objects relate to each other. An export is a sequence of records, each an object or a relation.
  */
 import { z } from "zod";
-import { TAG_PATTERN } from "./fast-record.js";
+import { canonicalCopy, NOT_JSON } from "./canonical.js";
 
-export { CONTAINS, parseRecordFast, TAG_PATTERN } from "./fast-record.js";
-
+export const TAG_PATTERN = /^\d{20}$/;
 /** Seed 004's Home folder, the usual root. */
 export const HOME_TAG = "10000000000000000000";
+/** The relation type that makes the tree a snapshot follows. */
+export const CONTAINS = "contains";
 
 export const tagSchema = z.string().regex(TAG_PATTERN, { error: "must be a tag of exactly 20 digits" });
 
@@ -51,4 +52,54 @@ export interface CodeGraph {
   relations: Relation[];
   /** Set by loadGraph: every object's keys are sorted all the way down, so patches are rendered without a copy. */
   canonical?: boolean;
+}
+
+const KINDS = new Set<string>(objectKindSchema.options);
+const OBJECT_KEYS = new Set(["record", "tag", "kind", "name", "model", "properties"]);
+const RELATION_KEYS = new Set(["record", "from", "to", "type"]);
+
+function isTag(value: unknown): value is string {
+  return typeof value === "string" && TAG_PATTERN.test(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function onlyKeys(value: Record<string, unknown>, allowed: Set<string>): boolean {
+  for (const key in value) if (!allowed.has(key)) return false;
+  return true;
+}
+
+/**
+ * The export record schema's fast path: returns the object or relation when `value` is certainly valid, undefined
+ * when zod must look (and explain what is wrong). It accepts a strict subset of what `exportRecordSchema` accepts
+ * and returns the same data; zod stays the single source of truth for shapes and messages.
+ */
+export function parseRecordFast(
+  value: unknown,
+): { record: "object"; object: CodeObject } | { record: "relation"; relation: Relation } | undefined {
+  if (!isPlainObject(value)) return undefined;
+  if (value.record === "object") {
+    const { tag, kind, name, model, properties } = value;
+    if (!onlyKeys(value, OBJECT_KEYS) || !isTag(tag) || typeof kind !== "string" || !KINDS.has(kind)) return undefined;
+    if (typeof name !== "string" || (model !== undefined && !isTag(model))) return undefined;
+    const props = properties === undefined ? {} : isPlainObject(properties) ? canonicalCopy(properties) : NOT_JSON;
+    if (props === NOT_JSON) return undefined;
+    // Keys in sorted order, so the patch writer need not copy the object again.
+    const object =
+      model === undefined
+        ? { kind: kind as ObjectKind, name, properties: props as Record<string, JsonValue>, tag }
+        : { kind: kind as ObjectKind, model, name, properties: props as Record<string, JsonValue>, tag };
+    return { record: "object", object };
+  }
+  if (value.record === "relation") {
+    const { from, to, type } = value;
+    if (!onlyKeys(value, RELATION_KEYS) || !isTag(from) || !isTag(to) || typeof type !== "string" || type === "")
+      return undefined;
+    return { record: "relation", relation: { from, to, type } };
+  }
+  return undefined;
 }

@@ -4,14 +4,7 @@ import { renderPatches } from "./canonical.js";
 import { SnapshooterError } from "./errors.js";
 import { loadGraph, selectSnapshot } from "./graph.js";
 import { HOME_TAG } from "./model.js";
-import {
-  DEFAULT_MIN_PARALLEL_BYTES,
-  loadPrerenderedGraph,
-  objectJsonOf,
-  type ParallelOptions,
-  renderPrerendered,
-} from "./prerendered.js";
-import { workerExecArgv } from "./record-workers.js";
+import { loadPrerenderedGraph, renderPrerendered } from "./prerendered.js";
 import { readExportStream } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 import { exportText, generateRecords, OLYMPE_TAG, tagOf } from "./test-helpers/generate.js";
@@ -38,23 +31,18 @@ function sourceOf(text: string, cuts: number[] = []): CodeAsDataSource {
 
 const meta = { name: "My Projects", rootTags: [HOME_TAG], exclude: [OLYMPE_TAG] };
 
-/** Worker threads from the first byte, in batches of a few records, so many are in flight at once. */
-const inWorkers: ParallelOptions = { workers: 2, minParallelBytes: 0, batchBytes: 512 };
-
 /** The files, or the refusal, each way. */
-async function both(source: CodeAsDataSource, parallel: ParallelOptions = {}) {
-  const outcome = async (run: () => Promise<Map<string, string | Buffer>>) => {
+async function both(source: CodeAsDataSource) {
+  const outcome = async (run: () => Promise<Map<string, string>>) => {
     try {
-      return [...(await run())].map(([path, content]) => [path, content.toString()]);
+      return [...(await run())];
     } catch (error) {
       if (!(error instanceof SnapshooterError)) throw error;
       return { code: error.code, problems: error.problems };
     }
   };
   const expected = await outcome(async () => renderPatches(selectSnapshot(await loadGraph(source), meta), meta));
-  const actual = await outcome(
-    async () => renderPrerendered(await loadPrerenderedGraph(source, undefined, parallel), meta).files,
-  );
+  const actual = await outcome(async () => renderPrerendered(await loadPrerenderedGraph(source), meta).files);
   return { expected, actual };
 }
 
@@ -113,54 +101,13 @@ describe("the snapshot's prerendered read of an export", () => {
     );
   });
 
-  it("writes the same files when worker threads read the export in many small batches (property)", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 1000 }),
-        fc.array(fc.tuple(fc.nat(35), fc.nat(35), oddType, oddForm), { maxLength: 25 }),
-        fc.constantFrom("json", "ndjson"),
-        fc.array(fc.nat(), { maxLength: 8 }),
-        async (seed, extra, format, cuts) => {
-          const records = generateRecords({ seed, folders: 2, projectsPerFolder: 2, objectsPerProject: 6 });
-          const lines = records.map((r) => JSON.stringify(r));
-          for (const [a, b, type, form] of extra) lines.push(relationText(tagOf(a), tagOf(b), type, form));
-          const text = format === "ndjson" ? `${lines.join("\n")}\n` : `[\n${lines.join(",\n")}\n]\n`;
-          const { expected, actual } = await both(sourceOf(text, cuts), inWorkers);
-          expect(actual).toEqual(expected);
-        },
-      ),
-      // Each run starts its workers (from source, through tsx: about a second each on a loaded machine).
-      { numRuns: 6 },
-    );
-  }, 180_000);
-
-  it("starts no worker for a small export, and one per requested thread past the threshold", async () => {
-    const text = exportText(generateRecords({ folders: 1, projectsPerFolder: 1, objectsPerProject: 8 }), "ndjson");
-    expect(Buffer.byteLength(text)).toBeLessThan(DEFAULT_MIN_PARALLEL_BYTES);
-    const small = await loadPrerenderedGraph(sourceOf(text), undefined, { workers: 2 });
-    expect(small.workers).toBe(0);
-    const forced = await loadPrerenderedGraph(sourceOf(text), undefined, { workers: 2, minParallelBytes: 100 });
-    expect(forced.workers).toBe(2);
-    expect(renderPrerendered(forced, meta).files).toEqual(renderPrerendered(small, meta).files);
-    const none = await loadPrerenderedGraph(sourceOf(text), undefined, { workers: 0, minParallelBytes: 0 });
-    expect(none.workers).toBe(0);
-    // Past the threshold halfway through: the first batches in this thread, the rest in workers, taken in order.
-    const length = Buffer.byteLength(text);
-    const cuts = Array.from({ length: 16 }, (_, i) => Math.floor(((i + 1) * length) / 17));
-    const halfway = { workers: 2, minParallelBytes: Math.floor(length / 2), batchBytes: 300 };
-    const switched = await loadPrerenderedGraph(sourceOf(text, cuts), undefined, halfway);
-    expect(switched.workers).toBe(2);
-    expect(renderPrerendered(switched, meta).files).toEqual(renderPrerendered(small, meta).files);
-  });
-
   it("reads the usual relations straight from their bytes and keeps the others for JSON.parse, with equal results", async () => {
     const records = generateRecords({ folders: 1, projectsPerFolder: 1, objectsPerProject: 3 });
     const text = exportText(records, "ndjson");
     const graph = await loadPrerenderedGraph(sourceOf(text));
     const viaParse = await loadPrerenderedGraph({ ...sourceOf(text), bytes: undefined } as CodeAsDataSource);
     expect(graph.relationKeys).toEqual(viaParse.relationKeys);
-    for (const tag of graph.ids.tags) expect(objectJsonOf(graph, tag)).toEqual(objectJsonOf(viaParse, tag));
-    expect(graph.objectCount).toBe(viaParse.objectCount);
+    expect(graph.objects).toEqual(viaParse.objects);
     expect(graph.ids.tags).toEqual(viaParse.ids.tags);
   });
 
@@ -182,46 +129,12 @@ describe("the snapshot's prerendered read of an export", () => {
         '{"record":"relation","from":',
       ],
     ],
-  ])("refuses %s with the same problems as loadGraph, in this thread or in workers", async (_what, lines) => {
+  ])("refuses %s with the same problems as loadGraph", async (_what, lines) => {
     for (const text of [`${lines.join("\n")}\n`, `[${lines.join(",\n")}]`]) {
       const expected = await problemsOf(loadGraph(sourceOf(text)));
       expect(expected).not.toBe("no error");
       expect(await problemsOf(loadPrerenderedGraph(sourceOf(text)))).toEqual(expected);
-      const batchBytes = 64;
-      expect(await problemsOf(loadPrerenderedGraph(sourceOf(text), undefined, { ...inWorkers, batchBytes }))).toEqual(
-        expected,
-      );
     }
-  });
-
-  it("names the same records in workers as in this thread: bad records across many batches, repeats, then a truncated array", async () => {
-    const records = generateRecords({ folders: 2, projectsPerFolder: 3, objectsPerProject: 20, shuffle: true });
-    const lines = records.map((r) => JSON.stringify(r));
-    // Three bad records far apart, an object defined twice, then the array cut short.
-    lines[40] = '{"record":"object","tag":"123","kind":"object","name":"short tag"}';
-    lines[90] = '{"record":"relation","from":"10000000000000000000","to":"10000000000000000001","type":""}';
-    lines[150] = lines[10] as string;
-    lines[200] = '{"record":"object","tag":"20000000000000000999","kind":"widget","name":"x"}';
-    for (const text of [`${lines.join("\n")}\n{"record":`, `[${lines.join(",\n")}`]) {
-      const expected = await problemsOf(loadGraph(sourceOf(text, [1000, 5000])));
-      expect((expected as { problems: unknown[] }).problems.length).toBeGreaterThanOrEqual(4);
-      expect(await problemsOf(loadPrerenderedGraph(sourceOf(text, [1000, 5000]), undefined, inWorkers))).toEqual(
-        expected,
-      );
-    }
-  });
-
-  it("stops at 20 problems in workers as in this thread", async () => {
-    const bad = Array.from({ length: 60 }, (_, i) => `{"record":"object","tag":"${i}","kind":"object","name":"x"}`);
-    const text = `${bad.join("\n")}\n`;
-    const expected = await problemsOf(loadGraph(sourceOf(text)));
-    expect((expected as { problems: unknown[] }).problems).toHaveLength(20);
-    expect(await problemsOf(loadPrerenderedGraph(sourceOf(text), undefined, inWorkers))).toEqual(expected);
-  });
-
-  it("gives the workers the process's Node options, less --input-type (which would refuse their file)", () => {
-    expect(workerExecArgv(["--input-type=module", "--max-old-space-size=900"])).toEqual(["--max-old-space-size=900"]);
-    expect(workerExecArgv(["--input-type", "module", "--enable-source-maps"])).toEqual(["--enable-source-maps"]);
   });
 
   it("says which tags the snapshot holds, for the deletion guard", async () => {

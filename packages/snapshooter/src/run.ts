@@ -52,8 +52,7 @@ export interface SnapshotReport {
 }
 
 export type SnapshotEvent =
-  /** `workers`: the worker threads that read the export (0 for a small one, read in the snapshot's own thread). */
-  | { type: "source-loaded"; source: string; objects: number; relations: number; workers: number }
+  | { type: "source-loaded"; source: string; objects: number; relations: number }
   | { type: "entry-started"; entry: string }
   | { type: "files-changed"; entry: string; files: FileChanges; dryRun: boolean }
   | GitEvent
@@ -139,7 +138,6 @@ export async function runSnapshots(options: RunSnapshotsOptions): Promise<Snapsh
     source: source.description,
     objects: graph.objectCount,
     relations: graph.relationKeys.length,
-    workers: graph.workers,
   });
 
   const reports: EntryReport[] = [];

@@ -55,16 +55,6 @@ export class TagIds {
     return this.add(bytes.toString("latin1", at, at + 2 * HALF), high, low);
   }
 
-  /**
-   * The id of the tag whose first and last ten digits are `high` and `low`, numbered now if new (its text is then
-   * `text.slice(at, at + 20)`).
-   */
-  internNumbers(high: number, low: number, text: string, at: number): number {
-    const id = this.find(high, low);
-    if (id !== undefined) return id;
-    return this.add(text.slice(at, at + 2 * HALF), high, low);
-  }
-
   /** The id of `tag`, numbered now if new. */
   intern(tag: string): number {
     if (!isDigitTag(tag)) {

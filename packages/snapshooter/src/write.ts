@@ -70,7 +70,7 @@ async function existingPatchFiles(dir: string): Promise<{ patches: Set<string>; 
 }
 
 /** Writes `content` to `file` atomically: a temporary file beside it, then renamed over it. */
-export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Buffer): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
   await writeFile(temp, content, { flag: "wx" });
@@ -83,12 +83,12 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
 }
 
 /**
- * Makes `dir` hold exactly `files` (relative paths → text or bytes) among the patch files. With `dryRun`, only reports
+ * Makes `dir` hold exactly `files` (relative paths → content) among the patch files. With `dryRun`, only reports
  * what would change. The manifest is written after the patches it lists, and removals come last.
  */
 export async function syncPatchFiles(
   dir: string,
-  files: ReadonlyMap<string, string | Uint8Array>,
+  files: ReadonlyMap<string, string>,
   options: { dryRun?: boolean; signal?: AbortSignal; guard?: DeletionGuard | undefined } = {},
 ): Promise<FileChanges> {
   const changes: FileChanges = { added: [], changed: [], removed: [] };
@@ -97,10 +97,7 @@ export async function syncPatchFiles(
     const writes: [string, Buffer][] = [];
     const before = new Map<string, Buffer>();
     for (const [rel, content] of files) {
-      const next =
-        typeof content === "string"
-          ? Buffer.from(content)
-          : Buffer.from(content.buffer, content.byteOffset, content.length);
+      const next = Buffer.from(content);
       const current = await readIfExists(path.join(dir, rel));
       if (current === undefined) changes.added.push(rel);
       else if (!current.equals(next)) {

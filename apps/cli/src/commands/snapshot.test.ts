@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -86,57 +86,6 @@ describe("rollway snapshot", () => {
     const r = rollway(["snapshot", "--config", bad, "--source", join(root, "export.ndjson")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/rootTags.*line 1, column \d+/);
-  });
-});
-
-describe("rollway snapshot of a large export", () => {
-  it("reads it in worker threads found beside the installed package: the same files and the same refusal as in one thread", () => {
-    const work = mkdtempSync(join(tmpdir(), "rollway-cli-workers-"));
-    onTestFinished(() => rmSync(work, { recursive: true, force: true }));
-    // One project of 24,000 objects, ~6 MB: past the 4 MB from which the snapshooter starts its worker threads.
-    const project = "10000000000000000000";
-    const tag = (n: number) => `2${String(n).padStart(19, "0")}`;
-    const lines = [JSON.stringify({ record: "object", tag: project, kind: "project", name: "Big", properties: {} })];
-    for (let n = 0; n < 24_000; n++) {
-      const properties = { label: `Button ${n}`, position: { y: n % 97, x: n % 13 }, tags: ["a", `é${n}`] };
-      lines.push(JSON.stringify({ record: "object", tag: tag(n), kind: "object", name: `b${n}`, properties }));
-      lines.push(JSON.stringify({ record: "relation", from: project, to: tag(n), type: "contains" }));
-    }
-    const good = join(work, "export.ndjson");
-    writeFileSync(good, `${lines.join("\n")}\n`);
-    // Line 40,001 refers to a model with a short tag.
-    lines[40_000] = JSON.stringify({ record: "object", tag: tag(99_999), kind: "object", name: "x", model: "123" });
-    const bad = join(work, "bad.ndjson");
-    writeFileSync(bad, `${lines.join("\n")}\n`);
-    const run = (outputDir: string, source: string, workers: string) => {
-      const config = join(work, `${outputDir}.json`);
-      writeFileSync(config, JSON.stringify([{ snapshooter: { name: "Big", rootTags: [project], outputDir } }]));
-      const r = rollway(["snapshot", "--config", config, "--source", source, "--json"], {
-        env: { ROLLWAY_SNAPSHOOTER_WORKERS: workers },
-      });
-      const loaded = r.stderr.split("\n").find((l) => l.includes('"source-loaded"'));
-      return { ...r, loaded: loaded ? JSON.parse(loaded) : undefined };
-    };
-    const threads = run("threads", good, "2");
-    expect(threads.code).toBe(0);
-    expect(threads.loaded).toMatchObject({ objects: 24_001, workers: 2 });
-    const single = run("single", good, "0");
-    expect(single.code).toBe(0);
-    expect(single.loaded).toMatchObject({ objects: 24_001, workers: 0 });
-    const files = readdirSync(join(work, "threads"), { recursive: true, encoding: "utf8" }).sort();
-    expect(files).toEqual(readdirSync(join(work, "single"), { recursive: true, encoding: "utf8" }).sort());
-    expect(files).toContain("projects/10000000000000000000.json");
-    for (const file of files) {
-      if (file.endsWith(".json"))
-        expect(readFileSync(join(work, "threads", file)).equals(readFileSync(join(work, "single", file)))).toBe(true);
-    }
-
-    const refusedInThreads = run("bad-threads", bad, "2");
-    const refusedInOne = run("bad-single", bad, "0");
-    expect(refusedInThreads.code).toBe(1);
-    expect(refusedInThreads.stdout).toContain("bad.ndjson line 40001 model: must be a tag of exactly 20 digits");
-    expect(refusedInThreads.stdout).toBe(refusedInOne.stdout);
-    expect(refusedInThreads.stderr).toBe(refusedInOne.stderr);
   });
 });
 
