@@ -19,22 +19,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EXAMPLE_PAYLOAD_TEXT } from "@rollway/payload-schema";
 import type autocannon from "autocannon";
 import { startDemoCluster } from "../src/sim.js";
 
 const TOKEN = "bench-deploy-token-0123456789abcdef";
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-const payload = JSON.stringify({
-  backends: {
-    images: ["my-registry/image-for-backend-1:tag", "my-registry/image-for-other-backends:tag"],
-    deployRules: [
-      { source: "^my-registry/image-for-other-backends:tag.*$", target: "^(?!backend-1).*$" },
-      { source: "^my-registry/image-for-backend-1:tag.*$", target: "^backend-1.*$" },
-    ],
-  },
-  codeAsData: { image: "my-registry/image-for-codeasdata:tag" },
-  frontend: { image: "my-registry/image-for-frontend:tag" },
-});
+// Seed 004's example payload, on one line.
+const payload = JSON.stringify(JSON.parse(EXAMPLE_PAYLOAD_TEXT));
 
 /** `taskset -c <cpu>` before a command, when pinning is possible (Linux, taskset installed, 2 CPUs or more). */
 const pinning = (() => {

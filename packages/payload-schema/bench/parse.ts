@@ -7,6 +7,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { EXAMPLE_PAYLOAD_TEXT } from "../src/examples.js";
 
 const { values } = parseArgs({
   options: {
@@ -16,17 +17,8 @@ const { values } = parseArgs({
     n: { type: "string", default: "20000" },
   },
 });
-const payload = JSON.stringify({
-  backends: {
-    images: ["my-registry/image-for-backend-1:tag", "my-registry/image-for-other-backends:tag"],
-    deployRules: [
-      { source: "^my-registry/image-for-other-backends:tag.*$", target: "^(?!backend-1).*$" },
-      { source: "^my-registry/image-for-backend-1:tag.*$", target: "^backend-1.*$" },
-    ],
-  },
-  codeAsData: { image: "my-registry/image-for-codeasdata:tag" },
-  frontend: { image: "my-registry/image-for-frontend:tag" },
-});
+// Seed 004's example payload, on one line.
+const payload = JSON.stringify(JSON.parse(EXAMPLE_PAYLOAD_TEXT));
 type Parse = (input: string) => Promise<unknown>;
 const subjects: [string, Parse][] = [
   [
