@@ -1,0 +1,157 @@
+/**
+ * The issue's figures in one command, this build beside another: from `packages/snapshooter`,
+ * `pnpm build && BASE_DIST=<other dist> pnpm bench:compare` (run it under `nice -n 10` on a shared machine).
+ *
+ * Each case runs in a fresh `node` on a built `dist/` (wall time, CPU time of the process, peak RSS), in interleaved
+ * rounds (`ROUNDS`, default 3); the table gives each case's medians with the ratios to the two baselines of the same
+ * rounds: the issue's bare one (the whole file in one string, one JSON.parse, zod on every record, nothing else) and
+ * the rendering one the issue's figures were taken against (the same, then `selectSnapshot` + `renderPatches` in
+ * memory, with the base build's code when `BASE_DIST` is given, so it stays a fixed yardstick). At the end the outputs
+ * of both builds' full snapshots are compared byte for byte. `EXPORT_DIR=<dir>` keeps the generated exports there
+ * for the next run; `CASES=new,old,bare,naive` picks case groups.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { HOME_TAG } from "../src/model.js";
+import { generateRecords, OLYMPE_TAG, writeExportFile } from "../src/test-helpers/generate.js";
+
+const run = promisify(execFile);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+const base = process.env.BASE_DIST ? path.resolve(process.env.BASE_DIST, "index.js") : undefined;
+const groups = new Set((process.env.CASES ?? "new,old,bare,naive").split(","));
+
+const exportDir = process.env.EXPORT_DIR ? path.resolve(process.env.EXPORT_DIR) : undefined;
+const dir = exportDir ?? mkdtempSync(path.join(os.tmpdir(), "snapshooter-compare-"));
+mkdirSync(dir, { recursive: true });
+const ndjson = path.join(dir, "export.ndjson");
+const json = path.join(dir, "export.json");
+if (!existsSync(ndjson) || !existsSync(json)) {
+  const records = generateRecords({ folders: 20, projectsPerFolder: 25, objectsPerProject: 200, shuffle: true });
+  await writeExportFile(ndjson, records, "ndjson");
+  await writeExportFile(json, records, "json");
+}
+
+const meta = { name: "My Projects", rootTags: [HOME_TAG], exclude: [OLYMPE_TAG] };
+const probe = `
+const [entry, mode, source, outputDir, cwd] = process.argv.slice(2);
+const { runSnapshots, exportRecordSchema, selectSnapshot, renderPatches } = await import(entry);
+const { readFileSync } = await import("node:fs");
+const meta = ${JSON.stringify(meta)};
+const cpu0 = process.cpuUsage(); const t0 = performance.now();
+let out;
+if (mode === "bare") {
+  const all = JSON.parse(readFileSync(source, "utf8"));
+  for (const value of all) exportRecordSchema.parse(value);
+  out = { written: "-" };
+} else if (mode === "naive") {
+  const all = JSON.parse(readFileSync(source, "utf8"));
+  const graph = { objects: new Map(), relations: [] };
+  for (const value of all) {
+    const r = exportRecordSchema.parse(value);
+    if (r.record === "object") { const { record, ...o } = r; graph.objects.set(o.tag, o); } else graph.relations.push({ from: r.from, to: r.to, type: r.type });
+  }
+  renderPatches(selectSnapshot(graph, meta), meta);
+  out = { written: "-" };
+} else {
+  const report = await runSnapshots({ config: [{ snapshooter: { ...meta, outputDir } }], cwd, source });
+  const e = report.entries[0];
+  if (e.status === "failed") throw new Error(e.error.message);
+  out = { written: e.files.added.length + e.files.changed.length + e.files.removed.length };
+}
+const cpu = process.cpuUsage(cpu0);
+console.log(JSON.stringify({ wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, rssMB: process.resourceUsage().maxRSS / 1024, ...out }));
+`;
+
+const probeFile = path.join(dir, "probe.mjs");
+writeFileSync(probeFile, probe);
+// Plain node for every case: not tsx's loader, which runs this script.
+const { NODE_OPTIONS: _tsx, ...plainEnv } = process.env;
+
+type Case = { name: string; entry: string; mode: string; source: string; out: string };
+const cases: Case[] = [];
+const snapshotCases = (label: string, entry: string) => {
+  // The unchanged rerun comes right after the full snapshot of the same round, into the same folder.
+  cases.push({ name: `${label}: full snapshot, NDJSON`, entry, mode: "run", source: ndjson, out: `out-${label}-nd` });
+  cases.push({ name: `${label}: unchanged rerun, NDJSON`, entry, mode: "run", source: ndjson, out: `out-${label}-nd` });
+  cases.push({ name: `${label}: full snapshot, JSON`, entry, mode: "run", source: json, out: `out-${label}-js` });
+};
+if (groups.has("new")) snapshotCases("new", dist);
+if (base && groups.has("old")) snapshotCases("old", base);
+const BARE = "bare baseline: JSON.parse + zod";
+const NAIVE = "rendering baseline: + select + render";
+if (groups.has("bare")) cases.push({ name: BARE, entry: base ?? dist, mode: "bare", source: json, out: "" });
+if (groups.has("naive")) {
+  cases.push({ name: NAIVE, entry: base ?? dist, mode: "naive", source: json, out: "" });
+  if (base) cases.push({ name: `${NAIVE} (new code)`, entry: dist, mode: "naive", source: json, out: "" });
+}
+
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+console.error(`load at start ${load()}`);
+const results = new Map<string, { wallMs: number; cpuMs: number; rssMB: number; written: number | string }[]>();
+for (let round = 0; round < ROUNDS; round++) {
+  for (const c of cases) {
+    if (c.mode === "run" && !c.name.includes("unchanged"))
+      rmSync(path.join(dir, c.out), { recursive: true, force: true });
+    const { stdout } = await run(process.execPath, [probeFile, c.entry, c.mode, c.source, c.out, dir], {
+      encoding: "utf8",
+      env: plainEnv,
+    });
+    const list = results.get(c.name) ?? [];
+    list.push(JSON.parse(stdout));
+    results.set(c.name, list);
+  }
+  console.error(`round ${round + 1}/${ROUNDS} done, load ${load()}`);
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2
+    ? (s[(s.length - 1) / 2] as number)
+    : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+const med = (name: string, key: "wallMs" | "cpuMs" | "rssMB") => median((results.get(name) ?? []).map((r) => r[key]));
+const ratio = (name: string, key: "wallMs" | "cpuMs", of: string) =>
+  results.has(of) ? (med(name, key) / med(of, key)).toFixed(2) : "-";
+console.log(
+  `\n${ROUNDS} rounds, medians; node ${process.version}, ${os.availableParallelism()} cores, load at end ${load()}`,
+);
+console.table(
+  cases.map((c) => ({
+    case: c.name,
+    "wall ms": Math.round(med(c.name, "wallMs")),
+    "cpu ms": Math.round(med(c.name, "cpuMs")),
+    "rss MB": Math.round(med(c.name, "rssMB")),
+    written: [...new Set((results.get(c.name) ?? []).map((r) => r.written))].join("/"),
+    "wall ÷ bare": ratio(c.name, "wallMs", BARE),
+    "cpu ÷ bare": ratio(c.name, "cpuMs", BARE),
+    "wall ÷ rendering": ratio(c.name, "wallMs", NAIVE),
+    "cpu ÷ rendering": ratio(c.name, "cpuMs", NAIVE),
+  })),
+);
+
+// The same bytes from both builds (patch files and manifest), for both export formats.
+if (base && groups.has("new") && groups.has("old")) {
+  const files = (root: string): string[] =>
+    readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
+      .sort();
+  for (const kind of ["nd", "js"]) {
+    const [a, b] = [path.join(dir, `out-new-${kind}`), path.join(dir, `out-old-${kind}`)];
+    const [fa, fb] = [files(a), files(b)];
+    const same =
+      fa.join("\n") === fb.join("\n") &&
+      fa.every((f) => readFileSync(path.join(a, f)).equals(readFileSync(path.join(b, f))));
+    console.log(`output ${kind === "nd" ? "NDJSON" : "JSON"}: ${fa.length} files, ${same ? "identical" : "DIFFERENT"}`);
+    if (!same) process.exitCode = 1;
+  }
+}
+if (!exportDir) rmSync(dir, { recursive: true, force: true });
