@@ -61,7 +61,8 @@ export interface GitSnapshotOptions {
   entry: string;
   target: GitTarget;
   outputDir: string;
-  files: ReadonlyMap<string, string>;
+  /** Relative path → content (text, or its UTF-8 bytes). */
+  files: ReadonlyMap<string, string | Uint8Array>;
   commitMessage: string;
   dryRun?: boolean;
   signal?: AbortSignal;

@@ -7,12 +7,24 @@
  *   one `exportRecordSchema` accepts (a strict object with exactly those keys, two tags, a non-empty type), and it
  *   is kept as its sort key, from which the patch line is written.
  * - Every other record is parsed and validated by the same code as `loadGraph` (`createRecordTaker`: the fast path,
- *   then zod with its messages), and an object is kept as its canonical JSON line.
+ *   then zod with its messages), and an object is kept as its canonical JSON line's UTF-8 bytes.
+ *
+ * Nothing is kept per record on the JavaScript heap: relations are three numbers (tag ids and a type id) in typed
+ * arrays, objects' lines sit in large byte pages, and each patch file is written straight into one Buffer. Millions
+ * of small strings surviving young-generation GCs were a quarter of a snapshot's CPU (BENCHMARKS.md).
  *
  * So a snapshot accepts and refuses exactly what `loadGraph` does, with the same problems, and writes the same bytes
  * as `renderPatches(selectSnapshot(loadGraph(...)))` (tested in prerendered.test.ts).
  */
-import { type PatchGroup, relationKey, renderPatchGroups } from "./canonical.js";
+import { createHash } from "node:crypto";
+import {
+  canonicalJson,
+  MANIFEST_FILE,
+  type Manifest,
+  type ManifestEntry,
+  PATCH_FORMAT,
+  patchPath,
+} from "./canonical.js";
 import { type SnapshooterProblem, throwIfAborted } from "./errors.js";
 import {
   collectSyntaxError,
@@ -27,34 +39,142 @@ import { parseRecordText, RecordSplitter } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 import { TagIds } from "./tag-ids.js";
 
-/** An object as its patch file needs it. */
-interface RenderedObject {
-  kind: ObjectKind;
-  name: string;
-  /** Its canonical JSON (keys sorted all the way down), one line of the patch file. */
-  json: string;
-  /** Where it was first defined, for the message about a repeated tag. */
-  line: number;
+const KINDS: readonly (ObjectKind | undefined)[] = [undefined, "folder", "project", "object"];
+const KIND_CODE: Record<ObjectKind, number> = { folder: 1, project: 2, object: 3 };
+/** Objects' lines are kept in pages of this size (a longer line gets a page of its own). */
+const PAGE_SIZE = 4 << 20;
+
+function grown<T extends Int32Array | Uint8Array>(array: T, needed: number): T {
+  if (needed <= array.length) return array;
+  const out = new (array.constructor as new (n: number) => T)(Math.max(needed, array.length * 2));
+  out.set(array);
+  return out;
 }
 
 /**
- * An export read for snapshots: objects as their patch lines, relations as their sort keys (`relationKey`), every
- * tag numbered once so the walk and the grouping work on integers.
+ * An export read for snapshots: objects as their patch lines' bytes, relations as tag ids and a type id, every tag
+ * numbered once so the walk, the grouping and the sorting work on integers.
  */
-export interface PrerenderedGraph {
-  ids: TagIds;
-  /** By id; undefined for a tag the export names in relations only. */
-  objects: (RenderedObject | undefined)[];
-  objectCount: number;
-  relationKeys: string[];
-  /** By relation: the id of its `from`. */
-  relationFrom: number[];
-  /** By relation: the id of its `to` for a `contains` relation, -1 for any other. */
-  relationContains: number[];
+export class PrerenderedGraph {
+  readonly ids = new TagIds();
+  objectCount = 0;
+  relationCount = 0;
+  /** Relation types by id. */
+  readonly types: string[] = [];
+  private readonly typeIds = new Map<string, number>();
+  /** The UTF-8 bytes of the first few types, matched against relations' bytes. */
+  private readonly typeBytes: Buffer[] = [];
+  /** By id (0 past the end): the object's kind as an index of KINDS, 0 for a tag that names no object. */
+  kindCode = new Uint8Array(1024);
+  /** By id: where the object was first defined, for the message about a repeated tag. */
+  line = new Int32Array(1024);
+  /** By id: the page, offset and length of the object's canonical JSON line. */
+  page = new Int32Array(1024);
+  offset = new Int32Array(1024);
+  length = new Int32Array(1024);
+  /** By id, for folders and projects only: the name, for the patch file and the manifest. */
+  readonly names: (string | undefined)[] = [];
+  readonly pages: Buffer[] = [];
+  private pageAt = PAGE_SIZE;
+  /** By relation: the ids of its tags and its type. */
+  relFrom = new Int32Array(4096);
+  relTo = new Int32Array(4096);
+  relType = new Int32Array(4096);
+
+  kindOf(id: number): ObjectKind | undefined {
+    return KINDS[this.kindCode[id] ?? 0];
+  }
+
+  /** The id of a relation type, numbered now if new. */
+  typeId(type: string): number {
+    let id = this.typeIds.get(type);
+    if (id === undefined) {
+      id = this.types.push(type) - 1;
+      this.typeIds.set(type, id);
+      if (this.typeBytes.length < 8) this.typeBytes.push(Buffer.from(type, "utf8"));
+    }
+    return id;
+  }
+
+  /** The id of the type whose bytes (printable ASCII) are `bytes[from, to)`. */
+  typeIdOfBytes(bytes: Buffer, from: number, to: number): number {
+    const n = to - from;
+    const known = this.typeBytes;
+    for (let t = 0; t < known.length; t++) {
+      const candidate = known[t] as Buffer;
+      if (candidate.length !== n) continue;
+      let i = 0;
+      while (i < n && candidate[i] === bytes[from + i]) i++;
+      if (i === n) return t;
+    }
+    return this.typeId(bytes.toString("latin1", from, to));
+  }
+
+  addRelation(from: number, to: number, type: number): void {
+    const i = this.relationCount++;
+    if (i >= this.relFrom.length) {
+      this.relFrom = grown(this.relFrom, i + 1);
+      this.relTo = grown(this.relTo, i + 1);
+      this.relType = grown(this.relType, i + 1);
+    }
+    this.relFrom[i] = from;
+    this.relTo[i] = to;
+    this.relType[i] = type;
+  }
+
+  /** Keeps the object unless its tag was defined before; then returns the line of that definition. */
+  addObject(id: number, kind: ObjectKind, name: string, json: string, line: number): number | undefined {
+    if (id < this.kindCode.length && this.kindCode[id] !== 0) return this.line[id];
+    if (id >= this.kindCode.length) {
+      const n = Math.max(id + 1, this.kindCode.length * 2);
+      this.kindCode = grown(this.kindCode, n);
+      this.line = grown(this.line, n);
+      this.page = grown(this.page, n);
+      this.offset = grown(this.offset, n);
+      this.length = grown(this.length, n);
+    }
+    this.kindCode[id] = KIND_CODE[kind];
+    this.line[id] = line;
+    if (kind !== "object") this.names[id] = name;
+    // At most 3 bytes of UTF-8 per UTF-16 unit: a line that might not fit starts a new page.
+    let page = this.pages[this.pages.length - 1];
+    if (page === undefined || json.length * 3 > page.length - this.pageAt) {
+      page = Buffer.allocUnsafeSlow(Math.max(PAGE_SIZE, Buffer.byteLength(json)));
+      this.pages.push(page);
+      this.pageAt = 0;
+    }
+    const written = page.write(json, this.pageAt);
+    this.page[id] = this.pages.length - 1;
+    this.offset[id] = this.pageAt;
+    this.length[id] = written;
+    this.pageAt += written;
+    this.objectCount++;
+    return undefined;
+  }
+
+  /** The object's canonical JSON line, or undefined for a tag that names no object (for tests and messages). */
+  objectJson(id: number): string | undefined {
+    if (!this.kindCode[id]) return undefined;
+    const offset = this.offset[id] as number;
+    return (this.pages[this.page[id] as number] as Buffer).toString(
+      "utf8",
+      offset,
+      offset + (this.length[id] as number),
+    );
+  }
+
+  /** Every relation as read, in order (for tests). */
+  relations(): Relation[] {
+    const { tags } = this.ids;
+    return Array.from({ length: this.relationCount }, (_, i) => ({
+      from: tags[this.relFrom[i] as number] as string,
+      to: tags[this.relTo[i] as number] as string,
+      type: this.types[this.relType[i] as number] as string,
+    }));
+  }
 }
 
 const RELATION_HEAD = Buffer.from('{"record":"relation","from":"');
-const CONTAINS_BYTES = Buffer.from(CONTAINS);
 const TO_KEY = Buffer.from('","to":"');
 const TYPE_KEY = Buffer.from('","type":"');
 const TAG_LENGTH = 20;
@@ -95,54 +215,27 @@ function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, start: number,
     const c = bytes[i] as number;
     if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
   }
-  // The key laid out in a scratch buffer and decoded once: one flat string, no concatenation to flatten later.
-  const typeLength = last - 2 - (start + TYPE_AT);
-  const length = TAG_LENGTH + typeLength + 1 + TAG_LENGTH;
-  if (scratch.length < length) scratch = Buffer.allocUnsafe(length * 2);
-  // Byte loops: Buffer#copy costs more than it saves on a few bytes.
-  const out = scratch;
-  for (let i = 0; i < TAG_LENGTH; i++) out[i] = bytes[start + FROM_AT + i] as number;
-  for (let i = 0; i < typeLength; i++) out[TAG_LENGTH + i] = bytes[start + TYPE_AT + i] as number;
-  out[TAG_LENGTH + typeLength] = 0;
-  for (let i = 0; i < TAG_LENGTH; i++) out[TAG_LENGTH + typeLength + 1 + i] = bytes[start + TO_AT + i] as number;
-  graph.relationKeys.push(out.toString("latin1", 0, length));
-  graph.relationFrom.push(graph.ids.internBytes(bytes, start + FROM_AT));
-  const contains = typeLength === CONTAINS_BYTES.length && matches(bytes, start + TYPE_AT, CONTAINS_BYTES);
-  graph.relationContains.push(contains ? graph.ids.internBytes(bytes, start + TO_AT) : -1);
+  const { ids } = graph;
+  const from = ids.internBytes(bytes, start + FROM_AT);
+  const to = ids.internBytes(bytes, start + TO_AT);
+  graph.addRelation(from, to, graph.typeIdOfBytes(bytes, start + TYPE_AT, last - 2));
   return true;
 }
-
-let scratch = Buffer.allocUnsafe(256);
 
 /**
  * Reads and validates every record of `source` (its bytes when it gives them, else its parsed batches), with the
  * same problems as `loadGraph`.
  */
 export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: AbortSignal): Promise<PrerenderedGraph> {
-  const graph: PrerenderedGraph = {
-    ids: new TagIds(),
-    objects: [],
-    objectCount: 0,
-    relationKeys: [],
-    relationFrom: [],
-    relationContains: [],
-  };
+  const graph = new PrerenderedGraph();
   const problems: SnapshooterProblem[] = [];
   const take = createRecordTaker(
     problems,
-    (object, line) => {
-      const id = graph.ids.intern(object.tag);
-      const earlier = graph.objects[id];
-      if (earlier !== undefined) return earlier.line;
-      // Objects from the taker have their keys sorted all the way down: JSON.stringify prints canonical JSON.
-      graph.objects[id] = { kind: object.kind, name: object.name, json: JSON.stringify(object), line };
-      graph.objectCount++;
-      return undefined;
-    },
+    // Objects from the taker have their keys sorted all the way down: JSON.stringify prints canonical JSON.
+    (object, line) =>
+      graph.addObject(graph.ids.intern(object.tag), object.kind, object.name, JSON.stringify(object), line),
     (relation: Relation) => {
-      graph.relationKeys.push(relationKey(relation));
-      graph.relationFrom.push(graph.ids.intern(relation.from));
-      graph.relationContains.push(relation.type === CONTAINS ? graph.ids.intern(relation.to) : -1);
+      graph.addRelation(graph.ids.intern(relation.from), graph.ids.intern(relation.to), graph.typeId(relation.type));
     },
   );
 
@@ -178,58 +271,274 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
 }
 
 /**
+ * Relations as one sortable number each: (rank of from, rank of type, rank of to) in mixed radix, when the largest
+ * such number is exact in a double; else null (then `relationOrder` compares the three parts).
+ */
+function relationKeys(
+  graph: PrerenderedGraph,
+  selected: Int32Array,
+  count: number,
+  rank: Int32Array,
+  typeRank: Int32Array,
+): Float64Array | null {
+  const n = graph.ids.size;
+  const t = graph.types.length;
+  if (n * t * n > Number.MAX_SAFE_INTEGER) return null;
+  const keys = new Float64Array(count);
+  for (let k = 0; k < count; k++) {
+    const i = selected[k] as number;
+    keys[k] =
+      ((rank[graph.relFrom[i] as number] as number) * t + (typeRank[graph.relType[i] as number] as number)) * n +
+      (rank[graph.relTo[i] as number] as number);
+  }
+  return keys.sort();
+}
+
+/** The selected relations' indexes in (from, type, to) order, by comparing the parts (for very large exports). */
+export function relationOrder(
+  graph: PrerenderedGraph,
+  selected: Int32Array,
+  rank: Int32Array,
+  typeRank: Int32Array,
+): Int32Array {
+  const { relFrom, relTo, relType } = graph;
+  return selected.sort(
+    (a, b) =>
+      (rank[relFrom[a] as number] as number) - (rank[relFrom[b] as number] as number) ||
+      (typeRank[relType[a] as number] as number) - (typeRank[relType[b] as number] as number) ||
+      (rank[relTo[a] as number] as number) - (rank[relTo[b] as number] as number),
+  );
+}
+
+const OPEN_LIST = Buffer.from("[\n    ");
+const NEXT_ITEM = Buffer.from(",\n    ");
+const CLOSE_LIST = Buffer.from("\n  ]");
+const EMPTY_LIST = Buffer.from("[]");
+const REL_FROM = Buffer.from('{"from":"');
+const REL_TO = Buffer.from('","to":"');
+const REL_TYPE = Buffer.from('","type":');
+const REL_LINE = REL_FROM.length + TAG_LENGTH + REL_TO.length + TAG_LENGTH + REL_TYPE.length + 1;
+
+function put(out: Buffer, at: number, bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i] as number;
+  return at + bytes.length;
+}
+
+/** Writes the 20 digits of tag `id` at `out[at]`. */
+function putTag(out: Buffer, at: number, ids: TagIds, id: number): number {
+  let high = ids.high[id] as number;
+  let low = ids.low[id] as number;
+  if (high < 0) return at + out.write(ids.tags[id] as string, at, "latin1");
+  for (let i = at + 19; i >= at + 10; i--) {
+    const digit = low % 10;
+    out[i] = 48 + digit;
+    low = (low - digit) / 10;
+  }
+  for (let i = at + 9; i >= at; i--) {
+    const digit = high % 10;
+    out[i] = 48 + digit;
+    high = (high - digit) / 10;
+  }
+  return at + TAG_LENGTH;
+}
+
+/**
  * One snapshot's patch files from a prerendered graph: the same selection as `selectSnapshot` and the same bytes as
  * `renderPatches`. Also returns which tags the snapshot holds, for the deletion guard.
  */
 export function renderPrerendered(
   graph: PrerenderedGraph,
   meta: { name: string; rootTags: readonly string[]; exclude: readonly string[] },
-): { files: Map<string, string>; objects: number; has(tag: string): boolean } {
-  const { ids, objects } = graph;
+  options: { exactKeys?: boolean } = {},
+): { files: Map<string, Buffer | string>; objects: number; has(tag: string): boolean } {
+  const { ids } = graph;
   const { tags } = ids;
+  const containsType = graph.types.indexOf(CONTAINS);
   const children: number[][] = [];
-  for (let i = 0; i < graph.relationContains.length; i++) {
-    const to = graph.relationContains[i] as number;
-    if (to < 0) continue;
-    const from = graph.relationFrom[i] as number;
+  for (let i = 0; i < graph.relationCount; i++) {
+    if (graph.relType[i] !== containsType) continue;
+    const from = graph.relFrom[i] as number;
+    const to = graph.relTo[i] as number;
     const list = children[from];
     if (list) list.push(to);
     else children[from] = [to];
   }
-  const { order, owner, parent } = walkContainment({ ids, children, kindOf: (id) => objects[id]?.kind }, meta);
-  const members: { objects: number[]; relationKeys: string[] }[] = [];
+  const { order, owner, parent } = walkContainment({ ids, children, kindOf: (id) => graph.kindOf(id) }, meta);
+  const { rank, byRank } = ids.ranks();
+
+  // The patch files, one per owner, in walk order; each gets its objects in tag order (ids walked in rank order).
   const owners: number[] = [];
+  const fileOf = new Int32Array(tags.length).fill(-1);
   for (const id of order) {
-    const own = owner[id] as number;
-    if (own === id) {
-      members[id] = { objects: [], relationKeys: [] };
+    if (owner[id] === id) {
+      fileOf[id] = owners.length;
       owners.push(id);
     }
-    members[own]?.objects.push(id);
   }
-  for (let i = 0; i < graph.relationKeys.length; i++) {
-    const own = owner[graph.relationFrom[i] as number] as number;
-    if (own < 0) continue;
-    // A `contains` relation is kept only when what it contains is in the snapshot too.
-    const to = graph.relationContains[i] as number;
-    if (to >= 0 && owner[to] === -1) continue;
-    members[own]?.relationKeys.push(graph.relationKeys[i] as string);
+  const files = owners.length;
+  const objectStart = new Int32Array(files + 1);
+  for (const id of order) (objectStart[(fileOf[owner[id] as number] as number) + 1] as number)++;
+  for (let f = 0; f < files; f++) (objectStart[f + 1] as number) += objectStart[f] as number;
+  const objectList = new Int32Array(order.length);
+  {
+    const fill = objectStart.slice(0, files);
+    for (let r = 0; r < byRank.length; r++) {
+      const id = byRank[r] as number;
+      const own = owner[id] as number;
+      if (own >= 0) objectList[(fill[fileOf[own] as number] as number)++] = id;
+    }
   }
-  const groups = new Map<string, PatchGroup>();
-  for (const id of owners) {
-    const container = objects[id] as RenderedObject;
-    const group = members[id] as { objects: number[]; relationKeys: string[] };
+
+  // The relations each file holds: from in the snapshot, and for `contains`, to as well.
+  const selected = new Int32Array(graph.relationCount);
+  let count = 0;
+  for (let i = 0; i < graph.relationCount; i++) {
+    if ((owner[graph.relFrom[i] as number] as number) < 0) continue;
+    if (graph.relType[i] === containsType && owner[graph.relTo[i] as number] === -1) continue;
+    selected[count++] = i;
+  }
+  const typeOrder = graph.types
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const [x, y] = [graph.types[a] as string, graph.types[b] as string];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  const typeRank = new Int32Array(graph.types.length);
+  typeOrder.forEach((type, r) => {
+    typeRank[type] = r;
+  });
+  const typeJson = graph.types.map((type) => Buffer.from(JSON.stringify(type)));
+  // Sorted relations as (from, type, to) triples, duplicates dropped, grouped by file (stable, so still sorted).
+  const relFrom = new Int32Array(count);
+  const relType = new Int32Array(count);
+  const relTo = new Int32Array(count);
+  let unique = 0;
+  {
+    const keys = options.exactKeys === false ? null : relationKeys(graph, selected, count, rank, typeRank);
+    const n = tags.length;
+    const t = graph.types.length;
+    const sorted = keys ? undefined : relationOrder(graph, selected.subarray(0, count), rank, typeRank);
+    let [pf, pt, py] = [-1, -1, -1];
+    for (let k = 0; k < count; k++) {
+      let from: number;
+      let to: number;
+      let type: number;
+      if (keys) {
+        const key = keys[k] as number;
+        const toRank = key % n;
+        const rest = (key - toRank) / n;
+        const typeR = rest % t;
+        from = byRank[(rest - typeR) / t] as number;
+        to = byRank[toRank] as number;
+        type = typeOrder[typeR] as number;
+      } else {
+        const i = (sorted as Int32Array)[k] as number;
+        [from, to, type] = [graph.relFrom[i] as number, graph.relTo[i] as number, graph.relType[i] as number];
+      }
+      // An export may list a relation twice: equal triples are neighbours once sorted.
+      if (from === pf && to === pt && type === py) continue;
+      [pf, pt, py] = [from, to, type];
+      relFrom[unique] = from;
+      relTo[unique] = to;
+      relType[unique] = type;
+      unique++;
+    }
+  }
+  const relationStart = new Int32Array(files + 1);
+  for (let k = 0; k < unique; k++)
+    (relationStart[(fileOf[owner[relFrom[k] as number] as number] as number) + 1] as number)++;
+  for (let f = 0; f < files; f++) (relationStart[f + 1] as number) += relationStart[f] as number;
+  const relationList = new Int32Array(unique);
+  {
+    const fill = relationStart.slice(0, files);
+    for (let k = 0; k < unique; k++)
+      relationList[(fill[fileOf[owner[relFrom[k] as number] as number] as number] as number)++] = k;
+  }
+
+  const rendered: [string, Buffer][] = [];
+  const entries: ManifestEntry[] = [];
+  let relationTotal = 0;
+  for (let f = 0; f < files; f++) {
+    const id = owners[f] as number;
+    const tag = tags[id] as string;
+    const kind = graph.kindOf(id) as ObjectKind;
+    const name = graph.names[id] as string;
     const up = parent[id] as number;
-    groups.set(tags[id] as string, {
-      kind: container.kind,
-      name: container.name,
-      parent: up === -1 ? null : (tags[up] as string),
-      objects: group.objects.sort(ids.compare).map((o) => (objects[o] as RenderedObject).json),
-      relationKeys: group.relationKeys,
+    const head = Buffer.from(
+      `{\n  "format": ${JSON.stringify(PATCH_FORMAT)},\n  "kind": ${JSON.stringify(kind)},\n  "name": ${JSON.stringify(name)},\n  "objects": `,
+    );
+    const middle = Buffer.from(`,\n  "parent": ${JSON.stringify(up === -1 ? null : tags[up])},\n  "relations": `);
+    const tail = Buffer.from(`,\n  "tag": ${JSON.stringify(tag)}\n}\n`);
+    const [o0, o1] = [objectStart[f] as number, objectStart[f + 1] as number];
+    const [r0, r1] = [relationStart[f] as number, relationStart[f + 1] as number];
+    const listSize = (items: number, bytes: number) =>
+      items === 0 ? EMPTY_LIST.length : OPEN_LIST.length + bytes + (items - 1) * NEXT_ITEM.length + CLOSE_LIST.length;
+    let objectBytes = 0;
+    for (let o = o0; o < o1; o++) objectBytes += graph.length[objectList[o] as number] as number;
+    let relationBytes = 0;
+    for (let r = r0; r < r1; r++)
+      relationBytes += REL_LINE + (typeJson[relType[relationList[r] as number] as number] as Buffer).length;
+    const size =
+      head.length + listSize(o1 - o0, objectBytes) + middle.length + listSize(r1 - r0, relationBytes) + tail.length;
+    const out = Buffer.allocUnsafe(size);
+    let at = head.copy(out, 0);
+    at = put(out, at, o1 === o0 ? EMPTY_LIST : OPEN_LIST);
+    for (let o = o0; o < o1; o++) {
+      if (o > o0) at = put(out, at, NEXT_ITEM);
+      const object = objectList[o] as number;
+      const offset = graph.offset[object] as number;
+      at += (graph.pages[graph.page[object] as number] as Buffer).copy(
+        out,
+        at,
+        offset,
+        offset + (graph.length[object] as number),
+      );
+    }
+    if (o1 > o0) at = put(out, at, CLOSE_LIST);
+    at += middle.copy(out, at);
+    at = put(out, at, r1 === r0 ? EMPTY_LIST : OPEN_LIST);
+    for (let r = r0; r < r1; r++) {
+      if (r > r0) at = put(out, at, NEXT_ITEM);
+      const k = relationList[r] as number;
+      at = put(out, at, REL_FROM);
+      at = putTag(out, at, ids, relFrom[k] as number);
+      at = put(out, at, REL_TO);
+      at = putTag(out, at, ids, relTo[k] as number);
+      at = put(out, at, REL_TYPE);
+      at = put(out, at, typeJson[relType[k] as number] as Buffer);
+      out[at++] = 125;
+    }
+    if (r1 > r0) at = put(out, at, CLOSE_LIST);
+    at += tail.copy(out, at);
+    if (at !== size) throw new Error(`patch file of ${tag}: ${at} bytes written, ${size} expected`);
+    const path = patchPath(kind, tag);
+    rendered.push([path, out]);
+    relationTotal += r1 - r0;
+    entries.push({
+      path,
+      tag,
+      kind,
+      name,
+      objects: o1 - o0,
+      relations: r1 - r0,
+      sha256: createHash("sha256").update(out).digest("hex"),
     });
   }
+  const compare = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  entries.sort((a, b) => compare(a.path, b.path));
+  const manifest: Manifest = {
+    format: PATCH_FORMAT,
+    name: meta.name,
+    rootTags: [...new Set(meta.rootTags)].sort(),
+    exclude: [...new Set(meta.exclude)].sort(),
+    objects: order.length,
+    relations: relationTotal,
+    files: entries,
+  };
+  const out = new Map<string, Buffer | string>(rendered.sort((a, b) => compare(a[0], b[0])));
+  out.set(MANIFEST_FILE, canonicalJson(manifest));
   return {
-    files: renderPatchGroups(groups, meta, order.length),
+    files: out,
     objects: order.length,
     has: (tag) => {
       const id = ids.get(tag);

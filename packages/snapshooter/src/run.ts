@@ -137,7 +137,7 @@ export async function runSnapshots(options: RunSnapshotsOptions): Promise<Snapsh
     type: "source-loaded",
     source: source.description,
     objects: graph.objectCount,
-    relations: graph.relationKeys.length,
+    relations: graph.relationCount,
   });
 
   const reports: EntryReport[] = [];

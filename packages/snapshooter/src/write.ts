@@ -88,7 +88,7 @@ export async function writeFileAtomic(file: string, content: string | Buffer): P
  */
 export async function syncPatchFiles(
   dir: string,
-  files: ReadonlyMap<string, string>,
+  files: ReadonlyMap<string, string | Uint8Array>,
   options: { dryRun?: boolean; signal?: AbortSignal; guard?: DeletionGuard | undefined } = {},
 ): Promise<FileChanges> {
   const changes: FileChanges = { added: [], changed: [], removed: [] };
@@ -97,7 +97,10 @@ export async function syncPatchFiles(
     const writes: [string, Buffer][] = [];
     const before = new Map<string, Buffer>();
     for (const [rel, content] of files) {
-      const next = Buffer.from(content);
+      const next =
+        typeof content === "string"
+          ? Buffer.from(content)
+          : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
       const current = await readIfExists(path.join(dir, rel));
       if (current === undefined) changes.added.push(rel);
       else if (!current.equals(next)) {
