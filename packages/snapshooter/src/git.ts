@@ -15,7 +15,7 @@ import lockfile from "proper-lockfile";
 import { type SimpleGit, simpleGit } from "simple-git";
 import { SnapshooterError } from "./errors.js";
 import { basicAuthorization, createRedactor, redactUrlCredentials, splitCredentials } from "./redact.js";
-import { type DeletionGuard, type FileChanges, syncPatchFiles } from "./write.js";
+import { type DeletionGuard, type FileChanges, type PatchFileSet, syncPatchFiles } from "./write.js";
 
 /** What each step runs, so a reader sees what reaches the remote. */
 export const CLONE_ARGS = (branch: string) => ["--depth", "1", "--branch", branch, "--single-branch", "--no-tags"];
@@ -61,8 +61,8 @@ export interface GitSnapshotOptions {
   entry: string;
   target: GitTarget;
   outputDir: string;
-  /** Relative path → content (text, or its UTF-8 bytes). */
-  files: ReadonlyMap<string, string | Uint8Array>;
+  /** Relative path → content (text, or its UTF-8 bytes); see `PatchFileSet`. */
+  files: PatchFileSet;
   commitMessage: string;
   dryRun?: boolean;
   signal?: AbortSignal;

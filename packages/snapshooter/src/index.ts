@@ -47,4 +47,10 @@ export {
 } from "./run.js";
 export type { RawRecord } from "./sources/parse-stream.js";
 export { type CodeAsDataSource, fileSource, httpSource, openSource } from "./sources/source.js";
-export { DEFAULT_MAX_REMOVED_SHARE, type DeletionGuard, type FileChanges, syncPatchFiles } from "./write.js";
+export {
+  DEFAULT_MAX_REMOVED_SHARE,
+  type DeletionGuard,
+  type FileChanges,
+  type PatchFileSet,
+  syncPatchFiles,
+} from "./write.js";

@@ -8,6 +8,7 @@ import { loadPrerenderedGraph, renderPrerendered } from "./prerendered.js";
 import { readExportStream } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 import { exportText, generateRecords, OLYMPE_TAG, tagOf } from "./test-helpers/generate.js";
+import type { PatchFileSet } from "./write.js";
 
 /** A source serving `text` cut into pieces at `cuts`, through both of its doors: bytes and parsed batches. */
 function sourceOf(text: string, cuts: number[] = []): CodeAsDataSource {
@@ -33,9 +34,10 @@ const meta = { name: "My Projects", rootTags: [HOME_TAG], exclude: [OLYMPE_TAG] 
 
 /** The files as bytes, or the refusal, each way (the snapshot's read also with its fallback sort of relations). */
 async function both(source: CodeAsDataSource) {
-  const outcome = async (run: () => Promise<Map<string, string | Uint8Array>>) => {
+  const outcome = async (run: () => Promise<PatchFileSet>) => {
     try {
-      return [...(await run())].map(([path, content]) => [path, Buffer.from(content)] as const);
+      // Copied as they come: a snapshot's bytes are only valid until the next file is taken.
+      return Array.from(await run(), ([path, content]) => [path, Buffer.from(content)] as const);
     } catch (error) {
       if (!(error instanceof SnapshooterError)) throw error;
       return { code: error.code, problems: error.problems };

@@ -316,30 +316,134 @@ const CLOSE_LIST = Buffer.from("\n  ]");
 const EMPTY_LIST = Buffer.from("[]");
 const REL_FROM = Buffer.from('{"from":"');
 const REL_TO = Buffer.from('","to":"');
-const REL_TYPE = Buffer.from('","type":');
-const REL_LINE = REL_FROM.length + TAG_LENGTH + REL_TO.length + TAG_LENGTH + REL_TYPE.length + 1;
+const REL_LINE = REL_FROM.length + TAG_LENGTH + REL_TO.length + TAG_LENGTH;
 
-function put(out: Buffer, at: number, bytes: Buffer): number {
+/** Copies `bytes` to `out[at]`; returns the end. Byte loops: Buffer#copy costs more than it saves on a few bytes. */
+function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i] as number;
   return at + bytes.length;
 }
 
-/** Writes the 20 digits of tag `id` at `out[at]`. */
-function putTag(out: Buffer, at: number, ids: TagIds, id: number): number {
-  let high = ids.high[id] as number;
-  let low = ids.low[id] as number;
-  if (high < 0) return at + out.write(ids.tags[id] as string, at, "latin1");
-  for (let i = at + 19; i >= at + 10; i--) {
-    const digit = low % 10;
-    out[i] = 48 + digit;
-    low = (low - digit) / 10;
+function listSize(items: number, bytes: number): number {
+  return items === 0
+    ? EMPTY_LIST.length
+    : OPEN_LIST.length + bytes + (items - 1) * NEXT_ITEM.length + CLOSE_LIST.length;
+}
+
+/** One patch file: its owner, path, and where its objects and relations are in the sorted lists. */
+interface FilePlan {
+  owner: number;
+  path: string;
+  kind: ObjectKind;
+  name: string;
+  parent: string | null;
+  objects: [number, number];
+  relations: [number, number];
+}
+
+/**
+ * A snapshot's patch files, rendered one at a time when iterated: each file's bytes are written into one buffer
+ * reused for every file (valid until the next step), then the manifest. Nothing of 44 MB of patches is kept, and no
+ * fresh memory is touched per file (first touches of fresh pages cost more than the rendering). Iterable again.
+ */
+export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
+  private scratch = Buffer.allocUnsafe(0);
+
+  constructor(
+    private readonly graph: PrerenderedGraph,
+    private readonly plans: readonly FilePlan[],
+    private readonly objectList: Int32Array,
+    private readonly relations: { from: Int32Array; to: Int32Array; type: Int32Array; list: Int32Array },
+    private readonly typeTail: readonly Buffer[],
+    private readonly meta: { name: string; rootTags: readonly string[]; exclude: readonly string[] },
+    readonly objects: number,
+  ) {}
+
+  /** How many files, the manifest included. */
+  get size(): number {
+    return this.plans.length + 1;
   }
-  for (let i = at + 9; i >= at; i--) {
-    const digit = high % 10;
-    out[i] = 48 + digit;
-    high = (high - digit) / 10;
+
+  private render(plan: FilePlan): Uint8Array {
+    const { graph, objectList, typeTail } = this;
+    const { from: relFrom, to: relTo, type: relType, list: relationList } = this.relations;
+    const { digits } = graph.ids;
+    const tag = graph.ids.tags[plan.owner] as string;
+    const head = Buffer.from(
+      `{\n  "format": ${JSON.stringify(PATCH_FORMAT)},\n  "kind": ${JSON.stringify(plan.kind)},\n  "name": ${JSON.stringify(plan.name)},\n  "objects": `,
+    );
+    const middle = Buffer.from(`,\n  "parent": ${JSON.stringify(plan.parent)},\n  "relations": `);
+    const tail = Buffer.from(`,\n  "tag": ${JSON.stringify(tag)}\n}\n`);
+    const [o0, o1] = plan.objects;
+    const [r0, r1] = plan.relations;
+    let objectBytes = 0;
+    for (let o = o0; o < o1; o++) objectBytes += graph.length[objectList[o] as number] as number;
+    let relationBytes = 0;
+    for (let r = r0; r < r1; r++)
+      relationBytes += REL_LINE + (typeTail[relType[relationList[r] as number] as number] as Buffer).length;
+    const size =
+      head.length + listSize(o1 - o0, objectBytes) + middle.length + listSize(r1 - r0, relationBytes) + tail.length;
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.scratch.length));
+    const out = this.scratch;
+    let at = put(out, 0, head);
+    at = put(out, at, o1 === o0 ? EMPTY_LIST : OPEN_LIST);
+    for (let o = o0; o < o1; o++) {
+      if (o > o0) for (let i = 0; i < NEXT_ITEM.length; i++) out[at++] = NEXT_ITEM[i] as number;
+      const object = objectList[o] as number;
+      const page = graph.pages[graph.page[object] as number] as Buffer;
+      const end = (graph.offset[object] as number) + (graph.length[object] as number);
+      for (let i = graph.offset[object] as number; i < end; i++) out[at++] = page[i] as number;
+    }
+    if (o1 > o0) at = put(out, at, CLOSE_LIST);
+    at = put(out, at, middle);
+    at = put(out, at, r1 === r0 ? EMPTY_LIST : OPEN_LIST);
+    for (let r = r0; r < r1; r++) {
+      if (r > r0) for (let i = 0; i < NEXT_ITEM.length; i++) out[at++] = NEXT_ITEM[i] as number;
+      const k = relationList[r] as number;
+      for (let i = 0; i < REL_FROM.length; i++) out[at++] = REL_FROM[i] as number;
+      const from = (relFrom[k] as number) * TAG_LENGTH;
+      for (let i = 0; i < TAG_LENGTH; i++) out[at++] = digits[from + i] as number;
+      for (let i = 0; i < REL_TO.length; i++) out[at++] = REL_TO[i] as number;
+      const to = (relTo[k] as number) * TAG_LENGTH;
+      for (let i = 0; i < TAG_LENGTH; i++) out[at++] = digits[to + i] as number;
+      const end = typeTail[relType[k] as number] as Buffer;
+      for (let i = 0; i < end.length; i++) out[at++] = end[i] as number;
+    }
+    if (r1 > r0) at = put(out, at, CLOSE_LIST);
+    at = put(out, at, tail);
+    if (at !== size) throw new Error(`patch file of ${tag}: ${at} bytes written, ${size} expected`);
+    return out.subarray(0, size);
   }
-  return at + TAG_LENGTH;
+
+  *[Symbol.iterator](): Iterator<[string, Uint8Array | string]> {
+    const entries: ManifestEntry[] = [];
+    let relations = 0;
+    for (const plan of this.plans) {
+      const bytes = this.render(plan);
+      const count = plan.relations[1] - plan.relations[0];
+      relations += count;
+      entries.push({
+        path: plan.path,
+        tag: this.graph.ids.tags[plan.owner] as string,
+        kind: plan.kind,
+        name: plan.name,
+        objects: plan.objects[1] - plan.objects[0],
+        relations: count,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+      });
+      yield [plan.path, bytes];
+    }
+    const manifest: Manifest = {
+      format: PATCH_FORMAT,
+      name: this.meta.name,
+      rootTags: [...new Set(this.meta.rootTags)].sort(),
+      exclude: [...new Set(this.meta.exclude)].sort(),
+      objects: this.objects,
+      relations,
+      files: entries,
+    };
+    yield [MANIFEST_FILE, canonicalJson(manifest)];
+  }
 }
 
 /**
@@ -350,7 +454,7 @@ export function renderPrerendered(
   graph: PrerenderedGraph,
   meta: { name: string; rootTags: readonly string[]; exclude: readonly string[] },
   options: { exactKeys?: boolean } = {},
-): { files: Map<string, Buffer | string>; objects: number; has(tag: string): boolean } {
+): { files: PatchFiles; objects: number; has(tag: string): boolean } {
   const { ids } = graph;
   const { tags } = ids;
   const containsType = graph.types.indexOf(CONTAINS);
@@ -375,13 +479,13 @@ export function renderPrerendered(
       owners.push(id);
     }
   }
-  const files = owners.length;
-  const objectStart = new Int32Array(files + 1);
+  const fileCount = owners.length;
+  const objectStart = new Int32Array(fileCount + 1);
   for (const id of order) (objectStart[(fileOf[owner[id] as number] as number) + 1] as number)++;
-  for (let f = 0; f < files; f++) (objectStart[f + 1] as number) += objectStart[f] as number;
+  for (let f = 0; f < fileCount; f++) (objectStart[f + 1] as number) += objectStart[f] as number;
   const objectList = new Int32Array(order.length);
   {
-    const fill = objectStart.slice(0, files);
+    const fill = objectStart.slice(0, fileCount);
     for (let r = 0; r < byRank.length; r++) {
       const id = byRank[r] as number;
       const own = owner[id] as number;
@@ -407,7 +511,8 @@ export function renderPrerendered(
   typeOrder.forEach((type, r) => {
     typeRank[type] = r;
   });
-  const typeJson = graph.types.map((type) => Buffer.from(JSON.stringify(type)));
+  // What ends each relation's line: `","type":<type as JSON>}`.
+  const typeTail = graph.types.map((type) => Buffer.from(`","type":${JSON.stringify(type)}}`));
   // Sorted relations as (from, type, to) triples, duplicates dropped, grouped by file (stable, so still sorted).
   const relFrom = new Int32Array(count);
   const relType = new Int32Array(count);
@@ -444,101 +549,43 @@ export function renderPrerendered(
       unique++;
     }
   }
-  const relationStart = new Int32Array(files + 1);
+  const relationStart = new Int32Array(fileCount + 1);
   for (let k = 0; k < unique; k++)
     (relationStart[(fileOf[owner[relFrom[k] as number] as number] as number) + 1] as number)++;
-  for (let f = 0; f < files; f++) (relationStart[f + 1] as number) += relationStart[f] as number;
+  for (let f = 0; f < fileCount; f++) (relationStart[f + 1] as number) += relationStart[f] as number;
   const relationList = new Int32Array(unique);
   {
-    const fill = relationStart.slice(0, files);
+    const fill = relationStart.slice(0, fileCount);
     for (let k = 0; k < unique; k++)
       relationList[(fill[fileOf[owner[relFrom[k] as number] as number] as number] as number)++] = k;
   }
 
-  const rendered: [string, Buffer][] = [];
-  const entries: ManifestEntry[] = [];
-  let relationTotal = 0;
-  for (let f = 0; f < files; f++) {
-    const id = owners[f] as number;
-    const tag = tags[id] as string;
-    const kind = graph.kindOf(id) as ObjectKind;
-    const name = graph.names[id] as string;
-    const up = parent[id] as number;
-    const head = Buffer.from(
-      `{\n  "format": ${JSON.stringify(PATCH_FORMAT)},\n  "kind": ${JSON.stringify(kind)},\n  "name": ${JSON.stringify(name)},\n  "objects": `,
-    );
-    const middle = Buffer.from(`,\n  "parent": ${JSON.stringify(up === -1 ? null : tags[up])},\n  "relations": `);
-    const tail = Buffer.from(`,\n  "tag": ${JSON.stringify(tag)}\n}\n`);
-    const [o0, o1] = [objectStart[f] as number, objectStart[f + 1] as number];
-    const [r0, r1] = [relationStart[f] as number, relationStart[f + 1] as number];
-    const listSize = (items: number, bytes: number) =>
-      items === 0 ? EMPTY_LIST.length : OPEN_LIST.length + bytes + (items - 1) * NEXT_ITEM.length + CLOSE_LIST.length;
-    let objectBytes = 0;
-    for (let o = o0; o < o1; o++) objectBytes += graph.length[objectList[o] as number] as number;
-    let relationBytes = 0;
-    for (let r = r0; r < r1; r++)
-      relationBytes += REL_LINE + (typeJson[relType[relationList[r] as number] as number] as Buffer).length;
-    const size =
-      head.length + listSize(o1 - o0, objectBytes) + middle.length + listSize(r1 - r0, relationBytes) + tail.length;
-    const out = Buffer.allocUnsafe(size);
-    let at = head.copy(out, 0);
-    at = put(out, at, o1 === o0 ? EMPTY_LIST : OPEN_LIST);
-    for (let o = o0; o < o1; o++) {
-      if (o > o0) at = put(out, at, NEXT_ITEM);
-      const object = objectList[o] as number;
-      const offset = graph.offset[object] as number;
-      at += (graph.pages[graph.page[object] as number] as Buffer).copy(
-        out,
-        at,
-        offset,
-        offset + (graph.length[object] as number),
-      );
-    }
-    if (o1 > o0) at = put(out, at, CLOSE_LIST);
-    at += middle.copy(out, at);
-    at = put(out, at, r1 === r0 ? EMPTY_LIST : OPEN_LIST);
-    for (let r = r0; r < r1; r++) {
-      if (r > r0) at = put(out, at, NEXT_ITEM);
-      const k = relationList[r] as number;
-      at = put(out, at, REL_FROM);
-      at = putTag(out, at, ids, relFrom[k] as number);
-      at = put(out, at, REL_TO);
-      at = putTag(out, at, ids, relTo[k] as number);
-      at = put(out, at, REL_TYPE);
-      at = put(out, at, typeJson[relType[k] as number] as Buffer);
-      out[at++] = 125;
-    }
-    if (r1 > r0) at = put(out, at, CLOSE_LIST);
-    at += tail.copy(out, at);
-    if (at !== size) throw new Error(`patch file of ${tag}: ${at} bytes written, ${size} expected`);
-    const path = patchPath(kind, tag);
-    rendered.push([path, out]);
-    relationTotal += r1 - r0;
-    entries.push({
-      path,
-      tag,
-      kind,
-      name,
-      objects: o1 - o0,
-      relations: r1 - r0,
-      sha256: createHash("sha256").update(out).digest("hex"),
-    });
-  }
   const compare = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
-  entries.sort((a, b) => compare(a.path, b.path));
-  const manifest: Manifest = {
-    format: PATCH_FORMAT,
-    name: meta.name,
-    rootTags: [...new Set(meta.rootTags)].sort(),
-    exclude: [...new Set(meta.exclude)].sort(),
-    objects: order.length,
-    relations: relationTotal,
-    files: entries,
-  };
-  const out = new Map<string, Buffer | string>(rendered.sort((a, b) => compare(a[0], b[0])));
-  out.set(MANIFEST_FILE, canonicalJson(manifest));
+  const plans: FilePlan[] = owners.map((id, f) => {
+    const kind = graph.kindOf(id) as ObjectKind;
+    const up = parent[id] as number;
+    return {
+      owner: id,
+      path: patchPath(kind, tags[id] as string),
+      kind,
+      name: graph.names[id] as string,
+      parent: up === -1 ? null : (tags[up] as string),
+      objects: [objectStart[f] as number, objectStart[f + 1] as number],
+      relations: [relationStart[f] as number, relationStart[f + 1] as number],
+    };
+  });
+  plans.sort((a, b) => compare(a.path, b.path));
+  const files = new PatchFiles(
+    graph,
+    plans,
+    objectList,
+    { from: relFrom, to: relTo, type: relType, list: relationList },
+    typeTail,
+    meta,
+    order.length,
+  );
   return {
-    files: out,
+    files,
     objects: order.length,
     has: (tag) => {
       const id = ids.get(tag);

@@ -28,6 +28,8 @@ export class TagIds {
   /** By id: the first and last ten digits, -1 for a tag that is not 20 digits. */
   high = new Float64Array(1024);
   low = new Float64Array(1024);
+  /** By id: the tag's 20 bytes at `20 * id` (zeros for a tag that is not 20 digits). */
+  digits = new Uint8Array(1024 * 2 * HALF);
   /** Open addressing: id + 1 per slot, 0 for an empty one; at most half full. */
   private slots = new Int32Array(2048);
   /** Tags that are not 20 digits (only ever looked up, from a configuration: they name no object). */
@@ -63,9 +65,16 @@ export class TagIds {
       h.set(this.high);
       l.set(this.low);
       [this.high, this.low] = [h, l];
+      const d = new Uint8Array(this.digits.length * 2);
+      d.set(this.digits);
+      this.digits = d;
     }
     this.high[id] = high;
     this.low[id] = low;
+    if (high >= 0) {
+      const { digits } = this;
+      for (let i = 0; i < 2 * HALF; i++) digits[2 * HALF * id + i] = tag.charCodeAt(i);
+    }
     return id;
   }
 

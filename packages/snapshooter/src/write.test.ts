@@ -95,4 +95,58 @@ describe("syncPatchFiles", () => {
       problems: [{ path: path.join(dir, "folders"), message: "EEXIST" }],
     });
   });
+
+  it("takes files as they come from an iterable reusing one buffer, and writes each one's own bytes", async () => {
+    const dir = await useTempDir();
+    const texts: [string, string][] = [
+      [A, "first file\n"],
+      [B, "second, longer file\n"],
+      ["manifest.json", "m\n"],
+    ];
+    function* reused() {
+      const buffer = Buffer.alloc(64);
+      for (const [rel, text] of texts) {
+        buffer.fill(0);
+        const n = buffer.write(text);
+        yield [rel, buffer.subarray(0, n)] as const;
+      }
+    }
+    expect(await syncPatchFiles(dir, { [Symbol.iterator]: reused })).toEqual({
+      added: [A, B, "manifest.json"],
+      changed: [],
+      removed: [],
+    });
+    expect(Object.fromEntries(Object.entries(await snapshotOf(dir)).map(([k, v]) => [k, v.text]))).toEqual(
+      Object.fromEntries(texts),
+    );
+    expect(await syncPatchFiles(dir, { [Symbol.iterator]: reused })).toEqual({ added: [], changed: [], removed: [] });
+  });
+
+  it("leaves the folder exactly as it was when the deletion guard refuses: no patch replaced, no temporary file", async () => {
+    const dir = await useTempDir();
+    const patch = (tags: string[]) => `${JSON.stringify({ objects: tags.map((tag) => ({ tag })) })}\n`;
+    const C = "objects/20000000000000000002.json";
+    await syncPatchFiles(
+      dir,
+      new Map([
+        [A, patch(["1", "2"])],
+        [B, patch(["3", "4"])],
+        ["manifest.json", `${JSON.stringify({ objects: 4 })}\n`],
+      ]),
+    );
+    const before = await snapshotOf(dir);
+    const folders = await readdir(dir);
+    const run = syncPatchFiles(
+      dir,
+      new Map([
+        [A, patch(["1"])],
+        [C, patch(["5"])],
+        ["manifest.json", `${JSON.stringify({ objects: 2 })}\n`],
+      ]),
+      { guard: { keep: new Set(["1", "5"]), maxShare: 0.1, override: "--max-removed" } },
+    );
+    await expect(run).rejects.toMatchObject({ code: "TOO_MANY_REMOVED" });
+    expect(await snapshotOf(dir)).toEqual(before);
+    expect(await readdir(dir)).toEqual(folders);
+  });
 });

@@ -8,7 +8,7 @@
  * a busy disk, more than everything else in a 100,000-object snapshot.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rmdir, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { MANIFEST_FILE, PATCH_FILE_PATTERN } from "./canonical.js";
 import { SnapshooterError, throwIfAborted } from "./errors.js";
@@ -69,47 +69,103 @@ async function existingPatchFiles(dir: string): Promise<{ patches: Set<string>; 
   return { patches, temporary };
 }
 
-/** Writes `content` to `file` atomically: a temporary file beside it, then renamed over it. */
-export async function writeFileAtomic(file: string, content: string | Buffer): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
-  await writeFile(temp, content, { flag: "wx" });
-  try {
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
+/**
+ * Patch files to sync, relative path → content (text, or its UTF-8 bytes): a `Map`, or anything iterable like one.
+ * A content's bytes need only stay valid until the next entry is taken (a snapshot renders every file into one
+ * reused buffer), so each is compared and written at once. It may be iterated more than once (a git retry).
+ */
+export type PatchFileSet = Iterable<readonly [string, string | Uint8Array]>;
+
+/** Reads files to compare into one reused buffer: no fresh memory per file. */
+class FileReader {
+  private buffer = Buffer.allocUnsafe(0);
+
+  /** Whether `file` holds exactly `next`; undefined when it does not exist; its bytes when they differ. */
+  async compare(file: string, next: Uint8Array): Promise<true | Buffer | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(file, "r");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size !== next.length) return await handle.readFile();
+      if (this.buffer.length < size + 1)
+        this.buffer = Buffer.allocUnsafeSlow(Math.max(size + 1, 2 * this.buffer.length));
+      // One byte more than expected: a file that grew since stat is not taken as equal.
+      let read = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(this.buffer, read, this.buffer.length - read, read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+        if (read === this.buffer.length) break;
+      }
+      const current = this.buffer.subarray(0, read);
+      return current.equals(next) ? true : Buffer.from(current);
+    } finally {
+      await handle.close();
+    }
   }
+}
+
+/** A temporary file beside `file`, for an atomic write. */
+function temporaryFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
 }
 
 /**
  * Makes `dir` hold exactly `files` (relative paths → content) among the patch files. With `dryRun`, only reports
- * what would change. The manifest is written after the patches it lists, and removals come last.
+ * what would change. Each file that differs is written to a temporary file as soon as it is compared; once every
+ * file is compared and the deletion guard has passed, the temporary files are renamed over their patches (the
+ * manifest last), then removals. Refused or failed, the temporary files are removed: nothing has changed.
  */
 export async function syncPatchFiles(
   dir: string,
-  files: ReadonlyMap<string, string | Uint8Array>,
+  files: PatchFileSet,
   options: { dryRun?: boolean; signal?: AbortSignal; guard?: DeletionGuard | undefined } = {},
 ): Promise<FileChanges> {
   const changes: FileChanges = { added: [], changed: [], removed: [] };
+  const staged: [rel: string, temp: string][] = [];
+  const created: string[] = [];
   try {
     const existing = await existingPatchFiles(dir);
-    const writes: [string, Buffer][] = [];
+    const reader = new FileReader();
+    const made = new Set<string>();
+    const paths = new Set<string>();
     const before = new Map<string, Buffer>();
     for (const [rel, content] of files) {
+      paths.add(rel);
       const next =
         typeof content === "string"
           ? Buffer.from(content)
           : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-      const current = await readIfExists(path.join(dir, rel));
+      const file = path.join(dir, rel);
+      // A patch path the listing did not find does not exist: no read to try.
+      const listed = existing.patches.has(rel) || !PATCH_FILE_PATTERN.test(rel);
+      const current = listed ? await reader.compare(file, next) : undefined;
+      if (current === true) continue;
       if (current === undefined) changes.added.push(rel);
-      else if (!current.equals(next)) {
+      else {
         changes.changed.push(rel);
         before.set(rel, current);
-      } else continue;
-      writes.push([rel, next]);
+      }
+      if (options.dryRun) continue;
+      throwIfAborted(options.signal);
+      const folder = path.dirname(file);
+      if (!made.has(folder)) {
+        const first = await mkdir(folder, { recursive: true });
+        made.add(folder);
+        // Folders this run made, deepest first, to remove again if it is refused.
+        for (let f = folder; first !== undefined && f.length >= first.length; f = path.dirname(f)) created.push(f);
+      }
+      const temp = temporaryFor(file);
+      await writeFile(temp, next, { flag: "wx" });
+      staged.push([rel, temp]);
     }
-    for (const rel of existing.patches) if (!files.has(rel)) changes.removed.push(rel);
+    for (const rel of existing.patches) if (!paths.has(rel)) changes.removed.push(rel);
     changes.removed.sort();
     if (options.guard && (changes.changed.length > 0 || changes.removed.length > 0)) {
       await checkDeletions(dir, changes, before, options.guard);
@@ -118,11 +174,17 @@ export async function syncPatchFiles(
 
     throwIfAborted(options.signal);
     for (const rel of existing.temporary) await unlink(path.join(dir, rel)).catch(() => undefined);
-    const manifestLast = writes.sort(([a], [b]) => Number(a === MANIFEST_FILE) - Number(b === MANIFEST_FILE));
-    for (const [rel, content] of manifestLast) await writeFileAtomic(path.join(dir, rel), content);
+    const manifestLast = staged.sort(([a], [b]) => Number(a === MANIFEST_FILE) - Number(b === MANIFEST_FILE));
+    while (manifestLast.length > 0) {
+      const [rel, temp] = manifestLast[0] as [string, string];
+      await rename(temp, path.join(dir, rel));
+      manifestLast.shift();
+    }
     for (const rel of changes.removed) await unlink(path.join(dir, rel));
     return changes;
   } catch (error) {
+    await Promise.all(staged.map(([, temp]) => unlink(temp).catch(() => undefined)));
+    for (const folder of created.sort((a, b) => b.length - a.length)) await rmdir(folder).catch(() => undefined);
     if (error instanceof SnapshooterError) throw error;
     const errno = error as NodeJS.ErrnoException;
     throw new SnapshooterError("WRITE_FAILED", `cannot write the patches in ${dir}`, {
