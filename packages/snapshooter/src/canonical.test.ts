@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MANIFEST_FILE, type Manifest, type PatchFile, renderPatches } from "./canonical.js";
+import { canonicalCopy, MANIFEST_FILE, type Manifest, type PatchFile, renderPatches, sortKeys } from "./canonical.js";
 import { SnapshooterError } from "./errors.js";
 import { selectSnapshot } from "./graph.js";
 import { type CodeGraph, HOME_TAG } from "./model.js";
@@ -151,5 +151,27 @@ describe("relations in a patch file", () => {
       );
       expect(file.relations).toEqual(expected.filter((r) => withNul || !r.type.includes("\u0000")));
     }
+  });
+});
+
+describe("canonicalCopy", () => {
+  it("orders keys as Object.keys(…).sort() does, however many and whatever they hold (property)", () => {
+    const key = fc.oneof(fc.string(), fc.constantFrom("0", "1", "10", "2", "a", "B", "é", "\u0000", "__proto__"));
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)),
+        fc.array(tie("value")),
+        fc.dictionary(key, tie("value"), { maxKeys: 30 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(json, (value) => {
+        // Through JSON, as the export reader gets its values (own "__proto__" keys included).
+        const parsed: unknown = JSON.parse(JSON.stringify(value));
+        expect(JSON.stringify(canonicalCopy(parsed))).toBe(JSON.stringify(sortKeys(parsed)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
