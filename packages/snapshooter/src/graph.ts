@@ -171,7 +171,6 @@ export function walkContainment(
   options: { rootTags: readonly string[]; exclude: readonly string[] },
 ): ContainmentWalk {
   const { ids, children } = graph;
-  const { tags } = ids;
   const roots = [...new Set(options.rootTags)].sort(compareTags);
   const missingRoots = roots.filter((tag) => {
     const id = ids.get(tag);
@@ -185,13 +184,13 @@ export function walkContainment(
       })),
     });
   }
-  const excluded = new Uint8Array(tags.length);
+  const excluded = new Uint8Array(ids.size);
   for (const tag of options.exclude) {
     const id = ids.get(tag);
     if (id !== undefined) excluded[id] = 1;
   }
-  const owner = new Int32Array(tags.length).fill(-1);
-  const parent = new Int32Array(tags.length).fill(-1);
+  const owner = new Int32Array(ids.size).fill(-1);
+  const parent = new Int32Array(ids.size).fill(-1);
   const problems: SnapshooterProblem[] = [];
   const order: number[] = [];
   for (const root of roots) {
@@ -211,7 +210,7 @@ export function walkContainment(
       const kind = graph.kindOf(child);
       if (kind === undefined) {
         if (problems.length < MAX_PROBLEMS) {
-          const [tag, missing] = [tags[id], tags[child]];
+          const [tag, missing] = [ids.tag(id), ids.tag(child)];
           problems.push({
             path: `relation ${tag} contains ${missing}`,
             message: `object ${missing} is not in the export`,
@@ -244,8 +243,13 @@ export function selectSnapshot(
   options: { rootTags: readonly string[]; exclude: readonly string[] },
 ): Selection {
   const ids = new TagIds();
-  const { tags } = ids;
-  const intern = (tag: string) => ids.intern(tag);
+  // The tag strings at hand, so the walk and the maps below make none.
+  const tags: string[] = [];
+  const intern = (tag: string) => {
+    const id = ids.intern(tag);
+    tags[id] = tag;
+    return id;
+  };
   for (const tag of graph.objects.keys()) intern(tag);
   const children: number[][] = [];
   for (const relation of graph.relations) {

@@ -165,10 +165,10 @@ export class PrerenderedGraph {
 
   /** Every relation as read, in order (for tests). */
   relations(): Relation[] {
-    const { tags } = this.ids;
+    const { ids } = this;
     return Array.from({ length: this.relationCount }, (_, i) => ({
-      from: tags[this.relFrom[i] as number] as string,
-      to: tags[this.relTo[i] as number] as string,
+      from: ids.tag(this.relFrom[i] as number),
+      to: ids.tag(this.relTo[i] as number),
       type: this.types[this.relType[i] as number] as string,
     }));
   }
@@ -368,7 +368,7 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
     const { graph, objectList, typeTail } = this;
     const { from: relFrom, to: relTo, type: relType, list: relationList } = this.relations;
     const { digits } = graph.ids;
-    const tag = graph.ids.tags[plan.owner] as string;
+    const tag = graph.ids.tag(plan.owner);
     const head = Buffer.from(
       `{\n  "format": ${JSON.stringify(PATCH_FORMAT)},\n  "kind": ${JSON.stringify(plan.kind)},\n  "name": ${JSON.stringify(plan.name)},\n  "objects": `,
     );
@@ -424,7 +424,7 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
       relations += count;
       entries.push({
         path: plan.path,
-        tag: this.graph.ids.tags[plan.owner] as string,
+        tag: this.graph.ids.tag(plan.owner),
         kind: plan.kind,
         name: plan.name,
         objects: plan.objects[1] - plan.objects[0],
@@ -456,7 +456,6 @@ export function renderPrerendered(
   options: { exactKeys?: boolean } = {},
 ): { files: PatchFiles; objects: number; has(tag: string): boolean } {
   const { ids } = graph;
-  const { tags } = ids;
   const containsType = graph.types.indexOf(CONTAINS);
   const children: number[][] = [];
   for (let i = 0; i < graph.relationCount; i++) {
@@ -472,7 +471,7 @@ export function renderPrerendered(
 
   // The patch files, one per owner, in walk order; each gets its objects in tag order (ids walked in rank order).
   const owners: number[] = [];
-  const fileOf = new Int32Array(tags.length).fill(-1);
+  const fileOf = new Int32Array(ids.size).fill(-1);
   for (const id of order) {
     if (owner[id] === id) {
       fileOf[id] = owners.length;
@@ -520,7 +519,7 @@ export function renderPrerendered(
   let unique = 0;
   {
     const keys = options.exactKeys === false ? null : relationKeys(graph, selected, count, rank, typeRank);
-    const n = tags.length;
+    const n = ids.size;
     const t = graph.types.length;
     const sorted = keys ? undefined : relationOrder(graph, selected.subarray(0, count), rank, typeRank);
     let [pf, pt, py] = [-1, -1, -1];
@@ -566,10 +565,10 @@ export function renderPrerendered(
     const up = parent[id] as number;
     return {
       owner: id,
-      path: patchPath(kind, tags[id] as string),
+      path: patchPath(kind, ids.tag(id)),
       kind,
       name: graph.names[id] as string,
-      parent: up === -1 ? null : (tags[up] as string),
+      parent: up === -1 ? null : ids.tag(up),
       objects: [objectStart[f] as number, objectStart[f + 1] as number],
       relations: [relationStart[f] as number, relationStart[f + 1] as number],
     };
