@@ -8,7 +8,7 @@
  * the rendering one the issue's figures were taken against (the same, then `selectSnapshot` + `renderPatches` in
  * memory, with the base build's code when `BASE_DIST` is given, so it stays a fixed yardstick). At the end the outputs
  * of both builds' full snapshots are compared byte for byte. `EXPORT_DIR=<dir>` keeps the generated exports there
- * for the next run; `CASES=new,old,bare,naive` picks case groups.
+ * for the next run; `CASES=new,old,bare,naive` picks case groups, `FORMATS=ndjson,json` the snapshots' exports.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,6 +24,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 const base = process.env.BASE_DIST ? path.resolve(process.env.BASE_DIST, "index.js") : undefined;
 const groups = new Set((process.env.CASES ?? "new,old,bare,naive").split(","));
+const formats = new Set((process.env.FORMATS ?? "ndjson,json").split(","));
 
 const exportDir = process.env.EXPORT_DIR ? path.resolve(process.env.EXPORT_DIR) : undefined;
 const dir = exportDir ?? mkdtempSync(path.join(os.tmpdir(), "snapshooter-compare-"));
@@ -78,7 +79,8 @@ const snapshotCases = (label: string, entry: string) => {
   // The unchanged rerun comes right after the full snapshot of the same round, into the same folder.
   cases.push({ name: `${label}: full snapshot, NDJSON`, entry, mode: "run", source: ndjson, out: `out-${label}-nd` });
   cases.push({ name: `${label}: unchanged rerun, NDJSON`, entry, mode: "run", source: ndjson, out: `out-${label}-nd` });
-  cases.push({ name: `${label}: full snapshot, JSON`, entry, mode: "run", source: json, out: `out-${label}-js` });
+  if (formats.has("json"))
+    cases.push({ name: `${label}: full snapshot, JSON`, entry, mode: "run", source: json, out: `out-${label}-js` });
 };
 if (groups.has("new")) snapshotCases("new", dist);
 if (base && groups.has("old")) snapshotCases("old", base);
@@ -144,7 +146,7 @@ if (base && groups.has("new") && groups.has("old")) {
       .filter((e) => e.isFile())
       .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
       .sort();
-  for (const kind of ["nd", "js"]) {
+  for (const kind of formats.has("json") ? ["nd", "js"] : ["nd"]) {
     const [a, b] = [path.join(dir, `out-new-${kind}`), path.join(dir, `out-old-${kind}`)];
     const [fa, fb] = [files(a), files(b)];
     const same =
