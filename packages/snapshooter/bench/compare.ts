@@ -130,6 +130,8 @@ console.table(
     case: c.name,
     "wall ms": Math.round(med(c.name, "wallMs")),
     "cpu ms": Math.round(med(c.name, "cpuMs")),
+    // The least a case took: interference from other processes only ever adds.
+    "cpu min": Math.round(Math.min(...(results.get(c.name) ?? []).map((r) => r.cpuMs))),
     "rss MB": Math.round(med(c.name, "rssMB")),
     written: [...new Set((results.get(c.name) ?? []).map((r) => r.written))].join("/"),
     "wall ÷ bare": ratio(c.name, "wallMs", BARE),

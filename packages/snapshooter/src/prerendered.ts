@@ -457,17 +457,34 @@ export function renderPrerendered(
 ): { files: PatchFiles; objects: number; has(tag: string): boolean } {
   const { ids } = graph;
   const containsType = graph.types.indexOf(CONTAINS);
+  const { rank, byRank } = ids.ranks();
+  // Each object's children in tag order already (the walk sorts them; sorted runs cost it one pass): the contains
+  // relations sorted as (rank of from, rank of to) in one exact double each, when they fit.
   const children: number[][] = [];
-  for (let i = 0; i < graph.relationCount; i++) {
-    if (graph.relType[i] !== containsType) continue;
-    const from = graph.relFrom[i] as number;
-    const to = graph.relTo[i] as number;
+  const addChild = (from: number, to: number) => {
     const list = children[from];
     if (list) list.push(to);
     else children[from] = [to];
+  };
+  const n = ids.size;
+  if (n * n <= Number.MAX_SAFE_INTEGER) {
+    const keys = new Float64Array(graph.relationCount);
+    let count = 0;
+    for (let i = 0; i < graph.relationCount; i++) {
+      if (graph.relType[i] !== containsType) continue;
+      keys[count++] = (rank[graph.relFrom[i] as number] as number) * n + (rank[graph.relTo[i] as number] as number);
+    }
+    const sorted = keys.subarray(0, count).sort();
+    for (let k = 0; k < count; k++) {
+      const key = sorted[k] as number;
+      const to = key % n;
+      addChild(byRank[(key - to) / n] as number, byRank[to] as number);
+    }
+  } else {
+    for (let i = 0; i < graph.relationCount; i++)
+      if (graph.relType[i] === containsType) addChild(graph.relFrom[i] as number, graph.relTo[i] as number);
   }
   const { order, owner, parent } = walkContainment({ ids, children, kindOf: (id) => graph.kindOf(id) }, meta);
-  const { rank, byRank } = ids.ranks();
 
   // The patch files, one per owner, in walk order; each gets its objects in tag order (ids walked in rank order).
   const owners: number[] = [];

@@ -36,8 +36,11 @@ export class TagIds {
   low = new Float64Array(1024);
   /** By id: the tag's 20 bytes at `20 * id` (zeros for a tag that is not 20 digits). */
   digits = Buffer.alloc(1024 * TAG);
-  /** Open addressing: id + 1 per slot, 0 for an empty one; at most half full. */
-  private slots = new Int32Array(2048);
+  /**
+   * Open addressing, at most half full: per slot four numbers, the tag's halves and its id + 1 (0: an empty slot), so
+   * a lookup reads one cache line (a table of ids beside the halves by id cost three misses per lookup).
+   */
+  private table = new Float64Array(2048 * 4);
   /** Tags that are not 20 digits (only ever looked up, from a configuration: they name no object). */
   private readonly others = new Map<string, number>();
   private readonly otherTags: string[] = [];
@@ -53,22 +56,24 @@ export class TagIds {
   }
 
   private find(high: number, low: number): number | undefined {
-    const { slots } = this;
-    const mask = slots.length - 1;
+    const { table } = this;
+    const mask = (table.length >>> 2) - 1;
     for (let i = hashOf(high, low) & mask; ; i = (i + 1) & mask) {
-      const slot = slots[i] as number;
+      const slot = table[4 * i + 2] as number;
       if (slot === 0) return undefined;
-      const id = slot - 1;
-      if (this.low[id] === low && this.high[id] === high) return id;
+      if (table[4 * i + 1] === low && table[4 * i] === high) return slot - 1;
     }
   }
 
   private place(id: number): void {
-    const { slots } = this;
-    const mask = slots.length - 1;
-    let i = hashOf(this.high[id] as number, this.low[id] as number) & mask;
-    while (slots[i] !== 0) i = (i + 1) & mask;
-    slots[i] = id + 1;
+    const { table } = this;
+    const mask = (table.length >>> 2) - 1;
+    const [high, low] = [this.high[id] as number, this.low[id] as number];
+    let i = hashOf(high, low) & mask;
+    while (table[4 * i + 2] !== 0) i = (i + 1) & mask;
+    table[4 * i] = high;
+    table[4 * i + 1] = low;
+    table[4 * i + 2] = id + 1;
   }
 
   private push(high: number, low: number): number {
@@ -89,8 +94,8 @@ export class TagIds {
 
   private add(high: number, low: number): number {
     const id = this.push(high, low);
-    if (2 * (this.count - this.others.size) > this.slots.length) {
-      this.slots = new Int32Array(this.slots.length * 2);
+    if (8 * (this.count - this.others.size) > this.table.length) {
+      this.table = new Float64Array(this.table.length * 2);
       for (let i = 0; i < this.count; i++) if ((this.high[i] as number) >= 0) this.place(i);
     } else this.place(id);
     return id;
@@ -147,14 +152,38 @@ export class TagIds {
 
   /**
    * Every id's place in tag order (`rank[id]`), and the ids in that order. One sort of all the ids, so per-file sorts
-   * can compare plain numbers.
+   * can compare plain numbers: a numeric sort of (rank of the first half, last half) as one exact double when every
+   * tag is 20 digits (a sort with a comparator cost ~5x more), else the comparator.
    */
   ranks(): { rank: Int32Array; byRank: Int32Array } {
     const n = this.count;
     const byRank = new Int32Array(n);
-    for (let i = 0; i < n; i++) byRank[i] = i;
-    byRank.sort(this.compare);
     const rank = new Int32Array(n);
+    const highs = this.high.slice(0, n).sort();
+    let distinct = 0;
+    for (let i = 0; i < n; i++) if (i === 0 || highs[i] !== highs[i - 1]) highs[distinct++] = highs[i] as number;
+    if (this.others.size > 0 || distinct > 900_000) {
+      for (let i = 0; i < n; i++) byRank[i] = i;
+      byRank.sort(this.compare);
+    } else {
+      const keys = new Float64Array(n);
+      for (let id = 0; id < n; id++) {
+        const high = this.high[id] as number;
+        let [lo, hi] = [0, distinct - 1];
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if ((highs[mid] as number) < high) lo = mid + 1;
+          else hi = mid;
+        }
+        keys[id] = lo * 1e10 + (this.low[id] as number);
+      }
+      keys.sort();
+      for (let r = 0; r < n; r++) {
+        const key = keys[r] as number;
+        const low = key % 1e10;
+        byRank[r] = this.find(highs[(key - low) / 1e10] as number, low) as number;
+      }
+    }
     for (let i = 0; i < n; i++) rank[byRank[i] as number] = i;
     return { rank, byRank };
   }
