@@ -318,7 +318,7 @@ const REL_FROM = Buffer.from('{"from":"');
 const REL_TO = Buffer.from('","to":"');
 const REL_LINE = REL_FROM.length + TAG_LENGTH + REL_TO.length + TAG_LENGTH;
 
-/** Copies `bytes` to `out[at]`; returns the end. Byte loops: Buffer#copy costs more than it saves on a few bytes. */
+/** Copies `bytes` to `out[at]`; returns the end. A byte loop: Buffer#copy costs more than it saves on a few bytes. */
 function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i] as number;
   return at + bytes.length;
@@ -390,9 +390,14 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
     for (let o = o0; o < o1; o++) {
       if (o > o0) for (let i = 0; i < NEXT_ITEM.length; i++) out[at++] = NEXT_ITEM[i] as number;
       const object = objectList[o] as number;
-      const page = graph.pages[graph.page[object] as number] as Buffer;
-      const end = (graph.offset[object] as number) + (graph.length[object] as number);
-      for (let i = graph.offset[object] as number; i < end; i++) out[at++] = page[i] as number;
+      const start = graph.offset[object] as number;
+      // A few hundred bytes: the native copy is ~10x a byte loop (into a buffer already touched).
+      at += (graph.pages[graph.page[object] as number] as Buffer).copy(
+        out,
+        at,
+        start,
+        start + (graph.length[object] as number),
+      );
     }
     if (o1 > o0) at = put(out, at, CLOSE_LIST);
     at = put(out, at, middle);

@@ -43,7 +43,10 @@ describe("TagIds", () => {
 
   it("ranks many first halves too", () => {
     const ids = new TagIds();
-    const tags = Array.from({ length: 3000 }, (_, i) => `${String((i * 7919) % 3001).padStart(10, "0")}${String(i).padStart(10, "0")}`);
+    const tags = Array.from(
+      { length: 3000 },
+      (_, i) => `${String((i * 7919) % 3001).padStart(10, "0")}${String(i).padStart(10, "0")}`,
+    );
     for (const tag of tags) ids.intern(tag);
     expect(Array.from(ids.ranks().byRank, (id) => ids.tag(id))).toEqual([...tags].sort());
   });

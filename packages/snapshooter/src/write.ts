@@ -8,7 +8,8 @@
  * a busy disk, more than everything else in a 100,000-object snapshot.
  */
 import { randomBytes } from "node:crypto";
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rmdir, unlink, writeFile } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
+import { mkdir, readdir, readFile, rmdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { MANIFEST_FILE, PATCH_FILE_PATTERN } from "./canonical.js";
 import { SnapshooterError, throwIfAborted } from "./errors.js";
@@ -76,29 +77,32 @@ async function existingPatchFiles(dir: string): Promise<{ patches: Set<string>; 
  */
 export type PatchFileSet = Iterable<readonly [string, string | Uint8Array]>;
 
-/** Reads files to compare into one reused buffer: no fresh memory per file. */
+/**
+ * Reads files to compare into one reused buffer: no fresh memory per file. Synchronous, as the writes: for a few
+ * hundred small files, each promise-based open, stat, read and close cost more main-thread CPU than the call itself.
+ */
 class FileReader {
   private buffer = Buffer.allocUnsafe(0);
 
   /** Whether `file` holds exactly `next`; undefined when it does not exist; its bytes when they differ. */
-  async compare(file: string, next: Uint8Array): Promise<true | Buffer | undefined> {
-    let handle: FileHandle;
+  compare(file: string, next: Uint8Array): true | Buffer | undefined {
+    let fd: number;
     try {
-      handle = await open(file, "r");
+      fd = openSync(file, "r");
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return undefined;
       throw error;
     }
     try {
-      const { size } = await handle.stat();
-      if (size !== next.length) return await handle.readFile();
+      const { size } = fstatSync(fd);
+      if (size !== next.length) return readFileSync(fd);
       if (this.buffer.length < size + 1)
         this.buffer = Buffer.allocUnsafeSlow(Math.max(size + 1, 2 * this.buffer.length));
       // One byte more than expected: a file that grew since stat is not taken as equal.
       let read = 0;
       for (;;) {
-        const { bytesRead } = await handle.read(this.buffer, read, this.buffer.length - read, read);
+        const bytesRead = readSync(fd, this.buffer, read, this.buffer.length - read, read);
         if (bytesRead === 0) break;
         read += bytesRead;
         if (read === this.buffer.length) break;
@@ -106,14 +110,16 @@ class FileReader {
       const current = this.buffer.subarray(0, read);
       return current.equals(next) ? true : Buffer.from(current);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 }
 
-/** A temporary file beside `file`, for an atomic write. */
-function temporaryFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${randomBytes(6).toString("hex")}`);
+/** Temporary files beside their targets, for atomic writes: one random name per run, numbered. */
+function temporaryNames(): (file: string) => string {
+  const run = randomBytes(6).toString("hex");
+  let count = 0;
+  return (file) => path.join(path.dirname(file), `.${path.basename(file)}.tmp-${run}${(count++).toString(16)}`);
 }
 
 /**
@@ -133,6 +139,7 @@ export async function syncPatchFiles(
   try {
     const existing = await existingPatchFiles(dir);
     const reader = new FileReader();
+    const temporaryFor = temporaryNames();
     const made = new Set<string>();
     const paths = new Set<string>();
     const before = new Map<string, Buffer>();
@@ -145,7 +152,7 @@ export async function syncPatchFiles(
       const file = path.join(dir, rel);
       // A patch path the listing did not find does not exist: no read to try.
       const listed = existing.patches.has(rel) || !PATCH_FILE_PATTERN.test(rel);
-      const current = listed ? await reader.compare(file, next) : undefined;
+      const current = listed ? reader.compare(file, next) : undefined;
       if (current === true) continue;
       if (current === undefined) changes.added.push(rel);
       else {
@@ -162,8 +169,10 @@ export async function syncPatchFiles(
         for (let f = folder; first !== undefined && f.length >= first.length; f = path.dirname(f)) created.push(f);
       }
       const temp = temporaryFor(file);
-      await writeFile(temp, next, { flag: "wx" });
+      writeFileSync(temp, next, { flag: "wx" });
       staged.push([rel, temp]);
+      // Synchronous work: let signals (an abort) through now and then.
+      if (staged.length % 64 === 0) await new Promise(setImmediate);
     }
     for (const rel of existing.patches) if (!paths.has(rel)) changes.removed.push(rel);
     changes.removed.sort();
@@ -177,7 +186,7 @@ export async function syncPatchFiles(
     const manifestLast = staged.sort(([a], [b]) => Number(a === MANIFEST_FILE) - Number(b === MANIFEST_FILE));
     while (manifestLast.length > 0) {
       const [rel, temp] = manifestLast[0] as [string, string];
-      await rename(temp, path.join(dir, rel));
+      renameSync(temp, path.join(dir, rel));
       manifestLast.shift();
     }
     for (const rel of changes.removed) await unlink(path.join(dir, rel));
