@@ -10,8 +10,11 @@ import type { CodeAsDataSource } from "./sources/source.js";
 import { exportText, generateRecords, OLYMPE_TAG, tagOf } from "./test-helpers/generate.js";
 import type { PatchFileSet } from "./write.js";
 
-/** A source serving `text` cut into pieces at `cuts`, through both of its doors: bytes and parsed batches. */
-function sourceOf(text: string, cuts: number[] = []): CodeAsDataSource {
+/**
+ * A source serving `text` cut into pieces at `cuts`, through both of its doors: bytes and parsed batches. With
+ * `reuse`, every piece is served in one buffer, overwritten by the next (as a file source does).
+ */
+function sourceOf(text: string, cuts: number[] = [], reuse = false): CodeAsDataSource {
   const bytes = Buffer.from(text);
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const pieces: Buffer[] = [];
@@ -21,7 +24,14 @@ function sourceOf(text: string, cuts: number[] = []): CodeAsDataSource {
     last = p;
   }
   async function* chunks() {
-    yield* pieces;
+    if (!reuse) return yield* pieces;
+    const shared = Buffer.alloc(Math.max(0, ...pieces.map((p) => p.length)));
+    for (const piece of pieces) {
+      shared.fill(0x7b);
+      piece.copy(shared);
+      yield shared.subarray(0, piece.length);
+    }
+    shared.fill(0x7b);
   }
   return {
     description: "export",
@@ -101,6 +111,9 @@ describe("the snapshot's prerendered read of an export", () => {
           const { expected, actual, compared } = await both(sourceOf(text, cuts));
           expect(actual).toEqual(expected);
           expect(compared).toEqual(expected);
+          // Chunks whose memory is reused for the next: the same files (or refusal) as the whole text in one piece.
+          const reused = await both(sourceOf(text, cuts, true));
+          expect(reused).toEqual(await both(sourceOf(text)));
         },
       ),
       { numRuns: 60 },

@@ -89,7 +89,8 @@ function isBlankSpan(bytes: Buffer, start: number, end: number): boolean {
 }
 
 /**
- * Splits an export's bytes into records, chunk by chunk: `push` each chunk as it arrives, then `end`. Records are
+ * Splits an export's bytes into records, chunk by chunk: `push` each chunk as it arrives, then `end`. Nothing of a
+ * chunk is kept after `push` returns (a record cut by the chunk's end is copied), so a source may reuse its memory. Records are
  * given to the sink as soon as they are complete; a syntax problem of the export's framing (a trailing comma, content
  * after the array, a truncated array) throws after every record before it was given.
  */
@@ -193,7 +194,8 @@ export class RecordSplitter {
       start = end + 1;
       end = chunk.indexOf(NEWLINE, start);
     }
-    if (start < chunk.length) this.pending.push(chunk.subarray(start));
+    // Copied: the source may reuse the chunk's memory for the next one.
+    if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
   }
 
   private trailingComma(line: number): SnapshooterError {
@@ -272,7 +274,7 @@ export class RecordSplitter {
         }
       }
     }
-    if (this.inElement) this.pending.push(chunk.subarray(start));
+    if (this.inElement) this.pending.push(Buffer.from(chunk.subarray(start)));
   }
 }
 
