@@ -6,7 +6,7 @@ import { open, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { SnapshooterError } from "../errors.js";
+import { SnapshooterError, throwIfAborted } from "../errors.js";
 import { basicAuthorization, redactUrlCredentials, splitCredentials } from "../redact.js";
 import { byteChunks, type RawRecord, readExportStream } from "./parse-stream.js";
 
@@ -23,11 +23,12 @@ const CHUNK_SIZE = 1 << 20;
  * A file's bytes in chunks read into one buffer, reused for each: a stream's fresh megabyte per chunk made the kernel
  * hand out (and zero) 50 MB of new pages for a 50 MB export, which cost more than reading it.
  */
-async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+async function* fileChunks(file: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
   const handle = await open(file, "r");
   try {
     const buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
     for (;;) {
+      throwIfAborted(signal);
       const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, null);
       if (bytesRead === 0) return;
       yield buffer.subarray(0, bytesRead);
@@ -68,7 +69,7 @@ export function fileSource(file: string): CodeAsDataSource {
           cause: error,
         });
       }
-      return { label, chunks: fileChunks(file) };
+      return { label, chunks: fileChunks(file, signal) };
     },
   };
   return source;
