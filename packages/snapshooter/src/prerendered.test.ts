@@ -152,6 +152,16 @@ describe("the snapshot's prerendered read of an export", () => {
         '{"record":"relation","from":',
       ],
     ],
+    [
+      "broken JSON between good records, a record split over two lines, two records on one line",
+      [
+        '{"record":"object","tag":"10000000000000000000","kind":"folder","name":"Home"}',
+        '{"record":"relation","from":"10000000000000000000",\n"to":"10000000000000000001","type":"contains"}',
+        '{"record":"object","tag":"10000000000000000002","kind":"folder","name":"A"}, {"record":"object","tag":"10000000000000000003","kind":"folder","name":"B"}',
+        '{"record":"object","tag":"10000000000000000001","kind":"folder","name":x}',
+        '{"record":"object","tag":"10000000000000000004","kind":"folder","name":"C"}',
+      ],
+    ],
   ])("refuses %s with the same problems as loadGraph", async (_what, lines) => {
     for (const text of [`${lines.join("\n")}\n`, `[${lines.join(",\n")}]`]) {
       const expected = await problemsOf(loadGraph(sourceOf(text)));

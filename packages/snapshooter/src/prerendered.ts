@@ -242,10 +242,25 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
   try {
     if (source.bytes) {
       const { label, chunks } = await source.bytes(signal);
-      const splitter = new RecordSplitter(label, (bytes, start, end, line, index) => {
-        if (!addRelationBytes(graph, bytes, start, end))
-          take(parseRecordText(bytes.toString("utf8", start, end), label, line, index));
-      });
+      const splitter = new RecordSplitter(
+        label,
+        (bytes, start, end, line, index) => {
+          if (!addRelationBytes(graph, bytes, start, end))
+            take(parseRecordText(bytes.toString("utf8", start, end), label, line, index));
+        },
+        // A JSON array's element alone on its line: taken when it is valid JSON, else scanned as usual.
+        (bytes, start, end, line, index) => {
+          if (addRelationBytes(graph, bytes, start, end)) return true;
+          let value: unknown;
+          try {
+            value = JSON.parse(bytes.toString("utf8", start, end));
+          } catch {
+            return false;
+          }
+          take({ value, label, line, index });
+          return true;
+        },
+      );
       let stopped = false;
       const iterator = chunks[Symbol.asyncIterator]();
       try {

@@ -108,10 +108,25 @@ export class RecordSplitter {
   private index = 0;
   private elementLine = 1;
 
+  /**
+   * `sink` gets every record. `trySink`, when given, is first offered a JSON array's element that sits alone on its
+   * line before a comma, before its bytes are scanned: it takes it and returns true only when the span is one whole
+   * valid JSON value (then the scan would have ended at that very comma), else returns false having done nothing.
+   */
   constructor(
     private readonly label: string,
     private readonly sink: RecordSink,
+    private readonly trySink?: (bytes: Buffer, start: number, end: number, line: number, index: number) => boolean,
   ) {}
+
+  /** The comma that ends the line starting at `from` (blanks after it allowed), or -1. */
+  private commaEndingLine(chunk: Buffer, from: number): number {
+    const newline = chunk.indexOf(NEWLINE, from);
+    if (newline < 0) return -1;
+    let end = newline;
+    while (end > from && isBlankByte(chunk[end - 1] as number)) end--;
+    return end > from + 1 && chunk[end - 1] === COMMA ? end - 1 : -1;
+  }
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -254,6 +269,16 @@ export class RecordSplitter {
         this.index++;
         this.elementLine = this.line;
         start = i;
+        // An element alone on its line, ended by a comma: offered whole, without scanning its bytes.
+        const comma = this.trySink ? this.commaEndingLine(chunk, i) : -1;
+        if (comma >= 0 && this.trySink?.(chunk, i, comma, this.line, this.index)) {
+          this.inElement = false;
+          i = comma;
+          let j = i + 1;
+          while (j < n && isBlankByte(chunk[j] as number)) j++;
+          if (chunk[j] === CLOSE_BRACKET) throw this.trailingComma(this.line);
+          continue;
+        }
       }
       if (c === QUOTE) this.inString = true;
       else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth++;
