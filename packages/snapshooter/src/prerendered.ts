@@ -362,8 +362,6 @@ interface FilePlan {
  * fresh memory is touched per file (first touches of fresh pages cost more than the rendering). Iterable again.
  */
 export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
-  private scratch = Buffer.allocUnsafe(0);
-
   constructor(
     private readonly graph: PrerenderedGraph,
     private readonly plans: readonly FilePlan[],
@@ -379,7 +377,8 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
     return this.plans.length + 1;
   }
 
-  private render(plan: FilePlan): Uint8Array {
+  /** Renders `plan` into `scratch` (grown when too small: the new one is returned with the file's bytes). */
+  private render(plan: FilePlan, scratch: Buffer): { scratch: Buffer; bytes: Uint8Array } {
     const { graph, objectList, typeTail } = this;
     const { from: relFrom, to: relTo, type: relType, list: relationList } = this.relations;
     const { digits } = graph.ids;
@@ -398,8 +397,7 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
       relationBytes += REL_LINE + (typeTail[relType[relationList[r] as number] as number] as Buffer).length;
     const size =
       head.length + listSize(o1 - o0, objectBytes) + middle.length + listSize(r1 - r0, relationBytes) + tail.length;
-    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.scratch.length));
-    const out = this.scratch;
+    const out = scratch.length >= size ? scratch : Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
     let at = put(out, 0, head);
     at = put(out, at, o1 === o0 ? EMPTY_LIST : OPEN_LIST);
     for (let o = o0; o < o1; o++) {
@@ -432,14 +430,18 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
     if (r1 > r0) at = put(out, at, CLOSE_LIST);
     at = put(out, at, tail);
     if (at !== size) throw new Error(`patch file of ${tag}: ${at} bytes written, ${size} expected`);
-    return out.subarray(0, size);
+    return { scratch: out, bytes: out.subarray(0, size) };
   }
 
   *[Symbol.iterator](): Iterator<[string, Uint8Array | string]> {
     const entries: ManifestEntry[] = [];
     let relations = 0;
+    // One buffer per iteration, reused for each file: two iterations at once never share it.
+    let scratch: Buffer = Buffer.allocUnsafe(0);
     for (const plan of this.plans) {
-      const bytes = this.render(plan);
+      const rendered = this.render(plan, scratch);
+      scratch = rendered.scratch;
+      const { bytes } = rendered;
       const count = plan.relations[1] - plan.relations[0];
       relations += count;
       entries.push({

@@ -149,4 +149,18 @@ describe("syncPatchFiles", () => {
     expect(await snapshotOf(dir)).toEqual(before);
     expect(await readdir(dir)).toEqual(folders);
   });
+
+  it("stops when aborted part-way and leaves nothing behind: no patch, no temporary file, no folder it made", async () => {
+    const dir = await useTempDir();
+    const controller = new AbortController();
+    function* files() {
+      for (let i = 0; i < 200; i++) {
+        if (i === 10) controller.abort();
+        yield [`objects/${String(i).padStart(20, "0")}.json`, `patch ${i}\n`] as const;
+      }
+    }
+    const run = syncPatchFiles(dir, { [Symbol.iterator]: files }, { signal: controller.signal });
+    await expect(run).rejects.toMatchObject({ code: "ABORTED" });
+    expect(await readdir(dir)).toEqual([]);
+  });
 });

@@ -145,6 +145,11 @@ export async function syncPatchFiles(
     const before = new Map<string, Buffer>();
     for (const [rel, content] of files) {
       paths.add(rel);
+      // Synchronous work (rendering, compare, write): let signals (an abort) through now and then.
+      if (paths.size % 64 === 0) {
+        await new Promise(setImmediate);
+        throwIfAborted(options.signal);
+      }
       const next =
         typeof content === "string"
           ? Buffer.from(content)
@@ -171,8 +176,6 @@ export async function syncPatchFiles(
       const temp = temporaryFor(file);
       writeFileSync(temp, next, { flag: "wx" });
       staged.push([rel, temp]);
-      // Synchronous work: let signals (an abort) through now and then.
-      if (staged.length % 64 === 0) await new Promise(setImmediate);
     }
     for (const rel of existing.patches) if (!paths.has(rel)) changes.removed.push(rel);
     changes.removed.sort();
