@@ -5,13 +5,14 @@
  * - A relation in the usual form, `{"record":"relation","from":"<20 digits>","to":"<20 digits>","type":"<text>"}`
  *   with a type of printable ASCII (no quote, no backslash), is read straight from its bytes: every such text is
  *   one `exportRecordSchema` accepts (a strict object with exactly those keys, two tags, a non-empty type), and it
- *   is kept as its sort key, from which the patch line is written.
+ *   is kept as its tags' ids and its type's id, from which the patch line is written.
  * - Every other record is parsed and validated by the same code as `loadGraph` (`createRecordTaker`: the fast path,
  *   then zod with its messages), and an object is kept as its canonical JSON line's UTF-8 bytes.
  *
  * Nothing is kept per record on the JavaScript heap: relations are three numbers (tag ids and a type id) in typed
- * arrays, objects' lines sit in large byte pages, and each patch file is written straight into one Buffer. Millions
- * of small strings surviving young-generation GCs were a quarter of a snapshot's CPU (BENCHMARKS.md).
+ * arrays, objects' lines sit in large byte pages, and each patch file is rendered into one reused buffer when the
+ * files are iterated (`PatchFiles`). Hundreds of thousands of small strings surviving young-generation GCs were a
+ * quarter of a snapshot's CPU (BENCHMARKS.md, 2026-12-06 evening).
  *
  * So a snapshot accepts and refuses exactly what `loadGraph` does, with the same problems, and writes the same bytes
  * as `renderPatches(selectSnapshot(loadGraph(...)))` (tested in prerendered.test.ts).

@@ -1,6 +1,6 @@
 /**
  * Brings an outputDir to exactly the given patch files: writes only files whose bytes differ, removes patch files
- * that no longer exist, and leaves every other file alone. Each write is atomic (temporary file, fsync, rename), so a
+ * that no longer exist, and leaves every other file alone. Each write is atomic (temporary file, then rename), so a
  * crash leaves either the old or the new patch, never half of one.
  *
  * No fsync per file: rename is atomic for a killed process (the cron case), and the durable copy is the pushed
