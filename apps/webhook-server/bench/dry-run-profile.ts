@@ -57,6 +57,10 @@ function cpuMicros(child: ChildProcess): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+function rssMiB(child: ChildProcess): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+}
+
 function autocannonRun(
   port: number,
   seconds: number,
@@ -107,6 +111,7 @@ interface Running {
   port: number;
   child: ChildProcess;
   trace: string;
+  idleRss: number;
   results: { cpu: number; rps: number; load: number; scavenges: number; compacts: number; scavengeMicros: number }[];
 }
 const servers: Running[] = specs.map((spec, i) => {
@@ -116,7 +121,7 @@ const servers: Running[] = specs.map((spec, i) => {
     env: { ...process.env, ...baseEnv, ROLLWAY_PORT: String(port), ...spec.env },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const running: Running = { spec, port, child, trace: "", results: [] };
+  const running: Running = { spec, port, child, trace: "", idleRss: 0, results: [] };
   child.stdout?.on("data", (c: Buffer) => {
     running.trace += c.toString();
   });
@@ -166,6 +171,9 @@ try {
       }
     }
   }
+  // Idle memory 5 s after start (as bench/memory.ts reads it), before any load.
+  await new Promise((r) => setTimeout(r, 5000));
+  for (const s of servers) s.idleRss = rssMiB(s.child);
   // Only the first server runs releases (the cluster is shared); the others run none.
   if (cluster && process.argv.includes("--releases")) await releases(servers[0]?.port as number);
   for (const s of servers) await autocannonRun(s.port, 1);
@@ -190,7 +198,7 @@ try {
     const m = (f: (r: Running["results"][0]) => number) => median(s.results.map(f));
     const ratio = median(s.results.map((r, i) => r.cpu / (first.results[i]?.cpu ?? Number.NaN)));
     console.log(
-      `${withCluster ? "cluster   " : "no cluster"} ${s.spec.main.slice(-40)} ${s.spec.nodeFlags.join(" ")} ${JSON.stringify(s.spec.env)}: ${m((r) => r.rps).toFixed(0)} req/s, CPU ${m((r) => r.cpu).toFixed(1)} µs/req [${s.results.map((r) => r.cpu.toFixed(0)).join(" ")}] (/ first ${ratio.toFixed(3)}; load generator ${m((r) => r.load).toFixed(0)})${s.trace ? `, per 10k requests: ${m((r) => r.scavenges).toFixed(1)} scavenges (${m((r) => r.scavengeMicros).toFixed(2)} µs/req), ${m((r) => r.compacts).toFixed(1)} mark-compacts` : ""}`,
+      `${withCluster ? "cluster   " : "no cluster"} ${s.spec.main.slice(-40)} ${s.spec.nodeFlags.join(" ")} ${JSON.stringify(s.spec.env)}: ${m((r) => r.rps).toFixed(0)} req/s, CPU ${m((r) => r.cpu).toFixed(1)} µs/req [${s.results.map((r) => r.cpu.toFixed(0)).join(" ")}] (/ first ${ratio.toFixed(3)}; load generator ${m((r) => r.load).toFixed(0)}), RSS idle ${s.idleRss.toFixed(0)} MiB, after ${rssMiB(s.child).toFixed(0)} MiB${s.trace ? `, per 10k requests: ${m((r) => r.scavenges).toFixed(1)} scavenges (${m((r) => r.scavengeMicros).toFixed(2)} µs/req), ${m((r) => r.compacts).toFixed(1)} mark-compacts` : ""}`,
     );
   }
 } finally {
