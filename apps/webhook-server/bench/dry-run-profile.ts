@@ -201,6 +201,9 @@ try {
       `${withCluster ? "cluster   " : "no cluster"} ${s.spec.main.slice(-40)} ${s.spec.nodeFlags.join(" ")} ${JSON.stringify(s.spec.env)}: ${m((r) => r.rps).toFixed(0)} req/s, CPU ${m((r) => r.cpu).toFixed(1)} µs/req [${s.results.map((r) => r.cpu.toFixed(0)).join(" ")}] (/ first ${ratio.toFixed(3)}; load generator ${m((r) => r.load).toFixed(0)}), RSS idle ${s.idleRss.toFixed(0)} MiB, after ${rssMiB(s.child).toFixed(0)} MiB${s.trace ? `, per 10k requests: ${m((r) => r.scavenges).toFixed(1)} scavenges (${m((r) => r.scavengeMicros).toFixed(2)} µs/req), ${m((r) => r.compacts).toFixed(1)} mark-compacts` : ""}`,
     );
   }
+  // BENCH_TRACE_TAIL=n: the last n lines of each server's V8 trace (e.g. --trace-gc), to read the GCs themselves.
+  const tail = Number(process.env.BENCH_TRACE_TAIL ?? 0);
+  if (tail > 0) for (const s of servers) console.log(s.trace.trimEnd().split("\n").slice(-tail).join("\n"));
 } finally {
   for (const s of servers) s.child.kill("SIGTERM");
   await Promise.all(
