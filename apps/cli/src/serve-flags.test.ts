@@ -24,8 +24,8 @@ afterEach(() => {
 });
 
 /** The built binary with no Node flags of its own, as the `rollway` command starts it. */
-function serve(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [bin, "serve", ...args], {
+function serve(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = []): Run {
+  const child = spawn(process.execPath, [...nodeFlags, bin, "serve", ...args], {
     env: { ...process.env, NO_COLOR: "1", ROLLWAY_TOKENS: "[]", RECHECK_BACKEND: "pure", ...env },
   });
   started.push(child);
@@ -118,13 +118,10 @@ describe.runIf(process.platform === "linux")("rollway serve and the server's Nod
   });
 
   it("started with the flags already (as the image's ENTRYPOINT does), it serves in that same process", async () => {
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, bin, "serve", "--port", "0", "--json"], {
-      env: { ...process.env, ROLLWAY_TOKENS: "[]", RECHECK_BACKEND: "pure" },
-    });
-    started.push(child);
-    await new Promise((resolve) => child.stdout?.once("data", resolve));
-    expect(tree(child.pid as number)).toHaveLength(1);
-    child.kill("SIGTERM");
-    expect(await new Promise((resolve) => child.on("close", (code) => resolve(code)))).toBe(0);
+    const run = serve(["--port", "0", "--host", "127.0.0.1", "--json"], {}, SERVER_NODE_FLAGS);
+    expect(JSON.parse(await run.line)).toMatchObject({ ok: true });
+    expect(tree(run.child.pid as number)).toHaveLength(1);
+    run.child.kill("SIGTERM");
+    expect(await run.done).toMatchObject({ code: 0, signal: null });
   });
 });

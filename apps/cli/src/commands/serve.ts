@@ -49,6 +49,12 @@ async function runWithServerFlags(): Promise<void> {
 
 export async function serveCommand(options: ServeOptions, output: Output): Promise<void> {
   await runWithServerFlags();
+  // Listening for SIGINT and SIGTERM before the server is announced: a caller that stops it as soon as it reads the
+  // line (a test, a supervisor) must get the graceful stop, not Node's default of dying at once.
+  const stop = new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
   const { loadConfig, startServer, startSimServer } = await import("@rollway/webhook-server");
   let shutdown: () => Promise<void>;
   if (options.sim) {
@@ -104,9 +110,6 @@ export async function serveCommand(options: ServeOptions, output: Output): Promi
     if (output.json) output.out(`${JSON.stringify({ ok: true, url: server.url })}\n`);
     else output.err(`rollway server listening on ${server.url} (Ctrl-C stops it)\n`);
   }
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  await stop;
   await shutdown();
 }
