@@ -19,8 +19,23 @@ interface Run {
 
 const started: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of started.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  // The whole tree: on Node < 22.15 the server is a child in its own process group, which outlives a killed parent.
+  for (const child of started.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    let pids: number[] = [child.pid as number];
+    try {
+      pids = tree(child.pid as number).map((p) => p.pid);
+    } catch {
+      // already gone
+    }
+    for (const pid of pids.reverse()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
 });
 
 /** The built binary with no Node flags of its own, as the `rollway` command starts it. */
