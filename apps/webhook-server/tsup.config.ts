@@ -74,9 +74,9 @@ export default defineConfig([
   {
     // `main-unbundled.js`: the same entrypoint on the library build, what the image ran before: the memory
     // benchmark's baseline (bench/memory.ts).
-    entry: { index: "src/index.ts", "main-unbundled": "src/main.ts" },
+    entry: { index: "src/index.ts", "main-unbundled": "src/main.ts", "node-flags": "src/node-flags.ts" },
     format: ["esm"],
-    dts: { entry: { index: "src/index.ts" } },
+    dts: { entry: { index: "src/index.ts", "node-flags": "src/node-flags.ts" } },
     sourcemap: true,
   },
   {

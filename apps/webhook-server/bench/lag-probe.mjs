@@ -1,11 +1,14 @@
 /**
  * Preloaded into the server by bench/pattern-lag.ts (`node --import ./bench/lag-probe.mjs dist/main.js`): the main
  * thread's own blocking, measured inside the server at 1 ms resolution (prom-client's event-loop metrics sample at
- * 10 ms, coarser than the 20 ms goal needs). Over IPC, "read" answers and resets: the event-loop delay histogram
+ * 10 ms, coarser than the 20 ms goal needs). On SIGUSR2 it writes to the file LAG_PROBE_FILE names (a signal and a
+ * file, not IPC: `rollway serve` may run the server as a process of its own, see apps/cli's serve.ts) and resets: the
+ * event-loop delay histogram
  * (perf_hooks), the longest single task (how late a 1 ms interval timer fired, and when: seconds since the server
  * started), and the longest GC pause with its kind and V8's reason flags (a memory-reducer GC carries "all external
  * memory"), and when it happened.
  */
+import { renameSync, writeFileSync } from "node:fs";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 
 const histogram = monitorEventLoopDelay({ resolution: 1 });
@@ -56,9 +59,10 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ["gc"] });
 
-process.on("message", (message) => {
-  if (message !== "read") return;
-  process.send?.({
+const file = process.env.LAG_PROBE_FILE;
+process.on("SIGUSR2", () => {
+  if (!file) return;
+  const figures = JSON.stringify({
     maxMs: histogram.max / 1e6,
     p99Ms: histogram.percentile(99) / 1e6,
     longestTaskMs: longestTask,
@@ -69,6 +73,8 @@ process.on("message", (message) => {
     gcMs: gcTotal,
     longGcs,
   });
+  writeFileSync(`${file}.tmp`, figures);
+  renameSync(`${file}.tmp`, file);
   histogram.reset();
   longestTask = 0;
   longestTaskAt = 0;

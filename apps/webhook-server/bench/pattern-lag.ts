@@ -13,17 +13,32 @@
  * some 8 to 25 s after start), not something a request did. The start-up itself (process start to 3 s after the
  * server answers) is shown apart. `--node-flags "<flags>"`: Node/V8 flags for the servers (e.g. `--trace-gc`; their
  * stdout is shown then).
- * Run after `pnpm build`: `node --import tsx bench/pattern-lag.ts [--baseline <main.js>] [--node-flags "<flags>"]`.
+ * `--server-flags`: the servers get the image's flags (SERVER_NODE_FLAGS, as its ENTRYPOINT) before `--node-flags`.
+ * `--cli <main.js>` (repeatable): `rollway serve` of that built CLI is measured too (no flags given: it adds the server's itself,
+ * running again; the probe then reads the process that serves). Run on another Node by running this script on it.
+ * Run after `pnpm build`:
+ * `node --import tsx bench/pattern-lag.ts [--baseline <main.js>] [--cli <cli main.js>] [--server-flags] [--node-flags "<flags>"]`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 
 const TOKEN = "bench-deploy-token-0123456789abcdef";
 const at = process.argv.indexOf("--baseline");
 const baseline = at >= 0 ? process.argv[at + 1] : undefined;
 /** `--node-flags "--trace-gc …"`: extra Node/V8 flags for the servers; their stdout (where V8 traces go) is shown then. */
 const flagsAt = process.argv.indexOf("--node-flags");
-const nodeFlags = flagsAt >= 0 ? (process.argv[flagsAt + 1] ?? "").split(/\s+/).filter(Boolean) : [];
+const nodeFlags = [
+  ...(process.argv.includes("--server-flags") ? SERVER_NODE_FLAGS : []),
+  ...(flagsAt >= 0 ? (process.argv[flagsAt + 1] ?? "").split(/\s+/).filter(Boolean) : []),
+];
+const clis = process.argv.flatMap((a, i) =>
+  a === "--cli" && process.argv[i + 1] ? [process.argv[i + 1] as string] : [],
+);
+const probeDir = mkdtempSync(join(tmpdir(), "rollway-lag-probe-"));
 
 function patterns(tag: string): string[] {
   return Array.from({ length: 100 }, (_, i) =>
@@ -62,12 +77,36 @@ interface Probe {
   longGcs: { ms: number; kind: string; atS: number }[];
 }
 
-/** The probe's figures since the last read (and a reset). */
-function probe(child: ChildProcess): Promise<Probe> {
-  return new Promise((resolve) => {
-    child.once("message", (m) => resolve(m as Probe));
-    child.send("read");
-  });
+/**
+ * The process that serves: the one started, or (`rollway serve` on a Node without process.execve, which runs the
+ * server as its child to give it the server's flags) its descendant running `serve`.
+ */
+function servingPid(pid: number): number {
+  for (;;) {
+    let children: string[];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    } catch {
+      return pid;
+    }
+    const next = children.find((c) => {
+      try {
+        return readFileSync(`/proc/${c}/cmdline`, "utf8").split("\0").includes("serve");
+      } catch {
+        return false;
+      }
+    });
+    if (!next) return pid;
+    pid = Number(next);
+  }
+}
+
+/** The probe's figures since the last read (and a reset): SIGUSR2 to the serving process, which writes its file. */
+async function probe(pid: number, file: string): Promise<Probe> {
+  rmSync(file, { force: true });
+  process.kill(pid, "SIGUSR2");
+  for (let i = 0; i < 500 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 10));
+  return JSON.parse(readFileSync(file, "utf8")) as Probe;
 }
 
 const PROBE = fileURLToPath(new URL("./lag-probe.mjs", import.meta.url));
@@ -80,9 +119,14 @@ const showProbe = (p: Probe) =>
   }`;
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? 0;
 
-async function measure(title: string, main: string, port: number, tag: string) {
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, "--import", PROBE, main], {
+async function measure(title: string, main: string, port: number, tag: string, serve = false) {
+  const probeFile = join(probeDir, `${port}.json`);
+  const args = serve
+    ? ["--import", PROBE, main, "serve", "--port", String(port), "--host", "127.0.0.1"]
+    : [...nodeFlags, "--import", PROBE, main];
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: {
+      LAG_PROBE_FILE: probeFile,
       ...process.env,
       NODE_ENV: "production",
       RECHECK_BACKEND: "pure",
@@ -92,18 +136,19 @@ async function measure(title: string, main: string, port: number, tag: string) {
       ROLLWAY_RATE_LIMIT_PER_MINUTE: "100000000",
       ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "p", environment: "e", tokens: [TOKEN] }]),
     },
-    stdio: ["ignore", nodeFlags.length > 0 ? "inherit" : "ignore", "inherit", "ipc"],
+    stdio: ["ignore", nodeFlags.length > 0 && !serve ? "inherit" : "ignore", "inherit"],
   });
   const spawned = performance.now();
   try {
     await waitFor(`http://127.0.0.1:${port}/healthz`);
     const answeredS = (performance.now() - spawned) / 1000;
+    const pid = servingPid(child.pid as number);
     await new Promise((r) => setTimeout(r, 3000));
     await lag(port); // resets the histogram
-    const startProbe = await probe(child);
+    const startProbe = await probe(pid, probeFile);
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await lag(port);
-    const idleProbe = await probe(child);
+    const idleProbe = await probe(pid, probeFile);
     const queue = patterns(tag);
     let refused = 0;
     let failed = 0;
@@ -131,7 +176,7 @@ async function measure(title: string, main: string, port: number, tag: string) {
     );
     const seconds = (performance.now() - started) / 1000;
     const busy = await lag(port);
-    const busyProbe = await probe(child);
+    const busyProbe = await probe(pid, probeFile);
     console.log(
       `${title.padEnd(44)} idle 3 s: max ${idle.maxMs.toFixed(0)} ms, p99 ${idle.p99Ms.toFixed(0)} ms | 100 new patterns in ${seconds.toFixed(1)} s (${refused} refused, ${failed} connections cut): max ${busy.maxMs.toFixed(0)} ms, p99 ${busy.p99Ms.toFixed(0)} ms`,
     );
@@ -149,6 +194,14 @@ async function measure(title: string, main: string, port: number, tag: string) {
   }
 }
 
-console.log(`event-loop lag of the server while 100 new rule patterns are checked (Node ${process.version})`);
-await measure("dist/main.js (worker pool)", fileURLToPath(new URL("../dist/main.js", import.meta.url)), 18_470, "a");
-if (baseline) await measure(`baseline ${baseline.slice(-40)}`, baseline, 18_471, "b");
+console.log(
+  `event-loop lag of the server while 100 new rule patterns are checked (Node ${process.version}${nodeFlags.length > 0 ? `, server flags ${nodeFlags.join(" ")}` : ""})`,
+);
+try {
+  await measure("dist/main.js (worker pool)", fileURLToPath(new URL("../dist/main.js", import.meta.url)), 18_470, "a");
+  if (baseline) await measure(`baseline ${baseline.slice(-40)}`, baseline, 18_471, "b");
+  for (const [i, cli] of clis.entries())
+    await measure(`rollway serve ${cli.slice(-40)}`, cli, 18_472 + i, `c${i}`, true);
+} finally {
+  rmSync(probeDir, { recursive: true, force: true });
+}

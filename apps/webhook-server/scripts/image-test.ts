@@ -17,6 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync,
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 
 const APP = fileURLToPath(new URL("..", import.meta.url));
 const BASE_TAG = "localhost/rollway-node-base:24";
@@ -112,7 +113,7 @@ try {
     Entrypoint: string[];
   };
   if (config.User !== "65532:65532") throw new Error(`the image runs as ${config.User}, not 65532:65532`);
-  if (config.Entrypoint.join(" ") !== "/nodejs/bin/node --no-memory-reducer /app/dist/main.js")
+  if (config.Entrypoint.join(" ") !== ["/nodejs/bin/node", ...SERVER_NODE_FLAGS, "/app/dist/main.js"].join(" "))
     throw new Error(`unexpected entrypoint ${config.Entrypoint.join(" ")}`);
 
   step("exporting the image's filesystem");

@@ -243,6 +243,30 @@ describe("the dry run served on Node's request before Hono", () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/rollway_payloads_validated_total\{result="valid"\} [1-9]/);
   });
+
+  it("counts each dry run once in /metrics: requests, the duration histogram and valid payloads", async () => {
+    const route = 'route="/v1/projects/:project/environments/:environment/validate"';
+    const read = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const value = (line: string) =>
+        Number(
+          text
+            .split("\n")
+            .find((l) => l.startsWith(`${line} `))
+            ?.slice(line.length + 1) ?? 0,
+        );
+      return [
+        value(`rollway_http_requests_total{${route},method="POST",status="200"}`),
+        value(`rollway_http_request_duration_seconds_count{${route}}`),
+        value(`rollway_http_request_duration_seconds_bucket{le="+Inf",${route}}`),
+        value('rollway_payloads_validated_total{result="valid"}'),
+      ];
+    };
+    const before = await read();
+    for (let i = 0; i < 3; i++) expect((await post(node, payload, bearer(DEPLOY_TOKEN))).status).toBe(200);
+    const after = await read();
+    expect(after.map((n, i) => n - (before[i] as number))).toEqual([3, 3, 3, 3]);
+  });
 });
 
 describe("operations", () => {

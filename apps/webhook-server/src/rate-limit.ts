@@ -2,6 +2,8 @@
  * A token bucket per caller (per token once authenticated, per address before), kept in this replica's memory:
  * a limit on load, like a proxy's, not shared state, so replicas need not agree on it.
  */
+const TAKEN = { ok: true } as const;
+
 export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -14,14 +16,17 @@ export class RateLimiter {
   take(key: string): { ok: true } | { ok: false; retryAfterSeconds: number } {
     const now = this.now();
     const rate = this.perMinute / 60_000;
-    const bucket = this.#buckets.get(key) ?? { tokens: this.perMinute, at: now };
+    let bucket = this.#buckets.get(key);
+    if (!bucket) {
+      bucket = { tokens: this.perMinute, at: now };
+      if (this.#buckets.size > 10_000) this.#sweep(now);
+      this.#buckets.set(key, bucket);
+    }
     bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * rate);
     bucket.at = now;
-    if (this.#buckets.size > 10_000) this.#sweep(now);
-    this.#buckets.set(key, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
-      return { ok: true };
+      return TAKEN;
     }
     return { ok: false, retryAfterSeconds: Math.ceil((1 - bucket.tokens) / rate / 1000) };
   }

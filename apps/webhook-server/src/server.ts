@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { closeSafetyCheckers, warmSafetyCheckers } from "@rollway/deploy-rules";
+import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayloadAsync } from "@rollway/payload-schema";
 import { cacheNamespace, createReleaseEngine, createReleaseRunner, type StatusCache } from "@rollway/release";
 import { connect, type KubeconfigSource } from "@rollway/rollout-client";
 import type pino from "pino";
@@ -42,6 +43,21 @@ export interface StartOptions {
    * turns it off: a dashboard on someone's laptop must not become the engine of a release and then vanish with it.
    */
   recovery?: boolean;
+}
+
+/**
+ * The payload parser's first use compiles zod's fast path of every object in the schema (`new Function`), and the
+ * first invalid payload the positional JSON parser and the error formatting: 5 to 20 ms of this thread, once. Paid at
+ * start, not by the first dry run (in bench/pattern-lag.ts, the request bringing the first never-seen pattern, where it
+ * made the longest block on Node 24). Only the seed example's rule patterns, whose verdicts are precomputed
+ * (PRECOMPUTED_SAFE_PATTERNS, server.test.ts checks it): no recheck worker starts. Nothing is counted in the metrics.
+ */
+async function warmPayloadParser(): Promise<void> {
+  await parseDeployPayloadAsync(EXAMPLE_PAYLOAD_TEXT);
+  const withOptions = JSON.parse(EXAMPLE_PAYLOAD_TEXT) as Record<string, unknown>;
+  withOptions.noDowntime = { promotionMode: "auto" };
+  await parseDeployPayloadAsync(JSON.stringify(withOptions));
+  await parseDeployPayloadAsync(EXAMPLE_PAYLOAD_TEXT.replace('"frontend"', '"frontnd"')).catch(() => undefined);
 }
 
 /** Longest wait at start for the status caches' first lists; reads go to the cluster until they are in. */
@@ -110,6 +126,7 @@ export async function startServer(
   // The process's first worker thread costs ~10 ms of this thread: paid now, not by the first request that brings a
   // never-seen rule pattern (its check starts a recheck worker while the event loop serves others).
   await warmSafetyCheckers();
+  await warmPayloadParser();
   const { app, state, dryRun } = createApp({
     config,
     logger,
