@@ -110,7 +110,8 @@ const yamlAsModule: Plugin = {
  * (the two imports of node:http and node:https alone: 200 against 150 ms of CPU for the process, at load 10), and an
  * import of `node:crypto` its WebCrypto. The bundle takes these builtins as CommonJS instead (process.getBuiltinModule,
  * Node >= 20.16), which reads a property only when the code does. Commander's `child_process` (for executable
- * subcommands, which rollway has none of) is loaded on first use rather than at every start (it loads dgram and more).
+ * subcommands, which rollway has none of) is loaded on first use rather than at every start (it loads dgram and more),
+ * and so is https (with tls), which only an https:// cluster or server needs.
  */
 const builtinsWithoutFacade: Plugin = {
   name: "rollway-builtins-without-facade",
@@ -121,7 +122,12 @@ const builtinsWithoutFacade: Plugin = {
         : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: "rollway-builtin" }, (args) => ({
-      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
+      contents:
+        args.path === "https"
+          ? // Loaded when a property is first read: an http:// cluster or server never loads https and tls (~9 ms).
+            // `__esModule` is what esbuild's interop asks at import time; the answer (none) needs no module.
+            "let real; const load = () => (real ??= process.getBuiltinModule('node:https')); module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? undefined : load()[key]), has: (_, key) => key in load() });"
+          : `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
       loader: "js",
     }));
     build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>

@@ -1,7 +1,8 @@
 // Cold start of the built binary against `node -e 0`, in the same run (target: at most 2.5 times node -e 0).
 // `rollway status --json` runs against `rollway serve --sim` started in its own process: straight to its kube-sim
 // (kubeconfig), and through the server (`--server`). Usage: node bench/cold-start.mjs [runs] [other/dist/main.js]
-// With another build's main.js, its `status --json` runs interleaved beside this one (a side-by-side comparison).
+// With another build's main.js, its `status --json` (cached, first run on the file, and --server) runs interleaved
+// beside this one (a side-by-side comparison): `node bench/cold-start.mjs 15 /work/wt/base/apps/cli/dist/main.js`.
 // `status` reads the environment file through rollway's cache of validated environments (kept in a temporary folder
 // for the bench, filled by the first run); "no environment cache" is the first run on a file, or ROLLWAY_NO_CACHE=1.
 // Beside the wall time, the CPU time (user + system) of each run, read by /usr/bin/time when it is installed: on a busy
@@ -45,9 +46,15 @@ const cases = {
   "rollway status --json": [bin, "status", "--json"],
   "… no environment cache": [bin, "status", "--json"],
   "… --server (via the server)": [bin, "status", "--json", ...server],
-  ...(other ? { "other build: status --json": [other, "status", "--json"] } : {}),
+  ...(other
+    ? {
+        "other build: status --json": [other, "status", "--json"],
+        "other: … no environment cache": [other, "status", "--json"],
+        "other: … --server": [other, "status", "--json", ...server],
+      }
+    : {}),
 };
-const envOf = (name) => (name === "… no environment cache" ? noCache : env);
+const envOf = (name) => (name.endsWith("… no environment cache") ? noCache : env);
 const TIME = "/usr/bin/time";
 const withCpu = existsSync(TIME);
 const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
@@ -86,6 +93,6 @@ for (const [name, xs] of Object.entries(times)) {
   const m = median(xs);
   const c = withCpu ? median(cpu[name]) : 0;
   console.log(
-    `${name.padEnd(28)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(2)}× node -e 0  (min ${Math.min(...xs).toFixed(0)} ms)${withCpu ? `   CPU ${c.toFixed(0).padStart(4)} ms  ${(c / cpuBase).toFixed(2)}×` : ""}`,
+    `${name.padEnd(30)} ${m.toFixed(0).padStart(5)} ms  ${(m / base).toFixed(2)}× node -e 0  (min ${Math.min(...xs).toFixed(0)} ms)${withCpu ? `   CPU ${c.toFixed(0).padStart(4)} ms  ${(c / cpuBase).toFixed(2)}×` : ""}`,
   );
 }
