@@ -26,6 +26,13 @@ const BARREL_IMPORT =
   /import\s+\{([^}]*)\}\s+from\s+"(@rollway\/(?:release|rollout-client|payload-schema|oconfig-versioning))";/g;
 
 /**
+ * `import { z } from "zod"` imports zod's namespace as a value: esbuild then bundles the whole of zod (its JSON Schema
+ * conversions both ways, its compiler, every check and format: 392 kB that the first `status` on an environment file
+ * compiled and evaluated). The same names read through `import * as z` are tree-shaken to what the code uses.
+ */
+const ZOD_IMPORT = /^import \{ z \} from "zod";$/m;
+
+/**
  * Imports through a package's index (`import { openKubeApi } from "@rollway/release"`) are rewritten to the module that
  * defines each name. esbuild puts every module a reachable index re-exports into the importing command's chunk, as
  * soon as any other command uses it: `rollway status` loaded the whole release engine, the plan's differ and oConfig
@@ -66,8 +73,9 @@ const importsPastTheIndex: Plugin = {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       const text = await readFile(args.path, "utf8");
       const matches = [...text.matchAll(BARREL_IMPORT)];
-      if (matches.length === 0) return undefined;
-      let contents = text;
+      const zod = ZOD_IMPORT.test(text);
+      if (matches.length === 0 && !zod) return undefined;
+      let contents = zod ? text.replace(ZOD_IMPORT, 'import * as z from "zod";') : text;
       for (const m of matches) {
         const names = await exportsOf(m[2] as string, path.dirname(args.path));
         if (!names) continue;
