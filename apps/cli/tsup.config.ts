@@ -202,6 +202,11 @@ export default defineConfig({
   // environment file and the status reads, not the release engine, the plan's differ or oConfig).
   esbuildOptions(options) {
     options.conditions = ["@rollway/source"];
+    // Without comments and spaces (names kept): V8 scans less source when it compiles a chunk and, again, each function
+    // it compiles lazily, on every run (Node 24's compile cache holds only what was compiled eagerly). main.js: 156 ->
+    // 64 kB.
+    options.minifyWhitespace = true;
+    options.minifySyntax = true;
   },
   // @rollway/webhook-server is an app (private, never published): `rollway serve` bundles it, in its own chunk.
   noExternal: [/^(?!@rollway\/(deploy-rules|image-builder|snapshooter|env-promotion|kube-sim)$)/],
