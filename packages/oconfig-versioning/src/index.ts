@@ -27,6 +27,7 @@ export {
   LEGACY_VERSION,
   type OConfigValidation,
   type OConfigVersion,
+  oConfigProblems,
   type ParsedOConfig,
   type ParseOConfigOptions,
   PRODUCTION_KEY,

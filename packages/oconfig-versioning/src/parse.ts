@@ -52,6 +52,27 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line: (at?.line ?? 0) + 1, column: (at?.column ?? 0) + 1 };
 }
 
+/**
+ * The common case, without the located parser: text that `JSON.parse` (native) reads as an object, with
+ * `"sc.production": true` when that is required, has no problem to report, and jsonc-parser (run with comments and
+ * trailing commas refused, empty text refused) would read the same value. `JSON.parse` keeps a `__proto__` key as a
+ * key where jsonc-parser's assignment sets the prototype, so such text takes the located parser. Anything else
+ * (invalid JSON, not an object, a missing or false production key) takes it too, to name the line and column.
+ */
+function plainObject(text: string, noDowntime: boolean): Record<string, unknown> | undefined {
+  if (text.includes("__proto__")) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const object = value as Record<string, unknown>;
+  return noDowntime && object[PRODUCTION_KEY] !== true ? undefined : object;
+}
+
+/** A version's parsed value, or undefined with its problems added; `build` adds its canonical JSON and hash. */
 function parseVersion(
   service: string,
   name: string,
@@ -59,7 +80,28 @@ function parseVersion(
   path: (string | number)[],
   noDowntime: boolean,
   problems: OConfigProblem[],
-): OConfigVersion | undefined {
+  build: false,
+): Record<string, unknown> | undefined;
+function parseVersion(
+  service: string,
+  name: string,
+  text: string,
+  path: (string | number)[],
+  noDowntime: boolean,
+  problems: OConfigProblem[],
+  build: true,
+): OConfigVersion | undefined;
+function parseVersion(
+  service: string,
+  name: string,
+  text: string,
+  path: (string | number)[],
+  noDowntime: boolean,
+  problems: OConfigProblem[],
+  build: boolean,
+): OConfigVersion | Record<string, unknown> | undefined {
+  const plain = plainObject(text, noDowntime);
+  if (plain) return build ? built(name, text, plain) : plain;
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const firstError = errors[0];
@@ -93,8 +135,11 @@ function parseVersion(
       ...lineColumn(text, node ? (node.parent ?? node).offset : tree.offset),
     });
   }
-  const canonical = prettyCanonicalJson(value);
-  return { name, text, value, canonical, hash: contentHash(value) };
+  return build ? built(name, text, value) : value;
+}
+
+function built(name: string, text: string, value: Record<string, unknown>): OConfigVersion {
+  return { name, text, value, canonical: prettyCanonicalJson(value), hash: contentHash(value) };
 }
 
 const JSON_ERRORS: Record<string, string> = {
@@ -136,14 +181,39 @@ function describeJsonError(text: string, error: ParseError | undefined): { offse
 
 /** Validates an oConfig value (either form) and returns every problem found, or the parsed config. */
 export function validateOConfig(input: unknown, options: ParseOConfigOptions): OConfigValidation {
+  const problems: OConfigProblem[] = [];
+  const value = check(input, options, problems, true);
+  return value && problems.length === 0 ? { ok: true, value } : { ok: false, problems };
+}
+
+/**
+ * Every problem of an oConfig value (either form), none when it is valid: `validateOConfig`'s problems, without
+ * building what only a release uses (each version's canonical JSON and content hash).
+ */
+export function oConfigProblems(input: unknown, options: ParseOConfigOptions): OConfigProblem[] {
+  const problems: OConfigProblem[] = [];
+  check(input, options, problems, false);
+  return problems;
+}
+
+function check(
+  input: unknown,
+  options: ParseOConfigOptions,
+  problems: OConfigProblem[],
+  build: boolean,
+): ParsedOConfig | undefined {
   const { service } = options;
   const noDowntime = options.noDowntime ?? true;
-  const problems: OConfigProblem[] = [];
+  const parse = (name: string, text: string, path: (string | number)[]) => {
+    if (build) return parseVersion(service, name, text, path, noDowntime, problems, true);
+    parseVersion(service, name, text, path, noDowntime, problems, false);
+    return undefined;
+  };
 
   if (typeof input === "string") {
-    const version = parseVersion(service, LEGACY_VERSION, input, [], noDowntime, problems);
-    if (!version || problems.length > 0) return { ok: false, problems };
-    return { ok: true, value: { service, form: "legacy", current: version, next: version, versions: [version] } };
+    const version = parse(LEGACY_VERSION, input, []);
+    if (!version || problems.length > 0) return undefined;
+    return { service, form: "legacy", current: version, next: version, versions: [version] };
   }
 
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -153,17 +223,19 @@ export function validateOConfig(input: unknown, options: ParseOConfigOptions): O
       path: [],
       message: `oConfig is a JSON string or an object with current, next and configs, not ${input === null ? "null" : Array.isArray(input) ? "an array" : typeof input}`,
     });
-    return { ok: false, problems };
+    return undefined;
   }
 
-  const shape = versionedOConfigSchema.safeParse(input);
+  // Read once per oConfig: zod's compiled fast path (a `new Function` per object schema) would cost more to generate
+  // than it saves.
+  const shape = versionedOConfigSchema.safeParse(input, { jitless: true });
   if (!shape.success) {
     for (const issue of shape.error.issues) {
       const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
       const version = path[0] === "configs" && typeof path[2] === "string" ? path[2] : undefined;
       problems.push({ code: "INVALID_SHAPE", service, version, path, message: describeIssue(issue) });
     }
-    return { ok: false, problems };
+    return undefined;
   }
 
   const { current, next, configs } = shape.data;
@@ -184,7 +256,7 @@ export function validateOConfig(input: unknown, options: ParseOConfigOptions): O
       return;
     }
     seen.set(name, index);
-    const version = parseVersion(service, name, text, path, noDowntime, problems);
+    const version = parse(name, text, path);
     if (version) versions.push(version);
   });
   const known = [...seen.keys()];
@@ -200,12 +272,9 @@ export function validateOConfig(input: unknown, options: ParseOConfigOptions): O
       });
     }
   }
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0 || !build) return undefined;
   const byName = (name: string) => versions.find((v) => v.name === name) as OConfigVersion;
-  return {
-    ok: true,
-    value: { service, form: "versioned", current: byName(current), next: byName(next), versions },
-  };
+  return { service, form: "versioned", current: byName(current), next: byName(next), versions };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
