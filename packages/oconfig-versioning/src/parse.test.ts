@@ -2,8 +2,9 @@ import fc from "fast-check";
 import { getNodeValue, type ParseError, parseTree } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
 import { contentHash } from "./canonical.js";
+import { oConfigProblems } from "./check.js";
 import { OConfigError, type OConfigProblem } from "./errors.js";
-import { oConfigProblems, parseOConfig, validateOConfig } from "./parse.js";
+import { parseOConfig, validateOConfig } from "./parse.js";
 
 // Seed 000's example, as YAML gives it to us (block scalars keep their newlines).
 const seedOConfig = {
