@@ -103,6 +103,21 @@ describe("the cache of validated environment files", () => {
     expect(t.entries()).toHaveLength(1);
   });
 
+  it("an entry is trusted only for the exact text it was kept for: a forged or mismatched entry means validating again", () => {
+    const t = fresh();
+    expect(rollway(["status", "--json"], { env: t.env }).code).toBe(0);
+    const [name] = t.entries();
+    const file = join(t.cache, "environments", name as string);
+    const entry = JSON.parse(readFileSync(file, "utf8"));
+    expect(entry.source).toBe(readFileSync(t.file, "utf8"));
+    // Same name, another text (as two texts whose quick hashes collide): not read back, the file is validated.
+    writeFileSync(file, JSON.stringify({ ...entry, source: `${entry.source}\n# another text\n` }));
+    const r = rollway(["status", "--json"], { env: { ...t.env, NODE_OPTIONS: `--import=${hook}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(loadsTheSchema(r)).toBe(true);
+    expect(JSON.parse(readFileSync(file, "utf8")).source).toBe(entry.source);
+  });
+
   it("a cache folder that cannot be made (under a file, as a read-only home) only means validating every time", () => {
     const t = fresh();
     writeFileSync(t.cache, "not a folder");
