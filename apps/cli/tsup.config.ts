@@ -26,6 +26,13 @@ const BARREL_IMPORT =
   /import\s+\{([^}]*)\}\s+from\s+"(@rollway\/(?:release|rollout-client|payload-schema|oconfig-versioning))";/g;
 
 /**
+ * `import { z } from "zod"` imports zod's namespace as a value: esbuild then bundles the whole of zod (its JSON Schema
+ * conversions both ways, its compiler, every check and format: 392 kB that the first `status` on an environment file
+ * compiled and evaluated). The same names read through `import * as z` are tree-shaken to what the code uses.
+ */
+const ZOD_IMPORT = /^import \{ z \} from "zod";$/m;
+
+/**
  * Imports through a package's index (`import { openKubeApi } from "@rollway/release"`) are rewritten to the module that
  * defines each name. esbuild puts every module a reachable index re-exports into the importing command's chunk, as
  * soon as any other command uses it: `rollway status` loaded the whole release engine, the plan's differ and oConfig
@@ -66,8 +73,9 @@ const importsPastTheIndex: Plugin = {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       const text = await readFile(args.path, "utf8");
       const matches = [...text.matchAll(BARREL_IMPORT)];
-      if (matches.length === 0) return undefined;
-      let contents = text;
+      const zod = ZOD_IMPORT.test(text);
+      if (matches.length === 0 && !zod) return undefined;
+      let contents = zod ? text.replace(ZOD_IMPORT, 'import * as z from "zod";') : text;
       for (const m of matches) {
         const names = await exportsOf(m[2] as string, path.dirname(args.path));
         if (!names) continue;
@@ -110,7 +118,8 @@ const yamlAsModule: Plugin = {
  * (the two imports of node:http and node:https alone: 200 against 150 ms of CPU for the process, at load 10), and an
  * import of `node:crypto` its WebCrypto. The bundle takes these builtins as CommonJS instead (process.getBuiltinModule,
  * Node >= 20.16), which reads a property only when the code does. Commander's `child_process` (for executable
- * subcommands, which rollway has none of) is loaded on first use rather than at every start (it loads dgram and more).
+ * subcommands, which rollway has none of) is loaded on first use rather than at every start (it loads dgram and more),
+ * and so is https (with tls), which only an https:// cluster or server needs.
  */
 const builtinsWithoutFacade: Plugin = {
   name: "rollway-builtins-without-facade",
@@ -121,7 +130,12 @@ const builtinsWithoutFacade: Plugin = {
         : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: "rollway-builtin" }, (args) => ({
-      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
+      contents:
+        args.path === "https"
+          ? // Loaded when a property is first read: an http:// cluster or server never loads https and tls (~9 ms).
+            // `__esModule` is what esbuild's interop asks at import time; the answer (none) needs no module.
+            "let real; const load = () => (real ??= process.getBuiltinModule('node:https')); module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? undefined : load()[key]), has: (_, key) => key in load() });"
+          : `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
       loader: "js",
     }));
     build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
@@ -188,6 +202,11 @@ export default defineConfig({
   // environment file and the status reads, not the release engine, the plan's differ or oConfig).
   esbuildOptions(options) {
     options.conditions = ["@rollway/source"];
+    // Without comments and spaces (names kept): V8 scans less source when it compiles a chunk and, again, each function
+    // it compiles lazily, on every run (Node 24's compile cache holds only what was compiled eagerly). main.js: 156 ->
+    // 64 kB.
+    options.minifyWhitespace = true;
+    options.minifySyntax = true;
   },
   // @rollway/webhook-server is an app (private, never published): `rollway serve` bundles it, in its own chunk.
   noExternal: [/^(?!@rollway\/(deploy-rules|image-builder|snapshooter|env-promotion|kube-sim)$)/],

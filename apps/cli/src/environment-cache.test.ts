@@ -103,6 +103,21 @@ describe("the cache of validated environment files", () => {
     expect(t.entries()).toHaveLength(1);
   });
 
+  it("an entry is trusted only for the exact text it was kept for: a forged or mismatched entry means validating again", () => {
+    const t = fresh();
+    expect(rollway(["status", "--json"], { env: t.env }).code).toBe(0);
+    const [name] = t.entries();
+    const file = join(t.cache, "environments", name as string);
+    const entry = JSON.parse(readFileSync(file, "utf8"));
+    expect(entry.source).toBe(readFileSync(t.file, "utf8"));
+    // Same name, another text (as two texts whose quick hashes collide): not read back, the file is validated.
+    writeFileSync(file, JSON.stringify({ ...entry, source: `${entry.source}\n# another text\n` }));
+    const r = rollway(["status", "--json"], { env: { ...t.env, NODE_OPTIONS: `--import=${hook}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(loadsTheSchema(r)).toBe(true);
+    expect(JSON.parse(readFileSync(file, "utf8")).source).toBe(entry.source);
+  });
+
   it("a cache folder that cannot be made (under a file, as a read-only home) only means validating every time", () => {
     const t = fresh();
     writeFileSync(t.cache, "not a folder");
@@ -133,5 +148,45 @@ describe("the cache of validated environment files", () => {
     expect(t.entries()).toHaveLength(1);
     const entry = JSON.parse(readFileSync(join(t.cache, "environments", t.entries()[0] as string), "utf8"));
     expect(entry.environment.namespace).toBe("demo");
+  });
+
+  it("a first run (an empty cache, or none) refuses a bad file with the same problems, lines and columns as ever", () => {
+    /** `line:column` (1-based) of the first `needle` in `text`, `shift` characters further. */
+    const at = (text: string, needle: string, shift = 0) => {
+      const before = text.slice(0, text.indexOf(needle) + shift).split("\n");
+      return `${before.length}:${(before.at(-1) ?? "").length + 1}`;
+    };
+    const cases = [
+      (text: string) =>
+        BAD_STRATEGY(text).replace("  readyTimeoutSeconds: 300", "  readyTimeoutSeconds: 300\n  modes: auto"),
+      (text: string) => text.replace("namespace: demo\n", "").replace("container: frontend", "container: Frontend"),
+      (text: string) => text.replace('"param1": "a value"', '"param1": "a value",'),
+    ];
+    const expected = (file: string, text: string) => [
+      [
+        `rollway: 2 problems with the environment ${file}:`,
+        `  ${file}:${at(text, "modes:")} promotion: unknown key "modes"; did you mean "mode"?`,
+        `  ${file}:${at(text, "blueGren")} backends.backend-3.strategy.type: strategy.type is blueGreen, canary, rolling or recreate`,
+      ],
+      [
+        `rollway: 2 problems with the environment ${file}:`,
+        `  ${file}:${at(text, "apiVersion:")} namespace: missing`,
+        `  ${file}:${at(text, "Frontend")} frontend.container: a container name uses lower-case letters, digits and '-', starting and ending alphanumeric`,
+      ],
+      [
+        `rollway: 1 problem with the environment ${file}:`,
+        `  ${file}:${at(text, '"a value",', 9)} backends.backend-1.oConfig.configs[0].v1: version "v1", line 3, column 22 of its JSON: invalid JSON: a trailing comma before '}'; remove it (JSON allows none)`,
+      ],
+    ];
+    cases.forEach((edit, i) => {
+      const t = fresh(edit);
+      const text = readFileSync(t.file, "utf8");
+      for (const env of [t.env, { ...t.env, ROLLWAY_NO_CACHE: "1" }]) {
+        const r = rollway(["status"], { env });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toBe(`${(expected(t.file, text)[i] as string[]).join("\n")}\n`);
+      }
+      expect(t.entries()).toEqual([]);
+    });
   });
 });

@@ -35,7 +35,7 @@ function nodeModulesLoaded(args: string[]): string[] {
 }
 
 describe(`what rollway status loads of Node ${process.versions.node}`, () => {
-  it("neither child_process (commander's, for executable subcommands) nor Node's undici and http2 (http's module facade on Node 24) nor WebCrypto", () => {
+  it("neither child_process (commander's, for executable subcommands) nor Node's undici and http2 (http's module facade on Node 24) nor node:crypto (the environment cache's names need no SHA-256), nor https and tls for an http:// cluster", () => {
     for (let i = 0; i < 2; i++) {
       // The first run validates the environment file, the second reads it from the cache: neither loads them.
       const loaded = nodeModulesLoaded(["status", "--json"]);
@@ -44,7 +44,10 @@ describe(`what rollway status loads of Node ${process.versions.node}`, () => {
         "NativeModule child_process",
         "NativeModule internal/deps/undici/undici",
         "NativeModule http2",
+        "NativeModule crypto",
         "NativeModule internal/crypto/webcrypto",
+        "NativeModule https",
+        "NativeModule tls",
       ])
         expect(loaded).not.toContain(unused);
     }

@@ -1,4 +1,5 @@
 export { canonicalJson, contentHash, prettyCanonicalJson } from "./canonical.js";
+export { LEGACY_VERSION, oConfigProblems, PRODUCTION_KEY } from "./check.js";
 export {
   diffOConfig,
   diffVersions,
@@ -24,12 +25,10 @@ export {
   type ReleaseConfigMaps,
 } from "./gc.js";
 export {
-  LEGACY_VERSION,
   type OConfigValidation,
   type OConfigVersion,
   type ParsedOConfig,
   type ParseOConfigOptions,
-  PRODUCTION_KEY,
   parseOConfig,
   validateOConfig,
 } from "./parse.js";

@@ -1,5 +1,8 @@
 import fc from "fast-check";
+import { getNodeValue, type ParseError, parseTree } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
+import { contentHash } from "./canonical.js";
+import { oConfigProblems } from "./check.js";
 import { OConfigError, type OConfigProblem } from "./errors.js";
 import { parseOConfig, validateOConfig } from "./parse.js";
 
@@ -192,6 +195,43 @@ describe("parseOConfig", () => {
         expect(problem?.line).toBeGreaterThanOrEqual(1);
         expect(problem?.line).toBeLessThanOrEqual(lines.length);
         expect(problem?.column).toBeLessThanOrEqual((lines[(problem?.line ?? 1) - 1]?.length ?? 0) + 1);
+      }),
+    );
+  });
+
+  it("reads JSON text as the located parser does (value, hash and problems), __proto__ and odd spacing included (property)", () => {
+    const key = fc.oneof(fc.string(), fc.constantFrom("__proto__", "sc.production", "constructor", "0", "-1"));
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.dictionary(key, fc.jsonValue(), { noNullPrototype: true }),
+      fc.constantFrom(true, false, "true"),
+    );
+    const text = fc.oneof(
+      fc
+        .record({ production: fc.constantFrom(true, false, "true", undefined), rest: fc.dictionary(key, value) })
+        .map(({ production, rest }) =>
+          JSON.stringify(production === undefined ? rest : { "sc.production": production, ...rest }),
+        ),
+      fc.json(),
+      fc.constantFrom(
+        '{"sc.production": true, "a": 1, "a": 2}',
+        '{"sc.production":true}\u00a0',
+        '{"__proto__": {"x": 1}, "sc.production": true}',
+      ),
+    );
+    fc.assert(
+      fc.property(text, fc.boolean(), (json, noDowntime) => {
+        const options = { service: "s", noDowntime };
+        const result = validateOConfig(json, options);
+        expect(oConfigProblems(json, options)).toEqual(result.ok ? [] : result.problems);
+        const errors: ParseError[] = [];
+        const tree = parseTree(json, errors, { disallowComments: true, allowTrailingComma: false });
+        if (!result.ok) return;
+        expect(errors).toEqual([]);
+        const located = getNodeValue(tree as NonNullable<typeof tree>);
+        expect(result.value.current.value).toEqual(located);
+        expect(Object.keys(result.value.current.value)).toEqual(Object.keys(located));
+        expect(result.value.current.hash).toBe(contentHash(located));
       }),
     );
   });

@@ -8,8 +8,8 @@
 import {
   DEFAULT_OCONFIG_MOUNT_PATH,
   type OConfigProblem,
+  oConfigProblems,
   oConfigSchema,
-  validateOConfig,
 } from "@rollway/oconfig-versioning";
 import { didYouMean } from "@rollway/payload-schema";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Scalar, type Node as YamlNode } from "yaml";
@@ -460,8 +460,8 @@ function crossCheck(env: z.output<typeof EnvironmentSchema>): EnvironmentProblem
       });
     }
     if (component.oConfig !== undefined) {
-      const result = validateOConfig(component.oConfig, { service: name, noDowntime: env.noDowntime });
-      if (!result.ok) problems.push(...result.problems.map((p) => oConfigProblem(p, [...path, "oConfig"])));
+      const found = oConfigProblems(component.oConfig, { service: name, noDowntime: env.noDowntime });
+      problems.push(...found.map((p) => oConfigProblem(p, [...path, "oConfig"])));
     }
   }
 
@@ -573,9 +573,9 @@ function validate(value: unknown): Validation {
         const service = path[0] === "frontend" ? "frontend" : String(path[1]);
         const raw = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)?.[key], value);
         const noDowntime = asRecord(value).noDowntime !== false;
-        const detail = validateOConfig(raw, { service, noDowntime });
-        if (!detail.ok) {
-          problems.push(...detail.problems.map((p) => oConfigProblem(p, path)));
+        const detail = oConfigProblems(raw, { service, noDowntime });
+        if (detail.length > 0) {
+          problems.push(...detail.map((p) => oConfigProblem(p, path)));
           continue;
         }
       }

@@ -4,7 +4,6 @@
  */
 import { formatHistory } from "../format.js";
 import { CliError, ExitCode, type Output, printDone, printJson } from "../output.js";
-import { readPayloadFile } from "../payload-file.js";
 import { type ServerEvent, type ServerReleaseSummary, serverClient } from "../server-client.js";
 import { printStatus, type StatusView } from "../status-view.js";
 
@@ -66,7 +65,9 @@ export async function remoteDeploy(
   options: RemoteOptions & { dryRun?: boolean; wait?: boolean; timeout?: number },
   output: Output,
 ): Promise<void> {
-  // The same errors, with line and column, before anything is sent.
+  // The same errors, with line and column, before anything is sent. The payload's schema (zod) loads only here:
+  // `status`, `history` and the decisions never read a payload.
+  const { readPayloadFile } = await import("../payload-file.js");
   const { text } = await readPayloadFile(payloadFile);
   const client = clientFor(options);
   if (options.dryRun) {
