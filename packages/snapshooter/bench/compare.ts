@@ -11,7 +11,7 @@
  * for the next run; `CASES=new,old,bare,naive` picks case groups, `FORMATS=ndjson,json` the snapshots' exports.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,38 +38,8 @@ if (!existsSync(ndjson) || !existsSync(json)) {
 }
 
 const meta = { name: "My Projects", rootTags: [HOME_TAG], exclude: [OLYMPE_TAG] };
-const probe = `
-const [entry, mode, source, outputDir, cwd] = process.argv.slice(2);
-const { runSnapshots, exportRecordSchema, selectSnapshot, renderPatches } = await import(entry);
-const { readFileSync } = await import("node:fs");
-const meta = ${JSON.stringify(meta)};
-const cpu0 = process.cpuUsage(); const t0 = performance.now();
-let out;
-if (mode === "bare") {
-  const all = JSON.parse(readFileSync(source, "utf8"));
-  for (const value of all) exportRecordSchema.parse(value);
-  out = { written: "-" };
-} else if (mode === "naive") {
-  const all = JSON.parse(readFileSync(source, "utf8"));
-  const graph = { objects: new Map(), relations: [] };
-  for (const value of all) {
-    const r = exportRecordSchema.parse(value);
-    if (r.record === "object") { const { record, ...o } = r; graph.objects.set(o.tag, o); } else graph.relations.push({ from: r.from, to: r.to, type: r.type });
-  }
-  renderPatches(selectSnapshot(graph, meta), meta);
-  out = { written: "-" };
-} else {
-  const report = await runSnapshots({ config: [{ snapshooter: { ...meta, outputDir } }], cwd, source });
-  const e = report.entries[0];
-  if (e.status === "failed") throw new Error(e.error.message);
-  out = { written: e.files.added.length + e.files.changed.length + e.files.removed.length };
-}
-const cpu = process.cpuUsage(cpu0);
-console.log(JSON.stringify({ wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, rssMB: process.resourceUsage().maxRSS / 1024, ...out }));
-`;
 
-const probeFile = path.join(dir, "probe.mjs");
-writeFileSync(probeFile, probe);
+const probeFile = fileURLToPath(new URL("probe.mjs", import.meta.url));
 // Plain node for every case: not tsx's loader, which runs this script.
 const { NODE_OPTIONS: _tsx, ...plainEnv } = process.env;
 
@@ -103,10 +73,14 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const c of cases) {
     if (c.mode === "run" && !c.name.includes("unchanged"))
       rmSync(path.join(dir, c.out), { recursive: true, force: true });
-    const { stdout } = await run(process.execPath, [probeFile, c.entry, c.mode, c.source, c.out, dir], {
-      encoding: "utf8",
-      env: plainEnv,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [probeFile, c.entry, c.mode, c.source, c.out, dir, JSON.stringify(meta)],
+      {
+        encoding: "utf8",
+        env: plainEnv,
+      },
+    );
     const list = results.get(c.name) ?? [];
     list.push(JSON.parse(stdout));
     results.set(c.name, list);

@@ -68,36 +68,8 @@ describe("snapshot of 100,000 objects", async () => {
 });
 
 const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
-const probe = `
-const { runSnapshots, exportRecordSchema, selectSnapshot, renderPatches } = await import(${JSON.stringify(dist)});
-const { readFileSync } = await import("node:fs");
-const [mode, source, outputDir] = process.argv.slice(1);
-const cpu0 = process.cpuUsage(); const t0 = performance.now();
-let out;
-if (mode === "bare") {
-  // The issue's baseline: the whole file in one string, one JSON.parse, zod on every record; no select, no render.
-  const all = JSON.parse(readFileSync(source, "utf8"));
-  let records = 0;
-  for (const value of all) { exportRecordSchema.parse(value); records++; }
-  out = { status: "parsed", objects: records, written: "-" };
-} else if (mode === "naive") {
-  // Baseline: the whole file in one string, one JSON.parse, zod on every record.
-  const all = JSON.parse(readFileSync(source, "utf8"));
-  const graph = { objects: new Map(), relations: [] };
-  for (const value of all) {
-    const r = exportRecordSchema.parse(value);
-    if (r.record === "object") { const { record, ...o } = r; graph.objects.set(o.tag, o); } else graph.relations.push({ from: r.from, to: r.to, type: r.type });
-  }
-  const meta = { name: "My Projects", rootTags: ["${HOME_TAG}"], exclude: ["${OLYMPE_TAG}"] };
-  out = { status: "rendered", objects: renderPatches(selectSnapshot(graph, meta), meta).size, written: "-" };
-} else {
-  const report = await runSnapshots({ config: [{ snapshooter: { name: "My Projects", rootTags: ["${HOME_TAG}"], exclude: ["${OLYMPE_TAG}"], outputDir } }], cwd: ${JSON.stringify(dir)}, source });
-  const e = report.entries[0];
-  out = { status: e.status, objects: e.objects, written: e.files.added.length + e.files.changed.length + e.files.removed.length };
-}
-const cpu = process.cpuUsage(cpu0);
-console.log(JSON.stringify({ wallMs: Math.round(performance.now() - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...out }));
-`;
+const probe = fileURLToPath(new URL("probe.mjs", import.meta.url));
+const snapshooter = JSON.stringify({ name: "My Projects", rootTags: [HOME_TAG], exclude: [OLYMPE_TAG] });
 
 // Asynchronous, one case at a time: a minute of synchronous child processes starves vitest's worker RPC (it times out).
 const run = promisify(execFile);
@@ -112,7 +84,7 @@ afterAll(async () => {
   ];
   const rows: { case: string; wallMs: number; cpuMs: number }[] = [];
   for (const [name, mode, source, out] of cases) {
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", probe, mode, source, out], {
+    const { stdout } = await run(process.execPath, [probe, dist, mode, source, out, dir, snapshooter], {
       encoding: "utf8",
     });
     rows.push({ case: name, ...JSON.parse(stdout) });
