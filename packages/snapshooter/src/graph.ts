@@ -56,13 +56,17 @@ export function createRecordTaker(
       object = sortKeys(rest);
     }
     const earlier = addObject(object, raw.line);
-    if (earlier !== undefined) {
-      problems.push({
-        path: describeRecord(raw),
-        message: `repeats object ${object.tag}, already defined on line ${earlier}`,
-      });
-    }
+    if (earlier !== undefined) problems.push(repeatedObject(raw, object.tag, earlier));
   };
+}
+
+/** The problem of an object record whose tag was defined before, on line `earlier`. */
+export function repeatedObject(
+  raw: { label: string; line: number; index?: number },
+  tag: string,
+  earlier: number,
+): SnapshooterProblem {
+  return { path: describeRecord(raw), message: `repeats object ${tag}, already defined on line ${earlier}` };
 }
 
 /** The export's problems, found while reading it, as the one INVALID_EXPORT error; nothing when there were none. */

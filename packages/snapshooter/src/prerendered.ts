@@ -26,17 +26,19 @@ import {
   PATCH_FORMAT,
   patchPath,
 } from "./canonical.js";
+import { objectRecordFields, readObjectRecord } from "./canonical-bytes.js";
 import { type SnapshooterProblem, throwIfAborted } from "./errors.js";
 import {
   collectSyntaxError,
   createRecordTaker,
   MAX_PROBLEMS,
+  repeatedObject,
   takeBatches,
   throwExportProblems,
   walkContainment,
 } from "./graph.js";
 import { CONTAINS, type ObjectKind, type Relation } from "./model.js";
-import { parseRecordText, RecordSplitter } from "./sources/parse-stream.js";
+import { parseRecordText, type RawRecord, RecordSplitter } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 import { TagIds } from "./tag-ids.js";
 
@@ -126,14 +128,7 @@ export class PrerenderedGraph {
   /** Keeps the object unless its tag was defined before; then returns the line of that definition. */
   addObject(id: number, kind: ObjectKind, name: string, json: string, line: number): number | undefined {
     if (id < this.kindCode.length && this.kindCode[id] !== 0) return this.line[id];
-    if (id >= this.kindCode.length) {
-      const n = Math.max(id + 1, this.kindCode.length * 2);
-      this.kindCode = grown(this.kindCode, n);
-      this.line = grown(this.line, n);
-      this.page = grown(this.page, n);
-      this.offset = grown(this.offset, n);
-      this.length = grown(this.length, n);
-    }
+    this.grow(id);
     this.kindCode[id] = KIND_CODE[kind];
     this.line[id] = line;
     if (kind !== "object") this.names[id] = name;
@@ -151,6 +146,47 @@ export class PrerenderedGraph {
     this.pageAt += written;
     this.objectCount++;
     return undefined;
+  }
+
+  /**
+   * Keeps the object record `bytes[start, end)` when `readObjectRecord` takes it, written straight into the page:
+   * returns 0, or the line of the tag's earlier definition (then the object is not kept); -1 when the record is not
+   * taken (nothing kept: the caller parses it).
+   */
+  addObjectBytes(bytes: Buffer, start: number, end: number, line: number): number {
+    let page = this.pages[this.pages.length - 1];
+    // The line is never longer than the record (blanks and the "record" member go; at most `"properties":{}` comes).
+    const room = end - start + 16;
+    if (page === undefined || room > page.length - this.pageAt) {
+      page = Buffer.allocUnsafeSlow(Math.max(PAGE_SIZE, room));
+      this.pages.push(page);
+      this.pageAt = 0;
+    }
+    const lineEnd = readObjectRecord(bytes, start, end, page, this.pageAt);
+    if (lineEnd < 0) return -1;
+    const { tagAt, kind, nameStart, nameEnd } = objectRecordFields;
+    const id = this.ids.internBytes(bytes, tagAt);
+    if (id < this.kindCode.length && this.kindCode[id] !== 0) return this.line[id] as number;
+    this.grow(id);
+    this.kindCode[id] = kind;
+    this.line[id] = line;
+    if (kind !== KIND_CODE.object) this.names[id] = JSON.parse(bytes.toString("utf8", nameStart, nameEnd)) as string;
+    this.page[id] = this.pages.length - 1;
+    this.offset[id] = this.pageAt;
+    this.length[id] = lineEnd - this.pageAt;
+    this.pageAt = lineEnd;
+    this.objectCount++;
+    return 0;
+  }
+
+  private grow(id: number): void {
+    if (id < this.kindCode.length) return;
+    const n = Math.max(id + 1, this.kindCode.length * 2);
+    this.kindCode = grown(this.kindCode, n);
+    this.line = grown(this.line, n);
+    this.page = grown(this.page, n);
+    this.offset = grown(this.offset, n);
+    this.length = grown(this.length, n);
   }
 
   /** The object's canonical JSON line, or undefined for a tag that names no object (for tests and messages). */
@@ -230,6 +266,16 @@ function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, start: number,
 export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: AbortSignal): Promise<PrerenderedGraph> {
   const graph = new PrerenderedGraph();
   const problems: SnapshooterProblem[] = [];
+  /** An object record in a usual form, read straight from its bytes (see canonical-bytes.ts); false: not taken. */
+  const takeObjectBytes = (bytes: Buffer, start: number, end: number, raw: Omit<RawRecord, "value">): boolean => {
+    const earlier = graph.addObjectBytes(bytes, start, end, raw.line);
+    if (earlier < 0) return false;
+    if (earlier > 0) {
+      const tag = bytes.toString("latin1", objectRecordFields.tagAt, objectRecordFields.tagAt + TAG_LENGTH);
+      problems.push(repeatedObject(raw, tag, earlier));
+    }
+    return true;
+  };
   const take = createRecordTaker(
     problems,
     // Objects from the taker have their keys sorted all the way down: JSON.stringify prints canonical JSON.
@@ -246,12 +292,15 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
       const splitter = new RecordSplitter(
         label,
         (bytes, start, end, line, index) => {
-          if (!addRelationBytes(graph, bytes, start, end))
-            take(parseRecordText(bytes.toString("utf8", start, end), label, line, index));
+          if (addRelationBytes(graph, bytes, start, end)) return;
+          if (takeObjectBytes(bytes, start, end, index === undefined ? { label, line } : { label, line, index }))
+            return;
+          take(parseRecordText(bytes.toString("utf8", start, end), label, line, index));
         },
         // A JSON array's element alone on its line: taken when it is valid JSON, else scanned as usual.
         (bytes, start, end, line, index) => {
           if (addRelationBytes(graph, bytes, start, end)) return true;
+          if (takeObjectBytes(bytes, start, end, { label, line, index })) return true;
           let value: unknown;
           try {
             value = JSON.parse(bytes.toString("utf8", start, end));
