@@ -65,15 +65,13 @@ export class TagIds {
     }
   }
 
-  private place(id: number): void {
-    const { table } = this;
+  private place(table: Float64Array, high: number, low: number, slot: number): void {
     const mask = (table.length >>> 2) - 1;
-    const [high, low] = [this.high[id] as number, this.low[id] as number];
     let i = hashOf(high, low) & mask;
     while (table[4 * i + 2] !== 0) i = (i + 1) & mask;
     table[4 * i] = high;
     table[4 * i + 1] = low;
-    table[4 * i + 2] = id + 1;
+    table[4 * i + 2] = slot;
   }
 
   private push(high: number, low: number): number {
@@ -95,9 +93,17 @@ export class TagIds {
   private add(high: number, low: number): number {
     const id = this.push(high, low);
     if (8 * (this.count - this.others.size) > this.table.length) {
-      this.table = new Float64Array(this.table.length * 2);
-      for (let i = 0; i < this.count; i++) if ((this.high[i] as number) >= 0) this.place(i);
-    } else this.place(id);
+      // Moved in the old table's order: each lands at its old place or one table-size on (bar collisions), so the
+      // new table is written almost in order, not at random (a miss per tag, measured: most of a rehash's time).
+      const old = this.table;
+      const table = new Float64Array(old.length * 2);
+      for (let i = 0; i < old.length; i += 4) {
+        const slot = old[i + 2] as number;
+        if (slot !== 0) this.place(table, old[i] as number, old[i + 1] as number, slot);
+      }
+      this.table = table;
+    }
+    this.place(this.table, high, low, id + 1);
     return id;
   }
 
