@@ -50,4 +50,25 @@ describe("TagIds", () => {
     for (const tag of tags) ids.intern(tag);
     expect(Array.from(ids.ranks().byRank, (id) => ids.tag(id))).toEqual([...tags].sort());
   });
+
+  it("finds every tag again past 2^19 ids, where an id's parts are packed into both halves of a slot", () => {
+    const ids = new TagIds();
+    const count = 2 ** 19 + 5;
+    // Both halves vary, and the digits are read from bytes as a snapshot reads them.
+    const tagOf = (n: number) => `${String((n * 7) % 9_999_999_967).padStart(10, "0")}${String(n).padStart(10, "9")}`;
+    const bytes = Buffer.alloc(20);
+    let misnumbered = 0;
+    for (let n = 0; n < count; n++) {
+      bytes.write(tagOf(n), "latin1");
+      if (ids.internBytes(bytes, 0) !== n) misnumbered++;
+    }
+    expect(misnumbered).toBe(0);
+    for (const n of [0, 1, 2 ** 19 - 2, 2 ** 19 - 1, 2 ** 19, 2 ** 19 + 1, count - 1]) {
+      expect(ids.get(tagOf(n))).toBe(n);
+      expect(ids.intern(tagOf(n))).toBe(n);
+      expect(ids.tag(n)).toBe(tagOf(n));
+    }
+    expect(ids.get(tagOf(count))).toBeUndefined();
+    expect(ids.size).toBe(count);
+  });
 });
