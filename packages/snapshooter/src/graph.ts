@@ -153,6 +153,8 @@ function compareTags(a: string, b: string): number {
 export interface ContainmentGraph {
   ids: TagIds;
   children: readonly (number[] | undefined)[];
+  /** Every `children[id]` is in tag order already (then the walk need not sort them). */
+  childrenSorted?: boolean;
   kindOf(id: number): CodeObject["kind"] | undefined;
 }
 
@@ -207,7 +209,7 @@ export function walkContainment(
     const id = order[i] as number;
     const list = children[id];
     if (!list) continue;
-    list.sort(ids.compare);
+    if (!graph.childrenSorted) list.sort(ids.compare);
     const own = owner[id] as number;
     for (const child of list) {
       if (excluded[child] || owner[child] !== -1) continue;

@@ -38,7 +38,7 @@ import {
   walkContainment,
 } from "./graph.js";
 import { CONTAINS, type ObjectKind, type Relation } from "./model.js";
-import { parseRecordText, type RawRecord, RecordSplitter } from "./sources/parse-stream.js";
+import { parseRecordText, RecordSplitter } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 import { TagIds } from "./tag-ids.js";
 
@@ -267,12 +267,19 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
   const graph = new PrerenderedGraph();
   const problems: SnapshooterProblem[] = [];
   /** An object record in a usual form, read straight from its bytes (see canonical-bytes.ts); false: not taken. */
-  const takeObjectBytes = (bytes: Buffer, start: number, end: number, raw: Omit<RawRecord, "value">): boolean => {
-    const earlier = graph.addObjectBytes(bytes, start, end, raw.line);
+  const takeObjectBytes = (
+    bytes: Buffer,
+    start: number,
+    end: number,
+    label: string,
+    line: number,
+    index: number | undefined,
+  ): boolean => {
+    const earlier = graph.addObjectBytes(bytes, start, end, line);
     if (earlier < 0) return false;
     if (earlier > 0) {
       const tag = bytes.toString("latin1", objectRecordFields.tagAt, objectRecordFields.tagAt + TAG_LENGTH);
-      problems.push(repeatedObject(raw, tag, earlier));
+      problems.push(repeatedObject(index === undefined ? { label, line } : { label, line, index }, tag, earlier));
     }
     return true;
   };
@@ -293,14 +300,13 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
         label,
         (bytes, start, end, line, index) => {
           if (addRelationBytes(graph, bytes, start, end)) return;
-          if (takeObjectBytes(bytes, start, end, index === undefined ? { label, line } : { label, line, index }))
-            return;
+          if (takeObjectBytes(bytes, start, end, label, line, index)) return;
           take(parseRecordText(bytes.toString("utf8", start, end), label, line, index));
         },
         // A JSON array's element alone on its line: taken when it is valid JSON, else scanned as usual.
         (bytes, start, end, line, index) => {
           if (addRelationBytes(graph, bytes, start, end)) return true;
-          if (takeObjectBytes(bytes, start, end, { label, line, index })) return true;
+          if (takeObjectBytes(bytes, start, end, label, line, index)) return true;
           let value: unknown;
           try {
             value = JSON.parse(bytes.toString("utf8", start, end));
@@ -530,8 +536,8 @@ export function renderPrerendered(
   const { ids } = graph;
   const containsType = graph.types.indexOf(CONTAINS);
   const { rank, byRank } = ids.ranks();
-  // Each object's children in tag order already (the walk sorts them; sorted runs cost it one pass): the contains
-  // relations sorted as (rank of from, rank of to) in one exact double each, when they fit.
+  // Each object's children in tag order already, so the walk need not sort them (a comparator call per child): the
+  // contains relations sorted as (rank of from, rank of to) in one exact double each, when they fit.
   const children: number[][] = [];
   const addChild = (from: number, to: number) => {
     const list = children[from];
@@ -539,7 +545,8 @@ export function renderPrerendered(
     else children[from] = [to];
   };
   const n = ids.size;
-  if (n * n <= Number.MAX_SAFE_INTEGER) {
+  const childrenSorted = n * n <= Number.MAX_SAFE_INTEGER;
+  if (childrenSorted) {
     const keys = new Float64Array(graph.relationCount);
     let count = 0;
     for (let i = 0; i < graph.relationCount; i++) {
@@ -556,7 +563,10 @@ export function renderPrerendered(
     for (let i = 0; i < graph.relationCount; i++)
       if (graph.relType[i] === containsType) addChild(graph.relFrom[i] as number, graph.relTo[i] as number);
   }
-  const { order, owner, parent } = walkContainment({ ids, children, kindOf: (id) => graph.kindOf(id) }, meta);
+  const { order, owner, parent } = walkContainment(
+    { ids, children, childrenSorted, kindOf: (id) => graph.kindOf(id) },
+    meta,
+  );
 
   // The patch files, one per owner, in walk order; each gets its objects in tag order (ids walked in rank order).
   const owners: number[] = [];
