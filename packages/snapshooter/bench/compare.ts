@@ -8,7 +8,8 @@
  * the rendering one the issue's figures were taken against (the same, then `selectSnapshot` + `renderPatches` in
  * memory, with the base build's code when `BASE_DIST` is given, so it stays a fixed yardstick). At the end the outputs
  * of both builds' full snapshots are compared byte for byte. `EXPORT_DIR=<dir>` keeps the generated exports there
- * for the next run; `CASES=new,old,bare,naive` picks case groups, `FORMATS=ndjson,json` the snapshots' exports.
+ * for the next run; `CASES=new,old,bare,naive` picks case groups, `FORMATS=ndjson,json` the snapshots' exports;
+ * `DETAIL=1` prints every round's figures too.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -114,6 +115,15 @@ console.table(
     "cpu ÷ rendering": ratio(c.name, "cpuMs", NAIVE),
   })),
 );
+
+// Every round's figures, for a look at the spread (`DETAIL=1`): medians hide how noisy a loaded machine is.
+if (process.env.DETAIL) {
+  for (const c of cases) {
+    const list = results.get(c.name) ?? [];
+    const fmt = (key: "wallMs" | "cpuMs") => list.map((r) => Math.round(r[key])).join(" ");
+    console.log(`${c.name}: wall ${fmt("wallMs")}; cpu ${fmt("cpuMs")}`);
+  }
+}
 
 // The same bytes from both builds (patch files and manifest), for both export formats.
 if (base && groups.has("new") && groups.has("old")) {
