@@ -179,7 +179,9 @@ describe("an object record's canonical line from its bytes", () => {
   it("takes every usual record, whatever its members' order and blanks (property)", () => {
     // Strings as people write them (JSON.stringify escapes other control characters as \u), integers and short
     // decimals, objects with plain keys.
-    const plain = fc.string({ unit: "grapheme" }).map((t) => t.replace(/[\u0000-\u0008\u000b\u000e-\u001f]/g, ""));
+    const plain = fc
+      .string({ unit: "grapheme" })
+      .map((t) => Array.from(t.split(""), (unit) => (unit >= " " || "\b\t\n\f\r".includes(unit) ? unit : "")).join(""));
     const json: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
       value: fc.oneof(
         { depthSize: "small", withCrossShrink: true },
