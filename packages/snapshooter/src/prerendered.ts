@@ -6,6 +6,9 @@
  *   with a type of printable ASCII (no quote, no backslash), is read straight from its bytes: every such text is
  *   one `exportRecordSchema` accepts (a strict object with exactly those keys, two tags, a non-empty type), and it
  *   is kept as its tags' ids and its type's id, from which the patch line is written.
+ * - An object record in a usual form is written straight from its bytes into its canonical JSON line
+ *   (`readObjectRecord`, canonical-bytes.ts, which takes only forms the schema accepts and whose printed bytes are
+ *   certain, and declines the rest).
  * - Every other record is parsed and validated by the same code as `loadGraph` (`createRecordTaker`: the fast path,
  *   then zod with its messages), and an object is kept as its canonical JSON line's UTF-8 bytes.
  *
