@@ -16,3 +16,27 @@ export const SERVER_NODE_FLAGS: readonly string[] = [
 export function missingServerFlags(execArgv: readonly string[] = process.execArgv): string[] {
   return SERVER_NODE_FLAGS.filter((flag) => !execArgv.includes(flag));
 }
+
+/**
+ * The environment the server runs with, wherever it runs: the image's ENV carries it (a test checks the Dockerfile
+ * against this list) and `rollway serve` runs itself again with it when started without. glibc's allocator reads these
+ * once, when the process starts: they cannot be set from JavaScript.
+ *
+ * Why: a never-seen rule pattern starts a recheck worker thread (deploy-rules' CheckPool), whose load and checks churn
+ * ~100 MB through malloc on the worker's and V8's compiler threads. By default glibc gives each thread its own arena
+ * (up to 8 per core) and raises its mmap threshold to the largest block freed (up to 32 MiB), so that churn lands in
+ * arenas that are never trimmed once the worker ends: on Node 24 the server stayed ~70 MiB above its idle size for
+ * good (malloc_stats after the worker ended: 103 MB held in 8 arenas, 6 MB in use; `malloc_trim(0)` gave it all back).
+ * With two arenas and a fixed 32 KiB mmap threshold, blocks of 32 KiB and more (V8's compiler zones, recheck's
+ * buffers) are mapped on their own and unmapped when freed, and little is left in arenas: the server returns to within
+ * a few MiB of its idle size (bench/memory.ts). A value the user set wins.
+ */
+export const SERVER_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: "2",
+  MALLOC_MMAP_THRESHOLD_: "32768",
+};
+
+/** The server's environment variables that `env` (default: this process's) does not set. */
+export function missingServerEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(SERVER_ENV).filter(([name]) => env[name] === undefined));
+}
