@@ -7,11 +7,12 @@
  *   build, e.g. an older commit's, run as its image ran: without SERVER_ENV), and a Node hello-world HTTP server (the
  *   floor).
  * - Idle RSS `--idle-wait <s>` after start (default 5), and the child processes each server started.
- * - Then each server is sent a dry run with four never-seen rule patterns: recheck judges them in a worker thread,
- *   started on demand. RSS is sampled every 25 ms from then on: the peak, and RSS once the worker has ended
- *   (deploy-rules' WORKER_IDLE_MS, 10 s) and V8 has released the ended isolate's pooled pages (8 s after it ends, on
+ * - Then each server is sent a dry run with four never-seen rule patterns: recheck judges them off the main thread
+ *   (this build: in a child process; before: in a worker thread), started on demand. RSS is sampled every 25 ms from
+ *   then on: the peak (the server's, and with its child processes), and RSS once the checker has ended (deploy-rules'
+ *   WORKER_IDLE_MS, 10 s) and, for a worker, V8 has released the ended isolate's pooled pages (8 s after it ends, on
  *   Node 24): 22 s after the request. Beside each, the RSS of glibc's malloc heaps (the main heap and the 64 MiB-aligned
- *   arenas of other threads, from /proc/<pid>/smaps): what a worker leaves behind in them is what SERVER_ENV is for.
+ *   arenas of other threads, from /proc/<pid>/smaps): what a worker thread left behind was in them.
  * - `--soak [minutes]` (default 10): mixed traffic against this build run as the image runs it (dry runs, release
  *   status, environment status, history, /metrics, dashboard-free API reads) with RSS sampled every 15 s: flat or
  *   growing.
@@ -20,7 +21,7 @@
  * `node --import tsx bench/memory.ts [--baseline <main.js>] [--idle-wait <s>] [--soak [minutes]]`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -59,6 +60,19 @@ function mallocHeapsMiB(pid: number): number {
     if (rss) kB += Number(rss[1]);
   }
   return kB / 1024;
+}
+
+/** RSS of a process and its child processes (the pattern checkers), read from /proc. */
+function treeRssMiB(pid: number): number {
+  let total = rssMiB(pid);
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`))
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim().split(/\s+/).filter(Boolean))
+        total += rssMiB(Number(child));
+  } catch {
+    // a child gone between the listing and the read
+  }
+  return total;
 }
 
 function children(pid: number): string[] {
@@ -159,8 +173,10 @@ try {
     // Four never-seen patterns per server: recheck runs in a worker, started on demand.
     const servers = variants.filter((v) => v.port !== 18_499);
     const peaks = new Map<number, number>(servers.map((v) => [v.child.pid as number, 0]));
+    const treePeaks = new Map<number, number>(servers.map((v) => [v.child.pid as number, 0]));
     const sampler = setInterval(() => {
       for (const [pid, peak] of peaks) peaks.set(pid, Math.max(peak, rssMiB(pid)));
+      for (const [pid, peak] of treePeaks) treePeaks.set(pid, Math.max(peak, treeRssMiB(pid)));
     }, 25);
     const withWorker = await Promise.all(
       servers.map(async (v, i) => {
@@ -189,7 +205,7 @@ try {
       const before = idle.get(pid) ?? { rss: 0, heaps: 0 };
       const after = rssMiB(pid);
       console.log(
-        `${w.v.title.padEnd(36)} 4 new patterns (HTTP ${w.status}, ${w.ms.toFixed(0)} ms): peak ${(peaks.get(pid) ?? 0).toFixed(0).padStart(4)}; ${WORKER_IDLE_WAIT_MS / 1000} s later ${after.toFixed(0).padStart(4)} (idle + ${(after - before.rss).toFixed(0)}; malloc heaps ${mallocHeapsMiB(pid).toFixed(0)}, idle + ${(mallocHeapsMiB(pid) - before.heaps).toFixed(0)}); threads ${/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]}`,
+        `${w.v.title.padEnd(36)} 4 new patterns (HTTP ${w.status}, ${w.ms.toFixed(0)} ms): peak ${(peaks.get(pid) ?? 0).toFixed(0).padStart(4)} (with its child processes ${(treePeaks.get(pid) ?? 0).toFixed(0)}); ${WORKER_IDLE_WAIT_MS / 1000} s later ${after.toFixed(0).padStart(4)} (idle + ${(after - before.rss).toFixed(0)}; malloc heaps ${mallocHeapsMiB(pid).toFixed(0)}, idle + ${(mallocHeapsMiB(pid) - before.heaps).toFixed(0)}); threads ${/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]}`,
       );
     }
   } else {

@@ -22,14 +22,14 @@ export function missingServerFlags(execArgv: readonly string[] = process.execArg
  * against this list) and `rollway serve` runs itself again with it when started without. glibc's allocator reads these
  * once, when the process starts: they cannot be set from JavaScript.
  *
- * Why: a never-seen rule pattern starts a recheck worker thread (deploy-rules' CheckPool), whose load and checks churn
- * ~100 MB through malloc on the worker's and V8's compiler threads. By default glibc gives each thread its own arena
- * (up to 8 per core) and raises its mmap threshold to the largest block freed (up to 32 MiB), so that churn lands in
- * arenas that are never trimmed once the worker ends: on Node 24 the server stayed ~70 MiB above its idle size for
- * good (malloc_stats after the worker ended: 103 MB held in 8 arenas, 6 MB in use; `malloc_trim(0)` gave it all back).
- * With two arenas and a fixed 32 KiB mmap threshold, blocks of 32 KiB and more (V8's compiler zones, recheck's
- * buffers) are mapped on their own and unmapped when freed, and little is left in arenas: the server returns to within
- * a few MiB of its idle size (bench/memory.ts). A value the user set wins.
+ * Why: by default glibc gives each thread its own malloc arena (up to 8 per core) and raises its mmap threshold to the
+ * largest block freed (up to 32 MiB), and keeps freed memory in those arenas wherever a live chunk sits above it. The
+ * recheck worker thread the server once ran (deploy-rules now checks patterns in child processes) left 45 to 70 MiB
+ * there on Node 24 after each burst of new patterns (malloc_stats: 103 MB held, 6 MB in use; `malloc_trim(0)` gave
+ * it all back). With two arenas and a fixed 32 KiB mmap threshold, blocks of 32 KiB and more are mapped on their own
+ * and unmapped when freed: the server's malloc heaps at idle hold 5 MiB instead of 11 to 12, and its idle RSS is
+ * ~5 MiB lower (Node 24: 91 against 96 MiB; Node 20: 72 against 75), with the same throughput (bench/memory.ts,
+ * bench/server-env.ts). A value the user set wins.
  */
 export const SERVER_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: "2",
