@@ -12,13 +12,14 @@
  *   then on: the peak (the server's, and with its child processes), and RSS once the checker has ended (deploy-rules'
  *   WORKER_IDLE_MS, 10 s) and, for a worker, V8 has released the ended isolate's pooled pages (8 s after it ends, on
  *   Node 24): 22 s after the request. Beside each, the RSS of glibc's malloc heaps (the main heap and the 64 MiB-aligned
- *   arenas of other threads, from /proc/<pid>/smaps): what a worker thread left behind was in them.
+ *   arenas of other threads, from /proc/<pid>/smaps): what a worker thread left behind was in them. `--bursts <n>`:
+ *   n such bursts one after the other, new patterns each time (flat, or growing burst by burst).
  * - `--soak [minutes]` (default 10): mixed traffic against this build run as the image runs it (dry runs, release
  *   status, environment status, history, /metrics, dashboard-free API reads) with RSS sampled every 15 s: flat or
  *   growing.
  *
  * Run on another Node by running this script on it. Run after `pnpm build`:
- * `node --import tsx bench/memory.ts [--baseline <main.js>] [--idle-wait <s>] [--soak [minutes]]`.
+ * `node --import tsx bench/memory.ts [--baseline <main.js>] [--idle-wait <s>] [--bursts <n>] [--soak [minutes]]`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -35,6 +36,8 @@ const baselineAt = process.argv.indexOf("--baseline");
 const BASELINE = baselineAt >= 0 ? process.argv[baselineAt + 1] : undefined;
 const idleAt = process.argv.indexOf("--idle-wait");
 const IDLE_WAIT_MS = idleAt >= 0 ? Number(process.argv[idleAt + 1]) * 1000 || 5000 : 5000;
+const burstsAt = process.argv.indexOf("--bursts");
+const BURSTS = burstsAt >= 0 ? Number(process.argv[burstsAt + 1]) || 3 : 1;
 /** deploy-rules' WORKER_IDLE_MS (10 s), V8's release of an ended isolate's pooled pages (8 s later) and a margin. */
 const WORKER_IDLE_WAIT_MS = 22_000;
 
@@ -178,36 +181,40 @@ try {
       for (const [pid, peak] of peaks) peaks.set(pid, Math.max(peak, rssMiB(pid)));
       for (const [pid, peak] of treePeaks) treePeaks.set(pid, Math.max(peak, treeRssMiB(pid)));
     }, 25);
-    const withWorker = await Promise.all(
-      servers.map(async (v, i) => {
-        const t0 = performance.now();
-        const res = await fetch(`http://127.0.0.1:${v.port}/v1/projects/demo/environments/demo/validate`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` },
-          body: JSON.stringify({
-            backends: {
-              images: ["my-registry/fresh:1"],
-              deployRules: [
-                { source: `^my-registry/fresh-${i}:[0-9]+$`, target: `^backend-${i}-[a-z]+$` },
-                { source: `^my-registry/fresh-${i}(:[a-z]+)?$`, target: `^(?!backend-${i}x).*$` },
-              ],
-            },
-          }),
-        });
-        await res.arrayBuffer();
-        return { v, status: res.status, ms: performance.now() - t0 };
-      }),
-    );
-    await sleep(WORKER_IDLE_WAIT_MS);
-    clearInterval(sampler);
-    for (const w of withWorker) {
-      const pid = w.v.child.pid as number;
-      const before = idle.get(pid) ?? { rss: 0, heaps: 0 };
-      const after = rssMiB(pid);
-      console.log(
-        `${w.v.title.padEnd(36)} 4 new patterns (HTTP ${w.status}, ${w.ms.toFixed(0)} ms): peak ${(peaks.get(pid) ?? 0).toFixed(0).padStart(4)} (with its child processes ${(treePeaks.get(pid) ?? 0).toFixed(0)}); ${WORKER_IDLE_WAIT_MS / 1000} s later ${after.toFixed(0).padStart(4)} (idle + ${(after - before.rss).toFixed(0)}; malloc heaps ${mallocHeapsMiB(pid).toFixed(0)}, idle + ${(mallocHeapsMiB(pid) - before.heaps).toFixed(0)}); threads ${/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]}`,
+    for (let burst = 1; burst <= BURSTS; burst++) {
+      for (const pid of peaks.keys()) peaks.set(pid, 0);
+      for (const pid of treePeaks.keys()) treePeaks.set(pid, 0);
+      const withWorker = await Promise.all(
+        servers.map(async (v, i) => {
+          const t0 = performance.now();
+          const res = await fetch(`http://127.0.0.1:${v.port}/v1/projects/demo/environments/demo/validate`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` },
+            body: JSON.stringify({
+              backends: {
+                images: ["my-registry/fresh:1"],
+                deployRules: [
+                  { source: `^my-registry/fresh-${i}-${burst}:[0-9]+$`, target: `^backend-${i}-${burst}-[a-z]+$` },
+                  { source: `^my-registry/fresh-${i}-${burst}(:[a-z]+)?$`, target: `^(?!backend-${i}x${burst}).*$` },
+                ],
+              },
+            }),
+          });
+          await res.arrayBuffer();
+          return { v, status: res.status, ms: performance.now() - t0 };
+        }),
       );
+      await sleep(WORKER_IDLE_WAIT_MS);
+      for (const w of withWorker) {
+        const pid = w.v.child.pid as number;
+        const before = idle.get(pid) ?? { rss: 0, heaps: 0 };
+        const after = rssMiB(pid);
+        console.log(
+          `${w.v.title.padEnd(36)} burst ${burst}, 4 new patterns (HTTP ${w.status}, ${w.ms.toFixed(0)} ms): peak ${(peaks.get(pid) ?? 0).toFixed(0).padStart(4)} (with its child processes ${(treePeaks.get(pid) ?? 0).toFixed(0)}); ${WORKER_IDLE_WAIT_MS / 1000} s later ${after.toFixed(0).padStart(4)} (idle + ${(after - before.rss).toFixed(0)}; malloc heaps ${mallocHeapsMiB(pid).toFixed(0)}, idle + ${(mallocHeapsMiB(pid) - before.heaps).toFixed(0)}); threads ${/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]}`,
+        );
+      }
     }
+    clearInterval(sampler);
   } else {
     const port = 18_492;
     const server = start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(port, { ...SERVER_ENV }));
