@@ -60,8 +60,10 @@ const { parentPort, workerData } = require("node:worker_threads");
 const { spawn } = require("node:child_process");
 const { recheck, checker, size, idleMs, startLimitMs } = workerData;
 // Node's own command line only: the parent's flags (a loader's --import, the server's V8 flags) are not the checker's,
-// and NODE_OPTIONS could add them back; --input-type keeps the source CommonJS whatever the parent's.
-const { NODE_OPTIONS, ...env } = process.env;
+// and NODE_OPTIONS could add them back; --input-type keeps the source CommonJS whatever the parent's. Of the
+// environment, only what recheck, glibc and the system read: never the server's tokens or other secrets.
+const KEEP = /^(RECHECK_[A-Z0-9_]+|MALLOC_[A-Z0-9_]+|GLIBC_TUNABLES|PATH|HOME|TMPDIR|TZ|LANG|LC_[A-Z_]+)$/;
+const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => KEEP.test(name)));
 const TIMED_OUT = { status: "unknown", error: { kind: "timeout" } };
 const UNEXPECTED = { status: "unknown", error: { kind: "unexpected" } };
 const slots = [];
@@ -258,6 +260,8 @@ export class CheckPool {
     const relay = new Worker(RELAY_SOURCE, {
       eval: true,
       execArgv: [],
+      // This process's environment as it is now (the relay passes on only part of it to the checkers).
+      env: { ...process.env },
       workerData: {
         recheck: this.recheckPath,
         checker: CHECKER_SOURCE,

@@ -184,6 +184,26 @@ describe("checkRulePatternAsync", () => {
     },
   );
 
+  it.runIf(process.platform === "linux")(
+    "a checker's environment holds what recheck and glibc read, not the process's secrets",
+    async () => {
+      process.env.ROLLWAY_TOKENS_TEST_SECRET = "do-not-pass-me-on";
+      process.env.RECHECK_TEST_SETTING = "passed";
+      const pool = new CheckPool(1, 60_000);
+      try {
+        expect((await pool.check("^env-[a-z]+$", {}, 60_000)).status).toBe("safe");
+        const [pid] = checkers();
+        const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+        expect(environ).toContain("RECHECK_TEST_SETTING=passed");
+        expect(environ.join("\n")).not.toContain("do-not-pass-me-on");
+      } finally {
+        delete process.env.ROLLWAY_TOKENS_TEST_SECRET;
+        delete process.env.RECHECK_TEST_SETTING;
+        await pool.close();
+      }
+    },
+  );
+
   it("close() stops a checker mid-check: the check answers timed out, and no checker is left", async () => {
     const pool = new CheckPool(1, 60_000);
     const check = pool.check("(\\w+\\s?)*$", { timeout: 60_000 }, 60_000);
