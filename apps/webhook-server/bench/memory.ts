@@ -2,26 +2,31 @@
  * Memory benchmark of the server process (not a test). Each server runs in its own process against kube-sim (in this
  * process) holding the demo environment, configured as the container is (RECHECK_BACKEND=pure, log level warn).
  *
- * - Idle RSS, side by side in one run: the container's entrypoint as shipped (`dist/main.js`: one bundle, client-node
- *   trimmed), the same entrypoint unbundled (`dist/main-unbundled.js`: what the image ran before), and a Node
- *   hello-world HTTP server (the floor). Also the child processes each one started (recheck's native agent).
- * - `--soak [minutes]` (default 10): mixed traffic against `dist/main.js` (dry runs, release status, environment
- *   status, history, /metrics, dashboard-free API reads) with RSS and heap sampled every 15 s: flat or growing.
+ * - Side by side in one run, every server with the image's Node flags (SERVER_NODE_FLAGS): this build as the image runs
+ *   it (with SERVER_ENV, glibc's malloc settings), this build without SERVER_ENV, `--baseline <main.js>` (another
+ *   build, e.g. an older commit's, run as its image ran: without SERVER_ENV), and a Node hello-world HTTP server (the
+ *   floor).
+ * - Idle RSS `--idle-wait <s>` after start (default 5), and the child processes each server started.
+ * - Then each server is sent a dry run with four never-seen rule patterns: recheck judges them off the main thread
+ *   (this build: in a child process; before: in a worker thread), started on demand. RSS is sampled every 25 ms from
+ *   then on: the peak (the server's, and with its child processes), and RSS once the checker has ended (deploy-rules'
+ *   WORKER_IDLE_MS, 10 s) and, for a worker, V8 has released the ended isolate's pooled pages (8 s after it ends, on
+ *   Node 24): 22 s after the request. Beside each, the RSS of glibc's malloc heaps (the main heap and the 64 MiB-aligned
+ *   arenas of other threads, from /proc/<pid>/smaps): what a worker thread left behind was in them. `--bursts <n>`:
+ *   n such bursts one after the other, new patterns each time (flat, or growing burst by burst).
+ * - `--soak [minutes]` (default 10): mixed traffic against this build run as the image runs it (dry runs, release
+ *   status, environment status, history, /metrics, dashboard-free API reads) with RSS sampled every 15 s: flat or
+ *   growing.
  *
- * - After the idle reading, each server is sent a dry run with four never-seen rule patterns (recheck judges them in
- *   a worker, started on demand) and RSS is read again at once and after the worker's idle period (it ends then).
- * - `--baseline <main.js>`: another build of the server (e.g. an older commit's) measured beside them in the same run.
- *
- * - `dist/main.js --no-memory-reducer` is the image's entrypoint (Dockerfile); `--idle-wait <s>`: how long after
- *   start idle RSS is read (default 5; V8's memory reducer, where it runs, does so 8 to 30 s after start).
- *
- * Run after `pnpm build`: `node --import tsx bench/memory.ts [--baseline <main.js>] [--soak [minutes]]`.
+ * Run on another Node by running this script on it. Run after `pnpm build`:
+ * `node --import tsx bench/memory.ts [--baseline <main.js>] [--idle-wait <s>] [--bursts <n>] [--soak [minutes]]`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { SERVER_ENV, SERVER_NODE_FLAGS } from "../src/node-flags.js";
 import { startDemoCluster } from "../src/sim.js";
 
 const TOKEN = "bench-deploy-token-0123456789abcdef";
@@ -31,12 +36,46 @@ const baselineAt = process.argv.indexOf("--baseline");
 const BASELINE = baselineAt >= 0 ? process.argv[baselineAt + 1] : undefined;
 const idleAt = process.argv.indexOf("--idle-wait");
 const IDLE_WAIT_MS = idleAt >= 0 ? Number(process.argv[idleAt + 1]) * 1000 || 5000 : 5000;
-/** deploy-rules' WORKER_IDLE_MS (10 s) and a margin. */
-const WORKER_IDLE_WAIT_MS = 13_000;
+const burstsAt = process.argv.indexOf("--bursts");
+const BURSTS = burstsAt >= 0 ? Number(process.argv[burstsAt + 1]) || 3 : 1;
+/** deploy-rules' WORKER_IDLE_MS (10 s), V8's release of an ended isolate's pooled pages (8 s later) and a margin. */
+const WORKER_IDLE_WAIT_MS = 22_000;
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** RSS of glibc's malloc heaps: `[heap]` (the main arena) and the arenas of other threads (64 MiB-aligned). */
+function mallocHeapsMiB(pid: number): number {
+  let kB = 0;
+  let counting = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = /^([0-9a-f]+)-[0-9a-f]+ (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      const [, start = "0", perms = "", inode = "0", name = ""] = head;
+      counting =
+        name === "[heap]" ||
+        (name === "" && inode === "0" && perms === "rw-p" && BigInt(`0x${start}`) % (64n << 20n) === 0n);
+      continue;
+    }
+    const rss = counting ? /^Rss:\s+(\d+) kB/.exec(line) : null;
+    if (rss) kB += Number(rss[1]);
+  }
+  return kB / 1024;
+}
+
+/** RSS of a process and its child processes (the pattern checkers), read from /proc. */
+function treeRssMiB(pid: number): number {
+  let total = rssMiB(pid);
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`))
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim().split(/\s+/).filter(Boolean))
+        total += rssMiB(Number(child));
+  } catch {
+    // a child gone between the listing and the read
+  }
+  return total;
 }
 
 function children(pid: number): string[] {
@@ -69,8 +108,11 @@ writeFileSync(
   configFile,
   `environments:\n  - { project: demo, environment: demo, file: ${cluster.environmentFile} }\n`,
 );
-const serverEnv = (port: number) => ({
-  ...process.env,
+// No server inherits this process's malloc settings: only those given SERVER_ENV get them.
+const { MALLOC_ARENA_MAX: _a, MALLOC_MMAP_THRESHOLD_: _m, GLIBC_TUNABLES: _g, ...cleanEnv } = process.env;
+const serverEnv = (port: number, extra: Record<string, string> = {}) => ({
+  ...cleanEnv,
+  ...extra,
   NODE_ENV: "production",
   RECHECK_BACKEND: "pure",
   ROLLWAY_HOST: "127.0.0.1",
@@ -96,65 +138,86 @@ const start = (args: string[], env: NodeJS.ProcessEnv) => {
 try {
   if (SOAK_MINUTES === 0) {
     const variants = [
-      { title: "dist/main.js (bundled, trimmed)", child: start([dist("main.js")], serverEnv(18_490)), port: 18_490 },
       {
-        title: "dist/main.js --no-memory-reducer (image)",
-        child: start(["--no-memory-reducer", dist("main.js")], serverEnv(18_494)),
+        title: "image (flags + SERVER_ENV)",
+        child: start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(18_490, { ...SERVER_ENV })),
+        port: 18_490,
+      },
+      {
+        title: "flags, no SERVER_ENV",
+        child: start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(18_494)),
         port: 18_494,
       },
-      {
-        title: "dist/main-unbundled.js (before)",
-        child: start([dist("main-unbundled.js")], serverEnv(18_491)),
-        port: 18_491,
-      },
       ...(BASELINE
-        ? [{ title: `baseline: ${BASELINE.slice(-40)}`, child: start([BASELINE], serverEnv(18_493)), port: 18_493 }]
+        ? [
+            {
+              title: `baseline ${BASELINE.slice(-28)}`,
+              child: start([...SERVER_NODE_FLAGS, BASELINE], serverEnv(18_493)),
+              port: 18_493,
+            },
+          ]
         : []),
       { title: "Node hello-world (floor)", child: start(["-e", HELLO], {}), port: 18_499 },
     ];
     for (const v of variants) await waitFor(`http://127.0.0.1:${v.port}/healthz`);
     await sleep(IDLE_WAIT_MS); // let start-up garbage be collected and the informers settle
+    console.log(
+      `Node ${process.version}; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}; MiB`,
+    );
+    const idle = new Map<number, { rss: number; heaps: number }>();
     for (const v of variants) {
       const pid = v.child.pid as number;
       const kids = children(pid);
+      idle.set(pid, { rss: rssMiB(pid), heaps: mallocHeapsMiB(pid) });
       console.log(
-        `${v.title.padEnd(34)} idle RSS ${rssMiB(pid).toFixed(0).padStart(4)} MiB; child processes: ${kids.length === 0 ? "none" : kids.join("; ")}`,
+        `${v.title.padEnd(36)} idle RSS ${rssMiB(pid).toFixed(0).padStart(4)} (malloc heaps ${mallocHeapsMiB(pid).toFixed(0)}); child processes: ${kids.length === 0 ? "none" : kids.join("; ")}`,
       );
     }
-    // Four never-seen patterns per server: recheck runs (in a worker, or on the main thread before this change).
+    // Four never-seen patterns per server: recheck runs in a worker, started on demand.
     const servers = variants.filter((v) => v.port !== 18_499);
-    const withWorker = await Promise.all(
-      servers.map(async (v, i) => {
-        const res = await fetch(`http://127.0.0.1:${v.port}/v1/projects/demo/environments/demo/validate`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` },
-          body: JSON.stringify({
-            backends: {
-              images: ["my-registry/fresh:1"],
-              deployRules: [
-                { source: `^my-registry/fresh-${i}:[0-9]+$`, target: `^backend-${i}-[a-z]+$` },
-                { source: `^my-registry/fresh-${i}(:[a-z]+)?$`, target: `^(?!backend-${i}x).*$` },
-              ],
-            },
-          }),
-        });
-        await res.arrayBuffer();
-        return { v, status: res.status, rss: rssMiB(v.child.pid as number) };
-      }),
-    );
-    await sleep(WORKER_IDLE_WAIT_MS);
-    for (const w of withWorker) {
-      console.log(
-        `${w.v.title.padEnd(34)} after 4 new patterns (HTTP ${w.status}): ${w.rss.toFixed(0).padStart(4)} MiB; ${WORKER_IDLE_WAIT_MS / 1000} s later: ${rssMiB(
-          w.v.child.pid as number,
-        )
-          .toFixed(0)
-          .padStart(4)} MiB`,
+    const peaks = new Map<number, number>(servers.map((v) => [v.child.pid as number, 0]));
+    const treePeaks = new Map<number, number>(servers.map((v) => [v.child.pid as number, 0]));
+    const sampler = setInterval(() => {
+      for (const [pid, peak] of peaks) peaks.set(pid, Math.max(peak, rssMiB(pid)));
+      for (const [pid, peak] of treePeaks) treePeaks.set(pid, Math.max(peak, treeRssMiB(pid)));
+    }, 25);
+    for (let burst = 1; burst <= BURSTS; burst++) {
+      for (const pid of peaks.keys()) peaks.set(pid, 0);
+      for (const pid of treePeaks.keys()) treePeaks.set(pid, 0);
+      const withWorker = await Promise.all(
+        servers.map(async (v, i) => {
+          const t0 = performance.now();
+          const res = await fetch(`http://127.0.0.1:${v.port}/v1/projects/demo/environments/demo/validate`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` },
+            body: JSON.stringify({
+              backends: {
+                images: ["my-registry/fresh:1"],
+                deployRules: [
+                  { source: `^my-registry/fresh-${i}-${burst}:[0-9]+$`, target: `^backend-${i}-${burst}-[a-z]+$` },
+                  { source: `^my-registry/fresh-${i}-${burst}(:[a-z]+)?$`, target: `^(?!backend-${i}x${burst}).*$` },
+                ],
+              },
+            }),
+          });
+          await res.arrayBuffer();
+          return { v, status: res.status, ms: performance.now() - t0 };
+        }),
       );
+      await sleep(WORKER_IDLE_WAIT_MS);
+      for (const w of withWorker) {
+        const pid = w.v.child.pid as number;
+        const before = idle.get(pid) ?? { rss: 0, heaps: 0 };
+        const after = rssMiB(pid);
+        console.log(
+          `${w.v.title.padEnd(36)} burst ${burst}, 4 new patterns (HTTP ${w.status}, ${w.ms.toFixed(0)} ms): peak ${(peaks.get(pid) ?? 0).toFixed(0).padStart(4)} (with its child processes ${(treePeaks.get(pid) ?? 0).toFixed(0)}); ${WORKER_IDLE_WAIT_MS / 1000} s later ${after.toFixed(0).padStart(4)} (idle + ${(after - before.rss).toFixed(0)}; malloc heaps ${mallocHeapsMiB(pid).toFixed(0)}, idle + ${(mallocHeapsMiB(pid) - before.heaps).toFixed(0)}); threads ${/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]}`,
+        );
+      }
     }
+    clearInterval(sampler);
   } else {
     const port = 18_492;
-    const server = start([dist("main.js")], serverEnv(port));
+    const server = start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(port, { ...SERVER_ENV }));
     await waitFor(`http://127.0.0.1:${port}/healthz`);
     const base = `http://127.0.0.1:${port}/v1/projects/demo/environments/demo`;
     const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };

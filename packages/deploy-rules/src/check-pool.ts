@@ -1,16 +1,28 @@
 /**
- * recheck off the main thread: a small pool of worker threads, each loading recheck once and answering one pattern
- * at a time, with a time budget per pattern (a worker over budget is terminated and replaced, the pattern refused
- * as unprovable). The main thread never loads recheck and never runs it, so a never-seen pattern costs the event
- * loop only a message, not the 100+ ms of a cold check.
+ * recheck off the main thread, and out of the server's process: a small pool of checker processes, each loading
+ * recheck once and answering one pattern at a time, with a time budget per pattern (a checker over budget is killed
+ * and replaced, the pattern refused as unprovable). The process never loads recheck and never runs it, so a
+ * never-seen pattern costs the event loop only a message, not the 100+ ms of a cold check.
  *
- * The workers are eval'd CommonJS that require recheck by its resolved path: no worker file to ship, so it works
- * from src (tests), from dist and from bundles that keep @rollway/deploy-rules external (the CLI). One-file bundles
- * (the GitHub Action) hand a checker over with useSafetyChecker and check on their own thread instead.
+ * Processes, not worker threads: a worker's memory is not all given back when it ends. Loading recheck (compiling
+ * 2.9 MB of Scala.js) and checking churn ~100 MB through malloc on the worker's and V8's compiler threads, and glibc
+ * keeps freed chunks in its arenas wherever a live chunk sits above them: on Node 24 a server stayed 45 to 70 MiB
+ * above its idle size after each burst of new patterns, growing burst by burst (malloc_stats: 103 MB held, 6 MB in
+ * use; `malloc_trim(0)` gave it all back). A process's memory goes back whole when it exits.
  *
- * A worker holding recheck costs 40 to 70 MiB, and patterns arrive in bursts (a deploy's handful, then nothing for
- * minutes): each worker ends after `idleMs` without work, and the next pattern starts one again.
+ * The processes are started and watched by one small relay worker thread, not by the main thread: starting a process
+ * (fork and exec) blocked its caller 7 to 90 ms on a loaded 2-core machine, and the event loop may not block 20 ms. The
+ * relay loads nothing but node:child_process, and ends with the last checker.
+ *
+ * The relay and checkers are eval'd CommonJS (`new Worker(source, { eval: true })`, `node -e`) that require recheck by
+ * its resolved path: no file to ship, so it works from src (tests), from dist and from bundles that keep
+ * @rollway/deploy-rules external (the CLI). One-file bundles (the GitHub Action) hand a checker over with
+ * useSafetyChecker and check on their own thread instead.
+ *
+ * A checker holding recheck costs 40 to 70 MiB, and patterns arrive in bursts (a deploy's handful, then nothing for
+ * minutes): each checker ends after `idleMs` without work, and the next pattern starts one again.
  */
+
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -18,18 +30,144 @@ import type * as Recheck from "recheck";
 
 export type Diagnostics = ReturnType<typeof Recheck.checkSync>;
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { checkSync } = require(workerData.recheck);
-parentPort.postMessage({ ready: true });
-parentPort.on("message", ({ id, pattern, params }) => {
+/**
+ * A checker process (`node -e`, argv[1]: recheck's resolved path). It ends when its relay goes (the IPC channel closes,
+ * e.g. the server exits), so a server killed mid-check leaves no checker behind.
+ */
+const CHECKER_SOURCE = `
+const { checkSync } = require(process.argv[1]);
+process.on("disconnect", () => process.exit(0));
+process.on("message", ({ id, pattern, params }) => {
   let diagnostics;
   try {
     diagnostics = checkSync(pattern, "", params);
   } catch (error) {
     diagnostics = { status: "unknown", error: { kind: "unexpected", message: String(error && error.message || error) } };
   }
-  parentPort.postMessage({ id, diagnostics: JSON.parse(JSON.stringify(diagnostics)) });
+  process.send({ id, diagnostics });
+});
+process.send({ ready: true });
+`;
+
+/**
+ * The relay worker: runs the checker processes. From its parent: a task ({ id, pattern, params, budgetMs }) or
+ * { close: true }. To it: { id, diagnostics } per task, { alive: n } whenever the number of checkers changes, and
+ * { closed: true } once every checker has exited after a close. A task's budget runs from its checker being ready
+ * (recheck loaded); until then, startLimitMs.
+ */
+const RELAY_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { spawn } = require("node:child_process");
+const { recheck, checker, size, idleMs, startLimitMs } = workerData;
+// Node's own command line only: the parent's flags (a loader's --import, the server's V8 flags) are not the checker's,
+// and NODE_OPTIONS could add them back; --input-type keeps the source CommonJS whatever the parent's. Of the
+// environment, only what recheck, glibc and the system read: never the server's tokens or other secrets.
+const KEEP = /^(RECHECK_[A-Z0-9_]+|MALLOC_[A-Z0-9_]+|GLIBC_TUNABLES|PATH|HOME|TMPDIR|TZ|LANG|LC_[A-Z_]+)$/;
+const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => KEEP.test(name)));
+const TIMED_OUT = { status: "unknown", error: { kind: "timeout" } };
+const UNEXPECTED = { status: "unknown", error: { kind: "unexpected" } };
+const slots = [];
+const queue = [];
+const answer = (task, diagnostics) => parentPort.postMessage({ id: task.id, diagnostics });
+const report = () => parentPort.postMessage({ alive: slots.length });
+const stop = (child) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+};
+function drop(slot) {
+  const i = slots.indexOf(slot);
+  if (i < 0) return false;
+  slots.splice(i, 1);
+  clearTimeout(slot.timer);
+  clearTimeout(slot.idle);
+  slot.task = undefined;
+  report();
+  return true;
+}
+function startBudget(slot, ms) {
+  clearTimeout(slot.timer);
+  slot.timer = setTimeout(() => expire(slot), ms);
+}
+// Over budget: the checker is killed (recheck cannot be interrupted otherwise) and a fresh one takes its place.
+function expire(slot) {
+  const task = slot.task;
+  drop(slot);
+  if (task) answer(task, TIMED_OUT);
+  stop(slot.child);
+  pump();
+}
+// A checker that could not start or died: its pattern answers "unexpected".
+function replace(slot) {
+  const task = slot.task;
+  if (!drop(slot)) return;
+  if (task) answer(task, UNEXPECTED);
+  pump();
+}
+// Idle for idleMs: closing the channel ends the checker, and all its memory goes with it.
+function retire(slot) {
+  if (slot.task || !drop(slot)) return;
+  if (slot.child.connected) slot.child.disconnect();
+  else stop(slot.child);
+}
+function start() {
+  const child = spawn(process.execPath, ["--input-type=commonjs", "-e", checker, recheck], {
+    env,
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    serialization: "json",
+  });
+  const slot = { child };
+  child.on("message", (message) => {
+    if (message.ready) {
+      slot.ready = true;
+      if (slot.task) startBudget(slot, slot.task.budgetMs);
+      return;
+    }
+    if (slot.task && slot.task.id === message.id) finish(slot, message.diagnostics);
+  });
+  child.on("error", () => replace(slot));
+  child.on("exit", () => replace(slot));
+  slots.push(slot);
+  report();
+  return slot;
+}
+function finish(slot, diagnostics) {
+  clearTimeout(slot.timer);
+  const task = slot.task;
+  slot.task = undefined;
+  answer(task, diagnostics);
+  pump();
+  if (!slot.task) slot.idle = setTimeout(() => retire(slot), idleMs);
+}
+function pump() {
+  while (queue.length > 0) {
+    let slot = slots.find((s) => !s.task);
+    if (!slot && slots.length < size) slot = start();
+    if (!slot) return;
+    const task = queue.shift();
+    clearTimeout(slot.idle);
+    slot.task = task;
+    startBudget(slot, slot.ready ? task.budgetMs : startLimitMs);
+    slot.child.send({ id: task.id, pattern: task.pattern, params: task.params });
+  }
+}
+parentPort.on("message", async (message) => {
+  if (!message.close) {
+    queue.push(message);
+    pump();
+    return;
+  }
+  for (const task of queue.splice(0)) answer(task, TIMED_OUT);
+  const exits = slots.splice(0).map((slot) => {
+    clearTimeout(slot.timer);
+    clearTimeout(slot.idle);
+    if (slot.task) answer(slot.task, TIMED_OUT);
+    const exited = new Promise((resolve) =>
+      slot.child.exitCode !== null || slot.child.signalCode !== null ? resolve() : slot.child.once("exit", resolve),
+    );
+    stop(slot.child);
+    return exited;
+  });
+  await Promise.all(exits);
+  parentPort.postMessage({ closed: true });
 });
 `;
 
@@ -41,22 +179,13 @@ interface Task {
   resolve(d: Diagnostics): void;
 }
 
-interface Slot {
-  worker: Worker;
-  task?: Task;
-  timer?: NodeJS.Timeout;
-  idle?: NodeJS.Timeout;
-  /** recheck is loaded: a pattern's budget runs from here. */
-  ready?: boolean;
-}
-
 /**
- * Longest a new worker may take to load recheck (2.9 MB of Scala.js: well under a second idle, 5 s seen at load 20
- * on 2 cores). A pattern's budget starts once its worker is ready: a slow start says nothing about the pattern.
+ * Longest a new checker may take to start and load recheck (2.9 MB of Scala.js: well under a second idle, 5 s seen at
+ * load 20 on 2 cores). A pattern's budget starts once its checker is ready: a slow start says nothing about the pattern.
  */
 const WORKER_START_LIMIT_MS = 60_000;
 
-/** How long a worker waits for another pattern before it ends. */
+/** How long a checker waits for another pattern before it ends. */
 export const WORKER_IDLE_MS = 10_000;
 
 /**
@@ -71,15 +200,18 @@ export function warmWorkerThreads(): Promise<void> {
 }
 
 const timedOut = (): Diagnostics => ({ status: "unknown", error: { kind: "timeout" } }) as unknown as Diagnostics;
+const unexpected = (): Diagnostics => ({ status: "unknown", error: { kind: "unexpected" } }) as unknown as Diagnostics;
+
+type RelayMessage = { id: number; diagnostics: Diagnostics } | { alive: number } | { closed: true };
 
 export class CheckPool {
   readonly size: number;
   private readonly recheckPath: string;
-  private readonly slots: Slot[] = [];
-  private readonly queue: Task[] = [];
-  private nextId = 0;
-
   private readonly idleMs: number;
+  private relay?: Worker;
+  private readonly pending = new Map<number, Task>();
+  private alive = 0;
+  private nextId = 0;
 
   constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1)), idleMs = WORKER_IDLE_MS) {
     this.size = size;
@@ -87,116 +219,86 @@ export class CheckPool {
     this.recheckPath = createRequire(import.meta.url).resolve("recheck");
   }
 
-  /** recheck's diagnostics for `pattern`, computed in a worker; a timeout verdict when over `budgetMs`. */
+  /** recheck's diagnostics for `pattern`, computed in a checker process; a timeout verdict when over `budgetMs`. */
   check(pattern: string, params: Record<string, unknown>, budgetMs: number): Promise<Diagnostics> {
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, pattern, params, budgetMs, resolve });
-      this.pump();
+      const task: Task = { id: this.nextId++, pattern, params, budgetMs, resolve };
+      this.pending.set(task.id, task);
+      const relay = this.startRelay();
+      // Busy: the relay keeps the process alive until every check is answered (idle, it never does).
+      relay.ref();
+      relay.postMessage({ id: task.id, pattern, params, budgetMs });
     });
   }
 
-  /** Worker threads alive now (started on demand, ended when idle). */
+  /** Checker processes alive now (started on demand, ended when idle), as their relay last reported. */
   get workers(): number {
-    return this.slots.length;
+    return this.alive;
   }
 
-  /** Stops every worker; pending checks answer "timed out". */
+  /** Stops every checker (and waits for them to exit); pending checks answer "timed out". */
   async close(): Promise<void> {
-    for (const task of this.queue.splice(0)) task.resolve(timedOut());
-    await Promise.all(
-      this.slots.splice(0).map((slot) => {
-        if (slot.timer) clearTimeout(slot.timer);
-        if (slot.idle) clearTimeout(slot.idle);
-        slot.task?.resolve(timedOut());
-        return slot.worker.terminate();
-      }),
-    );
+    const relay = this.relay;
+    this.relay = undefined;
+    this.alive = 0;
+    for (const task of this.pending.values()) task.resolve(timedOut());
+    this.pending.clear();
+    if (!relay) return;
+    const closed = new Promise<void>((resolve) => {
+      relay.on("message", (message: RelayMessage) => "closed" in message && resolve());
+      relay.once("exit", () => resolve());
+    });
+    relay.ref();
+    relay.postMessage({ close: true });
+    await closed;
+    await relay.terminate();
   }
 
-  private pump(): void {
-    while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => !s.task);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
-      if (!slot) return;
-      const task = this.queue.shift() as Task;
-      if (slot.idle) clearTimeout(slot.idle);
-      slot.idle = undefined;
-      slot.task = task;
-      this.startBudget(slot, slot.ready ? task.budgetMs : WORKER_START_LIMIT_MS);
-      slot.worker.ref();
-      slot.worker.postMessage({ id: task.id, pattern: task.pattern, params: task.params });
-    }
-  }
-
-  private spawn(): Slot {
+  private startRelay(): Worker {
+    if (this.relay) return this.relay;
     // No inherited execArgv: a parent started with --input-type=module would make the eval'd source an ES module.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { recheck: this.recheckPath } });
-    const slot: Slot = { worker };
-    worker.unref();
-    worker.on("message", ({ id, diagnostics, ready }: { id: number; diagnostics: Diagnostics; ready?: true }) => {
-      if (ready) {
-        slot.ready = true;
-        if (slot.task) this.startBudget(slot, slot.task.budgetMs);
+    const relay = new Worker(RELAY_SOURCE, {
+      eval: true,
+      execArgv: [],
+      // This process's environment as it is now (the relay passes on only part of it to the checkers).
+      env: { ...process.env },
+      workerData: {
+        recheck: this.recheckPath,
+        checker: CHECKER_SOURCE,
+        size: this.size,
+        idleMs: this.idleMs,
+        startLimitMs: WORKER_START_LIMIT_MS,
+      },
+    });
+    this.relay = relay;
+    relay.unref();
+    relay.on("message", (message: RelayMessage) => {
+      if (this.relay !== relay) return;
+      if ("alive" in message) {
+        this.alive = message.alive;
+        // The last checker has ended and nothing waits: the relay ends too (a later pattern starts another).
+        if (message.alive === 0 && this.pending.size === 0) {
+          this.relay = undefined;
+          void relay.terminate();
+        }
         return;
       }
-      if (slot.task?.id !== id) return;
-      this.finish(slot, diagnostics);
+      if (!("id" in message)) return;
+      const task = this.pending.get(message.id);
+      if (!task) return;
+      this.pending.delete(message.id);
+      if (this.pending.size === 0) relay.unref();
+      task.resolve(message.diagnostics);
     });
-    worker.on("error", () => this.replace(slot));
-    worker.on("exit", () => this.replace(slot));
-    this.slots.push(slot);
-    return slot;
-  }
-
-  private startBudget(slot: Slot, ms: number): void {
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = setTimeout(() => this.expire(slot), ms);
-    slot.timer.unref();
-  }
-
-  private finish(slot: Slot, diagnostics: Diagnostics): void {
-    if (slot.timer) clearTimeout(slot.timer);
-    const task = slot.task;
-    slot.task = undefined;
-    slot.timer = undefined;
-    slot.worker.unref();
-    task?.resolve(diagnostics);
-    this.pump();
-    if (!slot.task) {
-      slot.idle = setTimeout(() => this.retire(slot), this.idleMs);
-      slot.idle.unref();
-    }
-  }
-
-  /** Idle for idleMs: the worker ends, and its memory (recheck's code and heap) goes with it. */
-  private retire(slot: Slot): void {
-    if (slot.task || !this.drop(slot)) return;
-    void slot.worker.terminate();
-  }
-
-  /** Over budget: the worker is stopped (recheck cannot be interrupted otherwise) and a fresh one takes its place. */
-  private expire(slot: Slot): void {
-    const task = slot.task;
-    this.drop(slot);
-    task?.resolve(timedOut());
-    void slot.worker.terminate();
-    this.pump();
-  }
-
-  private replace(slot: Slot): void {
-    const task = slot.task;
-    if (!this.drop(slot)) return;
-    task?.resolve({ status: "unknown", error: { kind: "unexpected" } } as unknown as Diagnostics);
-    this.pump();
-  }
-
-  private drop(slot: Slot): boolean {
-    const i = this.slots.indexOf(slot);
-    if (i < 0) return false;
-    this.slots.splice(i, 1);
-    if (slot.timer) clearTimeout(slot.timer);
-    if (slot.idle) clearTimeout(slot.idle);
-    slot.task = undefined;
-    return true;
+    const lost = () => {
+      if (this.relay !== relay) return;
+      this.relay = undefined;
+      this.alive = 0;
+      for (const task of this.pending.values()) task.resolve(unexpected());
+      this.pending.clear();
+    };
+    relay.on("error", lost);
+    relay.on("exit", lost);
+    return relay;
   }
 }

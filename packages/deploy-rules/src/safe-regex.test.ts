@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { checkSync } from "recheck";
 import { describe, expect, it, vi } from "vitest";
 import { CheckPool } from "./check-pool.js";
@@ -152,6 +153,64 @@ describe("checkRulePatternAsync", () => {
       next: true,
       retried: expect.stringContaining("catastrophic backtracking (exponential"),
     });
+  });
+
+  /** This process's child processes (started by any of its threads) whose command line names recheck. */
+  const checkers = () =>
+    readdirSync(`/proc/${process.pid}/task`)
+      .flatMap((tid) => readFileSync(`/proc/${process.pid}/task/${tid}/children`, "utf8").trim().split(/\s+/))
+      .filter(Boolean)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("checkSync");
+        } catch {
+          return false;
+        }
+      });
+
+  it.runIf(process.platform === "linux")(
+    "checks in a child process of its own, which ends when idle: nothing of recheck stays in this process",
+    async () => {
+      const pool = new CheckPool(1, 100);
+      try {
+        expect(checkers()).toEqual([]);
+        expect((await pool.check("^own-process-[a-z]+$", {}, 60_000)).status).toBe("safe");
+        expect(checkers()).toHaveLength(1);
+        await vi.waitFor(() => expect(pool.workers).toBe(0), { timeout: 5000, interval: 20 });
+        await vi.waitFor(() => expect(checkers()).toEqual([]), { timeout: 5000, interval: 20 });
+      } finally {
+        await pool.close();
+      }
+    },
+  );
+
+  it.runIf(process.platform === "linux")(
+    "a checker's environment holds what recheck and glibc read, not the process's secrets",
+    async () => {
+      process.env.ROLLWAY_TOKENS_TEST_SECRET = "do-not-pass-me-on";
+      process.env.RECHECK_TEST_SETTING = "passed";
+      const pool = new CheckPool(1, 60_000);
+      try {
+        expect((await pool.check("^env-[a-z]+$", {}, 60_000)).status).toBe("safe");
+        const [pid] = checkers();
+        const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+        expect(environ).toContain("RECHECK_TEST_SETTING=passed");
+        expect(environ.join("\n")).not.toContain("do-not-pass-me-on");
+      } finally {
+        delete process.env.ROLLWAY_TOKENS_TEST_SECRET;
+        delete process.env.RECHECK_TEST_SETTING;
+        await pool.close();
+      }
+    },
+  );
+
+  it("close() stops a checker mid-check: the check answers timed out, and no checker is left", async () => {
+    const pool = new CheckPool(1, 60_000);
+    const check = pool.check("(\\w+\\s?)*$", { timeout: 60_000 }, 60_000);
+    await vi.waitFor(() => expect(pool.workers).toBe(1), { timeout: 30_000, interval: 20 });
+    await pool.close();
+    expect(await check).toEqual({ status: "unknown", error: { kind: "timeout" } });
+    if (process.platform === "linux") expect(checkers()).toEqual([]);
   });
 
   it("ends a worker idle for idleMs, and starts a fresh one for the next pattern", async () => {

@@ -57,7 +57,7 @@ const CACHE_LIMIT = 10_000;
 /**
  * Patterns proven safe once, ahead of time (safe-regex.test.ts checks each against recheck itself): the seed
  * payload's rules (with and without the escaped slash) and the demo's, which every test, example and demo posts.
- * Their verdict never depends on recheck answering within its budget on a loaded machine, nor on its worker starting.
+ * Their verdict never depends on recheck answering within its budget on a loaded machine, nor on its checker starting.
  */
 export const PRECOMPUTED_SAFE_PATTERNS: ReadonlySet<string> = new Set([
   "^my-registry\\/image-for-other-backends:tag.*$",
@@ -95,9 +95,9 @@ export function checkRulePattern(pattern: string): PatternVerdict {
 }
 
 /**
- * The verdict on a pattern without blocking the event loop: recheck runs in a worker thread (a small pool, started
+ * The verdict on a pattern without blocking the event loop: recheck runs in a child process (a small pool, started
  * on first use, not keeping the process alive, ended when idle), within `timeoutMs` (default
- * SAFETY_CHECK_TIMEOUT_MS) from the moment its worker is ready;
+ * SAFETY_CHECK_TIMEOUT_MS) from the moment its checker is ready;
  * over it, the pattern is refused as unprovable. The verdict is cached like checkRulePattern's, so a later
  * synchronous check of the same pattern (e.g. while parsing a payload) is a look-up: servers call this for the
  * patterns of a request before validating it. With a checker handed over by useSafetyChecker (one-file bundles),
@@ -129,7 +129,7 @@ export async function checkRulePatternAsync(
 
 const checking = new Map<string, Promise<PatternVerdict>>();
 
-/** Stops the worker threads of checkRulePatternAsync (they never keep a process alive; tests and benchmarks tidy up). */
+/** Stops the checker processes of checkRulePatternAsync (they never keep a process alive; tests and benchmarks tidy up). */
 export async function closeSafetyCheckers(): Promise<void> {
   const p = pool;
   pool = undefined;
@@ -140,7 +140,8 @@ let pool: CheckPool | undefined;
 
 /**
  * For servers, at start: pays the one-time cost of the process's first worker thread (~10 ms on the calling thread)
- * now, so that checkRulePatternAsync's first worker, started while a request waits, blocks the event loop ~1 ms.
+ * now, so that checkRulePatternAsync's relay worker (which starts the checker processes), started while a request
+ * waits, blocks the event loop ~1 ms.
  * Loads no recheck and leaves no worker running. Nothing to do when a checker was handed over (no workers then).
  */
 export async function warmSafetyCheckers(): Promise<void> {
