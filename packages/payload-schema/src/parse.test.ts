@@ -185,6 +185,26 @@ describe("parseDeployPayload: typos are never ignored", () => {
     );
   });
 
+  it("finds duplicate keys, and only those, even with an enumerable property added to Object.prototype", () => {
+    // zod's strict objects then refuse the inherited key everywhere (as before); what counts here is the duplicates.
+    const duplicates = (text: string) => problemsOf(text).filter((p) => p.message.includes("duplicate key"));
+    const text = '{"frontend": {"image": "r/w:1", "image": "r/w:1"}}';
+    const before = duplicates(text);
+    expect(before).toHaveLength(1);
+    Object.defineProperty(Object.prototype, "polluted", {
+      value: 1,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    try {
+      expect(duplicates(text)).toEqual(before);
+      expect(duplicates(EXAMPLE_PAYLOAD_TEXT)).toEqual([]);
+    } finally {
+      delete (Object.prototype as { polluted?: number }).polluted;
+    }
+  });
+
   it("refuses __proto__ as an unknown key instead of letting it change the object's prototype", () => {
     expect(problemsOf('{"frontend": {"image": "r/w:1"}, "__proto__": {"x": 1}}')).toEqual([
       { path: "__proto__", line: 1, column: 34, message: expect.stringContaining("unknown key") },
