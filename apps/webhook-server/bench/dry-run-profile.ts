@@ -10,7 +10,7 @@
  * With `--together`, the servers are loaded at the same time in each round (all on the server CPU, each by its own load
  * generator): the fairest A/B on a machine whose load moves, since each second's load falls on every server alike.
  * `node --import tsx bench/dry-run-profile.ts [--cluster] [--together] [--server <main.js> [--node-flags "<flags>"] [--env K=V]]...`
- * (BENCH_SECONDS, default 10; BENCH_ROUNDS, default 1).
+ * (BENCH_SECONDS, default 10; BENCH_ROUNDS, default 1; BENCH_PORT, the first server's port, default 18490).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -118,7 +118,7 @@ interface Running {
   results: { cpu: number; rps: number; load: number; scavenges: number; compacts: number; scavengeMicros: number }[];
 }
 const servers: Running[] = specs.map((spec, i) => {
-  const port = 18_490 + i;
+  const port = Number(process.env.BENCH_PORT ?? 18_490) + i;
   const [command, argv] = pinned("0", [...spec.nodeFlags, spec.main]);
   const child = spawn(command, argv, {
     env: { ...process.env, ...baseEnv, ROLLWAY_PORT: String(port), ...spec.env },
