@@ -7,8 +7,10 @@
  * Several `--server <main.js>` (each may be followed by its own `--node-flags`, and `--env K=V,...`): measured in
  * turns of BENCH_SECONDS each, BENCH_ROUNDS times, so that a shared machine's load falls alike on each; the median
  * of each server's CPU per request and of its ratio to the first server's in the same round are printed.
- * `node --import tsx bench/dry-run-profile.ts [--cluster] [--server <main.js> [--node-flags "<flags>"] [--env K=V]]...`
- * (BENCH_SECONDS, default 10; BENCH_ROUNDS, default 1).
+ * With `--together`, the servers are loaded at the same time in each round (all on the server CPU, each by its own load
+ * generator): the fairest A/B on a machine whose load moves, since each second's load falls on every server alike.
+ * `node --import tsx bench/dry-run-profile.ts [--cluster] [--together] [--server <main.js> [--node-flags "<flags>"] [--env K=V]]...`
+ * (BENCH_SECONDS, default 10; BENCH_ROUNDS, default 1; BENCH_PORT, the first server's port, default 18490).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -38,6 +40,7 @@ for (let i = 2; i < process.argv.length; i++) {
 if (specs.length === 0)
   specs.push({ main: fileURLToPath(new URL("../dist/main.js", import.meta.url)), nodeFlags: [], env: {} });
 const withCluster = process.argv.includes("--cluster");
+const together = process.argv.includes("--together");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 
 const last = String(availableParallelism() - 1);
@@ -115,7 +118,7 @@ interface Running {
   results: { cpu: number; rps: number; load: number; scavenges: number; compacts: number; scavengeMicros: number }[];
 }
 const servers: Running[] = specs.map((spec, i) => {
-  const port = 18_490 + i;
+  const port = Number(process.env.BENCH_PORT ?? 18_490) + i;
   const [command, argv] = pinned("0", [...spec.nodeFlags, spec.main]);
   const child = spawn(command, argv, {
     env: { ...process.env, ...baseEnv, ROLLWAY_PORT: String(port), ...spec.env },
@@ -177,21 +180,27 @@ try {
   // Only the first server runs releases (the cluster is shared); the others run none.
   if (cluster && process.argv.includes("--releases")) await releases(servers[0]?.port as number);
   for (const s of servers) await autocannonRun(s.port, 1);
+  // One measurement of a server: its CPU and GC per request while `run` loads it.
+  const measure = async (s: Running, run: Promise<{ result: { requests: { total: number } }; cpuMicros: number }>) => {
+    const cpuBefore = cpuMicros(s.child);
+    const [scavenges, compacts, gcMs] = [count(s, SCAVENGE), count(s, COMPACT), scavengeMs(s)];
+    const { result, cpuMicros: loadCpu } = await run;
+    const requests = Math.max(1, result.requests.total);
+    s.results.push({
+      cpu: (cpuMicros(s.child) - cpuBefore) / requests,
+      rps: requests / DURATION,
+      load: loadCpu / requests,
+      scavenges: ((count(s, SCAVENGE) - scavenges) * 10_000) / requests,
+      compacts: ((count(s, COMPACT) - compacts) * 10_000) / requests,
+      scavengeMicros: ((scavengeMs(s) - gcMs) * 1000) / requests,
+    });
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const s of servers) {
-      const cpuBefore = cpuMicros(s.child);
-      const [scavenges, compacts, gcMs] = [count(s, SCAVENGE), count(s, COMPACT), scavengeMs(s)];
-      const { result, cpuMicros: loadCpu } = await autocannonRun(s.port, DURATION);
-      const requests = Math.max(1, result.requests.total);
-      s.results.push({
-        cpu: (cpuMicros(s.child) - cpuBefore) / requests,
-        rps: requests / DURATION,
-        load: loadCpu / requests,
-        scavenges: ((count(s, SCAVENGE) - scavenges) * 10_000) / requests,
-        compacts: ((count(s, COMPACT) - compacts) * 10_000) / requests,
-        scavengeMicros: ((scavengeMs(s) - gcMs) * 1000) / requests,
-      });
-    }
+    // --together: every server loaded at once, all on the server CPU, so that whatever else the machine runs falls on
+    // each alike within the same seconds (on a shared machine, a difference of a few percent between turns taken one
+    // after another is mostly the load moving).
+    if (together) await Promise.all(servers.map((s) => measure(s, autocannonRun(s.port, DURATION))));
+    else for (const s of servers) await measure(s, autocannonRun(s.port, DURATION));
   }
   const first = servers[0] as Running;
   for (const s of servers) {

@@ -234,6 +234,30 @@ describe("the dry run served on Node's request before Hono", () => {
     expect(a.headers.get("x-request-id")).toBe("same-answer-check");
   });
 
+  it("serves on after a client hangs up halfway through its body: nothing left in flight, the next one answered", async () => {
+    const { port } = new URL(server.url);
+    await new Promise<void>((resolve) => {
+      const req = request({
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: node,
+        headers: { ...bearer(DEPLOY_TOKEN), "Content-Type": "application/json", "Content-Length": payload.length },
+      });
+      req.on("error", () => resolve());
+      req.write(payload.slice(0, 10), () =>
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50),
+      );
+    });
+    for (let i = 0; i < 100 && server.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(server.inFlight).toBe(0);
+    const res = await post(node, payload, bearer(DEPLOY_TOKEN));
+    expect([res.status, ((await res.json()) as { message: string }).message]).toEqual([200, "valid"]);
+  });
+
   it("counts, logs and numbers its requests as the other routes do", async () => {
     const res = await post(node, payload, bearer(DEPLOY_TOKEN));
     const id = res.headers.get("x-request-id");

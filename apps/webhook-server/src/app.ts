@@ -6,7 +6,7 @@
 import { isUtf8 } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type DeployPayload, PayloadError, parseDeployPayloadAsync } from "@rollway/payload-schema";
+import { type DeployPayload, PayloadError, parseDeployPayloadMaybeAsync } from "@rollway/payload-schema";
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Router } from "hono/router";
@@ -20,7 +20,7 @@ import {
   incomingHeader,
   limitBody as limitBodyTo,
   readBody,
-  readIncoming,
+  readIncomingThen,
   requestHeader,
 } from "./body.js";
 import type { ServerConfig } from "./config.js";
@@ -69,16 +69,27 @@ const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
 /**
  * Counts a request in the metrics. The counting function is kept per route, method and status (a few dozen), so a
- * request costs a Map lookup and a few additions (see metrics.ts).
+ * request costs a few Map lookups and a few additions (see metrics.ts). Keyed level by level: the route and the
+ * method are the router's and the parser's own strings, hashed once, where one joined key was a new string of some
+ * 60 characters to hash for every request.
  */
 function requestCounter(metrics: Metrics) {
-  const counters = new Map<string, (seconds: number) => void>();
+  const counters = new Map<string, Map<string, Map<number, (seconds: number) => void>>>();
   return (route: string, method: string, status: number, seconds: number) => {
-    const key = `${route} ${method} ${status}`;
-    let count = counters.get(key);
+    let byMethod = counters.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      counters.set(route, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (!byStatus) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    let count = byStatus.get(status);
     if (!count) {
       count = metrics.requestCounter(route, method, status);
-      counters.set(key, count);
+      byStatus.set(status, count);
     }
     count(seconds);
   };
@@ -110,6 +121,9 @@ class SplitRouter<T> implements Router<T> {
   }
 }
 
+/** A payload, read and checked, or the answer to send instead. */
+type PayloadResult = { ok: true; payload: DeployPayload } | { ok: false; answer: Answer };
+
 /** A request's payload, read and checked, or the answer to send instead. */
 export type PayloadRead = { ok: true; payload: DeployPayload } | { ok: false; response: Response };
 
@@ -127,6 +141,13 @@ const answer = (status: number, body: unknown, headers?: Record<string, string>)
   headers: headers ? { "Content-Type": "application/json", ...headers } : JSON_HEADERS,
 });
 const send = (c: Context<Env>, a: Answer) => c.body(a.text, a.status as 200, a.headers);
+/** Node's header list of an answer: the request id, the answer's headers, then the length. */
+const headerList = (id: string, headers: Record<string, string>, length: string): string[] => {
+  const list = ["X-Request-Id", id];
+  for (const name in headers) list.push(name, headers[name] as string);
+  list.push("Content-Length", length);
+  return list;
+};
 
 /**
  * The dry run's URL, when Node's request can be served without Hono: plain path segments only (no percent-encoding,
@@ -207,19 +228,29 @@ export function createApp(options: AppOptions) {
 
   /**
    * Authorises one of the scopes at a place (the Authorization header given) and takes from the caller's bucket: the
-   * answer to send instead, or who the caller is.
+   * answer to send instead, or who the caller is (`token:<id>`, one string per token, kept: the rate limiter's look-up
+   * then hashes no new string).
    */
+  const callers = new Map<string, string>();
+  const callerOf = (tokenId: string) => {
+    let caller = callers.get(tokenId);
+    if (caller === undefined) {
+      caller = `token:${tokenId}`;
+      callers.set(tokenId, caller);
+    }
+    return caller;
+  };
   const authorized = (
     header: string | undefined,
     scopes: readonly Scope[],
     project: string,
     environment: string,
     remoteAddress: () => string,
-  ): { refused: Answer } | { caller: string } => {
+  ): { refused: Answer } | string => {
     let result = auth.authorize(header, scopes[0] as Scope, project, environment);
     for (let i = 1; i < scopes.length && !result.ok; i++)
       result = auth.authorize(header, scopes[i] as Scope, project, environment);
-    const caller = result.ok ? `token:${result.tokenId}` : `addr:${remoteAddress()}`;
+    const caller = result.ok ? callerOf(result.tokenId) : `addr:${remoteAddress()}`;
     const limited = limitAnswer(caller);
     if (limited) return { refused: limited };
     if (!result.ok) {
@@ -230,7 +261,7 @@ export function createApp(options: AppOptions) {
             : answer(403, { message: "forbidden" }),
       };
     }
-    return { caller };
+    return caller;
   };
 
   /** Authorises one of the scopes at the URL's place and takes from the caller's bucket: the refusal, if any. */
@@ -243,8 +274,8 @@ export function createApp(options: AppOptions) {
       c.req.param("environment") ?? "",
       () => options.remoteAddress?.(c.req.raw, c.env) ?? "unknown",
     );
-    if ("refused" in who) return send(c, who.refused);
-    c.set("caller", who.caller);
+    if (typeof who !== "string") return send(c, who.refused);
+    c.set("caller", who);
     return undefined;
   };
 
@@ -258,20 +289,23 @@ export function createApp(options: AppOptions) {
   const limitBody = limitBodyTo(config.bodyLimitBytes);
   const bodyOf = (c: Context<Env>) => readBody(c, config.bodyLimitBytes);
 
+  /** The 415 to send when the body is not declared JSON. */
+  const contentTypeRefusal = (contentType: string | undefined): Answer | undefined =>
+    /^application\/json\s*(;|$)/i.test(contentType ?? "")
+      ? undefined
+      : answer(415, { message: "Content-Type must be application/json" });
+
   /**
-   * Content type, signature, UTF-8, then the payload schema: every problem of the payload at once. `header` reads a
-   * request header, `body` the whole body (at most the limit).
+   * Signature, UTF-8, then the payload schema, on the body read: every problem of the payload at once. Synchronous
+   * when the payload's rule patterns all have a verdict already (what CI posts again and again); a promise when a
+   * never-seen pattern is first judged off the main thread.
    */
-  async function payloadOf(
+  function payloadOfBody(
     project: string,
     environment: string,
     header: (name: string) => string | undefined,
-    body: () => Promise<Uint8Array>,
-  ): Promise<{ ok: true; payload: DeployPayload } | { ok: false; answer: Answer }> {
-    if (!/^application\/json\s*(;|$)/i.test(header("content-type") ?? "")) {
-      return { ok: false, answer: answer(415, { message: "Content-Type must be application/json" }) };
-    }
-    const bytes = await body();
+    bytes: Uint8Array,
+  ): PayloadResult | Promise<PayloadResult> {
     if (
       auth.requiresSignature(project, environment) &&
       !auth.verifySignature(header("x-hub-signature-256"), bytes, project, environment)
@@ -285,19 +319,41 @@ export function createApp(options: AppOptions) {
     // A byte order mark is dropped, as TextDecoder would.
     const decoded = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
     const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
+    // Never-seen rule patterns are judged by recheck in a worker pool, so a new pattern never blocks the event loop.
+    let payload: DeployPayload | Promise<DeployPayload>;
     try {
-      // Never-seen rule patterns are judged by recheck in a worker pool, so a new pattern never blocks the event loop.
-      const payload = await parseDeployPayloadAsync(text);
-      validated.valid();
-      return { ok: true, payload };
+      payload = parseDeployPayloadMaybeAsync(text);
     } catch (error) {
-      if (!(error instanceof PayloadError)) throw error;
-      validated.invalid();
-      return {
-        ok: false,
-        answer: answer(400, { message: "invalid payload", code: error.code, problems: error.problems }),
-      };
+      return invalidPayload(error);
     }
+    return payload instanceof Promise ? payload.then(validPayload, invalidPayload) : validPayload(payload);
+  }
+  const validPayload = (payload: DeployPayload): PayloadResult => {
+    validated.valid();
+    return { ok: true, payload };
+  };
+  const invalidPayload = (error: unknown): PayloadResult => {
+    if (!(error instanceof PayloadError)) throw error;
+    validated.invalid();
+    return {
+      ok: false,
+      answer: answer(400, { message: "invalid payload", code: error.code, problems: error.problems }),
+    };
+  };
+
+  /**
+   * Content type, signature, UTF-8, then the payload schema: every problem of the payload at once. `header` reads a
+   * request header, `body` the whole body (at most the limit).
+   */
+  async function payloadOf(
+    project: string,
+    environment: string,
+    header: (name: string) => string | undefined,
+    body: () => Promise<Uint8Array>,
+  ): Promise<PayloadResult> {
+    const refused = contentTypeRefusal(header("content-type"));
+    if (refused) return { ok: false, answer: refused };
+    return payloadOfBody(project, environment, header, await body());
   }
 
   async function readPayload(c: Context<Env>): Promise<PayloadRead> {
@@ -314,19 +370,29 @@ export function createApp(options: AppOptions) {
   // same order as the middleware of the other routes. On Node it is served without Hono (`dryRun` below); this route
   // serves it elsewhere (and on Node for URLs that need Hono's URL handling).
   const deployScope: readonly Scope[] = ["deploy"];
+  /** What the dry run refuses before reading the body: the caller, the rate limit, the length, the content type. */
+  const dryRunRefusal = (
+    project: string,
+    environment: string,
+    header: (name: string) => string | undefined,
+    remoteAddress: () => string,
+  ): Answer | undefined => {
+    const who = authorized(header("authorization"), deployScope, project, environment, remoteAddress);
+    if (typeof who !== "string") return who.refused;
+    checkLength(header("content-length"), config.bodyLimitBytes);
+    return contentTypeRefusal(header("content-type"));
+  };
+  const dryRunResult = (read: PayloadResult): Answer =>
+    read.ok ? answer(200, { message: "valid", payload: read.payload }) : read.answer;
   const dryRunAnswer = async (
     project: string,
     environment: string,
     header: (name: string) => string | undefined,
     body: () => Promise<Uint8Array>,
     remoteAddress: () => string,
-  ): Promise<Answer> => {
-    const who = authorized(header("authorization"), deployScope, project, environment, remoteAddress);
-    if ("refused" in who) return who.refused;
-    checkLength(header("content-length"), config.bodyLimitBytes);
-    const read = await payloadOf(project, environment, header, body);
-    return read.ok ? answer(200, { message: "valid", payload: read.payload }) : read.answer;
-  };
+  ): Promise<Answer> =>
+    dryRunRefusal(project, environment, header, remoteAddress) ??
+    dryRunResult(await payloadOfBody(project, environment, header, await body()));
   app.post(ROUTES.validate, async (c) =>
     send(
       c,
@@ -351,48 +417,83 @@ export function createApp(options: AppOptions) {
     const url = incoming.url ?? "";
     const place = DRY_RUN_URL.exec(url);
     if (!place) return false;
-    serveDryRun(incoming, outgoing, place[1] as string, place[2] as string, url).catch((error: unknown) => {
-      // Never a crash: whatever failed after the answer was made (the connection, most likely) ends this request only.
-      logger.error(
-        { err: { type: (error as Error)?.name, message: (error as Error)?.message } },
-        "dry run not answered",
-      );
-      outgoing.destroy();
-    });
+    serveDryRun(incoming, outgoing, place[1] as string, place[2] as string, url);
     return true;
   };
-  async function serveDryRun(
+  /** Never a crash: whatever failed after the answer was made (the connection, most likely) ends this request only. */
+  const notAnswered = (error: unknown, outgoing: ServerResponse) => {
+    logger.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, "dry run not answered");
+    outgoing.destroy();
+  };
+  /**
+   * Without promises or async functions on the common path: the refusals at once, then the answer in the body's end
+   * callback (the payload's check is synchronous once its rule patterns are judged). Each await cost a promise and a
+   * microtask, a few per request.
+   */
+  function serveDryRun(
     incoming: IncomingMessage,
     outgoing: ServerResponse,
     project: string,
     environment: string,
     url: string,
-  ): Promise<void> {
+  ): void {
     const started = performance.now();
     const header = (name: string) => incomingHeader(incoming, name);
     const id = requestIdOf(header("x-request-id"));
     state.inFlight++;
-    let answered: Answer;
+    const reply = (answered: Answer) => {
+      state.inFlight--;
+      try {
+        const length = String(Buffer.byteLength(answered.text));
+        outgoing.writeHead(
+          answered.status,
+          answered.headers === JSON_HEADERS
+            ? ["X-Request-Id", id, "Content-Type", "application/json", "Content-Length", length]
+            : headerList(id, answered.headers, length),
+        );
+        outgoing.end(answered.text);
+        const query = url.indexOf("?");
+        finished(ROUTES.validate, "POST", answered.status, started, id, query < 0 ? url : url.slice(0, query));
+      } catch (error) {
+        notAnswered(error, outgoing);
+      }
+    };
+    const failed = (error: unknown) =>
+      void errorAnswer(error, id).then(reply, (unanswered: unknown) => {
+        state.inFlight--;
+        notAnswered(unanswered, outgoing);
+      });
+    let refused: Answer | undefined;
     try {
-      answered = await dryRunAnswer(
+      refused = dryRunRefusal(
         project,
         environment,
         header,
-        () => readIncoming(incoming, config.bodyLimitBytes),
         () => options.remoteAddress?.(undefined, { incoming, outgoing }) ?? "unknown",
       );
     } catch (error) {
-      answered = await errorAnswer(error, id);
-    } finally {
-      state.inFlight--;
+      failed(error);
+      return;
     }
-    const headers: string[] = ["X-Request-Id", id];
-    for (const name in answered.headers) headers.push(name, answered.headers[name] as string);
-    headers.push("Content-Length", String(Buffer.byteLength(answered.text)));
-    outgoing.writeHead(answered.status, headers);
-    outgoing.end(answered.text);
-    const query = url.indexOf("?");
-    finished(ROUTES.validate, "POST", answered.status, started, id, query < 0 ? url : url.slice(0, query));
+    if (refused) {
+      reply(refused);
+      return;
+    }
+    readIncomingThen(incoming, config.bodyLimitBytes, (error, bytes) => {
+      if (error) {
+        failed(error);
+        return;
+      }
+      let read: PayloadResult | Promise<PayloadResult>;
+      try {
+        read = payloadOfBody(project, environment, header, bytes as Buffer);
+      } catch (unexpected) {
+        failed(unexpected);
+        return;
+      }
+      if (read instanceof Promise) read.then((r) => reply(dryRunResult(r)), failed);
+      else reply(dryRunResult(read));
+    });
   }
 
   /** What app.onError answers, for the dry run served without Hono. */

@@ -32,6 +32,8 @@ interface StoredGrant {
   digest: Buffer;
   /** How logs and rate limits name the token: the first 6 bytes of its digest, in hex. */
   id: string;
+  /** This grant's answer, made once: an allowed request allocates none. */
+  allowed: AuthResult;
 }
 
 export type AuthResult =
@@ -46,6 +48,20 @@ const digest: (token: string) => Buffer =
     : (token) => createHash("sha256").update(token, "utf8").digest();
 /** The SHA-256 digest the Authenticator keeps of a token (a dashboard session holds this, never the token). */
 export const tokenDigest = digest;
+/**
+ * A presented token's digest, for the compare only, in one buffer reused by every call (authorize is synchronous and
+ * keeps nothing of it): no Buffer per request.
+ */
+const presentedDigest: (token: string) => Buffer =
+  typeof crypto.hash === "function"
+    ? (() => {
+        const scratch = Buffer.alloc(32);
+        return (token) => {
+          scratch.write(crypto.hash("sha256", token, "hex"), "hex");
+          return scratch;
+        };
+      })()
+    : digest;
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
 const matches = (pattern: string, value: string) => pattern === "*" || pattern === value;
 
@@ -55,13 +71,17 @@ export class Authenticator {
 
   constructor(grants: readonly TokenGrant[], secrets: readonly SigningSecret[] = []) {
     this.#grants = grants.flatMap((g) =>
-      g.tokens.map((token) => ({
-        scope: g.scope,
-        project: g.project,
-        environment: g.environment,
-        digest: digest(token),
-        id: digest(token).subarray(0, 6).toString("hex"),
-      })),
+      g.tokens.map((token) => {
+        const id = digest(token).subarray(0, 6).toString("hex");
+        return {
+          scope: g.scope,
+          project: g.project,
+          environment: g.environment,
+          digest: digest(token),
+          id,
+          allowed: Object.freeze({ ok: true as const, tokenId: id }),
+        };
+      }),
     );
     this.#secrets = [...secrets];
   }
@@ -77,7 +97,7 @@ export class Authenticator {
   authorize(header: string | undefined, scope: Scope, project: string, environment: string): AuthResult {
     const match = BEARER.exec(header ?? "");
     if (!match) return { ok: false, status: 401, reason: "unauthenticated" };
-    return this.authorizeDigest(digest(match[1] as string), scope, project, environment);
+    return this.authorizeDigest(presentedDigest(match[1] as string), scope, project, environment);
   }
 
   /**
@@ -95,7 +115,7 @@ export class Authenticator {
       if (same && grant.scope === scope && matches(grant.project, project) && matches(grant.environment, environment))
         allowed = grant;
     }
-    if (allowed) return { ok: true, tokenId: allowed.id };
+    if (allowed) return allowed.allowed;
     return known
       ? { ok: false, status: 403, reason: "forbidden" }
       : { ok: false, status: 401, reason: "unauthenticated" };

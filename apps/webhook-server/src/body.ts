@@ -82,35 +82,47 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
 
 /** The whole body of Node's request, at most `limit` bytes (413 beyond). */
 export function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        incoming.pause();
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
+  return new Promise((resolve, reject) =>
+    readIncomingThen(incoming, limit, (error, body) => (error ? reject(error) : resolve(body as Buffer))),
+  );
+}
+
+/**
+ * readIncoming with a callback, called once: with the error, or with the body. For the dry run, which answers in the
+ * callback: no promise and no microtask between the body's end and the answer.
+ */
+export function readIncomingThen(
+  incoming: IncomingMessage,
+  limit: number,
+  done: (error: Error | undefined, body?: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
       cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const onClose = () => {
-      if (incoming.readableEnded) return;
-      cleanup();
-      reject(new Error("the client closed the connection before the body was read"));
-    };
-    const cleanup = () => {
-      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
-    };
-    incoming.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
-  });
+      incoming.pause();
+      done(tooLarge(limit));
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = () => {
+    cleanup();
+    done(undefined, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+  };
+  const onError = (error: Error) => {
+    cleanup();
+    done(error);
+  };
+  const onClose = () => {
+    if (incoming.readableEnded) return;
+    cleanup();
+    done(new Error("the client closed the connection before the body was read"));
+  };
+  const cleanup = () => {
+    incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+  };
+  incoming.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
 }

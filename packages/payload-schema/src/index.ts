@@ -9,6 +9,7 @@ export {
   MAX_PAYLOAD_DEPTH,
   parseDeployPayload,
   parseDeployPayloadAsync,
+  parseDeployPayloadMaybeAsync,
 } from "./parse.js";
 export {
   BackendsSchema,

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PayloadError, type PayloadProblem } from "./errors.js";
 import { EXAMPLE_PAYLOAD_TEXT } from "./examples.js";
-import { parseDeployPayload, parseDeployPayloadAsync } from "./parse.js";
+import { parseDeployPayload, parseDeployPayloadAsync, parseDeployPayloadMaybeAsync } from "./parse.js";
 
 const example = (name: string) => readFileSync(new URL(`../examples/${name}`, import.meta.url), "utf8");
 
@@ -183,6 +183,26 @@ describe("parseDeployPayload: typos are never ignored", () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("finds duplicate keys, and only those, even with an enumerable property added to Object.prototype", () => {
+    // zod's strict objects then refuse the inherited key everywhere (as before); what counts here is the duplicates.
+    const duplicates = (text: string) => problemsOf(text).filter((p) => p.message.includes("duplicate key"));
+    const text = '{"frontend": {"image": "r/w:1", "image": "r/w:1"}}';
+    const before = duplicates(text);
+    expect(before).toHaveLength(1);
+    Object.defineProperty(Object.prototype, "polluted", {
+      value: 1,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    try {
+      expect(duplicates(text)).toEqual(before);
+      expect(duplicates(EXAMPLE_PAYLOAD_TEXT)).toEqual([]);
+    } finally {
+      delete (Object.prototype as { polluted?: number }).polluted;
+    }
   });
 
   it("refuses __proto__ as an unknown key instead of letting it change the object's prototype", () => {
@@ -365,6 +385,65 @@ describe("parseDeployPayloadAsync", () => {
     );
     await closeSafetyCheckers();
   }, 150_000);
+
+  describe("parseDeployPayloadMaybeAsync", () => {
+    /** The outcome of a call that must not return a promise: the payload, or the PayloadError it threw. */
+    const now = (text: string) => {
+      try {
+        const value = parseDeployPayloadMaybeAsync(text);
+        expect(value).not.toBeInstanceOf(Promise);
+        return { ok: true, value };
+      } catch (error) {
+        if (!(error instanceof PayloadError)) throw error;
+        return { ok: false, code: error.code, problems: error.problems };
+      }
+    };
+
+    it("answers at once, without a promise, when every rule pattern has a verdict: as parseDeployPayload", async () => {
+      await judged(["^(a+)+$", ".*", "^a$", "^b"]);
+      const texts = [
+        EXAMPLE_PAYLOAD_TEXT,
+        '{"backends": {"images": ["r/a:1"], "deployRules": [{"source": "^(a+)+$", "target": "(x"}]}}',
+        '{"backends": {"images": ["r/a:1"], "deployRules": [{"source": ".*", "source": ".*", "target": ".*"}]}}',
+        '{"frontend": {"image": "r/w:1"},}',
+        "",
+      ];
+      for (const text of texts) expect(now(text)).toEqual(await outcome(() => parseDeployPayload(text)));
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.jsonValue().map((v) => JSON.stringify({ frontend: v, codeAsData: v, extraArgs: v })),
+            fc
+              .array(fc.record({ source: fc.constantFrom(".*", "^a$", 3), target: fc.constantFrom(".*", "^b") }))
+              .map((deployRules) => JSON.stringify({ backends: { images: ["r/a:1", "R/b"], deployRules } })),
+          ),
+          (text) => {
+            let expected: unknown;
+            try {
+              expected = { ok: true, value: parseDeployPayload(text) };
+            } catch (error) {
+              if (!(error instanceof PayloadError)) throw error;
+              expected = { ok: false, code: error.code, problems: error.problems };
+            }
+            expect(now(text)).toEqual(expected);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    }, 150_000);
+
+    it("gives a promise when a pattern has no verdict yet, settling as parseDeployPayloadAsync does", async () => {
+      const text = JSON.stringify({
+        backends: { images: ["r/a:1"], deployRules: [{ source: "^maybe-async-[a-z]+$", target: ".*" }] },
+      });
+      const pending = parseDeployPayloadMaybeAsync(text);
+      expect(pending).toBeInstanceOf(Promise);
+      expect(await outcome(() => pending)).toEqual(await outcome(() => parseDeployPayloadAsync(text)));
+      // Judged now: the next call answers at once.
+      expect(now(text)).toEqual(await outcome(() => pending));
+      await closeSafetyCheckers();
+    }, 150_000);
+  });
 
   // A fresh process: the never-seen patterns are judged by recheck in a worker; the main thread never loads it.
   it("checks never-seen patterns off the main thread, and the seed's without recheck at all", () => {
