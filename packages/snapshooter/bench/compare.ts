@@ -69,7 +69,15 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(" ");
 console.error(`load at start ${load()}`);
-const results = new Map<string, { wallMs: number; cpuMs: number; rssMB: number; written: number | string }[]>();
+type Figures = {
+  wallMs: number;
+  cpuMs: number;
+  sysMs: number;
+  faults: number;
+  rssMB: number;
+  written: number | string;
+};
+const results = new Map<string, Figures[]>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of cases) {
     if (c.mode === "run" && !c.name.includes("unchanged"))
@@ -94,7 +102,8 @@ const median = (xs: number[]) => {
     ? (s[(s.length - 1) / 2] as number)
     : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
-const med = (name: string, key: "wallMs" | "cpuMs" | "rssMB") => median((results.get(name) ?? []).map((r) => r[key]));
+const med = (name: string, key: "wallMs" | "cpuMs" | "sysMs" | "faults" | "rssMB") =>
+  median((results.get(name) ?? []).map((r) => r[key]));
 const ratio = (name: string, key: "wallMs" | "cpuMs", of: string) =>
   results.has(of) ? (med(name, key) / med(of, key)).toFixed(2) : "-";
 console.log(
@@ -107,6 +116,9 @@ console.table(
     "cpu ms": Math.round(med(c.name, "cpuMs")),
     // The least a case took: interference from other processes only ever adds.
     "cpu min": Math.round(Math.min(...(results.get(c.name) ?? []).map((r) => r.cpuMs))),
+    // System time and minor page faults (first touches of fresh memory: ~13 µs each on this VM), of the case only.
+    "sys ms": Math.round(med(c.name, "sysMs")),
+    faults: Math.round(med(c.name, "faults")),
     "rss MB": Math.round(med(c.name, "rssMB")),
     written: [...new Set((results.get(c.name) ?? []).map((r) => r.written))].join("/"),
     "wall ÷ bare": ratio(c.name, "wallMs", BARE),
@@ -120,8 +132,8 @@ console.table(
 if (process.env.DETAIL) {
   for (const c of cases) {
     const list = results.get(c.name) ?? [];
-    const fmt = (key: "wallMs" | "cpuMs") => list.map((r) => Math.round(r[key])).join(" ");
-    console.log(`${c.name}: wall ${fmt("wallMs")}; cpu ${fmt("cpuMs")}`);
+    const fmt = (key: "wallMs" | "cpuMs" | "faults") => list.map((r) => Math.round(r[key])).join(" ");
+    console.log(`${c.name}: wall ${fmt("wallMs")}; cpu ${fmt("cpuMs")}; faults ${fmt("faults")}`);
   }
 }
 

@@ -2,12 +2,13 @@
 // `node bench/probe.mjs <dist/index.js> <mode> <export file> <outputDir> <cwd> <snapshooter JSON>`, mode "bare" (the issue's baseline:
 // the whole file in one string, one JSON.parse, zod on every record, nothing else), "naive" (the same, then
 // selectSnapshot + renderPatches in memory, no write) or "run" (runSnapshots into outputDir, relative to cwd). Prints one JSON
-// line: wall and CPU time of the case (not of node's start), peak RSS, and what it did.
+// line: wall, CPU and system time and minor page faults of the case (not of node's start), peak RSS, and what it did.
 import { readFileSync } from "node:fs";
 
 const [entry, mode, source, outputDir, cwd, snapshooter] = process.argv.slice(2);
 const { runSnapshots, exportRecordSchema, selectSnapshot, renderPatches } = await import(entry);
 const meta = JSON.parse(snapshooter);
+const faults0 = process.resourceUsage().minorPageFault;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 let out;
@@ -38,5 +39,17 @@ if (mode === "bare") {
   out = { status: e.status, objects: e.objects, written };
 }
 const cpu = process.cpuUsage(cpu0);
-const rssMB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, rssMB, ...out }));
+const usage = process.resourceUsage();
+const rssMB = usage.maxRSS / 1024;
+const faults = usage.minorPageFault - faults0;
+const sysMs = cpu.system / 1000;
+console.log(
+  JSON.stringify({
+    wallMs: performance.now() - t0,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    sysMs,
+    faults,
+    rssMB,
+    ...out,
+  }),
+);
