@@ -3,9 +3,8 @@
  * process) holding the demo environment, configured as the container is (RECHECK_BACKEND=pure, log level warn).
  *
  * - Side by side in one run, every server with the image's Node flags (SERVER_NODE_FLAGS): this build as the image runs
- *   it (with SERVER_ENV, glibc's malloc settings), this build without SERVER_ENV, `--baseline <main.js>` (another
- *   build, e.g. an older commit's, run as its image ran: without SERVER_ENV), and a Node hello-world HTTP server (the
- *   floor).
+ *   it, `--baseline <main.js>` (another build, e.g. an older commit's), and a Node hello-world HTTP server (the floor).
+ *   glibc's malloc settings are not inherited from this process: every server runs with glibc's defaults, as the image.
  * - Idle RSS `--idle-wait <s>` after start (default 5), and the child processes each server started.
  * - Then each server is sent a dry run with four never-seen rule patterns: recheck judges them off the main thread
  *   (this build: in a child process; before: in a worker thread), started on demand. RSS is sampled every 25 ms from
@@ -26,7 +25,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { SERVER_ENV, SERVER_NODE_FLAGS } from "../src/node-flags.js";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 import { startDemoCluster } from "../src/sim.js";
 
 const TOKEN = "bench-deploy-token-0123456789abcdef";
@@ -108,11 +107,10 @@ writeFileSync(
   configFile,
   `environments:\n  - { project: demo, environment: demo, file: ${cluster.environmentFile} }\n`,
 );
-// No server inherits this process's malloc settings: only those given SERVER_ENV get them.
+// No server inherits this process's malloc settings (glibc's defaults, as in the image).
 const { MALLOC_ARENA_MAX: _a, MALLOC_MMAP_THRESHOLD_: _m, GLIBC_TUNABLES: _g, ...cleanEnv } = process.env;
-const serverEnv = (port: number, extra: Record<string, string> = {}) => ({
+const serverEnv = (port: number) => ({
   ...cleanEnv,
-  ...extra,
   NODE_ENV: "production",
   RECHECK_BACKEND: "pure",
   ROLLWAY_HOST: "127.0.0.1",
@@ -139,14 +137,9 @@ try {
   if (SOAK_MINUTES === 0) {
     const variants = [
       {
-        title: "image (flags + SERVER_ENV)",
-        child: start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(18_490, { ...SERVER_ENV })),
+        title: "this build (image flags)",
+        child: start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(18_490)),
         port: 18_490,
-      },
-      {
-        title: "flags, no SERVER_ENV",
-        child: start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(18_494)),
-        port: 18_494,
       },
       ...(BASELINE
         ? [
@@ -217,7 +210,7 @@ try {
     clearInterval(sampler);
   } else {
     const port = 18_492;
-    const server = start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(port, { ...SERVER_ENV }));
+    const server = start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(port));
     await waitFor(`http://127.0.0.1:${port}/healthz`);
     const base = `http://127.0.0.1:${port}/v1/projects/demo/environments/demo`;
     const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };

@@ -4,7 +4,7 @@
  * generated for the session: a server to try the API, the CLI's `--server` mode or the GitHub Action against.
  */
 import { spawn } from "node:child_process";
-import { missingServerEnv, missingServerFlags } from "@rollway/webhook-server/node-flags";
+import { missingServerFlags } from "@rollway/webhook-server/node-flags";
 import { CliError, ExitCode, type Output } from "../output.js";
 
 export interface ServeOptions {
@@ -20,24 +20,20 @@ const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
  * Runs this same command again on Node with the server's flags (`SERVER_NODE_FLAGS`, e.g. `--no-memory-reducer`),
- * which work only on Node's command line, and with its environment (`SERVER_ENV`: glibc's allocator settings, read
- * only when a process starts), when this process was started without them: the server then runs as it does in the
- * image. A variable the user set keeps the user's value. Where Node can (`process.execve`, Node >= 22.15) the process
- * is replaced: same pid, same standard streams, signals and exit code its own. Elsewhere the server runs as a child in
- * its own process group (so a terminal's Ctrl-C reaches it once, through this process, not twice), with SIGINT,
- * SIGTERM and SIGHUP passed on and its exit code or signal passed back. Resolves never when it ran again; returns when
- * the flags and the environment are already there.
+ * which work only on Node's command line, when this process was started without them: the server then runs as it does
+ * in the image. Where Node can (`process.execve`, Node >= 22.15) the process is replaced: same pid, same standard
+ * streams, signals and exit code its own. Elsewhere the server runs as a child in its own process group (so a
+ * terminal's Ctrl-C reaches it once, through this process, not twice), with SIGINT, SIGTERM and SIGHUP passed on and
+ * its exit code or signal passed back. Resolves never when it ran again; returns when the flags are already there.
  */
 async function runWithServerFlags(): Promise<void> {
   const missing = missingServerFlags();
-  const missingEnv = missingServerEnv();
   const script = process.argv[1];
-  if ((missing.length === 0 && Object.keys(missingEnv).length === 0) || script === undefined) return;
+  if (missing.length === 0 || script === undefined) return;
   const argv = [...process.execArgv, ...missing, script, ...process.argv.slice(2)];
-  const env = { ...process.env, ...missingEnv };
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
-  if (typeof execve === "function") execve.call(process, process.execPath, [process.execPath, ...argv], env);
-  const child = spawn(process.execPath, argv, { stdio: "inherit", detached: true, env });
+  if (typeof execve === "function") execve.call(process, process.execPath, [process.execPath, ...argv], process.env);
+  const child = spawn(process.execPath, argv, { stdio: "inherit", detached: true });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
   await new Promise<never>((_, reject) => {
