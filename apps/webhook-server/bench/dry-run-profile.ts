@@ -9,6 +9,8 @@
  * of each server's CPU per request and of its ratio to the first server's in the same round are printed.
  * With `--together`, the servers are loaded at the same time in each round (all on the server CPU, each by its own load
  * generator): the fairest A/B on a machine whose load moves, since each second's load falls on every server alike.
+ * With `--cluster`, a server given `--env "ROLLWAY_KUBECONFIG=,ROLLWAY_CONFIG="` runs without one (empty means unset):
+ * the cluster's cost in the same run (compare their CPU profiles with bench/profile-diff.mjs).
  * `node --import tsx bench/dry-run-profile.ts [--cluster] [--together] [--server <main.js> [--node-flags "<flags>"] [--env K=V]]...`
  * (BENCH_SECONDS, default 10; BENCH_ROUNDS, default 1; BENCH_PORT, the first server's port, default 18490).
  */
