@@ -4,6 +4,7 @@
  * holding the demo environment and one release waiting for approval; kube-sim runs in this process). A second
  * baseline, Hono with the payload schema and nothing else, shows what validation itself costs. Reports throughput,
  * p99 latency, the server's CPU time per request and its memory. Run with `pnpm bench` after `pnpm build`.
+ * `--server-flags`: rollway's servers run with the image's Node flags (SERVER_NODE_FLAGS); the two baselines never.
  * `--validation [--baseline <main.js>]`: only the dry run and its baselines, in rounds; with `--baseline`, another
  * build of the server (e.g. a copy of the previous dist) is measured in the same rounds, for a before/after.
  *
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXAMPLE_PAYLOAD_TEXT } from "@rollway/payload-schema";
 import type autocannon from "autocannon";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 import { startDemoCluster } from "../src/sim.js";
 
 const TOKEN = "bench-deploy-token-0123456789abcdef";
@@ -113,7 +115,10 @@ writeFileSync(
   configFile,
   `environments:\n  - { project: demo, environment: demo, file: ${cluster.environmentFile} }\n`,
 );
-const server = start([fileURLToPath(new URL("../dist/main.js", import.meta.url))], {
+// `--server-flags`: rollway's servers (this build, the baseline) run with the image's Node flags (SERVER_NODE_FLAGS, as
+// its ENTRYPOINT and `rollway serve` run them); the hello-world and schema-only baselines keep Node's defaults.
+const serverFlags = process.argv.includes("--server-flags") ? SERVER_NODE_FLAGS : [];
+const server = start([...serverFlags, fileURLToPath(new URL("../dist/main.js", import.meta.url))], {
   ROLLWAY_HOST: "127.0.0.1",
   ROLLWAY_PORT: String(serverPort),
   ROLLWAY_LOG_LEVEL: "warn",
@@ -143,9 +148,10 @@ const bareEnv = (port: number) => ({
   ROLLWAY_TOKENS: JSON.stringify([{ scope: "deploy", project: "shop", environment: "prod", tokens: [TOKEN] }]),
 });
 // With --baseline: both builds without a cluster (dry runs only), started alike, for an exact before/after pair.
-const baseline = baselineAt >= 0 ? start([process.argv[baselineAt + 1] as string], bareEnv(baselinePort)) : undefined;
+const baseline =
+  baselineAt >= 0 ? start([...serverFlags, process.argv[baselineAt + 1] as string], bareEnv(baselinePort)) : undefined;
 const bare = baseline
-  ? start([fileURLToPath(new URL("../dist/main.js", import.meta.url))], bareEnv(baselinePort + 1))
+  ? start([...serverFlags, fileURLToPath(new URL("../dist/main.js", import.meta.url))], bareEnv(baselinePort + 1))
   : undefined;
 try {
   await waitFor(`http://127.0.0.1:${serverPort}/healthz`);
