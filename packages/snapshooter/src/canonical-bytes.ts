@@ -63,6 +63,11 @@ export const objectRecordFields = {
   nameEnd: 0,
 };
 
+/** `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`: the escapes JSON.stringify prints back as they are written. */
+function isKeptEscape(e: number): boolean {
+  return e === QUOTE || e === BACKSLASH || e === 110 || e === 114 || e === 116 || e === 98 || e === 102;
+}
+
 function isBlank(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;
 }
@@ -143,9 +148,8 @@ class Reader {
         continue;
       }
       if (c === BACKSLASH) {
-        const e = src[i + 1];
-        // \" \\ \n \r \t \b \f: what JSON.stringify prints for the same characters.
-        if (e === QUOTE || e === BACKSLASH || e === 110 || e === 114 || e === 116 || e === 98 || e === 102) {
+        const e = src[i + 1] as number;
+        if (isKeptEscape(e)) {
           i += 2;
           continue;
         }
@@ -179,7 +183,7 @@ class Reader {
       }
       if (c === BACKSLASH) {
         const e = src[i + 1] as number;
-        if (e === QUOTE || e === BACKSLASH || e === 110 || e === 114 || e === 116 || e === 98 || e === 102) {
+        if (isKeptEscape(e)) {
           out[at++] = BACKSLASH;
           out[at++] = e;
           i += 2;
