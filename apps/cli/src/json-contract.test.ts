@@ -8,9 +8,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type SimServer, startSimServer } from "@rollway/webhook-server";
+import type { SimServer } from "@rollway/webhook-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, rollway, rollwayAsync } from "./test-helpers/run-cli.js";
+import { startQuietSimServer } from "./test-helpers/sim-server.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rollway-json-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -125,11 +126,7 @@ describe("rollway sim --detach", () => {
 describe("--server mode says what it sent", () => {
   let server: SimServer;
   beforeAll(async () => {
-    server = await startSimServer({
-      config: { port: 0 },
-      readyDelayMs: 50,
-      logDestination: { write: () => true } as never,
-    });
+    server = await startQuietSimServer();
   });
   afterAll(async () => {
     await server?.shutdown();

@@ -2,9 +2,10 @@
  * `--server URL --token`: the same commands against a rollway server (apps/webhook-server with kube-sim holding the
  * demo environment), and `rollway serve` starting one; the built binary as a user runs it.
  */
-import { type SimServer, startSimServer } from "@rollway/webhook-server";
+import type { SimServer } from "@rollway/webhook-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rollwayAsync, waitForOutput } from "./test-helpers/run-cli.js";
+import { startQuietSimServer } from "./test-helpers/sim-server.js";
 
 // A release through the server end to end takes 13-20 s of wall time on a loaded 2-core machine (several CLI
 // processes, the server and kube-sim's ready delays): the default budget left too little room on CI.
@@ -16,11 +17,7 @@ const rollway = (args: string[], input?: string) => rollwayAsync(args, {}, input
 const payload = new URL("../../../packages/payload-schema/examples/seed-004.json", import.meta.url).pathname;
 let server: SimServer;
 beforeAll(async () => {
-  server = await startSimServer({
-    config: { port: 0 },
-    readyDelayMs: 50,
-    logDestination: { write: () => true } as never,
-  });
+  server = await startQuietSimServer();
 });
 afterAll(async () => {
   await server?.shutdown();

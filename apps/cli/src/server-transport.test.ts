@@ -10,18 +10,15 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type SimServer, startSimServer } from "@rollway/webhook-server";
+import type { SimServer } from "@rollway/webhook-server";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { rollwayAsync } from "./test-helpers/run-cli.js";
+import { startQuietSimServer } from "./test-helpers/sim-server.js";
 
 let server: SimServer;
 let dir: string;
 beforeAll(async () => {
-  server = await startSimServer({
-    config: { port: 0 },
-    readyDelayMs: 50,
-    logDestination: { write: () => true } as never,
-  });
+  server = await startQuietSimServer();
   dir = mkdtempSync(join(tmpdir(), "rollway-server-transport-"));
 });
 afterAll(async () => {
