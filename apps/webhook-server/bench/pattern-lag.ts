@@ -198,7 +198,12 @@ console.log(
   `event-loop lag of the server while 100 new rule patterns are checked (Node ${process.version}${nodeFlags.length > 0 ? `, server flags ${nodeFlags.join(" ")}` : ""})`,
 );
 try {
-  await measure("dist/main.js (checker processes)", fileURLToPath(new URL("../dist/main.js", import.meta.url)), 18_470, "a");
+  await measure(
+    "dist/main.js (checker processes)",
+    fileURLToPath(new URL("../dist/main.js", import.meta.url)),
+    18_470,
+    "a",
+  );
   if (baseline) await measure(`baseline ${baseline.slice(-40)}`, baseline, 18_471, "b");
   for (const [i, cli] of clis.entries())
     await measure(`rollway serve ${cli.slice(-40)}`, cli, 18_472 + i, `c${i}`, true);
