@@ -1,6 +1,8 @@
 import type { WorkloadStatus } from "@rollway/rollout-client";
+import { startDemoCluster } from "@rollway/webhook-server";
 import { describe, expect, it } from "vitest";
-import { describeStatus, progressBar } from "./progress.js";
+import { openCluster } from "./cluster-connection.js";
+import { describeStatus, progressBar, watchComponents } from "./progress.js";
 
 const status = (over: Partial<WorkloadStatus>): WorkloadStatus => ({
   kind: "Rollout",
@@ -64,5 +66,49 @@ describe("describeStatus", () => {
     expect(
       describeStatus(status({ phase: "Healthy", images: image("2"), stableImages: image("2"), readyReplicas: 4 })),
     ).toBe("Healthy 4/4 ready, r/app:2");
+  });
+});
+
+describe("watchComponents", () => {
+  // `status --watch --json | head -1` read a `done` line first once in CI: every component was already settled, so
+  // the waiters returned before any watch had shown a status. stop() is given what the waiters read and shows it.
+  it("shows each component's final status before it stops, when the waiters settle before the watch's first event", async () => {
+    await using cluster = await startDemoCluster({ readyDelayMs: 50 });
+    const direct = await openCluster({ namespace: "demo" }, cluster.sim.kubeconfig);
+    try {
+      const components = [
+        { name: "frontend", target: "frontend" },
+        { name: "backend-1", target: "backend-1" },
+      ];
+      const final = new Map<string, WorkloadStatus>();
+      for (const c of components) {
+        final.set(c.name, await direct.client.status(await direct.client.target(c.target, "demo")));
+      }
+      const lines: string[] = [];
+      const output = { json: true, out: (t: string) => lines.push(t), err: () => {} };
+      // Stopped at once: no watch event can have arrived, as when the waiters win the race.
+      await watchComponents(direct.client, "demo", components, output).stop(final);
+      const shown = lines
+        .join("")
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(shown).toEqual([
+        expect.objectContaining({ type: "status", component: "frontend", phase: "Healthy" }),
+        expect.objectContaining({ type: "status", component: "backend-1", phase: "Healthy" }),
+      ]);
+
+      // A watch that has shown the final status already does not show it twice.
+      lines.length = 0;
+      const progress = watchComponents(direct.client, "demo", components, output);
+      await new Promise<void>((resolve) => {
+        const check = () => (lines.join("").split("\n").length > 2 ? resolve() : setTimeout(check, 10));
+        check();
+      });
+      await progress.stop(final);
+      expect(lines.join("").trimEnd().split("\n")).toHaveLength(2);
+    } finally {
+      direct.close();
+    }
   });
 });

@@ -15,7 +15,12 @@ export interface ComponentRef {
 export interface Progress {
   /** A line of text that belongs above the live block (events). */
   log(line: string): void;
-  stop(): Promise<void>;
+  /**
+   * Ends the watches. `final`: each component's status as its waiter last read it; a component whose watch had not
+   * shown that status yet (the waiter can settle before the watch's first event) gets its line now, so the stream
+   * always holds every component's last status.
+   */
+  stop(final?: ReadonlyMap<string, WorkloadStatus>): Promise<void>;
 }
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -110,25 +115,28 @@ export function watchComponents(
   };
   const timer = live ? setInterval(draw, 120) : undefined;
 
+  /** The last status line shown per component: a status that would show the same line again is skipped. */
+  const shown = new Map<string, string>();
+  const show = (c: ComponentRef, s: WorkloadStatus) => {
+    const text = describeStatus(s);
+    const bar = progressBar(s);
+    if (shown.get(c.name) === text + bar) return;
+    shown.set(c.name, text + bar);
+    if (output.json) {
+      output.out(
+        `${JSON.stringify({ type: "status", component: c.name, phase: s.phase, ready: s.readyReplicas, desired: s.desiredReplicas, updatedReady: s.updatedReadyReplicas, images: s.images, message: s.message })}\n`,
+      );
+    } else if (live) {
+      lines.set(c.name, { text: `${bar}  ${text}`, phase: s.phase });
+    } else {
+      output.out(`  ${c.name.padEnd(width)}  ${text}\n`);
+    }
+  };
+
   const watches = components.map(async (c) => {
     try {
       const target = await client.target(c.target, namespace);
-      let last = "";
-      for await (const s of client.watch(target, { signal: controller.signal })) {
-        const text = describeStatus(s);
-        const bar = progressBar(s);
-        if (text + bar === last) continue;
-        last = text + bar;
-        if (output.json) {
-          output.out(
-            `${JSON.stringify({ type: "status", component: c.name, phase: s.phase, ready: s.readyReplicas, desired: s.desiredReplicas, updatedReady: s.updatedReadyReplicas, images: s.images, message: s.message })}\n`,
-          );
-        } else if (live) {
-          lines.set(c.name, { text: `${bar}  ${text}`, phase: s.phase });
-        } else {
-          output.out(`  ${c.name.padEnd(width)}  ${text}\n`);
-        }
-      }
+      for await (const s of client.watch(target, { signal: controller.signal })) show(c, s);
     } catch (error) {
       if (controller.signal.aborted) return;
       const why = error instanceof Error ? error.message : String(error);
@@ -143,10 +151,14 @@ export function watchComponents(
       output.out(`${line}\n`);
       draw();
     },
-    async stop() {
+    async stop(final) {
       controller.abort();
       if (timer) clearInterval(timer);
       await Promise.allSettled(watches);
+      for (const c of components) {
+        const s = final?.get(c.name);
+        if (s) show(c, s);
+      }
       draw();
       drawn = 0;
     },

@@ -98,7 +98,8 @@ export async function statusCommand(options: StatusOptions, output: Output): Pro
         }
         if (!stop.signal.aborted) throw error;
       } finally {
-        await progress.stop();
+        // A component already settled can be read by its waiter before its watch shows it: stop() shows it then.
+        await progress.stop(last);
       }
     }
     const status = await readEnvironmentStatus(direct.client, direct.api, { ...environment, namespace });
