@@ -10,6 +10,10 @@ export const SERVER_NODE_FLAGS: readonly string[] = [
   // (BENCHMARKS.md, bench/pattern-lag.ts). Ordinary GCs still run; what is given up is the reducer returning ~7 MB of
   // idle heap.
   "--no-memory-reducer",
+  // Node 24's V8 sizes the young generation from the machine's memory: on a 24 GB machine its semi-spaces grew to 64 MiB
+  // each under steady traffic (new space 128 MiB, RSS 246 MiB after a 3-minute soak, never given back). 16 MiB is
+  // Node 20's size (new space 32 MiB): RSS 171 MiB under the same soak (bench/memory.ts --soak, BENCHMARKS.md).
+  "--max-semi-space-size=16",
 ];
 
 /** The server's flags that a process started with `execArgv` (default: this one's) lacks. */
