@@ -5,6 +5,8 @@
  * baseline, Hono with the payload schema and nothing else, shows what validation itself costs. Reports throughput,
  * p99 latency, the server's CPU time per request and its memory. Run with `pnpm bench` after `pnpm build`.
  * `--server-flags`: rollway's servers run with the image's Node flags (SERVER_NODE_FLAGS); the two baselines never.
+ * `--baseline-flags "<flags>"`: the `--baseline` build gets these Node flags instead (the same dist as the baseline with
+ * the former flags measures a flag change).
  * `--validation [--baseline <main.js>]`: only the dry run and its baselines, in rounds; with `--baseline`, another
  * build of the server (e.g. a copy of the previous dist) is measured in the same rounds, for a before/after.
  *
@@ -118,6 +120,11 @@ writeFileSync(
 // `--server-flags`: rollway's servers (this build, the baseline) run with the image's Node flags (SERVER_NODE_FLAGS, as
 // its ENTRYPOINT and `rollway serve` run them); the hello-world and schema-only baselines keep Node's defaults.
 const serverFlags = process.argv.includes("--server-flags") ? SERVER_NODE_FLAGS : [];
+// `--baseline-flags "<flags>"`: the baseline build gets these Node flags instead (e.g. the same dist as the baseline, with
+// the image's former flags: a before/after pair of a flag change).
+const baselineFlagsAt = process.argv.indexOf("--baseline-flags");
+const baselineFlags =
+  baselineFlagsAt >= 0 ? (process.argv[baselineFlagsAt + 1] ?? "").split(/\s+/).filter(Boolean) : serverFlags;
 const server = start([...serverFlags, fileURLToPath(new URL("../dist/main.js", import.meta.url))], {
   ROLLWAY_HOST: "127.0.0.1",
   ROLLWAY_PORT: String(serverPort),
@@ -149,7 +156,9 @@ const bareEnv = (port: number) => ({
 });
 // With --baseline: both builds without a cluster (dry runs only), started alike, for an exact before/after pair.
 const baseline =
-  baselineAt >= 0 ? start([...serverFlags, process.argv[baselineAt + 1] as string], bareEnv(baselinePort)) : undefined;
+  baselineAt >= 0
+    ? start([...baselineFlags, process.argv[baselineAt + 1] as string], bareEnv(baselinePort))
+    : undefined;
 const bare = baseline
   ? start([...serverFlags, fileURLToPath(new URL("../dist/main.js", import.meta.url))], bareEnv(baselinePort + 1))
   : undefined;

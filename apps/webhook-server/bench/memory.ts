@@ -18,7 +18,8 @@
  *   growing.
  *
  * Run on another Node by running this script on it. Run after `pnpm build`:
- * `node --import tsx bench/memory.ts [--baseline <main.js>] [--idle-wait <s>] [--bursts <n>] [--soak [minutes]]`.
+ * `node --import tsx bench/memory.ts [--baseline <main.js>] [--idle-wait <s>] [--bursts <n>] [--soak [minutes]]
+ * [--node-flags "<flags>"]` (the soak's server's flags instead of the image's).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -31,6 +32,12 @@ import { startDemoCluster } from "../src/sim.js";
 const TOKEN = "bench-deploy-token-0123456789abcdef";
 const soakAt = process.argv.indexOf("--soak");
 const SOAK_MINUTES = soakAt >= 0 ? Number(process.argv[soakAt + 1] ?? 10) || 10 : 0;
+/** `--node-flags "<flags>"`: the soak's server gets these Node/V8 flags instead of the image's (to compare heap settings). */
+const flagsAt = process.argv.indexOf("--node-flags");
+const SOAK_FLAGS: readonly string[] =
+  flagsAt >= 0 ? (process.argv[flagsAt + 1] ?? "").split(/\s+/).filter(Boolean) : SERVER_NODE_FLAGS;
+/** How long the soak's server is left idle after its traffic before the last sample. */
+const SOAK_IDLE_AFTER_MS = 30_000;
 const baselineAt = process.argv.indexOf("--baseline");
 const BASELINE = baselineAt >= 0 ? process.argv[baselineAt + 1] : undefined;
 const idleAt = process.argv.indexOf("--idle-wait");
@@ -210,7 +217,7 @@ try {
     clearInterval(sampler);
   } else {
     const port = 18_492;
-    const server = start([...SERVER_NODE_FLAGS, dist("main.js")], serverEnv(port));
+    const server = start([...SOAK_FLAGS, dist("main.js")], serverEnv(port));
     await waitFor(`http://127.0.0.1:${port}/healthz`);
     const base = `http://127.0.0.1:${port}/v1/projects/demo/environments/demo`;
     const headers = { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` };
@@ -226,9 +233,26 @@ try {
         deployRules: [{ source: "^my-registry/image-for-backend-1:tag.*$", target: "^backend-1.*$" }],
       },
     });
-    const samples: { at: number; rss: number }[] = [];
-    const sample = () => samples.push({ at: Date.now(), rss: rssMiB(server.pid as number) });
-    sample();
+    // Beside RSS, the server's own V8 heap (used / total) and external memory from its /metrics: a heap that V8 sized
+    // up for the traffic (and, with --no-memory-reducer, keeps) tells apart from memory that grows with requests.
+    const samples: { at: number; rss: number; heap?: string }[] = [];
+    const sample = async () => {
+      const at = Date.now();
+      const rss = rssMiB(server.pid as number);
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((r) => r.text())
+        .catch(() => "");
+      const mib = (name: string) => {
+        const m = new RegExp(`^${name} (\\S+)`, "m").exec(metrics);
+        return m ? (Number(m[1]) / 2 ** 20).toFixed(0) : "?";
+      };
+      samples.push({
+        at,
+        rss,
+        heap: `${mib("nodejs_heap_size_used_bytes")}/${mib("nodejs_heap_size_total_bytes")}+${mib("nodejs_external_memory_bytes")}`,
+      });
+    };
+    await sample();
     const timer = setInterval(sample, 15_000);
     const traffic = autocannon({
       url: `http://127.0.0.1:${port}`,
@@ -251,15 +275,35 @@ try {
     });
     const result = await traffic;
     clearInterval(timer);
-    sample();
+    await sample();
+    // The traffic over: what the server keeps once idle again.
+    await sleep(SOAK_IDLE_AFTER_MS);
+    await sample();
     const first = samples[1] ?? samples[0];
-    const last = samples.at(-1);
+    const last = samples.at(-2);
+    const idleAfter = samples.at(-1);
     const max = Math.max(...samples.map((s) => s.rss));
     console.log(`soak ${SOAK_MINUTES} min, ${result.requests.total} requests (${result.non2xx} non-2xx)`);
     const t0 = samples[0]?.at ?? 0;
     console.log(samples.map((s) => `${((s.at - t0) / 1000).toFixed(0)}s ${s.rss.toFixed(0)}`).join(", "));
+    const spaces = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
     console.log(
-      `RSS after the first 15 s ${first?.rss.toFixed(0)} MiB, at the end ${last?.rss.toFixed(0)} MiB, max ${max.toFixed(0)} MiB`,
+      `Node ${process.version}, flags ${SOAK_FLAGS.join(" ") || "none"}; V8 heap spaces at the end (used/total MiB): ${[
+        ...spaces.matchAll(/^nodejs_heap_space_size_used_bytes\{space="(\w+)"\} (\S+)$/gm),
+      ]
+        .map(([, space, used]) => {
+          const total = new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${space}"\\} (\\S+)$`, "m").exec(
+            spaces,
+          )?.[1];
+          return `${space} ${(Number(used) / 2 ** 20).toFixed(0)}/${(Number(total) / 2 ** 20).toFixed(0)}`;
+        })
+        .join(", ")}`,
+    );
+    console.log(
+      `V8 heap used/total+external MiB: ${samples.map((s) => `${((s.at - t0) / 1000).toFixed(0)}s ${s.heap}`).join(", ")}`,
+    );
+    console.log(
+      `RSS after the first 15 s ${first?.rss.toFixed(0)} MiB, at the end ${last?.rss.toFixed(0)} MiB, max ${max.toFixed(0)} MiB; ${SOAK_IDLE_AFTER_MS / 1000} s after the traffic ${idleAfter?.rss.toFixed(0)} MiB`,
     );
   }
 } finally {
