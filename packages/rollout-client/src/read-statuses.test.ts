@@ -61,6 +61,23 @@ describe("readStatuses", () => {
     );
     // Without the caller's list, the Rollouts are listed once too.
     expect(await readStatuses(env.client.connection, targets, { namespace: NAMESPACE })).toEqual(one);
+    // A LIST the caller has under way (here made on another connection) is used, not made again.
+    const replicaSets = env.conn.objects
+      .list<KubeObject>({ apiVersion: "apps/v1", kind: "ReplicaSet", namespace: NAMESPACE })
+      .then((list) => list.items);
+    const beforeLists = env.requests.length;
+    const withLists = await readStatuses(env.client.connection, targets, {
+      namespace: NAMESPACE,
+      rollouts,
+      lists: new Map([["ReplicaSet", replicaSets]]),
+    });
+    expect(withLists).toEqual(one);
+    expect(
+      env.requests
+        .slice(beforeLists)
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual([resourcePath("Canary", NAMESPACE), resourcePath("Deployment", NAMESPACE)].sort());
   });
 
   it("fails with readStatus's NOT_FOUND for a target that is gone", async () => {

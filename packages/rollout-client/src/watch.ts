@@ -157,7 +157,13 @@ export async function readStatus(conn: Connection, target: Target, signal?: Abor
 export async function readStatuses(
   conn: Connection,
   targets: readonly Target[],
-  options: { namespace?: string; rollouts?: readonly RolloutObject[]; signal?: AbortSignal } = {},
+  options: {
+    namespace?: string;
+    rollouts?: readonly RolloutObject[];
+    /** LISTs of the namespace's objects of a kind (no selector) the caller has under way already: used, not made again. */
+    lists?: ReadonlyMap<KindName, Promise<readonly KubeObject[]>>;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<WorkloadStatus[]> {
   const namespace = options.namespace ?? conn.namespace;
   const plans = targets.map((target) => {
@@ -169,7 +175,7 @@ export async function readStatuses(
     const { primary, others } = sourcesFor(target);
     return { target, sources: [primary, ...others] };
   });
-  const lists = new Map<KindName, Promise<readonly KubeObject[]>>();
+  const lists = new Map<KindName, Promise<readonly KubeObject[]>>(options.lists);
   if (options.rollouts) lists.set("Rollout", Promise.resolve(options.rollouts));
   for (const { sources } of plans) {
     for (const { kind } of sources) {
