@@ -184,7 +184,8 @@ function buildId(): string {
  * external, loaded from node_modules when their command runs.
  */
 export default defineConfig({
-  entry: ["src/main.ts"],
+  // dist/main.js (the binary) is bin.ts, which turns the compile cache on before it imports the program (dist/cli.js).
+  entry: { main: "src/bin.ts", cli: "src/main.ts" },
   format: ["esm"],
   platform: "node",
   target: "node20",

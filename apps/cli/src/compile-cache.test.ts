@@ -39,4 +39,16 @@ describe(`the compile cache on Node ${process.versions.node}`, () => {
       else expect(cached).toEqual([]);
     },
   );
+
+  it.runIf(hasCompileCache)(
+    "keeps the program's own code too: `rollway --version` (commander and the command table, loaded by the entry after it turned the cache on) leaves it in the cache",
+    () => {
+      dir = mkdtempSync(join(tmpdir(), "rollway-compile-cache-"));
+      const r = rollway(["--version"], { env: { TMPDIR: dir } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe("0.1.0");
+      // When main.js turned the cache on itself, it and the chunks it imports were compiled before: nothing was kept.
+      expect(filesIn(join(dir, "node-compile-cache")).length).toBeGreaterThanOrEqual(3);
+    },
+  );
 });

@@ -1,15 +1,10 @@
-#!/usr/bin/env node
 /**
- * The `rollway` binary: parses arguments and loads only the command that runs (each lives in
- * `commands/<verb>.ts` and is imported on demand), so `rollway --version` starts as fast as node itself.
+ * The `rollway` program (started by `bin.ts`, the binary's entry): parses arguments and loads only the command that
+ * runs (each lives in `commands/<verb>.ts` and is imported on demand), so `rollway --version` starts as fast as node
+ * itself.
  */
-import nodeModule from "node:module";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { CliError, ExitCode, type Output, reportError, stdio } from "./output.js";
-
-// Node >= 22.1: the compiled code of the chunks and packages each command loads is cached on disk between runs
-// (NODE_DISABLE_COMPILE_CACHE=1 turns it off). Node 20 has no compile cache.
-(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 const VERSION = "0.1.0";
 

@@ -94,6 +94,8 @@ export {
   isHealthy,
   isPaused,
   isSettled,
+  matchesSelector,
+  readStatuses,
   type WaitForOptions,
   WaitTimeoutError,
   type WatchOptions,

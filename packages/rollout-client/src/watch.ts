@@ -15,6 +15,7 @@ import {
   type DeploymentObject,
   type KindName,
   type KubeObject,
+  type LabelSelector,
   type ListObject,
   type ReplicaSetObject,
   type RolloutObject,
@@ -145,6 +146,98 @@ export async function readStatus(conn: Connection, target: Target, signal?: Abor
   const status = computeStatus(target, caches);
   if (!status) throw missing(target);
   return status;
+}
+
+/**
+ * The status now of many targets of one namespace, as `readStatus` gives each (the same objects, the same answer), from
+ * one LIST per kind they need instead of a GET and a LIST per target: `rollway status` of six components made 12
+ * requests, now 1 (ReplicaSets) beside the Rollouts its caller listed already (`rollouts`, findTargets' list). The
+ * label selectors a per-target read sent the server are matched here, by Kubernetes' rules (`matchesSelector`).
+ */
+export async function readStatuses(
+  conn: Connection,
+  targets: readonly Target[],
+  options: {
+    namespace?: string;
+    rollouts?: readonly RolloutObject[];
+    /** LISTs of the namespace's objects of a kind (no selector) the caller has under way already: used, not made again. */
+    lists?: ReadonlyMap<KindName, Promise<readonly KubeObject[]>>;
+    signal?: AbortSignal;
+  } = {},
+): Promise<WorkloadStatus[]> {
+  const namespace = options.namespace ?? conn.namespace;
+  const plans = targets.map((target) => {
+    if (target.namespace !== namespace) {
+      throw new RolloutClientError("INVALID", `is in namespace "${target.namespace}", not "${namespace}"`, {
+        resource: { kind: target.kind, name: target.name, namespace: target.namespace },
+      });
+    }
+    const { primary, others } = sourcesFor(target);
+    return { target, sources: [primary, ...others] };
+  });
+  const lists = new Map<KindName, Promise<readonly KubeObject[]>>(options.lists);
+  if (options.rollouts) lists.set("Rollout", Promise.resolve(options.rollouts));
+  for (const { sources } of plans) {
+    for (const { kind } of sources) {
+      if (lists.has(kind)) continue;
+      lists.set(
+        kind,
+        conn
+          .request<ListObject<KubeObject>>({
+            method: "GET",
+            path: resourcePath(kind, namespace),
+            resource: { kind, namespace },
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
+          .then((list) => list.items ?? []),
+      );
+    }
+  }
+  const listed = new Map<KindName, readonly KubeObject[]>();
+  await Promise.all([...lists].map(async ([kind, list]) => listed.set(kind, await list)));
+  return plans.map(({ target, sources }) => {
+    const caches = sources.map((source) => {
+      const cache = new SourceCache(source);
+      const name = source.fieldSelector?.replace(/^metadata\.name=/, "");
+      for (const item of listed.get(source.kind) ?? []) {
+        if (name !== undefined ? item.metadata.name === name : matchesSelector(target.selector, item.metadata.labels))
+          cache.objects.set(item.metadata.name, item);
+      }
+      cache.synced = true;
+      return cache;
+    });
+    const status = computeStatus(target, caches);
+    if (!status) throw missing(target);
+    return status;
+  });
+}
+
+/**
+ * Whether labels match a LabelSelector, as the API server's `?labelSelector=` of `selectorToString` does: every
+ * matchLabels pair and every expression (In, NotIn, Exists, DoesNotExist). An empty selector matches everything.
+ */
+export function matchesSelector(
+  selector: LabelSelector | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
+  const has = (key: string) => labels !== undefined && Object.hasOwn(labels, key);
+  for (const [key, value] of Object.entries(selector?.matchLabels ?? {}))
+    if (!has(key) || labels?.[key] !== value) return false;
+  for (const expr of selector?.matchExpressions ?? []) {
+    const values = expr.values ?? [];
+    const ok =
+      expr.operator === "In"
+        ? has(expr.key) && values.includes(labels?.[expr.key] as string)
+        : expr.operator === "NotIn"
+          ? !has(expr.key) || !values.includes(labels?.[expr.key] as string)
+          : expr.operator === "Exists"
+            ? has(expr.key)
+            : expr.operator === "DoesNotExist"
+              ? !has(expr.key)
+              : true;
+    if (!ok) return false;
+  }
+  return true;
 }
 
 function missing(target: Target): RolloutClientError {
