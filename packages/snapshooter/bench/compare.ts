@@ -10,6 +10,11 @@
  * of both builds' full snapshots are compared byte for byte. `EXPORT_DIR=<dir>` keeps the generated exports there
  * for the next run; `CASES=new,old,bare,naive` picks case groups, `FORMATS=ndjson,json` the snapshots' exports;
  * `DETAIL=1` prints every round's figures too.
+ *
+ * Besides wall and CPU time of the whole process: `main ms`, the main thread's own CPU time (10 ms ticks), and
+ * `unloaded ms`, the wall time less the time the main thread waited for a core (Linux schedstat): on a machine shared
+ * with other processes, about what an idle machine would take (the main thread is the snapshot's critical path; the
+ * compiler's, GC's and libuv's threads run beside it).
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
