@@ -155,12 +155,17 @@ export interface ContainmentGraph {
   children: readonly (number[] | undefined)[];
   /** Every `children[id]` is in tag order already (then the walk need not sort them). */
   childrenSorted?: boolean;
+  /**
+   * Instead of `children`: every child list in one array, each in tag order (duplicates kept); the children of `id` are
+   * `list[start[rank[id]], start[rank[id] + 1])` (no small array per container).
+   */
+  childRanges?: { rank: Int32Array; start: Int32Array; list: Int32Array };
   kindOf(id: number): CodeObject["kind"] | undefined;
 }
 
 /** What a snapshot holds, by id: the objects in walk order, and for each the patch file (owner) holding it. */
 export interface ContainmentWalk {
-  order: number[];
+  order: Int32Array;
   /** The owner's id for each selected object, -1 for the rest. */
   owner: Int32Array;
   /** For each owner, the owner of the container it was reached from; -1 for a root. */
@@ -198,20 +203,36 @@ export function walkContainment(
   const owner = new Int32Array(ids.size).fill(-1);
   const parent = new Int32Array(ids.size).fill(-1);
   const problems: SnapshooterProblem[] = [];
-  const order: number[] = [];
+  // Each id is walked once at most: sized once, no growing.
+  const order = new Int32Array(ids.size);
+  let count = 0;
   for (const root of roots) {
     const id = ids.get(root) as number;
     if (excluded[id] || owner[id] !== -1) continue;
     owner[id] = id;
-    order.push(id);
+    order[count++] = id;
   }
-  for (let i = 0; i < order.length; i++) {
+  const ranges = graph.childRanges;
+  for (let i = 0; i < count; i++) {
     const id = order[i] as number;
-    const list = children[id];
-    if (!list) continue;
-    if (!graph.childrenSorted) list.sort(ids.compare);
+    let list: ArrayLike<number> | undefined;
+    let first = 0;
+    let end = 0;
+    if (ranges) {
+      const r = ranges.rank[id] as number;
+      list = ranges.list;
+      first = ranges.start[r] as number;
+      end = ranges.start[r + 1] as number;
+    } else {
+      const kids = children[id];
+      if (!kids) continue;
+      if (!graph.childrenSorted) kids.sort(ids.compare);
+      list = kids;
+      end = kids.length;
+    }
     const own = owner[id] as number;
-    for (const child of list) {
+    for (let c = first; c < end; c++) {
+      const child = list[c] as number;
       if (excluded[child] || owner[child] !== -1) continue;
       const kind = graph.kindOf(child);
       if (kind === undefined) {
@@ -229,7 +250,7 @@ export function walkContainment(
         owner[child] = child;
         parent[child] = own;
       }
-      order.push(child);
+      order[count++] = child;
     }
   }
   if (problems.length > 0) {
@@ -237,7 +258,7 @@ export function walkContainment(
       problems,
     });
   }
-  return { order, owner, parent };
+  return { order: order.subarray(0, count), owner, parent };
 }
 
 /**

@@ -152,6 +152,34 @@ describe("the snapshot's prerendered read of an export", () => {
     );
   });
 
+  it("sorts the relations of tags that have many (past the small sorts), duplicates and missing children included, as selectSnapshot does (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 20, max: 45 }),
+        // Many relations from a few tags, to tags that may be missing objects, some given twice.
+        fc.array(fc.tuple(fc.nat(3), fc.nat(120), fc.constantFrom("contains", "model", "uses", "a")), {
+          maxLength: 80,
+        }),
+        fc.constantFrom("json", "ndjson"),
+        async (seed, objectsPerProject, extra, format) => {
+          const records = generateRecords({ seed, folders: 2, projectsPerFolder: 2, objectsPerProject, shuffle: true });
+          const lines = records.map((r) => JSON.stringify(r));
+          for (const [a, b, type] of extra) {
+            const line = relationText(tagOf(a), tagOf(b), type, "usual");
+            lines.push(line);
+            if (b % 7 === 0) lines.push(line);
+          }
+          const text = format === "ndjson" ? `${lines.join("\n")}\n` : `[${lines.join(",\n")}]`;
+          const { expected, actual, compared } = await both(sourceOf(text));
+          expect(actual).toEqual(expected);
+          expect(compared).toEqual(expected);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
   it("reads the usual relations straight from their bytes and keeps the others for JSON.parse, with equal results", async () => {
     const records = generateRecords({ folders: 1, projectsPerFolder: 1, objectsPerProject: 3 });
     const text = exportText(records, "ndjson");

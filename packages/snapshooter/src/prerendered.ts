@@ -344,6 +344,105 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
   return graph;
 }
 
+/** Sorts `keys[a, b)`: by insertion for the few relations most tags have, else the built-in numeric sort. */
+function sortRange(keys: Float64Array, a: number, b: number): void {
+  if (b - a > 24) {
+    keys.subarray(a, b).sort();
+    return;
+  }
+  for (let i = a + 1; i < b; i++) {
+    const key = keys[i] as number;
+    let j = i - 1;
+    while (j >= a && (keys[j] as number) > key) {
+      keys[j + 1] = keys[j] as number;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+}
+
+/** Every relation of the export as (from, type, to) ids, sorted and without duplicates; and the containment lists. */
+interface SortedRelations {
+  from: Int32Array;
+  type: Int32Array;
+  to: Int32Array;
+  count: number;
+  /** The `contains` relations' `to` ids, grouped by the rank of `from`, each group in tag order, duplicates kept. */
+  children: { rank: Int32Array; start: Int32Array; list: Int32Array };
+}
+
+/**
+ * Every relation in (rank of from, rank of type, rank of to) order, in linear time but for the small per-tag sorts:
+ * grouped by the rank of `from` (a counting sort), then each group sorted by (rank of type, rank of to) as one exact
+ * number. One large sort of mixed-radix keys cost more (~60 ms of comparisons for 250,000 relations), and another
+ * of the `contains` relations gave the containment lists; here those lists come out of this order. Null when
+ * (types × tags) is not exact in a double (the caller then sorts with `relationOrder`).
+ */
+function sortRelations(
+  graph: PrerenderedGraph,
+  rank: Int32Array,
+  byRank: Int32Array,
+  typeRank: Int32Array,
+  typeOrder: readonly number[],
+  containsType: number,
+): SortedRelations | null {
+  const n = graph.ids.size;
+  const t = graph.types.length;
+  if (t * n > 2 ** 52) return null;
+  const total = graph.relationCount;
+  const { relFrom, relTo, relType } = graph;
+  // next[r]: where the next relation whose `from` has rank r goes (the groups' starts, then their ends once filled).
+  const next = new Int32Array(n + 1);
+  for (let i = 0; i < total; i++) (next[(rank[relFrom[i] as number] as number) + 1] as number)++;
+  for (let r = 1; r <= n; r++) (next[r] as number) += next[r - 1] as number;
+  const keys = new Float64Array(total);
+  for (let i = 0; i < total; i++) {
+    const r = rank[relFrom[i] as number] as number;
+    keys[(next[r] as number)++] = (typeRank[relType[i] as number] as number) * n + (rank[relTo[i] as number] as number);
+  }
+  let a = 0;
+  for (let r = 0; r < n; r++) {
+    const b = next[r] as number;
+    if (b - a > 1) sortRange(keys, a, b);
+    a = b;
+  }
+  const from = new Int32Array(total);
+  const type = new Int32Array(total);
+  const to = new Int32Array(total);
+  const containsRank = containsType < 0 ? -1 : (typeRank[containsType] as number);
+  const start = new Int32Array(n + 1);
+  let containsCount = 0;
+  for (let k = 0; k < total; k++) {
+    const key = keys[k] as number;
+    if (key >= containsRank * n && key < (containsRank + 1) * n) containsCount++;
+  }
+  const list = new Int32Array(containsCount);
+  let unique = 0;
+  let children = 0;
+  a = 0;
+  for (let r = 0; r < n; r++) {
+    const b = next[r] as number;
+    const id = byRank[r] as number;
+    for (let k = a; k < b; k++) {
+      const key = keys[k] as number;
+      let typeR = Math.floor(key / n);
+      if (typeR * n > key) typeR--;
+      const toR = key - typeR * n;
+      const child = byRank[toR] as number;
+      if (typeR === containsRank) list[children++] = child;
+      // An export may list a relation twice: equal keys are neighbours once sorted.
+      if (k > a && key === keys[k - 1]) continue;
+      from[unique] = id;
+      type[unique] = typeOrder[typeR] as number;
+      to[unique] = child;
+      unique++;
+    }
+    start[r + 1] = children;
+    a = b;
+  }
+  return { from, type, to, count: unique, children: { rank, start, list } };
+}
+
 /**
  * Relations as one sortable number each: (rank of from, rank of type, rank of to) in mixed radix, when the largest
  * such number is exact in a double; else null (then `relationOrder` compares the three parts).
@@ -589,8 +688,21 @@ export function renderPrerendered(
   const { ids } = graph;
   const containsType = graph.types.indexOf(CONTAINS);
   const { rank, byRank } = ids.ranks();
-  // Each object's children in tag order already, so the walk need not sort them (a comparator call per child): the
-  // contains relations sorted as (rank of from, rank of to) in one exact double each, when they fit.
+  const typeOrder = graph.types
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const [x, y] = [graph.types[a] as string, graph.types[b] as string];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  const typeRank = new Int32Array(graph.types.length);
+  typeOrder.forEach((type, r) => {
+    typeRank[type] = r;
+  });
+  const sorted =
+    options.exactKeys === false ? null : sortRelations(graph, rank, byRank, typeRank, typeOrder, containsType);
+  // Each object's children in tag order already, so the walk need not sort them (a comparator call per child): from
+  // the sorted relations, else the contains relations sorted as (rank of from, rank of to) in one exact double each,
+  // when they fit.
   const children: number[][] = [];
   const addChild = (from: number, to: number) => {
     const list = children[from];
@@ -598,8 +710,10 @@ export function renderPrerendered(
     else children[from] = [to];
   };
   const n = ids.size;
-  const childrenSorted = n * n <= Number.MAX_SAFE_INTEGER;
-  if (childrenSorted) {
+  const childrenSorted = sorted !== null || n * n <= Number.MAX_SAFE_INTEGER;
+  if (sorted) {
+    // The lists are `sorted.children`.
+  } else if (childrenSorted) {
     const keys = new Float64Array(graph.relationCount);
     let count = 0;
     for (let i = 0; i < graph.relationCount; i++) {
@@ -617,7 +731,9 @@ export function renderPrerendered(
       if (graph.relType[i] === containsType) addChild(graph.relFrom[i] as number, graph.relTo[i] as number);
   }
   const { order, owner, parent } = walkContainment(
-    { ids, children, childrenSorted, kindOf: (id) => graph.kindOf(id) },
+    sorted
+      ? { ids, children, childRanges: sorted.children, kindOf: (id) => graph.kindOf(id) }
+      : { ids, children, childrenSorted, kindOf: (id) => graph.kindOf(id) },
     meta,
   );
 
@@ -644,36 +760,43 @@ export function renderPrerendered(
     }
   }
 
-  // The relations each file holds: from in the snapshot, and for `contains`, to as well.
-  const selected = new Int32Array(graph.relationCount);
-  let count = 0;
-  for (let i = 0; i < graph.relationCount; i++) {
-    if ((owner[graph.relFrom[i] as number] as number) < 0) continue;
-    if (graph.relType[i] === containsType && owner[graph.relTo[i] as number] === -1) continue;
-    selected[count++] = i;
-  }
-  const typeOrder = graph.types
-    .map((_, i) => i)
-    .sort((a, b) => {
-      const [x, y] = [graph.types[a] as string, graph.types[b] as string];
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
-  const typeRank = new Int32Array(graph.types.length);
-  typeOrder.forEach((type, r) => {
-    typeRank[type] = r;
-  });
   // What ends each relation's line: `","type":<type as JSON>}`.
   const typeTail = graph.types.map((type) => Buffer.from(`","type":${JSON.stringify(type)}}`));
-  // Sorted relations as (from, type, to) triples, duplicates dropped, grouped by file (stable, so still sorted).
-  const relFrom = new Int32Array(count);
-  const relType = new Int32Array(count);
-  const relTo = new Int32Array(count);
+  // The relations each file holds: from in the snapshot, and for `contains`, to as well. Sorted as (from, type, to)
+  // triples, duplicates dropped, then grouped by file (stable, so still sorted).
+  let relFrom: Int32Array;
+  let relType: Int32Array;
+  let relTo: Int32Array;
   let unique = 0;
-  {
+  if (sorted) {
+    // Kept in place: the sorted triples, those of the snapshot.
+    ({ from: relFrom, type: relType, to: relTo } = sorted);
+    for (let k = 0; k < sorted.count; k++) {
+      const from = relFrom[k] as number;
+      if ((owner[from] as number) < 0) continue;
+      const to = relTo[k] as number;
+      const type = relType[k] as number;
+      if (type === containsType && owner[to] === -1) continue;
+      relFrom[unique] = from;
+      relType[unique] = type;
+      relTo[unique] = to;
+      unique++;
+    }
+  } else {
+    const selected = new Int32Array(graph.relationCount);
+    let count = 0;
+    for (let i = 0; i < graph.relationCount; i++) {
+      if ((owner[graph.relFrom[i] as number] as number) < 0) continue;
+      if (graph.relType[i] === containsType && owner[graph.relTo[i] as number] === -1) continue;
+      selected[count++] = i;
+    }
+    relFrom = new Int32Array(count);
+    relType = new Int32Array(count);
+    relTo = new Int32Array(count);
     const keys = options.exactKeys === false ? null : relationKeys(graph, selected, count, rank, typeRank);
     const n = ids.size;
     const t = graph.types.length;
-    const sorted = keys ? undefined : relationOrder(graph, selected.subarray(0, count), rank, typeRank);
+    const byParts = keys ? undefined : relationOrder(graph, selected.subarray(0, count), rank, typeRank);
     let [pf, pt, py] = [-1, -1, -1];
     for (let k = 0; k < count; k++) {
       let from: number;
@@ -688,7 +811,7 @@ export function renderPrerendered(
         to = byRank[toRank] as number;
         type = typeOrder[typeR] as number;
       } else {
-        const i = (sorted as Int32Array)[k] as number;
+        const i = (byParts as Int32Array)[k] as number;
         [from, to, type] = [graph.relFrom[i] as number, graph.relTo[i] as number, graph.relType[i] as number];
       }
       // An export may list a relation twice: equal triples are neighbours once sorted.

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { useTempDir } from "./test-helpers/resources.js";
 import { syncPatchFiles } from "./write.js";
@@ -162,5 +163,70 @@ describe("syncPatchFiles", () => {
     const run = syncPatchFiles(dir, { [Symbol.iterator]: files }, { signal: controller.signal });
     await expect(run).rejects.toMatchObject({ code: "ABORTED" });
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("writes many files while the next ones come, each with its own bytes, from one reused buffer (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Sizes around and past the writer's buffers (128 kB), and more files than it writes at once (8).
+        fc.array(fc.tuple(fc.constantFrom(0, 1, 7, 4096, 131_072, 131_073, 300_000), fc.nat(255)), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        async (specs) => {
+          const dir = await useTempDir();
+          const expected = new Map<string, Buffer>();
+          specs.forEach(([size, byte], i) => {
+            const content = Buffer.alloc(size, byte);
+            if (size > 0) content[size - 1] = i;
+            expected.set(`objects/${String(i).padStart(20, "0")}.json`, content);
+          });
+          expected.set("manifest.json", Buffer.from(`${specs.length}\n`));
+          function* reused() {
+            const buffer = Buffer.alloc(300_000);
+            for (const [rel, content] of expected) {
+              // Whatever the previous file's bytes were, they are overwritten now.
+              buffer.fill(0xee);
+              content.copy(buffer);
+              yield [rel, buffer.subarray(0, content.length)] as const;
+            }
+          }
+          const changes = await syncPatchFiles(dir, { [Symbol.iterator]: reused });
+          expect(changes).toEqual({ added: [...expected.keys()], changed: [], removed: [] });
+          for (const [rel, content] of expected)
+            expect((await readFile(path.join(dir, rel))).equals(content)).toBe(true);
+          expect(await readdir(path.join(dir, "objects"))).toHaveLength(specs.length);
+          expect(await syncPatchFiles(dir, { [Symbol.iterator]: reused })).toEqual({
+            added: [],
+            changed: [],
+            removed: [],
+          });
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it("says which file it could not write when one fails among others under way, and leaves nothing behind", async () => {
+    const dir = await useTempDir();
+    await syncPatchFiles(dir, new Map([[A, "a\n"]]));
+    const before = await snapshotOf(dir);
+    // A name the file system takes, whose temporary name (20-odd characters longer) it does not.
+    const long = `notes/${"n".repeat(240)}.txt`;
+    const files = new Map<string, string>();
+    for (let i = 0; i < 20; i++) files.set(`objects/${String(i).padStart(20, "0")}.json`, `patch ${i}\n`.repeat(5000));
+    files.set(long, "too long a temporary name\n");
+    for (let i = 20; i < 30; i++) files.set(`objects/${String(i).padStart(20, "0")}.json`, `patch ${i}\n`);
+    files.set(A, "a2\n");
+    const run = syncPatchFiles(dir, files);
+    await expect(run).rejects.toMatchObject({
+      code: "WRITE_FAILED",
+      problems: [{ message: "ENAMETOOLONG" }],
+    });
+    const error = (await run.catch((e: unknown) => e)) as { problems: { path: string }[] };
+    expect(error.problems[0]?.path).toContain(path.join(dir, "notes", `.${"n".repeat(240)}.txt.tmp-`));
+    // The patch it had, unchanged; no temporary file, and no folder this run made.
+    expect(await snapshotOf(dir)).toEqual(before);
+    expect((await readdir(dir)).sort()).toEqual(["folders"]);
   });
 });

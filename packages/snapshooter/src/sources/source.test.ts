@@ -35,6 +35,39 @@ describe("export sources", () => {
     expect(fromHttp).toEqual(fromJson);
   });
 
+  it("gives a file of several chunks whole, each chunk intact until the next is taken while the next is read", async () => {
+    const dir = await useTempDir();
+    const file = path.join(dir, "export.ndjson");
+    // 3.5 chunks of 1 MiB, every byte telling where it is.
+    const bytes = Buffer.alloc(3.5 * 2 ** 20);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 20)) & 0xff;
+    await writeFile(file, bytes);
+    const chunksOf = async () => {
+      const source = fileSource(file);
+      if (!source.bytes) throw new Error("a file source gives its bytes");
+      return (await source.bytes()).chunks;
+    };
+    const chunks = await chunksOf();
+    let at = 0;
+    const sizes: number[] = [];
+    for await (const chunk of chunks) {
+      // The next chunk's read is under way meanwhile: this one stays as it was read.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(chunk.equals(bytes.subarray(at, at + chunk.length))).toBe(true);
+      at += chunk.length;
+      sizes.push(chunk.length);
+    }
+    expect(at).toBe(bytes.length);
+    expect(sizes).toEqual([2 ** 20, 2 ** 20, 2 ** 20, 2 ** 19]);
+    // Stopped after its first chunk, with the next read under way: the file is closed, and reads again the same.
+    for (let k = 0; k < 2; k++) {
+      const again = (await chunksOf())[Symbol.asyncIterator]();
+      const first = await again.next();
+      expect(first.done === false && first.value.equals(bytes.subarray(0, 2 ** 20))).toBe(true);
+      await again.return?.();
+    }
+  });
+
   it("streams a JSON array served in small chunks over HTTP", async () => {
     const text = exportText(records, "json");
     const server = await useHttpExport(

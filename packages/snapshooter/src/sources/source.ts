@@ -20,20 +20,32 @@ export interface ExportBytes {
 const CHUNK_SIZE = 1 << 20;
 
 /**
- * A file's bytes in chunks read into one buffer, reused for each: a stream's fresh megabyte per chunk made the kernel
- * hand out (and zero) 50 MB of new pages for a 50 MB export, which cost more than reading it.
+ * A file's bytes in chunks read into two buffers, reused in turn: a stream's fresh megabyte per chunk made the kernel
+ * hand out (and zero) 50 MB of new pages for a 50 MB export, which cost more than reading it. The next chunk is read
+ * (on libuv's threads) while the caller takes the current one, which it is done with once it asks for the next:
+ * read one after the other, the main thread waited ~1 ms for each megabyte (40-55 ms for a 50 MB export).
  */
 async function* fileChunks(file: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
   const handle = await open(file, "r");
+  const buffers = [Buffer.allocUnsafeSlow(CHUNK_SIZE), Buffer.allocUnsafeSlow(CHUNK_SIZE)];
+  let turn = 0;
+  let reading: Promise<{ bytesRead: number }> | undefined = handle.read(buffers[0] as Buffer, 0, CHUNK_SIZE, null);
   try {
-    const buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
     for (;;) {
       throwIfAborted(signal);
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, null);
+      const { bytesRead } = await reading;
+      reading = undefined;
       if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
+      const current = buffers[turn] as Buffer;
+      turn ^= 1;
+      reading = handle.read(buffers[turn] as Buffer, 0, CHUNK_SIZE, null);
+      // Handled here too: a caller that drops the iterator without ending it must not leave an unhandled rejection.
+      reading.catch(() => undefined);
+      yield current.subarray(0, bytesRead);
     }
   } finally {
+    // A read under way ends before the file is closed (its error, if any, no longer matters).
+    await reading?.catch(() => undefined);
     await handle.close();
   }
 }
