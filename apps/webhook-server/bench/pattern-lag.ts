@@ -16,8 +16,16 @@
  * `--server-flags`: the servers get the image's flags (SERVER_NODE_FLAGS, as its ENTRYPOINT) before `--node-flags`.
  * `--cli <main.js>` (repeatable): `rollway serve` of that built CLI is measured too (no flags given: it adds the server's itself,
  * running again; the probe then reads the process that serves). Run on another Node by running this script on it.
+ * What each long turn of the event loop was (Linux): for every turn of 10 ms or more (or 3 ms of the main thread's CPU)
+ * the probe gives wall / the main thread's CPU / its wait for a CPU while runnable / the rest, asleep (blocked: a lock,
+ * a page read), from the thread's schedstat; and per window the main thread's CPU, its wait for a CPU per wake-up and
+ * the process's major page faults. On a busy machine nearly all of a long turn is the wait for a CPU: compare the CPU
+ * and asleep columns there, the wall figures only on a quiet machine. The probe is read before the metrics scrape
+ * that follows the 100 patterns (shown apart). `--profile-dir <dir>`: CPU profiles (200 µs) and the probe's figures,
+ * for `node bench/long-tasks.mjs <dir>` to say what ran in each turn with 3 ms or more of CPU. `--rounds n`: the whole
+ * sequence n times, and a summary per server at the end.
  * Run after `pnpm build`:
- * `node --import tsx bench/pattern-lag.ts [--baseline <main.js>] [--cli <cli main.js>] [--server-flags] [--node-flags "<flags>"]`.
+ * `node --import tsx bench/pattern-lag.ts [--baseline <main.js>] [--cli <cli main.js>] [--server-flags] [--node-flags "<flags>"] [--rounds n] [--profile-dir <dir>]`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
