@@ -16,11 +16,19 @@
  * `--server-flags`: the servers get the image's flags (SERVER_NODE_FLAGS, as its ENTRYPOINT) before `--node-flags`.
  * `--cli <main.js>` (repeatable): `rollway serve` of that built CLI is measured too (no flags given: it adds the server's itself,
  * running again; the probe then reads the process that serves). Run on another Node by running this script on it.
+ * What each long turn of the event loop was (Linux): for every turn of 10 ms or more (or 3 ms of the main thread's CPU)
+ * the probe gives wall / the main thread's CPU / its wait for a CPU while runnable / the rest, asleep (blocked: a lock,
+ * a page read), from the thread's schedstat; and per window the main thread's CPU, its wait for a CPU per wake-up and
+ * the process's major page faults. On a busy machine nearly all of a long turn is the wait for a CPU: compare the CPU
+ * and asleep columns there, the wall figures only on a quiet machine. The probe is read before the metrics scrape
+ * that follows the 100 patterns (shown apart). `--profile-dir <dir>`: CPU profiles (200 µs) and the probe's figures,
+ * for `node bench/long-tasks.mjs <dir>` to say what ran in each turn with 3 ms or more of CPU. `--rounds n`: the whole
+ * sequence n times, and a summary per server at the end.
  * Run after `pnpm build`:
- * `node --import tsx bench/pattern-lag.ts [--baseline <main.js>] [--cli <cli main.js>] [--server-flags] [--node-flags "<flags>"]`.
+ * `node --import tsx bench/pattern-lag.ts [--baseline <main.js>] [--cli <cli main.js>] [--server-flags] [--node-flags "<flags>"] [--rounds n] [--profile-dir <dir>]`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +43,16 @@ const nodeFlags = [
   ...(process.argv.includes("--server-flags") ? SERVER_NODE_FLAGS : []),
   ...(flagsAt >= 0 ? (process.argv[flagsAt + 1] ?? "").split(/\s+/).filter(Boolean) : []),
 ];
+/**
+ * `--profile-dir <dir>`: each server writes a CPU profile there (sampled every 200 µs) and the probe's figures for the
+ * 100 patterns beside it (probe-<tag>-<pid>.json), for bench/long-tasks.mjs to say what ran in each long task.
+ */
+const profileAt = process.argv.indexOf("--profile-dir");
+const profileDir = profileAt >= 0 ? process.argv[profileAt + 1] : undefined;
+if (profileDir) nodeFlags.push("--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-interval", "200");
+/** `--rounds n`: the whole sequence (this build, the baseline, each CLI) n times over. */
+const roundsAt = process.argv.indexOf("--rounds");
+const rounds = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 1;
 const clis = process.argv.flatMap((a, i) =>
   a === "--cli" && process.argv[i + 1] ? [process.argv[i + 1] as string] : [],
 );
@@ -75,6 +93,15 @@ interface Probe {
   longestGcAtS: number;
   gcMs: number;
   longGcs: { ms: number; kind: string; atS: number }[];
+  /** Tasks of 10 ms or more (or 3 ms of CPU): when (ms since start), wall, the main thread's CPU and run-queue wait in it, GC in it. */
+  longTasks?: { atMs: number; ms: number; cpuMs: number; waitMs: number; gcMs: number; majorFaults: number }[];
+  /**
+   * The main thread since the last read: its CPU, its wait for a CPU while runnable, and how often it was put on one
+   * (waitMs / runs: how long, on average, the event loop waited for a CPU each time it woke).
+   */
+  thread?: { cpuMs: number; waitMs: number; runs: number; majorFaults: number };
+  /** Add to a time of the probe's to get process.hrtime's (the clock of a CPU profile), ms. */
+  hrOffsetMs?: number;
 }
 
 /**
@@ -117,7 +144,25 @@ const showProbe = (p: Probe) =>
       ? `; pauses ≥ 5 ms: ${p.longGcs.map((g) => `${ms(g.ms)} ${g.kind} at ${g.atS.toFixed(1)} s`).join(", ")}`
       : ""
   }`;
+const showTask = (t: NonNullable<Probe["longTasks"]>[number]) =>
+  `${t.ms.toFixed(1)}/${t.cpuMs.toFixed(1)}/${t.waitMs.toFixed(1)}/${Math.max(0, t.ms - t.cpuMs - t.waitMs).toFixed(1)}${t.gcMs > 0 ? ` gc ${t.gcMs.toFixed(1)}` : ""}${t.majorFaults > 0 ? ` ${t.majorFaults} major faults` : ""} at ${(t.atMs / 1000).toFixed(1)} s`;
+/** The long tasks in short: how many, how many were mostly a wait for a CPU, the longest five and the most CPU. */
+const showTasks = (p: Probe) => {
+  const tasks = p.longTasks ?? [];
+  const long = tasks.filter((t) => t.ms >= 10);
+  const waits = long.filter((t) => t.waitMs > t.ms / 2).length;
+  const longest = [...long].sort((a, b) => b.ms - a.ms).slice(0, 5);
+  const cpu = [...tasks].sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 3);
+  const t = p.thread;
+  const thread = t
+    ? `main thread: ${t.cpuMs.toFixed(0)} ms CPU, ${t.waitMs.toFixed(0)} ms waiting for a CPU over ${t.runs} wake-ups (${((t.waitMs * 1000) / Math.max(1, t.runs)).toFixed(0)} µs each), ${t.majorFaults} major page faults (process); `
+    : "";
+  return `${thread}${long.length} tasks ≥ 10 ms, ${waits} of them mostly waiting for a CPU; longest ${longest.map(showTask).join(", ") || "none"}; most CPU ${cpu.map(showTask).join(", ") || "none"}`;
+};
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? 0;
+
+/** Each server's probe figures for the 100 patterns, round by round, for the summary at the end. */
+const summary = new Map<string, Probe[]>();
 
 async function measure(title: string, main: string, port: number, tag: string, serve = false) {
   const probeFile = join(probeDir, `${port}.json`);
@@ -175,8 +220,10 @@ async function measure(title: string, main: string, port: number, tag: string, s
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    const busy = await lag(port);
+    // The probe first: the metrics scrape (several ms of prom-client's work) comes after the checks, not within them.
     const busyProbe = await probe(pid, probeFile);
+    const busy = await lag(port);
+    const scrapeProbe = await probe(pid, probeFile);
     console.log(
       `${title.padEnd(44)} idle 3 s: max ${idle.maxMs.toFixed(0)} ms, p99 ${idle.p99Ms.toFixed(0)} ms | 100 new patterns in ${seconds.toFixed(1)} s (${refused} refused, ${failed} connections cut): max ${busy.maxMs.toFixed(0)} ms, p99 ${busy.p99Ms.toFixed(0)} ms`,
     );
@@ -185,6 +232,15 @@ async function measure(title: string, main: string, port: number, tag: string, s
     );
     console.log(`  main thread, idle 3 s:           ${showProbe(idleProbe)}`);
     console.log(`  main thread, 100 new patterns:   ${showProbe(busyProbe)}`);
+    console.log(`  main thread, the metrics scrape:  ${showProbe(scrapeProbe)}`);
+    console.log(`  tasks idle (wall / CPU / waiting / asleep, ms): ${showTasks(idleProbe)}`);
+    console.log(
+      `  tasks while checking (wall / main thread's CPU / waiting for a CPU / asleep (blocked), ms): ${showTasks(busyProbe)}`,
+    );
+    const row = summary.get(title) ?? [];
+    row.push(busyProbe);
+    summary.set(title, row);
+    if (profileDir) writeFileSync(join(profileDir, `probe-${tag}-${child.pid}.json`), JSON.stringify(busyProbe));
     console.log(
       `  request time: accepted (new safe pattern) median ${ms(quantile(safeMs, 0.5))}, max ${ms(Math.max(0, ...safeMs))}; refused (catastrophic) median ${ms(quantile(unsafeMs, 0.5))}, max ${ms(Math.max(0, ...unsafeMs))}`,
     );
@@ -197,16 +253,27 @@ async function measure(title: string, main: string, port: number, tag: string, s
 console.log(
   `event-loop lag of the server while 100 new rule patterns are checked (Node ${process.version}${nodeFlags.length > 0 ? `, server flags ${nodeFlags.join(" ")}` : ""})`,
 );
+if (profileDir) mkdirSync(profileDir, { recursive: true });
 try {
-  await measure(
-    "dist/main.js (checker processes)",
-    fileURLToPath(new URL("../dist/main.js", import.meta.url)),
-    18_470,
-    "a",
-  );
-  if (baseline) await measure(`baseline ${baseline.slice(-40)}`, baseline, 18_471, "b");
-  for (const [i, cli] of clis.entries())
-    await measure(`rollway serve ${cli.slice(-40)}`, cli, 18_472 + i, `c${i}`, true);
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) console.log(`round ${round} of ${rounds}`);
+    await measure(
+      "dist/main.js (checker processes)",
+      fileURLToPath(new URL("../dist/main.js", import.meta.url)),
+      18_470,
+      `a${round}`,
+    );
+    if (baseline) await measure(`baseline ${baseline.slice(-40)}`, baseline, 18_471, `b${round}`);
+    for (const [i, cli] of clis.entries())
+      await measure(`rollway serve ${cli.slice(-40)}`, cli, 18_472 + i, `c${i}r${round}`, true);
+  }
+  console.log("summary, while the 100 patterns were checked (round by round):");
+  for (const [title, probes] of summary) {
+    const list = (f: (p: Probe) => number, digits = 1) => probes.map((p) => f(p).toFixed(digits)).join(" / ");
+    console.log(
+      `  ${title.padEnd(44)} longest task ${list((p) => p.longestTaskMs)} ms; most CPU in one task ${list((p) => Math.max(0, ...(p.longTasks ?? []).map((t) => t.cpuMs)))} ms; longest asleep in one task ${list((p) => Math.max(0, ...(p.longTasks ?? []).map((t) => t.ms - t.cpuMs - t.waitMs)))} ms; major page faults ${list((p) => p.thread?.majorFaults ?? Number.NaN, 0)}; wait for a CPU per wake-up ${list((p) => (p.thread ? (p.thread.waitMs * 1000) / Math.max(1, p.thread.runs) : Number.NaN), 0)} µs`,
+    );
+  }
 } finally {
   rmSync(probeDir, { recursive: true, force: true });
 }

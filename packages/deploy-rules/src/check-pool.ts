@@ -11,8 +11,10 @@
  * use; `malloc_trim(0)` gave it all back). A process's memory goes back whole when it exits.
  *
  * The processes are started and watched by one small relay worker thread, not by the main thread: starting a process
- * (fork and exec) blocked its caller 7 to 90 ms on a loaded 2-core machine, and the event loop may not block 20 ms. The
- * relay loads nothing but node:child_process, and ends with the last checker.
+ * (fork and exec) blocked its caller 7 to 90 ms on a loaded 2-core machine (Node's spawn waits for the child's exec),
+ * and the event loop may not block 20 ms. The relay loads nothing but node:child_process and node:net, answers over a
+ * local socket (see relaySocketPath: not its MessagePort, whose lock made the event loop wait for the relay), runs the
+ * checkers below the server's priority (CHECKER_NICENESS), and ends with the last checker.
  *
  * The relay and checkers are eval'd CommonJS (`new Worker(source, { eval: true })`, `node -e`) that require recheck by
  * its resolved path: no file to ship, so it works from src (tests), from dist and from bundles that keep
@@ -23,8 +25,12 @@
  * minutes): each checker ends after `idleMs` without work, and the next pattern starts one again.
  */
 
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
+import { createServer, type Server } from "node:net";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type * as Recheck from "recheck";
 
@@ -35,6 +41,11 @@ export type Diagnostics = ReturnType<typeof Recheck.checkSync>;
  * e.g. the server exits), so a server killed mid-check leaves no checker behind.
  */
 const CHECKER_SOURCE = `
+// argv[2]: the checker's nice value. On Linux it has it already (a thread's nice value is inherited from the relay
+// thread that started it, and by every thread it starts); elsewhere the nice value is the whole process's.
+try {
+  if (process.argv[2]) require("node:os").setPriority(Number(process.argv[2]));
+} catch {}
 const { checkSync } = require(process.argv[1]);
 process.on("disconnect", () => process.exit(0));
 process.on("message", ({ id, pattern, params }) => {
@@ -50,15 +61,29 @@ process.send({ ready: true });
 `;
 
 /**
- * The relay worker: runs the checker processes. From its parent: a task ({ id, pattern, params, budgetMs }) or
- * { close: true }. To it: { id, diagnostics } per task, { alive: n } whenever the number of checkers changes, and
- * { closed: true } once every checker has exited after a close. A task's budget runs from its checker being ready
- * (recheck loaded); until then, startLimitMs.
+ * The relay worker: runs the checker processes. From its parent (parentPort): a task ({ id, pattern, params, budgetMs })
+ * or { close: true }. To it (over the parent's socket): { id, diagnostics } per task, { alive: n } whenever the number
+ * of checkers changes, and { closed: true } once every checker has exited after a close. A task's budget runs from its
+ * checker being ready (recheck loaded); until then, startLimitMs.
  */
 const RELAY_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { spawn } = require("node:child_process");
-const { recheck, checker, size, idleMs, startLimitMs } = workerData;
+const { connect } = require("node:net");
+const { recheck, checker, size, idleMs, startLimitMs, niceness, socket, token } = workerData;
+// To the server's thread over a local socket, not parentPort (see relaySocketPath): one JSON message a line, after the token.
+const out = connect(socket);
+out.on("error", () => process.exit(1));
+out.write(token + "\\n");
+const send = (message) => out.write(JSON.stringify(message) + "\\n");
+// The checkers run below the server's priority (see CHECKER_NICENESS). On Linux a nice value is a thread's, and a
+// process started by a thread inherits that thread's: set on this relay thread alone (not the server's), it is the
+// checkers' from their first instruction, for all their threads (V8's compiler and GC helpers too).
+let nice = "";
+try {
+  nice = String(Math.min(19, require("node:os").getPriority() + niceness));
+  if (process.platform === "linux") require("node:os").setPriority(Number(nice));
+} catch {}
 // Node's own command line only: the parent's flags (a loader's --import, the server's V8 flags) are not the checker's,
 // and NODE_OPTIONS could add them back; --input-type keeps the source CommonJS whatever the parent's. Of the
 // environment, only what recheck, glibc and the system read: never the server's tokens or other secrets.
@@ -68,8 +93,8 @@ const TIMED_OUT = { status: "unknown", error: { kind: "timeout" } };
 const UNEXPECTED = { status: "unknown", error: { kind: "unexpected" } };
 const slots = [];
 const queue = [];
-const answer = (task, diagnostics) => parentPort.postMessage({ id: task.id, diagnostics });
-const report = () => parentPort.postMessage({ alive: slots.length });
+const answer = (task, diagnostics) => send({ id: task.id, diagnostics });
+const report = () => send({ alive: slots.length });
 const stop = (child) => {
   if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 };
@@ -109,7 +134,7 @@ function retire(slot) {
   else stop(slot.child);
 }
 function start() {
-  const child = spawn(process.execPath, ["--input-type=commonjs", "-e", checker, recheck], {
+  const child = spawn(process.execPath, ["--input-type=commonjs", "-e", checker, recheck, nice], {
     env,
     stdio: ["ignore", "ignore", "inherit", "ipc"],
     serialization: "json",
@@ -167,7 +192,7 @@ parentPort.on("message", async (message) => {
     return exited;
   });
   await Promise.all(exits);
-  parentPort.postMessage({ closed: true });
+  send({ closed: true });
 });
 `;
 
@@ -184,6 +209,16 @@ interface Task {
  * load 20 on 2 cores). A pattern's budget starts once its checker is ready: a slow start says nothing about the pattern.
  */
 const WORKER_START_LIMIT_MS = 60_000;
+
+/**
+ * How much lower the checkers' priority is than the server's (added to its nice value, at most 19). A checker keeps a
+ * CPU busy for the whole of a burst of new patterns, with V8's compiler and GC threads beside it, while the server's
+ * own CPU work per event-loop turn stays under ~7 ms: what made the server's turns long during a burst was waiting for
+ * a CPU (bench/pattern-lag.ts: nearly every turn of 10 ms or more was mostly such a wait). At a lower priority the
+ * checker gives way as soon as the server's thread wakes; it still gets about a tenth of a CPU the server wants too (CFS
+ * weights 110 against 1024), and all of any CPU nobody else wants, so a check is slower on a busy machine, not starved.
+ */
+export const CHECKER_NICENESS = 10;
 
 /** How long a checker waits for another pattern before it ends. */
 export const WORKER_IDLE_MS = 10_000;
@@ -204,11 +239,68 @@ const unexpected = (): Diagnostics => ({ status: "unknown", error: { kind: "unex
 
 type RelayMessage = { id: number; diagnostics: Diagnostics } | { alive: number } | { closed: true };
 
+/**
+ * A relay answers its parent over a local socket, not its MessagePort. A message to a port is queued under a mutex of
+ * the receiving port, which the sender holds while it wakes the receiver: the woken server thread then waited for the
+ * relay to let go, and when the relay had lost its CPU meanwhile (to a checker, to any busy process), the event loop
+ * slept 20 to 100 ms on that lock (perf's sched_switch stacks: the main thread in MessagePort::OnMessage's
+ * __lll_lock_wait, woken by the relay's SiblingGroup::Dispatch). A socket has no lock shared with the relay. The socket
+ * is this process's own: an abstract one on Linux (no file), a named pipe on Windows, else a file in the temporary
+ * directory (removed when closed); the relay's first line is a random token, and any other connection is dropped.
+ */
+function relaySocketPath(name: string): string {
+  if (process.platform === "linux") return `\0rollway-checks-${process.pid}-${name}`;
+  if (process.platform === "win32") return `\\\\.\\pipe\\rollway-checks-${process.pid}-${name}`;
+  return join(tmpdir(), `rollway-checks-${process.pid}-${name}.sock`);
+}
+
+interface Relay {
+  worker: Worker;
+  /** Its messages, as read from its socket. */
+  messages: EventEmitter;
+  server: Server;
+}
+
+/** Listens for the relay's connection; once it has shown the token, its messages are emitted on `messages`. */
+function listenForRelay(path: string, token: string, messages: EventEmitter): Server {
+  const server = createServer((socket) => {
+    socket.unref();
+    socket.setEncoding("utf8");
+    let buffered = "";
+    let trusted = false;
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => trusted && messages.emit("gone"));
+    socket.on("data", (chunk: string) => {
+      buffered += chunk;
+      for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 1);
+        if (!trusted) {
+          const shown = Buffer.from(line);
+          if (shown.length !== token.length || !timingSafeEqual(shown, Buffer.from(token))) {
+            socket.destroy();
+            return;
+          }
+          trusted = true;
+          server.close();
+          continue;
+        }
+        messages.emit("message", JSON.parse(line) as RelayMessage);
+      }
+      if (!trusted && buffered.length > token.length) socket.destroy();
+    });
+  });
+  // Bound and listening when listen() returns (a local socket needs no look-up), before the relay can connect.
+  server.listen({ path, exclusive: true });
+  server.unref();
+  return server;
+}
+
 export class CheckPool {
   readonly size: number;
   private readonly recheckPath: string;
   private readonly idleMs: number;
-  private relay?: Worker;
+  private relay?: Relay;
   private readonly pending = new Map<number, Task>();
   private alive = 0;
   private nextId = 0;
@@ -224,10 +316,10 @@ export class CheckPool {
     return new Promise((resolve) => {
       const task: Task = { id: this.nextId++, pattern, params, budgetMs, resolve };
       this.pending.set(task.id, task);
-      const relay = this.startRelay();
+      const { worker } = this.startRelay();
       // Busy: the relay keeps the process alive until every check is answered (idle, it never does).
-      relay.ref();
-      relay.postMessage({ id: task.id, pattern, params, budgetMs });
+      worker.ref();
+      worker.postMessage({ id: task.id, pattern, params, budgetMs });
     });
   }
 
@@ -244,20 +336,27 @@ export class CheckPool {
     for (const task of this.pending.values()) task.resolve(timedOut());
     this.pending.clear();
     if (!relay) return;
+    const { worker, messages, server } = relay;
     const closed = new Promise<void>((resolve) => {
-      relay.on("message", (message: RelayMessage) => "closed" in message && resolve());
-      relay.once("exit", () => resolve());
+      messages.on("message", (message: RelayMessage) => "closed" in message && resolve());
+      messages.once("gone", () => resolve());
+      worker.once("exit", () => resolve());
     });
-    relay.ref();
-    relay.postMessage({ close: true });
+    worker.ref();
+    worker.postMessage({ close: true });
     await closed;
-    await relay.terminate();
+    server.close();
+    await worker.terminate();
   }
 
-  private startRelay(): Worker {
+  private startRelay(): Relay {
     if (this.relay) return this.relay;
+    const token = randomBytes(16).toString("hex");
+    const path = relaySocketPath(randomBytes(8).toString("hex"));
+    const messages = new EventEmitter();
+    const server = listenForRelay(path, token, messages);
     // No inherited execArgv: a parent started with --input-type=module would make the eval'd source an ES module.
-    const relay = new Worker(RELAY_SOURCE, {
+    const worker = new Worker(RELAY_SOURCE, {
       eval: true,
       execArgv: [],
       // This process's environment as it is now (the relay passes on only part of it to the checkers).
@@ -268,18 +367,23 @@ export class CheckPool {
         size: this.size,
         idleMs: this.idleMs,
         startLimitMs: WORKER_START_LIMIT_MS,
+        niceness: CHECKER_NICENESS,
+        socket: path,
+        token,
       },
     });
+    const relay: Relay = { worker, messages, server };
     this.relay = relay;
-    relay.unref();
-    relay.on("message", (message: RelayMessage) => {
+    worker.unref();
+    messages.on("message", (message: RelayMessage) => {
       if (this.relay !== relay) return;
       if ("alive" in message) {
         this.alive = message.alive;
         // The last checker has ended and nothing waits: the relay ends too (a later pattern starts another).
         if (message.alive === 0 && this.pending.size === 0) {
           this.relay = undefined;
-          void relay.terminate();
+          server.close();
+          void worker.terminate();
         }
         return;
       }
@@ -287,18 +391,20 @@ export class CheckPool {
       const task = this.pending.get(message.id);
       if (!task) return;
       this.pending.delete(message.id);
-      if (this.pending.size === 0) relay.unref();
+      if (this.pending.size === 0) worker.unref();
       task.resolve(message.diagnostics);
     });
     const lost = () => {
+      server.close();
       if (this.relay !== relay) return;
       this.relay = undefined;
       this.alive = 0;
       for (const task of this.pending.values()) task.resolve(unexpected());
       this.pending.clear();
     };
-    relay.on("error", lost);
-    relay.on("exit", lost);
+    worker.on("error", lost);
+    worker.on("exit", lost);
+    messages.on("gone", lost);
     return relay;
   }
 }

@@ -1,8 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { getPriority } from "node:os";
 import { checkSync } from "recheck";
 import { describe, expect, it, vi } from "vitest";
-import { CheckPool } from "./check-pool.js";
+import { CHECKER_NICENESS, CheckPool } from "./check-pool.js";
 import { checkRulePattern, MAX_PATTERN_LENGTH, PRECOMPUTED_SAFE_PATTERNS } from "./safe-regex.js";
 
 describe("checkRulePattern", () => {
@@ -199,6 +201,59 @@ describe("checkRulePatternAsync", () => {
       } finally {
         delete process.env.ROLLWAY_TOKENS_TEST_SECRET;
         delete process.env.RECHECK_TEST_SETTING;
+        await pool.close();
+      }
+    },
+  );
+
+  it.runIf(process.platform === "linux")(
+    "a checker runs CHECKER_NICENESS below this process's priority, every thread of it; this process's threads keep theirs",
+    async () => {
+      /** The nice value of each thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
+      const niceOf = (pid: string | number) =>
+        readdirSync(`/proc/${pid}/task`).map((tid) =>
+          Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]?.split(" ")[16]),
+        );
+      const own = getPriority();
+      const pool = new CheckPool(1, 60_000);
+      try {
+        expect((await pool.check("^nice-[a-z]+$", {}, 60_000)).status).toBe("safe");
+        const [pid] = checkers();
+        const threads = niceOf(pid as string);
+        expect(threads.length).toBeGreaterThan(1);
+        expect(new Set(threads)).toEqual(new Set([Math.min(19, own + CHECKER_NICENESS)]));
+        expect(getPriority()).toBe(own);
+        // The relay is one thread of this process: all the others (the main thread, V8's and libuv's) are unchanged.
+        expect(niceOf(process.pid).filter((nice) => nice !== own)).toHaveLength(own < 19 ? 1 : 0);
+      } finally {
+        await pool.close();
+      }
+    },
+  );
+
+  it.runIf(process.platform === "linux")(
+    "the relay's answers come over this process's own socket: a stranger's forged verdict is dropped, and nothing listens after the relay",
+    async () => {
+      /** This process's listening abstract sockets named for the relay (from /proc/net/unix: state 01, path "@…"). */
+      const listening = () =>
+        readFileSync("/proc/net/unix", "utf8")
+          .split("\n")
+          .map((line) => line.trim().split(/\s+/))
+          .filter((f) => f[5] === "01" && f[7]?.startsWith(`@rollway-checks-${process.pid}-`))
+          .map((f) => f[7] as string);
+      const pool = new CheckPool(1, 60_000);
+      try {
+        const check = pool.check("^(a+)+$", {}, 60_000);
+        const [name] = listening();
+        expect(name).toBeDefined();
+        // Before the relay has started: a stranger connects first and answers check 0 as "safe".
+        const stranger = connect(`\0${(name as string).slice(1)}`);
+        stranger.on("error", () => {});
+        stranger.write(`${"0".repeat(32)}\n${JSON.stringify({ id: 0, diagnostics: { status: "safe" } })}\n`);
+        await new Promise((resolve) => stranger.once("close", resolve));
+        expect((await check).status).toBe("vulnerable");
+        expect(listening()).toEqual([]);
+      } finally {
         await pool.close();
       }
     },
