@@ -217,8 +217,12 @@ const WORKER_START_LIMIT_MS = 60_000;
  * a CPU (bench/pattern-lag.ts: nearly every turn of 10 ms or more was mostly such a wait). At a lower priority the
  * checker gives way as soon as the server's thread wakes; it still gets about a tenth of a CPU the server wants too (CFS
  * weights 110 against 1024), and all of any CPU nobody else wants, so a check is slower on a busy machine, not starved.
+ * But slower was too slow: at 10, on a machine kept busy (a CI run of every test suite), a safe pattern's check ran out
+ * of its time budget and a valid deploy was refused as unprovable (webhook-server findings.test.ts, 2026-12-07). A
+ * verdict must not depend on how busy the machine is, so the checkers run at the server's priority (0) until the budget
+ * counts the checker's own CPU time rather than the wall clock.
  */
-export const CHECKER_NICENESS = 10;
+export const CHECKER_NICENESS = 0;
 
 /** How long a checker waits for another pattern before it ends. */
 export const WORKER_IDLE_MS = 10_000;

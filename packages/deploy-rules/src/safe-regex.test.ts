@@ -207,7 +207,7 @@ describe("checkRulePatternAsync", () => {
   );
 
   it.runIf(process.platform === "linux")(
-    "a checker runs CHECKER_NICENESS below this process's priority, every thread of it; this process's threads keep theirs",
+    "a checker runs CHECKER_NICENESS (0: a verdict must not depend on how busy the machine is) below this process's priority, every thread of it; this process's threads keep theirs",
     async () => {
       /** The nice value of each thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
       const niceOf = (pid: string | number) =>
@@ -224,7 +224,9 @@ describe("checkRulePatternAsync", () => {
         expect(new Set(threads)).toEqual(new Set([Math.min(19, own + CHECKER_NICENESS)]));
         expect(getPriority()).toBe(own);
         // The relay is one thread of this process: all the others (the main thread, V8's and libuv's) are unchanged.
-        expect(niceOf(process.pid).filter((nice) => nice !== own)).toHaveLength(own < 19 ? 1 : 0);
+        expect(niceOf(process.pid).filter((nice) => nice !== own)).toHaveLength(
+          own < 19 && CHECKER_NICENESS > 0 ? 1 : 0,
+        );
       } finally {
         await pool.close();
       }
