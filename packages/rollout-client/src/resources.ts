@@ -193,6 +193,27 @@ export const ROLLOUT_REVISION_ANNOTATION = "rollout.argoproj.io/revision";
 export const DEPLOYMENT_REVISION_ANNOTATION = "deployment.kubernetes.io/revision";
 export const CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause";
 
+/**
+ * What makes a LabelSelector one the API server cannot use, as apimachinery's LabelSelectorAsSelector says it (an
+ * operator other than In, NotIn, Exists and DoesNotExist; In or NotIn without values; Exists or DoesNotExist with
+ * values), naming the expression; undefined when it is valid. A Rollout's selector is not checked when it is stored
+ * (the CRD types the operator as any string), and one rollway read past would select the wrong ReplicaSets.
+ */
+export function selectorProblem(selector: LabelSelector | undefined): string | undefined {
+  for (const [i, expr] of (selector?.matchExpressions ?? []).entries()) {
+    const at = `selector.matchExpressions[${i}] (key "${expr.key}")`;
+    const values = expr.values?.length ?? 0;
+    if (expr.operator === "In" || expr.operator === "NotIn") {
+      if (values === 0) return `${at}: operator ${expr.operator} needs at least one value`;
+    } else if (expr.operator === "Exists" || expr.operator === "DoesNotExist") {
+      if (values > 0) return `${at}: operator ${expr.operator} takes no values`;
+    } else {
+      return `${at}: "${expr.operator}" is not a label selector operator (In, NotIn, Exists or DoesNotExist)`;
+    }
+  }
+  return undefined;
+}
+
 /** `app=web,tier in (front)` from a LabelSelector, for `?labelSelector=`. */
 export function selectorToString(selector: LabelSelector | undefined): string {
   const parts: string[] = [];

@@ -214,7 +214,8 @@ export async function readStatuses(
 
 /**
  * Whether labels match a LabelSelector, as the API server's `?labelSelector=` of `selectorToString` does: every
- * matchLabels pair and every expression (In, NotIn, Exists, DoesNotExist). An empty selector matches everything.
+ * matchLabels pair and every expression (In, NotIn, Exists, DoesNotExist). An empty selector matches everything; one
+ * with an unknown operator nothing (targets refuse such a selector first: see selectorProblem).
  */
 export function matchesSelector(
   selector: LabelSelector | undefined,
@@ -234,7 +235,7 @@ export function matchesSelector(
             ? has(expr.key)
             : expr.operator === "DoesNotExist"
               ? !has(expr.key)
-              : true;
+              : false; // no such operator: the API server refuses the selector; it selects nothing here
     if (!ok) return false;
   }
   return true;

@@ -55,4 +55,24 @@ describe("target", () => {
     });
     await expect(env.client.target("Web App")).rejects.toMatchObject({ code: "INVALID" });
   });
+
+  it.each([
+    [
+      { key: "app", operator: "Equals", values: ["web"] },
+      '"Equals" is not a label selector operator (In, NotIn, Exists or DoesNotExist)',
+    ],
+    [{ key: "app", operator: "In", values: [] }, "operator In needs at least one value"],
+    [{ key: "app", operator: "Exists", values: ["web"] }, "operator Exists takes no values"],
+  ])("refuses a Rollout whose selector the API server could not use (%j), naming the expression", async (expr, why) => {
+    const env = await kubeSimResource({ withoutControllers: true });
+    const rollout = rolloutManifest("web", "web:1", "blueGreen");
+    await env.create("Rollout", {
+      ...rollout,
+      spec: { ...rollout.spec, selector: { matchLabels: { app: "web" }, matchExpressions: [expr] } },
+    });
+    await expect(env.client.target("web")).rejects.toMatchObject({
+      code: "INVALID",
+      message: `Rollout "web" in namespace "shop": spec.selector.matchExpressions[0] (key "app"): ${why}`,
+    });
+  });
 });

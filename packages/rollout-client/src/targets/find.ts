@@ -8,9 +8,11 @@ import { RolloutClientError } from "../errors.js";
 import {
   type CanaryObject,
   type DeploymentObject,
+  type LabelSelector,
   type ListObject,
   type RolloutObject,
   resourcePath,
+  selectorProblem,
 } from "../resources.js";
 import type { Strategy, Target } from "./target.js";
 
@@ -81,6 +83,16 @@ export async function listIfServed<T>(conn: Connection, path: string, kind: stri
   }
 }
 
+/** The selector, or INVALID naming the object and the expression when the API server could not use it. */
+function validSelector(
+  selector: LabelSelector | undefined,
+  resource: { kind: string; name: string; namespace: string },
+): LabelSelector {
+  const problem = selectorProblem(selector);
+  if (problem) throw new RolloutClientError("INVALID", `spec.${problem}`, { resource });
+  return selector ?? {};
+}
+
 export function rolloutTarget(rollout: RolloutObject, namespace: string): Target {
   const strategy: Strategy = rollout.spec.strategy?.blueGreen ? "blueGreen" : "canary";
   const ref = rollout.spec.workloadRef;
@@ -95,7 +107,7 @@ export function rolloutTarget(rollout: RolloutObject, namespace: string): Target
     namespace,
     strategy,
     workload: ref ? { kind: "Deployment", name: ref.name } : { kind: "Rollout", name: rollout.metadata.name },
-    selector: rollout.spec.selector ?? {},
+    selector: validSelector(rollout.spec.selector, { kind: "Rollout", name: rollout.metadata.name, namespace }),
   };
 }
 
@@ -112,7 +124,7 @@ export function canaryTarget(canary: CanaryObject, target: DeploymentObject, nam
     namespace,
     strategy,
     workload: { kind: "Deployment", name: canary.spec.targetRef.name },
-    selector: target.spec.selector ?? {},
+    selector: validSelector(target.spec.selector, { kind: "Deployment", name: target.metadata.name, namespace }),
   };
 }
 
@@ -123,6 +135,10 @@ export function deploymentTarget(deployment: DeploymentObject, namespace: string
     namespace,
     strategy: deployment.spec.strategy?.type === "Recreate" ? "recreate" : "rollingUpdate",
     workload: { kind: "Deployment", name: deployment.metadata.name },
-    selector: deployment.spec.selector ?? {},
+    selector: validSelector(deployment.spec.selector, {
+      kind: "Deployment",
+      name: deployment.metadata.name,
+      namespace,
+    }),
   };
 }
