@@ -1,7 +1,7 @@
 /**
  * recheck off the main thread, and out of the server's process: a small pool of checker processes, each loading
- * recheck once and answering one pattern at a time, with a time budget per pattern (a checker over budget is killed
- * and replaced, the pattern refused as unprovable). The process never loads recheck and never runs it, so a
+ * recheck once and answering one pattern at a time, with a budget of CPU time per pattern (a checker over budget is
+ * killed and replaced, the pattern refused as unprovable). The process never loads recheck and never runs it, so a
  * never-seen pattern costs the event loop only a message, not the 100+ ms of a cold check.
  *
  * Processes, not worker threads: a worker's memory is not all given back when it ends. Loading recheck (compiling
@@ -61,16 +61,23 @@ process.send({ ready: true });
 `;
 
 /**
- * The relay worker: runs the checker processes. From its parent (parentPort): a task ({ id, pattern, params, budgetMs })
- * or { close: true }. To it (over the parent's socket): { id, diagnostics } per task, { alive: n } whenever the number
- * of checkers changes, and { closed: true } once every checker has exited after a close. A task's budget runs from its
- * checker being ready (recheck loaded); until then, startLimitMs.
+ * The relay worker: runs the checker processes. From its parent (parentPort): a task ({ id, pattern, params, budgetMs,
+ * wallLimitMs }) or { close: true }. To it (over the parent's socket): { id, diagnostics } per task, { alive: n }
+ * whenever the number of checkers changes, and { closed: true } once every checker has exited after a close. A task's
+ * budget runs from its checker being ready (recheck loaded); until then, startLimitMs.
+ *
+ * The budget is CPU time where the relay can read it (Linux): what the checker and the processes it started (recheck's
+ * native or Java agent, which does the work) spent on the task, so a check slowed by a busy machine or by its low
+ * priority (CHECKER_NICENESS) is not refused for it. Every time the wall timer fires, the relay reads that time and
+ * waits for what is left of the budget; wallLimitMs of wall time ends a checker that gets no CPU at all (stopped,
+ * starved). Elsewhere the budget is wall time.
  */
 const RELAY_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { spawn } = require("node:child_process");
 const { connect } = require("node:net");
-const { recheck, checker, size, idleMs, startLimitMs, niceness, socket, token } = workerData;
+const { readdirSync, readFileSync } = require("node:fs");
+const { recheck, checker, size, idleMs, startLimitMs, minReviewMs, niceness, socket, token } = workerData;
 // To the server's thread over a local socket, not parentPort (see relaySocketPath): one JSON message a line, after the token.
 const out = connect(socket);
 out.on("error", () => process.exit(1));
@@ -108,9 +115,93 @@ function drop(slot) {
   report();
   return true;
 }
+// The length of a clock tick, the unit of /proc's CPU times: sysconf(_SC_CLK_TCK), which glibc takes from the AT_CLKTCK
+// entry (type 17) of the auxiliary vector the kernel gives every process. Undefined where there is no /proc, or no
+// per-thread list of children (CONFIG_PROC_CHILDREN): without it the agent's time, the check's, cannot be found.
+const tickMs = (() => {
+  if (process.platform !== "linux") return undefined;
+  try {
+    readFileSync("/proc/" + process.pid + "/task/" + process.pid + "/children");
+    const auxv = readFileSync("/proc/self/auxv");
+    const word = /64$|^s390x$/.test(process.arch) ? 8 : 4;
+    const le = require("node:os").endianness() === "LE";
+    const at = (i) => {
+      if (word === 4) return le ? auxv.readUInt32LE(i) : auxv.readUInt32BE(i);
+      return Number(le ? auxv.readBigUInt64LE(i) : auxv.readBigUInt64BE(i));
+    };
+    for (let i = 0; i + 2 * word <= auxv.length; i += 2 * word) {
+      const type = at(i);
+      if (type === 0) break;
+      if (type === 17 && at(i + word) > 0) return 1000 / at(i + word);
+    }
+    // No AT_CLKTCK: the kernel's USER_HZ, 100 on every architecture Node runs on.
+    return 10;
+  } catch {
+    return undefined;
+  }
+})();
+// CPU ticks spent by a process (all its threads, live and ended), by the children it has reaped and by its live
+// descendants: recheck's checkSync runs the check in an agent process that the checker starts (recheck's native
+// binary, or Java) when there is one, and in the checker's own threads otherwise. Fields 14 to 17 of /proc/<pid>/stat
+// (utime, stime, cutime, cstime), counted after the command name, which may hold spaces and parentheses itself.
+// Undefined once the process is gone.
+function ticksOf(pid) {
+  let stat;
+  try {
+    stat = readFileSync("/proc/" + pid + "/stat", "utf8");
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  let ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  let threads = [];
+  try {
+    threads = readdirSync("/proc/" + pid + "/task");
+  } catch {}
+  for (const tid of threads) {
+    let children = "";
+    try {
+      children = readFileSync("/proc/" + pid + "/task/" + tid + "/children", "utf8");
+    } catch {}
+    for (const child of children.split(" ")) if (child) ticks += ticksOf(child) || 0;
+  }
+  return ticks;
+}
+const cpuMs = (slot) => {
+  const ticks = tickMs === undefined ? undefined : ticksOf(slot.child.pid);
+  return ticks === undefined ? undefined : ticks * tickMs;
+};
 function startBudget(slot, ms) {
   clearTimeout(slot.timer);
   slot.timer = setTimeout(() => expire(slot), ms);
+}
+// The task's budget, from now: CPU time where it can be read, else wall time; wallLimitMs of wall time at most.
+function startTaskBudget(slot) {
+  const task = slot.task;
+  slot.cpuStart = cpuMs(slot);
+  slot.wallEnd = performance.now() + task.wallLimitMs;
+  if (slot.cpuStart === undefined) {
+    startBudget(slot, Math.min(task.budgetMs, task.wallLimitMs));
+    return;
+  }
+  clearTimeout(slot.timer);
+  slot.timer = setTimeout(() => review(slot), Math.min(task.budgetMs, task.wallLimitMs));
+}
+// Over its CPU budget or its wall-clock limit, the check ends; else the relay waits for what is left of the budget (on
+// one CPU a check cannot spend it sooner; threads running at once may take it a little past), at least minReviewMs, so
+// that a checker near the end of its budget is not read in a busy loop.
+function review(slot) {
+  const task = slot.task;
+  if (!task) return;
+  const now = cpuMs(slot);
+  const spent = now === undefined ? Infinity : now - slot.cpuStart;
+  const wallLeft = slot.wallEnd - performance.now();
+  if (spent >= task.budgetMs || wallLeft <= 0) {
+    expire(slot);
+    return;
+  }
+  const wait = Math.min(wallLeft, Math.max(minReviewMs, task.budgetMs - spent));
+  slot.timer = setTimeout(() => review(slot), wait);
 }
 // Over budget: the checker is killed (recheck cannot be interrupted otherwise) and a fresh one takes its place.
 function expire(slot) {
@@ -143,7 +234,7 @@ function start() {
   child.on("message", (message) => {
     if (message.ready) {
       slot.ready = true;
-      if (slot.task) startBudget(slot, slot.task.budgetMs);
+      if (slot.task) startTaskBudget(slot);
       return;
     }
     if (slot.task && slot.task.id === message.id) finish(slot, message.diagnostics);
@@ -170,7 +261,8 @@ function pump() {
     const task = queue.shift();
     clearTimeout(slot.idle);
     slot.task = task;
-    startBudget(slot, slot.ready ? task.budgetMs : startLimitMs);
+    if (slot.ready) startTaskBudget(slot);
+    else startBudget(slot, startLimitMs);
     slot.child.send({ id: task.id, pattern: task.pattern, params: task.params });
   }
 }
@@ -201,6 +293,7 @@ interface Task {
   pattern: string;
   params: Record<string, unknown>;
   budgetMs: number;
+  wallLimitMs: number;
   resolve(d: Diagnostics): void;
 }
 
@@ -209,6 +302,19 @@ interface Task {
  * load 20 on 2 cores). A pattern's budget starts once its checker is ready: a slow start says nothing about the pattern.
  */
 const WORKER_START_LIMIT_MS = 60_000;
+
+/**
+ * A check's wall-clock limit, however much of its CPU budget is left: a minute, or six budgets if more. Only a checker
+ * that gets almost no CPU reaches it (a safe pattern's check takes a few to a few hundred milliseconds of CPU time,
+ * and at CHECKER_NICENESS a checker gets about a twentieth of a CPU that two busy processes also want): it is there so
+ * that a checker that never runs (stopped, starved) still ends, and its request is answered.
+ */
+export function checkWallLimitMs(budgetMs: number): number {
+  return Math.max(60_000, 6 * budgetMs);
+}
+
+/** The shortest wait between two readings of a checker's CPU time (two clock ticks). */
+const MIN_REVIEW_MS = 20;
 
 /**
  * How much lower the checkers' priority is than the server's (added to its nice value, at most 19). A checker keeps a
@@ -315,15 +421,24 @@ export class CheckPool {
     this.recheckPath = createRequire(import.meta.url).resolve("recheck");
   }
 
-  /** recheck's diagnostics for `pattern`, computed in a checker process; a timeout verdict when over `budgetMs`. */
-  check(pattern: string, params: Record<string, unknown>, budgetMs: number): Promise<Diagnostics> {
+  /**
+   * recheck's diagnostics for `pattern`, computed in a checker process; a timeout verdict when the check has used
+   * `budgetMs` of CPU time (of wall time where the CPU time of a process cannot be read: not Linux), or after
+   * `wallLimitMs` of wall time whatever it used. Both run from the checker being ready.
+   */
+  check(
+    pattern: string,
+    params: Record<string, unknown>,
+    budgetMs: number,
+    wallLimitMs = checkWallLimitMs(budgetMs),
+  ): Promise<Diagnostics> {
     return new Promise((resolve) => {
-      const task: Task = { id: this.nextId++, pattern, params, budgetMs, resolve };
+      const task: Task = { id: this.nextId++, pattern, params, budgetMs, wallLimitMs, resolve };
       this.pending.set(task.id, task);
       const { worker } = this.startRelay();
       // Busy: the relay keeps the process alive until every check is answered (idle, it never does).
       worker.ref();
-      worker.postMessage({ id: task.id, pattern, params, budgetMs });
+      worker.postMessage({ id: task.id, pattern, params, budgetMs, wallLimitMs });
     });
   }
 
@@ -371,6 +486,7 @@ export class CheckPool {
         size: this.size,
         idleMs: this.idleMs,
         startLimitMs: WORKER_START_LIMIT_MS,
+        minReviewMs: MIN_REVIEW_MS,
         niceness: CHECKER_NICENESS,
         socket: path,
         token,
