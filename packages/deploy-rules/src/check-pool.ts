@@ -14,7 +14,7 @@
  * (fork and exec) blocked its caller 7 to 90 ms on a loaded 2-core machine (Node's spawn waits for the child's exec),
  * and the event loop may not block 20 ms. The relay loads nothing but node:child_process and node:net, answers over a
  * local socket (see relaySocketPath: not its MessagePort, whose lock made the event loop wait for the relay), runs the
- * checkers below the server's priority (CHECKER_NICENESS), and ends with the last checker.
+ * checkers below the server's priority on Linux (CHECKER_NICENESS), and ends with the last checker.
  *
  * The relay and checkers are eval'd CommonJS (`new Worker(source, { eval: true })`, `node -e`) that require recheck by
  * its resolved path: no file to ship, so it works from src (tests), from dist and from bundles that keep
@@ -41,11 +41,6 @@ export type Diagnostics = ReturnType<typeof Recheck.checkSync>;
  * e.g. the server exits), so a server killed mid-check leaves no checker behind.
  */
 const CHECKER_SOURCE = `
-// argv[2]: the checker's nice value. On Linux it has it already (a thread's nice value is inherited from the relay
-// thread that started it, and by every thread it starts); elsewhere the nice value is the whole process's.
-try {
-  if (process.argv[2]) require("node:os").setPriority(Number(process.argv[2]));
-} catch {}
 const { checkSync } = require(process.argv[1]);
 process.on("disconnect", () => process.exit(0));
 process.on("message", ({ id, pattern, params }) => {
@@ -83,38 +78,6 @@ const out = connect(socket);
 out.on("error", () => process.exit(1));
 out.write(token + "\\n");
 const send = (message) => out.write(JSON.stringify(message) + "\\n");
-// The checkers run below the server's priority (see CHECKER_NICENESS). On Linux a nice value is a thread's, and a
-// process started by a thread inherits that thread's: set on this relay thread alone (not the server's), it is the
-// checkers' from their first instruction, for all their threads (V8's compiler and GC helpers too).
-let nice = "";
-try {
-  nice = String(Math.min(19, require("node:os").getPriority() + niceness));
-  if (process.platform === "linux") require("node:os").setPriority(Number(nice));
-} catch {}
-// Node's own command line only: the parent's flags (a loader's --import, the server's V8 flags) are not the checker's,
-// and NODE_OPTIONS could add them back; --input-type keeps the source CommonJS whatever the parent's. Of the
-// environment, only what recheck, glibc and the system read: never the server's tokens or other secrets.
-const KEEP = /^(RECHECK_[A-Z0-9_]+|MALLOC_[A-Z0-9_]+|GLIBC_TUNABLES|PATH|HOME|TMPDIR|TZ|LANG|LC_[A-Z_]+)$/;
-const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => KEEP.test(name)));
-const TIMED_OUT = { status: "unknown", error: { kind: "timeout" } };
-const UNEXPECTED = { status: "unknown", error: { kind: "unexpected" } };
-const slots = [];
-const queue = [];
-const answer = (task, diagnostics) => send({ id: task.id, diagnostics });
-const report = () => send({ alive: slots.length });
-const stop = (child) => {
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-};
-function drop(slot) {
-  const i = slots.indexOf(slot);
-  if (i < 0) return false;
-  slots.splice(i, 1);
-  clearTimeout(slot.timer);
-  clearTimeout(slot.idle);
-  slot.task = undefined;
-  report();
-  return true;
-}
 // The length of a clock tick, the unit of /proc's CPU times: sysconf(_SC_CLK_TCK), which glibc takes from the AT_CLKTCK
 // entry (type 17) of the auxiliary vector the kernel gives every process. Undefined where there is no /proc, or no
 // per-thread list of children (CONFIG_PROC_CHILDREN): without it the agent's time, the check's, cannot be found.
@@ -171,6 +134,38 @@ const cpuMs = (slot) => {
   const ticks = tickMs === undefined ? undefined : ticksOf(slot.child.pid);
   return ticks === undefined ? undefined : ticks * tickMs;
 };
+// The checkers run below the server's priority (see CHECKER_NICENESS), where their budget is CPU time: against a
+// wall-clock budget, a lower priority is what made a safe pattern's check run out of it on a busy machine. On Linux a
+// nice value is a thread's, and a process started by a thread inherits that thread's: set on this relay thread alone
+// (not the server's), it is the checkers' from their first instruction, for all their threads (V8's compiler and GC
+// helpers too) and the processes they start (recheck's agent).
+try {
+  if (tickMs !== undefined) require("node:os").setPriority(Math.min(19, require("node:os").getPriority() + niceness));
+} catch {}
+// Node's own command line only: the parent's flags (a loader's --import, the server's V8 flags) are not the checker's,
+// and NODE_OPTIONS could add them back; --input-type keeps the source CommonJS whatever the parent's. Of the
+// environment, only what recheck, glibc and the system read: never the server's tokens or other secrets.
+const KEEP = /^(RECHECK_[A-Z0-9_]+|MALLOC_[A-Z0-9_]+|GLIBC_TUNABLES|PATH|HOME|TMPDIR|TZ|LANG|LC_[A-Z_]+)$/;
+const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => KEEP.test(name)));
+const TIMED_OUT = { status: "unknown", error: { kind: "timeout" } };
+const UNEXPECTED = { status: "unknown", error: { kind: "unexpected" } };
+const slots = [];
+const queue = [];
+const answer = (task, diagnostics) => send({ id: task.id, diagnostics });
+const report = () => send({ alive: slots.length });
+const stop = (child) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+};
+function drop(slot) {
+  const i = slots.indexOf(slot);
+  if (i < 0) return false;
+  slots.splice(i, 1);
+  clearTimeout(slot.timer);
+  clearTimeout(slot.idle);
+  slot.task = undefined;
+  report();
+  return true;
+}
 function startBudget(slot, ms) {
   clearTimeout(slot.timer);
   slot.timer = setTimeout(() => expire(slot), ms);
@@ -225,7 +220,7 @@ function retire(slot) {
   else stop(slot.child);
 }
 function start() {
-  const child = spawn(process.execPath, ["--input-type=commonjs", "-e", checker, recheck, nice], {
+  const child = spawn(process.execPath, ["--input-type=commonjs", "-e", checker, recheck], {
     env,
     stdio: ["ignore", "ignore", "inherit", "ipc"],
     serialization: "json",
@@ -304,10 +299,9 @@ interface Task {
 const WORKER_START_LIMIT_MS = 60_000;
 
 /**
- * A check's wall-clock limit, however much of its CPU budget is left: a minute, or six budgets if more. Only a checker
- * that gets almost no CPU reaches it (a safe pattern's check takes a few to a few hundred milliseconds of CPU time,
- * and at CHECKER_NICENESS a checker gets about a twentieth of a CPU that two busy processes also want): it is there so
- * that a checker that never runs (stopped, starved) still ends, and its request is answered.
+ * A check's wall-clock limit, however much of its CPU budget is left: a minute, or six budgets if more. It is there so
+ * that a checker that never runs (stopped, starved) still ends, and its request is answered; a checker that runs at all
+ * rarely reaches it (see CHECKER_NICENESS for how much CPU a checker gets on a busy machine).
  */
 export function checkWallLimitMs(budgetMs: number): number {
   return Math.max(60_000, 6 * budgetMs);
@@ -318,17 +312,24 @@ const MIN_REVIEW_MS = 20;
 
 /**
  * How much lower the checkers' priority is than the server's (added to its nice value, at most 19). A checker keeps a
- * CPU busy for the whole of a burst of new patterns, with V8's compiler and GC threads beside it, while the server's
- * own CPU work per event-loop turn stays under ~7 ms: what made the server's turns long during a burst was waiting for
- * a CPU (bench/pattern-lag.ts: nearly every turn of 10 ms or more was mostly such a wait). At a lower priority the
- * checker gives way as soon as the server's thread wakes; it still gets about a tenth of a CPU the server wants too (CFS
- * weights 110 against 1024), and all of any CPU nobody else wants, so a check is slower on a busy machine, not starved.
- * But slower was too slow: at 10, on a machine kept busy (a CI run of every test suite), a safe pattern's check ran out
- * of its time budget and a valid deploy was refused as unprovable (webhook-server findings.test.ts, 2026-12-07). A
- * verdict must not depend on how busy the machine is, so the checkers run at the server's priority (0) until the budget
- * counts the checker's own CPU time rather than the wall clock.
+ * CPU busy for the whole of a burst of new patterns, with V8's compiler and GC threads and recheck's agent process
+ * beside it (the agent inherits the nice value), while the server's own CPU work per event-loop turn stays under ~7 ms:
+ * what made the server's turns long during a burst was waiting for a CPU (bench/pattern-lag.ts: nearly every turn of
+ * 10 ms or more was mostly such a wait). At a lower priority the checker gives way as soon as the server's thread
+ * wakes; it still gets about a tenth of a CPU the server wants too (CFS weights 110 against 1024), and all of any CPU
+ * nobody else wants, so a check is slower on a busy machine, not starved.
+ *
+ * Slower does not make a verdict: a pattern's budget counts the CPU time its check used, not the wall clock (with a
+ * wall-clock budget, at 10, a CI run of every test suite made a safe pattern's check run out of it and a valid deploy
+ * was refused; webhook-server findings.test.ts, 2026-12-07). What still depends on the machine is the wall-clock limit
+ * (checkWallLimitMs, a minute): behind k processes busy at the server's priority on every CPU, a checker gets
+ * 110 / (1024k + 110) of a CPU, 2.6 % for k = 4, so within a minute a check gets 1.5 s of CPU time. Most safe
+ * patterns take a few milliseconds of it, but recheck's fuzzer (patterns with a lookaround or a backreference) can take
+ * a second or more: 1.2 to 1.6 s for a registry host followed by a path with a lookahead. And recheck's own phase
+ * limits count wall time (see SAFETY_CHECK_TIMEOUT_MS in safe-regex.ts). Where the CPU time cannot be read (not Linux) the budget is wall time
+ * and the checkers keep the server's priority.
  */
-export const CHECKER_NICENESS = 0;
+export const CHECKER_NICENESS = 10;
 
 /** How long a checker waits for another pattern before it ends. */
 export const WORKER_IDLE_MS = 10_000;
