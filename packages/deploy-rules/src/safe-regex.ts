@@ -40,8 +40,19 @@ export const MAX_PATTERN_LENGTH = 1000;
 export const MAX_SUBJECT_LENGTH = 512;
 /**
  * recheck's own phase budgets (attack and recall validation) stay at their defaults: lowering its character limits
- * makes it miss real attacks. The overall budget is generous: a safe pattern's check takes a few milliseconds to a few
- * hundred of CPU time; the budget only stops a pattern that would keep a checker busy for seconds. In a checker
+ * makes it miss real attacks. Its time limits count wall time, whichever process runs it, and in its fuzzer (patterns
+ * with a lookaround or a backreference, or too many repetitions for its automaton checker) a run that reaches one
+ * counts as an attack: an incubation run past 250 ms (incubationTimeout) starts an attack, and an attack run past 1 s
+ * (attackTimeout) makes the pattern "vulnerable", at the complexity that attack assumed; recall validation, which would
+ * run the attack again, is off by default (a negative recallTimeout), and would count wall time too. A checker that
+ * loses a quarter of a second in the middle of one run can thus have a safe pattern refused as catastrophic: seen with
+ * the checker stopped 300 ms in every 305 (a registry pattern with a lookahead, safe otherwise, called cubic), not in 8
+ * checks behind four busy processes on two cores. They stay: without them, the attack on a catastrophic pattern with
+ * a backreference runs on towards its limit of 1.5 billion steps (`^(\w+)(\s?\w+)*\1$`: 19 s of CPU time and no
+ * verdict yet), far past any budget, where with them it is refused in a second.
+ *
+ * The overall budget is generous: most safe patterns' checks take a few milliseconds of CPU time, a fuzzed one up to
+ * a second or two; the budget only stops a pattern that would keep a checker busy for longer. In a checker
  * process (checkRulePatternAsync) it is the checker's CPU time on Linux, so that a busy machine cannot make a safe
  * pattern's check run out of it, and wall time elsewhere; on the calling thread (checkRulePattern, and one-file bundles'
  * checkers) it is recheck's own timeout, which counts wall time.
