@@ -326,8 +326,8 @@ const MIN_REVIEW_MS = 20;
  * 110 / (1024k + 110) of a CPU, 2.6 % for k = 4, so within a minute a check gets 1.5 s of CPU time. Most safe
  * patterns take a few milliseconds of it, but recheck's fuzzer (patterns with a lookaround or a backreference) can take
  * a second or more: 1.2 to 1.6 s for a registry host followed by a path with a lookahead. And recheck's own phase
- * limits count wall time (see SAFETY_CHECK_TIMEOUT_MS in safe-regex.ts). Where the CPU time cannot be read (not Linux) the budget is wall time
- * and the checkers keep the server's priority.
+ * limits count wall time (see SAFETY_CHECK_TIMEOUT_MS in safe-regex.ts). Where the CPU time cannot be read (not
+ * Linux) the budget is wall time and the checkers keep the server's priority.
  */
 export const CHECKER_NICENESS = 10;
 

@@ -246,9 +246,9 @@ describe("checkRulePatternAsync", () => {
       const pool = new CheckPool(1, 60_000);
       try {
         // A catastrophic pattern run by the fuzzer without memoization and with no wall-clock limit on its attack:
-        // recheck keeps a CPU busy on it until its own timeout (two minutes, past this test's own limit; a bound on what
-        // a failed run leaves behind). The relay's wall-clock limit is further still: only the CPU budget can end the
-        // check in time.
+        // recheck keeps a CPU busy on it until its own timeout (two minutes, past this test's own limit; a bound on
+        // what a failed run leaves behind). The relay's wall-clock limit is further still: only the CPU budget can end
+        // the check in time.
         const check = pool.check(
           "^(a|a)*$",
           { checker: "fuzz", accelerationMode: "off", attackTimeout: null, timeout: 120_000 },

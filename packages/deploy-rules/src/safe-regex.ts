@@ -52,10 +52,10 @@ export const MAX_SUBJECT_LENGTH = 512;
  * verdict yet), far past any budget, where with them it is refused in a second.
  *
  * The overall budget is generous: most safe patterns' checks take a few milliseconds of CPU time, a fuzzed one up to
- * a second or two; the budget only stops a pattern that would keep a checker busy for longer. In a checker
- * process (checkRulePatternAsync) it is the checker's CPU time on Linux, so that a busy machine cannot make a safe
- * pattern's check run out of it, and wall time elsewhere; on the calling thread (checkRulePattern, and one-file bundles'
- * checkers) it is recheck's own timeout, which counts wall time.
+ * a second or two; the budget only stops a pattern that would keep a checker busy for longer. In a checker process
+ * (checkRulePatternAsync) it is the checker's CPU time on Linux, so that a busy machine cannot make a safe pattern's
+ * check run out of it, and wall time elsewhere; on the calling thread (checkRulePattern, and the checker one-file
+ * bundles hand over) it is recheck's own timeout, which counts wall time.
  */
 export const SAFETY_CHECK_TIMEOUT_MS = 10_000;
 const RECHECK_PARAMS = { timeout: SAFETY_CHECK_TIMEOUT_MS } as const;
