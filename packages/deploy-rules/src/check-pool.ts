@@ -1,7 +1,7 @@
 /**
  * recheck off the main thread, and out of the server's process: a small pool of checker processes, each loading
- * recheck once and answering one pattern at a time, with a time budget per pattern (a checker over budget is killed
- * and replaced, the pattern refused as unprovable). The process never loads recheck and never runs it, so a
+ * recheck once and answering one pattern at a time, with a budget of CPU time per pattern (a checker over budget is
+ * killed and replaced, the pattern refused as unprovable). The process never loads recheck and never runs it, so a
  * never-seen pattern costs the event loop only a message, not the 100+ ms of a cold check.
  *
  * Processes, not worker threads: a worker's memory is not all given back when it ends. Loading recheck (compiling
@@ -14,7 +14,7 @@
  * (fork and exec) blocked its caller 7 to 90 ms on a loaded 2-core machine (Node's spawn waits for the child's exec),
  * and the event loop may not block 20 ms. The relay loads nothing but node:child_process and node:net, answers over a
  * local socket (see relaySocketPath: not its MessagePort, whose lock made the event loop wait for the relay), runs the
- * checkers below the server's priority (CHECKER_NICENESS), and ends with the last checker.
+ * checkers below the server's priority on Linux (CHECKER_NICENESS), and ends with the last checker.
  *
  * The relay and checkers are eval'd CommonJS (`new Worker(source, { eval: true })`, `node -e`) that require recheck by
  * its resolved path: no file to ship, so it works from src (tests), from dist and from bundles that keep
@@ -41,11 +41,6 @@ export type Diagnostics = ReturnType<typeof Recheck.checkSync>;
  * e.g. the server exits), so a server killed mid-check leaves no checker behind.
  */
 const CHECKER_SOURCE = `
-// argv[2]: the checker's nice value. On Linux it has it already (a thread's nice value is inherited from the relay
-// thread that started it, and by every thread it starts); elsewhere the nice value is the whole process's.
-try {
-  if (process.argv[2]) require("node:os").setPriority(Number(process.argv[2]));
-} catch {}
 const { checkSync } = require(process.argv[1]);
 process.on("disconnect", () => process.exit(0));
 process.on("message", ({ id, pattern, params }) => {
@@ -61,28 +56,91 @@ process.send({ ready: true });
 `;
 
 /**
- * The relay worker: runs the checker processes. From its parent (parentPort): a task ({ id, pattern, params, budgetMs })
- * or { close: true }. To it (over the parent's socket): { id, diagnostics } per task, { alive: n } whenever the number
- * of checkers changes, and { closed: true } once every checker has exited after a close. A task's budget runs from its
- * checker being ready (recheck loaded); until then, startLimitMs.
+ * The relay worker: runs the checker processes. From its parent (parentPort): a task ({ id, pattern, params, budgetMs,
+ * wallLimitMs }) or { close: true }. To it (over the parent's socket): { id, diagnostics } per task, { alive: n }
+ * whenever the number of checkers changes, and { closed: true } once every checker has exited after a close. A task's
+ * budget runs from its checker being ready (recheck loaded); until then, startLimitMs.
+ *
+ * The budget is CPU time where the relay can read it (Linux): what the checker and the processes it started (recheck's
+ * native or Java agent, which does the work) spent on the task, so a check slowed by a busy machine or by its low
+ * priority (CHECKER_NICENESS) is not refused for it. Every time the wall timer fires, the relay reads that time and
+ * waits for what is left of the budget; wallLimitMs of wall time ends a checker that gets no CPU at all (stopped,
+ * starved). Elsewhere the budget is wall time.
  */
 const RELAY_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { spawn } = require("node:child_process");
 const { connect } = require("node:net");
-const { recheck, checker, size, idleMs, startLimitMs, niceness, socket, token } = workerData;
+const { readdirSync, readFileSync } = require("node:fs");
+const { recheck, checker, size, idleMs, startLimitMs, minReviewMs, niceness, socket, token } = workerData;
 // To the server's thread over a local socket, not parentPort (see relaySocketPath): one JSON message a line, after the token.
 const out = connect(socket);
 out.on("error", () => process.exit(1));
 out.write(token + "\\n");
 const send = (message) => out.write(JSON.stringify(message) + "\\n");
-// The checkers run below the server's priority (see CHECKER_NICENESS). On Linux a nice value is a thread's, and a
-// process started by a thread inherits that thread's: set on this relay thread alone (not the server's), it is the
-// checkers' from their first instruction, for all their threads (V8's compiler and GC helpers too).
-let nice = "";
+// The length of a clock tick, the unit of /proc's CPU times: sysconf(_SC_CLK_TCK), which glibc takes from the AT_CLKTCK
+// entry (type 17) of the auxiliary vector the kernel gives every process. Undefined where there is no /proc, or no
+// per-thread list of children (CONFIG_PROC_CHILDREN): without it the agent's time, the check's, cannot be found.
+const tickMs = (() => {
+  if (process.platform !== "linux") return undefined;
+  try {
+    readFileSync("/proc/" + process.pid + "/task/" + process.pid + "/children");
+    const auxv = readFileSync("/proc/self/auxv");
+    const word = /64$|^s390x$/.test(process.arch) ? 8 : 4;
+    const le = require("node:os").endianness() === "LE";
+    const at = (i) => {
+      if (word === 4) return le ? auxv.readUInt32LE(i) : auxv.readUInt32BE(i);
+      return Number(le ? auxv.readBigUInt64LE(i) : auxv.readBigUInt64BE(i));
+    };
+    for (let i = 0; i + 2 * word <= auxv.length; i += 2 * word) {
+      const type = at(i);
+      if (type === 0) break;
+      if (type === 17 && at(i + word) > 0) return 1000 / at(i + word);
+    }
+    // No AT_CLKTCK: the kernel's USER_HZ, 100 on every architecture Node runs on.
+    return 10;
+  } catch {
+    return undefined;
+  }
+})();
+// CPU ticks spent by a process (all its threads, live and ended), by the children it has reaped and by its live
+// descendants: recheck's checkSync runs the check in an agent process that the checker starts (recheck's native
+// binary, or Java) when there is one, and in the checker's own threads otherwise. Fields 14 to 17 of /proc/<pid>/stat
+// (utime, stime, cutime, cstime), counted after the command name, which may hold spaces and parentheses itself.
+// Undefined once the process is gone.
+function ticksOf(pid) {
+  let stat;
+  try {
+    stat = readFileSync("/proc/" + pid + "/stat", "utf8");
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  let ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  let threads = [];
+  try {
+    threads = readdirSync("/proc/" + pid + "/task");
+  } catch {}
+  for (const tid of threads) {
+    let children = "";
+    try {
+      children = readFileSync("/proc/" + pid + "/task/" + tid + "/children", "utf8");
+    } catch {}
+    for (const child of children.split(" ")) if (child) ticks += ticksOf(child) || 0;
+  }
+  return ticks;
+}
+const cpuMs = (slot) => {
+  const ticks = tickMs === undefined ? undefined : ticksOf(slot.child.pid);
+  return ticks === undefined ? undefined : ticks * tickMs;
+};
+// The checkers run below the server's priority (see CHECKER_NICENESS), where their budget is CPU time: against a
+// wall-clock budget, a lower priority is what made a safe pattern's check run out of it on a busy machine. On Linux a
+// nice value is a thread's, and a process started by a thread inherits that thread's: set on this relay thread alone
+// (not the server's), it is the checkers' from their first instruction, for all their threads (V8's compiler and GC
+// helpers too) and the processes they start (recheck's agent).
 try {
-  nice = String(Math.min(19, require("node:os").getPriority() + niceness));
-  if (process.platform === "linux") require("node:os").setPriority(Number(nice));
+  if (tickMs !== undefined) require("node:os").setPriority(Math.min(19, require("node:os").getPriority() + niceness));
 } catch {}
 // Node's own command line only: the parent's flags (a loader's --import, the server's V8 flags) are not the checker's,
 // and NODE_OPTIONS could add them back; --input-type keeps the source CommonJS whatever the parent's. Of the
@@ -112,6 +170,34 @@ function startBudget(slot, ms) {
   clearTimeout(slot.timer);
   slot.timer = setTimeout(() => expire(slot), ms);
 }
+// The task's budget, from now: CPU time where it can be read, else wall time; wallLimitMs of wall time at most.
+function startTaskBudget(slot) {
+  const task = slot.task;
+  slot.cpuStart = cpuMs(slot);
+  slot.wallEnd = performance.now() + task.wallLimitMs;
+  if (slot.cpuStart === undefined) {
+    startBudget(slot, Math.min(task.budgetMs, task.wallLimitMs));
+    return;
+  }
+  clearTimeout(slot.timer);
+  slot.timer = setTimeout(() => review(slot), Math.min(task.budgetMs, task.wallLimitMs));
+}
+// Over its CPU budget or its wall-clock limit, the check ends; else the relay waits for what is left of the budget (on
+// one CPU a check cannot spend it sooner; threads running at once may take it a little past), at least minReviewMs, so
+// that a checker near the end of its budget is not read in a busy loop.
+function review(slot) {
+  const task = slot.task;
+  if (!task) return;
+  const now = cpuMs(slot);
+  const spent = now === undefined ? Infinity : now - slot.cpuStart;
+  const wallLeft = slot.wallEnd - performance.now();
+  if (spent >= task.budgetMs || wallLeft <= 0) {
+    expire(slot);
+    return;
+  }
+  const wait = Math.min(wallLeft, Math.max(minReviewMs, task.budgetMs - spent));
+  slot.timer = setTimeout(() => review(slot), wait);
+}
 // Over budget: the checker is killed (recheck cannot be interrupted otherwise) and a fresh one takes its place.
 function expire(slot) {
   const task = slot.task;
@@ -134,7 +220,7 @@ function retire(slot) {
   else stop(slot.child);
 }
 function start() {
-  const child = spawn(process.execPath, ["--input-type=commonjs", "-e", checker, recheck, nice], {
+  const child = spawn(process.execPath, ["--input-type=commonjs", "-e", checker, recheck], {
     env,
     stdio: ["ignore", "ignore", "inherit", "ipc"],
     serialization: "json",
@@ -143,7 +229,7 @@ function start() {
   child.on("message", (message) => {
     if (message.ready) {
       slot.ready = true;
-      if (slot.task) startBudget(slot, slot.task.budgetMs);
+      if (slot.task) startTaskBudget(slot);
       return;
     }
     if (slot.task && slot.task.id === message.id) finish(slot, message.diagnostics);
@@ -170,7 +256,8 @@ function pump() {
     const task = queue.shift();
     clearTimeout(slot.idle);
     slot.task = task;
-    startBudget(slot, slot.ready ? task.budgetMs : startLimitMs);
+    if (slot.ready) startTaskBudget(slot);
+    else startBudget(slot, startLimitMs);
     slot.child.send({ id: task.id, pattern: task.pattern, params: task.params });
   }
 }
@@ -201,6 +288,7 @@ interface Task {
   pattern: string;
   params: Record<string, unknown>;
   budgetMs: number;
+  wallLimitMs: number;
   resolve(d: Diagnostics): void;
 }
 
@@ -211,18 +299,37 @@ interface Task {
 const WORKER_START_LIMIT_MS = 60_000;
 
 /**
- * How much lower the checkers' priority is than the server's (added to its nice value, at most 19). A checker keeps a
- * CPU busy for the whole of a burst of new patterns, with V8's compiler and GC threads beside it, while the server's
- * own CPU work per event-loop turn stays under ~7 ms: what made the server's turns long during a burst was waiting for
- * a CPU (bench/pattern-lag.ts: nearly every turn of 10 ms or more was mostly such a wait). At a lower priority the
- * checker gives way as soon as the server's thread wakes; it still gets about a tenth of a CPU the server wants too (CFS
- * weights 110 against 1024), and all of any CPU nobody else wants, so a check is slower on a busy machine, not starved.
- * But slower was too slow: at 10, on a machine kept busy (a CI run of every test suite), a safe pattern's check ran out
- * of its time budget and a valid deploy was refused as unprovable (webhook-server findings.test.ts, 2026-12-07). A
- * verdict must not depend on how busy the machine is, so the checkers run at the server's priority (0) until the budget
- * counts the checker's own CPU time rather than the wall clock.
+ * A check's wall-clock limit, however much of its CPU budget is left: a minute, or six budgets if more. It is there so
+ * that a checker that never runs (stopped, starved) still ends, and its request is answered; a checker that runs at all
+ * rarely reaches it (see CHECKER_NICENESS for how much CPU a checker gets on a busy machine).
  */
-export const CHECKER_NICENESS = 0;
+export function checkWallLimitMs(budgetMs: number): number {
+  return Math.max(60_000, 6 * budgetMs);
+}
+
+/** The shortest wait between two readings of a checker's CPU time (two clock ticks). */
+const MIN_REVIEW_MS = 20;
+
+/**
+ * How much lower the checkers' priority is than the server's (added to its nice value, at most 19). A checker keeps a
+ * CPU busy for the whole of a burst of new patterns, with V8's compiler and GC threads and recheck's agent process
+ * beside it (the agent inherits the nice value), while the server's own CPU work per event-loop turn stays under ~7 ms:
+ * what made the server's turns long during a burst was waiting for a CPU (bench/pattern-lag.ts: nearly every turn of
+ * 10 ms or more was mostly such a wait). At a lower priority the checker gives way as soon as the server's thread
+ * wakes; it still gets about a tenth of a CPU the server wants too (CFS weights 110 against 1024), and all of any CPU
+ * nobody else wants, so a check is slower on a busy machine, not starved.
+ *
+ * Slower does not make a verdict: a pattern's budget counts the CPU time its check used, not the wall clock (with a
+ * wall-clock budget, at 10, a CI run of every test suite made a safe pattern's check run out of it and a valid deploy
+ * was refused; webhook-server findings.test.ts, 2026-12-07). What still depends on the machine is the wall-clock limit
+ * (checkWallLimitMs, a minute): behind k processes busy at the server's priority on every CPU, a checker gets
+ * 110 / (1024k + 110) of a CPU, 2.6 % for k = 4, so within a minute a check gets 1.5 s of CPU time. Most safe
+ * patterns take a few milliseconds of it, but recheck's fuzzer (patterns with a lookaround or a backreference) can take
+ * a second or more: 1.2 to 1.6 s for a registry host followed by a path with a lookahead. And recheck's own phase
+ * limits count wall time (see SAFETY_CHECK_TIMEOUT_MS in safe-regex.ts). Where the CPU time cannot be read (not
+ * Linux) the budget is wall time and the checkers keep the server's priority.
+ */
+export const CHECKER_NICENESS = 10;
 
 /** How long a checker waits for another pattern before it ends. */
 export const WORKER_IDLE_MS = 10_000;
@@ -315,15 +422,24 @@ export class CheckPool {
     this.recheckPath = createRequire(import.meta.url).resolve("recheck");
   }
 
-  /** recheck's diagnostics for `pattern`, computed in a checker process; a timeout verdict when over `budgetMs`. */
-  check(pattern: string, params: Record<string, unknown>, budgetMs: number): Promise<Diagnostics> {
+  /**
+   * recheck's diagnostics for `pattern`, computed in a checker process; a timeout verdict when the check has used
+   * `budgetMs` of CPU time (of wall time where the CPU time of a process cannot be read: not Linux), or after
+   * `wallLimitMs` of wall time whatever it used. Both run from the checker being ready.
+   */
+  check(
+    pattern: string,
+    params: Record<string, unknown>,
+    budgetMs: number,
+    wallLimitMs = checkWallLimitMs(budgetMs),
+  ): Promise<Diagnostics> {
     return new Promise((resolve) => {
-      const task: Task = { id: this.nextId++, pattern, params, budgetMs, resolve };
+      const task: Task = { id: this.nextId++, pattern, params, budgetMs, wallLimitMs, resolve };
       this.pending.set(task.id, task);
       const { worker } = this.startRelay();
       // Busy: the relay keeps the process alive until every check is answered (idle, it never does).
       worker.ref();
-      worker.postMessage({ id: task.id, pattern, params, budgetMs });
+      worker.postMessage({ id: task.id, pattern, params, budgetMs, wallLimitMs });
     });
   }
 
@@ -371,6 +487,7 @@ export class CheckPool {
         size: this.size,
         idleMs: this.idleMs,
         startLimitMs: WORKER_START_LIMIT_MS,
+        minReviewMs: MIN_REVIEW_MS,
         niceness: CHECKER_NICENESS,
         socket: path,
         token,

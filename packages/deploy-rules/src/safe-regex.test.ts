@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { getPriority } from "node:os";
 import { checkSync } from "recheck";
 import { describe, expect, it, vi } from "vitest";
-import { CHECKER_NICENESS, CheckPool } from "./check-pool.js";
+import { CHECKER_NICENESS, CheckPool, type Diagnostics } from "./check-pool.js";
 import { checkRulePattern, MAX_PATTERN_LENGTH, PRECOMPUTED_SAFE_PATTERNS } from "./safe-regex.js";
 
 describe("checkRulePattern", () => {
@@ -136,14 +136,18 @@ describe("checkRulePatternAsync", () => {
   });
 
   it("refuses a pattern whose check overruns the time budget, as unprovable, and keeps checking others", () => {
+    // Safe, but with a lookahead: recheck's fuzzer spends tens of milliseconds of CPU time proving it.
+    const slow =
+      "^(?:[a-z0-9]+(?:[.-][a-z0-9]+)*)(?::[0-9]{1,5})?/(?!internal/)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*:[a-z0-9._-]+$";
     const result = runFresh(`
-      // A budget no check can meet (recheck fuzzes this one for 100+ ms): the check is stopped and the pattern refused.
-      const over = await rules.checkRulePatternAsync("(\\w+\\s?)*$", { timeoutMs: 1 });
+      // A budget no check can meet (a millisecond of CPU time): the check is stopped and the pattern refused.
+      const over = await rules.checkRulePatternAsync(${JSON.stringify(slow)}, { timeoutMs: 1 });
       const next = await rules.checkRulePatternAsync("^after-[a-z]+$");
       // A timeout is not kept as the pattern's verdict: with time enough, recheck's own verdict comes.
-      const retried = await rules.checkRulePatternAsync("(\\w+\\s?)*$");
+      const retried = await rules.checkRulePatternAsync(${JSON.stringify(slow)});
+      const unsafe = await rules.checkRulePatternAsync(${JSON.stringify("(\\w+\\s?)*$")});
       await rules.closeSafetyCheckers();
-      console.log(JSON.stringify({ over, next: next.ok, retried: retried.ok || retried.message }));
+      console.log(JSON.stringify({ over, next: next.ok, retried: retried.ok, unsafe: unsafe.ok || unsafe.message }));
     `);
     expect(result).toEqual({
       over: {
@@ -153,7 +157,8 @@ describe("checkRulePatternAsync", () => {
           "refused: could not prove the pattern free of catastrophic backtracking (the safety check timed out); simplify it",
       },
       next: true,
-      retried: expect.stringContaining("catastrophic backtracking (exponential"),
+      retried: true,
+      unsafe: expect.stringContaining("catastrophic backtracking (exponential"),
     });
   });
 
@@ -169,6 +174,128 @@ describe("checkRulePatternAsync", () => {
           return false;
         }
       });
+
+  /** A process's descendants (recheck's agent process under a checker), from /proc: children of each of its threads. */
+  const descendants = (pid: string): string[] => {
+    let threads: string[] = [];
+    try {
+      threads = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return [];
+    }
+    return threads
+      .flatMap((tid) => {
+        try {
+          return readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim().split(/\s+/);
+        } catch {
+          return [];
+        }
+      })
+      .filter(Boolean)
+      .flatMap((child) => [child, ...descendants(child)]);
+  };
+  /** Sends a signal to each process, skipping those already gone. */
+  const signal = (pids: string[], name: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), name);
+      } catch {}
+    }
+  };
+  /** Whether a process has ended (gone, or a zombie waiting to be reaped). */
+  const ended = (pid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true;
+    } catch {
+      return true;
+    }
+  };
+  /** Wall time passing while nothing runs: what a check loses on a busy machine, without the noise of a real load. */
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const timedOut = { status: "unknown", error: { kind: "timeout" } };
+
+  it.runIf(process.platform === "linux")(
+    "a check's budget is CPU time: a checker stopped for several budgets' worth of wall time still gives a safe pattern its verdict",
+    async () => {
+      const pool = new CheckPool(1, 60_000);
+      try {
+        // The first check also starts recheck's worker thread and agent process; the one under test only checks.
+        expect((await pool.check("^warm-[a-z]+$", {}, 60_000)).status).toBe("safe");
+        const tree = checkers().flatMap((pid) => [pid, ...descendants(pid)]);
+        expect(tree.length).toBeGreaterThan(1);
+        signal(tree, "SIGSTOP");
+        let check: Promise<Diagnostics> | undefined;
+        try {
+          // 300 ms of CPU time; four times that of wall time passes before the checker may run at all.
+          check = pool.check("^(api|worker)-[0-9]+$", {}, 300);
+          await pause(1200);
+        } finally {
+          signal(tree, "SIGCONT");
+        }
+        expect(await check).toMatchObject({ status: "safe" });
+      } finally {
+        await pool.close();
+      }
+    },
+    60_000,
+  );
+
+  it.runIf(process.platform === "linux")(
+    "a check that keeps the CPU busy is still stopped at its CPU budget, recheck's agent process with it",
+    async () => {
+      const pool = new CheckPool(1, 60_000);
+      try {
+        // A catastrophic pattern run by the fuzzer without memoization and with no wall-clock limit on its attack:
+        // recheck keeps a CPU busy on it until its own timeout (two minutes, past this test's own limit; a bound on
+        // what a failed run leaves behind). The relay's wall-clock limit is further still: only the CPU budget can end
+        // the check in time.
+        const check = pool.check(
+          "^(a|a)*$",
+          { checker: "fuzz", accelerationMode: "off", attackTimeout: null, timeout: 120_000 },
+          300,
+          600_000,
+        );
+        let agents: string[] = [];
+        await vi.waitFor(
+          () => {
+            agents = checkers().flatMap(descendants);
+            expect(agents.length).toBeGreaterThan(0);
+          },
+          { timeout: 30_000, interval: 5 },
+        );
+        expect(await check).toEqual(timedOut);
+        await vi.waitFor(() => expect(checkers()).toEqual([]), { timeout: 30_000, interval: 20 });
+        await vi.waitFor(() => expect(agents.filter((pid) => !ended(pid))).toEqual([]), {
+          timeout: 30_000,
+          interval: 20,
+        });
+      } finally {
+        await pool.close();
+      }
+    },
+    60_000,
+  );
+
+  it.runIf(process.platform === "linux")(
+    "a checker that never runs is ended at the check's wall-clock limit, and the pattern refused as timed out",
+    async () => {
+      const pool = new CheckPool(1, 60_000);
+      let tree: string[] = [];
+      try {
+        expect((await pool.check("^warm-[a-z]+$", {}, 60_000)).status).toBe("safe");
+        tree = checkers().flatMap((pid) => [pid, ...descendants(pid)]);
+        signal(tree, "SIGSTOP");
+        // Stopped for good: its CPU time never grows, so only the wall-clock limit (a small one here) ends the check.
+        expect(await pool.check("^(api|worker)-[0-9]+$", {}, 300, 1500)).toEqual(timedOut);
+        await vi.waitFor(() => expect(checkers()).toEqual([]), { timeout: 30_000, interval: 20 });
+      } finally {
+        // recheck's agent process, stopped too, ends once it runs again and finds its checker gone.
+        signal(tree, "SIGCONT");
+        await pool.close();
+      }
+    },
+    60_000,
+  );
 
   it.runIf(process.platform === "linux")(
     "checks in a child process of its own, which ends when idle: nothing of recheck stays in this process",
@@ -207,7 +334,7 @@ describe("checkRulePatternAsync", () => {
   );
 
   it.runIf(process.platform === "linux")(
-    "a checker runs CHECKER_NICENESS (0: a verdict must not depend on how busy the machine is) below this process's priority, every thread of it; this process's threads keep theirs",
+    "a checker runs CHECKER_NICENESS below this process's priority, every thread of it and of recheck's agent process; this process's threads keep theirs",
     async () => {
       /** The nice value of each thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
       const niceOf = (pid: string | number) =>
@@ -218,15 +345,20 @@ describe("checkRulePatternAsync", () => {
       const pool = new CheckPool(1, 60_000);
       try {
         expect((await pool.check("^nice-[a-z]+$", {}, 60_000)).status).toBe("safe");
+        const below = Math.min(19, own + CHECKER_NICENESS);
+        // Below this process's priority, unless that is the lowest already.
+        expect(below > own || own === 19).toBe(true);
         const [pid] = checkers();
         const threads = niceOf(pid as string);
         expect(threads.length).toBeGreaterThan(1);
-        expect(new Set(threads)).toEqual(new Set([Math.min(19, own + CHECKER_NICENESS)]));
+        expect(new Set(threads)).toEqual(new Set([below]));
+        // recheck's agent process, which does the checking, inherited it from the checker's thread that started it.
+        const agents = descendants(pid as string);
+        expect(agents.length).toBeGreaterThan(0);
+        expect(new Set(agents.flatMap(niceOf))).toEqual(new Set([below]));
         expect(getPriority()).toBe(own);
         // The relay is one thread of this process: all the others (the main thread, V8's and libuv's) are unchanged.
-        expect(niceOf(process.pid).filter((nice) => nice !== own)).toHaveLength(
-          own < 19 && CHECKER_NICENESS > 0 ? 1 : 0,
-        );
+        expect(niceOf(process.pid).filter((nice) => nice !== own)).toEqual(own < 19 ? [below] : []);
       } finally {
         await pool.close();
       }

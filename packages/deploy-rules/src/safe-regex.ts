@@ -5,7 +5,7 @@
  */
 import { createRequire } from "node:module";
 import type * as Recheck from "recheck";
-import { CheckPool, type Diagnostics, warmWorkerThreads } from "./check-pool.js";
+import { CheckPool, checkWallLimitMs, type Diagnostics, warmWorkerThreads } from "./check-pool.js";
 
 type CheckSync = typeof Recheck.checkSync;
 let checkSync: CheckSync | undefined;
@@ -40,9 +40,22 @@ export const MAX_PATTERN_LENGTH = 1000;
 export const MAX_SUBJECT_LENGTH = 512;
 /**
  * recheck's own phase budgets (attack and recall validation) stay at their defaults: lowering its character limits
- * makes it miss real attacks. The overall budget is generous so that a safe pattern is not refused as "unprovable"
- * on a busy machine (a check takes a few milliseconds idle, a few hundred under heavy load); it only stops a pattern
- * that would keep the checker busy for seconds.
+ * makes it miss real attacks. Its time limits count wall time, whichever process runs it, and in its fuzzer (patterns
+ * with a lookaround or a backreference, or too many repetitions for its automaton checker) a run that reaches one
+ * counts as an attack: an incubation run past 250 ms (incubationTimeout) starts an attack, and an attack run past 1 s
+ * (attackTimeout) makes the pattern "vulnerable", at the complexity that attack assumed; recall validation, which would
+ * run the attack again, is off by default (a negative recallTimeout), and would count wall time too. A checker that
+ * loses a quarter of a second in the middle of one run can thus have a safe pattern refused as catastrophic: seen with
+ * the checker stopped 300 ms in every 305 (a registry pattern with a lookahead, safe otherwise, called cubic), not in 8
+ * checks behind four busy processes on two cores. They stay: without them, the attack on a catastrophic pattern with
+ * a backreference runs on towards its limit of 1.5 billion steps (`^(\w+)(\s?\w+)*\1$`: 19 s of CPU time and no
+ * verdict yet), far past any budget, where with them it is refused in a second.
+ *
+ * The overall budget is generous: most safe patterns' checks take a few milliseconds of CPU time, a fuzzed one up to
+ * a second or two; the budget only stops a pattern that would keep a checker busy for longer. In a checker process
+ * (checkRulePatternAsync) it is the checker's CPU time on Linux, so that a busy machine cannot make a safe pattern's
+ * check run out of it, and wall time elsewhere; on the calling thread (checkRulePattern, and the checker one-file
+ * bundles hand over) it is recheck's own timeout, which counts wall time.
  */
 export const SAFETY_CHECK_TIMEOUT_MS = 10_000;
 const RECHECK_PARAMS = { timeout: SAFETY_CHECK_TIMEOUT_MS } as const;
@@ -97,8 +110,9 @@ export function checkRulePattern(pattern: string): PatternVerdict {
 /**
  * The verdict on a pattern without blocking the event loop: recheck runs in a child process (a small pool, started
  * on first use, not keeping the process alive, ended when idle), within `timeoutMs` (default
- * SAFETY_CHECK_TIMEOUT_MS) from the moment its checker is ready;
- * over it, the pattern is refused as unprovable. The verdict is cached like checkRulePattern's, so a later
+ * SAFETY_CHECK_TIMEOUT_MS) of the checker's CPU time (wall time where it cannot be read), counted from the moment
+ * its checker is ready; over it, or after a minute of wall time (six budgets if more) whatever the CPU time, the
+ * pattern is refused as unprovable. The verdict is cached like checkRulePattern's, so a later
  * synchronous check of the same pattern (e.g. while parsing a payload) is a look-up: servers call this for the
  * patterns of a request before validating it. With a checker handed over by useSafetyChecker (one-file bundles),
  * that checker runs here, on the calling thread.
@@ -115,8 +129,14 @@ export async function checkRulePatternAsync(
   const pending = checking.get(pattern);
   if (pending) return pending;
   pool ??= new CheckPool();
+  const budgetMs = options.timeoutMs ?? SAFETY_CHECK_TIMEOUT_MS;
+  const wallLimitMs = checkWallLimitMs(budgetMs);
+  // recheck's own timeout counts wall time: at the budget, a check slowed by a busy machine would time out there
+  // first. The checker's CPU budget is the relay's to keep; recheck only stops at the wall-clock limit, as the relay
+  // does, so that its agent process (which outlives its checker only until it reads the end of its input) never runs
+  // longer than that.
   const check = pool
-    .check(pattern, RECHECK_PARAMS, options.timeoutMs ?? SAFETY_CHECK_TIMEOUT_MS)
+    .check(pattern, { ...RECHECK_PARAMS, timeout: wallLimitMs }, budgetMs, wallLimitMs)
     .then((diagnostics) => {
       const verdict = interpret(diagnostics, compiled.regex);
       remember(pattern, verdict);
