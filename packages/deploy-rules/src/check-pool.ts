@@ -14,7 +14,8 @@
  * (fork and exec) blocked its caller 7 to 90 ms on a loaded 2-core machine (Node's spawn waits for the child's exec),
  * and the event loop may not block 20 ms. The relay loads nothing but node:child_process and node:net, answers over a
  * local socket (see relaySocketPath: not its MessagePort, whose lock made the event loop wait for the relay), runs the
- * checkers below the server's priority on Linux (CHECKER_NICENESS), and ends with the last checker.
+ * checkers at CHECKER_NICENESS below the server's priority on Linux (0 for now: see there), and ends with the last
+ * checker.
  *
  * The relay and checkers are eval'd CommonJS (`new Worker(source, { eval: true })`, `node -e`) that require recheck by
  * its resolved path: no file to ship, so it works from src (tests), from dist and from bundles that keep
@@ -62,8 +63,8 @@ process.send({ ready: true });
  * budget runs from its checker being ready (recheck loaded); until then, startLimitMs.
  *
  * The budget is CPU time where the relay can read it (Linux): what the checker and the processes it started (recheck's
- * native or Java agent, which does the work) spent on the task, so a check slowed by a busy machine or by its low
- * priority (CHECKER_NICENESS) is not refused for it. Every time the wall timer fires, the relay reads that time and
+ * native or Java agent, which does the work) spent on the task, so a check slowed by a busy machine (or by a lower
+ * priority, CHECKER_NICENESS) is not refused for it. Every time the wall timer fires, the relay reads that time and
  * waits for what is left of the budget; wallLimitMs of wall time ends a checker that gets no CPU at all (stopped,
  * starved). Elsewhere the budget is wall time.
  */
@@ -134,7 +135,7 @@ const cpuMs = (slot) => {
   const ticks = tickMs === undefined ? undefined : ticksOf(slot.child.pid);
   return ticks === undefined ? undefined : ticks * tickMs;
 };
-// The checkers run below the server's priority (see CHECKER_NICENESS), where their budget is CPU time: against a
+// The checkers run CHECKER_NICENESS below the server's priority, only where their budget is CPU time: against a
 // wall-clock budget, a lower priority is what made a safe pattern's check run out of it on a busy machine. On Linux a
 // nice value is a thread's, and a process started by a thread inherits that thread's: set on this relay thread alone
 // (not the server's), it is the checkers' from their first instruction, for all their threads (V8's compiler and GC
@@ -311,25 +312,24 @@ export function checkWallLimitMs(budgetMs: number): number {
 const MIN_REVIEW_MS = 20;
 
 /**
- * How much lower the checkers' priority is than the server's (added to its nice value, at most 19). A checker keeps a
- * CPU busy for the whole of a burst of new patterns, with V8's compiler and GC threads and recheck's agent process
- * beside it (the agent inherits the nice value), while the server's own CPU work per event-loop turn stays under ~7 ms:
- * what made the server's turns long during a burst was waiting for a CPU (bench/pattern-lag.ts: nearly every turn of
- * 10 ms or more was mostly such a wait). At a lower priority the checker gives way as soon as the server's thread
- * wakes; it still gets about a tenth of a CPU the server wants too (CFS weights 110 against 1024), and all of any CPU
- * nobody else wants, so a check is slower on a busy machine, not starved.
+ * How much lower the checkers' priority is than the server's (added to its nice value, at most 19): 0, the server's.
+ * A checker keeps a CPU busy for the whole of a burst of new patterns, with V8's compiler and GC threads and recheck's
+ * agent process beside it (the agent inherits the nice value), while the server's own CPU work per event-loop turn
+ * stays under ~7 ms: what made the server's turns long during a burst was waiting for a CPU (bench/pattern-lag.ts:
+ * nearly every turn of 10 ms or more was mostly such a wait). At 10 the checker gave way as soon as the server's thread
+ * woke, and the longest turn on a quiet machine fell from ~15 to ~10 ms; at 0 it stays under 20 ms there.
  *
- * Slower does not make a verdict: a pattern's budget counts the CPU time its check used, not the wall clock (with a
- * wall-clock budget, at 10, a CI run of every test suite made a safe pattern's check run out of it and a valid deploy
- * was refused; webhook-server findings.test.ts, 2026-12-07). What still depends on the machine is the wall-clock limit
- * (checkWallLimitMs, a minute): behind k processes busy at the server's priority on every CPU, a checker gets
- * 110 / (1024k + 110) of a CPU, 2.6 % for k = 4, so within a minute a check gets 1.5 s of CPU time. Most safe
- * patterns take a few milliseconds of it, but recheck's fuzzer (patterns with a lookaround or a backreference) can take
- * a second or more: 1.2 to 1.6 s for a registry host followed by a path with a lookahead. And recheck's own phase
- * limits count wall time (see SAFETY_CHECK_TIMEOUT_MS in safe-regex.ts). Where the CPU time cannot be read (not
- * Linux) the budget is wall time and the checkers keep the server's priority.
+ * It stays 0 because a lower priority is paid by the request that waits for the verdict, and by the verdict itself,
+ * whenever anything else is busy: behind k processes busy at the server's priority on every CPU a checker at 10 gets
+ * 110 / (1024k + 110) of a CPU (2.6 % for k = 4). A first never-seen pattern, whose fresh checker spends 300 to 400 ms
+ * of CPU starting, then took 5.9 to 9.7 s against 0.7 to 0.8 s at 0 (four busy processes, 2026-12-07). The budget is
+ * the check's CPU time (a slow check is not refused for being slow), but the wall-clock limit (checkWallLimitMs, a
+ * minute) would give such a checker 1.5 s of CPU, and recheck's fuzzer (patterns with a lookaround or a backreference)
+ * can take 1.2 to 1.6 s; and recheck's own phase limits count wall time, where a run cut short counts as an attack
+ * (see SAFETY_CHECK_TIMEOUT_MS in safe-regex.ts): starved, a safe pattern can be called vulnerable. The value is
+ * applied as the relay's nice value on Linux, where the budget is CPU time; elsewhere the checkers keep the server's.
  */
-export const CHECKER_NICENESS = 10;
+export const CHECKER_NICENESS = 0;
 
 /** How long a checker waits for another pattern before it ends. */
 export const WORKER_IDLE_MS = 10_000;
