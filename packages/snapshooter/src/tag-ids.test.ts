@@ -41,6 +41,21 @@ describe("TagIds", () => {
     );
   });
 
+  it("tells apart tags that differ in one digit only, at every position, and ranks them", () => {
+    const ids = new TagIds();
+    const tags = ["00000000000000000000", "99999999999999999999"];
+    for (let at = 0; at < 20; at++) {
+      for (const base of tags.slice(0, 2)) {
+        const digit = base[at] === "0" ? "1" : "8";
+        tags.push(`${base.slice(0, at)}${digit}${base.slice(at + 1)}`);
+      }
+    }
+    const numbered = tags.map((tag, i) => (i % 2 ? ids.internBytes(Buffer.from(tag, "latin1"), 0) : ids.intern(tag)));
+    expect(numbered).toEqual(tags.map((_, i) => i));
+    for (const [i, tag] of tags.entries()) expect([ids.get(tag), ids.tag(i)]).toEqual([i, tag]);
+    expect(Array.from(ids.ranks().byRank, (id) => ids.tag(id))).toEqual([...tags].sort());
+  });
+
   it("ranks many first halves too", () => {
     const ids = new TagIds();
     const tags = Array.from(
@@ -51,7 +66,7 @@ describe("TagIds", () => {
     expect(Array.from(ids.ranks().byRank, (id) => ids.tag(id))).toEqual([...tags].sort());
   });
 
-  it("finds every tag again past 2^19 ids, where an id's parts are packed into both halves of a slot", () => {
+  it("finds every tag again among 2^19 + 5 of them, both halves varying", () => {
     const ids = new TagIds();
     const count = 2 ** 19 + 5;
     // Both halves vary, and the digits are read from bytes as a snapshot reads them.
