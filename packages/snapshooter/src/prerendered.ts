@@ -43,7 +43,7 @@ import {
 import { CONTAINS, type ObjectKind, type Relation } from "./model.js";
 import { parseRecordText, RecordSplitter } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
-import { TagIds } from "./tag-ids.js";
+import { readTagDigits, TagIds } from "./tag-ids.js";
 
 const KINDS: readonly (ObjectKind | undefined)[] = [undefined, "folder", "project", "object"];
 const KIND_CODE: Record<ObjectKind, number> = { folder: 1, project: 2, object: 3 };
@@ -86,6 +86,18 @@ export class PrerenderedGraph {
   relFrom = new Int32Array(4096);
   relTo = new Int32Array(4096);
   relType = new Int32Array(4096);
+
+  /** A view of the chunk being read, for reads of four bytes at a time (made again when the chunk changes). */
+  private viewed: Buffer | undefined;
+  private view: DataView = new DataView(new ArrayBuffer(0));
+
+  viewOf(bytes: Buffer): DataView {
+    if (bytes !== this.viewed) {
+      this.viewed = bytes;
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    }
+    return this.view;
+  }
 
   kindOf(id: number): ObjectKind | undefined {
     return KINDS[this.kindCode[id] ?? 0];
@@ -214,6 +226,19 @@ export class PrerenderedGraph {
   }
 }
 
+/** Bytes written or compared four at a time: the bytes, and their whole little-endian 32-bit words. */
+interface Piece {
+  bytes: Buffer;
+  words: Int32Array;
+}
+
+function piece(text: string): Piece {
+  const bytes = Buffer.from(text);
+  const words = new Int32Array(bytes.length >>> 2);
+  for (let w = 0; w < words.length; w++) words[w] = bytes.readInt32LE(4 * w);
+  return { bytes, words };
+}
+
 const RELATION_HEAD = Buffer.from('{"record":"relation","from":"');
 const TO_KEY = Buffer.from('","to":"');
 const TYPE_KEY = Buffer.from('","type":"');
@@ -222,24 +247,27 @@ const FROM_AT = RELATION_HEAD.length;
 const TO_AT = FROM_AT + TAG_LENGTH + TO_KEY.length;
 const TYPE_AT = TO_AT + TAG_LENGTH + TYPE_KEY.length;
 
-function matches(bytes: Buffer, at: number, expected: Buffer): boolean {
-  for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
+const RELATION_HEAD_PIECE = piece(RELATION_HEAD.toString());
+const TO_KEY_PIECE = piece(TO_KEY.toString());
+const TYPE_KEY_PIECE = piece(TYPE_KEY.toString());
+
+/** Whether `bytes[at]` (`view` over `bytes`) holds `p`, compared four bytes at a time. */
+function matchesPiece(bytes: Buffer, view: DataView, at: number, p: Piece): boolean {
+  const { bytes: expected, words } = p;
+  for (let w = 0; w < words.length; w++) if (view.getInt32(at + 4 * w, true) !== words[w]) return false;
+  for (let i = 4 * words.length; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
   return true;
 }
 
-function isDigits(bytes: Buffer, at: number): boolean {
-  for (let i = at; i < at + TAG_LENGTH; i++) {
-    const c = bytes[i] as number;
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
+/** Both tags' parts of the relation being read (`readTagDigits`): from at 0, to at 3. */
+const relationParts = new Int32Array(6);
 
 /**
- * Adds the relation `bytes[start, end)` to the graph when it is in the usual form (trailing blanks allowed) and
- * returns true; false leaves it to JSON.parse and the schema.
+ * Adds the relation `bytes[start, end)` (`view` over `bytes`) to the graph when it is in the usual form (trailing
+ * blanks allowed) and returns true; false leaves it to JSON.parse and the schema. Nothing is numbered before the
+ * whole record is checked. Compared and read four bytes at a time: byte by byte, this cost ~2x for 250,000 relations.
  */
-function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, start: number, end: number): boolean {
+function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, view: DataView, start: number, end: number): boolean {
   let last = end;
   while (last > start) {
     const c = bytes[last - 1] as number;
@@ -248,16 +276,19 @@ function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, start: number,
   }
   // At least one byte of type, then `"}`.
   if (last - start < TYPE_AT + 3 || bytes[last - 1] !== 125 || bytes[last - 2] !== 34) return false;
-  if (!matches(bytes, start, RELATION_HEAD) || !isDigits(bytes, start + FROM_AT)) return false;
-  if (!matches(bytes, start + FROM_AT + TAG_LENGTH, TO_KEY) || !isDigits(bytes, start + TO_AT)) return false;
-  if (!matches(bytes, start + TO_AT + TAG_LENGTH, TYPE_KEY)) return false;
+  const parts = relationParts;
+  if (!matchesPiece(bytes, view, start, RELATION_HEAD_PIECE) || !readTagDigits(view, start + FROM_AT, parts, 0))
+    return false;
+  if (!matchesPiece(bytes, view, start + FROM_AT + TAG_LENGTH, TO_KEY_PIECE)) return false;
+  if (!readTagDigits(view, start + TO_AT, parts, 3)) return false;
+  if (!matchesPiece(bytes, view, start + TO_AT + TAG_LENGTH, TYPE_KEY_PIECE)) return false;
   for (let i = start + TYPE_AT; i < last - 2; i++) {
     const c = bytes[i] as number;
     if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
   }
   const { ids } = graph;
-  const from = ids.internBytes(bytes, start + FROM_AT);
-  const to = ids.internBytes(bytes, start + TO_AT);
+  const from = ids.internParts(parts, 0, bytes, start + FROM_AT);
+  const to = ids.internParts(parts, 3, bytes, start + TO_AT);
   graph.addRelation(from, to, graph.typeIdOfBytes(bytes, start + TYPE_AT, last - 2));
   return true;
 }
@@ -302,13 +333,13 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
       const splitter = new RecordSplitter(
         label,
         (bytes, start, end, line, index) => {
-          if (addRelationBytes(graph, bytes, start, end)) return;
+          if (addRelationBytes(graph, bytes, graph.viewOf(bytes), start, end)) return;
           if (takeObjectBytes(bytes, start, end, label, line, index)) return;
           take(parseRecordText(bytes.toString("utf8", start, end), label, line, index));
         },
         // A JSON array's element alone on its line: taken when it is valid JSON, else scanned as usual.
         (bytes, start, end, line, index) => {
-          if (addRelationBytes(graph, bytes, start, end)) return true;
+          if (addRelationBytes(graph, bytes, graph.viewOf(bytes), start, end)) return true;
           if (takeObjectBytes(bytes, start, end, label, line, index)) return true;
           let value: unknown;
           try {
@@ -490,19 +521,6 @@ const EMPTY_LIST = Buffer.from("[]");
 const REL_FROM = Buffer.from('{"from":"');
 const REL_TO = Buffer.from('","to":"');
 const REL_LINE = REL_FROM.length + TAG_LENGTH + REL_TO.length + TAG_LENGTH;
-
-/** Bytes written four at a time (`putPiece`): the bytes, and their whole little-endian 32-bit words. */
-interface Piece {
-  bytes: Buffer;
-  words: Uint32Array;
-}
-
-function piece(text: string): Piece {
-  const bytes = Buffer.from(text);
-  const words = new Uint32Array(bytes.length >>> 2);
-  for (let w = 0; w < words.length; w++) words[w] = bytes.readUInt32LE(4 * w);
-  return { bytes, words };
-}
 
 const REL_FROM_PIECE = piece(REL_FROM.toString());
 const REL_TO_PIECE = piece(REL_TO.toString());
