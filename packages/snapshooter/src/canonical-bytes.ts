@@ -76,6 +76,21 @@ const TRUE = bytesOf("true");
 const FALSE = bytesOf("false");
 const NULL = bytesOf("null");
 
+/** A view of `bytes`, for reads and writes four bytes at a time. */
+function viewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * Copies `from[f, f + n)` to `to[t]` (views `fv`, `tv`), four bytes at a time: a byte loop over a Buffer costs
+ * ~1.5 ns a byte, and Buffer#copy makes a Uint8Array per call (a GC's worth for 100,000 objects).
+ */
+function copyBytes(from: Buffer, fv: DataView, f: number, to: Buffer, tv: DataView, t: number, n: number): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) tv.setInt32(t + k, fv.getInt32(f + k, true), true);
+  for (; k < n; k++) to[t + k] = from[f + k] as number;
+}
+
 /** The record's own members, as `memberOf` names them (0: any other key). */
 const RECORD = 1;
 const TAG = 2;
@@ -101,8 +116,15 @@ class Reader {
   at = 0;
   /** The properties' canonical bytes, written before the record's line (the members around them may come later). */
   scratch = Buffer.allocUnsafeSlow(4096);
+  scratchView = viewOf(this.scratch);
   /** A copy of an object's members while they are put in key order. */
   spare = Buffer.allocUnsafeSlow(4096);
+  spareView = viewOf(this.spare);
+  /** Views of the last input and output buffers (a chunk and a page: each used for many records). */
+  srcView: DataView = viewOf(EMPTY);
+  viewed: Buffer = EMPTY;
+  outputView: DataView = viewOf(EMPTY);
+  output: Buffer = EMPTY;
   /** Members of the objects being written: (key start, key end, member end) in `out`, innermost last. */
   members = new Int32Array(3 * 256);
   top = 0;
@@ -432,26 +454,30 @@ class Reader {
   }
 
   /** Copies the members `members[base, top)` (sorted) from `from` to `to[at]`, separated; returns the end. */
-  putMembers(from: Buffer, to: Buffer, at: number, base: number, shift: number): number {
+  putMembers(from: Buffer, fv: DataView, to: Buffer, tv: DataView, at: number, base: number, shift: number): number {
     const { members } = this;
     const last = this.top;
     for (let m = base; m < last; m += 3) {
       if (m > base) to[at++] = COMMA;
-      const me = (members[m + 2] as number) - shift;
-      for (let k = (members[m] as number) - shift; k < me; k++) to[at++] = from[k] as number;
+      const ms = (members[m] as number) - shift;
+      const n = (members[m + 2] as number) - shift - ms;
+      copyBytes(from, fv, ms, to, tv, at, n);
+      at += n;
     }
     return at;
   }
 
-  /** Rewrites the members `members[base, top)` (sorted), written from `out[open]` on, in their order. */
+  /** Rewrites the members `members[base, top)` (sorted), written from `scratch[open]` on, in their order. */
   moveMembers(base: number, open: number): void {
-    const { out } = this;
+    const { scratch, scratchView } = this;
     const end = this.at;
-    if (this.spare.length < end - open)
+    if (this.spare.length < end - open) {
       this.spare = Buffer.allocUnsafeSlow(Math.max(end - open, 2 * this.spare.length));
-    const { spare } = this;
-    for (let k = open; k < end; k++) spare[k - open] = out[k] as number;
-    this.putMembers(spare, out, open, base, open);
+      this.spareView = viewOf(this.spare);
+    }
+    const { spare, spareView } = this;
+    copyBytes(scratch, scratchView, open, spare, spareView, 0, end - open);
+    this.putMembers(spare, spareView, scratch, scratchView, open, base, open);
   }
 
   isTagString(i: number): boolean {
@@ -542,31 +568,42 @@ class Reader {
     if (record < 0 || tag < 0 || kind === 0 || name < 0) return -1;
 
     // `{"kind":…,"model":…,"name":…,"properties":…,"tag":…}`: the record's strings and tags print as their bytes.
-    const { scratch } = this;
+    const { scratch, scratchView } = this;
+    if (output !== this.output) {
+      this.output = output;
+      this.outputView = viewOf(output);
+    }
+    if (src !== this.viewed) {
+      this.viewed = src;
+      this.srcView = viewOf(src);
+    }
+    const { outputView, srcView } = this;
     this.out = output;
     this.at = offset;
     this.put(OPEN_KIND);
     this.put(KIND_TEXT[kind] as Buffer);
     if (model >= 0) {
       this.put(MODEL_MEMBER);
-      this.copy(model, model + TAG_LENGTH + 2);
+      copyBytes(src, srcView, model, output, outputView, this.at, TAG_LENGTH + 2);
+      this.at += TAG_LENGTH + 2;
     }
     this.put(NAME_MEMBER);
-    this.copy(name, nameEnd);
+    copyBytes(src, srcView, name, output, outputView, this.at, nameEnd - name);
+    this.at += nameEnd - name;
     this.put(PROPERTIES_MEMBER);
     if (properties < 0) this.put(EMPTY_OBJECT);
     else if (this.propertiesSorted) {
-      let at = this.at;
-      for (let k = 0; k < properties; k++) output[at++] = scratch[k] as number;
-      this.at = at;
+      copyBytes(scratch, scratchView, 0, output, outputView, this.at, properties);
+      this.at += properties;
     } else {
       // In key order now (their members are still on `members`, sorted).
       output[this.at++] = OPEN_BRACE;
-      this.at = this.putMembers(scratch, output, this.at, 0, 0);
+      this.at = this.putMembers(scratch, scratchView, output, outputView, this.at, 0, 0);
       output[this.at++] = CLOSE_BRACE;
     }
     this.put(TAG_MEMBER);
-    this.copy(tag, tag + TAG_LENGTH + 2);
+    copyBytes(src, srcView, tag, output, outputView, this.at, TAG_LENGTH + 2);
+    this.at += TAG_LENGTH + 2;
     output[this.at++] = CLOSE_BRACE;
 
     objectRecordFields.tagAt = tag + 1;
@@ -590,10 +627,13 @@ export function readObjectRecord(input: Buffer, start: number, end: number, outp
   reader.limit = end;
   reader.top = 0;
   // The properties are never longer than the record: their scratch buffer is big enough for any.
-  if (reader.scratch.length < end - start)
+  if (reader.scratch.length < end - start) {
     reader.scratch = Buffer.allocUnsafeSlow(Math.max(end - start, 2 * reader.scratch.length));
+    reader.scratchView = viewOf(reader.scratch);
+  }
   const lineEnd = reader.record(reader.skipBlanks(start), output, offset);
-  // Not kept past the call: the input is a chunk its source reuses, the output a page.
+  // Not read past the call: the input is a chunk its source reuses, the output a page. (The views of the last
+  // ones are kept, to be used again for the next record in the same chunk and page.)
   reader.src = EMPTY;
   reader.out = EMPTY;
   return lineEnd;
