@@ -734,6 +734,82 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
   }
 }
 
+/*
+ * The selection's loops over every object or relation, each in a function of its own (as `render`'s, see
+ * `objectListBytes`): inside `renderPrerendered`, the code ran unoptimized until each loop was compiled on its own
+ * (on-stack replacement), every element read through an inline cache.
+ */
+
+/** The patch files, one per owner, in walk order; each file's objects in tag order (ids taken in rank order). */
+function objectsByFile(
+  order: Int32Array,
+  owner: Int32Array,
+  byRank: Int32Array,
+): { owners: number[]; fileOf: Int32Array; objectStart: Int32Array; objectList: Int32Array } {
+  const owners: number[] = [];
+  const fileOf = new Int32Array(owner.length).fill(-1);
+  for (let i = 0; i < order.length; i++) {
+    const id = order[i] as number;
+    if (owner[id] === id) {
+      fileOf[id] = owners.length;
+      owners.push(id);
+    }
+  }
+  const fileCount = owners.length;
+  const objectStart = new Int32Array(fileCount + 1);
+  for (let i = 0; i < order.length; i++)
+    (objectStart[(fileOf[owner[order[i] as number] as number] as number) + 1] as number)++;
+  for (let f = 0; f < fileCount; f++) (objectStart[f + 1] as number) += objectStart[f] as number;
+  const objectList = new Int32Array(order.length);
+  const fill = objectStart.slice(0, fileCount);
+  for (let r = 0; r < byRank.length; r++) {
+    const id = byRank[r] as number;
+    const own = owner[id] as number;
+    if (own >= 0) objectList[(fill[fileOf[own] as number] as number)++] = id;
+  }
+  return { owners, fileOf, objectStart, objectList };
+}
+
+/**
+ * Keeps, in place and in order, the sorted relations of the snapshot: from in it, and for `contains`, to as well.
+ * Returns how many.
+ */
+function keepSelected(sorted: SortedRelations, owner: Int32Array, containsType: number): number {
+  const { from: relFrom, type: relType, to: relTo } = sorted;
+  let unique = 0;
+  for (let k = 0; k < sorted.count; k++) {
+    const from = relFrom[k] as number;
+    if ((owner[from] as number) < 0) continue;
+    const to = relTo[k] as number;
+    const type = relType[k] as number;
+    if (type === containsType && owner[to] === -1) continue;
+    relFrom[unique] = from;
+    relType[unique] = type;
+    relTo[unique] = to;
+    unique++;
+  }
+  return unique;
+}
+
+/** The relations `[0, count)` grouped by file (a stable counting sort, so each file's stay sorted). */
+function relationsByFile(
+  relFrom: Int32Array,
+  count: number,
+  owner: Int32Array,
+  fileOf: Int32Array,
+  fileCount: number,
+): { relationStart: Int32Array; relationList: Int32Array } {
+  const relationStart = new Int32Array(fileCount + 1);
+  for (let k = 0; k < count; k++)
+    (relationStart[(fileOf[owner[relFrom[k] as number] as number] as number) + 1] as number)++;
+  for (let f = 0; f < fileCount; f++) (relationStart[f + 1] as number) += relationStart[f] as number;
+  const relationList = new Int32Array(count);
+  const fill = relationStart.slice(0, fileCount);
+  for (let k = 0; k < count; k++)
+    relationList[(fill[fileOf[owner[relFrom[k] as number] as number] as number] as number)++] = k;
+  return { relationStart, relationList };
+}
+
 /**
  * One snapshot's patch files from a prerendered graph: the same selection as `selectSnapshot` and the same bytes as
  * `renderPatches`. Also returns which tags the snapshot holds, for the deletion guard.
@@ -795,28 +871,8 @@ export function renderPrerendered(
     meta,
   );
 
-  // The patch files, one per owner, in walk order; each gets its objects in tag order (ids walked in rank order).
-  const owners: number[] = [];
-  const fileOf = new Int32Array(ids.size).fill(-1);
-  for (const id of order) {
-    if (owner[id] === id) {
-      fileOf[id] = owners.length;
-      owners.push(id);
-    }
-  }
+  const { owners, fileOf, objectStart, objectList } = objectsByFile(order, owner, byRank);
   const fileCount = owners.length;
-  const objectStart = new Int32Array(fileCount + 1);
-  for (const id of order) (objectStart[(fileOf[owner[id] as number] as number) + 1] as number)++;
-  for (let f = 0; f < fileCount; f++) (objectStart[f + 1] as number) += objectStart[f] as number;
-  const objectList = new Int32Array(order.length);
-  {
-    const fill = objectStart.slice(0, fileCount);
-    for (let r = 0; r < byRank.length; r++) {
-      const id = byRank[r] as number;
-      const own = owner[id] as number;
-      if (own >= 0) objectList[(fill[fileOf[own] as number] as number)++] = id;
-    }
-  }
 
   // What ends each relation's line, `","type":<type as JSON>}`, and the same joined to the next line's start.
   const typeTail = graph.types.map((type) => `","type":${JSON.stringify(type)}}`);
@@ -833,17 +889,7 @@ export function renderPrerendered(
   if (sorted) {
     // Kept in place: the sorted triples, those of the snapshot.
     ({ from: relFrom, type: relType, to: relTo } = sorted);
-    for (let k = 0; k < sorted.count; k++) {
-      const from = relFrom[k] as number;
-      if ((owner[from] as number) < 0) continue;
-      const to = relTo[k] as number;
-      const type = relType[k] as number;
-      if (type === containsType && owner[to] === -1) continue;
-      relFrom[unique] = from;
-      relType[unique] = type;
-      relTo[unique] = to;
-      unique++;
-    }
+    unique = keepSelected(sorted, owner, containsType);
   } else {
     const selected = new Int32Array(graph.relationCount);
     let count = 0;
@@ -885,16 +931,7 @@ export function renderPrerendered(
       unique++;
     }
   }
-  const relationStart = new Int32Array(fileCount + 1);
-  for (let k = 0; k < unique; k++)
-    (relationStart[(fileOf[owner[relFrom[k] as number] as number] as number) + 1] as number)++;
-  for (let f = 0; f < fileCount; f++) (relationStart[f + 1] as number) += relationStart[f] as number;
-  const relationList = new Int32Array(unique);
-  {
-    const fill = relationStart.slice(0, fileCount);
-    for (let k = 0; k < unique; k++)
-      relationList[(fill[fileOf[owner[relFrom[k] as number] as number] as number] as number)++] = k;
-  }
+  const { relationStart, relationList } = relationsByFile(relFrom, unique, owner, fileOf, fileCount);
 
   const compare = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   const plans: FilePlan[] = owners.map((id, f) => {
