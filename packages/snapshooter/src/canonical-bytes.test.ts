@@ -265,4 +265,40 @@ describe("an object record's canonical line from its bytes", () => {
       '{"kind":"object","name":"x","properties":{"a":[],"b":{"x":"1","y":[1,{"c":true,"d":null}]}},"tag":"10000000000000000000"}',
     );
   });
+
+  it("puts unsorted members in key order at every depth, each nested object already in order when moved", () => {
+    const record = (properties: string) =>
+      Buffer.from(
+        `{"properties":${properties},"name":"x","kind":"object","tag":"10000000000000000000","record":"object"}`,
+      );
+    for (const properties of [
+      '{"b":{"d":{"f":1,"e":2},"c":[{"z":1,"y":{"q":"2","p":[]}}]},"a":0}',
+      '{"a":{"c":1,"b":2},"b":{"a":{"b":1,"a":2}}}',
+      '{"z":1,"y":2,"x":3,"w":4,"v":5,"u":6,"t":7,"s":8,"r":9}',
+      '{"ab":1,"a":2,"a b":3,"a!":4,"":5}',
+    ]) {
+      const bytes = record(properties);
+      expect(read(bytes)).toBe(reference(bytes));
+    }
+    // A key given twice is found however far apart the two are, after the members are sorted.
+    for (const properties of ['{"b":1,"c":2,"a":3,"c":4}', '{"x":{"c":1,"a":2,"b":3,"a":4}}']) {
+      expect(read(record(properties))).toBeUndefined();
+    }
+  });
+
+  it("takes values nested 64 levels deep (the properties being the first) and declines deeper ones", () => {
+    const record = (levels: number, open: string, close: string) =>
+      Buffer.from(
+        `{"record":"object","tag":"10000000000000000000","kind":"object","name":"x","properties":{"a":${open.repeat(levels - 1)}1${close.repeat(levels - 1)}}}`,
+      );
+    for (const [open, close] of [
+      ['{"k":', "}"],
+      ["[", "]"],
+    ] as const) {
+      const deepest = record(64, open, close);
+      expect(read(deepest)).toBeDefined();
+      expect(read(deepest)).toBe(reference(deepest));
+      expect(read(record(65, open, close))).toBeUndefined();
+    }
+  });
 });

@@ -68,10 +68,6 @@ function isKeptEscape(e: number): boolean {
   return e === QUOTE || e === BACKSLASH || e === 110 || e === 114 || e === 116 || e === 98 || e === 102;
 }
 
-function isBlank(c: number): boolean {
-  return c === 32 || c === 10 || c === 13 || c === 9;
-}
-
 function isDigit(c: number): boolean {
   return c >= ZERO && c <= NINE;
 }
@@ -80,19 +76,60 @@ const TRUE = bytesOf("true");
 const FALSE = bytesOf("false");
 const NULL = bytesOf("null");
 
+/** A view of `bytes`, for reads and writes four bytes at a time. */
+function viewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * Copies `from[f, f + n)` to `to[t]` (views `fv`, `tv`), four bytes at a time: a byte loop over a Buffer costs
+ * ~1.5 ns a byte, and Buffer#copy makes a Uint8Array per call (a GC's worth for 100,000 objects).
+ */
+function copyBytes(from: Buffer, fv: DataView, f: number, to: Buffer, tv: DataView, t: number, n: number): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) tv.setInt32(t + k, fv.getInt32(f + k, true), true);
+  for (; k < n; k++) to[t + k] = from[f + k] as number;
+}
+
+/** The record's own members, as `memberOf` names them (0: any other key). */
+const RECORD = 1;
+const TAG = 2;
+const KIND = 3;
+const NAME = 4;
+const MODEL = 5;
+const PROPERTIES = 6;
+
 /**
  * The reader's state, on one instance (V8 reads fields of a stable shape quickly; module-level `let`s cost a check
  * each time they are read).
+ *
+ * One pass over the record's bytes: each value is checked and written as it is read, and an object whose keys came
+ * unsorted is put in order afterwards by moving its members' written bytes (most objects are small, their bytes in
+ * the cache). Finding each member's extent first and then writing it read every nested value once per level of
+ * nesting above it, plus once more to write it.
  */
 class Reader {
   src: Buffer = EMPTY;
   limit = 0;
+  /** Where values are written: the properties' scratch buffer while a record is read. */
   out: Buffer = EMPTY;
   at = 0;
-  depth = 0;
-  /** Members of the objects being read or written: (key start, key end, value start, value end), innermost last. */
-  members = new Int32Array(4 * 256);
+  /** The properties' canonical bytes, written before the record's line (the members around them may come later). */
+  scratch = Buffer.allocUnsafeSlow(4096);
+  scratchView = viewOf(this.scratch);
+  /** A copy of an object's members while they are put in key order. */
+  spare = Buffer.allocUnsafeSlow(4096);
+  spareView = viewOf(this.spare);
+  /** Views of the last input and output buffers (a chunk and a page: each used for many records). */
+  srcView: DataView = viewOf(EMPTY);
+  viewed: Buffer = EMPTY;
+  outputView: DataView = viewOf(EMPTY);
+  output: Buffer = EMPTY;
+  /** Members of the objects being written: (key start, key end, member end) in `out`, innermost last. */
+  members = new Int32Array(3 * 256);
   top = 0;
+  /** Whether the properties' members were written in key order (else they are left sorted on `members`). */
+  propertiesSorted = true;
 
   /** The byte at `i`, or -1 past the record's end (the input goes on with other records). */
   byte(i: number): number {
@@ -136,14 +173,17 @@ class Reader {
     return -1;
   }
 
-  /** The end of the string starting at `i` (its opening quote), or -1 when it is not taken. */
+  /**
+   * The end of the string starting at `i` (its opening quote), or -1 when it is not taken. A string taken prints
+   * back as its very bytes, so it is copied as it is.
+   */
   skipString(i: number): number {
     const { src, limit } = this;
     i++;
     while (i < limit) {
       const c = src[i] as number;
-      if (c === QUOTE) return i + 1;
       if (c >= 0x20 && c < 0x80 && c !== BACKSLASH) {
+        if (c === QUOTE) return i + 1;
         i++;
         continue;
       }
@@ -201,45 +241,28 @@ class Reader {
   }
 
   /**
-   * The end of the value starting at `i` by its structure only (strings, nesting), or -1: where the next member
-   * starts. What the value holds is checked when it is written.
+   * Copies the key starting at `i` (its opening quote) when it is plain: ASCII, no escape, not starting with a digit
+   * (JavaScript puts index-like keys first), not `__proto__`. Returns its end, or -1.
    */
-  skipValue(i: number): number {
-    const { src, limit } = this;
-    let c = this.byte(i);
-    if (c === QUOTE) return this.skipQuoted(i);
-    if (c !== OPEN_BRACE && c !== OPEN_BRACKET) {
-      while (i < limit) {
-        c = src[i] as number;
-        if (c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET || isBlank(c)) break;
-        i++;
-      }
-      return i;
+  writeKey(i: number): number {
+    const { src, limit, out } = this;
+    let at = this.at;
+    const from = at;
+    out[at++] = QUOTE;
+    let j = i + 1;
+    if (j < limit && isDigit(src[j] as number)) return -1;
+    for (; j < limit; j++) {
+      const c = src[j] as number;
+      if (c === QUOTE) break;
+      if (c < 0x20 || c >= 0x80 || c === BACKSLASH) return -1;
+      out[at++] = c;
     }
-    let depth = 0;
-    while (i < limit) {
-      c = src[i] as number;
-      if (c === QUOTE) {
-        i = this.skipQuoted(i);
-        if (i < 0) return -1;
-        continue;
-      }
-      if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-      else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return i + 1;
-      i++;
-    }
-    return -1;
-  }
-
-  /** The end of the string starting at `i`, by its quotes only. */
-  skipQuoted(i: number): number {
-    const { src, limit } = this;
-    for (i++; i < limit; i++) {
-      const c = src[i] as number;
-      if (c === QUOTE) return i + 1;
-      if (c === BACKSLASH) i++;
-    }
-    return -1;
+    if (j >= limit) return -1;
+    out[at++] = QUOTE;
+    // `"__proto__"`, quotes included.
+    if (at - from === PROTO_KEY.length + 2 && this.matchesAt(i + 1, PROTO_KEY)) return -1;
+    this.at = at;
+    return j + 1;
   }
 
   /** The end of the number starting at `i`, or -1 when JSON.stringify might print it otherwise (or it is not JSON). */
@@ -299,13 +322,16 @@ class Reader {
     this.at = at;
   }
 
-  /** Writes the canonical form of the value starting at `i` at `at`; returns its end, or -1: not taken. */
-  value(i: number): number {
+  /**
+   * Writes the canonical form of the value starting at `i` at `at`; returns its end, or -1: not taken. `depth` is
+   * the nesting the value has if it is an object or an array.
+   */
+  value(i: number, depth: number): number {
     const c = this.byte(i);
     let end: number;
     if (c === QUOTE) return this.writeString(i);
-    if (c === OPEN_BRACE) return this.object(i);
-    if (c === OPEN_BRACKET) return this.array(i);
+    if (c === OPEN_BRACE) return this.object(i, depth);
+    if (c === OPEN_BRACKET) return this.array(i, depth);
     if (c === 116) end = this.matchesAt(i, TRUE) ? i + 4 : -1;
     else if (c === 102) end = this.matchesAt(i, FALSE) ? i + 5 : -1;
     else if (c === 110) end = this.matchesAt(i, NULL) ? i + 4 : -1;
@@ -314,124 +340,144 @@ class Reader {
     return end;
   }
 
-  array(i: number): number {
-    if (++this.depth > MAX_DEPTH) return -1;
+  array(i: number, depth: number): number {
+    if (depth > MAX_DEPTH) return -1;
     this.out[this.at++] = OPEN_BRACKET;
     i = this.skipBlanks(i + 1);
     if (this.byte(i) !== CLOSE_BRACKET) {
       for (;;) {
-        i = this.value(i);
+        i = this.value(i, depth + 1);
         if (i < 0) return -1;
         i = this.skipBlanks(i);
-        if (this.byte(i) === CLOSE_BRACKET) break;
-        if (this.byte(i) !== COMMA) return -1;
+        const c = this.byte(i);
+        if (c === CLOSE_BRACKET) break;
+        if (c !== COMMA) return -1;
         this.out[this.at++] = COMMA;
         i = this.skipBlanks(i + 1);
       }
     }
     this.out[this.at++] = CLOSE_BRACKET;
-    this.depth--;
     return i + 1;
   }
 
-  /** Key order as JavaScript's sort of the keys: for ASCII keys (as these are), by bytes. */
+  /** Key order as JavaScript's sort of the keys: for ASCII keys (as these are), by bytes. Keys in `out`, quoted. */
   compareKeys(as: number, ae: number, bs: number, be: number): number {
-    const { src } = this;
+    const { out } = this;
     const n = Math.min(ae - as, be - bs);
-    for (let k = 0; k < n; k++) {
-      const d = (src[as + k] as number) - (src[bs + k] as number);
+    for (let k = 1; k < n - 1; k++) {
+      const d = (out[as + k] as number) - (out[bs + k] as number);
       if (d !== 0) return d;
     }
     return ae - as - (be - bs);
   }
 
-  isPlainKey(start: number, end: number): boolean {
-    const { src } = this;
-    if (start < end && isDigit(src[start] as number)) return false;
-    for (let k = start; k < end; k++) {
-      const c = src[k] as number;
-      if (c === BACKSLASH || c >= 0x80) return false;
-    }
-    return !(end - start === PROTO_KEY.length && this.matchesAt(start, PROTO_KEY));
-  }
-
-  /**
-   * Reads the members of the object at `i` onto `members` (from `top`); returns the end of the object, or -1. Keys
-   * are checked with `plainKeys` (the record's own keys are matched by name instead).
-   */
-  readMembers(i: number, plainKeys: boolean): number {
+  /** Writes the object at `i` with its keys sorted; returns its end, or -1. */
+  object(i: number, depth: number): number {
+    if (depth > MAX_DEPTH) return -1;
+    this.out[this.at++] = OPEN_BRACE;
+    const open = this.at;
     i = this.skipBlanks(i + 1);
-    if (this.byte(i) === CLOSE_BRACE) return i + 1;
+    if (this.byte(i) === CLOSE_BRACE) {
+      this.out[this.at++] = CLOSE_BRACE;
+      return i + 1;
+    }
+    const base = this.top;
+    let sorted = true;
     for (let count = 1; ; count++) {
       if (count > MAX_KEYS || this.byte(i) !== QUOTE) return -1;
-      const keyEnd = this.skipString(i);
-      if (keyEnd < 0 || (plainKeys && !this.isPlainKey(i + 1, keyEnd - 1))) return -1;
-      let j = this.skipBlanks(keyEnd);
-      if (this.byte(j) !== COLON) return -1;
-      j = this.skipBlanks(j + 1);
+      const keyStart = this.at;
+      i = this.writeKey(i);
+      if (i < 0) return -1;
+      const keyEnd = this.at;
+      i = this.skipBlanks(i);
+      if (this.byte(i) !== COLON) return -1;
+      this.out[this.at++] = COLON;
+      i = this.value(this.skipBlanks(i + 1), depth + 1);
+      if (i < 0) return -1;
+      // A nested object's members went above this one's meanwhile, and are gone again: `top` is this one's.
       let { members, top } = this;
-      if (top + 4 > members.length) {
+      if (top + 3 > members.length) {
         const grown = new Int32Array(members.length * 2);
         grown.set(members);
         this.members = members = grown;
       }
-      members[top++] = i + 1;
-      members[top++] = keyEnd - 1;
-      members[top++] = j;
-      i = this.skipValue(j);
-      if (i < 0) return -1;
-      members[top++] = i;
+      if (top > base && sorted) {
+        // An equal key is a key given twice (JSON.parse keeps the last): declined.
+        const order = this.compareKeys(members[top - 3] as number, members[top - 2] as number, keyStart, keyEnd);
+        if (order === 0) return -1;
+        if (order > 0) sorted = false;
+      }
+      members[top++] = keyStart;
+      members[top++] = keyEnd;
+      members[top++] = this.at;
       this.top = top;
       i = this.skipBlanks(i);
-      if (this.byte(i) === CLOSE_BRACE) return i + 1;
-      if (this.byte(i) !== COMMA) return -1;
+      const c = this.byte(i);
+      if (c === CLOSE_BRACE) break;
+      if (c !== COMMA) return -1;
+      this.out[this.at++] = COMMA;
       i = this.skipBlanks(i + 1);
     }
+    if (!sorted) {
+      if (!this.sortMembers(base)) return -1;
+      // The properties' members are copied in order into the line (`record`): no need to move them here.
+      if (depth > 1) this.moveMembers(base, open);
+      else this.propertiesSorted = false;
+    }
+    if (depth > 1) this.top = base;
+    this.out[this.at++] = CLOSE_BRACE;
+    return i + 1;
   }
 
-  object(i: number): number {
-    if (++this.depth > MAX_DEPTH) return -1;
-    const base = this.top;
-    const end = this.readMembers(i, true);
-    if (end < 0) return -1;
-    {
-      const { members } = this;
-      const last = this.top;
-      // Insertion sort of the few members by key; an equal key is a key given twice (JSON.parse keeps the last).
-      for (let m = base + 4; m < last; m += 4) {
-        const ks = members[m] as number;
-        const ke = members[m + 1] as number;
-        const vs = members[m + 2] as number;
-        const ve = members[m + 3] as number;
-        let n = m - 4;
-        for (; n >= base; n -= 4) {
-          const order = this.compareKeys(members[n] as number, members[n + 1] as number, ks, ke);
-          if (order === 0) return -1;
-          if (order < 0) break;
-          members[n + 4] = members[n] as number;
-          members[n + 5] = members[n + 1] as number;
-          members[n + 6] = members[n + 2] as number;
-          members[n + 7] = members[n + 3] as number;
-        }
-        members[n + 4] = ks;
-        members[n + 5] = ke;
-        members[n + 6] = vs;
-        members[n + 7] = ve;
+  /** Sorts the members `members[base, top)` by key (an insertion sort of the few); false when a key is given twice. */
+  sortMembers(base: number): boolean {
+    const { members } = this;
+    const last = this.top;
+    for (let m = base + 3; m < last; m += 3) {
+      const ks = members[m] as number;
+      const ke = members[m + 1] as number;
+      const me = members[m + 2] as number;
+      let n = m - 3;
+      for (; n >= base; n -= 3) {
+        const order = this.compareKeys(members[n] as number, members[n + 1] as number, ks, ke);
+        if (order === 0) return false;
+        if (order < 0) break;
+        members[n + 3] = members[n] as number;
+        members[n + 4] = members[n + 1] as number;
+        members[n + 5] = members[n + 2] as number;
       }
-      this.out[this.at++] = OPEN_BRACE;
-      for (let m = base; m < last; m += 4) {
-        if (m > base) this.out[this.at++] = COMMA;
-        // A nested object's members go above this one's (the array may grow meanwhile: read it again).
-        this.copy((this.members[m] as number) - 1, (this.members[m + 1] as number) + 1);
-        this.out[this.at++] = COLON;
-        // The value must end where its structure said (a number such as 01 would not).
-        if (this.value(this.members[m + 2] as number) !== this.members[m + 3]) return -1;
-      }
-      this.out[this.at++] = CLOSE_BRACE;
+      members[n + 3] = ks;
+      members[n + 4] = ke;
+      members[n + 5] = me;
     }
-    this.top = base;
-    this.depth--;
-    return end;
+    return true;
+  }
+
+  /** Copies the members `members[base, top)` (sorted) from `from` to `to[at]`, separated; returns the end. */
+  putMembers(from: Buffer, fv: DataView, to: Buffer, tv: DataView, at: number, base: number, shift: number): number {
+    const { members } = this;
+    const last = this.top;
+    for (let m = base; m < last; m += 3) {
+      if (m > base) to[at++] = COMMA;
+      const ms = (members[m] as number) - shift;
+      const n = (members[m + 2] as number) - shift - ms;
+      copyBytes(from, fv, ms, to, tv, at, n);
+      at += n;
+    }
+    return at;
+  }
+
+  /** Rewrites the members `members[base, top)` (sorted), written from `scratch[open]` on, in their order. */
+  moveMembers(base: number, open: number): void {
+    const { scratch, scratchView } = this;
+    const end = this.at;
+    if (this.spare.length < end - open) {
+      this.spare = Buffer.allocUnsafeSlow(Math.max(end - open, 2 * this.spare.length));
+      this.spareView = viewOf(this.spare);
+    }
+    const { spare, spareView } = this;
+    copyBytes(scratch, scratchView, open, spare, spareView, 0, end - open);
+    this.putMembers(spare, spareView, scratch, scratchView, open, base, open);
   }
 
   isTagString(i: number): boolean {
@@ -444,59 +490,124 @@ class Reader {
     return true;
   }
 
-  keyIs(start: number, end: number, key: Buffer): boolean {
-    return end - start === key.length && this.matchesAt(start, key);
+  /** Which of the record's own members the key `src[start, end)` names, or 0 (an escaped key names none). */
+  memberOf(start: number, end: number): number {
+    const n = end - start;
+    if (n === 3) return this.matchesAt(start, TAG_KEY) ? TAG : 0;
+    if (n === 4) {
+      if (this.matchesAt(start, KIND_KEY)) return KIND;
+      return this.matchesAt(start, NAME_KEY) ? NAME : 0;
+    }
+    if (n === 5) return this.matchesAt(start, MODEL_KEY) ? MODEL : 0;
+    if (n === 6) return this.matchesAt(start, RECORD_KEY) ? RECORD : 0;
+    if (n === 10) return this.matchesAt(start, PROPERTIES_KEY) ? PROPERTIES : 0;
+    return 0;
   }
 
-  record(i: number): number {
+  record(i: number, output: Buffer, offset: number): number {
     if (this.byte(i) !== OPEN_BRACE) return -1;
-    const close = this.readMembers(i, false);
-    if (close < 0 || this.skipBlanks(close) !== this.limit) return -1;
-    let [record, tag, kind, name, model, properties] = [-1, -1, -1, -1, -1, -1];
-    let [nameEnd, propertiesEnd] = [-1, -1];
-    const { members } = this;
-    for (let m = 0; m < this.top; m += 4) {
-      const ks = members[m] as number;
-      const ke = members[m + 1] as number;
-      const vs = members[m + 2] as number;
-      // A key given twice, or one not in the schema: left to JSON.parse and zod.
-      if (this.keyIs(ks, ke, RECORD_KEY) && record < 0) record = vs;
-      else if (this.keyIs(ks, ke, TAG_KEY) && tag < 0) tag = vs;
-      else if (this.keyIs(ks, ke, KIND_KEY) && kind < 0) kind = vs;
-      else if (this.keyIs(ks, ke, NAME_KEY) && name < 0) [name, nameEnd] = [vs, members[m + 3] as number];
-      else if (this.keyIs(ks, ke, MODEL_KEY) && model < 0) model = vs;
-      else if (this.keyIs(ks, ke, PROPERTIES_KEY) && properties < 0)
-        [properties, propertiesEnd] = [vs, members[m + 3] as number];
-      else return -1;
+    const { src, limit } = this;
+    // Where each member's value is (-1: not yet), the kind's code (0: not yet), the properties' length in `scratch`.
+    let record = -1;
+    let tag = -1;
+    let kind = 0;
+    let name = -1;
+    let nameEnd = -1;
+    let model = -1;
+    let properties = -1;
+    i = this.skipBlanks(i + 1);
+    for (;;) {
+      if (this.byte(i) !== QUOTE) return -1;
+      // The key's end; a key with a backslash names none of the record's members (no need to read its escapes).
+      let j = i + 1;
+      while (j < limit && src[j] !== QUOTE && src[j] !== BACKSLASH) j++;
+      if (j >= limit || src[j] !== QUOTE) return -1;
+      const member = this.memberOf(i + 1, j);
+      i = this.skipBlanks(j + 1);
+      if (this.byte(i) !== COLON) return -1;
+      i = this.skipBlanks(i + 1);
+      // A member given twice, or one not in the schema: left to JSON.parse and zod.
+      if (member === RECORD) {
+        if (record >= 0 || !this.matchesAt(i, OBJECT)) return -1;
+        record = i;
+        i += OBJECT.length;
+      } else if (member === TAG) {
+        if (tag >= 0 || !this.isTagString(i)) return -1;
+        tag = i;
+        i += TAG_LENGTH + 2;
+      } else if (member === MODEL) {
+        if (model >= 0 || !this.isTagString(i)) return -1;
+        model = i;
+        i += TAG_LENGTH + 2;
+      } else if (member === KIND) {
+        if (kind !== 0) return -1;
+        for (let k = 1; k < KIND_TEXT.length; k++) if (this.matchesAt(i, KIND_TEXT[k] as Buffer)) kind = k;
+        if (kind === 0) return -1;
+        i += (KIND_TEXT[kind] as Buffer).length;
+      } else if (member === NAME) {
+        if (name >= 0 || this.byte(i) !== QUOTE) return -1;
+        name = i;
+        i = nameEnd = this.skipString(i);
+        if (i < 0) return -1;
+      } else if (member === PROPERTIES) {
+        if (properties >= 0 || this.byte(i) !== OPEN_BRACE) return -1;
+        this.out = this.scratch;
+        this.at = 0;
+        this.propertiesSorted = true;
+        i = this.object(i, 1);
+        if (i < 0) return -1;
+        properties = this.at;
+      } else return -1;
+      i = this.skipBlanks(i);
+      const c = this.byte(i);
+      if (c === CLOSE_BRACE) break;
+      if (c !== COMMA) return -1;
+      i = this.skipBlanks(i + 1);
     }
-    if (record < 0 || !this.matchesAt(record, OBJECT)) return -1;
-    if (tag < 0 || !this.isTagString(tag)) return -1;
-    if (model >= 0 && !this.isTagString(model)) return -1;
-    if (name < 0 || this.src[name] !== QUOTE) return -1;
-    if (properties >= 0 && this.src[properties] !== OPEN_BRACE) return -1;
-    if (kind < 0) return -1;
-    let kindCode = 0;
-    for (let k = 1; k < KIND_TEXT.length; k++) if (this.matchesAt(kind, KIND_TEXT[k] as Buffer)) kindCode = k;
-    if (kindCode === 0) return -1;
-    this.top = 0;
+    if (this.skipBlanks(i + 1) !== limit) return -1;
+    if (record < 0 || tag < 0 || kind === 0 || name < 0) return -1;
 
+    // `{"kind":…,"model":…,"name":…,"properties":…,"tag":…}`: the record's strings and tags print as their bytes.
+    const { scratch, scratchView } = this;
+    if (output !== this.output) {
+      this.output = output;
+      this.outputView = viewOf(output);
+    }
+    if (src !== this.viewed) {
+      this.viewed = src;
+      this.srcView = viewOf(src);
+    }
+    const { outputView, srcView } = this;
+    this.out = output;
+    this.at = offset;
     this.put(OPEN_KIND);
-    this.put(KIND_TEXT[kindCode] as Buffer);
+    this.put(KIND_TEXT[kind] as Buffer);
     if (model >= 0) {
       this.put(MODEL_MEMBER);
-      this.copy(model, model + TAG_LENGTH + 2);
+      copyBytes(src, srcView, model, output, outputView, this.at, TAG_LENGTH + 2);
+      this.at += TAG_LENGTH + 2;
     }
     this.put(NAME_MEMBER);
-    if (this.writeString(name) !== nameEnd) return -1;
+    copyBytes(src, srcView, name, output, outputView, this.at, nameEnd - name);
+    this.at += nameEnd - name;
     this.put(PROPERTIES_MEMBER);
     if (properties < 0) this.put(EMPTY_OBJECT);
-    else if (this.value(properties) !== propertiesEnd) return -1;
+    else if (this.propertiesSorted) {
+      copyBytes(scratch, scratchView, 0, output, outputView, this.at, properties);
+      this.at += properties;
+    } else {
+      // In key order now (their members are still on `members`, sorted).
+      output[this.at++] = OPEN_BRACE;
+      this.at = this.putMembers(scratch, scratchView, output, outputView, this.at, 0, 0);
+      output[this.at++] = CLOSE_BRACE;
+    }
     this.put(TAG_MEMBER);
-    this.copy(tag, tag + TAG_LENGTH + 2);
-    this.out[this.at++] = CLOSE_BRACE;
+    copyBytes(src, srcView, tag, output, outputView, this.at, TAG_LENGTH + 2);
+    this.at += TAG_LENGTH + 2;
+    output[this.at++] = CLOSE_BRACE;
 
     objectRecordFields.tagAt = tag + 1;
-    objectRecordFields.kind = kindCode;
+    objectRecordFields.kind = kind;
     objectRecordFields.nameStart = name;
     objectRecordFields.nameEnd = nameEnd;
     return this.at;
@@ -514,12 +625,15 @@ const reader = new Reader();
 export function readObjectRecord(input: Buffer, start: number, end: number, output: Buffer, offset: number): number {
   reader.src = input;
   reader.limit = end;
-  reader.out = output;
-  reader.at = offset;
-  reader.depth = 0;
   reader.top = 0;
-  const lineEnd = reader.record(reader.skipBlanks(start));
-  // Not kept past the call: the input is a chunk its source reuses, the output a page.
+  // The properties are never longer than the record: their scratch buffer is big enough for any.
+  if (reader.scratch.length < end - start) {
+    reader.scratch = Buffer.allocUnsafeSlow(Math.max(end - start, 2 * reader.scratch.length));
+    reader.scratchView = viewOf(reader.scratch);
+  }
+  const lineEnd = reader.record(reader.skipBlanks(start), output, offset);
+  // Not read past the call: the input is a chunk its source reuses, the output a page. (The views of the last
+  // ones are kept, to be used again for the next record in the same chunk and page.)
   reader.src = EMPTY;
   reader.out = EMPTY;
   return lineEnd;

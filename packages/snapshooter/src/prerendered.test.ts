@@ -194,6 +194,23 @@ describe("the snapshot's prerendered read of an export", () => {
     expect(graph.objectCount).toBe(records.filter((r) => r.record === "object").length);
   });
 
+  it("numbers tags in the same order whether a relation is read from its bytes or left to JSON.parse", async () => {
+    const lines = [
+      '{"record":"object","tag":"10000000000000000000","kind":"folder","name":"Home"}',
+      // The usual shape but for the type (not ASCII): left to JSON.parse, after the next relation's tags.
+      '{"record":"relation","from":"10000000000000000005","to":"10000000000000000006","type":"référence"}',
+      '{"record":"relation","from":"10000000000000000007","to":"10000000000000000008","type":"references"}',
+      '{"record":"relation","from":"10000000000000000009","to":"10000000000000000010", "type":"x"}',
+      '{"record":"object","tag":"10000000000000000006","kind":"folder","name":"A"}',
+    ];
+    const text = `${lines.join("\n")}\n`;
+    const graph = await loadPrerenderedGraph(sourceOf(text));
+    const viaParse = await loadPrerenderedGraph({ ...sourceOf(text), bytes: undefined } as CodeAsDataSource);
+    const tags = (g: typeof graph) => Array.from({ length: g.ids.size }, (_, id) => g.ids.tag(id));
+    expect(tags(graph)).toEqual(tags(viaParse));
+    expect(graph.relations()).toEqual(viaParse.relations());
+  });
+
   it.each([
     [
       "a relation of the usual shape with a short tag, an empty type, an unknown key",
