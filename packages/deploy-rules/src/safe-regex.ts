@@ -47,8 +47,8 @@ export const MAX_SUBJECT_LENGTH = 512;
  * the pattern "vulnerable", at the complexity the attack assumed (its string is sized so that a pattern of that
  * complexity would need attackLimit steps). Counted in wall time, a checker that lost a quarter of a second in the
  * middle of one run had a safe pattern refused: a registry pattern with a lookahead, stopped 300 ms in every 305,
- * came back cubic. So the wall-clock limits are off (incubationTimeout, attackTimeout, and seedingTimeout, whose
- * reach cut the seed set short) and only steps count.
+ * came back cubic. So the wall-clock limits are off (incubationTimeout, attackTimeout, and seedingTimeout, which
+ * when reached ends the fuzzer's seeding early, with fewer seeds) and only steps count.
  *
  * attackLimit (default 1.5 billion steps) then decides how long an attack on a catastrophic pattern runs: recheck's
  * VM reads 1 to 2 million steps a second of CPU time in its native agent when it cannot memoize (a backreference), and
@@ -57,10 +57,11 @@ export const MAX_SUBJECT_LENGTH = 512;
  * 2 s (pure), close to what the 1 s attackTimeout gave an idle machine. A smaller limit also shortens the attack
  * strings, which makes the fuzzer less likely, not more, to overstate a pattern's degree: a quadratic pattern is
  * called cubic only if it reads some 30 characters per pair of positions, where at the default limit cut at 1 s
- * (about 1.5 million steps without memoization) a third of one did. On an idle machine the verdicts are those of the wall-clock limits for every pattern of the
- * tests (safe-regex.test.ts). Character limits (maxAttackStringSize and the like) stay at their defaults: lowering
- * them makes recheck miss real attacks. Recall validation, which would run an attack again against wall time, is off
- * by default (a negative recallTimeout).
+ * (about 1.5 million steps without memoization) a third of one did. On an idle machine, 40 patterns (the tests', the
+ * seed's, the benchmarks' and fuzzed registry patterns) get the verdicts they got with the wall-clock limits (the
+ * fuzzed ones also with the pure build); safe-regex.test.ts checks the fuzzed ones, idle and starved. Character limits
+ * (maxAttackStringSize and the like) stay at their defaults: lowering them makes recheck miss real attacks. Recall
+ * validation, which would run an attack again against wall time, is off by default (a negative recallTimeout).
  *
  * The overall budget is generous: most safe patterns' checks take a few milliseconds of CPU time, a fuzzed one up to
  * a second or two; the budget only stops a pattern that would keep a checker busy for longer. Reaching it refuses
