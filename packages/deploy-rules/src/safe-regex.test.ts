@@ -5,7 +5,7 @@ import { getPriority } from "node:os";
 import { checkSync } from "recheck";
 import { describe, expect, it, vi } from "vitest";
 import { CHECKER_NICENESS, CheckPool, type Diagnostics } from "./check-pool.js";
-import { checkRulePattern, MAX_PATTERN_LENGTH, PRECOMPUTED_SAFE_PATTERNS } from "./safe-regex.js";
+import { checkRulePattern, MAX_PATTERN_LENGTH, PRECOMPUTED_SAFE_PATTERNS, RECHECK_PARAMS } from "./safe-regex.js";
 
 describe("checkRulePattern", () => {
   it.each([
@@ -31,6 +31,12 @@ describe("checkRulePattern", () => {
     const verdict = checkRulePattern(pattern);
     expect(verdict).toMatchObject({ ok: false, code: "UNSAFE_PATTERN" });
     if (!verdict.ok) expect(verdict.message).toMatch(/catastrophic backtracking/);
+  });
+
+  it("refuses a catastrophic backreference as exponential: recheck's attack on it stops at its step limit", () => {
+    const verdict = checkRulePattern("^(\\w+)(\\s?\\w+)*\\1$");
+    expect(verdict).toMatchObject({ ok: false, code: "UNSAFE_PATTERN" });
+    if (!verdict.ok) expect(verdict.message).toMatch(/catastrophic backtracking \(exponential/);
   });
 
   it("refuses cubic backtracking, which the 512-character bound does not make harmless", () => {
@@ -94,6 +100,27 @@ describe("loading recheck", () => {
       env: { ...process.env, RECHECK_SYNC_BACKEND: "pure" },
     });
     expect(JSON.parse(out)).toEqual({ ok: false, loaded: true });
+  });
+});
+
+describe("recheck's parameters", () => {
+  it("are the same on the synchronous path and for a checker handed over (one-file bundles) as in the checker processes", () => {
+    const script = `
+      const rules = await import(${JSON.stringify(new URL("./index.ts", import.meta.url).href)});
+      const { checkSync } = await import("recheck");
+      const seen = [];
+      rules.useSafetyChecker((pattern, flags, params) => {
+        seen.push(params);
+        return checkSync(pattern, flags, params);
+      });
+      const sync = rules.checkRulePattern("^([a-z]+)-\\\\1$");
+      const async = await rules.checkRulePatternAsync("^(?!canary-).*$");
+      console.log(JSON.stringify({ seen, ok: [sync.ok, async.ok] }));
+    `;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    expect(JSON.parse(out)).toEqual({ seen: [RECHECK_PARAMS, RECHECK_PARAMS], ok: [true, true] });
   });
 });
 
@@ -238,6 +265,68 @@ describe("checkRulePatternAsync", () => {
       }
     },
     60_000,
+  );
+
+  /**
+   * Patterns recheck checks with its fuzzer (a lookaround or a backreference), and recheck's verdict on each on an idle
+   * machine: the same as with its default wall-clock limits (see RECHECK_PARAMS).
+   */
+  const FUZZED: [pattern: string, verdict: string][] = [
+    ["^(?!backend-1).*$", "safe (fuzz)"],
+    [
+      "^(?:[a-z0-9]+(?:[.-][a-z0-9]+)*)(?::[0-9]{1,5})?/(?!internal/)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*:[a-z0-9._-]+$",
+      "safe (fuzz)",
+    ],
+    ["^ghcr\\.io/(?!internal/)[a-z0-9-]+/[a-z0-9._-]+:(?!latest$)[a-z0-9._-]+$", "safe (fuzz)"],
+    ["^([a-z]+)-\\1$", "safe (fuzz)"],
+    ["^(?<env>prod|staging)/app-\\k<env>:[0-9]+$", "safe (fuzz)"],
+    ["(?=a)a*b", "2nd degree polynomial (fuzz)"],
+    ["(?!x)a*a*a*b", "4th degree polynomial (fuzz)"],
+  ];
+  const summary = (d: Diagnostics) =>
+    d.status === "unknown" ? `unknown: ${d.error.kind}` : `${d.status}: ${d.complexity.summary}`;
+
+  it.runIf(process.platform === "linux")(
+    "a starved checker gives each fuzzed pattern the verdict it gets on an idle machine: recheck counts steps, not time",
+    async () => {
+      // As checkRulePatternAsync runs recheck: its own timeout at the wall-clock limit, the budget CPU time.
+      const params = { ...RECHECK_PARAMS, timeout: 120_000 };
+      const pool = new CheckPool(1, 60_000);
+      try {
+        const idle: string[] = [];
+        for (const [pattern] of FUZZED) idle.push(summary(await pool.check(pattern, params, 60_000, 120_000)));
+        expect(idle).toEqual(
+          FUZZED.map(([, verdict]) => `${verdict === "safe (fuzz)" ? "safe" : "vulnerable"}: ${verdict}`),
+        );
+        const tree = checkers().flatMap((pid) => [pid, ...descendants(pid)]);
+        expect(tree.length).toBeGreaterThan(1);
+        const starved: string[] = [];
+        for (const [pattern] of FUZZED) {
+          // The checker and recheck's agent stopped 300 ms in every 305: any run of recheck's VM that takes a few
+          // milliseconds of CPU time spans several stops, and a quarter of a second lost in one run was enough, with
+          // wall-clock limits, for a safe pattern to be called vulnerable.
+          let done = false;
+          const check = pool.check(pattern, params, 60_000, 120_000).finally(() => {
+            done = true;
+          });
+          try {
+            while (!done) {
+              signal(tree, "SIGSTOP");
+              await pause(300);
+              signal(tree, "SIGCONT");
+              await pause(5);
+            }
+          } finally {
+            signal(tree, "SIGCONT");
+          }
+          starved.push(summary(await check));
+        }
+        expect(starved).toEqual(idle);
+      } finally {
+        await pool.close();
+      }
+    },
+    300_000,
   );
 
   it.runIf(process.platform === "linux")(

@@ -39,26 +39,47 @@ export const MAX_PATTERN_LENGTH = 1000;
  */
 export const MAX_SUBJECT_LENGTH = 512;
 /**
- * recheck's own phase budgets (attack and recall validation) stay at their defaults: lowering its character limits
- * makes it miss real attacks. Its time limits count wall time, whichever process runs it, and in its fuzzer (patterns
- * with a lookaround or a backreference, or too many repetitions for its automaton checker) a run that reaches one
- * counts as an attack: an incubation run past 250 ms (incubationTimeout) starts an attack, and an attack run past 1 s
- * (attackTimeout) makes the pattern "vulnerable", at the complexity that attack assumed; recall validation, which would
- * run the attack again, is off by default (a negative recallTimeout), and would count wall time too. A checker that
- * loses a quarter of a second in the middle of one run can thus have a safe pattern refused as catastrophic: seen with
- * the checker stopped 300 ms in every 305 (a registry pattern with a lookahead, safe otherwise, called cubic), not in 8
- * checks behind four busy processes on two cores. They stay: without them, the attack on a catastrophic pattern with
- * a backreference runs on towards its limit of 1.5 billion steps (`^(\w+)(\s?\w+)*\1$`: 19 s of CPU time and no
- * verdict yet), far past any budget, where with them it is refused in a second.
+ * recheck's verdict must not depend on how busy the machine is, so none of its limits that decide a verdict count
+ * time. Its fuzzer (patterns with a lookaround or a backreference, or too many repetitions for its automaton checker)
+ * runs candidate strings in a VM that counts steps (characters read) and, by default, wall time as well; a run that
+ * reaches either limit counts as a success of the attack: an incubation run reaching incubationLimit (25,000 steps)
+ * or incubationTimeout (250 ms) starts an attack, and an attack run reaching attackLimit or attackTimeout (1 s) makes
+ * the pattern "vulnerable", at the complexity the attack assumed (its string is sized so that a pattern of that
+ * complexity would need attackLimit steps). Counted in wall time, a checker that lost a quarter of a second in the
+ * middle of one run had a safe pattern refused: a registry pattern with a lookahead, stopped 300 ms in every 305,
+ * came back cubic. So the wall-clock limits are off (incubationTimeout, attackTimeout, and seedingTimeout, which
+ * when reached ends the fuzzer's seeding early, with fewer seeds) and only steps count.
+ *
+ * attackLimit (default 1.5 billion steps) then decides how long an attack on a catastrophic pattern runs: recheck's
+ * VM reads 1 to 2 million steps a second of CPU time in its native agent when it cannot memoize (a backreference), and
+ * about 0.6 million in its pure JavaScript build, so at the default a catastrophic backreference (`^(\w+)(\s?\w+)*\1$`)
+ * ran on far past any budget. At a million steps it is refused as exponential in about 0.6 s of CPU time (native) or
+ * 2 s (pure), close to what the 1 s attackTimeout gave an idle machine. A smaller limit also shortens the attack
+ * strings, which makes the fuzzer less likely, not more, to overstate a pattern's degree: a quadratic pattern is
+ * called cubic only if it reads some 30 characters per pair of positions, where at the default limit cut at 1 s
+ * (about 1.5 million steps without memoization) a third of one did. On an idle machine, 40 patterns (the tests', the
+ * seed's, the benchmarks' and fuzzed registry patterns) get the verdicts they got with the wall-clock limits (the
+ * fuzzed ones also with the pure build); safe-regex.test.ts checks the fuzzed ones, idle and starved. Character limits
+ * (maxAttackStringSize and the like) stay at their defaults: lowering them makes recheck miss real attacks. Recall
+ * validation, which would run an attack again against wall time, is off by default (a negative recallTimeout).
  *
  * The overall budget is generous: most safe patterns' checks take a few milliseconds of CPU time, a fuzzed one up to
- * a second or two; the budget only stops a pattern that would keep a checker busy for longer. In a checker process
- * (checkRulePatternAsync) it is the checker's CPU time on Linux, so that a busy machine cannot make a safe pattern's
- * check run out of it, and wall time elsewhere; on the calling thread (checkRulePattern, and the checker one-file
- * bundles hand over) it is recheck's own timeout, which counts wall time.
+ * a second or two; the budget only stops a pattern that would keep a checker busy for longer. Reaching it refuses
+ * the pattern as unprovable (timed out), never as vulnerable, and that verdict is not kept. In a checker process
+ * (checkRulePatternAsync) it is the checker's CPU time on Linux, and wall time elsewhere; on the calling thread
+ * (checkRulePattern, and the checker one-file bundles hand over) it is recheck's own timeout, which counts wall time.
  */
 export const SAFETY_CHECK_TIMEOUT_MS = 10_000;
-const RECHECK_PARAMS = { timeout: SAFETY_CHECK_TIMEOUT_MS } as const;
+/** Steps (characters read by recheck's VM) an attack run may take before the attack counts as a success. */
+const ATTACK_STEP_LIMIT = 1_000_000;
+/** recheck's parameters, for every path: the synchronous check, the checker processes and handed-over checkers. */
+export const RECHECK_PARAMS = {
+  timeout: SAFETY_CHECK_TIMEOUT_MS,
+  incubationTimeout: null,
+  attackTimeout: null,
+  seedingTimeout: null,
+  attackLimit: ATTACK_STEP_LIMIT,
+} as const;
 
 export type PatternVerdict =
   | { ok: true; regex: RegExp }
