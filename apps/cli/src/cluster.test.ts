@@ -206,4 +206,32 @@ describe("sim", () => {
     expect(readFileSync(sim.environment, "utf8")).toContain("kind: Environment");
     expect(JSON.parse(readFileSync(sim.payload, "utf8")).frontend.image).toBe("my-registry/image-for-frontend:tag");
   });
+
+  it("--detach hands over once every workload is served: a deploy straight after is not refused as unstable", () => {
+    // Slow readiness stands in for a busy machine: the sim used to hand over while the first pods were still
+    // starting, and the quick start's `rollway deploy` then failed (exit 1, "environment demo is not stable").
+    const started = rollway(["sim", "--detach", "--json", "--ready-delay", "1500"]);
+    expect(started.code, started.stderr).toBe(0);
+    const detached = JSON.parse(started.stdout) as { kubeconfig: string; environment: string; pid: number };
+    const dir = mkdtempSync(join(tmpdir(), "rollway-detach-"));
+    try {
+      const env = { KUBECONFIG: detached.kubeconfig, ROLLWAY_ENV: detached.environment };
+      const payload = join(dir, "right-after-detach.json");
+      writeFileSync(
+        payload,
+        JSON.stringify({
+          backends: {
+            images: ["my-registry/image-for-other-backends:2.0"],
+            deployRules: [{ source: ".*", target: ".*" }],
+          },
+          noDowntime: { promotionMode: "auto" },
+        }),
+      );
+      const deploy = rollway(["deploy", payload], { env });
+      expect(deploy.code, deploy.stderr).toBe(0);
+    } finally {
+      process.kill(detached.pid, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

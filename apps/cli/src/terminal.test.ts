@@ -39,8 +39,9 @@ describe.each([80, 200])("rollway deploy at a %i-column terminal", (columns) => 
         await sleep(250);
         finished = spawnSync("cat", [done], { encoding: "utf8" }).stdout;
       }
-      expect(finished).toBe("exit=0\n");
       const screen = tmux("capture-pane", "-p", "-t", session, "-S", "-5000").stdout.split("\n");
+      // On a failed deploy the terminal says why: shown with the failure.
+      expect(finished, screen.join("\n")).toBe("exit=0\n");
       const rows = screen.filter((l) => ROW.test(l));
       const names = rows.map((l) => (ROW.exec(l) as RegExpExecArray)[1]);
       expect(names.sort()).toEqual(["backend-1", "backend-2", "backend-3", "backend-4", "backend-5", "frontend"]);

@@ -14,7 +14,9 @@ import {
   demoStartImage,
   DEMO_ENVIRONMENT_YAML as RELEASE_DEMO_YAML,
   seedDemoWorld,
+  waitUntilServed,
 } from "@rollway/release/demo";
+import { connect } from "@rollway/rollout-client";
 import { type ServerConfig, ServerConfigSchema } from "./config.js";
 import { type RunningServer, type StartOptions, startServer } from "./server.js";
 
@@ -52,6 +54,9 @@ export async function startDemoCluster(options: { readyDelayMs?: number } = {}):
   };
   try {
     await seedDemoWorld(sim.url, demoEnvironment());
+    // Handed over once served: before, a deploy is refused (the environment is not stable).
+    const client = await connect({ kubeconfig: { yaml: sim.kubeconfig } });
+    await waitUntilServed(client, demoEnvironment()).finally(() => client.close());
   } catch (error) {
     await close();
     throw error;

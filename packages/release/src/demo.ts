@@ -6,6 +6,7 @@
  */
 /// <reference path="./yaml-text.d.ts" />
 import { parseOConfig, referenceConfigMap, renderConfigMap } from "@rollway/oconfig-versioning";
+import type { RolloutClient } from "@rollway/rollout-client";
 import DEMO_ENVIRONMENT_TEXT from "../examples/demo-environment.yaml";
 import { type Environment, parseEnvironmentYaml } from "./environment.js";
 import { listComponents } from "./environment-components.js";
@@ -133,4 +134,26 @@ export async function seedDemoWorld(
       );
     }
   }
+}
+
+/**
+ * Waits until every workload of the environment is Healthy (its first version served, nothing under way), as a demo
+ * world laid out by seedDemoWorld becomes once the simulated controllers have made its pods ready. Until then a
+ * release is rightly refused (the environment is not stable), so a simulated cluster is handed over only after this:
+ * on a busy machine `rollway sim --detach` returned first, and the quick start's first deploy was refused.
+ */
+export async function waitUntilServed(
+  client: RolloutClient,
+  environment: Environment,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  await Promise.all(
+    listComponents(environment).map(async ({ component }) =>
+      client.waitFor(
+        await client.target(component.workload.name, environment.namespace),
+        (status) => status.phase === "Healthy",
+        { timeout: options.timeoutMs ?? 120_000 },
+      ),
+    ),
+  );
 }

@@ -5,7 +5,6 @@
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
 import { formatPlan, type ReleaseEvent } from "@rollway/release";
 import { demoEnvironment } from "@rollway/release/demo";
-import { isHealthy } from "@rollway/rollout-client";
 import { openDirect } from "../direct.js";
 import { formatEvent, formatHistory, historyRowOf } from "../format.js";
 import type { Output } from "../output.js";
@@ -35,11 +34,6 @@ export async function demoCommand(options: { readyDelayMs: number }, output: Out
     const { client, engine } = direct;
     const components = environment.frontend ? [{ name: "frontend", target: environment.frontend.workload.name }] : [];
     for (const [name, b] of Object.entries(environment.backends)) components.push({ name, target: b.workload.name });
-    await Promise.all(
-      components.map(async (c) =>
-        client.waitFor(await client.target(c.target, environment.namespace), isHealthy, { timeout: 30_000 }),
-      ),
-    );
     emit({ type: "cluster-ready", url: sim.url, namespace: environment.namespace });
     say(`Cluster ready at ${sim.url}: ${components.length} workloads on version 1.0.\n`);
 

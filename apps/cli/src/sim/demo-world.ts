@@ -4,7 +4,8 @@
  */
 import { defaultCrdSources, type KubeSim, startKubeSim } from "@rollway/kube-sim";
 import type { Environment } from "@rollway/release";
-import { seedDemoWorld } from "@rollway/release/demo";
+import { seedDemoWorld, waitUntilServed } from "@rollway/release/demo";
+import { openCluster } from "../cluster-connection.js";
 
 export interface SimOptions {
   readyDelayMs?: number;
@@ -29,6 +30,9 @@ export async function startSimWithWorld(environment: Environment, options: SimOp
   if (options.crashImage) sim.faults.crashPods({ image: options.crashImage });
   try {
     await seedDemoWorld(sim.url, environment, { progressDeadlineSeconds: options.progressDeadlineSeconds });
+    // Handed over once served: before, `rollway deploy` is refused (the environment is not stable).
+    const { client, close } = await openCluster({}, sim.kubeconfig);
+    await waitUntilServed(client, environment).finally(close);
     return sim;
   } catch (error) {
     await sim.close();
