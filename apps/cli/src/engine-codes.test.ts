@@ -180,7 +180,7 @@ describe("a component changed by hand", () => {
     const r = run(["deploy", autoPayload("c")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^rollway: nothing was changed: environment "demo" is not stable, backend-3 serves more than one version \(a preview or an update is under way\); see it with `rollway get backend-3 -n demo`, finish it \(`rollway rollout promote backend-3 --full -n demo`\) or wait for it/,
+      /^rollway: nothing was changed: environment "demo" is not stable, backend-3 is not settled: Rollout "backend-3" is Paused with another version in preview; see it with `rollway get backend-3 -n demo`, finish it \(`rollway rollout promote backend-3 --full -n demo`\) or wait for it/,
     );
     const json = run(["deploy", autoPayload("c"), "--json"]);
     expect(lastLine(json.stdout)).toMatchObject({ ok: false, exitCode: 1, error: { code: "NOT_STABLE" } });

@@ -24,6 +24,8 @@ interface EngineError extends Error {
   release?: string;
   environment?: string;
   component?: string;
+  /** For NOT_STABLE: what the component is doing instead (release's ReleaseError.detail). */
+  detail?: string;
 }
 
 export interface ExplainContext {
@@ -53,7 +55,9 @@ export function explainEngineError(error: unknown, context: ExplainContext = {})
         return `nothing was decided: no engine runs release ${release} any more (the process that ran it stopped and its Lease of environment "${environment}" expired); run \`rollway recover${context.envFlag ?? ` --env <the file of environment "${environment}">`}${ns}\` to take it over here (it resumes it; add --rollback to put every component back), then decide again`;
       case "NOT_STABLE": {
         const c = error.component;
-        return `nothing was changed: environment "${environment}" is not stable${c ? `, ${c} serves more than one version (a preview or an update is under way)` : ""}; see it with \`rollway ${c ? `get ${c}` : "status"}${ns}\`, finish it (${c ? `\`rollway rollout promote ${c} --full${ns}\`` : "`rollway rollout promote <workload> --full`"}) or wait for it (\`rollway status --watch --until healthy\`), then run the command again`;
+        // The engine says what the component is doing (a version in preview, a first rollout still starting...).
+        const why = error.detail ? `: ${error.detail}` : " (a preview or an update is under way)";
+        return `nothing was changed: environment "${environment}" is not stable${c ? `, ${c} is not settled${why}` : ""}; see it with \`rollway ${c ? `get ${c}` : "status"}${ns}\`, finish it (${c ? `\`rollway rollout promote ${c} --full${ns}\`` : "`rollway rollout promote <workload> --full`"}) or wait for it (\`rollway status --watch --until healthy\`), then run the command again`;
       }
       case "TIMEOUT":
         return `release ${release} ran out of time and was rolled back to what users had; its events: \`rollway get ${release}${ns}\`; raise --timeout and deploy again`;

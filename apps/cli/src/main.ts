@@ -84,7 +84,7 @@ export function buildProgram(options: { json?: boolean; argv?: readonly string[]
     "after",
     `
 Exit codes: 0 ok, 1 failed, 2 bad input, 3 timed out.
-  NOT_RUNNING (nobody runs the release) and NOT_STABLE (a component serves two versions): 1, nothing done;
+  NOT_RUNNING (nobody runs the release) and NOT_STABLE (a component is not settled: a version in preview, an update under way): 1, nothing done;
   NOT_NEWEST (rollback of an older release without --undoing): 2; TIMEOUT (rolled back): 3.
 Colour and spinners only at a terminal; NO_COLOR turns colour off.
 ${examples(

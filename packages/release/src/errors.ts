@@ -17,7 +17,7 @@ export type ReleaseErrorCode =
   | "INVALID_STATE"
   /** The cluster refused or could not be reached. */
   | "CLUSTER"
-  /** A component the release changes serves more than one version (a preview, a rolling update): nothing was changed. */
+  /** A component the release changes is not settled (a version in preview, an update under way): nothing was changed. */
   | "NOT_STABLE"
   /**
    * A decision (promote, approve, abort) on a release that no engine runs (its engine stopped and its Lease
@@ -59,6 +59,8 @@ export interface ReleaseErrorFacts {
   httpStatus?: number;
   /** For INVALID_PLAN: every problem, structured (the message lists them too, for people). */
   problems?: PlanProblem[];
+  /** For NOT_STABLE: what `component` is doing instead of serving one settled version (`Rollout "web" is Progressing`). */
+  detail?: string;
   cause?: unknown;
 }
 
@@ -72,6 +74,7 @@ export class ReleaseError extends Error {
   readonly holder: string | undefined;
   readonly httpStatus: number | undefined;
   readonly problems: PlanProblem[] | undefined;
+  readonly detail: string | undefined;
 
   constructor(code: ReleaseErrorCode, message: string, facts: ReleaseErrorFacts = {}) {
     super(message, facts.cause === undefined ? {} : { cause: facts.cause });
@@ -83,5 +86,6 @@ export class ReleaseError extends Error {
     this.holder = facts.holder;
     this.httpStatus = facts.httpStatus;
     this.problems = facts.problems;
+    this.detail = facts.detail;
   }
 }

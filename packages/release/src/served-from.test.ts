@@ -130,3 +130,29 @@ describe("finding 7: abort reaches the old state exactly", () => {
     expect((await k.serving("backend-3")).image).toBe(oldImage("backend-3"));
   });
 });
+
+describe("a component that is not settled", () => {
+  it("refuses the release as NOT_STABLE naming the component and what it is doing (a version in preview made by hand), changing nothing", async () => {
+    const k = await releaseSimResource({ backends: BACKENDS_USED });
+    const [backend] = BACKENDS_USED;
+    const rollout = await k.get(`${rolloutsPath}/${backend}`);
+    rollout.spec.template.spec.containers[0].image = "my-registry/image-for-other-backends:by-hand";
+    await fetch(`${k.sim.url}${rolloutsPath}/${backend}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(rollout),
+    });
+    await k.client.waitFor(await k.client.target(backend as string, NS), (s) => s.phase === "Paused", {
+      timeout: 10_000,
+    });
+    const refused = await k.engine.apply(await k.engine.plan(autoPayload("z"), k.environment)).catch((e) => e);
+    expect(refused).toBeInstanceOf(ReleaseError);
+    expect(refused).toMatchObject({
+      code: "NOT_STABLE",
+      component: backend,
+      detail: `Rollout "${backend}" is Paused with another version in preview`,
+    });
+    expect(await k.serving("frontend")).toMatchObject({ image: OLD.frontend });
+    expect((await k.get(`${rolloutsPath}/frontend`)).spec.template.spec.containers[0].image).toBe(OLD.frontend);
+  });
+});

@@ -130,7 +130,7 @@ async function readServedBefore(
   const { api, client } = ctx;
   const replicaSets = listReplicaSetsOnce(api, p.namespace);
   const servedBefore: Record<string, PodTemplate> = {};
-  const unsettled: string[] = [];
+  const unsettled: { component: string; why: string }[] = [];
   // One list of Rollouts finds every changed component's target and holds the Rollouts themselves.
   const found = await findTargets(
     api,
@@ -151,7 +151,7 @@ async function readServedBefore(
       });
       if (!served) return c;
       // A rollback finishing an abort puts a known template over whatever is there.
-      if (!served.settled && !c.restore) unsettled.push(`${c.name}: ${served.unsettled}`);
+      if (!served.settled && !c.restore) unsettled.push({ component: c.name, why: served.unsettled ?? "not settled" });
       servedBefore[c.name] = served.template;
       const from = served.images[c.container];
       return {
@@ -169,11 +169,12 @@ async function readServedBefore(
       };
     }),
   );
-  if (unsettled.length > 0)
+  const [first] = unsettled;
+  if (first)
     throw new ReleaseError(
       "NOT_STABLE",
-      `environment "${p.environment}" is not stable, nothing was changed: ${unsettled.join("; ")}; wait for it to settle (or finish or abort the release that changed it) and deploy again`,
-      { environment: p.environment, component: unsettled[0]?.split(":")[0] as string },
+      `environment "${p.environment}" is not stable, nothing was changed: ${unsettled.map((u) => `${u.component}: ${u.why}`).join("; ")}; wait for it to settle (or finish or abort the release that changed it) and deploy again`,
+      { environment: p.environment, component: first.component, detail: first.why },
     );
   return { servedBefore, plan: { ...p, components } };
 }

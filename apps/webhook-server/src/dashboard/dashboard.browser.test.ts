@@ -20,17 +20,14 @@ const payloadFor = (tag: string) =>
 const HOSTILE_NAME = `Ann <script>alert("xss")</script><img src=x onerror=alert(1)>`;
 
 /**
- * Deploys once the environment is stable: the demo world's own Rollouts take the sim's ready delay (8 s here) to
- * settle after start, and a fast run reached its first deploy before that (409 NOT_STABLE, nothing changed).
+ * Deploys at once: `startSimServer` hands over the demo world only once it is served (before, its Rollouts took the
+ * sim's ready delay, 8 s here, to settle, and a deploy in that time was refused: 409 NOT_STABLE).
  */
 async function deploy(base: string, tag: string): Promise<string> {
-  for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 250))) {
-    const res = await fetch(`${base}/deploy`, { method: "POST", body: payloadFor(tag), headers: deployHeaders });
-    const body = (await res.json()) as { releaseId: string; code?: string };
-    if (res.status === 409 && body.code === "NOT_STABLE" && Date.now() < deadline) continue;
-    expect([res.status, body.code]).toEqual([200, undefined]);
-    return body.releaseId;
-  }
+  const res = await fetch(`${base}/deploy`, { method: "POST", body: payloadFor(tag), headers: deployHeaders });
+  const body = (await res.json()) as { releaseId: string; code?: string };
+  expect([res.status, body.code]).toEqual([200, undefined]);
+  return body.releaseId;
 }
 
 const stateOf = async (base: string, id: string) =>
