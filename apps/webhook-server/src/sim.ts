@@ -53,10 +53,11 @@ export async function startDemoCluster(options: { readyDelayMs?: number } = {}):
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await seedDemoWorld(sim.url, demoEnvironment());
+    const environment = demoEnvironment();
+    await seedDemoWorld(sim.url, environment);
     // Handed over once served: before, a deploy is refused (the environment is not stable).
     const client = await connect({ kubeconfig: { yaml: sim.kubeconfig } });
-    await waitUntilServed(client, demoEnvironment()).finally(() => client.close());
+    await waitUntilServed(client, environment).finally(() => client.close());
   } catch (error) {
     await close();
     throw error;
