@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ManualClock } from "@rollway/kube-sim";
 import fc from "fast-check";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -144,6 +146,48 @@ describe("listWatch: the one list-then-watch loop", () => {
       reason: "Forbidden",
       resource: { kind: "ConfigMap", namespace: NAMESPACE },
     });
+  });
+
+  it("backs off more and more from a server whose lists carry no resourceVersion and whose watches end empty", async () => {
+    // Anything that answers every request with an empty 2xx (a misconfigured proxy, another program on the port) is
+    // not an API server. A list without a resourceVersion proves nothing about the server's health, so it must not
+    // reset the back-off: a test of the CLI saw a leaked watch poll such a server every 50–100 ms.
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.writeHead(201, { "content-type": "application/json" });
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const kubeconfig = [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:" + port + "'}}]",
+      "users: [{name: u, user: {token: t}}]",
+      "contexts: [{name: x, context: {cluster: c, user: u, namespace: " + NAMESPACE + "}}]",
+      "current-context: x",
+    ].join("\n");
+    const clock = new ManualClock();
+    const f = await follow(kubeconfig, { clock });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for (let e = await f.next(); e !== "END"; e = await f.next()) seen.push(e);
+    })();
+    // Ten seconds of the loop's clock, a tenth of a second at a time, each step given real time for its requests.
+    for (let step = 0; step < 100; step++) {
+      clock.advance(100);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    f.stop.abort();
+    clock.advance(60_000);
+    await reading;
+    expect(seen[0]).toBe("LISTED ");
+    // Doubling from 50–100 ms up to the 30 s cap, ten seconds hold at most ~8 tries of a list and a watch each; at the
+    // base rate they would hold over a hundred.
+    expect(requests.length).toBeGreaterThanOrEqual(4);
+    expect(requests.length).toBeLessThanOrEqual(20);
   });
 
   it("ends quietly when the signal aborts, while it waits for the next event", async () => {

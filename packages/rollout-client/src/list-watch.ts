@@ -69,7 +69,9 @@ export async function* listWatch<T>(
           signal,
         });
         resourceVersion = list.metadata?.resourceVersion;
-        failures = 0;
+        // An API server's list always carries its resourceVersion. One without it (an empty 2xx from whatever else
+        // answers on that address) proves nothing about the server's health, so the back-off keeps growing.
+        if (resourceVersion !== undefined) failures = 0;
         yield { type: "LISTED", objects: list.items ?? [], resourceVersion };
       }
       const replaying = resourceVersion === undefined;
