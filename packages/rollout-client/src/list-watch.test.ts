@@ -164,9 +164,9 @@ describe("listWatch: the one list-then-watch loop", () => {
     const kubeconfig = [
       "apiVersion: v1",
       "kind: Config",
-      "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:" + port + "'}}]",
+      `clusters: [{name: c, cluster: {server: 'http://127.0.0.1:${port}'}}]`,
       "users: [{name: u, user: {token: t}}]",
-      "contexts: [{name: x, context: {cluster: c, user: u, namespace: " + NAMESPACE + "}}]",
+      `contexts: [{name: x, context: {cluster: c, user: u, namespace: ${NAMESPACE}}}]`,
       "current-context: x",
     ].join("\n");
     const clock = new ManualClock();
