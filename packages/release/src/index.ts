@@ -37,10 +37,10 @@ export {
   type PlatformComponent,
   parseEnvironment,
   parseEnvironmentYaml,
-  STRATEGIES_BY_KIND,
   type Strategy,
   type WorkloadKind,
 } from "./environment.js";
+export { STRATEGIES_BY_KIND } from "./environment-checks.js";
 export { listComponents, type NamedComponent } from "./environment-components.js";
 export { readEnvironmentStatus } from "./environment-status.js";
 export {
