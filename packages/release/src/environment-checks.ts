@@ -158,4 +158,3 @@ export function oConfigProblem(p: OConfigProblem, base: (string | number)[]): En
     oConfig: { service: p.service, version: p.version, line: p.line, column: p.column },
   };
 }
-

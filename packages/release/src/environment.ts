@@ -5,15 +5,11 @@
  * below is the single source of truth: types are inferred from it and the JSON Schema in
  * `schema/environment.schema.json` is generated from it.
  */
-import {
-  DEFAULT_OCONFIG_MOUNT_PATH,
-  oConfigProblems,
-  oConfigSchema,
-} from "@rollway/oconfig-versioning";
+import { DEFAULT_OCONFIG_MOUNT_PATH, oConfigProblems, oConfigSchema } from "@rollway/oconfig-versioning";
 import { didYouMean } from "@rollway/payload-schema";
-import { crossCheck, isUntaggedImage, oConfigProblem } from "./environment-checks.js";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Scalar, type Node as YamlNode } from "yaml";
 import { z } from "zod";
+import { crossCheck, isUntaggedImage, oConfigProblem } from "./environment-checks.js";
 
 export const ENVIRONMENT_API_VERSION = "rollway.dev/v1alpha1";
 export const ENVIRONMENT_KIND = "Environment";
@@ -147,7 +143,6 @@ export const StrategySchema = z
     },
   )
   .meta({ description: "How the new version replaces the running one." });
-
 
 export const ComponentSchema = z
   .strictObject({
