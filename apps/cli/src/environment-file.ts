@@ -21,6 +21,9 @@ export async function loadEnvironment(path: string | undefined): Promise<Environ
   const { quickEnvironmentYaml } = await import("./environment-quick.js");
   const environment =
     quickEnvironmentYaml(text) ?? (await import("./environment-parse.js")).parseEnvironmentYaml(text, { source: file });
-  await keepEnvironment(text, environment);
+  // The entry is checked and its JSON taken now, before the command can touch the environment; it is written while the
+  // command goes on (to the cluster), not before. The process ends only after the write (pending file operations keep
+  // it alive); a write cut short (the process killed) leaves no entry, never half of one. keepEnvironment never rejects.
+  void keepEnvironment(text, environment);
   return environment;
 }
