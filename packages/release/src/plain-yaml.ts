@@ -241,7 +241,7 @@ class Flow {
       return value;
     }
     const start = this.at;
-    while (this.at < this.text.length && !/[,[\]{}]/.test(this.text[this.at] as string)) this.at++;
+    while (this.at < this.text.length && !",[]{}".includes(this.text[this.at] as string)) this.at++;
     const plain = this.text.slice(start, this.at).trimEnd();
     // Keys and empty values, comments, anchors and other indicators inside a flow: left to `yaml`.
     if (plain === "" || plain.includes(":") || plain.includes(" #") || INDICATOR.test(plain)) unsure();
