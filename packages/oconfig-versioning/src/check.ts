@@ -12,7 +12,6 @@ import type { OConfigVersion, ParsedOConfig, ParseOConfigOptions } from "./parse
 import { LEGACY_VERSION, PRODUCTION_KEY, plainObject } from "./quick-check.js";
 import { versionedOConfigSchema } from "./schema.js";
 
-
 /** Converts an offset in `text` to a 1-based line and column. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   const at = new LinesAndColumns(text).locationForIndex(Math.min(offset, text.length));
