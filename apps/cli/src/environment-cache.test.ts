@@ -56,6 +56,9 @@ const loadedFiles = (r: CliResult) =>
   [...r.stderr.matchAll(/^LOADED file:\/\/(.+)$/gm)].map((m) => decodeURI(m[1] as string));
 const loadsTheSchema = (r: CliResult) =>
   loadedFiles(r).some((f) => readFileSync(f, "utf8").includes("function parseEnvironmentYaml("));
+/** The YAML parser (`yaml`). */
+const loadsYaml = (r: CliResult) =>
+  loadedFiles(r).some((f) => readFileSync(f, "utf8").includes("function parseDocument("));
 /** zod itself (any schema, not only the environment's). */
 const loadsZod = (r: CliResult) => loadedFiles(r).some((f) => readFileSync(f, "utf8").includes('"$ZodType"'));
 /** The file was validated: by the quick read (plain YAML, the schema's generated shape) or by the parser and zod. */
@@ -78,6 +81,8 @@ describe("the cache of validated environment files", () => {
     const second = rollway(["status", "--json"], { env: { ...t.env, NODE_OPTIONS: `--import=${hook}` } });
     expect(second.code, second.stderr).toBe(0);
     expect(validates(second)).toBe(false);
+    // The sim's kubeconfig is plain YAML too: read without the YAML parser.
+    expect(loadsYaml(second)).toBe(false);
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
     expect(t.entries()).toHaveLength(1);
   });
@@ -143,6 +148,7 @@ describe("the cache of validated environment files", () => {
     expect(validates(r)).toBe(true);
     expect(loadsTheSchema(r)).toBe(false);
     expect(loadsZod(r)).toBe(false);
+    expect(loadsYaml(r)).toBe(false);
     const entry = JSON.parse(readFileSync(join(t.cache, "environments", t.entries()[0] as string), "utf8"));
     expect(entry.environment).toEqual(parseEnvironmentYaml(readFileSync(t.file, "utf8")));
   });

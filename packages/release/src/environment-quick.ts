@@ -7,10 +7,10 @@
  * runs `parseEnvironmentYaml`, which says what is wrong, and where.
  */
 import { isSingleVersionEntry, oConfigIsClean } from "@rollway/oconfig-versioning";
+import { readPlainYaml } from "@rollway/rollout-client";
 import type { Environment, ValidEnvironment } from "./environment.js";
 import { crossCheck, isUntaggedImage } from "./environment-checks.js";
 import { ENVIRONMENT_SHAPE } from "./environment-shape.generated.js";
-import { readPlainYaml } from "./plain-yaml.js";
 import { checkShape } from "./shape-check.js";
 
 /** The `.refine()` predicates of the environment schema, by the names its shape uses. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseDocument, stringify } from "yaml";
 import { readPlainYaml } from "./plain-yaml.js";
 
-const demoText = readFileSync(new URL("../examples/demo-environment.yaml", import.meta.url), "utf8");
+const demoText = readFileSync(new URL("../../release/examples/demo-environment.yaml", import.meta.url), "utf8");
 
 /** What `yaml` reads, as `parseEnvironmentYaml` calls it; `ERROR` for a text it refuses. */
 const ERROR = Symbol("error");
@@ -112,6 +112,34 @@ const moreEdits = ["  ", "\n  ", "a", "1", "&a ", "*a", "!x ", "? ", "---\n", "\
 describe("readPlainYaml", () => {
   it("reads the demo environment file exactly as yaml does", () => {
     expect(readPlainYaml(demoText)).toStrictEqual(yamlValue(demoText));
+  });
+
+  it("reads a kubeconfig as kubectl writes it exactly as yaml does", () => {
+    const kubeconfig = [
+      "apiVersion: v1",
+      "clusters:",
+      "- cluster:",
+      "    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM=",
+      "    server: https://127.0.0.1:6443",
+      "  name: kind-kind",
+      "contexts:",
+      "- context:",
+      "    cluster: kind-kind",
+      "    namespace: demo",
+      "    user: kind-kind",
+      "  name: kind-kind",
+      'current-context: ""',
+      "kind: Config",
+      "preferences: {}",
+      "users:",
+      "- name: kind-kind",
+      "  user:",
+      "    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
+      "    token: abc.def-123",
+      "",
+    ].join("\n");
+    expect(readPlainYaml(kubeconfig)).toBeDefined();
+    agrees(kubeconfig);
   });
 
   it.each([
