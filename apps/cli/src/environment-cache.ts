@@ -61,7 +61,11 @@ export async function cachedEnvironment(text: string): Promise<Environment | und
   }
 }
 
-/** Keeps an environment validated from `text` (written whole or not at all: concurrent runs never see half a file). */
+/**
+ * Keeps an environment validated from `text` (written whole or not at all: concurrent runs never see half a file).
+ * The entry's JSON is taken and checked when this is called, before its first await, so a caller may go on (and even
+ * change the environment) without waiting for the write. Never rejects: a failure only means no entry.
+ */
 export async function keepEnvironment(text: string, environment: Environment): Promise<void> {
   const dir = cacheDir();
   if (!dir) return;

@@ -9,37 +9,13 @@ import { LinesAndColumns } from "lines-and-columns";
 import type { z } from "zod";
 import type { OConfigProblem } from "./errors.js";
 import type { OConfigVersion, ParsedOConfig, ParseOConfigOptions } from "./parse.js";
+import { LEGACY_VERSION, PRODUCTION_KEY, plainObject } from "./quick-check.js";
 import { versionedOConfigSchema } from "./schema.js";
-
-/** The version name given to a legacy single-string oConfig. */
-export const LEGACY_VERSION = "legacy";
-/** The key seed 000 requires to be `true` in every config when no-downtime deployment is on. */
-export const PRODUCTION_KEY = "sc.production";
 
 /** Converts an offset in `text` to a 1-based line and column. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   const at = new LinesAndColumns(text).locationForIndex(Math.min(offset, text.length));
   return { line: (at?.line ?? 0) + 1, column: (at?.column ?? 0) + 1 };
-}
-
-/**
- * The common case, without the located parser: text that `JSON.parse` (native) reads as an object, with
- * `"sc.production": true` when that is required, has no problem to report, and jsonc-parser (run with comments and
- * trailing commas refused, empty text refused) would read the same value. `JSON.parse` keeps a `__proto__` key as a
- * key where jsonc-parser's assignment sets the prototype, so such text takes the located parser. Anything else
- * (invalid JSON, not an object, a missing or false production key) takes it too, to name the line and column.
- */
-function plainObject(text: string, noDowntime: boolean): Record<string, unknown> | undefined {
-  if (text.includes("__proto__")) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const object = value as Record<string, unknown>;
-  return noDowntime && object[PRODUCTION_KEY] !== true ? undefined : object;
 }
 
 /** A version's parsed value, or undefined with its problems added. */

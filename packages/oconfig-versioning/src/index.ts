@@ -1,5 +1,5 @@
 export { canonicalJson, contentHash, prettyCanonicalJson } from "./canonical.js";
-export { LEGACY_VERSION, oConfigProblems, PRODUCTION_KEY } from "./check.js";
+export { oConfigProblems } from "./check.js";
 export {
   diffOConfig,
   diffVersions,
@@ -41,6 +41,7 @@ export {
   referenceConfigMap,
   referencedConfigMap,
 } from "./pod-template.js";
+export { isSingleVersionEntry, LEGACY_VERSION, oConfigIsClean, PRODUCTION_KEY } from "./quick-check.js";
 export { recordCurrent, recordNextAsCurrent } from "./record.js";
 export {
   ANNOTATION_OCONFIG_HASH,

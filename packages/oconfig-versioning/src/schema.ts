@@ -4,6 +4,7 @@
  * environment file of @rollway/release embeds them, so its JSON Schema describes oConfig too.
  */
 import { z } from "zod";
+import { isSingleVersionEntry } from "./quick-check.js";
 
 /** A version name ends up as a label value (`rollway.dev/oconfig-version`), so it follows label value rules. */
 export const VERSION_NAME_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -20,7 +21,7 @@ export const versionNameSchema = z
 /** One entry of `configs`: a single-key map from a version name to that version's JSON text. */
 export const configEntrySchema = z
   .record(versionNameSchema, z.string({ error: "a config is JSON text: write `v1: |` and the JSON on the next lines" }))
-  .refine((entry) => Object.keys(entry).length === 1, {
+  .refine(isSingleVersionEntry, {
     error: "each entry of configs is a single-key map such as `- v1: |` followed by the JSON text",
   })
   .meta({ minProperties: 1, maxProperties: 1 });

@@ -5,15 +5,11 @@
  * below is the single source of truth: types are inferred from it and the JSON Schema in
  * `schema/environment.schema.json` is generated from it.
  */
-import {
-  DEFAULT_OCONFIG_MOUNT_PATH,
-  type OConfigProblem,
-  oConfigProblems,
-  oConfigSchema,
-} from "@rollway/oconfig-versioning";
+import { DEFAULT_OCONFIG_MOUNT_PATH, oConfigProblems, oConfigSchema } from "@rollway/oconfig-versioning";
 import { didYouMean } from "@rollway/payload-schema";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Scalar, type Node as YamlNode } from "yaml";
 import { z } from "zod";
+import { crossCheck, isUntaggedImage, oConfigProblem } from "./environment-checks.js";
 
 export const ENVIRONMENT_API_VERSION = "rollway.dev/v1alpha1";
 export const ENVIRONMENT_KIND = "Environment";
@@ -148,13 +144,6 @@ export const StrategySchema = z
   )
   .meta({ description: "How the new version replaces the running one." });
 
-/** Which strategies each workload kind can run. */
-export const STRATEGIES_BY_KIND = {
-  Rollout: ["blueGreen", "canary"],
-  Canary: ["blueGreen", "canary"],
-  Deployment: ["rolling", "recreate"],
-} as const satisfies Record<z.infer<typeof WorkloadKindSchema>, readonly string[]>;
-
 export const ComponentSchema = z
   .strictObject({
     workload: WorkloadRefSchema,
@@ -212,7 +201,7 @@ export const PlatformComponentSchema = z
     image: z
       .string()
       .min(1)
-      .refine((image) => !/:[^/]*$/.test(image) && !image.includes("@"), {
+      .refine(isUntaggedImage, {
         error: "image is a repository without tag or digest (e.g. olympeio/orchestrator); the tag is stableVersion",
       })
       .meta({ description: "The image repository, without tag." }),
@@ -304,6 +293,8 @@ export type Strategy = z.output<typeof StrategySchema>;
 export type WorkloadKind = z.output<typeof WorkloadKindSchema>;
 export type JobTemplate = z.output<typeof JobTemplateSchema>;
 export type PlatformComponent = z.output<typeof PlatformComponentSchema>;
+/** What the schema gives (before `previewHost` is defaulted). */
+export type ValidEnvironment = z.output<typeof EnvironmentSchema>;
 /** A validated environment; `previewHost` is always set. */
 export type Environment = Omit<z.output<typeof EnvironmentSchema>, "previewHost"> & { previewHost: string };
 
@@ -419,144 +410,6 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   return issue.message;
 }
 
-const componentsOf = (env: z.output<typeof EnvironmentSchema>) => [
-  ...(env.frontend ? [{ name: "frontend", component: env.frontend, path: ["frontend"] }] : []),
-  ...Object.entries(env.backends).map(([name, component]) => ({ name, component, path: ["backends", name] })),
-];
-
-/** Checks what the schema alone cannot: references between parts, strategies per workload kind, oConfig contents. */
-function crossCheck(env: z.output<typeof EnvironmentSchema>): EnvironmentProblem[] {
-  const problems: EnvironmentProblem[] = [];
-  const components = componentsOf(env);
-  const names = new Set(components.map((c) => c.name));
-  const workloads = new Map<string, string>();
-
-  if ("frontend" in env.backends) {
-    problems.push({
-      code: "DUPLICATE",
-      path: ["backends", "frontend"],
-      message: 'a backend cannot be named "frontend": that name is the frontend\'s; rename the backend',
-    });
-  }
-
-  const claimWorkload = (kind: string, name: string, owner: string, path: (string | number)[]) => {
-    const key = `${kind}/${name}`;
-    const other = workloads.get(key);
-    if (other !== undefined) {
-      problems.push({ code: "DUPLICATE", path, message: `${key} is already the workload of ${other}` });
-    } else {
-      workloads.set(key, owner);
-    }
-  };
-
-  for (const { name, component, path } of components) {
-    claimWorkload(component.workload.kind, component.workload.name, name, [...path, "workload"]);
-    const allowed: readonly string[] = STRATEGIES_BY_KIND[component.workload.kind];
-    if (!allowed.includes(component.strategy.type)) {
-      problems.push({
-        code: "UNSUPPORTED_STRATEGY",
-        path: [...path, "strategy", "type"],
-        message: `a ${component.workload.kind} cannot run the ${component.strategy.type} strategy; use ${allowed.join(" or ")}, or change the workload kind`,
-      });
-    }
-    if (component.oConfig !== undefined) {
-      const found = oConfigProblems(component.oConfig, { service: name, noDowntime: env.noDowntime });
-      problems.push(...found.map((p) => oConfigProblem(p, [...path, "oConfig"])));
-    }
-  }
-
-  const platformNames = new Set<string>();
-  env.platform.forEach((p, index) => {
-    if (names.has(p.name) || platformNames.has(p.name)) {
-      problems.push({
-        code: "DUPLICATE",
-        path: ["platform", index, "name"],
-        message: `"${p.name}" is already a component name`,
-      });
-    }
-    platformNames.add(p.name);
-    claimWorkload(p.workload.kind, p.workload.name, `platform component ${p.name}`, ["platform", index, "workload"]);
-  });
-
-  const checkJob = (
-    job: JobTemplate,
-    container: string | undefined,
-    path: (string | number)[],
-    needsImage: boolean,
-  ) => {
-    const containers = job.spec.template.spec.containers;
-    const chosen = container === undefined ? containers[0] : containers.find((c) => c.name === container);
-    if (!chosen) {
-      problems.push({
-        code: "UNKNOWN_REFERENCE",
-        path: [...path, "container"],
-        message: `the job has no container "${container}" (it has ${containers.map((c) => `"${c.name}"`).join(", ")})`,
-      });
-    } else if (needsImage && !chosen.image) {
-      problems.push({
-        code: "INVALID_ENVIRONMENT",
-        path: [...path, "job", "spec", "template", "spec", "containers", containers.indexOf(chosen), "image"],
-        message: `container "${chosen.name}" needs an image, or set imageFrom to run it with a component's new image`,
-      });
-    }
-  };
-
-  if (env.codeAsData) checkJob(env.codeAsData.job, env.codeAsData.container, ["codeAsData"], false);
-
-  const hookNames = new Set<string>();
-  const checkHook = (hook: z.output<typeof PreReleaseHookSchema>, path: (string | number)[]) => {
-    if (hookNames.has(hook.name)) {
-      problems.push({
-        code: "DUPLICATE",
-        path: [...path, "name"],
-        message: `another hook is already named "${hook.name}"`,
-      });
-    }
-    hookNames.add(hook.name);
-    if (hook.imageFrom !== undefined && !names.has(hook.imageFrom)) {
-      problems.push({
-        code: "UNKNOWN_REFERENCE",
-        path: [...path, "imageFrom"],
-        message: `no component is named "${hook.imageFrom}" (there are ${[...names].map((n) => `"${n}"`).join(", ") || "none"})`,
-      });
-    }
-    checkJob(hook.job, hook.container, path, hook.imageFrom === undefined);
-  };
-  env.hooks.preRelease.forEach((hook, index) => {
-    checkHook(hook, ["hooks", "preRelease", index]);
-  });
-  env.hooks.migration.forEach((hook, index) => {
-    checkHook(hook, ["hooks", "migration", index]);
-    const target = components.find((c) => c.name === hook.for);
-    if (!target) {
-      problems.push({
-        code: "UNKNOWN_REFERENCE",
-        path: ["hooks", "migration", index, "for"],
-        message: `no component is named "${hook.for}"`,
-      });
-    } else if (target.component.strategy.type !== "recreate") {
-      problems.push({
-        code: "UNSUPPORTED_STRATEGY",
-        path: ["hooks", "migration", index, "for"],
-        message: `"${hook.for}" uses the ${target.component.strategy.type} strategy; a migration hook runs between old and new, which only the recreate strategy has`,
-      });
-    }
-  });
-  return problems;
-}
-
-function oConfigProblem(p: OConfigProblem, base: (string | number)[]): EnvironmentProblem {
-  return {
-    code: "INVALID_OCONFIG",
-    path: [...base, ...p.path],
-    message:
-      p.line !== undefined
-        ? `${p.version !== undefined ? `version "${p.version}", ` : ""}line ${p.line}, column ${p.column ?? 1} of its JSON: ${p.message}`
-        : p.message,
-    oConfig: { service: p.service, version: p.version, line: p.line, column: p.column },
-  };
-}
-
 type Validation = { ok: true; value: Environment } | { ok: false; problems: EnvironmentProblem[] };
 
 function validate(value: unknown): Validation {
@@ -588,7 +441,7 @@ function validate(value: unknown): Validation {
     }
     return { ok: false, problems };
   }
-  const problems = crossCheck(result.data);
+  const problems = crossCheck(result.data, oConfigProblems);
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, value: { ...result.data, previewHost: result.data.previewHost ?? `preview.${result.data.host}` } };
 }

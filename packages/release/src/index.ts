@@ -37,11 +37,12 @@ export {
   type PlatformComponent,
   parseEnvironment,
   parseEnvironmentYaml,
-  STRATEGIES_BY_KIND,
   type Strategy,
   type WorkloadKind,
 } from "./environment.js";
+export { STRATEGIES_BY_KIND } from "./environment-checks.js";
 export { listComponents, type NamedComponent } from "./environment-components.js";
+export { quickEnvironmentYaml } from "./environment-quick.js";
 export { readEnvironmentStatus } from "./environment-status.js";
 export {
   ERROR_EXIT_CODE,

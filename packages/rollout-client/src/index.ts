@@ -75,6 +75,7 @@ export {
   type UndoOptions,
   type UndoResult,
 } from "./operations/undo.js";
+export { readPlainYaml } from "./plain-yaml.js";
 export type { Container, PodTemplate } from "./resources.js";
 export type { RetryOptions } from "./retry.js";
 export {

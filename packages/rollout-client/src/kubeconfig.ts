@@ -14,8 +14,8 @@ import type http from "node:http";
 import type https from "node:https";
 import path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { parse } from "yaml";
 import { RolloutClientError, redactSecrets } from "./errors.js";
+import { readPlainYaml } from "./plain-yaml.js";
 
 /** Where the cluster credentials come from. Without one, the default chain: `$KUBECONFIG`, `~/.kube/config`, in-cluster. */
 export type KubeconfigSource =
@@ -90,7 +90,7 @@ export async function readKubeconfig(options: ReadKubeconfigOptions = {}): Promi
   let parsed: ParsedKubeconfig;
   try {
     text = "file" in source ? readFileSync(source.file, "utf8") : source.yaml;
-    parsed = parseKubeconfig(text, fileName ? path.dirname(fileName) : undefined);
+    parsed = await parseKubeconfig(text, fileName ? path.dirname(fileName) : undefined);
   } catch (cause) {
     throw cannotLoad(cause, fileName);
   }
@@ -171,8 +171,10 @@ function stringOf(value: unknown): string | undefined {
 }
 
 /** The clusters, users and contexts, checked and mapped as client-node's `newClusters`/`newUsers`/`newContexts`. */
-function parseKubeconfig(text: string, directory: string | undefined): ParsedKubeconfig {
-  const doc = (parse(text) ?? {}) as Record<string, unknown>;
+async function parseKubeconfig(text: string, directory: string | undefined): Promise<ParsedKubeconfig> {
+  // A plain kubeconfig (as kubectl, kind and rollway's sim write them) is read without loading `yaml`; anything else,
+  // or a file with an error, is parsed by `yaml` as before.
+  const doc = (readPlainYaml(text) ?? (await import("yaml")).parse(text) ?? {}) as Record<string, unknown>;
   const list = (value: unknown) => (Array.isArray(value) ? (value as Record<string, unknown>[]) : []);
   const absolute = (file: string | undefined) =>
     file && directory && !path.isAbsolute(file) ? path.join(directory, file) : file;
