@@ -233,7 +233,8 @@ class TemporaryWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(WRITER_SOURCE, { eval: true });
+    // No loader or flag of the parent (tsx, --import hooks): the thread needs node:fs only, and starts sooner.
+    const worker = new Worker(WRITER_SOURCE, { eval: true, execArgv: [] });
     worker.on("message", (done: BatchDone) => {
       this.pending--;
       if (done.failure && !this.failure) {
