@@ -31,7 +31,6 @@ import {
 } from "./canonical.js";
 import { objectRecordFields, readObjectRecord } from "./canonical-bytes.js";
 import { type SnapshooterProblem, throwIfAborted } from "./errors.js";
-import { FreshPages } from "./fresh-pages.js";
 import {
   collectSyntaxError,
   createRecordTaker,
@@ -83,7 +82,6 @@ export class PrerenderedGraph {
   readonly names: (string | undefined)[] = [];
   readonly pages: Buffer[] = [];
   private pageAt = PAGE_SIZE;
-  private readonly freshPages = new FreshPages(PAGE_SIZE);
   /** By relation: the ids of its tags and its type. */
   relFrom = new Int32Array(4096);
   relTo = new Int32Array(4096);
@@ -152,7 +150,7 @@ export class PrerenderedGraph {
     // At most 3 bytes of UTF-8 per UTF-16 unit: a line that might not fit starts a new page.
     let page = this.pages[this.pages.length - 1];
     if (page === undefined || json.length * 3 > page.length - this.pageAt) {
-      page = this.freshPages.take(Buffer.byteLength(json));
+      page = Buffer.allocUnsafeSlow(Math.max(PAGE_SIZE, Buffer.byteLength(json)));
       this.pages.push(page);
       this.pageAt = 0;
     }
@@ -175,7 +173,7 @@ export class PrerenderedGraph {
     // The line is never longer than the record (blanks and the "record" member go; at most `"properties":{}` comes).
     const room = end - start + 16;
     if (page === undefined || room > page.length - this.pageAt) {
-      page = this.freshPages.take(room);
+      page = Buffer.allocUnsafeSlow(Math.max(PAGE_SIZE, room));
       this.pages.push(page);
       this.pageAt = 0;
     }
@@ -194,11 +192,6 @@ export class PrerenderedGraph {
     this.pageAt = lineEnd;
     this.objectCount++;
     return 0;
-  }
-
-  /** The export is read: no more pages are needed (see FreshPages). */
-  endReading(): void {
-    this.freshPages.end();
   }
 
   private grow(id: number): void {
@@ -377,8 +370,6 @@ export async function loadPrerenderedGraph(source: CodeAsDataSource, signal?: Ab
     } else await takeBatches(source, take, problems, signal);
   } catch (error) {
     collectSyntaxError(error, problems);
-  } finally {
-    graph.endReading();
   }
   throwIfAborted(signal);
   throwExportProblems(source, problems);
