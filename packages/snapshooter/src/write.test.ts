@@ -168,11 +168,12 @@ describe("syncPatchFiles", () => {
   it("writes many files while the next ones come, each with its own bytes, from one reused buffer (property)", async () => {
     await fc.assert(
       fc.asyncProperty(
-        // Sizes around and past the writer's buffers (128 kB), and more files than it writes at once (8).
-        fc.array(fc.tuple(fc.constantFrom(0, 1, 7, 4096, 131_072, 131_073, 300_000), fc.nat(255)), {
-          minLength: 1,
-          maxLength: 30,
-        }),
+        // Sizes around and past the writer thread's batches (1 MiB: a larger file goes alone), and more bytes than
+        // its buffers hold at once (8 MiB), so it hands buffers back while the next files come.
+        fc.array(
+          fc.tuple(fc.constantFrom(0, 1, 7, 4096, 131_073, 300_000, 1_048_576, 1_048_577, 2_500_000), fc.nat(255)),
+          { minLength: 1, maxLength: 30 },
+        ),
         async (specs) => {
           const dir = await useTempDir();
           const expected = new Map<string, Buffer>();
@@ -183,7 +184,7 @@ describe("syncPatchFiles", () => {
           });
           expected.set("manifest.json", Buffer.from(`${specs.length}\n`));
           function* reused() {
-            const buffer = Buffer.alloc(300_000);
+            const buffer = Buffer.alloc(2_500_000);
             for (const [rel, content] of expected) {
               // Whatever the previous file's bytes were, they are overwritten now.
               buffer.fill(0xee);

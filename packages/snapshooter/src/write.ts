@@ -8,9 +8,10 @@
  * a busy disk, more than everything else in a 100,000-object snapshot.
  */
 import { randomBytes } from "node:crypto";
-import { close, closeSync, fstatSync, open, openSync, readFileSync, readSync, renameSync, write } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync } from "node:fs";
 import { mkdir, readdir, readFile, rmdir, unlink } from "node:fs/promises";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 import { MANIFEST_FILE, PATCH_FILE_PATTERN } from "./canonical.js";
 import { SnapshooterError, throwIfAborted } from "./errors.js";
 
@@ -115,81 +116,169 @@ class FileReader {
   }
 }
 
-/** How many temporary files are written at once (libuv runs 4 file operations at a time by default). */
-const WRITE_SLOTS = 8;
-/** The least size of a write buffer: most patch files fit (a 100,000-object snapshot's are 2 to 150 kB). */
-const WRITE_BUFFER = 128 << 10;
+/** The size of a batch of files handed to the writer thread at once (a larger file goes alone, in its own buffer). */
+const BATCH_BYTES = 1 << 20;
+/** How many batch buffers exist at once: how far the writer thread may lag behind the caller. */
+const BATCH_BUFFERS = 8;
 
-/** Creates `file` (it must not exist) holding `bytes[0, length)`; `opened` is called once the file exists. */
-function writeNewFile(file: string, bytes: Buffer, length: number, opened: () => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    open(file, "wx", 0o666, (openError, fd) => {
-      if (openError) return reject(openError);
-      opened();
-      const finish = (failure: Error | null) =>
-        close(fd, (closeError) => {
-          const error = failure ?? closeError;
-          if (error) reject(error);
-          else resolve();
-        });
-      const from = (at: number): void => {
-        if (at >= length) finish(null);
-        else write(fd, bytes, at, length - at, null, (error, written) => (error ? finish(error) : from(at + written)));
-      };
-      from(0);
-    });
-  });
+/**
+ * The writer thread: creates each file of a batch (`[name, start, length]` in the batch's buffer) with synchronous
+ * calls, and hands the buffer back with its first failure, where it stopped. CommonJS source evaluated by
+ * the worker: nothing to ship or resolve, from the sources, a build or a bundle.
+ */
+const WRITER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const { closeSync, openSync, writeSync } = require("node:fs");
+const failureOf = (error, name) => ({ code: error.code, path: error.path ?? name, message: String(error.message) });
+parentPort.on("message", ({ buffer, files }) => {
+  const bytes = new Uint8Array(buffer);
+  let failure;
+  for (const [name, start, length] of files) {
+    let fd;
+    try {
+      fd = openSync(name, "wx", 0o666);
+    } catch (error) {
+      failure = failureOf(error, name);
+      break;
+    }
+    try {
+      for (let at = 0; at < length; ) at += writeSync(fd, bytes, start + at, length - at);
+    } catch (error) {
+      failure = failureOf(error, name);
+    }
+    try {
+      closeSync(fd);
+    } catch (error) {
+      failure ??= failureOf(error, name);
+    }
+    if (failure) break;
+  }
+  parentPort.postMessage({ buffer, failure }, [buffer]);
+});
+`;
+
+interface BatchDone {
+  buffer: ArrayBuffer;
+  failure?: { code?: string; path: string; message: string };
 }
 
 /**
- * Writes temporary files on libuv's threads while the caller renders and compares the next files. Creating a file
- * blocks in the kernel (a new inode, its directory entry): written synchronously, 522 new patch files held the main
- * thread for ~50-150 ms. Each file's bytes are copied into one of a few reused buffers first (the caller's bytes are
- * only valid until its next file; fresh buffers per file would touch fresh pages), and at most `WRITE_SLOTS` files
- * are under way: `write` waits for a free slot.
+ * Writes temporary files on a thread of its own while the caller renders and compares the next files. Creating a
+ * file blocks in the kernel (a new inode, its directory entry): written synchronously, 522 new patch files held the
+ * main thread for ~50-150 ms. Written through libuv's threads (open, write and close: three hand-overs per file), the
+ * thread each hand-over woke often ran on the main thread's core: the main thread's CPU profile showed ~130 ms in
+ * those calls, which only queue the work, and its wait for a core in that part of a snapshot was 14-379 ms against
+ * 4-22 ms here (idle 2-core VM, 9 runs each). The same libuv calls made from this thread instead brought that wait
+ * back (66-145 ms): the thread writes with synchronous calls. Files go over in batches of about a megabyte, copied
+ * into one of a few reused buffers (the caller's bytes are only valid until its next file), one hand-over per batch;
+ * `write` waits when every buffer is under way.
  */
 class TemporaryWriter {
-  private readonly free: Buffer[] = [];
-  private readonly pending = new Set<Promise<void>>();
+  private worker: Worker | undefined;
+  private readonly free: ArrayBuffer[] = [];
+  private buffers = 0;
+  private batch: { buffer: ArrayBuffer; at: number; files: [string, number, number][] } | undefined;
+  private pending = 0;
+  private wake: (() => void) | undefined;
   private failure: { error: unknown } | undefined;
-  /** Temporary files created so far (the ones to remove if the run is refused or fails). */
+  /**
+   * Temporary files handed to the writer thread so far: the ones to remove if the run is refused or fails (some may
+   * not exist: the thread stops a batch at its first failure).
+   */
   readonly created: string[] = [];
-
-  get busy(): boolean {
-    return this.pending.size > 0;
-  }
 
   /** Starts writing `bytes` to the new file `file`; throws the error of an earlier write that failed. */
   async write(file: string, bytes: Uint8Array): Promise<void> {
-    while (this.pending.size >= WRITE_SLOTS) await Promise.race(this.pending);
-    if (this.failure) throw this.failure.error;
-    let buffer = this.free.pop();
-    if (buffer === undefined || buffer.length < bytes.length)
-      buffer = Buffer.allocUnsafeSlow(Math.max(WRITE_BUFFER, bytes.length));
-    buffer.set(bytes);
-    const own = buffer;
-    const job: Promise<void> = writeNewFile(file, own, bytes.length, () => this.created.push(file)).then(
-      () => {
-        this.pending.delete(job);
-        this.free.push(own);
-      },
-      (error: unknown) => {
-        this.pending.delete(job);
-        this.failure ??= { error };
-      },
-    );
-    this.pending.add(job);
+    this.throwFailure();
+    if (this.batch && this.batch.at + bytes.length > this.batch.buffer.byteLength) this.send();
+    if (!this.batch) this.batch = { buffer: await this.buffer(bytes.length), at: 0, files: [] };
+    // The thread may have failed while this waited for a buffer.
+    this.throwFailure();
+    const batch = this.batch;
+    new Uint8Array(batch.buffer, batch.at, bytes.length).set(bytes);
+    batch.files.push([file, batch.at, bytes.length]);
+    batch.at += bytes.length;
+    this.created.push(file);
   }
 
-  /** Waits for every write under way; throws the first failure. */
+  private throwFailure(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Hands over the files not sent yet and waits until every file is written; throws the first failure. */
   async flush(): Promise<void> {
+    if (this.batch && !this.failure) this.send();
     await this.settle();
-    if (this.failure) throw this.failure.error;
+    this.throwFailure();
   }
 
-  /** Waits for every write under way, failed or not. */
+  /** Waits for the batches under way, failed or not; files not handed over yet are dropped. */
   async settle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all(this.pending);
+    this.batch = undefined;
+    while (this.pending > 0) await this.returned();
+  }
+
+  /** Ends the writer thread (after `settle`). */
+  close(): void {
+    this.worker?.terminate().catch(() => undefined);
+    this.worker = undefined;
+  }
+
+  private send(): void {
+    const batch = this.batch as NonNullable<TemporaryWriter["batch"]>;
+    this.batch = undefined;
+    this.worker ??= this.start();
+    this.pending++;
+    this.worker.postMessage({ buffer: batch.buffer, files: batch.files }, [batch.buffer]);
+  }
+
+  private start(): Worker {
+    // No loader or flag of the parent (tsx, --import hooks): the thread needs node:fs only, and starts sooner.
+    const worker = new Worker(WRITER_SOURCE, { eval: true, execArgv: [] });
+    worker.on("message", (done: BatchDone) => {
+      this.pending--;
+      if (done.failure && !this.failure) {
+        const { code, path: file, message } = done.failure;
+        this.failure = { error: Object.assign(new Error(message), { code, path: file }) };
+      }
+      if (done.buffer.byteLength === BATCH_BYTES) this.free.push(done.buffer);
+      else this.buffers--;
+      this.wake?.();
+    });
+    worker.on("error", (error) => {
+      this.failure ??= { error };
+      this.pending = 0;
+      this.wake?.();
+    });
+    return worker;
+  }
+
+  /** A buffer for a batch holding at least `bytes` bytes: a free one, a new one, or the next one handed back. */
+  private async buffer(bytes: number): Promise<ArrayBuffer> {
+    if (bytes > BATCH_BYTES) {
+      this.buffers++;
+      return new ArrayBuffer(bytes);
+    }
+    for (;;) {
+      const free = this.free.pop();
+      if (free) return free;
+      if (this.buffers < BATCH_BUFFERS) {
+        this.buffers++;
+        return new ArrayBuffer(BATCH_BYTES);
+      }
+      await this.returned();
+      if (this.failure) return new ArrayBuffer(0);
+    }
+  }
+
+  /** Resolves when the writer thread hands a batch back (or fails). */
+  private returned(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+    });
   }
 }
 
@@ -224,9 +313,9 @@ export async function syncPatchFiles(
     const before = new Map<string, Buffer>();
     for (const [rel, content] of files) {
       paths.add(rel);
-      // Synchronous work (rendering, compare): let signals (an abort) through now and then, and the writes under way
-      // on to their next step at each file.
-      if (writer.busy || paths.size % 64 === 0) {
+      // Synchronous work (rendering, compare): let signals (an abort) through now and then, and the writer thread's
+      // answers, which free its buffers.
+      if (paths.size % 16 === 0) {
         await new Promise(setImmediate);
         throwIfAborted(options.signal);
       }
@@ -285,6 +374,8 @@ export async function syncPatchFiles(
       problems: [{ path: errno.path ?? dir, message: errno.code ?? String(error) }],
       cause: error,
     });
+  } finally {
+    writer.close();
   }
 }
 
