@@ -2,299 +2,137 @@
 import type { Shape } from "./shape-check.js";
 
 const s0: Shape = {
-  type: "object",
-  unknownKeys: "strict",
-  shape: {
-    kind: { type: "literal", values: ["Rollout", "Canary", "Deployment"] },
-    name: {
-      type: "string",
-      checks: [
-        { kind: "max_length", n: 253 },
-        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/ },
-      ],
-    },
-  },
+  type: "string",
+  checks: [
+    { kind: "max_length", n: 63 },
+    { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
+  ],
 };
 const s1: Shape = {
-  type: "union",
-  options: [
-    { type: "number", checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: true }] },
-    { type: "string", checks: [{ kind: "regex", pattern: /^\d{1,3}%$/ }] },
+  type: "string",
+  checks: [
+    { kind: "regex", pattern: /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/ },
   ],
 };
 const s2: Shape = {
+  type: "number",
+  checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
+};
+const s3: Shape = { type: "default", value: 600, inner: s2 };
+const s4: Shape = { type: "optional", inner: s2 };
+const s5: Shape = { type: "literal", values: ["Rollout", "Canary", "Deployment"] };
+const s6: Shape = {
+  type: "string",
+  checks: [
+    { kind: "max_length", n: 253 },
+    { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/ },
+  ],
+};
+const s7: Shape = { type: "object", unknownKeys: "strict", shape: { kind: s5, name: s6 } };
+const s8: Shape = { type: "default", value: false, inner: { type: "boolean" } };
+const s9: Shape = { type: "default", value: 30, inner: s2 };
+const s10: Shape = {
   type: "object",
   unknownKeys: "strict",
   shape: {
-    workload: s0,
-    container: {
-      type: "string",
-      checks: [
-        { kind: "max_length", n: 63 },
-        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-      ],
-    },
-    strategy: {
-      type: "union",
-      options: [
-        {
-          type: "object",
-          unknownKeys: "strict",
-          shape: {
-            type: { type: "literal", values: ["blueGreen"] },
-            activeService: {
-              type: "string",
-              checks: [
-                { kind: "max_length", n: 253 },
-                { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/ },
-              ],
-            },
-            previewService: {
-              type: "string",
-              checks: [
-                { kind: "max_length", n: 253 },
-                { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/ },
-              ],
-            },
-            autoPromotion: { type: "default", value: false, inner: { type: "boolean" } },
-            scaleDownDelaySeconds: {
-              type: "default",
-              value: 30,
-              inner: {
-                type: "number",
-                checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-              },
-            },
-            previewReplicaCount: {
-              type: "optional",
-              inner: {
-                type: "number",
-                checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-              },
-            },
-          },
-        },
-        {
-          type: "object",
-          unknownKeys: "strict",
-          shape: {
-            type: { type: "literal", values: ["canary"] },
-            steps: {
-              type: "array",
-              element: {
-                type: "union",
-                options: [
-                  {
-                    type: "object",
-                    unknownKeys: "strict",
-                    shape: {
-                      setWeight: {
-                        type: "number",
-                        checks: [
-                          { kind: "safeint" },
-                          { kind: "greater_than", value: 0, inclusive: true },
-                          { kind: "less_than", value: 100, inclusive: true },
-                        ],
-                      },
-                    },
-                  },
-                  {
-                    type: "object",
-                    unknownKeys: "strict",
-                    shape: {
-                      pause: {
-                        type: "object",
-                        unknownKeys: "strict",
-                        shape: {
-                          durationSeconds: {
-                            type: "optional",
-                            inner: {
-                              type: "number",
-                              checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-                            },
-                          },
-                        },
-                      },
-                    },
-                  },
-                ],
-              },
-              checks: [{ kind: "min_length", n: 1 }],
-            },
-            stableService: {
-              type: "optional",
-              inner: {
-                type: "string",
-                checks: [
-                  { kind: "max_length", n: 253 },
-                  { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/ },
-                ],
-              },
-            },
-            canaryService: {
-              type: "optional",
-              inner: {
-                type: "string",
-                checks: [
-                  { kind: "max_length", n: 253 },
-                  { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/ },
-                ],
-              },
-            },
-            analysis: {
-              type: "optional",
-              inner: {
-                type: "object",
-                unknownKeys: "strict",
-                shape: {
-                  templates: {
-                    type: "array",
-                    element: {
-                      type: "string",
-                      checks: [
-                        { kind: "max_length", n: 253 },
-                        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/ },
-                      ],
-                    },
-                    checks: [{ kind: "min_length", n: 1 }],
-                  },
-                },
-              },
-            },
-          },
-        },
-        {
-          type: "object",
-          unknownKeys: "strict",
-          shape: {
-            type: { type: "literal", values: ["rolling"] },
-            maxSurge: { type: "default", value: "25%", inner: s1 },
-            maxUnavailable: { type: "default", value: 0, inner: s1 },
-          },
-        },
-        { type: "object", unknownKeys: "strict", shape: { type: { type: "literal", values: ["recreate"] } } },
-      ],
-    },
-    oConfig: {
-      type: "optional",
-      inner: {
-        type: "union",
-        options: [
-          { type: "string" },
-          {
-            type: "object",
-            unknownKeys: "strict",
-            shape: {
-              current: {
-                type: "string",
-                checks: [
-                  { kind: "max_length", n: 63 },
-                  { kind: "regex", pattern: /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/ },
-                ],
-              },
-              next: {
-                type: "string",
-                checks: [
-                  { kind: "max_length", n: 63 },
-                  { kind: "regex", pattern: /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/ },
-                ],
-              },
-              configs: {
-                type: "array",
-                element: {
-                  type: "record",
-                  key: {
-                    type: "string",
-                    checks: [
-                      { kind: "max_length", n: 63 },
-                      { kind: "regex", pattern: /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/ },
-                    ],
-                  },
-                  value: { type: "string" },
-                  checks: [{ kind: "refine", name: "isSingleVersionEntry" }],
-                },
-                checks: [{ kind: "min_length", n: 1 }],
-              },
-            },
-          },
-        ],
-      },
-    },
-    oConfigMountPath: {
-      type: "default",
-      value: "/etc/rollway/oconfig",
-      inner: { type: "string", checks: [{ kind: "regex", pattern: /^\/[^:]*$/ }] },
-    },
+    type: { type: "literal", values: ["blueGreen"] },
+    activeService: s6,
+    previewService: s6,
+    autoPromotion: s8,
+    scaleDownDelaySeconds: s9,
+    previewReplicaCount: s4,
   },
 };
-const s3: Shape = { type: "record", key: { type: "string" }, value: { type: "string" } };
-const s4: Shape = {
+const s11: Shape = {
+  type: "number",
+  checks: [
+    { kind: "safeint" },
+    { kind: "greater_than", value: 0, inclusive: true },
+    { kind: "less_than", value: 100, inclusive: true },
+  ],
+};
+const s12: Shape = { type: "object", unknownKeys: "strict", shape: { setWeight: s11 } };
+const s13: Shape = { type: "object", unknownKeys: "strict", shape: { durationSeconds: s4 } };
+const s14: Shape = { type: "object", unknownKeys: "strict", shape: { pause: s13 } };
+const s15: Shape = { type: "union", options: [s12, s14] };
+const s16: Shape = { type: "array", element: s15, checks: [{ kind: "min_length", n: 1 }] };
+const s17: Shape = { type: "optional", inner: s6 };
+const s18: Shape = { type: "array", element: s6, checks: [{ kind: "min_length", n: 1 }] };
+const s19: Shape = { type: "object", unknownKeys: "strict", shape: { templates: s18 } };
+const s20: Shape = { type: "optional", inner: s19 };
+const s21: Shape = {
   type: "object",
   unknownKeys: "strict",
   shape: {
-    metadata: {
-      type: "optional",
-      inner: {
-        type: "object",
-        unknownKeys: "strict",
-        shape: { labels: { type: "optional", inner: s3 }, annotations: { type: "optional", inner: s3 } },
-      },
-    },
-    spec: {
-      type: "object",
-      unknownKeys: "loose",
-      shape: {
-        backoffLimit: {
-          type: "optional",
-          inner: { type: "number", checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: true }] },
-        },
-        activeDeadlineSeconds: {
-          type: "optional",
-          inner: {
-            type: "number",
-            checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-          },
-        },
-        ttlSecondsAfterFinished: {
-          type: "optional",
-          inner: { type: "number", checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: true }] },
-        },
-        template: {
-          type: "object",
-          unknownKeys: "loose",
-          shape: {
-            metadata: { type: "optional", inner: { type: "object", unknownKeys: "loose", shape: {} } },
-            spec: {
-              type: "object",
-              unknownKeys: "loose",
-              shape: {
-                restartPolicy: { type: "optional", inner: { type: "literal", values: ["Never", "OnFailure"] } },
-                containers: {
-                  type: "array",
-                  element: {
-                    type: "object",
-                    unknownKeys: "loose",
-                    shape: {
-                      name: {
-                        type: "string",
-                        checks: [
-                          { kind: "max_length", n: 63 },
-                          { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-                        ],
-                      },
-                      image: { type: "optional", inner: { type: "string", checks: [{ kind: "min_length", n: 1 }] } },
-                    },
-                  },
-                  checks: [{ kind: "min_length", n: 1 }],
-                },
-              },
-            },
-          },
-        },
-      },
-    },
+    type: { type: "literal", values: ["canary"] },
+    steps: s16,
+    stableService: s17,
+    canaryService: s17,
+    analysis: s20,
   },
 };
+const s22: Shape = {
+  type: "number",
+  checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: true }],
+};
+const s23: Shape = { type: "string", checks: [{ kind: "regex", pattern: /^\d{1,3}%$/ }] };
+const s24: Shape = { type: "union", options: [s22, s23] };
+const s25: Shape = { type: "default", value: "25%", inner: s24 };
+const s26: Shape = { type: "default", value: 0, inner: s24 };
+const s27: Shape = {
+  type: "object",
+  unknownKeys: "strict",
+  shape: { type: { type: "literal", values: ["rolling"] }, maxSurge: s25, maxUnavailable: s26 },
+};
+const s28: Shape = {
+  type: "object",
+  unknownKeys: "strict",
+  shape: { type: { type: "literal", values: ["recreate"] } },
+};
+const s29: Shape = { type: "union", options: [s10, s21, s27, s28] };
+const s30: Shape = {
+  type: "string",
+  checks: [
+    { kind: "max_length", n: 63 },
+    { kind: "regex", pattern: /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/ },
+  ],
+};
+const s31: Shape = {
+  type: "record",
+  key: s30,
+  value: { type: "string" },
+  checks: [{ kind: "refine", name: "isSingleVersionEntry" }],
+};
+const s32: Shape = { type: "array", element: s31, checks: [{ kind: "min_length", n: 1 }] };
+const s33: Shape = { type: "object", unknownKeys: "strict", shape: { current: s30, next: s30, configs: s32 } };
+const s34: Shape = { type: "union", options: [{ type: "string" }, s33] };
+const s35: Shape = { type: "optional", inner: s34 };
+const s36: Shape = { type: "string", checks: [{ kind: "regex", pattern: /^\/[^:]*$/ }] };
+const s37: Shape = { type: "default", value: "/etc/rollway/oconfig", inner: s36 };
+const s38: Shape = {
+  type: "object",
+  unknownKeys: "strict",
+  shape: { workload: s7, container: s0, strategy: s29, oConfig: s35, oConfigMountPath: s37 },
+};
+const s39: Shape = { type: "record", key: { type: "string" }, value: { type: "string" } };
+const s40: Shape = { type: "optional", inner: s39 };
+const s41: Shape = { type: "object", unknownKeys: "strict", shape: { labels: s40, annotations: s40 } };
+const s42: Shape = { type: "optional", inner: s41 };
+const s43: Shape = { type: "optional", inner: s22 };
+const s44: Shape = { type: "optional", inner: { type: "object", unknownKeys: "loose", shape: {} } };
+const s45: Shape = { type: "optional", inner: { type: "literal", values: ["Never", "OnFailure"] } };
+const s46: Shape = { type: "optional", inner: { type: "string", checks: [{ kind: "min_length", n: 1 }] } };
+const s47: Shape = { type: "object", unknownKeys: "loose", shape: { name: s0, image: s46 } };
+const s48: Shape = { type: "array", element: s47, checks: [{ kind: "min_length", n: 1 }] };
+const s49: Shape = { type: "object", unknownKeys: "loose", shape: { restartPolicy: s45, containers: s48 } };
+const s50: Shape = { type: "object", unknownKeys: "loose", shape: { metadata: s44, spec: s49 } };
+const s51: Shape = {
+  type: "object",
+  unknownKeys: "loose",
+  shape: { backoffLimit: s43, activeDeadlineSeconds: s4, ttlSecondsAfterFinished: s43, template: s50 },
+};
+const s52: Shape = { type: "object", unknownKeys: "strict", shape: { metadata: s42, spec: s51 } };
+const s53: Shape = { type: "optional", inner: s0 };
 
 export const ENVIRONMENT_SHAPE: Shape = {
   type: "object",
@@ -302,35 +140,10 @@ export const ENVIRONMENT_SHAPE: Shape = {
   shape: {
     apiVersion: { type: "literal", values: ["rollway.dev/v1alpha1"] },
     kind: { type: "literal", values: ["Environment"] },
-    name: {
-      type: "string",
-      checks: [
-        { kind: "max_length", n: 63 },
-        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-      ],
-    },
-    namespace: {
-      type: "string",
-      checks: [
-        { kind: "max_length", n: 63 },
-        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-      ],
-    },
-    host: {
-      type: "string",
-      checks: [
-        { kind: "regex", pattern: /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/ },
-      ],
-    },
-    previewHost: {
-      type: "optional",
-      inner: {
-        type: "string",
-        checks: [
-          { kind: "regex", pattern: /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/ },
-        ],
-      },
-    },
+    name: s0,
+    namespace: s0,
+    host: s1,
+    previewHost: { type: "optional", inner: s1 },
     noDowntime: { type: "default", value: true, inner: { type: "boolean" } },
     promotion: {
       type: "default",
@@ -340,63 +153,19 @@ export const ENVIRONMENT_SHAPE: Shape = {
         unknownKeys: "strict",
         shape: {
           mode: { type: "default", value: "manual", inner: { type: "literal", values: ["auto", "manual"] } },
-          readyTimeoutSeconds: {
-            type: "default",
-            value: 600,
-            inner: {
-              type: "number",
-              checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-            },
-          },
-          approvalTimeoutSeconds: {
-            type: "optional",
-            inner: {
-              type: "number",
-              checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-            },
-          },
+          readyTimeoutSeconds: s3,
+          approvalTimeoutSeconds: s4,
         },
       },
     },
-    frontend: { type: "optional", inner: s2 },
-    backends: {
-      type: "default",
-      value: {},
-      inner: {
-        type: "record",
-        key: {
-          type: "string",
-          checks: [
-            { kind: "max_length", n: 63 },
-            { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-          ],
-        },
-        value: s2,
-      },
-    },
+    frontend: { type: "optional", inner: s38 },
+    backends: { type: "default", value: {}, inner: { type: "record", key: s0, value: s38 } },
     codeAsData: {
       type: "optional",
       inner: {
         type: "object",
         unknownKeys: "strict",
-        shape: {
-          job: s4,
-          container: {
-            type: "string",
-            checks: [
-              { kind: "max_length", n: 63 },
-              { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-            ],
-          },
-          timeoutSeconds: {
-            type: "default",
-            value: 1800,
-            inner: {
-              type: "number",
-              checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-            },
-          },
-        },
+        shape: { job: s52, container: s0, timeoutSeconds: { type: "default", value: 1800, inner: s2 } },
       },
     },
     platform: {
@@ -408,21 +177,9 @@ export const ENVIRONMENT_SHAPE: Shape = {
           type: "object",
           unknownKeys: "strict",
           shape: {
-            name: {
-              type: "string",
-              checks: [
-                { kind: "max_length", n: 63 },
-                { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-              ],
-            },
-            workload: s0,
-            container: {
-              type: "string",
-              checks: [
-                { kind: "max_length", n: 63 },
-                { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-              ],
-            },
+            name: s0,
+            workload: s7,
+            container: s0,
             image: {
               type: "string",
               checks: [
@@ -450,44 +207,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
               element: {
                 type: "object",
                 unknownKeys: "strict",
-                shape: {
-                  name: {
-                    type: "string",
-                    checks: [
-                      { kind: "max_length", n: 63 },
-                      { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-                    ],
-                  },
-                  job: s4,
-                  container: {
-                    type: "optional",
-                    inner: {
-                      type: "string",
-                      checks: [
-                        { kind: "max_length", n: 63 },
-                        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-                      ],
-                    },
-                  },
-                  imageFrom: {
-                    type: "optional",
-                    inner: {
-                      type: "string",
-                      checks: [
-                        { kind: "max_length", n: 63 },
-                        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-                      ],
-                    },
-                  },
-                  timeoutSeconds: {
-                    type: "default",
-                    value: 600,
-                    inner: {
-                      type: "number",
-                      checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-                    },
-                  },
-                },
+                shape: { name: s0, job: s52, container: s53, imageFrom: s53, timeoutSeconds: s3 },
               },
             },
           },
@@ -499,51 +219,7 @@ export const ENVIRONMENT_SHAPE: Shape = {
               element: {
                 type: "object",
                 unknownKeys: "strict",
-                shape: {
-                  name: {
-                    type: "string",
-                    checks: [
-                      { kind: "max_length", n: 63 },
-                      { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-                    ],
-                  },
-                  job: s4,
-                  container: {
-                    type: "optional",
-                    inner: {
-                      type: "string",
-                      checks: [
-                        { kind: "max_length", n: 63 },
-                        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-                      ],
-                    },
-                  },
-                  imageFrom: {
-                    type: "optional",
-                    inner: {
-                      type: "string",
-                      checks: [
-                        { kind: "max_length", n: 63 },
-                        { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-                      ],
-                    },
-                  },
-                  timeoutSeconds: {
-                    type: "default",
-                    value: 600,
-                    inner: {
-                      type: "number",
-                      checks: [{ kind: "safeint" }, { kind: "greater_than", value: 0, inclusive: false }],
-                    },
-                  },
-                  for: {
-                    type: "string",
-                    checks: [
-                      { kind: "max_length", n: 63 },
-                      { kind: "regex", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ },
-                    ],
-                  },
-                },
+                shape: { name: s0, job: s52, container: s53, imageFrom: s53, timeoutSeconds: s3, for: s0 },
               },
             },
           },

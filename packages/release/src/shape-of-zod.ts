@@ -137,49 +137,40 @@ export function shapeOfZod(schema: AnyZod, refinements: Record<string, unknown>)
 }
 
 /**
- * A TypeScript module exporting `shape` as `name` (a shape used in several places is written once, as a constant);
- * biome formats it afterwards.
+ * A TypeScript module exporting `shape` as `name`; biome formats it afterwards. A shape written the same way in several
+ * places (one zod schema used twice, or equal ones: each `label()` or `.meta()` makes a new schema) is written once,
+ * as a constant, unless it is short.
  */
 export function shapeModule(shape: Shape, name: string, header: string): string {
-  const uses = new Map<Shape, number>();
+  // Each shape's text with nothing hoisted, to find the equal ones; then how often each text is used.
+  const texts = new Map<Shape, string>();
+  const textOf = (s: Shape): string => {
+    let text = texts.get(s);
+    if (text === undefined) {
+      text = shapeText(s, textOf);
+      texts.set(s, text);
+    }
+    return text;
+  };
+  const uses = new Map<string, number>();
   const count = (s: Shape) => {
-    const n = uses.get(s) ?? 0;
-    uses.set(s, n + 1);
-    if (n === 0) for (const child of childrenOf(s)) count(child);
+    const text = textOf(s);
+    uses.set(text, (uses.get(text) ?? 0) + 1);
+    for (const child of childrenOf(s)) count(child);
   };
   count(shape);
   const constants: string[] = [];
-  const names = new Map<Shape, string>();
+  const names = new Map<string, string>();
   const write = (s: Shape): string => {
-    const name = names.get(s);
-    if (name) return name;
-    const fields = Object.entries(s).map(([key, value]) => {
-      if (key === "checks")
-        return `checks: [${(value as ShapeCheck[])
-          .map(
-            (c) =>
-              `{ ${Object.entries(c)
-                .map(([k, v]) => `${k}: ${v instanceof RegExp ? v.toString() : JSON.stringify(v)}`)
-                .join(", ")} }`,
-          )
-          .join(", ")}]`;
-      if (key === "shape")
-        return `shape: { ${Object.entries(value as Record<string, Shape>)
-          .map(([k, v]) => `${JSON.stringify(k)}: ${write(v)}`)
-          .join(", ")} }`;
-      if (key === "options") return `options: [${(value as Shape[]).map(write).join(", ")}]`;
-      if (key === "element" || key === "key" || key === "inner" || (key === "value" && s.type === "record"))
-        return `${key}: ${write(value as Shape)}`;
-      return `${key}: ${JSON.stringify(value)}`;
-    });
-    const text = `{ ${fields.join(", ")} }`;
-    if ((uses.get(s) ?? 0) > 1 && (s.type === "object" || s.type === "union" || s.type === "record")) {
-      const constant = `s${constants.length}`;
-      constants.push(`const ${constant}: Shape = ${text};`);
-      names.set(s, constant);
-      return constant;
-    }
-    return text;
+    const whole = textOf(s);
+    const known = names.get(whole);
+    if (known) return known;
+    const text = shapeText(s, write);
+    if ((uses.get(whole) ?? 0) < 2 || whole.length < SHORTEST_CONSTANT) return text;
+    const constant = `s${constants.length}`;
+    constants.push(`const ${constant}: Shape = ${text};`);
+    names.set(whole, constant);
+    return constant;
   };
   const root = write(shape);
   return [
@@ -191,6 +182,33 @@ export function shapeModule(shape: Shape, name: string, header: string): string 
     `export const ${name}: Shape = ${root};`,
     "",
   ].join("\n");
+}
+
+/** Shapes whose text is shorter than this are written where they are used, even when used again elsewhere. */
+const SHORTEST_CONSTANT = 60;
+
+/** The source text of `s`, each child written by `child`. */
+function shapeText(s: Shape, child: (s: Shape) => string): string {
+  const fields = Object.entries(s).map(([key, value]) => {
+    if (key === "checks")
+      return `checks: [${(value as ShapeCheck[])
+        .map(
+          (c) =>
+            `{ ${Object.entries(c)
+              .map(([k, v]) => `${k}: ${v instanceof RegExp ? v.toString() : JSON.stringify(v)}`)
+              .join(", ")} }`,
+        )
+        .join(", ")}]`;
+    if (key === "shape")
+      return `shape: { ${Object.entries(value as Record<string, Shape>)
+        .map(([k, v]) => `${JSON.stringify(k)}: ${child(v)}`)
+        .join(", ")} }`;
+    if (key === "options") return `options: [${(value as Shape[]).map(child).join(", ")}]`;
+    if (key === "element" || key === "key" || key === "inner" || (key === "value" && s.type === "record"))
+      return `${key}: ${child(value as Shape)}`;
+    return `${key}: ${JSON.stringify(value)}`;
+  });
+  return `{ ${fields.join(", ")} }`;
 }
 
 function childrenOf(s: Shape): Shape[] {
