@@ -17,10 +17,13 @@ let hook: string;
 beforeAll(async () => {
   sim = await startSimProcess();
   dir = mkdtempSync(join(tmpdir(), "rollway-env-cache-"));
-  // A module hook that names every file of the bundle the command loads (on stderr), to see what a run evaluated.
+  // A module hook that names every file of the bundle the command loads (on stderr), to see what a run evaluated. The
+  // hook runs on the loader's own thread, whose process.stderr is relayed to the main thread later: a command that
+  // exits at once (a refused file, exit 2) could end before the last lines were relayed (seen on Node 24). Written
+  // straight to the file descriptor, each line is out before the module is.
   writeFileSync(
     join(dir, "hook.mjs"),
-    `export async function load(url, context, next) { if (url.includes("/dist/")) process.stderr.write("LOADED " + url + "\\n"); return next(url, context); }\n`,
+    `import { writeSync } from "node:fs";\nexport async function load(url, context, next) { if (url.includes("/dist/")) writeSync(2, "LOADED " + url + "\\n"); return next(url, context); }\n`,
   );
   hook = join(dir, "register.mjs");
   writeFileSync(
