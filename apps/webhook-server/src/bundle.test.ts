@@ -16,10 +16,14 @@ import { startDemoCluster } from "./sim.js";
 
 const main = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const TOKEN = "bundle-test-deploy-token-0123456789abcdef";
-/** Reports every module the process loads on stderr, one `LOADED <url>` line each (Node's module hooks). */
+/**
+ * Reports every module the process loads on stderr, one `LOADED <url>` line each (Node's module hooks). Written straight
+ * to the file descriptor: the hook runs on the loader's own thread, whose process.stderr is relayed to the main thread
+ * later, and lines could be lost if the process ends first.
+ */
 const HOOK = `data:text/javascript,${encodeURIComponent(
   `import { register } from "node:module";
-register("data:text/javascript," + encodeURIComponent("export async function load(url, context, next) { process.stderr.write('LOADED ' + url + '\\\\n'); return next(url, context); }"));`,
+register("data:text/javascript," + encodeURIComponent("import { writeSync } from 'node:fs'; export async function load(url, context, next) { writeSync(2, 'LOADED ' + url + '\\\\n'); return next(url, context); }"));`,
 )}`;
 
 async function loadedBy(files: { notifications?: string } = {}): Promise<string[]> {
