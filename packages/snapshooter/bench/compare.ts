@@ -8,8 +8,9 @@
  * the rendering one the issue's figures were taken against (the same, then `selectSnapshot` + `renderPatches` in
  * memory, with the base build's code when `BASE_DIST` is given, so it stays a fixed yardstick). At the end the outputs
  * of both builds' full snapshots are compared byte for byte. `EXPORT_DIR=<dir>` keeps the generated exports there
- * for the next run; `CASES=new,old,bare,naive` picks case groups, `FORMATS=ndjson,json` the snapshots' exports;
- * `DETAIL=1` prints every round's figures too.
+ * for the next run (each round's snapshots go into new folders, removed at the end; `REUSE_OUTPUT=1` reuses one);
+ * `CASES=new,old,bare,naive` picks case groups, `FORMATS=ndjson,json` the snapshots' exports; `DETAIL=1` prints
+ * every round's figures too.
  *
  * Besides wall and CPU time of the whole process: `main ms`, the main thread's own CPU time (10 ms ticks), and
  * `unloaded ms`, the wall time less the time the main thread waited for a core (Linux schedstat): on a machine shared
@@ -84,14 +85,22 @@ type Figures = {
   rssMB: number;
   written: number | string;
 };
+// Each round's full snapshots go into folders of their own, all removed at the end. Removing the last round's
+// folder right before (as this did until 2026-12-07) made the case pay for the harness's own deletion on a file
+// system without a journal (this VM's ext4): creating a file then skips every inode freed in the last ~30 s, one
+// inode-table lookup each (the kernel's `recently_deleted`; perf: up to three quarters of the writer thread's
+// samples, 0-400 ms per run). `REUSE_OUTPUT=1` keeps the old way, to see that cost.
+const reuseOutput = process.env.REUSE_OUTPUT === "1";
+const runId = process.pid.toString(36);
+const outputOf = (c: Case, round: number) => (reuseOutput ? c.out : `${c.out}-${runId}-r${round}`);
 const results = new Map<string, Figures[]>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of cases) {
-    if (c.mode === "run" && !c.name.includes("unchanged"))
+    if (reuseOutput && c.mode === "run" && !c.name.includes("unchanged"))
       rmSync(path.join(dir, c.out), { recursive: true, force: true });
     const { stdout } = await run(
       process.execPath,
-      [probeFile, c.entry, c.mode, c.source, c.out, dir, JSON.stringify(meta)],
+      [probeFile, c.entry, c.mode, c.source, outputOf(c, round), dir, JSON.stringify(meta)],
       {
         encoding: "utf8",
         env: plainEnv,
@@ -160,7 +169,8 @@ if (base && groups.has("new") && groups.has("old")) {
       .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
       .sort();
   for (const kind of formats.has("json") ? ["nd", "js"] : ["nd"]) {
-    const [a, b] = [path.join(dir, `out-new-${kind}`), path.join(dir, `out-old-${kind}`)];
+    const last = (out: string) => path.join(dir, reuseOutput ? out : `${out}-${runId}-r${ROUNDS - 1}`);
+    const [a, b] = [last(`out-new-${kind}`), last(`out-old-${kind}`)];
     const [fa, fb] = [files(a), files(b)];
     const same =
       fa.join("\n") === fb.join("\n") &&
@@ -170,3 +180,6 @@ if (base && groups.has("new") && groups.has("old")) {
   }
 }
 if (!exportDir) rmSync(dir, { recursive: true, force: true });
+else
+  for (const name of readdirSync(dir))
+    if (name.startsWith("out-") && !reuseOutput) rmSync(path.join(dir, name), { recursive: true, force: true });
