@@ -9,6 +9,7 @@ import { LinesAndColumns } from "lines-and-columns";
 import { z } from "zod";
 import { didYouMean } from "./did-you-mean.js";
 import { PayloadError, type PayloadProblem } from "./errors.js";
+import { quickDeployPayload } from "./quick-check.js";
 import { type DeployPayload, DeployPayloadSchema, withPatternVerdicts } from "./schema.js";
 
 /** Payloads are a few kilobytes; anything this large is a mistake or an attack. */
@@ -94,6 +95,9 @@ function read(input: string | unknown): ReadPayload {
 }
 
 function validate({ value, text, tree }: ReadPayload): DeployPayload {
+  // A value JSON.parse gave (plain objects and arrays only): when certainly valid, checked without zod.
+  const quick = text !== undefined ? quickDeployPayload(value) : undefined;
+  if (quick) return quick;
   const result = DeployPayloadSchema.safeParse(value);
   if (result.success) return result.data;
   const located = text !== undefined ? (tree ?? parseJsonText(text)) : undefined;

@@ -18,7 +18,8 @@ const REMEMBERED_IMAGE_REFERENCES = 1024;
 /** Longer texts are never references (512 characters at most) and are refused at once: not worth their memory. */
 const REMEMBERED_LENGTH = 512;
 
-function imageReferenceProblem(value: string): string | undefined {
+/** What is wrong with an image reference (undefined: nothing). Shared with quick-check.ts. */
+export function imageReferenceProblem(value: string): string | undefined {
   if (imageReferenceProblems.has(value)) return imageReferenceProblems.get(value);
   const parsed = parseImageReference(value);
   const problem = !parsed.ok
@@ -68,14 +69,15 @@ export function withPatternVerdicts<T>(verdicts: ReadonlyMap<string, PatternVerd
   }
 }
 
+/** What is wrong with a rule pattern (undefined: nothing), with the verdicts given at hand. Shared with quick-check.ts. */
+export function rulePatternProblem(value: string): string | undefined {
+  const verdict = givenVerdicts?.get(value) ?? checkRulePattern(value);
+  return verdict.ok ? undefined : verdict.message;
+}
+
 const RulePatternSchema = z
   .string({ error: (issue) => (issue.input === undefined ? "required" : "expected a regular expression string") })
-  .check(
-    problemCheck((value: string) => {
-      const verdict = givenVerdicts?.get(value) ?? checkRulePattern(value);
-      return verdict.ok ? undefined : verdict.message;
-    }),
-  );
+  .check(problemCheck(rulePatternProblem));
 
 export const DeployRuleSchema = z.strictObject({
   source: RulePatternSchema.describe("A JavaScript regular expression matched against the full image reference."),
@@ -86,6 +88,13 @@ const Mode = (what: string) =>
   z
     .enum(["auto", "manual"], { error: (issue) => `expected "auto" or "manual", got ${JSON.stringify(issue.input)}` })
     .describe(what);
+
+/** Rules are required beside images. Shared with quick-check.ts. */
+export function deployRulesProblem(backends: { images: string[]; deployRules?: unknown[] | undefined }) {
+  return backends.images.length > 0 && (!backends.deployRules || backends.deployRules.length === 0)
+    ? 'required when backends.images is present: add at least one { "source": ..., "target": ... } rule'
+    : undefined;
+}
 
 export const BackendsSchema = z
   .strictObject({
@@ -98,15 +107,25 @@ export const BackendsSchema = z
       .optional()
       .describe("Which image goes to which backends. Required when backends.images is present."),
   })
-  .check(
-    problemCheck(
-      (backends: { images: string[]; deployRules?: unknown[] | undefined }) =>
-        backends.images.length > 0 && (!backends.deployRules || backends.deployRules.length === 0)
-          ? 'required when backends.images is present: add at least one { "source": ..., "target": ... } rule'
-          : undefined,
-      ["deployRules"],
-    ),
-  );
+  .check(problemCheck(deployRulesProblem, ["deployRules"]));
+
+/** An argument the deploy process does not know. Shared with quick-check.ts. */
+export function extraArgProblem(value: string): string | undefined {
+  return (KNOWN_EXTRA_ARGS as readonly string[]).includes(value)
+    ? undefined
+    : `unknown argument ${JSON.stringify(value)}; known: ${KNOWN_EXTRA_ARGS.join(", ")}`;
+}
+
+/** A payload with nothing to deploy. Shared with quick-check.ts. */
+export function nothingToDeployProblem(payload: {
+  backends?: unknown;
+  frontend?: { image?: string };
+  codeAsData?: { image?: string | undefined };
+}): string | undefined {
+  return !payload.backends && !payload.frontend?.image && !payload.codeAsData?.image
+    ? "nothing to deploy: give backends.images, frontend.image or codeAsData.image"
+    : undefined;
+}
 
 export const CodeAsDataSchema = z.strictObject({
   image: ImageReferenceSchema.optional().describe("The code-as-data image to deploy, if any."),
@@ -132,29 +151,13 @@ export const DeployPayloadSchema = z
       .default(false)
       .describe("Skip the automatic update of platform components to their stable versions."),
     extraArgs: z
-      .array(
-        z
-          .string({ error: "expected a string" })
-          .check(
-            problemCheck((value: string) =>
-              (KNOWN_EXTRA_ARGS as readonly string[]).includes(value)
-                ? undefined
-                : `unknown argument ${JSON.stringify(value)}; known: ${KNOWN_EXTRA_ARGS.join(", ")}`,
-            ),
-          ),
-        { error: "expected an array of arguments" },
-      )
+      .array(z.string({ error: "expected a string" }).check(problemCheck(extraArgProblem)), {
+        error: "expected an array of arguments",
+      })
       .default([])
       .describe("Additional arguments for the deploy process. Only --force-sync is known today."),
   })
-  .check(
-    problemCheck(
-      (payload: { backends?: unknown; frontend?: { image?: string }; codeAsData?: { image?: string | undefined } }) =>
-        !payload.backends && !payload.frontend?.image && !payload.codeAsData?.image
-          ? "nothing to deploy: give backends.images, frontend.image or codeAsData.image"
-          : undefined,
-    ),
-  )
+  .check(problemCheck(nothingToDeployProblem))
   .describe("The deploy payload CI posts to rollway (seed 004).");
 
 /** A valid deploy payload, defaults applied. */
