@@ -13,14 +13,16 @@ export const KNOWN_EXTRA_ARGS = ["--force-sync"] as const;
  * What is wrong with an image reference (undefined: nothing), remembered for the last references seen: CI posts the
  * same few images again and again, and the grammar's regular expressions are the largest part of a payload's check.
  */
-const imageReferenceProblems = new Map<string, string | undefined>();
+const imageReferenceProblems = new Map<string, string | null>();
 const REMEMBERED_IMAGE_REFERENCES = 1024;
 /** Longer texts are never references (512 characters at most) and are refused at once: not worth their memory. */
 const REMEMBERED_LENGTH = 512;
 
 /** What is wrong with an image reference (undefined: nothing). Shared with quick-check.ts. */
 export function imageReferenceProblem(value: string): string | undefined {
-  if (imageReferenceProblems.has(value)) return imageReferenceProblems.get(value);
+  // One look-up: null remembers "no problem" (undefined is "not seen").
+  const known = imageReferenceProblems.get(value);
+  if (known !== undefined) return known ?? undefined;
   const parsed = parseImageReference(value);
   const problem = !parsed.ok
     ? parsed.message
@@ -29,7 +31,7 @@ export function imageReferenceProblem(value: string): string | undefined {
       : undefined;
   if (value.length > REMEMBERED_LENGTH) return problem;
   if (imageReferenceProblems.size >= REMEMBERED_IMAGE_REFERENCES) imageReferenceProblems.clear();
-  imageReferenceProblems.set(value, problem);
+  imageReferenceProblems.set(value, problem ?? null);
   return problem;
 }
 
