@@ -3,6 +3,8 @@
  * The container's entrypoint (and `rollway serve`): configuration from the environment, graceful SIGTERM. A start-up
  * failure says its code (`CONFIG_INVALID` for a bad setting) and exits with the code's exit status.
  */
+// First: before the modules below run and before any full GC (tick-shape.ts).
+import "./keep-tick-shape.js";
 import { exitCodeOfCode } from "@rollway/release/error-codes";
 import { loadConfig } from "./config.js";
 import { startServer } from "./server.js";

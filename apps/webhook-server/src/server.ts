@@ -17,6 +17,7 @@ import { createMetrics } from "./metrics.js";
 import { releaseSubscribers } from "./release-subscribers.js";
 import { Releases } from "./releases.js";
 import type { ReleaseRoutesDeps } from "./routes/index.js";
+import { keepTickObjectShape } from "./tick-shape.js";
 
 export interface RunningServer {
   url: string;
@@ -73,6 +74,8 @@ export async function startServer(
   config: ServerConfig = loadConfig(),
   options: StartOptions = {},
 ): Promise<RunningServer> {
+  // The entrypoint did this first thing; a server started as a library (`rollway serve`) does it here.
+  keepTickObjectShape();
   const logger = createLogger(config.logLevel, options.logDestination);
   const metrics = createMetrics();
   const stopping = new AbortController();
