@@ -12,7 +12,8 @@
  * With `--cluster`, a server given `--env "ROLLWAY_KUBECONFIG=,ROLLWAY_CONFIG="` runs without one (empty means unset):
  * the cluster's cost in the same run (compare their CPU profiles with bench/profile-diff.mjs).
  * `node --import tsx bench/dry-run-profile.ts [--cluster] [--together] [--server <main.js> [--node-flags "<flags>"] [--env K=V]]...`
- * (BENCH_SECONDS, default 10; BENCH_ROUNDS, default 1; BENCH_PORT, the first server's port, default 18490).
+ * (BENCH_SECONDS, default 10; BENCH_ROUNDS, default 1; BENCH_PORT, the first server's port, default 18490;
+ * BENCH_IDLE_SECONDS, more idle time before the first request, default 0).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -181,6 +182,9 @@ try {
   for (const s of servers) s.idleRss = rssMiB(s.child);
   // Only the first server runs releases (the cluster is shared); the others run none.
   if (cluster && process.argv.includes("--releases")) await releases(servers[0]?.port as number);
+  // BENCH_IDLE_SECONDS=n: every server then sits idle n seconds more before its first request, as bench/load.ts's
+  // does while the baselines run; V8's memory reducer runs its full GCs in such pauses (8 to 30 s after start).
+  await new Promise((r) => setTimeout(r, Number(process.env.BENCH_IDLE_SECONDS ?? 0) * 1000));
   for (const s of servers) await autocannonRun(s.port, 1);
   // One measurement of a server: its CPU and GC per request while `run` loads it.
   const measure = async (s: Running, run: Promise<{ result: { requests: { total: number } }; cpuMicros: number }>) => {
