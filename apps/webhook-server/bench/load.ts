@@ -7,8 +7,13 @@
  * `--server-flags`: rollway's servers run with the image's Node flags (SERVER_NODE_FLAGS); the two baselines never.
  * `--baseline-flags "<flags>"`: the `--baseline` build gets these Node flags instead (the same dist as the baseline with
  * the former flags measures a flag change).
- * `--validation [--baseline <main.js>]`: only the dry run and its baselines, in rounds; with `--baseline`, another
- * build of the server (e.g. a copy of the previous dist) is measured in the same rounds, for a before/after.
+ * `--validation [--baseline <main.js>] [--together]`: only the dry run and its baselines, in rounds; with `--baseline`,
+ * another build of the server (e.g. a copy of the previous dist) is measured in the same rounds, for a before/after;
+ * with `--together`, each round also loads the hello-world and the dry run at the same time and prints the ratio of
+ * their CPU per request (the throughput ratio at equal CPU, with the machine's moving speed falling on both alike). It
+ * is a second view, not the issue's measure: sharing a CPU costs each server some CPU per request, and not alike (on
+ * Node 20 the hello-world's rose 10–20% and the dry run's 0–8%, so this ratio reads higher there; on Node 24 neither
+ * moved).
  *
  * Fair on a 2-core machine: autocannon runs in its own process (not in this one, which also holds kube-sim), and with
  * `taskset` on Linux every server (hello-world included) is pinned to CPU 0 and autocannon to the last CPU, so the
@@ -108,6 +113,23 @@ async function load(title: string, target: ChildProcess, opts: autocannon.Option
   };
 }
 
+/**
+ * Two loads at the same time, each server on the server CPU and each load generator on the load CPU: the CPU per
+ * request of each. Both servers share the same seconds of the machine, so a slow second falls on both alike; on a
+ * machine whose speed moves between runs this ratio moves far less than one of throughputs taken one after the other.
+ */
+async function loadTogether(
+  a: { target: ChildProcess; opts: autocannon.Options },
+  b: { target: ChildProcess; opts: autocannon.Options },
+) {
+  await Promise.all([a, b].map((x) => autocannonRun({ connections: 20, duration: 1, ...x.opts })));
+  const before = [cpuMicros(a.target), cpuMicros(b.target)];
+  const runs = await Promise.all([a, b].map((x) => autocannonRun({ connections: 20, duration: DURATION, ...x.opts })));
+  return [a, b].map(
+    (x, i) => (cpuMicros(x.target) - (before[i] as number)) / Math.max(1, runs[i]?.result.requests.total ?? 0),
+  );
+}
+
 const serverPort = 18_480;
 const helloPort = 18_481;
 const floorPort = 18_482;
@@ -205,12 +227,22 @@ try {
         load(title, child, post(`http://127.0.0.1:${port}/v1/projects/shop/environments/prod/validate`));
       const n = bare ? await dryRun("dry run, no cluster", bare, baselinePort + 1) : undefined;
       const b = baseline ? await dryRun("dry run, no cluster, baseline", baseline, baselinePort) : undefined;
+      // `--together`: the hello-world and the dry run loaded at the same time, as well (see loadTogether).
+      const together = process.argv.includes("--together")
+        ? await loadTogether(
+            { target: hello, opts: post(`http://127.0.0.1:${helloPort}/`) },
+            {
+              target: server,
+              opts: post(`http://127.0.0.1:${serverPort}/v1/projects/shop/environments/prod/validate`),
+            },
+          )
+        : undefined;
       for (const r of n && b ? [h, f, v, n, b] : [h, f, v])
         console.log(
           `round ${round} ${r.title.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99} ms  CPU ${r.cpuPerRequest.toFixed(0).padStart(4)} µs/req (load generator ${r.loadCpuPerRequest.toFixed(0)})  non-2xx ${r.non2xx}`,
         );
       console.log(
-        `round ${round} ratio validation / hello POST ${(v.rps / h.rps).toFixed(2)}; schema only / hello POST ${(f.rps / h.rps).toFixed(2)}${n && b ? `; no cluster: this build / hello POST ${(n.rps / h.rps).toFixed(2)}, baseline build / hello POST ${(b.rps / h.rps).toFixed(2)}, CPU per request this build / baseline ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}` : ""}`,
+        `round ${round} ratio validation / hello POST ${(v.rps / h.rps).toFixed(2)}${together ? ` (loaded together: CPU per request hello ${together[0]?.toFixed(1)} µs, dry run ${together[1]?.toFixed(1)} µs, hello ÷ dry run ${((together[0] as number) / (together[1] as number)).toFixed(2)})` : ""}; schema only / hello POST ${(f.rps / h.rps).toFixed(2)}${n && b ? `; no cluster: this build / hello POST ${(n.rps / h.rps).toFixed(2)}, baseline build / hello POST ${(b.rps / h.rps).toFixed(2)}, CPU per request this build / baseline ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}` : ""}`,
       );
     }
   } else {
