@@ -12,8 +12,8 @@
  * with `--together`, each round also loads the hello-world and the dry run at the same time and prints the ratio of
  * their CPU per request (the throughput ratio at equal CPU, with the machine's moving speed falling on both alike). It
  * is a second view, not the issue's measure: sharing a CPU costs each server some CPU per request, and not alike (on
- * Node 20 the hello-world's rose 10–20% and the dry run's 0–8%, so this ratio reads higher there; on Node 24 neither
- * moved).
+ * Node 20 the hello-world's rose by up to a quarter and the dry run's by less, so this ratio reads higher there; on
+ * Node 24 neither moved).
  *
  * Fair on a 2-core machine: autocannon runs in its own process (not in this one, which also holds kube-sim), and with
  * `taskset` on Linux every server (hello-world included) is pinned to CPU 0 and autocannon to the last CPU, so the
