@@ -484,10 +484,14 @@ const sequenceTimeoutMs = Number(process.env.MODEL_SEQUENCE_TIMEOUT_MS ?? 120_00
  * the test's 30-minute timeout ended a long run with no word of what had run. At most 27 minutes, so that the last
  * sequence (up to its own MODEL_SEQUENCE_TIMEOUT_MS) ends before that timeout.
  */
-const timeLimitMs =
-  process.env.MODEL_TIME_LIMIT_MS === undefined
-    ? undefined
-    : Math.min(Number(process.env.MODEL_TIME_LIMIT_MS), 1_800_000 - sequenceTimeoutMs - 60_000);
+const timeLimitMs = (() => {
+  const given = process.env.MODEL_TIME_LIMIT_MS;
+  if (given === undefined) return undefined;
+  const ms = Number(given);
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new Error(`MODEL_TIME_LIMIT_MS must be a number of milliseconds above 0 (got ${JSON.stringify(given)})`);
+  return Math.min(ms, 1_800_000 - sequenceTimeoutMs - 60_000);
+})();
 const budget = timeLimitMs === undefined ? "" : ` (or those that start within ${timeLimitMs / 1000} s)`;
 
 describe("the release lifecycle, model-based", () => {
