@@ -469,7 +469,7 @@ const commands = [
     .map(([x, y, d, via]) => new TwoReplicas(x, y, d, via)),
 ];
 
-const runs = Number(process.env.MODEL_RUNS ?? 200);
+const runs = Number(process.env.MODEL_RUNS ?? 300);
 const maxCommands = Number(process.env.MODEL_MAX_COMMANDS ?? 3);
 const seed = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
 const path = process.env.MODEL_PATH;
@@ -568,7 +568,9 @@ describe("the release lifecycle, model-based", () => {
         } finally {
           await k.close();
           if (process.env.MODEL_TIMING)
-            console.log(`${k.ns}: ${[...cmds].join(", ")}: ${Math.round(performance.now() - started)} ms`);
+            console.log(
+              `${k.ns}: ${[...cmds].join(", ")}: ${Math.round(performance.now() - started)} ms, timers ${cluster.clock?.pendingTimers()}`,
+            );
         }
       }),
       { numRuns: runs, ...(seed === undefined ? {} : { seed }), ...(path ? { path } : {}), endOnFailure: true },

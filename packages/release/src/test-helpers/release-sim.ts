@@ -6,7 +6,7 @@
  */
 import { type KubeSim, ManualClock, startKubeSim } from "@rollway/kube-sim";
 import { EXAMPLE_PAYLOAD_TEXT, parseDeployPayload } from "@rollway/payload-schema";
-import { type Connection, connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
+import { type Clock, type Connection, connect, isHealthy, type RolloutClient } from "@rollway/rollout-client";
 import { onTestFinished } from "vitest";
 import { createReleaseEngine, type ReleaseEngine } from "../engine.js";
 import { type Environment, parseEnvironment } from "../environment.js";
@@ -133,6 +133,41 @@ export async function kubeSimResource(
   };
 }
 
+/**
+ * One process's view of the shared clock: `stop()` cancels its timers and ignores new ones, so nothing of that process
+ * runs again, as after `kill -9` or its exit. Without it, an engine whose proxy was cut ("crashed") went on renewing
+ * its Lease and re-opening its watches with back-offs on the shared clock, and every world left its loops behind: the
+ * model test's sequences took four times as long by the 200th (BENCHMARKS.md, fifteenth session).
+ */
+function processClock(clock: Clock): { clock: Clock; stop(): void } {
+  let stopped = false;
+  const live = new Set<{ cancel(): void }>();
+  return {
+    clock: {
+      now: () => clock.now(),
+      setTimer(ms, fn) {
+        if (stopped) return { cancel() {} };
+        const timer = clock.setTimer(ms, () => {
+          live.delete(timer);
+          fn();
+        });
+        live.add(timer);
+        return {
+          cancel() {
+            live.delete(timer);
+            timer.cancel();
+          },
+        };
+      },
+    },
+    stop() {
+      stopped = true;
+      for (const timer of live) timer.cancel();
+      live.clear();
+    },
+  };
+}
+
 /** Deletes everything in a namespace, then the namespace (test teardown, straight in the store). */
 function removeNamespace(sim: KubeSim, namespace: string): void {
   for (const type of sim.store.types.all()) {
@@ -181,12 +216,17 @@ export async function releaseSimResource(
     o: { track?: boolean; leaseDurationSeconds?: number; identity?: string; kubeconfig?: string } = {},
   ) => {
     const onRequest = o.track ? (r: { method: string; path: string }) => requests.push(r) : undefined;
+    // Each engine is a process of its own: its client and engine share a clock that ends with it.
+    const own = clock ? processClock(clock) : undefined;
     const client = await connect({
       kubeconfig: { yaml: o.kubeconfig ?? sim.kubeconfig },
       ...(onRequest ? { onRequest } : {}),
-      ...(clock ? { clock } : {}),
+      ...(own ? { clock: own.clock } : {}),
     });
-    closers.push(() => client.close());
+    closers.push(() => {
+      own?.stop();
+      client.close();
+    });
     return {
       api: client.connection,
       client,
@@ -194,8 +234,10 @@ export async function releaseSimResource(
         client,
         leaseDurationSeconds: o.leaseDurationSeconds ?? options.leaseDurationSeconds ?? 30,
         ...(o.identity ? { identity: o.identity } : {}),
-        ...(clock ? { clock } : {}),
+        ...(own ? { clock: own.clock } : {}),
       }),
+      /** Nothing of this engine runs again (its releases stay as it left them). */
+      stop: () => own?.stop(),
     };
   };
   const { api, client, engine } = await makeEngine({ track: true });
@@ -234,8 +276,12 @@ export async function releaseSimResource(
     async proxiedEngine(o = {}) {
       const proxy = await clusterProxyResource(sim, { dispose: "manual" });
       closers.push(proxy.cut);
-      const { engine } = await makeEngine({ ...o, kubeconfig: proxy.kubeconfig });
-      return { engine, crash: proxy.cut, stall: proxy.stall, resume: proxy.resume };
+      const { engine, stop } = await makeEngine({ ...o, kubeconfig: proxy.kubeconfig });
+      const crash = async () => {
+        await proxy.cut();
+        stop();
+      };
+      return { engine, crash, stall: proxy.stall, resume: proxy.resume };
     },
     get: (path) => http("GET", path),
     async serving(rollout) {
