@@ -37,8 +37,9 @@ export interface ReleaseSim {
   otherEngine(options?: { leaseDurationSeconds?: number }): Promise<ReleaseEngine>;
   /**
    * Another engine whose connections go through a TCP proxy (`clusterProxyResource`): `crash()` cuts every
-   * connection and refuses new ones, so from the cluster's side the engine is gone as after `kill -9` (its Lease is
-   * never let go); `stall()` lets nothing pass (its Lease is not renewed) until `resume()`. In-process.
+   * connection and refuses new ones, and stops the engine's timers (`processClock`), so the engine is gone as after
+   * `kill -9` (its Lease is never let go, its pending promises never settle); `stall()` lets nothing pass (its Lease is
+   * not renewed) until `resume()`. In-process.
    */
   proxiedEngine(options?: {
     identity?: string;
