@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -82,6 +82,49 @@ describe("authentication and authorisation", () => {
 
   it("lets a wildcard grant cover every environment of its project", async () => {
     expect((await validate("blog", "anything", payload, bearer(OTHER_TOKEN))).status).toBe(200);
+  });
+
+  it("judges each request on one kept-alive connection by its own token, whatever the one before it sent", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (headers: Record<string, string>) =>
+      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+        const req = request(
+          `${server.url}/v1/projects/shop/environments/prod/validate`,
+          { method: "POST", agent, headers: { "Content-Type": "application/json", ...headers } },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+          },
+        );
+        req.on("error", reject);
+        req.end(payload);
+      });
+    const sameLengthMiss = `${DEPLOY_TOKEN.slice(0, -1)}x`;
+    const sequence: [Record<string, string>, number][] = [
+      [bearer(DEPLOY_TOKEN), 200],
+      [bearer(DEPLOY_TOKEN), 200],
+      [bearer(sameLengthMiss), 401],
+      [bearer(DEPLOY_TOKEN), 200],
+      [bearer(APPROVE_TOKEN), 403],
+      [bearer(APPROVE_TOKEN), 403],
+      [{}, 401],
+      [bearer(DEPLOY_TOKEN_NEXT), 200],
+      [bearer(sameLengthMiss), 401],
+      [bearer(sameLengthMiss), 401],
+      [bearer(DEPLOY_TOKEN_NEXT), 200],
+    ];
+    try {
+      const sockets = new Set<unknown>();
+      for (const [headers, status] of sequence) {
+        const answer = await send(headers);
+        expect(answer.status).toBe(status);
+        sockets.add(answer.socket);
+      }
+      // Every request went over the same connection.
+      expect(sockets.size).toBe(1);
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

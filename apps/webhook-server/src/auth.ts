@@ -1,8 +1,8 @@
 /**
  * Bearer tokens per project and environment, each with a scope: `deploy` (post payloads) or `approve` (promote,
- * abort, roll back, approve code as data). Only SHA-256 digests are kept in memory, and a presented token is compared
- * with every candidate in constant time, so neither timing nor errors tell a caller which part was wrong. Two tokens
- * may be valid at once for one place, for rotation.
+ * abort, roll back, approve code as data). Of the configured tokens only SHA-256 digests are kept in memory, and a
+ * presented token is compared with every candidate in constant time, so neither timing nor errors tell a caller which
+ * part was wrong. Two tokens may be valid at once for one place, for rotation.
  */
 import * as crypto from "node:crypto";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
@@ -48,26 +48,41 @@ const digest: (token: string) => Buffer =
     : (token) => createHash("sha256").update(token, "utf8").digest();
 /** The SHA-256 digest the Authenticator keeps of a token (a dashboard session holds this, never the token). */
 export const tokenDigest = digest;
-/**
- * A presented token's digest, for the compare only, in one buffer reused by every call (authorize is synchronous and
- * keeps nothing of it): no Buffer per request.
- */
-const presentedDigest: (token: string) => Buffer =
+/** Writes a presented token's digest into `into` (32 bytes): no Buffer per request. */
+const writeDigest: (token: string, into: Buffer) => void =
   typeof crypto.hash === "function"
-    ? (() => {
-        const scratch = Buffer.alloc(32);
-        return (token) => {
-          scratch.write(crypto.hash("sha256", token, "hex"), "hex");
-          return scratch;
-        };
-      })()
-    : digest;
+    ? (token, into) => {
+        into.write(crypto.hash("sha256", token, "hex"), "hex");
+      }
+    : (token, into) => {
+        digest(token).copy(into);
+      };
 const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
+
+/**
+ * Whether `a` and `b` are the same text, in a time that depends on their length only, never on where they differ (as
+ * `timingSafeEqual`, which also needs equal lengths).
+ */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}
 const matches = (pattern: string, value: string) => pattern === "*" || pattern === value;
 
 export class Authenticator {
   readonly #grants: StoredGrant[];
   readonly #secrets: SigningSecret[];
+  /**
+   * The last well-formed Authorization header and its token's digest. A client that sends the same header again (a
+   * kept-alive connection, an ingress's upstream connection, a CI job polling) is not hashed again: the SHA-256 was
+   * ~5% of a dry run's CPU (BENCHMARKS.md, sixteenth session). The header is compared in constant time, so timing
+   * tells a caller only whether its header is exactly the last one (it then holds that token already) or has its
+   * length. The verdict is never kept: every request is judged against every grant.
+   */
+  #lastHeader: string | undefined;
+  readonly #lastDigest = Buffer.alloc(32);
 
   constructor(grants: readonly TokenGrant[], secrets: readonly SigningSecret[] = []) {
     this.#grants = grants.flatMap((g) =>
@@ -95,9 +110,15 @@ export class Authenticator {
    * identify a known token (missing, malformed, unknown); 403 for a known token used outside its grants.
    */
   authorize(header: string | undefined, scope: Scope, project: string, environment: string): AuthResult {
-    const match = BEARER.exec(header ?? "");
-    if (!match) return { ok: false, status: 401, reason: "unauthenticated" };
-    return this.authorizeDigest(presentedDigest(match[1] as string), scope, project, environment);
+    if (header === undefined) return { ok: false, status: 401, reason: "unauthenticated" };
+    const last = this.#lastHeader;
+    if (last === undefined || !sameText(header, last)) {
+      const match = BEARER.exec(header);
+      if (!match) return { ok: false, status: 401, reason: "unauthenticated" };
+      writeDigest(match[1] as string, this.#lastDigest);
+      this.#lastHeader = header;
+    }
+    return this.authorizeDigest(this.#lastDigest, scope, project, environment);
   }
 
   /**
