@@ -44,6 +44,7 @@ import { CONTAINS, type ObjectKind, type Relation } from "./model.js";
 import { parseRecordText, RecordSplitter } from "./sources/parse-stream.js";
 import type { CodeAsDataSource } from "./sources/source.js";
 import { readTagDigits, TagIds } from "./tag-ids.js";
+import type { RendersInto } from "./write.js";
 
 const KINDS: readonly (ObjectKind | undefined)[] = [undefined, "folder", "project", "object"];
 const KIND_CODE: Record<ObjectKind, number> = { folder: 1, project: 2, object: 3 };
@@ -651,9 +652,10 @@ interface FilePlan {
 /**
  * A snapshot's patch files, rendered one at a time when iterated: each file's bytes are written into one buffer
  * reused for every file (valid until the next step), then the manifest. Nothing of 44 MB of patches is kept, and no
- * fresh memory is touched per file (first touches of fresh pages cost more than the rendering). Iterable again.
+ * fresh memory is touched per file (first touches of fresh pages cost more than the rendering). Iterable again; or
+ * rendered into memory the consumer gives (`entriesInto`: the writer's own buffers, see `RendersInto`).
  */
-export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
+export class PatchFiles implements Iterable<[string, Uint8Array | string]>, RendersInto {
   constructor(
     private readonly graph: PrerenderedGraph,
     private readonly plans: readonly FilePlan[],
@@ -669,8 +671,8 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
     return this.plans.length + 1;
   }
 
-  /** Renders `plan` into `scratch` (grown when too small: the new one is returned with the file's bytes). */
-  private render(plan: FilePlan, scratch: Buffer): { scratch: Buffer; bytes: Uint8Array } {
+  /** Renders `plan` into the `size` bytes `room(size)` gives; returns them. */
+  private render(plan: FilePlan, room: (size: number) => Buffer): Buffer {
     const { graph, objectList, types, relations } = this;
     const tag = graph.ids.tag(plan.owner);
     const head = Buffer.from(
@@ -686,7 +688,7 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
     const relationBytes = relationListBytes(relations.type, relations.list, types.tail, r0, r1);
     const size =
       head.length + listSize(o1 - o0, objectBytes) + middle.length + listSize(r1 - r0, relationBytes) + tail.length;
-    const out = scratch.length >= size ? scratch : Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
+    const out = room(size);
     let at = put(out, 0, head);
     at = put(out, at, o1 === o0 ? EMPTY_LIST : OPEN_LIST);
     at = putObjects(out, at, graph, objectList, o0, o1);
@@ -697,18 +699,33 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]> {
     if (r1 > r0) at = put(out, at, CLOSE_LIST);
     at = put(out, at, tail);
     if (at !== size) throw new Error(`patch file of ${tag}: ${at} bytes written, ${size} expected`);
-    return { scratch: out, bytes: out.subarray(0, size) };
+    return out;
   }
 
-  *[Symbol.iterator](): Iterator<[string, Uint8Array | string]> {
-    const entries: ManifestEntry[] = [];
-    let relations = 0;
+  [Symbol.iterator](): Iterator<[string, Uint8Array | string]> {
     // One buffer per iteration, reused for each file: two iterations at once never share it.
     let scratch: Buffer = Buffer.allocUnsafe(0);
+    return this.entries((size) => {
+      if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
+      return scratch.subarray(0, size);
+    });
+  }
+
+  entriesInto(space: (bytes: number) => Uint8Array): Iterable<[string, Uint8Array | string]> {
+    return {
+      [Symbol.iterator]: () =>
+        this.entries((size) => {
+          const room = space(size);
+          return Buffer.from(room.buffer, room.byteOffset, size);
+        }),
+    };
+  }
+
+  private *entries(room: (size: number) => Buffer): Iterator<[string, Uint8Array | string]> {
+    const entries: ManifestEntry[] = [];
+    let relations = 0;
     for (const plan of this.plans) {
-      const rendered = this.render(plan, scratch);
-      scratch = rendered.scratch;
-      const { bytes } = rendered;
+      const bytes = this.render(plan, room);
       const count = plan.relations[1] - plan.relations[0];
       relations += count;
       entries.push({

@@ -208,6 +208,87 @@ describe("syncPatchFiles", () => {
     );
   });
 
+  it("writes files rendered straight into the writer's buffers, and only the ones that changed (property)", async () => {
+    /** A set that renders each file into the room its consumer gives, as a snapshot's PatchFiles does. */
+    const renderedInto = (contents: Map<string, Buffer | string>) => {
+      let rooms = 0;
+      const set = {
+        *[Symbol.iterator]() {
+          yield* contents;
+        },
+        entriesInto(space: (bytes: number) => Uint8Array) {
+          return {
+            *[Symbol.iterator]() {
+              for (const [rel, content] of contents) {
+                if (typeof content === "string") {
+                  // A text entry (the manifest): the consumer copies it.
+                  yield [rel, content] as const;
+                  continue;
+                }
+                const room = space(content.length);
+                rooms++;
+                // Whatever the room held before (an earlier file, a file not written) is overwritten now.
+                room.set(content);
+                yield [rel, room] as const;
+              }
+            },
+          };
+        },
+      };
+      return { set, rooms: () => rooms };
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        // Sizes around and past a batch (1 MiB; a larger file goes alone, in a buffer of its own), more bytes than
+        // the writer's buffers hold at once (8 MiB); then a second run where some files change, some grow or shrink.
+        fc.array(
+          fc.record({
+            size: fc.constantFrom(0, 1, 7, 4096, 131_073, 600_000, 1_048_576, 1_048_577, 2_500_000),
+            byte: fc.nat(255),
+            next: fc.constantFrom("same", "changed", "grown", "shrunk"),
+          }),
+          { minLength: 1, maxLength: 24 },
+        ),
+        async (specs) => {
+          const dir = await useTempDir();
+          const contentOf = (size: number, byte: number, i: number) => {
+            const content = Buffer.alloc(size, byte);
+            if (size > 0) content[size - 1] = i;
+            return content;
+          };
+          const first = new Map<string, Buffer | string>();
+          const second = new Map<string, Buffer | string>();
+          specs.forEach(({ size, byte, next }, i) => {
+            const rel = `objects/${String(i).padStart(20, "0")}.json`;
+            first.set(rel, contentOf(size, byte, i));
+            const nextSize = next === "grown" ? size + 3 : next === "shrunk" ? Math.max(0, size - 3) : size;
+            second.set(rel, next === "same" ? contentOf(size, byte, i) : contentOf(nextSize, (byte + 1) % 256, i));
+          });
+          first.set("manifest.json", `${specs.length}\n`);
+          second.set("manifest.json", `${specs.length} again\n`);
+
+          const one = renderedInto(first);
+          expect(await syncPatchFiles(dir, one.set)).toEqual({ added: [...first.keys()], changed: [], removed: [] });
+          // Every file but the manifest went through the writer's own buffers.
+          expect(one.rooms()).toBe(specs.length);
+          const two = renderedInto(second);
+          const changed = [...second.keys()].filter((rel) => {
+            const before = first.get(rel);
+            const after = second.get(rel);
+            return typeof after === "string" ? after !== before : !(before as Buffer).equals(after as Buffer);
+          });
+          expect(await syncPatchFiles(dir, two.set)).toEqual({ added: [], changed, removed: [] });
+          for (const [rel, content] of second)
+            expect((await readFile(path.join(dir, rel))).equals(Buffer.from(content))).toBe(true);
+          expect((await readdir(path.join(dir, "objects"))).sort()).toEqual(
+            [...second.keys()].filter((rel) => rel.startsWith("objects/")).map((rel) => path.basename(rel)),
+          );
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
   it("says which file it could not write when one fails among others under way, and leaves nothing behind", async () => {
     const dir = await useTempDir();
     await syncPatchFiles(dir, new Map([[A, "a\n"]]));

@@ -76,7 +76,17 @@ async function existingPatchFiles(dir: string): Promise<{ patches: Set<string>; 
  * A content's bytes need only stay valid until the next entry is taken (a snapshot renders every file into one
  * reused buffer), so each is compared and written at once. It may be iterated more than once (a git retry).
  */
-export type PatchFileSet = Iterable<readonly [string, string | Uint8Array]>;
+export type PatchFileSet = Iterable<readonly [string, string | Uint8Array]> & Partial<RendersInto>;
+
+/**
+ * A set that can render each file's bytes into memory its consumer gives (`space(bytes)`, valid until the next entry
+ * is taken): the files then go to the writer thread from where they were rendered, with no copy. Copying 45 MB of
+ * rendered patches into the writer's buffers cost a 100,000-object snapshot ~30 ms of main-thread time (BENCHMARKS.md,
+ * sixteenth session), more than the copy itself: it pushed the graph's pages out of the caches.
+ */
+export interface RendersInto {
+  entriesInto(space: (bytes: number) => Uint8Array): Iterable<readonly [string, string | Uint8Array]>;
+}
 
 /**
  * Reads files to compare into one reused buffer: no fresh memory per file. Synchronous, as the writes: for a few
@@ -187,6 +197,63 @@ class TemporaryWriter {
    */
   readonly created: string[] = [];
 
+  /** The buffer `space` gave last, and where: `commit` writes a file from there. */
+  private reserved: { buffer: ArrayBuffer; at: number; dedicated: boolean } | undefined;
+  /** A buffer for the next batch, taken by `ready` (so that `space` need not wait). */
+  private spare: ArrayBuffer | undefined;
+
+  /** Waits until `space` can give room for any file without waiting; throws the error of an earlier write. */
+  async ready(): Promise<void> {
+    this.throwFailure();
+    this.spare ??= await this.buffer(0);
+    this.throwFailure();
+  }
+
+  /**
+   * Room for a file of `bytes` bytes, to render it into (after `ready`): in the batch being filled, in a new one (the
+   * one before is handed over), or in a buffer of its own for a file larger than a batch. Valid until the next call.
+   */
+  space(bytes: number): Uint8Array {
+    this.throwFailure();
+    if (bytes > BATCH_BYTES) {
+      // Counted among the buffers once handed over (`commit`): dropped when the file is not written.
+      const buffer = new ArrayBuffer(bytes);
+      this.reserved = { buffer, at: 0, dedicated: true };
+      return new Uint8Array(buffer, 0, bytes);
+    }
+    if (this.batch && this.batch.at + bytes > this.batch.buffer.byteLength) this.send();
+    if (!this.batch) {
+      const buffer = this.spare;
+      if (!buffer) throw new Error("TemporaryWriter.space called without ready");
+      this.spare = undefined;
+      this.batch = { buffer, at: 0, files: [] };
+    }
+    this.reserved = { buffer: this.batch.buffer, at: this.batch.at, dedicated: false };
+    return new Uint8Array(this.batch.buffer, this.batch.at, bytes);
+  }
+
+  /** Whether `bytes` are where `space` gave room last (then `commit` writes them from there). */
+  holds(bytes: Uint8Array): boolean {
+    const reserved = this.reserved;
+    return reserved !== undefined && bytes.buffer === reserved.buffer && bytes.byteOffset === reserved.at;
+  }
+
+  /** Writes the new file `file` from the bytes rendered where `space` gave room last (`holds` said so). */
+  commit(file: string, bytes: Uint8Array): void {
+    const reserved = this.reserved as NonNullable<TemporaryWriter["reserved"]>;
+    this.reserved = undefined;
+    this.created.push(file);
+    if (reserved.dedicated) {
+      // A file larger than a batch goes alone, in its own buffer (the batch being filled goes on filling).
+      this.buffers++;
+      this.post(reserved.buffer, [[file, 0, bytes.length]]);
+      return;
+    }
+    const batch = this.batch as NonNullable<TemporaryWriter["batch"]>;
+    batch.files.push([file, batch.at, bytes.length]);
+    batch.at += bytes.length;
+  }
+
   /** Starts writing `bytes` to the new file `file`; throws the error of an earlier write that failed. */
   async write(file: string, bytes: Uint8Array): Promise<void> {
     this.throwFailure();
@@ -207,7 +274,7 @@ class TemporaryWriter {
 
   /** Hands over the files not sent yet and waits until every file is written; throws the first failure. */
   async flush(): Promise<void> {
-    if (this.batch && !this.failure) this.send();
+    if (this.batch && this.batch.files.length > 0 && !this.failure) this.send();
     await this.settle();
     this.throwFailure();
   }
@@ -227,9 +294,14 @@ class TemporaryWriter {
   private send(): void {
     const batch = this.batch as NonNullable<TemporaryWriter["batch"]>;
     this.batch = undefined;
+    this.post(batch.buffer, batch.files);
+  }
+
+  /** Hands `files` in `buffer` to the writer thread (started now if need be). */
+  private post(buffer: ArrayBuffer, files: [string, number, number][]): void {
     this.worker ??= this.start();
     this.pending++;
-    this.worker.postMessage({ buffer: batch.buffer, files: batch.files }, [batch.buffer]);
+    this.worker.postMessage({ buffer, files }, [buffer]);
   }
 
   private start(): Worker {
@@ -311,40 +383,54 @@ export async function syncPatchFiles(
     const made = new Set<string>();
     const paths = new Set<string>();
     const before = new Map<string, Buffer>();
-    for (const [rel, content] of files) {
-      paths.add(rel);
-      // Synchronous work (rendering, compare): let signals (an abort) through now and then, and the writer thread's
-      // answers, which free its buffers.
-      if (paths.size % 16 === 0) {
-        await new Promise(setImmediate);
+    // Rendered straight into the writer's buffers when the set can (a snapshot's PatchFiles), unless nothing is written.
+    const into = options.dryRun ? undefined : files.entriesInto?.bind(files);
+    const entries = into ? into((bytes) => writer.space(bytes)) : files;
+    const iterator = entries[Symbol.iterator]();
+    try {
+      for (;;) {
+        if (into) await writer.ready();
+        const step = iterator.next();
+        if (step.done) break;
+        const [rel, content] = step.value;
+        paths.add(rel);
+        // Synchronous work (rendering, compare): let signals (an abort) through now and then, and the writer thread's
+        // answers, which free its buffers.
+        if (paths.size % 16 === 0) {
+          await new Promise(setImmediate);
+          throwIfAborted(options.signal);
+        }
+        const next =
+          typeof content === "string"
+            ? Buffer.from(content)
+            : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+        const file = path.join(dir, rel);
+        // A patch path the listing did not find does not exist: no read to try.
+        const listed = existing.patches.has(rel) || !PATCH_FILE_PATTERN.test(rel);
+        const current = listed ? reader.compare(file, next) : undefined;
+        if (current === true) continue;
+        if (current === undefined) changes.added.push(rel);
+        else {
+          changes.changed.push(rel);
+          before.set(rel, current);
+        }
+        if (options.dryRun) continue;
         throwIfAborted(options.signal);
+        const folder = path.dirname(file);
+        if (!made.has(folder)) {
+          const first = await mkdir(folder, { recursive: true });
+          made.add(folder);
+          // Folders this run made, deepest first, to remove again if it is refused.
+          for (let f = folder; first !== undefined && f.length >= first.length; f = path.dirname(f)) created.push(f);
+        }
+        const temp = temporaryFor(file);
+        if (into && writer.holds(next)) writer.commit(temp, next);
+        else await writer.write(temp, next);
+        staged.push([rel, temp]);
       }
-      const next =
-        typeof content === "string"
-          ? Buffer.from(content)
-          : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-      const file = path.join(dir, rel);
-      // A patch path the listing did not find does not exist: no read to try.
-      const listed = existing.patches.has(rel) || !PATCH_FILE_PATTERN.test(rel);
-      const current = listed ? reader.compare(file, next) : undefined;
-      if (current === true) continue;
-      if (current === undefined) changes.added.push(rel);
-      else {
-        changes.changed.push(rel);
-        before.set(rel, current);
-      }
-      if (options.dryRun) continue;
-      throwIfAborted(options.signal);
-      const folder = path.dirname(file);
-      if (!made.has(folder)) {
-        const first = await mkdir(folder, { recursive: true });
-        made.add(folder);
-        // Folders this run made, deepest first, to remove again if it is refused.
-        for (let f = folder; first !== undefined && f.length >= first.length; f = path.dirname(f)) created.push(f);
-      }
-      const temp = temporaryFor(file);
-      await writer.write(temp, next);
-      staged.push([rel, temp]);
+    } finally {
+      // Left early (a failure, an abort): the iteration is closed, as for…of would.
+      iterator.return?.();
     }
     await writer.flush();
     for (const rel of existing.patches) if (!paths.has(rel)) changes.removed.push(rel);
