@@ -243,6 +243,9 @@ class TemporaryWriter {
     const reserved = this.reserved as NonNullable<TemporaryWriter["reserved"]>;
     this.reserved = undefined;
     this.created.push(file);
+    // Started with the first file to write, not the first batch handed over: its start (~40 ms on the other core)
+    // then overlaps the rendering of the first batch instead of keeping the run waiting for a buffer.
+    this.worker ??= this.start();
     if (reserved.dedicated) {
       // A file larger than a batch goes alone, in its own buffer (the batch being filled goes on filling).
       this.buffers++;
@@ -257,6 +260,7 @@ class TemporaryWriter {
   /** Starts writing `bytes` to the new file `file`; throws the error of an earlier write that failed. */
   async write(file: string, bytes: Uint8Array): Promise<void> {
     this.throwFailure();
+    this.worker ??= this.start();
     if (this.batch && this.batch.at + bytes.length > this.batch.buffer.byteLength) this.send();
     if (!this.batch) this.batch = { buffer: await this.buffer(bytes.length), at: 0, files: [] };
     // The thread may have failed while this waited for a buffer.
