@@ -221,6 +221,15 @@ describe("the snapshot's prerendered read of an export", () => {
       ],
     ],
     [
+      "a type with a quote or a backslash, then the same type's bytes unescaped in a relation of the usual shape",
+      [
+        '{"record":"relation","from":"10000000000000000000","to":"10000000000000000001","type":"say \\"hi\\""}',
+        '{"record":"relation","from":"10000000000000000000","to":"10000000000000000001","type":"back\\\\slash"}',
+        '{"record":"relation","from":"10000000000000000000","to":"10000000000000000001","type":"say "hi""}',
+        '{"record":"relation","from":"10000000000000000000","to":"10000000000000000001","type":"back\\slash"}',
+      ],
+    ],
+    [
       "a repeated object and broken JSON after it",
       [
         '{"record":"object","tag":"10000000000000000000","kind":"folder","name":"Home"}',

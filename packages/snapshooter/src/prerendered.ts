@@ -69,8 +69,11 @@ export class PrerenderedGraph {
   /** Relation types by id. */
   readonly types: string[] = [];
   private readonly typeIds = new Map<string, number>();
-  /** The UTF-8 bytes of the first few types, matched against relations' bytes. */
-  private readonly typeBytes: Buffer[] = [];
+  /**
+   * The first few types that are plain (printable ASCII, no `"` or `\`), as bytes, matched against relations' bytes:
+   * such a type's bytes in a record need no other check.
+   */
+  private readonly plainTypes: { bytes: Buffer; id: number }[] = [];
   /** By id (0 past the end): the object's kind as an index of KINDS, 0 for a tag that names no object. */
   kindCode = new Uint8Array(1024);
   /** By id: where the object was first defined, for the message about a repeated tag. */
@@ -110,23 +113,24 @@ export class PrerenderedGraph {
     if (id === undefined) {
       id = this.types.push(type) - 1;
       this.typeIds.set(type, id);
-      if (this.typeBytes.length < 8) this.typeBytes.push(Buffer.from(type, "utf8"));
+      if (this.plainTypes.length < 8 && isPlainType(type))
+        this.plainTypes.push({ bytes: Buffer.from(type, "latin1"), id });
     }
     return id;
   }
 
-  /** The id of the type whose bytes (printable ASCII) are `bytes[from, to)`. */
-  typeIdOfBytes(bytes: Buffer, from: number, to: number): number {
+  /** The id of a known plain type (see `plainTypes`) whose bytes are `bytes[from, to)`, or -1. */
+  plainTypeOfBytes(bytes: Buffer, from: number, to: number): number {
     const n = to - from;
-    const known = this.typeBytes;
+    const known = this.plainTypes;
     for (let t = 0; t < known.length; t++) {
-      const candidate = known[t] as Buffer;
+      const candidate = (known[t] as { bytes: Buffer }).bytes;
       if (candidate.length !== n) continue;
       let i = 0;
       while (i < n && candidate[i] === bytes[from + i]) i++;
-      if (i === n) return t;
+      if (i === n) return (known[t] as { id: number }).id;
     }
-    return this.typeId(bytes.toString("latin1", from, to));
+    return -1;
   }
 
   addRelation(from: number, to: number, type: number): void {
@@ -284,14 +288,29 @@ function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, view: DataView
   if (!matchesPiece(bytes, view, start + FROM_AT + TAG_LENGTH, TO_KEY_PIECE)) return false;
   if (!readTagDigits(view, start + TO_AT, parts, 3)) return false;
   if (!matchesPiece(bytes, view, start + TO_AT + TAG_LENGTH, TYPE_KEY_PIECE)) return false;
-  for (let i = start + TYPE_AT; i < last - 2; i++) {
-    const c = bytes[i] as number;
-    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
+  // A type seen before is matched at once; another is checked byte by byte, then numbered.
+  let type = graph.plainTypeOfBytes(bytes, start + TYPE_AT, last - 2);
+  if (type < 0) {
+    for (let i = start + TYPE_AT; i < last - 2; i++) {
+      const c = bytes[i] as number;
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
+    }
+    type = graph.typeId(bytes.toString("latin1", start + TYPE_AT, last - 2));
   }
   const { ids } = graph;
   const from = ids.internParts(parts, 0, bytes, start + FROM_AT);
   const to = ids.internParts(parts, 3, bytes, start + TO_AT);
-  graph.addRelation(from, to, graph.typeIdOfBytes(bytes, start + TYPE_AT, last - 2));
+  graph.addRelation(from, to, type);
+  return true;
+}
+
+/** Whether a relation type is printable ASCII with no `"` or `\`: one whose bytes a record holds as they are. */
+function isPlainType(type: string): boolean {
+  if (type.length === 0) return false;
+  for (let i = 0; i < type.length; i++) {
+    const c = type.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
+  }
   return true;
 }
 
