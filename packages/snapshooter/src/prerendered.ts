@@ -672,7 +672,7 @@ interface FilePlan {
  * A snapshot's patch files, rendered one at a time when iterated: each file's bytes are written into one buffer
  * reused for every file (valid until the next step), then the manifest. Nothing of 44 MB of patches is kept, and no
  * fresh memory is touched per file (first touches of fresh pages cost more than the rendering). Iterable again; or
- * rendered into memory the consumer gives (`entriesInto`: the writer's own buffers, see `RendersInto`).
+ * rendered into memory the consumer gives, the consumer hashing them (`patchesInto`, `after`: see `RendersInto`).
  */
 export class PatchFiles implements Iterable<[string, Uint8Array | string]>, RendersInto {
   constructor(
@@ -721,43 +721,51 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]>, Rend
     return out;
   }
 
-  [Symbol.iterator](): Iterator<[string, Uint8Array | string]> {
+  *[Symbol.iterator](): Iterator<[string, Uint8Array | string]> {
     // One buffer per iteration, reused for each file: two iterations at once never share it.
     let scratch: Buffer = Buffer.allocUnsafe(0);
-    return this.entries((size) => {
+    const digests = new Map<string, string>();
+    for (const [path, bytes] of this.patches((size) => {
       if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2 * scratch.length));
       return scratch.subarray(0, size);
-    });
+    })) {
+      digests.set(path, createHash("sha256").update(bytes).digest("hex"));
+      yield [path, bytes];
+    }
+    yield* this.after((path) => digests.get(path) as string);
   }
 
-  entriesInto(space: (bytes: number) => Uint8Array): Iterable<[string, Uint8Array | string]> {
+  patchesInto(space: (bytes: number) => Uint8Array): Iterable<[string, Uint8Array]> {
     return {
       [Symbol.iterator]: () =>
-        this.entries((size) => {
+        this.patches((size) => {
           const room = space(size);
           return Buffer.from(room.buffer, room.byteOffset, size);
         }),
     };
   }
 
-  private *entries(room: (size: number) => Buffer): Iterator<[string, Uint8Array | string]> {
-    const entries: ManifestEntry[] = [];
+  /** Each patch file, rendered into `room(size)`. */
+  private *patches(room: (size: number) => Buffer): Generator<[string, Uint8Array]> {
+    for (const plan of this.plans) yield [plan.path, this.render(plan, room)];
+  }
+
+  /** The manifest, listing each patch file with its SHA-256 (hex, `digestOf(path)`). */
+  after(digestOf: (path: string) => string): [string, string][] {
     let relations = 0;
-    for (const plan of this.plans) {
-      const bytes = this.render(plan, room);
+    const entries: ManifestEntry[] = this.plans.map((plan) => {
       const count = plan.relations[1] - plan.relations[0];
       relations += count;
-      entries.push({
+      return {
         path: plan.path,
         tag: this.graph.ids.tag(plan.owner),
         kind: plan.kind,
         name: plan.name,
         objects: plan.objects[1] - plan.objects[0],
         relations: count,
-        sha256: createHash("sha256").update(bytes).digest("hex"),
-      });
-      yield [plan.path, bytes];
-    }
+        sha256: digestOf(plan.path),
+      };
+    });
     const manifest: Manifest = {
       format: PATCH_FORMAT,
       name: this.meta.name,
@@ -767,7 +775,7 @@ export class PatchFiles implements Iterable<[string, Uint8Array | string]>, Rend
       relations,
       files: entries,
     };
-    yield [MANIFEST_FILE, canonicalJson(manifest)];
+    return [[MANIFEST_FILE, canonicalJson(manifest)]];
   }
 }
 

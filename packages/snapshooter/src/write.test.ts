@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import fc from "fast-check";
@@ -208,23 +209,23 @@ describe("syncPatchFiles", () => {
     );
   });
 
-  it("writes files rendered straight into the writer's buffers, and only the ones that changed (property)", async () => {
-    /** A set that renders each file into the room its consumer gives, as a snapshot's PatchFiles does. */
-    const renderedInto = (contents: Map<string, Buffer | string>) => {
+  it("writes files rendered straight into the writer's buffers, only the ones that changed, and lists each one's SHA-256 (property)", async () => {
+    const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+    /** A set that renders each patch into the room its consumer gives and lists their hashes, as PatchFiles does. */
+    const renderedInto = (contents: Map<string, Buffer>) => {
       let rooms = 0;
+      const after = (digestOf: (path: string) => string): [string, string][] => [
+        ["manifest.json", `${[...contents.keys()].map((rel) => `${rel} ${digestOf(rel)}`).join("\n")}\n`],
+      ];
       const set = {
         *[Symbol.iterator]() {
           yield* contents;
+          yield* after((rel) => sha256(contents.get(rel) as Buffer));
         },
-        entriesInto(space: (bytes: number) => Uint8Array) {
+        patchesInto(space: (bytes: number) => Uint8Array) {
           return {
             *[Symbol.iterator]() {
               for (const [rel, content] of contents) {
-                if (typeof content === "string") {
-                  // A text entry (the manifest): the consumer copies it.
-                  yield [rel, content] as const;
-                  continue;
-                }
                 const room = space(content.length);
                 rooms++;
                 // Whatever the room held before (an earlier file, a file not written) is overwritten now.
@@ -234,6 +235,7 @@ describe("syncPatchFiles", () => {
             },
           };
         },
+        after,
       };
       return { set, rooms: () => rooms };
     };
@@ -256,33 +258,45 @@ describe("syncPatchFiles", () => {
             if (size > 0) content[size - 1] = i;
             return content;
           };
-          const first = new Map<string, Buffer | string>();
-          const second = new Map<string, Buffer | string>();
+          const first = new Map<string, Buffer>();
+          const second = new Map<string, Buffer>();
           specs.forEach(({ size, byte, next }, i) => {
             const rel = `objects/${String(i).padStart(20, "0")}.json`;
             first.set(rel, contentOf(size, byte, i));
             const nextSize = next === "grown" ? size + 3 : next === "shrunk" ? Math.max(0, size - 3) : size;
             second.set(rel, next === "same" ? contentOf(size, byte, i) : contentOf(nextSize, (byte + 1) % 256, i));
           });
-          first.set("manifest.json", `${specs.length}\n`);
-          second.set("manifest.json", `${specs.length} again\n`);
+          const manifestOf = (contents: Map<string, Buffer>) =>
+            `${[...contents].map(([rel, content]) => `${rel} ${sha256(content)}`).join("\n")}\n`;
 
           const one = renderedInto(first);
-          expect(await syncPatchFiles(dir, one.set)).toEqual({ added: [...first.keys()], changed: [], removed: [] });
-          // Every file but the manifest went through the writer's own buffers.
-          expect(one.rooms()).toBe(specs.length);
-          const two = renderedInto(second);
-          const changed = [...second.keys()].filter((rel) => {
-            const before = first.get(rel);
-            const after = second.get(rel);
-            return typeof after === "string" ? after !== before : !(before as Buffer).equals(after as Buffer);
+          expect(await syncPatchFiles(dir, one.set)).toEqual({
+            added: [...first.keys(), "manifest.json"],
+            changed: [],
+            removed: [],
           });
-          expect(await syncPatchFiles(dir, two.set)).toEqual({ added: [], changed, removed: [] });
-          for (const [rel, content] of second)
-            expect((await readFile(path.join(dir, rel))).equals(Buffer.from(content))).toBe(true);
-          expect((await readdir(path.join(dir, "objects"))).sort()).toEqual(
-            [...second.keys()].filter((rel) => rel.startsWith("objects/")).map((rel) => path.basename(rel)),
+          // Every patch went through the writer's own buffers.
+          expect(one.rooms()).toBe(specs.length);
+          expect(await readFile(path.join(dir, "manifest.json"), "utf8")).toBe(manifestOf(first));
+          const two = renderedInto(second);
+          const changed = [...second.keys()].filter(
+            (rel) => !(first.get(rel) as Buffer).equals(second.get(rel) as Buffer),
           );
+          if (manifestOf(second) !== manifestOf(first)) changed.push("manifest.json");
+          expect(await syncPatchFiles(dir, two.set)).toEqual({ added: [], changed, removed: [] });
+          for (const [rel, content] of second) expect((await readFile(path.join(dir, rel))).equals(content)).toBe(true);
+          // The hashes of the files written (by the writer thread) and of those left as they were (by this thread).
+          expect(await readFile(path.join(dir, "manifest.json"), "utf8")).toBe(manifestOf(second));
+          expect((await readdir(path.join(dir, "objects"))).sort()).toEqual(
+            [...second.keys()].map((rel) => path.basename(rel)),
+          );
+          // A dry run takes the plain iteration: nothing changes.
+          expect(await syncPatchFiles(dir, renderedInto(first).set, { dryRun: true })).toEqual({
+            added: [],
+            changed: [...changed],
+            removed: [],
+          });
+          expect(await readFile(path.join(dir, "manifest.json"), "utf8")).toBe(manifestOf(second));
         },
       ),
       { numRuns: 15 },

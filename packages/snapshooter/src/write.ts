@@ -7,7 +7,7 @@
  * commit. git itself does not fsync its object files by default. Measured: 522 fsyncs cost seconds of wall time on
  * a busy disk, more than everything else in a 100,000-object snapshot.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync } from "node:fs";
 import { mkdir, readdir, readFile, rmdir, unlink } from "node:fs/promises";
 import path from "node:path";
@@ -79,13 +79,17 @@ async function existingPatchFiles(dir: string): Promise<{ patches: Set<string>; 
 export type PatchFileSet = Iterable<readonly [string, string | Uint8Array]> & Partial<RendersInto>;
 
 /**
- * A set that can render each file's bytes into memory its consumer gives (`space(bytes)`, valid until the next entry
- * is taken): the files then go to the writer thread from where they were rendered, with no copy. Copying 45 MB of
- * rendered patches into the writer's buffers cost a 100,000-object snapshot ~30 ms of main-thread time (BENCHMARKS.md,
- * sixteenth session), more than the copy itself: it pushed the graph's pages out of the caches.
+ * A set that can render its patch files into memory its consumer gives, and leaves their SHA-256 to the consumer: a
+ * snapshot's `PatchFiles`. `syncPatchFiles` then renders each file straight into the writer thread's buffers, and
+ * that thread hashes the files it writes. Copying 45 MB of rendered patches into the writer's buffers cost a
+ * 100,000-object snapshot ~30 ms of main-thread time, more than the copy itself (it pushed the graph's pages out of
+ * the caches), and hashing them ~25 ms more (BENCHMARKS.md, sixteenth session).
  */
 export interface RendersInto {
-  entriesInto(space: (bytes: number) => Uint8Array): Iterable<readonly [string, string | Uint8Array]>;
+  /** Each patch file, its bytes rendered into `space(bytes)` (valid until the next entry is taken). */
+  patchesInto(space: (bytes: number) => Uint8Array): Iterable<readonly [string, Uint8Array]>;
+  /** The files that come after the patch files (the manifest), given each patch file's SHA-256 (hex) by its path. */
+  after(digestOf: (path: string) => string): Iterable<readonly [string, string | Uint8Array]>;
 }
 
 /**
@@ -139,11 +143,14 @@ const BATCH_BUFFERS = 8;
 const WRITER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { closeSync, openSync, writeSync } = require("node:fs");
+const { createHash } = require("node:crypto");
 const failureOf = (error, name) => ({ code: error.code, path: error.path ?? name, message: String(error.message) });
-parentPort.on("message", ({ buffer, files }) => {
+parentPort.on("message", ({ buffer, files, hashing }) => {
   const bytes = new Uint8Array(buffer);
   let failure;
+  const digests = [];
   for (const [name, start, length] of files) {
+    if (hashing) digests.push(createHash("sha256").update(bytes.subarray(start, start + length)).digest("hex"));
     let fd;
     try {
       fd = openSync(name, "wx", 0o666);
@@ -163,13 +170,16 @@ parentPort.on("message", ({ buffer, files }) => {
     }
     if (failure) break;
   }
-  parentPort.postMessage({ buffer, failure }, [buffer]);
+  parentPort.postMessage({ buffer, failure, files: hashing ? files.map(([name]) => name) : [], digests }, [buffer]);
 });
 `;
 
 interface BatchDone {
   buffer: ArrayBuffer;
   failure?: { code?: string; path: string; message: string };
+  /** With `hashing`: the files of the batch and the SHA-256 (hex) of each one hashed (all, unless it failed). */
+  files: string[];
+  digests: string[];
 }
 
 /**
@@ -196,6 +206,11 @@ class TemporaryWriter {
    * not exist: the thread stops a batch at its first failure).
    */
   readonly created: string[] = [];
+  /** With `hashing`: the SHA-256 (hex) of each file the thread wrote, by file (known once its batch is back). */
+  readonly digests = new Map<string, string>();
+
+  /** `hashing`: the thread hashes each file it writes (`digests`). */
+  constructor(private readonly hashing = false) {}
 
   /** The buffer `space` gave last, and where: `commit` writes a file from there. */
   private reserved: { buffer: ArrayBuffer; at: number; dedicated: boolean } | undefined;
@@ -305,7 +320,7 @@ class TemporaryWriter {
   private post(buffer: ArrayBuffer, files: [string, number, number][]): void {
     this.worker ??= this.start();
     this.pending++;
-    this.worker.postMessage({ buffer, files }, [buffer]);
+    this.worker.postMessage({ buffer, files, hashing: this.hashing }, [buffer]);
   }
 
   private start(): Worker {
@@ -313,6 +328,8 @@ class TemporaryWriter {
     const worker = new Worker(WRITER_SOURCE, { eval: true, execArgv: [] });
     worker.on("message", (done: BatchDone) => {
       this.pending--;
+      for (let i = 0; i < done.digests.length; i++)
+        this.digests.set(done.files[i] as string, done.digests[i] as string);
       if (done.failure && !this.failure) {
         const { code, path: file, message } = done.failure;
         this.failure = { error: Object.assign(new Error(message), { code, path: file }) };
@@ -379,7 +396,10 @@ export async function syncPatchFiles(
   const changes: FileChanges = { added: [], changed: [], removed: [] };
   const staged: [rel: string, temp: string][] = [];
   const created: string[] = [];
-  const writer = new TemporaryWriter();
+  // Rendered straight into the writer's buffers and hashed there when the set can (a snapshot's PatchFiles), unless
+  // nothing is written.
+  const into = options.dryRun || !files.patchesInto || !files.after ? undefined : (files as RendersInto);
+  const writer = new TemporaryWriter(into !== undefined);
   try {
     const existing = await existingPatchFiles(dir);
     const reader = new FileReader();
@@ -387,55 +407,76 @@ export async function syncPatchFiles(
     const made = new Set<string>();
     const paths = new Set<string>();
     const before = new Map<string, Buffer>();
-    // Rendered straight into the writer's buffers when the set can (a snapshot's PatchFiles), unless nothing is written.
-    const into = options.dryRun ? undefined : files.entriesInto?.bind(files);
-    const entries = into ? into((bytes) => writer.space(bytes)) : files;
-    const iterator = entries[Symbol.iterator]();
-    try {
-      for (;;) {
-        if (into) await writer.ready();
-        const step = iterator.next();
-        if (step.done) break;
-        const [rel, content] = step.value;
-        paths.add(rel);
-        // Synchronous work (rendering, compare): let signals (an abort) through now and then, and the writer thread's
-        // answers, which free its buffers.
-        if (paths.size % 16 === 0) {
-          await new Promise(setImmediate);
-          throwIfAborted(options.signal);
-        }
-        const next =
-          typeof content === "string"
-            ? Buffer.from(content)
-            : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-        const file = path.join(dir, rel);
-        // A patch path the listing did not find does not exist: no read to try.
-        const listed = existing.patches.has(rel) || !PATCH_FILE_PATTERN.test(rel);
-        const current = listed ? reader.compare(file, next) : undefined;
-        if (current === true) continue;
-        if (current === undefined) changes.added.push(rel);
-        else {
-          changes.changed.push(rel);
-          before.set(rel, current);
-        }
-        if (options.dryRun) continue;
+    /** With `into`: the SHA-256 of each patch file the writer thread does not write, and which file it writes. */
+    const digests = new Map<string, string>();
+    const temporaryOf = new Map<string, string>();
+
+    /** Compares one file with the folder's, and hands it to the writer when it differs. */
+    const take = async (rel: string, content: string | Uint8Array, patch: boolean): Promise<void> => {
+      paths.add(rel);
+      // Synchronous work (rendering, compare): let signals (an abort) through now and then, and the writer thread's
+      // answers, which free its buffers.
+      if (paths.size % 16 === 0) {
+        await new Promise(setImmediate);
         throwIfAborted(options.signal);
-        const folder = path.dirname(file);
-        if (!made.has(folder)) {
-          const first = await mkdir(folder, { recursive: true });
-          made.add(folder);
-          // Folders this run made, deepest first, to remove again if it is refused.
-          for (let f = folder; first !== undefined && f.length >= first.length; f = path.dirname(f)) created.push(f);
-        }
-        const temp = temporaryFor(file);
-        if (into && writer.holds(next)) writer.commit(temp, next);
-        else await writer.write(temp, next);
-        staged.push([rel, temp]);
       }
-    } finally {
-      // Left early (a failure, an abort): the iteration is closed, as for…of would.
-      iterator.return?.();
-    }
+      const next =
+        typeof content === "string"
+          ? Buffer.from(content)
+          : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+      const file = path.join(dir, rel);
+      // A patch path the listing did not find does not exist: no read to try.
+      const listed = existing.patches.has(rel) || !PATCH_FILE_PATTERN.test(rel);
+      const current = listed ? reader.compare(file, next) : undefined;
+      // Written from where it was rendered, the writer thread hashes it; else this thread does.
+      const handedOver = into !== undefined && patch && current !== true && !options.dryRun && writer.holds(next);
+      if (patch && !handedOver) digests.set(rel, createHash("sha256").update(next).digest("hex"));
+      if (current === true) return;
+      if (current === undefined) changes.added.push(rel);
+      else {
+        changes.changed.push(rel);
+        before.set(rel, current);
+      }
+      if (options.dryRun) return;
+      throwIfAborted(options.signal);
+      const folder = path.dirname(file);
+      if (!made.has(folder)) {
+        const first = await mkdir(folder, { recursive: true });
+        made.add(folder);
+        // Folders this run made, deepest first, to remove again if it is refused.
+        for (let f = folder; first !== undefined && f.length >= first.length; f = path.dirname(f)) created.push(f);
+      }
+      const temp = temporaryFor(file);
+      if (handedOver) {
+        writer.commit(temp, next);
+        temporaryOf.set(rel, temp);
+      } else await writer.write(temp, next);
+      staged.push([rel, temp]);
+    };
+
+    if (into) {
+      const iterator = into.patchesInto((bytes) => writer.space(bytes))[Symbol.iterator]();
+      try {
+        for (;;) {
+          await writer.ready();
+          const step = iterator.next();
+          if (step.done) break;
+          await take(step.value[0], step.value[1], true);
+        }
+      } finally {
+        // Left early (a failure, an abort): the iteration is closed, as for…of would.
+        iterator.return?.();
+      }
+      // Every patch file written and hashed: then the manifest, which lists their hashes.
+      await writer.flush();
+      const digestOf = (rel: string) => {
+        const temp = temporaryOf.get(rel);
+        const digest = temp === undefined ? digests.get(rel) : writer.digests.get(temp);
+        if (digest === undefined) throw new Error(`no SHA-256 for ${rel}`);
+        return digest;
+      };
+      for (const [rel, content] of into.after(digestOf)) await take(rel, content, false);
+    } else for (const [rel, content] of files) await take(rel, content, false);
     await writer.flush();
     for (const rel of existing.patches) if (!paths.has(rel)) changes.removed.push(rel);
     changes.removed.sort();
