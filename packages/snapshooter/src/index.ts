@@ -52,5 +52,6 @@ export {
   type DeletionGuard,
   type FileChanges,
   type PatchFileSet,
+  type RendersInto,
   syncPatchFiles,
 } from "./write.js";
