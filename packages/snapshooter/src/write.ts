@@ -145,12 +145,12 @@ const { parentPort } = require("node:worker_threads");
 const { closeSync, openSync, writeSync } = require("node:fs");
 const { createHash } = require("node:crypto");
 const failureOf = (error, name) => ({ code: error.code, path: error.path ?? name, message: String(error.message) });
-parentPort.on("message", ({ buffer, files, hashing }) => {
+parentPort.on("message", ({ buffer, files }) => {
   const bytes = new Uint8Array(buffer);
   let failure;
   const digests = [];
-  for (const [name, start, length] of files) {
-    if (hashing) digests.push(createHash("sha256").update(bytes.subarray(start, start + length)).digest("hex"));
+  for (const [name, start, length, hash] of files) {
+    if (hash) digests.push([name, createHash("sha256").update(bytes.subarray(start, start + length)).digest("hex")]);
     let fd;
     try {
       fd = openSync(name, "wx", 0o666);
@@ -170,16 +170,18 @@ parentPort.on("message", ({ buffer, files, hashing }) => {
     }
     if (failure) break;
   }
-  parentPort.postMessage({ buffer, failure, files: hashing ? files.map(([name]) => name) : [], digests }, [buffer]);
+  parentPort.postMessage({ buffer, failure, digests }, [buffer]);
 });
 `;
+
+/** A file of a batch: its name, where its bytes are in the batch's buffer, and whether the thread hashes it (1). */
+type BatchFile = [name: string, start: number, length: number, hash: 0 | 1];
 
 interface BatchDone {
   buffer: ArrayBuffer;
   failure?: { code?: string; path: string; message: string };
-  /** With `hashing`: the files of the batch and the SHA-256 (hex) of each one hashed (all, unless it failed). */
-  files: string[];
-  digests: string[];
+  /** The files of the batch the thread was to hash, each with its SHA-256 (hex), up to a failure. */
+  digests: [string, string][];
 }
 
 /**
@@ -197,7 +199,7 @@ class TemporaryWriter {
   private worker: Worker | undefined;
   private readonly free: ArrayBuffer[] = [];
   private buffers = 0;
-  private batch: { buffer: ArrayBuffer; at: number; files: [string, number, number][] } | undefined;
+  private batch: { buffer: ArrayBuffer; at: number; files: BatchFile[] } | undefined;
   private pending = 0;
   private wake: (() => void) | undefined;
   private failure: { error: unknown } | undefined;
@@ -206,11 +208,8 @@ class TemporaryWriter {
    * not exist: the thread stops a batch at its first failure).
    */
   readonly created: string[] = [];
-  /** With `hashing`: the SHA-256 (hex) of each file the thread wrote, by file (known once its batch is back). */
+  /** The SHA-256 (hex) of each file `commit` had the thread hash, by file (known once its batch is back). */
   readonly digests = new Map<string, string>();
-
-  /** `hashing`: the thread hashes each file it writes (`digests`). */
-  constructor(private readonly hashing = false) {}
 
   /** The buffer `space` gave last, and where: `commit` writes a file from there. */
   private reserved: { buffer: ArrayBuffer; at: number; dedicated: boolean } | undefined;
@@ -253,8 +252,11 @@ class TemporaryWriter {
     return reserved !== undefined && bytes.buffer === reserved.buffer && bytes.byteOffset === reserved.at;
   }
 
-  /** Writes the new file `file` from the bytes rendered where `space` gave room last (`holds` said so). */
-  commit(file: string, bytes: Uint8Array): void {
+  /**
+   * Writes the new file `file` from the bytes rendered where `space` gave room last (`holds` said so); with `hash`,
+   * the thread hashes it too (`digests`).
+   */
+  commit(file: string, bytes: Uint8Array, hash: boolean): void {
     const reserved = this.reserved as NonNullable<TemporaryWriter["reserved"]>;
     this.reserved = undefined;
     this.created.push(file);
@@ -264,12 +266,17 @@ class TemporaryWriter {
     if (reserved.dedicated) {
       // A file larger than a batch goes alone, in its own buffer (the batch being filled goes on filling).
       this.buffers++;
-      this.post(reserved.buffer, [[file, 0, bytes.length]]);
+      this.post(reserved.buffer, [[file, 0, bytes.length, hash ? 1 : 0]]);
       return;
     }
     const batch = this.batch as NonNullable<TemporaryWriter["batch"]>;
-    batch.files.push([file, batch.at, bytes.length]);
+    batch.files.push([file, batch.at, bytes.length, hash ? 1 : 0]);
     batch.at += bytes.length;
+  }
+
+  /** Whether the thread has half of the buffers or more under way: it writes more slowly than files come. */
+  behind(): boolean {
+    return this.pending >= BATCH_BUFFERS / 2;
   }
 
   /** Starts writing `bytes` to the new file `file`; throws the error of an earlier write that failed. */
@@ -282,7 +289,7 @@ class TemporaryWriter {
     this.throwFailure();
     const batch = this.batch;
     new Uint8Array(batch.buffer, batch.at, bytes.length).set(bytes);
-    batch.files.push([file, batch.at, bytes.length]);
+    batch.files.push([file, batch.at, bytes.length, 0]);
     batch.at += bytes.length;
     this.created.push(file);
   }
@@ -317,10 +324,10 @@ class TemporaryWriter {
   }
 
   /** Hands `files` in `buffer` to the writer thread (started now if need be). */
-  private post(buffer: ArrayBuffer, files: [string, number, number][]): void {
+  private post(buffer: ArrayBuffer, files: BatchFile[]): void {
     this.worker ??= this.start();
     this.pending++;
-    this.worker.postMessage({ buffer, files, hashing: this.hashing }, [buffer]);
+    this.worker.postMessage({ buffer, files }, [buffer]);
   }
 
   private start(): Worker {
@@ -328,8 +335,7 @@ class TemporaryWriter {
     const worker = new Worker(WRITER_SOURCE, { eval: true, execArgv: [] });
     worker.on("message", (done: BatchDone) => {
       this.pending--;
-      for (let i = 0; i < done.digests.length; i++)
-        this.digests.set(done.files[i] as string, done.digests[i] as string);
+      for (const [file, digest] of done.digests) this.digests.set(file, digest);
       if (done.failure && !this.failure) {
         const { code, path: file, message } = done.failure;
         this.failure = { error: Object.assign(new Error(message), { code, path: file }) };
@@ -399,7 +405,7 @@ export async function syncPatchFiles(
   // Rendered straight into the writer's buffers and hashed there when the set can (a snapshot's PatchFiles), unless
   // nothing is written.
   const into = options.dryRun || !files.patchesInto || !files.after ? undefined : (files as RendersInto);
-  const writer = new TemporaryWriter(into !== undefined);
+  const writer = new TemporaryWriter();
   try {
     const existing = await existingPatchFiles(dir);
     const reader = new FileReader();
@@ -428,9 +434,11 @@ export async function syncPatchFiles(
       // A patch path the listing did not find does not exist: no read to try.
       const listed = existing.patches.has(rel) || !PATCH_FILE_PATTERN.test(rel);
       const current = listed ? reader.compare(file, next) : undefined;
-      // Written from where it was rendered, the writer thread hashes it; else this thread does.
+      // Written from where it was rendered, the writer thread hashes it, unless it is behind (a slow file system):
+      // then this thread, which would otherwise wait for a buffer.
       const handedOver = into !== undefined && patch && current !== true && !options.dryRun && writer.holds(next);
-      if (patch && !handedOver) digests.set(rel, createHash("sha256").update(next).digest("hex"));
+      const threadHashes = handedOver && !writer.behind();
+      if (patch && !threadHashes) digests.set(rel, createHash("sha256").update(next).digest("hex"));
       if (current === true) return;
       if (current === undefined) changes.added.push(rel);
       else {
@@ -448,8 +456,8 @@ export async function syncPatchFiles(
       }
       const temp = temporaryFor(file);
       if (handedOver) {
-        writer.commit(temp, next);
-        temporaryOf.set(rel, temp);
+        writer.commit(temp, next, threadHashes);
+        if (threadHashes) temporaryOf.set(rel, temp);
       } else await writer.write(temp, next);
       staged.push([rel, temp]);
     };
