@@ -18,7 +18,7 @@
  * compiler's, GC's and libuv's threads run beside it).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,6 +91,24 @@ type Figures = {
 // inode-table lookup each (the kernel's `recently_deleted`; perf: up to three quarters of the writer thread's
 // samples, 0-400 ms per run). `REUSE_OUTPUT=1` keeps the old way, to see that cost.
 const reuseOutput = process.env.REUSE_OUTPUT === "1";
+// The same holds across runs: this harness frees thousands of inodes when it cleans up, and a run started within a
+// minute or two of another one's clean-up measured it (2026-12-07: full snapshot ÷ bare 0.61-0.63 for runs 70-80 s
+// after a clean-up, 0.58 for runs 2-8 minutes after). So a run waits until two minutes after the last clean-up.
+const cleanupMark = path.join(os.tmpdir(), "snapshooter-compare-cleanup");
+const CLEANUP_QUIET_MS = 120_000;
+{
+  let last = 0;
+  try {
+    last = Number(readFileSync(cleanupMark, "utf8"));
+  } catch {}
+  const wait = last + CLEANUP_QUIET_MS - Date.now();
+  if (wait > 0 && wait <= CLEANUP_QUIET_MS) {
+    console.error(
+      `waiting ${Math.ceil(wait / 1000)} s: the last run cleaned up ${Math.round((Date.now() - last) / 1000)} s ago`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
 const runId = process.pid.toString(36);
 const outputOf = (c: Case, round: number) => (reuseOutput ? c.out : `${c.out}-${runId}-r${round}`);
 const results = new Map<string, Figures[]>();
@@ -183,3 +201,4 @@ if (!exportDir) rmSync(dir, { recursive: true, force: true });
 else
   for (const name of readdirSync(dir))
     if (name.startsWith("out-") && !reuseOutput) rmSync(path.join(dir, name), { recursive: true, force: true });
+if (cases.some((c) => c.mode === "run")) writeFileSync(cleanupMark, String(Date.now()));
