@@ -291,10 +291,7 @@ function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, view: DataView
   // A type seen before is matched at once; another is checked byte by byte, then numbered.
   let type = graph.plainTypeOfBytes(bytes, start + TYPE_AT, last - 2);
   if (type < 0) {
-    for (let i = start + TYPE_AT; i < last - 2; i++) {
-      const c = bytes[i] as number;
-      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
-    }
+    for (let i = start + TYPE_AT; i < last - 2; i++) if (!isPlainCode(bytes[i] as number)) return false;
     type = graph.typeId(bytes.toString("latin1", start + TYPE_AT, last - 2));
   }
   const { ids } = graph;
@@ -304,13 +301,15 @@ function addRelationBytes(graph: PrerenderedGraph, bytes: Buffer, view: DataView
   return true;
 }
 
-/** Whether a relation type is printable ASCII with no `"` or `\`: one whose bytes a record holds as they are. */
+/** Printable ASCII but `"` and `\`: what a relation type's bytes in the usual form may hold. */
+function isPlainCode(c: number): boolean {
+  return c >= 0x20 && c <= 0x7e && c !== 34 && c !== 92;
+}
+
+/** Whether a relation type is made of plain codes only: one whose bytes a record holds as they are. */
 function isPlainType(type: string): boolean {
   if (type.length === 0) return false;
-  for (let i = 0; i < type.length; i++) {
-    const c = type.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
-  }
+  for (let i = 0; i < type.length; i++) if (!isPlainCode(type.charCodeAt(i))) return false;
   return true;
 }
 

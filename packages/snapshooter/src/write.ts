@@ -300,7 +300,12 @@ class TemporaryWriter {
 
   /** Hands over the files not sent yet and waits until every file is written; throws the first failure. */
   async flush(): Promise<void> {
-    if (this.batch && this.batch.files.length > 0 && !this.failure) this.send();
+    // A batch `space` opened for a file that was then not written holds nothing: its buffer goes back to the free ones.
+    if (this.batch?.files.length === 0) {
+      if (this.batch.buffer.byteLength === BATCH_BYTES) this.free.push(this.batch.buffer);
+      this.batch = undefined;
+    }
+    if (this.batch && !this.failure) this.send();
     await this.settle();
     this.throwFailure();
   }
@@ -436,7 +441,7 @@ export async function syncPatchFiles(
       const current = listed ? reader.compare(file, next) : undefined;
       // Written from where it was rendered, the writer thread hashes it, unless it is behind (a slow file system):
       // then this thread, which would otherwise wait for a buffer.
-      const handedOver = into !== undefined && patch && current !== true && !options.dryRun && writer.holds(next);
+      const handedOver = patch && current !== true && writer.holds(next);
       const threadHashes = handedOver && !writer.behind();
       if (patch && !threadHashes) digests.set(rel, createHash("sha256").update(next).digest("hex"));
       if (current === true) return;
